@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hark: the command-line tool. Offline commands run the daemon's own core
+ * code: `check` validates a config and prints each rule, `match` prints
+ * which rules each mention of an NDJSON file matches. `status` asks a
+ * running harkd. Exit codes: 0 ok, 1 failure, 2 usage, 3 bad config.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "core/fold.h"
+#include "core/match.h"
+#include "core/mention.h"
+#include "hark-config.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/timeutil.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: hark COMMAND [ARGS]\n"
+		"  check FILE                     validate a config, print its rules\n"
+		"  match -c FILE MENTIONS.ndjson…  print {\"id\",\"rules\"} per mention\n"
+		"  status [-c FILE | --url URL]   show a running harkd's rules\n"
+		"  version\n");
+}
+
+static int load(struct config *cfg, const char *path)
+{
+	struct diag dg;
+	int rc;
+
+	diag_init(&dg);
+	rc = config_load(cfg, path, &dg);
+	if (rc < 0) {
+		diag_print(&dg, stderr);
+	}
+	diag_fini(&dg);
+	return rc;
+}
+
+/* Compiles every rule's terms, as harkd does at start. */
+static struct matcher *compile(const struct config *cfg, struct fold *f)
+{
+	struct matcher *m = matcher_new(f);
+
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		char why[256];
+
+		if (matcher_add_rule(m, (uint32_t)i,
+				     (const char *const *)cfg->rules[i].any,
+				     cfg->rules[i].n_any, why,
+				     sizeof(why)) < 0) {
+			fprintf(stderr, "%s: rules[%zu] (%s): %s\n", cfg->path,
+				i, cfg->rules[i].name, why);
+			matcher_free(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct config cfg;
+	struct fold *f;
+	struct matcher *m;
+	static const char *const dirs[] = {"up", "down", "both"};
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	if (load(&cfg, argv[1]) < 0) {
+		return 3;
+	}
+	f = fold_new();
+	m = compile(&cfg, f);
+	if (m == NULL) {
+		fold_free(f);
+		config_fini(&cfg);
+		return 3;
+	}
+	for (size_t i = 0; i < cfg.n_rules; i++) {
+		const struct config_rule *r = &cfg.rules[i];
+		char bucket[32], cooldown[32];
+
+		timeutil_format_duration(r->bucket_ms, bucket);
+		timeutil_format_duration(r->cooldown_ms, cooldown);
+		printf("rule %s: any(", r->name);
+		for (size_t j = 0; j < r->n_any; j++) {
+			printf("%s\"%s\"", j ? ", " : "", r->any[j]);
+		}
+		printf(") bucket=%s direction=%s sensitivity=%g min_count=%lld "
+		       "min_ratio=%g cooldown=%s notify=[", bucket,
+		       dirs[r->direction], r->sensitivity,
+		       (long long)r->min_count, r->min_ratio, cooldown);
+		for (size_t j = 0; j < r->n_notify; j++) {
+			printf("%s%s", j ? ", " : "",
+			       cfg.receivers[r->notify[j]].name);
+		}
+		printf("]\n");
+	}
+	printf("%s: OK (%zu rules, %zu receivers, %zu sources)\n", cfg.path,
+	       cfg.n_rules, cfg.n_receivers, cfg.n_sources);
+	matcher_free(m);
+	fold_free(f);
+	config_fini(&cfg);
+	return 0;
+}
+
+static int match_stream(FILE *in, const char *name, const struct config *cfg,
+			struct matcher *m, uint32_t *ids)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long lineno = 0;
+	int bad = 0;
+
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		struct mention men;
+		char why[256];
+		size_t k;
+		cJSON *o, *rules;
+		char *text;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+			n--;
+		}
+		if (n == 0) {
+			continue;
+		}
+		if (mention_parse(&men, line, (size_t)n, why, sizeof(why)) < 0) {
+			fprintf(stderr, "%s:%ld: %s\n", name, lineno, why);
+			bad++;
+			continue;
+		}
+		k = matcher_match(m, men.text, strlen(men.text), ids,
+				  cfg->n_rules);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", men.id);
+		rules = cJSON_AddArrayToObject(o, "rules");
+		for (size_t j = 0; j < k; j++) {
+			cJSON_AddItemToArray(
+				rules, cJSON_CreateString(cfg->rules[ids[j]].name));
+		}
+		text = cJSON_PrintUnformatted(o);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(o);
+		mention_fini(&men);
+	}
+	free(line);
+	return bad;
+}
+
+static int cmd_match(int argc, char **argv)
+{
+	struct config cfg;
+	struct fold *f;
+	struct matcher *m;
+	uint32_t *ids;
+	const char *path = NULL;
+	int i = 1, bad = 0;
+
+	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
+		path = argv[i + 1];
+		i += 2;
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	if (load(&cfg, path) < 0) {
+		return 3;
+	}
+	f = fold_new();
+	m = compile(&cfg, f);
+	if (m == NULL) {
+		fold_free(f);
+		config_fini(&cfg);
+		return 3;
+	}
+	ids = xcalloc(cfg.n_rules + 1, sizeof(*ids));
+	if (i == argc) {
+		bad += match_stream(stdin, "-", &cfg, m, ids);
+	}
+	for (; i < argc; i++) {
+		FILE *in = strcmp(argv[i], "-") == 0 ? stdin
+						     : fopen(argv[i], "r");
+
+		if (in == NULL) {
+			fprintf(stderr, "hark: %s: %s\n", argv[i],
+				strerror(errno));
+			bad++;
+			continue;
+		}
+		bad += match_stream(in, argv[i], &cfg, m, ids);
+		if (in != stdin) {
+			fclose(in);
+		}
+	}
+	free(ids);
+	matcher_free(m);
+	fold_free(f);
+	config_fini(&cfg);
+	return bad > 0 ? 1 : 0;
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_append(b, p, size * n) < 0) {
+		return 0;
+	}
+	return size * n;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	char url[512];
+	struct buf body;
+	CURL *c;
+	CURLcode rc;
+	long code = 0;
+	cJSON *root, *rules, *r;
+	int ret = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:8686");
+	if (argc == 3 && strcmp(argv[1], "--url") == 0) {
+		snprintf(url, sizeof(url), "%s", argv[2]);
+	} else if (argc == 3 && strcmp(argv[1], "-c") == 0) {
+		struct config cfg;
+
+		memset(&cfg, 0, sizeof(cfg));
+		if (load(&cfg, argv[2]) < 0) {
+			return 3;
+		}
+		snprintf(url, sizeof(url), "http://%s", cfg.listen);
+		config_fini(&cfg);
+	} else if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	strncat(url, "/v1/rules", sizeof(url) - strlen(url) - 1);
+	buf_init(&body, 64u * 1024 * 1024);
+	/* A one-shot CLI, not the daemon: a blocking request is fine here. */
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || code != 200) {
+		fprintf(stderr, "hark: %s: %s\n", url,
+			rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status");
+		buf_fini(&body);
+		return 1;
+	}
+	root = cJSON_Parse(body.data);
+	rules = cJSON_GetObjectItem(root, "rules");
+	printf("%-24s %-8s %8s %10s %12s\n", "RULE", "STATE", "COUNT",
+	       "BASELINE", "MATCHED");
+	cJSON_ArrayForEach(r, rules)
+	{
+		printf("%-24s %-8s %8.0f %10.1f %12.0f\n",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")),
+		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "state")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "count")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "baseline")),
+		       cJSON_GetNumberValue(
+			       cJSON_GetObjectItem(r, "matched_total")));
+	}
+	if (rules == NULL) {
+		fprintf(stderr, "hark: %s: unexpected reply\n", url);
+		ret = 1;
+	}
+	cJSON_Delete(root);
+	buf_fini(&body);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "check") == 0) {
+		return cmd_check(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "match") == 0) {
+		return cmd_match(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "status") == 0) {
+		return cmd_status(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("hark %s\n", HARK_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "hark: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

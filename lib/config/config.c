@@ -1,0 +1,1553 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's settings: one key table gives every key's type, default,
+ * bounds and help, and drives defaults, validation and config_list_keys.
+ * Walks the yaml.c tree, reports every problem as FILE:LINE:COL: key.path:
+ * message. Resolves names and relative paths but opens nothing: only
+ * config_load reads (the config file itself). Runs at startup and reload.
+ */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config/yaml.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+/* Caps on what the file can make us allocate. */
+#define CONFIG_MAX_FILE_BYTES (64u << 20)
+#define CONFIG_MAX_SCALAR_BYTES (1u << 20)
+#define CONFIG_MAX_HEADERS 64
+#define RULE_NAME_MAX 100
+/* Longer unknown keys get no hint: they are not typos of ours. */
+#define HINT_MAX_LEN 64
+
+#define DAY_MS 86400000LL
+
+enum ktype {
+	T_STRING,
+	T_BOOL,
+	T_INT,
+	T_FLOAT,
+	T_DURATION,
+	T_SIZE,
+	T_ENUM,
+	T_LIST,
+	T_MAP,
+};
+
+/* Each section is filled into one struct: see section_base_name(). */
+enum sect {
+	S_NONE, /* a list or map of plain strings, not of sections */
+	S_TOP,
+	S_STORE,
+	S_HTTP,
+	S_SOURCE,
+	S_RECEIVER,
+	S_RULE,
+	S_MATCH,
+};
+
+#define F_REQUIRED 0x01u
+#define F_MIN 0x02u
+#define F_MAX 0x04u
+#define F_MIN_EXCL 0x08u   /* floats: strictly greater than min */
+#define F_ENUM_STR 0x10u   /* enum stored as its name (char *), not an int */
+#define F_RECEIVERS 0x20u  /* list of receiver names → indexes */
+
+struct key {
+	enum sect sect;
+	const char *name;
+	enum ktype type;
+	const char *def; /* default, in the same text form as the YAML value */
+	const char *help;
+	size_t off;      /* the field in the section's struct */
+	size_t off_n;    /* lists: the count field */
+	unsigned flags;
+	int64_t min;     /* ms for durations, bytes for sizes */
+	int64_t max;
+	const char *const *names; /* enums: value i is names[i] */
+	size_t n_names;
+	enum sect child;     /* maps and lists: the section of their items */
+	size_t elem_size;    /* lists of sections */
+	size_t max_items;    /* lists */
+};
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug"};
+static const char *const source_types[] = {"http-push", "file"};
+static const char *const receiver_types[] = {"webhook", "log"};
+static const char *const directions[] = {"up", "down", "both"};
+
+_Static_assert(sizeof(enum config_source_type) == sizeof(int),
+	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_receiver_type) == sizeof(int),
+	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_direction) == sizeof(int),
+	       "enums are stored through int *");
+
+#define NAMES(a) .names = (a), .n_names = sizeof(a) / sizeof((a)[0])
+#define CFG(f) .off = offsetof(struct config, f)
+#define SRC(f) .off = offsetof(struct config_source, f)
+#define RCV(f) .off = offsetof(struct config_receiver, f)
+#define RUL(f) .off = offsetof(struct config_rule, f)
+
+/*
+ * Every key, in the order sections are filled: receivers come before rules
+ * so that rules[].notify can resolve names whatever the document order.
+ */
+static const struct key keys[] = {
+	{S_TOP, "store", T_MAP, NULL,
+	 "state store; omit for the embedded in-memory store", .child = S_STORE},
+	{S_TOP, "http", T_MAP, NULL, "HTTP API, metrics and push ingest",
+	 .child = S_HTTP},
+	{S_TOP, "sources", T_LIST, NULL, "where mentions come from",
+	 CFG(sources), .off_n = offsetof(struct config, n_sources),
+	 .child = S_SOURCE, .elem_size = sizeof(struct config_source),
+	 .max_items = CONFIG_MAX_SOURCES},
+	{S_TOP, "receivers", T_LIST, NULL, "where alerts go",
+	 CFG(receivers), .off_n = offsetof(struct config, n_receivers),
+	 .child = S_RECEIVER, .elem_size = sizeof(struct config_receiver),
+	 .max_items = CONFIG_MAX_RECEIVERS},
+	{S_TOP, "rules", T_LIST, NULL, "keyword rules to count and watch",
+	 CFG(rules), .off_n = offsetof(struct config, n_rules),
+	 .flags = F_REQUIRED, .child = S_RULE,
+	 .elem_size = sizeof(struct config_rule),
+	 .max_items = CONFIG_MAX_RULES},
+	{S_TOP, "log_level", T_ENUM, "info", "least severe level logged",
+	 CFG(log_level), .flags = F_ENUM_STR, NAMES(log_levels)},
+
+	{S_STORE, "redis", T_STRING, NULL,
+	 "redis://HOST:PORT/DB or unix:///PATH; absent: embedded store",
+	 CFG(redis_url)},
+	{S_STORE, "prefix", T_STRING, "hark:", "prefix of every Redis key",
+	 CFG(prefix)},
+	{S_STORE, "timeout", T_DURATION, "2s", "Redis command timeout",
+	 CFG(store_timeout_ms), .flags = F_MIN, .min = 1},
+	{S_STORE, "retention", T_DURATION, "8d", "how long counts are kept",
+	 CFG(retention_ms), .flags = F_MIN, .min = 1000},
+	{S_STORE, "snapshot", T_STRING, "hark.snapshot",
+	 "embedded store snapshot file (relative to the working directory)",
+	 CFG(snapshot_path)},
+
+	{S_HTTP, "listen", T_STRING, "127.0.0.1:8686",
+	 "HOST:PORT of the HTTP API", CFG(listen)},
+	{S_HTTP, "token", T_STRING, NULL,
+	 "bearer token required on write routes; empty: none", CFG(token)},
+	{S_HTTP, "max_body", T_SIZE, "10MiB", "largest accepted request body",
+	 CFG(max_body_bytes), .flags = F_MIN, .min = 1},
+
+	{S_SOURCE, "name", T_STRING, NULL, "unique source name", SRC(name),
+	 .flags = F_REQUIRED},
+	{S_SOURCE, "type", T_ENUM, NULL, "http-push or file", SRC(type),
+	 .flags = F_REQUIRED, NAMES(source_types)},
+	{S_SOURCE, "path", T_STRING, NULL,
+	 "file sources: NDJSON file (relative to the config's directory)",
+	 SRC(path)},
+	{S_SOURCE, "max_line", T_SIZE, "1MiB", "longest accepted line",
+	 SRC(max_line_bytes), .flags = F_MIN, .min = 1},
+
+	{S_RECEIVER, "name", T_STRING, NULL, "unique receiver name", RCV(name),
+	 .flags = F_REQUIRED},
+	{S_RECEIVER, "type", T_ENUM, NULL, "webhook or log", RCV(type),
+	 .flags = F_REQUIRED, NAMES(receiver_types)},
+	{S_RECEIVER, "url", T_STRING, NULL, "webhook: http:// or https:// URL",
+	 RCV(url)},
+	{S_RECEIVER, "timeout", T_DURATION, "10s", "per delivery attempt",
+	 RCV(timeout_ms), .flags = F_MIN, .min = 1},
+	{S_RECEIVER, "retries", T_INT, "5", "attempts after the first one",
+	 RCV(retries), .flags = F_MIN, .min = 0},
+	{S_RECEIVER, "send_resolved", T_BOOL, "false",
+	 "also notify when an alert resolves", RCV(send_resolved)},
+	{S_RECEIVER, "headers", T_MAP, NULL, "extra HTTP headers (webhook)",
+	 .child = S_NONE},
+
+	{S_RULE, "name", T_STRING, NULL,
+	 "unique rule name: 1-100 of A-Z a-z 0-9 _ . -", RUL(name),
+	 .flags = F_REQUIRED},
+	{S_RULE, "match", T_MAP, NULL, "what a mention must contain",
+	 .flags = F_REQUIRED, .child = S_MATCH},
+	{S_RULE, "bucket", T_DURATION, "5m",
+	 "counting window; divides one day", RUL(bucket_ms),
+	 .flags = F_MIN | F_MAX, .min = 1000, .max = DAY_MS},
+	{S_RULE, "lateness", T_DURATION, NULL,
+	 "how late a mention may arrive; default: one bucket",
+	 RUL(lateness_ms), .flags = F_MIN, .min = 0},
+	{S_RULE, "notify", T_LIST, NULL, "receiver names", RUL(notify),
+	 .off_n = offsetof(struct config_rule, n_notify),
+	 .flags = F_RECEIVERS, .child = S_NONE,
+	 .max_items = CONFIG_MAX_RECEIVERS},
+	{S_RULE, "direction", T_ENUM, "up", "alert on up, down or both",
+	 RUL(direction), NAMES(directions)},
+	{S_RULE, "sensitivity", T_FLOAT, "5", "score needed to fire",
+	 RUL(sensitivity), .flags = F_MIN | F_MIN_EXCL, .min = 0},
+	{S_RULE, "min_count", T_INT, "10", "count needed to fire",
+	 RUL(min_count), .flags = F_MIN, .min = 0},
+	{S_RULE, "min_ratio", T_FLOAT, "3", "count / baseline needed to fire",
+	 RUL(min_ratio), .flags = F_MIN, .min = 1},
+	{S_RULE, "cooldown", T_DURATION, "1h",
+	 "quiet time after an alert resolves", RUL(cooldown_ms),
+	 .flags = F_MIN, .min = 0},
+	{S_RULE, "warmup", T_DURATION, "1d", "history needed before alerting",
+	 RUL(warmup_ms), .flags = F_MIN, .min = 0},
+	{S_RULE, "samples", T_INT, "5", "sample mentions per alert",
+	 RUL(samples), .flags = F_MIN | F_MAX, .min = 0, .max = 50},
+
+	{S_MATCH, "any", T_LIST, NULL, "terms; a mention matching one counts",
+	 RUL(any), .off_n = offsetof(struct config_rule, n_any),
+	 .flags = F_REQUIRED, .child = S_NONE, .max_items = CONFIG_MAX_TERMS},
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct ctx {
+	const char *file;
+	struct diag *d;
+	struct config *cfg; /* being built: receivers are read before rules */
+};
+
+#define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
+
+static void problem(struct ctx *c, int line, int col, const char *path,
+		    const char *fmt, ...) HARK_PRINTF(5, 6);
+
+static void problem(struct ctx *c, int line, int col, const char *path,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+	}
+	va_end(ap);
+	if (path[0] != '\0') {
+		diag_add(c->d, c->file, line, col, "%s: %s", path,
+			 msg != NULL ? msg : "(message lost)");
+	} else {
+		diag_add(c->d, c->file, line, col, "%s",
+			 msg != NULL ? msg : "(message lost)");
+	}
+	free(msg);
+}
+
+static void key_problem(struct ctx *c, const struct yaml_value *m,
+			const char *path, const char *key, const char *fmt, ...)
+	HARK_PRINTF(5, 6);
+
+/* A problem with the value of key in mapping m, reported at that value. */
+static void key_problem(struct ctx *c, const struct yaml_value *m,
+			const char *path, const char *key, const char *fmt, ...)
+{
+	const struct yaml_entry *e = yaml_map_find(m, key);
+	char *kpath = path[0] != '\0' ? xasprintf("%s.%s", path, key)
+				      : xstrdup(key);
+	va_list ap;
+	char *msg = NULL;
+
+	HARK_ASSERT(e != NULL);
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+	}
+	va_end(ap);
+	problem(c, e->value->line, e->value->col, kpath, "%s",
+		msg != NULL ? msg : "(message lost)");
+	free(msg);
+	free(kpath);
+}
+
+/* A value quoted for a message, cut short so a message stays one line. */
+static char *quoted(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 60) {
+		return xasprintf("\"%.57s...\"", s);
+	}
+	return xasprintf("\"%s\"", s);
+}
+
+static char *join_path(const char *path, const char *name)
+{
+	if (path[0] == '\0') {
+		return xstrdup(name);
+	}
+	return xasprintf("%s.%s", path, name);
+}
+
+static bool is_var_start(int ch)
+{
+	return isalpha(ch) || ch == '_';
+}
+
+static bool is_var_char(int ch)
+{
+	return isalnum(ch) || ch == '_';
+}
+
+/*
+ * Expands ${VAR}, ${VAR:-default} and $$ in s. Like the shell, the default
+ * applies when VAR is unset or empty; an unset VAR alone expands to "".
+ * Returns the new string (caller frees), or NULL with *why set (static).
+ */
+static char *expand(const char *s, const char **why)
+{
+	struct buf b;
+	const char *p = s;
+	char *out;
+
+	buf_init(&b, CONFIG_MAX_SCALAR_BYTES);
+	*why = NULL;
+	while (*p != '\0' && *why == NULL) {
+		const char *name;
+		const char *end;
+		const char *val;
+		char *var;
+		size_t n;
+
+		if (p[0] != '$' || (p[1] != '$' && p[1] != '{')) {
+			if (buf_putc(&b, *p) < 0) {
+				*why = "value too long";
+			}
+			p++;
+			continue;
+		}
+		if (p[1] == '$') {
+			if (buf_putc(&b, '$') < 0) {
+				*why = "value too long";
+			}
+			p += 2;
+			continue;
+		}
+		name = p + 2;
+		end = name;
+		if (!is_var_start((unsigned char)*end)) {
+			*why = "bad variable reference (expected ${NAME} or "
+			       "${NAME:-default})";
+			break;
+		}
+		while (is_var_char((unsigned char)*end)) {
+			end++;
+		}
+		var = xstrndup(name, (size_t)(end - name));
+		val = getenv(var);
+		free(var);
+		if (end[0] == ':' && end[1] == '-') {
+			const char *def = end + 2;
+			const char *close = strchr(def, '}');
+
+			if (close == NULL) {
+				*why = "unterminated ${ (expected a closing })";
+				break;
+			}
+			if (val == NULL || val[0] == '\0') {
+				val = def;
+				n = (size_t)(close - def);
+			} else {
+				n = strlen(val);
+			}
+			p = close + 1;
+		} else if (end[0] == '}') {
+			if (val == NULL) {
+				val = "";
+			}
+			n = strlen(val);
+			p = end + 1;
+		} else {
+			*why = "bad variable reference (expected ${NAME} or "
+			       "${NAME:-default})";
+			break;
+		}
+		if (buf_append(&b, val, n) < 0) {
+			*why = "value too long";
+		}
+	}
+	if (*why != NULL) {
+		buf_fini(&b);
+		return NULL;
+	}
+	out = buf_steal(&b, NULL);
+	return out != NULL ? out : xstrdup("");
+}
+
+/*
+ * The scalar's text after ${VAR} expansion (caller frees), or NULL after
+ * reporting why: not a scalar, an inner NUL byte, a bad reference.
+ */
+static char *scalar(struct ctx *c, const struct yaml_value *v,
+		    const char *path, const char *expected)
+{
+	const char *why;
+	char *s;
+
+	if (v->kind != YAML_VALUE_SCALAR) {
+		problem(c, v->line, v->col, path,
+			"wrong type (expected %s, got %s)", expected,
+			yaml_value_kind_name(v));
+		return NULL;
+	}
+	if (strlen(v->text) != v->len) {
+		problem(c, v->line, v->col, path, "contains a NUL byte");
+		return NULL;
+	}
+	s = expand(v->text, &why);
+	if (s == NULL) {
+		problem(c, v->line, v->col, path, "%s", why);
+	}
+	return s;
+}
+
+static const char *type_expected(const struct key *k)
+{
+	switch (k->type) {
+	case T_STRING:
+	case T_ENUM:
+		return "a string";
+	case T_BOOL:
+		return "true or false";
+	case T_INT:
+		return "an integer";
+	case T_FLOAT:
+		return "a number";
+	case T_DURATION:
+		return "a duration such as 30s or 5m";
+	case T_SIZE:
+		return "a size such as 64KiB";
+	case T_LIST:
+		return "a list";
+	case T_MAP:
+		return "a mapping";
+	}
+	return "?";
+}
+
+static void format_bound(const struct key *k, int64_t v, char out[32])
+{
+	if (k->type == T_DURATION) {
+		timeutil_format_duration(v, out);
+	} else if (k->type == T_SIZE) {
+		snprintf(out, 32, "%lldB", (long long)v);
+	} else {
+		snprintf(out, 32, "%lld", (long long)v);
+	}
+}
+
+/* "at least 0", "from 1s to 1d", "greater than 0": for messages. */
+static char *range_text(const struct key *k)
+{
+	char lo[32];
+	char hi[32];
+
+	format_bound(k, k->min, lo);
+	format_bound(k, k->max, hi);
+	if ((k->flags & F_MIN) && (k->flags & F_MAX)) {
+		return xasprintf("from %s to %s", lo, hi);
+	}
+	if (k->flags & F_MIN_EXCL) {
+		return xasprintf("greater than %s", lo);
+	}
+	if (k->flags & F_MIN) {
+		return xasprintf("at least %s", lo);
+	}
+	return xasprintf("at most %s", hi);
+}
+
+static bool in_range(const struct key *k, int64_t v)
+{
+	return (!(k->flags & F_MIN) || v >= k->min) &&
+	       (!(k->flags & F_MAX) || v <= k->max);
+}
+
+static char *out_of_range(const struct key *k, const char *s)
+{
+	char *range = range_text(k);
+	char *q = quoted(s);
+	char *why = xasprintf("out of range (expected %s, got %s)", range, q);
+
+	free(range);
+	free(q);
+	return why;
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0' || isspace((unsigned char)*s)) {
+		return false;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_float(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (*s == '\0' || isspace((unsigned char)*s)) {
+		return false;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v)) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static char *enum_choices(const struct key *k)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < k->n_names; i++) {
+		const char *sep = i == 0 ? "" :
+				  i + 1 == k->n_names ? " or " : ", ";
+
+		if (buf_printf(&b, "%s%s", sep, k->names[i]) < 0) {
+			break;
+		}
+	}
+	s = buf_steal(&b, NULL);
+	return s != NULL ? s : xstrdup("");
+}
+
+/*
+ * Stores text s as key k's value into the section struct at base. The
+ * same path serves YAML values and the table's defaults. Returns NULL, or
+ * why s is not valid (caller frees).
+ */
+static char *convert(const struct key *k, void *base, const char *s)
+{
+	const char *err = NULL;
+	char *choices;
+	char *q;
+	char *why;
+	int64_t i64;
+	uint64_t u64;
+	double f;
+
+	switch (k->type) {
+	case T_STRING:
+		free(*FIELD(base, k->off, char *));
+		*FIELD(base, k->off, char *) = xstrdup(s);
+		return NULL;
+	case T_BOOL:
+		if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0) {
+			*FIELD(base, k->off, bool) = true;
+			return NULL;
+		}
+		if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0) {
+			*FIELD(base, k->off, bool) = false;
+			return NULL;
+		}
+		q = quoted(s);
+		why = xasprintf("not a boolean (expected true, false, yes or "
+				"no, got %s)", q);
+		free(q);
+		return why;
+	case T_INT:
+		if (!parse_int(s, &i64)) {
+			q = quoted(s);
+			why = xasprintf("not an integer (expected a whole "
+					"number, got %s)", q);
+			free(q);
+			return why;
+		}
+		if (!in_range(k, i64)) {
+			return out_of_range(k, s);
+		}
+		*FIELD(base, k->off, int64_t) = i64;
+		return NULL;
+	case T_FLOAT:
+		if (!parse_float(s, &f)) {
+			q = quoted(s);
+			why = xasprintf("not a number (expected e.g. 2 or 2.5, "
+					"got %s)", q);
+			free(q);
+			return why;
+		}
+		if (((k->flags & F_MIN_EXCL) && f <= (double)k->min) ||
+		    ((k->flags & F_MIN) && f < (double)k->min) ||
+		    ((k->flags & F_MAX) && f > (double)k->max)) {
+			return out_of_range(k, s);
+		}
+		*FIELD(base, k->off, double) = f;
+		return NULL;
+	case T_DURATION:
+		if (timeutil_parse_duration(s, &i64, &err) < 0) {
+			q = quoted(s);
+			why = xasprintf("%s, got %s", err, q);
+			free(q);
+			return why;
+		}
+		if (!in_range(k, i64)) {
+			return out_of_range(k, s);
+		}
+		*FIELD(base, k->off, int64_t) = i64;
+		return NULL;
+	case T_SIZE:
+		if (timeutil_parse_size(s, &u64, &err) < 0) {
+			q = quoted(s);
+			why = xasprintf("%s, got %s", err, q);
+			free(q);
+			return why;
+		}
+		if (u64 > INT64_MAX || !in_range(k, (int64_t)u64)) {
+			return out_of_range(k, s);
+		}
+		*FIELD(base, k->off, uint64_t) = u64;
+		return NULL;
+	case T_ENUM:
+		for (size_t i = 0; i < k->n_names; i++) {
+			if (strcmp(s, k->names[i]) != 0) {
+				continue;
+			}
+			if (k->flags & F_ENUM_STR) {
+				free(*FIELD(base, k->off, char *));
+				*FIELD(base, k->off, char *) =
+					xstrdup(k->names[i]);
+			} else {
+				*FIELD(base, k->off, int) = (int)i;
+			}
+			return NULL;
+		}
+		q = quoted(s);
+		choices = enum_choices(k);
+		why = xasprintf("invalid value (expected %s, got %s)", choices,
+				q);
+		free(choices);
+		free(q);
+		return why;
+	case T_LIST:
+	case T_MAP:
+		break;
+	}
+	HARK_ASSERT(!"convert: not a scalar type");
+	return NULL;
+}
+
+static size_t levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	size_t lb = strlen(b);
+	size_t prev[HINT_MAX_LEN + 1];
+	size_t cur[HINT_MAX_LEN + 1];
+
+	HARK_ASSERT(lb <= HINT_MAX_LEN);
+	for (size_t j = 0; j <= lb; j++) {
+		prev[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev[j - 1] + cost;
+
+			if (prev[j] + 1 < best) {
+				best = prev[j] + 1;
+			}
+			if (cur[j - 1] + 1 < best) {
+				best = cur[j - 1] + 1;
+			}
+			cur[j] = best;
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+static const struct key *find_key(enum sect s, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].sect == s && strcmp(keys[i].name, name) == 0) {
+			return &keys[i];
+		}
+	}
+	return NULL;
+}
+
+static void unknown_key(struct ctx *c, enum sect s, const struct yaml_entry *e,
+			const char *path)
+{
+	const struct key *best = NULL;
+	size_t best_dist = 3;
+	struct buf b;
+	char *known;
+
+	if (strlen(e->key) <= HINT_MAX_LEN) {
+		for (size_t i = 0; i < N_KEYS; i++) {
+			size_t dist;
+
+			if (keys[i].sect != s ||
+			    strlen(keys[i].name) > HINT_MAX_LEN) {
+				continue;
+			}
+			dist = levenshtein(e->key, keys[i].name);
+			if (dist < best_dist) {
+				best_dist = dist;
+				best = &keys[i];
+			}
+		}
+	}
+	if (best != NULL) {
+		problem(c, e->line, e->col, path,
+			"unknown key (did you mean \"%s\"?)", best->name);
+		return;
+	}
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].sect == s &&
+		    buf_printf(&b, "%s%s", b.len ? ", " : "", keys[i].name) <
+			    0) {
+			break;
+		}
+	}
+	known = buf_steal(&b, NULL);
+	problem(c, e->line, e->col, path, "unknown key (expected one of: %s)",
+		known != NULL ? known : "");
+	free(known);
+}
+
+/* Bit i of a walk's mask: the section's i-th key got a value from YAML. */
+static unsigned key_bit(enum sect s, const char *name)
+{
+	unsigned bit = 0;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].sect != s) {
+			continue;
+		}
+		if (strcmp(keys[i].name, name) == 0) {
+			return 1u << bit;
+		}
+		bit++;
+	}
+	HARK_ASSERT(!"key_bit: no such key");
+	return 0;
+}
+
+static bool was_set(enum sect s, uint32_t mask, const char *name)
+{
+	return (mask & key_bit(s, name)) != 0;
+}
+
+static const struct yaml_value *value_of(const struct yaml_value *m,
+					 const char *key)
+{
+	const struct yaml_entry *e = yaml_map_find(m, key);
+
+	return e != NULL ? e->value : NULL;
+}
+
+static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
+			 const struct yaml_value *m, const char *path,
+			 int line, int col);
+
+static bool header_name_ok(const char *s)
+{
+	if (*s == '\0') {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool walk_headers(struct ctx *c, struct config_receiver *r,
+			 const struct yaml_value *m, const char *path)
+{
+	if (m->kind != YAML_VALUE_MAP) {
+		problem(c, m->line, m->col, path,
+			"wrong type (expected a mapping of header names to "
+			"values, got %s)", yaml_value_kind_name(m));
+		return false;
+	}
+	if (m->n_entries > CONFIG_MAX_HEADERS) {
+		problem(c, m->line, m->col, path,
+			"too many headers (expected at most %d, got %zu)",
+			CONFIG_MAX_HEADERS, m->n_entries);
+		return false;
+	}
+	r->headers = xcalloc(m->n_entries, sizeof(*r->headers));
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const struct yaml_entry *e = &m->entries[i];
+		char *hpath = join_path(path, e->key);
+		char *v;
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++) {
+			dup = dup || strcasecmp(m->entries[j].key, e->key) == 0;
+		}
+		if (dup) {
+			problem(c, e->line, e->col, hpath, "duplicate header");
+		} else if (!header_name_ok(e->key)) {
+			problem(c, e->line, e->col, hpath,
+				"invalid header name (expected letters, digits "
+				"and !#$%%&'*+-.^_`|~)");
+		} else if (yaml_value_is_null(e->value)) {
+			problem(c, e->line, e->col, hpath,
+				"a value is required");
+		} else {
+			v = scalar(c, e->value, hpath, "a string");
+			if (v != NULL && strpbrk(v, "\r\n") != NULL) {
+				problem(c, e->value->line, e->value->col,
+					hpath, "header values must be one "
+					"line");
+				free(v);
+			} else if (v != NULL) {
+				r->headers[r->n_headers].name =
+					xstrdup(e->key);
+				r->headers[r->n_headers].value = v;
+				r->n_headers++;
+			}
+		}
+		free(hpath);
+	}
+	return true;
+}
+
+static char *receiver_names(const struct config *cfg)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		const char *n = cfg->receivers[i].name;
+
+		if (n != NULL &&
+		    buf_printf(&b, "%s%s", b.len ? ", " : "", n) < 0) {
+			break;
+		}
+	}
+	s = buf_steal(&b, NULL);
+	if (s[0] == '\0') {
+		free(s);
+		return xstrdup("none defined");
+	}
+	return s;
+}
+
+static void walk_string_list(struct ctx *c, const struct key *k, void *base,
+			     const struct yaml_value *v, const char *path)
+{
+	char **terms = NULL;
+	size_t *idx = NULL;
+
+	if (k->flags & F_RECEIVERS) {
+		idx = xcalloc(v->n_items, sizeof(*idx));
+		*FIELD(base, k->off, size_t *) = idx;
+	} else {
+		terms = xcalloc(v->n_items, sizeof(*terms));
+		*FIELD(base, k->off, char **) = terms;
+	}
+	*FIELD(base, k->off_n, size_t) = v->n_items;
+	for (size_t i = 0; i < v->n_items; i++) {
+		const struct yaml_value *it = v->items[i];
+		char *ipath = xasprintf("%s[%zu]", path, i);
+		char *s = scalar(c, it, ipath, "a string");
+		long r;
+
+		if (s != NULL && s[0] == '\0') {
+			problem(c, it->line, it->col, ipath,
+				"must not be empty");
+		} else if (s != NULL && terms != NULL) {
+			terms[i] = s;
+			s = NULL;
+		} else if (s != NULL) {
+			r = config_find_receiver(c->cfg, s);
+			if (r < 0) {
+				char *known = receiver_names(c->cfg);
+				char *q = quoted(s);
+
+				problem(c, it->line, it->col, ipath,
+					"unknown receiver %s (known: %s)", q,
+					known);
+				free(q);
+				free(known);
+			} else {
+				idx[i] = (size_t)r;
+			}
+		}
+		free(s);
+		free(ipath);
+	}
+}
+
+/* Duplicate names are reported at the second one's name. */
+static void check_unique_names(struct ctx *c, const struct key *k,
+			       const struct yaml_value *v, const char *path)
+{
+	char *items = *FIELD(c->cfg, k->off, char *);
+	size_t n = *FIELD(c->cfg, k->off_n, size_t);
+	size_t name_off = find_key(k->child, "name")->off;
+
+	for (size_t i = 1; i < n; i++) {
+		const char *a = *FIELD(items + i * k->elem_size, name_off,
+				       char *);
+		const struct yaml_value *at;
+
+		if (a == NULL) {
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const char *b = *FIELD(items + j * k->elem_size,
+					       name_off, char *);
+
+			if (b == NULL || strcmp(a, b) != 0) {
+				continue;
+			}
+			at = value_of(v->items[i], "name");
+			problem(c, at->line, at->col, path,
+				"duplicate name \"%s\" (already used by "
+				"%s[%zu])", a, k->name, j);
+			break;
+		}
+	}
+}
+
+static void walk_list(struct ctx *c, const struct key *k, void *base,
+		      const struct yaml_value *v, const char *path)
+{
+	char *items;
+
+	if (v->kind != YAML_VALUE_SEQ) {
+		problem(c, v->line, v->col, path,
+			"wrong type (expected a list, got %s)",
+			yaml_value_kind_name(v));
+		return;
+	}
+	if (v->n_items > k->max_items) {
+		problem(c, v->line, v->col, path,
+			"too many items (expected at most %zu, got %zu)",
+			k->max_items, v->n_items);
+		return;
+	}
+	if ((k->flags & F_REQUIRED) && v->n_items == 0) {
+		problem(c, v->line, v->col, path,
+			"must not be empty (expected at least one item)");
+		return;
+	}
+	if (k->child == S_NONE) {
+		walk_string_list(c, k, base, v, path);
+		return;
+	}
+	/* sections in lists live in the top-level struct config only */
+	HARK_ASSERT(base == c->cfg);
+	items = xcalloc(v->n_items, k->elem_size);
+	*FIELD(base, k->off, char *) = items;
+	*FIELD(base, k->off_n, size_t) = v->n_items;
+	for (size_t i = 0; i < v->n_items; i++) {
+		char *ipath = xasprintf("%s[%zu]", path, i);
+
+		walk_map(c, k->child, items + i * k->elem_size, v->items[i],
+			 ipath, v->items[i]->line, v->items[i]->col);
+		free(ipath);
+	}
+	check_unique_names(c, k, v, path);
+}
+
+static void set_default(const struct key *k, void *base)
+{
+	char *why;
+
+	if (k->def == NULL) {
+		return;
+	}
+	why = convert(k, base, k->def);
+	/* the table is ours: a default that does not parse is a bug */
+	HARK_ASSERT(why == NULL);
+}
+
+/* Returns true when v gave k a value. */
+static bool apply_key(struct ctx *c, const struct key *k, void *base,
+		      const struct yaml_value *m, const char *path,
+		      int line, int col, bool quiet)
+{
+	const struct yaml_entry *e = yaml_map_find(m, k->name);
+	const struct yaml_value *v = e != NULL ? e->value : NULL;
+	char *kpath = join_path(path, k->name);
+	bool set = false;
+	char *s;
+	char *why;
+
+	if (yaml_value_is_null(v)) {
+		set_default(k, base);
+		if ((k->flags & F_REQUIRED) && e != NULL) {
+			problem(c, e->line, e->col, kpath,
+				"a value is required (expected %s)",
+				type_expected(k));
+		} else if ((k->flags & F_REQUIRED) && !quiet) {
+			problem(c, line, col, path,
+				"missing required key \"%s\"", k->name);
+		} else if (!(k->flags & F_REQUIRED) && k->type == T_MAP &&
+			   k->child != S_NONE) {
+			/* an absent section still gets its defaults */
+			walk_map(c, k->child, base, NULL, kpath,
+				 e != NULL ? e->line : line,
+				 e != NULL ? e->col : col);
+		}
+		free(kpath);
+		return false;
+	}
+	switch (k->type) {
+	case T_LIST:
+		walk_list(c, k, base, v, kpath);
+		set = true;
+		break;
+	case T_MAP:
+		if (k->child == S_NONE) {
+			set = walk_headers(c, base, v, kpath);
+		} else {
+			walk_map(c, k->child, base, v, kpath, v->line, v->col);
+			set = true;
+		}
+		break;
+	default:
+		s = scalar(c, v, kpath, type_expected(k));
+		if (s == NULL) {
+			break;
+		}
+		why = convert(k, base, s);
+		if (why != NULL) {
+			problem(c, v->line, v->col, kpath, "%s", why);
+			free(why);
+		} else {
+			set = true;
+		}
+		free(s);
+		break;
+	}
+	free(kpath);
+	return set;
+}
+
+static bool listen_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	size_t host_len;
+	int64_t port;
+
+	if (colon == NULL || colon == s) {
+		return false;
+	}
+	host_len = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (host_len < 3 || s[host_len - 1] != ']') {
+			return false;
+		}
+	} else if (memchr(s, ':', host_len) != NULL) {
+		/* a bare IPv6 address: its port cannot be told apart */
+		return false;
+	}
+	if (!isdigit((unsigned char)colon[1]) || !parse_int(colon + 1, &port)) {
+		return false;
+	}
+	return port >= 0 && port <= 65535;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The scheme of a bad URL, so that a password in it is never echoed. */
+static char *url_shown(const char *s)
+{
+	const char *p = strstr(s, "://");
+	char *shown;
+	char *q;
+
+	if (p == NULL) {
+		return quoted(s);
+	}
+	shown = xasprintf("%.*s://...", (int)(p - s), s);
+	q = quoted(shown);
+	free(shown);
+	return q;
+}
+
+static char *resolve(const char *dir, const char *path)
+{
+	if (path[0] == '/' || strcmp(dir, ".") == 0) {
+		return xstrdup(path);
+	}
+	return xasprintf("%s/%s", dir, path);
+}
+
+static void check_store(struct ctx *c, const struct yaml_value *m,
+			const char *path)
+{
+	struct config *cfg = c->cfg;
+	char *cwd;
+	char *p;
+	char *q;
+
+	/* "${REDIS_URL}" left unset means the embedded store, like absence */
+	if (cfg->redis_url != NULL && cfg->redis_url[0] == '\0') {
+		free(cfg->redis_url);
+		cfg->redis_url = NULL;
+	}
+	if (cfg->redis_url != NULL && !has_prefix(cfg->redis_url, "redis://") &&
+	    !has_prefix(cfg->redis_url, "unix://")) {
+		q = url_shown(cfg->redis_url);
+		key_problem(c, m, path, "redis",
+			    "invalid URL (expected redis://HOST:PORT/DB or "
+			    "unix:///PATH, got %s)", q);
+		free(q);
+	}
+	if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] == '\0') {
+		key_problem(c, m, path, "snapshot", "must not be empty");
+	} else if (cfg->snapshot_path != NULL &&
+		   cfg->snapshot_path[0] != '/') {
+		/*
+		 * Relative to the working directory at load time, so that a
+		 * later chdir cannot move the snapshot under us.
+		 */
+		cwd = getcwd(NULL, 0);
+		if (cwd != NULL) {
+			p = resolve(cwd, cfg->snapshot_path);
+			free(cfg->snapshot_path);
+			cfg->snapshot_path = p;
+			free(cwd);
+		}
+	}
+}
+
+static void check_http(struct ctx *c, const struct yaml_value *m,
+		       const char *path)
+{
+	char *q;
+
+	if (c->cfg->listen != NULL && !listen_ok(c->cfg->listen)) {
+		q = quoted(c->cfg->listen);
+		key_problem(c, m, path, "listen",
+			    "invalid address (expected HOST:PORT with a port "
+			    "from 0 to 65535, got %s)", q);
+		free(q);
+	}
+}
+
+static void check_source(struct ctx *c, struct config_source *src,
+			 uint32_t set, const struct yaml_value *m,
+			 const char *path, int line, int col)
+{
+	const struct yaml_value *v = value_of(m, "path");
+	bool has_path = was_set(S_SOURCE, set, "path");
+	char *p;
+
+	if (was_set(S_SOURCE, set, "name") && src->name[0] == '\0') {
+		key_problem(c, m, path, "name", "must not be empty");
+	}
+	if (!was_set(S_SOURCE, set, "type")) {
+		return;
+	}
+	if (src->type == CONFIG_SOURCE_FILE && yaml_value_is_null(v)) {
+		problem(c, line, col, path,
+			"missing required key \"path\" (required for type "
+			"file)");
+	} else if (src->type == CONFIG_SOURCE_FILE && has_path &&
+		   src->path[0] == '\0') {
+		key_problem(c, m, path, "path", "must not be empty");
+	} else if (src->type == CONFIG_SOURCE_FILE && has_path) {
+		p = resolve(c->cfg->dir, src->path);
+		free(src->path);
+		src->path = p;
+	} else if (src->type == CONFIG_SOURCE_HTTP_PUSH &&
+		   !yaml_value_is_null(v)) {
+		key_problem(c, m, path, "path",
+			    "only valid for type file (got type http-push)");
+	}
+}
+
+static bool web_url_ok(const char *url)
+{
+	const char *rest;
+
+	if (has_prefix(url, "http://")) {
+		rest = url + strlen("http://");
+	} else if (has_prefix(url, "https://")) {
+		rest = url + strlen("https://");
+	} else {
+		return false;
+	}
+	return rest[0] != '\0' && rest[0] != '/';
+}
+
+static void check_receiver(struct ctx *c, struct config_receiver *r,
+			   uint32_t set, const struct yaml_value *m,
+			   const char *path, int line, int col)
+{
+	const struct yaml_value *url = value_of(m, "url");
+	char *q;
+
+	if (was_set(S_RECEIVER, set, "name") && r->name[0] == '\0') {
+		key_problem(c, m, path, "name", "must not be empty");
+	}
+	if (!was_set(S_RECEIVER, set, "type")) {
+		return;
+	}
+	if (r->type == CONFIG_RECEIVER_WEBHOOK && yaml_value_is_null(url)) {
+		problem(c, line, col, path,
+			"missing required key \"url\" (required for type "
+			"webhook)");
+	} else if (r->type == CONFIG_RECEIVER_WEBHOOK &&
+		   was_set(S_RECEIVER, set, "url") && !web_url_ok(r->url)) {
+		q = url_shown(r->url);
+		key_problem(c, m, path, "url",
+			    "invalid URL (expected http://... or https://..., "
+			    "got %s)", q);
+		free(q);
+	} else if (r->type == CONFIG_RECEIVER_LOG &&
+		   !yaml_value_is_null(url)) {
+		key_problem(c, m, path, "url",
+			    "only valid for type webhook (got type log)");
+	}
+	if (r->type == CONFIG_RECEIVER_LOG &&
+	    !yaml_value_is_null(value_of(m, "headers"))) {
+		key_problem(c, m, path, "headers",
+			    "only valid for type webhook (got type log)");
+	}
+}
+
+static bool rule_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > RULE_NAME_MAX) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && strchr("_.-", *s) == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void check_rule(struct ctx *c, struct config_rule *r, uint32_t set,
+		       const struct yaml_value *m, const char *path)
+{
+	char dur[32];
+	char *q;
+
+	if (r->name != NULL && !rule_name_ok(r->name)) {
+		q = quoted(r->name);
+		key_problem(c, m, path, "name",
+			    "invalid rule name (expected 1-100 characters of "
+			    "A-Z a-z 0-9 _ . -, got %s)", q);
+		free(q);
+	}
+	if (was_set(S_RULE, set, "bucket") && DAY_MS % r->bucket_ms != 0) {
+		timeutil_format_duration(r->bucket_ms, dur);
+		key_problem(c, m, path, "bucket",
+			    "must divide one day evenly (expected e.g. 1m, "
+			    "5m, 15m, 1h, got %s)", dur);
+	}
+	if (!was_set(S_RULE, set, "lateness")) {
+		r->lateness_ms = r->bucket_ms;
+	}
+}
+
+/*
+ * Fills the section struct at base from mapping m (NULL: absent, so all
+ * defaults), reporting unknown and duplicate keys at the key. line:col
+ * locate missing keys when m is absent. Returns the mask of keys set.
+ */
+static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
+			 const struct yaml_value *m, const char *path,
+			 int line, int col)
+{
+	uint32_t set = 0;
+	unsigned bit = 0;
+	bool quiet = false;
+
+	if (m != NULL && m->kind != YAML_VALUE_MAP) {
+		problem(c, m->line, m->col, path,
+			"wrong type (expected a mapping, got %s)",
+			yaml_value_kind_name(m));
+		/* fill defaults, but "missing key" would only repeat this */
+		m = NULL;
+		quiet = true;
+	}
+	if (m != NULL) {
+		line = m->line;
+		col = m->col;
+		for (size_t i = 0; i < m->n_entries; i++) {
+			const struct yaml_entry *e = &m->entries[i];
+			char *kpath = join_path(path, e->key);
+			const struct yaml_entry *first = yaml_map_find(m, e->key);
+
+			if (first != e) {
+				problem(c, e->line, e->col, kpath,
+					"duplicate key (first at line %d)",
+					first->line);
+			} else if (find_key(s, e->key) == NULL) {
+				unknown_key(c, s, e, kpath);
+			}
+			free(kpath);
+		}
+	}
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (keys[i].sect != s) {
+			continue;
+		}
+		if (apply_key(c, &keys[i], base, m, path, line, col, quiet)) {
+			set |= 1u << bit;
+		}
+		bit++;
+	}
+	switch (s) {
+	case S_STORE:
+		check_store(c, m, path);
+		break;
+	case S_HTTP:
+		check_http(c, m, path);
+		break;
+	case S_SOURCE:
+		check_source(c, base, set, m, path, line, col);
+		break;
+	case S_RECEIVER:
+		check_receiver(c, base, set, m, path, line, col);
+		break;
+	case S_RULE:
+		check_rule(c, base, set, m, path);
+		break;
+	case S_NONE:
+	case S_TOP:
+	case S_MATCH:
+		break;
+	}
+	return set;
+}
+
+/*
+ * Problems are found section by section (receivers before rules), but read
+ * best in file order: a stable insertion sort of the entries from first.
+ */
+static void sort_problems(struct diag *d, size_t first)
+{
+	for (size_t i = first + 1; i < d->n; i++) {
+		struct diag_entry e = d->entries[i];
+		size_t j = i;
+
+		while (j > first &&
+		       (d->entries[j - 1].line > e.line ||
+			(d->entries[j - 1].line == e.line &&
+			 d->entries[j - 1].col > e.col))) {
+			d->entries[j] = d->entries[j - 1];
+			j--;
+		}
+		d->entries[j] = e;
+	}
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		return xstrdup(".");
+	}
+	if (slash == path) {
+		return xstrdup("/");
+	}
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int config_parse(struct config *cfg, const char *path, const char *text,
+		 size_t len, struct diag *d)
+{
+	struct config tmp;
+	struct ctx c;
+	struct yaml_value *root = NULL;
+	size_t before = d->n + d->dropped;
+	size_t first = d->n;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&tmp, 0, sizeof(tmp));
+	if (yaml_tree_parse(path, text, len, d, &root) < 0) {
+		return -1;
+	}
+	tmp.path = xstrdup(path);
+	tmp.dir = dir_of(path);
+	c.file = path;
+	c.d = d;
+	c.cfg = &tmp;
+	/* an empty document has no position: missing keys point at 1:1 */
+	walk_map(&c, S_TOP, &tmp, root, "", 1, 1);
+	yaml_value_free(root);
+	if (d->n + d->dropped != before) {
+		sort_problems(d, first);
+		config_fini(&tmp);
+		return -1;
+	}
+	*cfg = tmp;
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *path, struct diag *d)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+	size_t cap = 0;
+	size_t n;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		diag_add(d, path, 0, 0, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CONFIG_MAX_FILE_BYTES) {
+				diag_add(d, path, 0, 0,
+					 "cannot read: larger than %u bytes",
+					 CONFIG_MAX_FILE_BYTES);
+				goto fail;
+			}
+			cap = cap == 0 ? 8192 : cap * 2;
+			text = xrealloc(text, cap);
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0) {
+			break;
+		}
+	}
+	if (ferror(f)) {
+		diag_add(d, path, 0, 0, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	rc = config_parse(cfg, path, text, len, d);
+	free(text);
+	return rc;
+fail:
+	fclose(f);
+	free(text);
+	return -1;
+}
+
+void config_fini(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->redis_url);
+	free(cfg->prefix);
+	free(cfg->snapshot_path);
+	free(cfg->listen);
+	free(cfg->token);
+	free(cfg->log_level);
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		free(cfg->sources[i].name);
+		free(cfg->sources[i].path);
+	}
+	free(cfg->sources);
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		struct config_receiver *r = &cfg->receivers[i];
+
+		free(r->name);
+		free(r->url);
+		for (size_t j = 0; j < r->n_headers; j++) {
+			free(r->headers[j].name);
+			free(r->headers[j].value);
+		}
+		free(r->headers);
+	}
+	free(cfg->receivers);
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		struct config_rule *r = &cfg->rules[i];
+
+		free(r->name);
+		for (size_t j = 0; j < r->n_any; j++) {
+			free(r->any[j]);
+		}
+		free(r->any);
+		free(r->notify);
+	}
+	free(cfg->rules);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+long config_find_receiver(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		if (cfg->receivers[i].name != NULL &&
+		    strcmp(cfg->receivers[i].name, name) == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+static const char *const type_names[] = {
+	[T_STRING] = "string", [T_BOOL] = "bool",   [T_INT] = "int",
+	[T_FLOAT] = "float",   [T_DURATION] = "duration",
+	[T_SIZE] = "size",     [T_ENUM] = "enum",   [T_LIST] = "list",
+	[T_MAP] = "map",
+};
+
+/* The dotted prefix of a section's keys in config_list_keys. */
+static const char *section_prefix(enum sect s)
+{
+	switch (s) {
+	case S_STORE:
+		return "store.";
+	case S_HTTP:
+		return "http.";
+	case S_SOURCE:
+		return "sources[].";
+	case S_RECEIVER:
+		return "receivers[].";
+	case S_RULE:
+		return "rules[].";
+	case S_MATCH:
+		return "rules[].match.";
+	case S_TOP:
+	case S_NONE:
+		break;
+	}
+	return "";
+}
+
+void config_list_keys(FILE *out)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		char *name = xasprintf("%s%s", section_prefix(k->sect),
+				       k->name);
+
+		fprintf(out, "%-26s %-8s %-16s %s%s\n", name,
+			type_names[k->type], k->def != NULL ? k->def : "-",
+			k->help, (k->flags & F_REQUIRED) ? " (required)" : "");
+		free(name);
+	}
+}

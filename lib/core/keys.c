@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Store key names (see keys.h). The only place that spells a key, so a
+ * layout change bumps the v1 segment here and nowhere else. Pure.
+ */
+#include "core/keys.h"
+
+#include <inttypes.h>
+
+#include "util/xalloc.h"
+
+char *keys_count(const char *prefix, const char *rule, int64_t start_ms)
+{
+	/* Floor to whole seconds, also for times before the epoch. */
+	int64_t s = start_ms >= 0 ? start_ms / 1000
+				  : -((-(start_ms + 1)) / 1000) - 1;
+
+	return xasprintf("%s{%s}:v1:count:%" PRId64, prefix, rule, s);
+}
+
+char *keys_state(const char *prefix, const char *rule)
+{
+	return xasprintf("%s{%s}:v1:state", prefix, rule);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counting by event time (DESIGN §2). struct watermark tracks the newest
+ * event time and the wall time of the last arrival; struct series counts
+ * one rule's mentions per bucket and hands out buckets once the watermark
+ * has passed their end, in order, with zero-count buckets for gaps. Pure:
+ * every "now" is passed in.
+ */
+#ifndef HARK_CORE_WINDOW_H
+#define HARK_CORE_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/xalloc.h"
+
+struct mention;
+
+struct watermark {
+	bool has_event;
+	int64_t max_event_ms;    /* newest event time seen */
+	int64_t last_arrival_ms; /* wall time when a mention last arrived */
+};
+
+void watermark_init(struct watermark *w);
+/* Records a mention of event time event_ms arriving at wall time now_ms. */
+void watermark_observe(struct watermark *w, int64_t event_ms, int64_t now_ms);
+/*
+ * The watermark for a series with the given allowed lateness: newest event
+ * time - lateness + (now - last arrival). INT64_MIN before any event.
+ */
+int64_t watermark_at(const struct watermark *w, int64_t lateness_ms,
+		     int64_t now_ms);
+
+/* Start of the bucket that holds t (floor, also for negative t). */
+int64_t window_bucket_start(int64_t t_ms, int64_t bucket_ms);
+
+struct series;
+
+/*
+ * Open buckets kept per series. A mention that would open one more is
+ * reported as SERIES_LATE: only timestamps scattered far into the future
+ * get there.
+ */
+#define SERIES_MAX_OPEN_BUCKETS 4096
+
+struct closed_bucket {
+	int64_t start_ms;
+	int64_t end_ms;
+	int64_t count;
+	struct mention *samples; /* owned; the newest first */
+	size_t n_samples;
+};
+
+/* Caller frees with series_free. max_samples: kept per bucket. */
+struct series *series_new(int64_t bucket_ms, size_t max_samples);
+void series_free(struct series *s);
+/*
+ * Sets the first bucket still open (after a restore: the bucket after the
+ * last one evaluated). Mentions before it are late.
+ */
+void series_set_next(struct series *s, int64_t next_start_ms);
+/* Start of the first bucket not yet handed out, or INT64_MIN if unknown. */
+int64_t series_next(const struct series *s);
+
+enum series_add_result {
+	SERIES_COUNTED,
+	SERIES_LATE, /* its bucket was already closed */
+};
+/*
+ * Counts m (borrowed; copied into the samples when kept) in the bucket of
+ * event_ms. The first mention of a fresh series opens its bucket.
+ */
+enum series_add_result series_add(struct series *s, int64_t event_ms,
+				  const struct mention *m);
+/*
+ * Pops the oldest open bucket whose end is <= watermark_ms into *out
+ * (caller frees with closed_bucket_fini) and returns true; false when none.
+ * Gaps come out as zero-count buckets, at most max_gap_buckets of them per
+ * jump: older empty buckets are skipped (callers pass their history length).
+ */
+bool series_pop_closed(struct series *s, int64_t watermark_ms,
+		       size_t max_gap_buckets, struct closed_bucket *out);
+/*
+ * Hands out every open bucket regardless of the watermark (for a flush at
+ * shutdown); the series keeps counting them. Returns how many were written.
+ */
+size_t series_open_counts(const struct series *s, int64_t *starts_ms,
+			  int64_t *counts, size_t cap);
+/* Count of the open bucket starting at start_ms (0 if none). */
+int64_t series_open_count(const struct series *s, int64_t start_ms);
+void closed_bucket_fini(struct closed_bucket *b);
+
+#endif

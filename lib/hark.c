@@ -1,0 +1,997 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon object: wires source → normalize → match → count → store →
+ * detect → alert → deliver on one libevent loop. Pure decisions live in
+ * core/; this file only moves data between them and the I/O modules.
+ */
+#include "hark.h"
+
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "core/detect.h"
+#include "core/fold.h"
+#include "core/keys.h"
+#include "core/match.h"
+#include "core/mention.h"
+#include "core/render.h"
+#include "core/window.h"
+#include "io/api.h"
+#include "io/deliver.h"
+#include "io/ingest.h"
+#include "io/store.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define HARK_TICK_MS 250
+/* How long start-up waits for saved rule states before serving without. */
+#define HARK_LOAD_DEADLINE_MS 5000
+/* How long a stop waits for the store and deliveries. */
+#define HARK_STOP_DEADLINE_MS 5000
+#define HARK_HISTORY_MS (7 * 86400000LL)
+/* Count writes kept for a store that is down; beyond, dropped and counted. */
+#define HARK_MAX_PENDING_WRITES 100000
+#define HARK_MAX_PUSH_ERRORS 100
+
+/* One closed bucket on its way through the store to the detector. */
+struct eval {
+	struct hark *h; /* borrowed */
+	size_t rule;
+	struct closed_bucket b;
+	char *key;
+	bool done;
+	int64_t total;
+	struct eval *next;
+};
+
+struct pending_write {
+	char *key;
+	long long delta;
+	struct pending_write *next;
+};
+
+struct rule_rt {
+	const struct config_rule *cfg; /* borrowed from h->cfg */
+	struct series *series;
+	struct detector *det;
+	char *state_key;
+	bool loaded;
+	bool load_inflight;
+	struct eval *head; /* FIFO: evaluated strictly in bucket order */
+	struct eval *tail;
+	uint64_t matched_total;
+	uint64_t late_total;
+	uint64_t fired_total;
+	uint64_t resolved_total;
+	int64_t last_count;
+	bool has_last;
+};
+
+struct source_stats {
+	uint64_t received;
+	uint64_t rejected;
+};
+
+enum hark_phase {
+	PHASE_NEW,
+	PHASE_LOADING,
+	PHASE_SERVING,
+	PHASE_STOPPING,
+	PHASE_STOPPED,
+};
+
+struct hark {
+	struct event_base *base; /* borrowed */
+	struct config *cfg;
+	struct fold *fold;
+	struct matcher *matcher;
+	struct watermark wm;
+	struct rule_rt *rules;
+	uint32_t *match_ids;
+	struct source_stats *src_stats;
+	struct store *store;
+	struct deliver *deliver;
+	struct api *api;
+	struct ingest_file **files;
+	struct event *tick;
+	enum hark_phase phase;
+	int64_t load_deadline_ms;
+	void (*ready)(void *arg);
+	void *ready_arg;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+	int64_t stop_deadline_ms;
+	bool draining;
+	size_t inflight; /* store writes not yet answered */
+	struct pending_write *pw_head;
+	struct pending_write *pw_tail;
+	size_t pw_count;
+	bool pw_inflight;
+	uint64_t received;
+	uint64_t accepted;
+	uint64_t rejected;
+	uint64_t late;
+	uint64_t dropped_writes;
+	uint64_t alerts_total;
+};
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg);
+
+static enum detect_direction map_direction(enum config_direction d)
+{
+	switch (d) {
+	case CONFIG_DIRECTION_DOWN:
+		return DETECT_DOWN;
+	case CONFIG_DIRECTION_BOTH:
+		return DETECT_BOTH;
+	case CONFIG_DIRECTION_UP:
+		break;
+	}
+	return DETECT_UP;
+}
+
+static struct detector *make_detector(const struct config_rule *r)
+{
+	struct detect_params p;
+
+	detect_params_default(&p, r->bucket_ms);
+	p.direction = map_direction(r->direction);
+	p.threshold = r->sensitivity;
+	p.min_count = r->min_count;
+	p.min_ratio = r->min_ratio;
+	p.cooldown_ms = r->cooldown_ms;
+	p.warmup_ms = r->warmup_ms;
+	p.history_ms = HARK_HISTORY_MS;
+	return detector_new(&p);
+}
+
+struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
+		      size_t errlen)
+{
+	struct hark *h = xcalloc(1, sizeof(*h));
+
+	h->base = base;
+	h->cfg = cfg;
+	h->phase = PHASE_NEW;
+	watermark_init(&h->wm);
+	h->fold = fold_new();
+	h->matcher = matcher_new(h->fold);
+	h->rules = xcalloc(cfg->n_rules, sizeof(*h->rules));
+	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
+	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct config_rule *cr = &cfg->rules[i];
+		struct rule_rt *r = &h->rules[i];
+		char why[256];
+
+		r->cfg = cr;
+		r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
+		r->det = make_detector(cr);
+		r->state_key = keys_state(cfg->prefix, cr->name);
+		if (matcher_add_rule(h->matcher, (uint32_t)i,
+				     (const char *const *)cr->any, cr->n_any,
+				     why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: rules[%zu] (%s): %s",
+				 cfg->path, i, cr->name, why);
+			goto fail;
+		}
+	}
+	if (cfg->redis_url != NULL) {
+		h->store = store_redis_new(base, cfg->redis_url,
+					   cfg->store_timeout_ms, err, errlen);
+	} else {
+		h->store = store_mem_new(base, cfg->snapshot_path, err, errlen);
+	}
+	if (h->store == NULL) {
+		goto fail;
+	}
+	h->deliver = deliver_new(base);
+	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
+	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
+	return h;
+fail:
+	hark_free(h);
+	return NULL;
+}
+
+static void free_eval(struct eval *e)
+{
+	closed_bucket_fini(&e->b);
+	free(e->key);
+	free(e);
+}
+
+void hark_free(struct hark *h)
+{
+	if (h == NULL) {
+		return;
+	}
+	api_free(h->api);
+	if (h->files != NULL) {
+		for (size_t i = 0; i < h->cfg->n_sources; i++) {
+			ingest_file_free(h->files[i]);
+		}
+		free(h->files);
+	}
+	if (h->tick != NULL) {
+		event_free(h->tick);
+	}
+	if (h->deliver != NULL) {
+		deliver_free(h->deliver);
+	}
+	if (h->store != NULL) {
+		store_free(h->store);
+	}
+	while (h->pw_head != NULL) {
+		struct pending_write *w = h->pw_head;
+
+		h->pw_head = w->next;
+		free(w->key);
+		free(w);
+	}
+	for (size_t i = 0; h->rules != NULL && i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+
+		while (r->head != NULL) {
+			struct eval *e = r->head;
+
+			r->head = e->next;
+			free_eval(e);
+		}
+		series_free(r->series);
+		detector_free(r->det);
+		free(r->state_key);
+	}
+	free(h->rules);
+	free(h->match_ids);
+	free(h->src_stats);
+	matcher_free(h->matcher);
+	fold_free(h->fold);
+	config_fini(h->cfg);
+	free(h->cfg);
+	free(h);
+}
+
+const struct config *hark_config(const struct hark *h)
+{
+	return h->cfg;
+}
+
+bool hark_store_up(const struct hark *h)
+{
+	return h->store != NULL && store_up(h->store);
+}
+
+int hark_push_source(const struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		if (h->cfg->sources[i].type == CONFIG_SOURCE_HTTP_PUSH) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* ---- ingest ---- */
+
+int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
+		     char *err, size_t errlen)
+{
+	struct source_stats *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	struct mention m;
+	int64_t now = timeutil_now_ms();
+	int64_t ev;
+	size_t n;
+	bool late = false;
+
+	h->received++;
+	ss->received++;
+	if (mention_parse(&m, line, len, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	ev = m.has_created_at ? m.created_at_ms : now;
+	watermark_observe(&h->wm, ev, now);
+	n = matcher_match(h->matcher, m.text, strlen(m.text), h->match_ids,
+			  h->cfg->n_rules);
+	for (size_t i = 0; i < n; i++) {
+		struct rule_rt *r = &h->rules[h->match_ids[i]];
+
+		r->matched_total++;
+		if (series_add(r->series, ev, &m) == SERIES_LATE) {
+			r->late_total++;
+			late = true;
+		}
+	}
+	if (late) {
+		h->late++;
+	}
+	h->accepted++;
+	mention_fini(&m);
+	return 0;
+}
+
+void hark_push_body(struct hark *h, int source, const char *body, size_t len,
+		    struct buf *out)
+{
+	cJSON *reply = cJSON_CreateObject();
+	cJSON *errors = cJSON_CreateArray();
+	uint64_t accepted = 0, rejected = 0;
+	size_t lineno = 0, n_errors = 0;
+	const char *p = body;
+	const char *end = body + len;
+	char *text;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end;
+		size_t l = (size_t)(eol - p);
+		char why[256];
+
+		lineno++;
+		if (l > 0 && p[l - 1] == '\r') {
+			l--;
+		}
+		while (l > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			l--;
+		}
+		if (l > 0) {
+			if (hark_ingest_line(h, source, p, l, why,
+					     sizeof(why)) == 0) {
+				accepted++;
+			} else {
+				rejected++;
+				if (n_errors < HARK_MAX_PUSH_ERRORS) {
+					cJSON *e = cJSON_CreateObject();
+
+					cJSON_AddNumberToObject(e, "line",
+								(double)lineno);
+					cJSON_AddStringToObject(e, "error", why);
+					cJSON_AddItemToArray(errors, e);
+					n_errors++;
+				}
+			}
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	cJSON_AddNumberToObject(reply, "accepted", (double)accepted);
+	cJSON_AddNumberToObject(reply, "rejected", (double)rejected);
+	cJSON_AddItemToObject(reply, "errors", errors);
+	if (rejected > n_errors) {
+		cJSON_AddNumberToObject(reply, "errors_omitted",
+					(double)(rejected - n_errors));
+	}
+	text = cJSON_PrintUnformatted(reply);
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	free(text);
+	cJSON_Delete(reply);
+	hark_process(h);
+}
+
+/* ---- store writes that failed, kept until the store is back ---- */
+
+static void pending_add(struct hark *h, const char *key, long long delta)
+{
+	struct pending_write *w;
+
+	if (delta == 0) {
+		return;
+	}
+	if (h->pw_count >= HARK_MAX_PENDING_WRITES) {
+		h->dropped_writes++;
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->key = xstrdup(key);
+	w->delta = delta;
+	if (h->pw_tail != NULL) {
+		h->pw_tail->next = w;
+	} else {
+		h->pw_head = w;
+	}
+	h->pw_tail = w;
+	h->pw_count++;
+}
+
+struct retry_ctx {
+	struct hark *h;
+	char *key;
+	long long delta;
+};
+
+static void retry_cb(void *arg, int status, long long value)
+{
+	struct retry_ctx *c = arg;
+	struct hark *h = c->h;
+
+	HARK_UNUSED(value);
+	h->inflight--;
+	if (status != 0) {
+		pending_add(h, c->key, c->delta);
+	}
+	free(c->key);
+	free(c);
+}
+
+static void flush_write(struct hark *h, const char *key, long long delta)
+{
+	struct retry_ctx *c = xcalloc(1, sizeof(*c));
+
+	c->h = h;
+	c->key = xstrdup(key);
+	c->delta = delta;
+	h->inflight++;
+	store_incrby(h->store, key, delta, h->cfg->retention_ms, retry_cb, c);
+}
+
+static void retry_pending(struct hark *h)
+{
+	size_t budget = 1000;
+
+	if (!store_up(h->store)) {
+		return;
+	}
+	while (h->pw_head != NULL && budget-- > 0) {
+		struct pending_write *w = h->pw_head;
+
+		h->pw_head = w->next;
+		if (h->pw_head == NULL) {
+			h->pw_tail = NULL;
+		}
+		h->pw_count--;
+		flush_write(h, w->key, w->delta);
+		free(w->key);
+		free(w);
+	}
+}
+
+/* ---- evaluation ---- */
+
+static void notify(struct hark *h, struct rule_rt *r,
+		   const struct detect_result *res, const struct eval *e,
+		   const char *status)
+{
+	struct alert a;
+	char *body, *text;
+	size_t len;
+	bool resolved = strcmp(status, "resolved") == 0;
+
+	memset(&a, 0, sizeof(a));
+	a.rule = r->cfg->name;
+	a.status = status;
+	a.window_start_ms = res->start_ms;
+	a.window_end_ms = res->end_ms;
+	a.count = res->count;
+	a.baseline = res->baseline;
+	a.ratio = res->ratio;
+	a.score = res->score;
+	a.samples = e->b.samples;
+	a.n_samples = e->b.n_samples;
+	if (a.n_samples > (size_t)r->cfg->samples) {
+		a.n_samples = (size_t)r->cfg->samples;
+	}
+	render_alert_id(&a);
+	body = render_webhook(&a, &len);
+	text = render_text(&a);
+	log_info("alert", "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
+		 "score=%.1f id=%s", status, r->cfg->name, (long long)a.count,
+		 a.baseline, a.ratio, a.score, a.id);
+	for (size_t i = 0; i < r->cfg->n_notify; i++) {
+		size_t ri = r->cfg->notify[i];
+		const struct config_receiver *rc = &h->cfg->receivers[ri];
+
+		if (resolved && !rc->send_resolved) {
+			continue;
+		}
+		deliver_send(h->deliver, rc, ri, a.id, body, len, text);
+	}
+	free(body);
+	free(text);
+}
+
+static void save_state(struct hark *h, struct rule_rt *r)
+{
+	size_t len;
+	char *enc = detector_encode(r->det, &len);
+
+	/* The state outlives the counts it summarises: keep it 4× longer. */
+	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
+		  NULL, NULL);
+	free(enc);
+}
+
+static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
+{
+	struct detect_result res;
+	int64_t next = detector_next_start(r->det);
+
+	if (next != INT64_MIN && e->b.start_ms < next) {
+		/* Already evaluated before a restart: counted, not re-judged. */
+		return;
+	}
+	detector_step(r->det, e->b.start_ms, e->total, &res);
+	r->last_count = e->total;
+	r->has_last = true;
+	log_debug("detect", "rule=%s start=%lld count=%lld baseline=%.2f "
+		  "score=%.2f state=%s", r->cfg->name, (long long)res.start_ms,
+		  (long long)res.count, res.baseline, res.score,
+		  detect_state_name(res.state));
+	if (res.action == DETECT_FIRE) {
+		r->fired_total++;
+		h->alerts_total++;
+		notify(h, r, &res, e, "firing");
+	} else if (res.action == DETECT_RESOLVE) {
+		r->resolved_total++;
+		notify(h, r, &res, e, "resolved");
+	}
+	save_state(h, r);
+}
+
+static void drain_rule(struct hark *h, struct rule_rt *r)
+{
+	while (r->head != NULL && r->head->done) {
+		struct eval *e = r->head;
+
+		r->head = e->next;
+		if (r->head == NULL) {
+			r->tail = NULL;
+		}
+		evaluate(h, r, e);
+		free_eval(e);
+	}
+}
+
+static void eval_cb(void *arg, int status, long long value)
+{
+	struct eval *e = arg;
+	struct hark *h = e->h;
+
+	h->inflight--;
+	if (status == 0) {
+		e->total = value;
+	} else {
+		/* The store is down: judge on what this process counted, and
+		 * keep the write for when it is back. */
+		e->total = e->b.count;
+		pending_add(h, e->key, e->b.count);
+	}
+	e->done = true;
+	drain_rule(h, &h->rules[e->rule]);
+}
+
+void hark_process(struct hark *h)
+{
+	int64_t now = timeutil_now_ms();
+
+	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
+		return;
+	}
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+		int64_t wm = watermark_at(&h->wm, r->cfg->lateness_ms, now);
+		size_t max_gap = (size_t)(HARK_HISTORY_MS / r->cfg->bucket_ms);
+		struct closed_bucket b;
+
+		if (!r->loaded) {
+			continue;
+		}
+		while (series_pop_closed(r->series, wm, max_gap, &b)) {
+			struct eval *e = xcalloc(1, sizeof(*e));
+
+			e->h = h;
+			e->rule = i;
+			e->b = b;
+			e->key = keys_count(h->cfg->prefix, r->cfg->name,
+					    b.start_ms);
+			if (r->tail != NULL) {
+				r->tail->next = e;
+			} else {
+				r->head = e;
+			}
+			r->tail = e;
+			h->inflight++;
+			store_incrby(h->store, e->key, b.count,
+				     h->cfg->retention_ms, eval_cb, e);
+		}
+	}
+}
+
+/* ---- start-up: load saved states, then serve ---- */
+
+struct load_ctx {
+	struct hark *h;
+	size_t rule;
+};
+
+static void begin_serving(struct hark *h)
+{
+	const struct config *cfg = h->cfg;
+
+	h->api = api_start(h->base, h, cfg->listen, cfg->token,
+			   cfg->max_body_bytes);
+	if (h->api == NULL) {
+		log_error("hark", "cannot serve the HTTP API on %s; stopping",
+			  cfg->listen);
+		h->phase = PHASE_STOPPED;
+		event_base_loopbreak(h->base);
+		return;
+	}
+	h->phase = PHASE_SERVING;
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		if (cfg->sources[i].type == CONFIG_SOURCE_FILE) {
+			h->files[i] = ingest_file_start(h->base, h, (int)i,
+							&cfg->sources[i]);
+		}
+	}
+	log_info("hark", "ready rules=%zu store=%s api=%s", cfg->n_rules,
+		 store_kind(h->store), cfg->listen);
+	if (h->ready != NULL) {
+		h->ready(h->ready_arg);
+	}
+}
+
+static bool all_loaded(const struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		if (!h->rules[i].loaded) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void load_cb(void *arg, const int status, const char *val, size_t len)
+{
+	struct load_ctx *c = arg;
+	struct hark *h = c->h;
+	struct rule_rt *r = &h->rules[c->rule];
+
+	free(c);
+	r->load_inflight = false;
+	if (r->loaded || h->phase != PHASE_LOADING) {
+		return;
+	}
+	if (status != 0) {
+		return; /* retried by the tick until the deadline */
+	}
+	if (val != NULL) {
+		if (detector_decode(r->det, val, len) == 0) {
+			int64_t next = detector_next_start(r->det);
+
+			if (next != INT64_MIN) {
+				series_set_next(r->series, next);
+			}
+			log_info("hark", "rule=%s state restored baseline=%.1f "
+				 "state=%s", r->cfg->name,
+				 detector_baseline(r->det),
+				 detect_state_name(detector_state(r->det)));
+		} else {
+			log_warn("hark", "rule=%s saved state is incompatible "
+				 "(bucket changed?); starting afresh",
+				 r->cfg->name);
+		}
+	}
+	r->loaded = true;
+	if (all_loaded(h)) {
+		begin_serving(h);
+	}
+}
+
+static void load_states(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+		struct load_ctx *c;
+
+		if (r->loaded || r->load_inflight) {
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		c->rule = i;
+		r->load_inflight = true;
+		store_get(h->store, r->state_key, load_cb, c);
+	}
+}
+
+int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
+{
+	struct timeval tv = {0, HARK_TICK_MS * 1000};
+
+	h->ready = ready;
+	h->ready_arg = arg;
+	h->phase = PHASE_LOADING;
+	h->load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
+	event_add(h->tick, &tv);
+	if (h->cfg->n_rules == 0) {
+		begin_serving(h);
+	} else {
+		load_states(h);
+	}
+	return h->phase == PHASE_STOPPED ? -1 : 0;
+}
+
+/* ---- stop ---- */
+
+static void stop_finish(struct hark *h)
+{
+	h->phase = PHASE_STOPPED;
+	event_del(h->tick);
+	if (h->stopped != NULL) {
+		h->stopped(h->stopped_arg);
+	}
+}
+
+static void store_closed_cb(void *arg)
+{
+	stop_finish(arg);
+}
+
+static void drained_cb(void *arg)
+{
+	struct hark *h = arg;
+
+	if (h->pw_count > 0 || h->dropped_writes > 0) {
+		log_warn("hark", "exiting with %zu count writes the store never "
+			 "took (%llu dropped)", h->pw_count,
+			 (unsigned long long)h->dropped_writes);
+	}
+	store_close(h->store, store_closed_cb, h);
+}
+
+static void stop_step(struct hark *h)
+{
+	bool evals_pending = false;
+
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		if (h->rules[i].head != NULL) {
+			evals_pending = true;
+		}
+	}
+	if ((evals_pending || h->inflight > 0) &&
+	    timeutil_mono_ms() < h->stop_deadline_ms) {
+		return;
+	}
+	h->draining = true;
+	deliver_drain(h->deliver, h->stop_deadline_ms, drained_cb, h);
+}
+
+void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
+{
+	if (h->phase == PHASE_STOPPING || h->phase == PHASE_STOPPED) {
+		return;
+	}
+	log_info("hark", "stopping: intake closed, flushing counts");
+	h->stopped = done;
+	h->stopped_arg = arg;
+	h->stop_deadline_ms = timeutil_mono_ms() + HARK_STOP_DEADLINE_MS;
+	api_free(h->api);
+	h->api = NULL;
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		ingest_file_free(h->files[i]);
+		h->files[i] = NULL;
+	}
+	if (h->phase == PHASE_SERVING) {
+		h->phase = PHASE_STOPPING;
+		hark_process(h);
+		/* Counts of buckets still open go to the store, so that a
+		 * restarted daemon adds to them instead of starting at 0. */
+		for (size_t i = 0; i < h->cfg->n_rules; i++) {
+			struct rule_rt *r = &h->rules[i];
+			int64_t starts[64], counts[64];
+			size_t n = series_open_counts(r->series, starts, counts,
+						      64);
+
+			for (size_t j = 0; j < n; j++) {
+				char *key;
+
+				if (counts[j] == 0) {
+					continue;
+				}
+				key = keys_count(h->cfg->prefix, r->cfg->name,
+						 starts[j]);
+				flush_write(h, key, counts[j]);
+				free(key);
+			}
+		}
+	}
+	h->phase = PHASE_STOPPING;
+	stop_step(h);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hark *h = arg;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	switch (h->phase) {
+	case PHASE_LOADING:
+		if (timeutil_mono_ms() >= h->load_deadline_ms) {
+			for (size_t i = 0; i < h->cfg->n_rules; i++) {
+				h->rules[i].loaded = true;
+			}
+			log_warn("hark", "store unreachable: starting without "
+				 "saved rule states");
+			begin_serving(h);
+		} else {
+			load_states(h);
+		}
+		break;
+	case PHASE_SERVING:
+		hark_process(h);
+		retry_pending(h);
+		break;
+	case PHASE_STOPPING:
+		if (!h->draining) {
+			stop_step(h);
+		}
+		break;
+	case PHASE_NEW:
+	case PHASE_STOPPED:
+		break;
+	}
+}
+
+/* ---- API bodies ---- */
+
+void hark_rules_json(struct hark *h, struct buf *out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(root, "rules");
+	char *text;
+
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+		const struct detect_result *last = detector_last(r->det);
+		cJSON *o = cJSON_CreateObject();
+		char dur[32], ts[32];
+
+		timeutil_format_duration(r->cfg->bucket_ms, dur);
+		cJSON_AddStringToObject(o, "name", r->cfg->name);
+		cJSON_AddNumberToObject(o, "count",
+					r->has_last ? (double)r->last_count
+						    : (double)last->count);
+		cJSON_AddNumberToObject(o, "baseline",
+					detector_baseline(r->det));
+		cJSON_AddStringToObject(
+			o, "state", detect_state_name(detector_state(r->det)));
+		cJSON_AddNumberToObject(o, "matched_total",
+					(double)r->matched_total);
+		cJSON_AddNumberToObject(o, "late_total", (double)r->late_total);
+		cJSON_AddStringToObject(o, "bucket", dur);
+		if (detector_next_start(r->det) != INT64_MIN) {
+			timeutil_format_rfc3339(last->start_ms / 1000, ts);
+			cJSON_AddStringToObject(o, "window_start", ts);
+			timeutil_format_rfc3339(last->end_ms / 1000, ts);
+			cJSON_AddStringToObject(o, "window_end", ts);
+			cJSON_AddNumberToObject(o, "ratio", last->ratio);
+			cJSON_AddNumberToObject(o, "score", last->score);
+		}
+		cJSON_AddNumberToObject(o, "alerts_fired",
+					(double)r->fired_total);
+		cJSON_AddNumberToObject(o, "alerts_resolved",
+					(double)r->resolved_total);
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	free(text);
+	cJSON_Delete(root);
+}
+
+/* Appends to a metrics page; a page over the reply cap is cut short. */
+static void emit(struct buf *out, const char *fmt, ...) HARK_PRINTF(2, 3);
+static void emit(struct buf *out, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_append(out, line, (size_t)n) < 0) {
+		return;
+	}
+}
+
+#define METRIC(out, help, type, name) \
+	emit(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
+
+void hark_metrics_text(struct hark *h, struct buf *out)
+{
+	const struct config *cfg = h->cfg;
+
+	METRIC(out, "Mention lines received from every source.", "counter",
+	       "hark_mentions_received_total");
+	emit(out, "hark_mentions_received_total %llu\n",
+			 (unsigned long long)h->received);
+	METRIC(out, "Mention lines rejected as malformed.", "counter",
+	       "hark_mentions_rejected_total");
+	emit(out, "hark_mentions_rejected_total %llu\n",
+			 (unsigned long long)h->rejected);
+	METRIC(out, "Mentions older than the watermark of a rule they matched.",
+	       "counter", "hark_mentions_late_total");
+	emit(out, "hark_mentions_late_total %llu\n",
+			 (unsigned long long)h->late);
+	METRIC(out, "Lines received per source.", "counter",
+	       "hark_source_received_total");
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		emit(out,
+				 "hark_source_received_total{source=\"%s\"} "
+				 "%llu\n",
+				 cfg->sources[i].name,
+				 (unsigned long long)h->src_stats[i].received);
+	}
+	METRIC(out, "Mentions matched per rule.", "counter",
+	       "hark_rule_matched_total");
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		emit(out, "hark_rule_matched_total{rule=\"%s\"} "
+				 "%llu\n", cfg->rules[i].name,
+				 (unsigned long long)h->rules[i].matched_total);
+	}
+	METRIC(out, "Expected count of the next bucket per rule.", "gauge",
+	       "hark_rule_baseline");
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		emit(out, "hark_rule_baseline{rule=\"%s\"} %.3f\n",
+				 cfg->rules[i].name,
+				 detector_baseline(h->rules[i].det));
+	}
+	METRIC(out, "1 while the rule's alert is firing.", "gauge",
+	       "hark_rule_firing");
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		emit(out, "hark_rule_firing{rule=\"%s\"} %d\n",
+				 cfg->rules[i].name,
+				 detector_state(h->rules[i].det) ==
+					 DETECT_STATE_FIRING);
+	}
+	METRIC(out, "Alert notifications per rule and status.", "counter",
+	       "hark_alerts_total");
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		emit(out,
+				 "hark_alerts_total{rule=\"%s\",status=\"firing\"} "
+				 "%llu\nhark_alerts_total{rule=\"%s\","
+				 "status=\"resolved\"} %llu\n",
+				 cfg->rules[i].name,
+				 (unsigned long long)h->rules[i].fired_total,
+				 cfg->rules[i].name,
+				 (unsigned long long)h->rules[i].resolved_total);
+	}
+	METRIC(out, "Deliveries per receiver and result.", "counter",
+	       "hark_deliveries_total");
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		struct deliver_stats s = deliver_stats(h->deliver, i);
+
+		emit(out,
+				 "hark_deliveries_total{receiver=\"%s\",result=\"sent\"} "
+				 "%llu\nhark_deliveries_total{receiver=\"%s\","
+				 "result=\"failed\"} %llu\n",
+				 cfg->receivers[i].name,
+				 (unsigned long long)s.sent,
+				 cfg->receivers[i].name,
+				 (unsigned long long)s.failed);
+	}
+	METRIC(out, "1 while the store is reachable.", "gauge", "hark_store_up");
+	emit(out, "hark_store_up %d\n", store_up(h->store));
+	METRIC(out, "Count writes waiting for the store to come back.", "gauge",
+	       "hark_store_pending_writes");
+	emit(out, "hark_store_pending_writes %zu\n", h->pw_count);
+	METRIC(out, "Count writes dropped because the pending queue was full.",
+	       "counter", "hark_store_dropped_writes_total");
+	emit(out, "hark_store_dropped_writes_total %llu\n",
+			 (unsigned long long)h->dropped_writes);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon object: owns the config snapshot, the folding table and
+ * matcher, one series and one detector per rule, the store, the delivery
+ * queue, the HTTP API and the sources, and wires the stages together on
+ * one libevent loop. Also used by `hark replay` with the embedded store.
+ */
+#ifndef HARK_HARK_H
+#define HARK_HARK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+struct event_base;
+struct config;
+struct hark;
+
+/*
+ * Builds the daemon from cfg (takes ownership, also on failure) on base
+ * (borrowed). Fails
+ * with a reason in err (a term that folds to nothing, a malformed store
+ * url, a corrupt snapshot). Caller frees with hark_free.
+ */
+struct hark *hark_new(struct event_base *base, struct config *cfg,
+		      char *err, size_t errlen);
+/*
+ * Loads each rule's saved state from the store, then starts the HTTP API
+ * and the sources. Returns -1 (reason logged) when the listener cannot be
+ * bound. Calls ready (may be NULL) once serving.
+ */
+int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
+	HARK_MUST_CHECK;
+/*
+ * Stops intake, evaluates and flushes counts, lets deliveries and the
+ * store finish up to a deadline, then calls done from the loop.
+ */
+void hark_stop(struct hark *h, void (*done)(void *arg), void *arg);
+void hark_free(struct hark *h);
+
+/*
+ * One NDJSON line from source number source (index in cfg->sources, or -1
+ * for the API without a source). Returns 0 when accepted, -1 when rejected
+ * with the reason in err. Counting only: closed buckets are evaluated by
+ * hark_process.
+ */
+int hark_ingest_line(struct hark *h, int source, const char *line,
+		     size_t len, char *err, size_t errlen);
+/* Evaluates every bucket the watermark has closed. */
+void hark_process(struct hark *h);
+
+/* Handles a POST /v1/mentions body; writes the 202 JSON reply to out. */
+void hark_push_body(struct hark *h, int source, const char *body, size_t len,
+		    struct buf *out);
+/* GET /v1/rules, GET /metrics bodies, appended to out. */
+void hark_rules_json(struct hark *h, struct buf *out);
+void hark_metrics_text(struct hark *h, struct buf *out);
+bool hark_store_up(const struct hark *h);
+/* Index of the first http-push source, or -1 when none is configured. */
+int hark_push_source(const struct hark *h);
+const struct config *hark_config(const struct hark *h);
+
+#endif

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP API on evhttp: health, readiness, metrics, rules and push ingest.
+ * Handlers run on the loop, call into struct hark for the bodies and
+ * answer before they return; evhttp enforces the body limit (413).
+ */
+#include "io/api.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "hark.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+/* Replies are built in memory; a /metrics page of 10,000 rules fits. */
+#define API_MAX_REPLY_BYTES (64u * 1024 * 1024)
+
+struct api {
+	struct evhttp *http;
+	struct hark *h; /* borrowed */
+	char *token;    /* owned; NULL when none */
+	int port;
+};
+
+static void reply(struct evhttp_request *req, int code, const char *reason,
+		  const char *ctype, const char *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", ctype);
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void reply_error(struct evhttp_request *req, int code,
+			const char *reason, const char *msg)
+{
+	char body[512];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
+
+	reply(req, code, reason, "application/json", body, (size_t)n);
+}
+
+static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type cmd)
+{
+	return evhttp_request_get_command(req) == cmd;
+}
+
+/* Constant-time comparison, so the token cannot be guessed by timing. */
+static bool token_ok(const struct api *a, struct evhttp_request *req)
+{
+	const char *auth;
+	const char *given;
+	size_t la, lb;
+	unsigned char diff = 0;
+
+	if (a->token == NULL) {
+		return true;
+	}
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+				  "Authorization");
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		return false;
+	}
+	given = auth + 7;
+	la = strlen(given);
+	lb = strlen(a->token);
+	for (size_t i = 0; i < la && i < lb; i++) {
+		diff |= (unsigned char)(given[i] ^ a->token[i]);
+	}
+	return diff == 0 && la == lb;
+}
+
+static void handle_mentions(struct api *a, struct evhttp_request *req)
+{
+	struct evbuffer *in;
+	size_t len;
+	const char *body;
+	struct buf out;
+	int source = hark_push_source(a->h);
+
+	if (!method_is(req, EVHTTP_REQ_POST)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", "POST");
+		reply_error(req, 405, "Method Not Allowed", "use POST");
+		return;
+	}
+	if (!token_ok(a, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "WWW-Authenticate", "Bearer realm=\"hark\"");
+		reply_error(req, 401, "Unauthorized",
+			    "missing or wrong bearer token");
+		return;
+	}
+	if (source < 0) {
+		reply_error(req, 404, "Not Found",
+			    "no http-push source is configured");
+		return;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(in);
+	body = (const char *)evbuffer_pullup(in, -1);
+	buf_init(&out, API_MAX_REPLY_BYTES);
+	hark_push_body(a->h, source, body != NULL ? body : "", len, &out);
+	if (buf_putc(&out, '\n') < 0) {
+		buf_reset(&out);
+	}
+	reply(req, 202, "Accepted", "application/json", out.data, out.len);
+	buf_fini(&out);
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+	struct api *a = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct buf out;
+
+	if (path == NULL) {
+		path = "/";
+	}
+	if (strcmp(path, "/v1/mentions") == 0) {
+		handle_mentions(a, req);
+		return;
+	}
+	if (!method_is(req, EVHTTP_REQ_GET) && !method_is(req, EVHTTP_REQ_HEAD)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", "GET, HEAD");
+		reply_error(req, 405, "Method Not Allowed", "use GET");
+		return;
+	}
+	buf_init(&out, API_MAX_REPLY_BYTES);
+	if (strcmp(path, "/healthz") == 0) {
+		reply(req, 200, "OK", "text/plain", "ok\n", 3);
+	} else if (strcmp(path, "/readyz") == 0) {
+		if (hark_store_up(a->h)) {
+			reply(req, 200, "OK", "text/plain", "ready\n", 6);
+		} else {
+			reply(req, 503, "Service Unavailable", "text/plain",
+			      "store unreachable\n", 18);
+		}
+	} else if (strcmp(path, "/metrics") == 0) {
+		hark_metrics_text(a->h, &out);
+		reply(req, 200, "OK", "text/plain; version=0.0.4", out.data,
+		      out.len);
+	} else if (strcmp(path, "/v1/rules") == 0) {
+		hark_rules_json(a->h, &out);
+		if (buf_putc(&out, '\n') < 0) {
+			buf_reset(&out);
+		}
+		reply(req, 200, "OK", "application/json", out.data, out.len);
+	} else {
+		reply_error(req, 404, "Not Found", "no such route");
+	}
+	buf_fini(&out);
+}
+
+static int split_listen(const char *listen, char *host, size_t hostlen,
+			int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t n;
+	char *end;
+	long p;
+
+	if (colon == NULL) {
+		return -1;
+	}
+	n = (size_t)(colon - listen);
+	if (n > 0 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hostlen) {
+		return -1;
+	}
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535) {
+		return -1;
+	}
+	*port = (int)p;
+	return 0;
+}
+
+struct api *api_start(struct event_base *base, struct hark *h,
+		      const char *listen, const char *token,
+		      uint64_t max_body_bytes)
+{
+	struct api *a = xcalloc(1, sizeof(*a));
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[256];
+	int port;
+
+	a->h = h;
+	a->token = token != NULL && token[0] != '\0' ? xstrdup(token) : NULL;
+	if (split_listen(listen, host, sizeof(host), &port) < 0) {
+		log_error("api", "bad listen address \"%s\"", listen);
+		goto fail;
+	}
+	a->http = evhttp_new(base);
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)max_body_bytes);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+						    EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE);
+	/* Read and discard an oversized body so that the client sees the
+	 * 413 instead of a reset. */
+	evhttp_set_flags(a->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_timeout(a->http, 60);
+	evhttp_set_gencb(a->http, request_cb, a);
+	bound = evhttp_bind_socket_with_handle(a->http, host, (uint16_t)port);
+	if (bound == NULL) {
+		log_error("api", "cannot listen on %s", listen);
+		goto fail;
+	}
+	if (getsockname(evhttp_bound_socket_get_fd(bound),
+			(struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+	}
+	log_info("api", "listening on %s port=%d", host, a->port);
+	return a;
+fail:
+	api_free(a);
+	return NULL;
+}
+
+int api_port(const struct api *a)
+{
+	return a->port;
+}
+
+void api_free(struct api *a)
+{
+	if (a == NULL) {
+		return;
+	}
+	if (a->http != NULL) {
+		evhttp_free(a->http);
+	}
+	free(a->token);
+	free(a);
+}

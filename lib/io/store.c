@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store's public functions: a thin dispatch to the Redis or embedded
+ * implementation through the ops table in store_impl.h. Runs on the loop
+ * thread; the callback rules live in the implementations.
+ */
+#include "io/store.h"
+
+#include <stdlib.h>
+
+#include "io/store_impl.h"
+
+void store_incrby(struct store *st, const char *key, long long delta,
+		  int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	st->ops->incrby(st, key, delta, ttl_ms, cb, arg);
+}
+
+void store_set(struct store *st, const char *key, const char *val, size_t len,
+	       int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	st->ops->set(st, key, val, len, ttl_ms, cb, arg);
+}
+
+void store_get(struct store *st, const char *key, store_str_fn *cb, void *arg)
+{
+	st->ops->get(st, key, cb, arg);
+}
+
+bool store_up(const struct store *st)
+{
+	return st->ops->up(st);
+}
+
+const char *store_kind(const struct store *st)
+{
+	return st->ops->kind;
+}
+
+size_t store_pending(const struct store *st)
+{
+	return st->ops->pending(st);
+}
+
+void store_close(struct store *st, store_done_fn *done, void *arg)
+{
+	st->ops->close(st, done, arg);
+}
+
+void store_free(struct store *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	st->ops->free(st);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store: counts and detector state, in Redis (hiredis async on the
+ * libevent loop, pipelined, with a per-command timeout and reconnect with
+ * backoff) or in the embedded in-memory store (same interface, snapshot
+ * file saved on close and loaded on open). Runs on the loop thread.
+ *
+ * Every callback runs exactly once per command, always from the loop and
+ * never from inside the call that issued the command: with the reply, or
+ * with status -1 on error, timeout, disconnect or shutdown.
+ */
+#ifndef HARK_IO_STORE_H
+#define HARK_IO_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/xalloc.h"
+
+struct event_base;
+struct store;
+
+/* status 0: value is the reply; -1: failed (the command may not have run). */
+typedef void store_int_fn(void *arg, int status, long long value);
+/* status 0: val/len is the value, or val NULL when the key does not exist. */
+typedef void store_str_fn(void *arg, int status, const char *val, size_t len);
+typedef void store_done_fn(void *arg);
+
+/*
+ * Connects to url ("redis://host:port/db", "redis://:pass@host:port",
+ * "unix:///path.sock") and keeps reconnecting with backoff while down.
+ * Returns NULL with a reason in err for a malformed url.
+ */
+struct store *store_redis_new(struct event_base *base, const char *url,
+			      int64_t timeout_ms, char *err, size_t errlen);
+/*
+ * The embedded store. Loads snapshot_path if it exists (a corrupt file is
+ * an error: NULL with the reason in err); saves it on store_close.
+ */
+struct store *store_mem_new(struct event_base *base, const char *snapshot_path,
+			    char *err, size_t errlen);
+/*
+ * Caps the embedded store's keys (default 1,000,000): a write that would
+ * add a key past it fails with -1. Only for a store from store_mem_new.
+ */
+void store_mem_set_max_keys(struct store *st, size_t max_keys);
+
+/* INCRBY key delta, then EXPIRE key ttl_ms (rounded up to seconds). */
+void store_incrby(struct store *st, const char *key, long long delta,
+		  int64_t ttl_ms, store_int_fn *cb, void *arg);
+/* SET key val PX ttl_ms (no expiry when ttl_ms <= 0). cb may be NULL. */
+void store_set(struct store *st, const char *key, const char *val, size_t len,
+	       int64_t ttl_ms, store_int_fn *cb, void *arg);
+void store_get(struct store *st, const char *key, store_str_fn *cb,
+	       void *arg);
+
+/* True while connected (always true for the embedded store). */
+bool store_up(const struct store *st);
+/* "redis" or "memory". */
+const char *store_kind(const struct store *st);
+/* Commands sent and not yet answered. */
+size_t store_pending(const struct store *st);
+
+/*
+ * Lets pending commands finish (up to the timeout), saves the snapshot
+ * (embedded store), disconnects, then calls done from the loop. Commands
+ * issued after this fail. Free with store_free after done has run.
+ */
+void store_close(struct store *st, store_done_fn *done, void *arg);
+void store_free(struct store *st);
+
+#endif

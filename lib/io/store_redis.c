@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Redis store: hiredis 0.14 async on the libevent loop, with our own
+ * per-command timeout (hiredis 0.14 has none), AUTH/SELECT pipelined on
+ * connect, and reconnect with backoff while down. Loop thread only; key
+ * names come from the caller (core/keys.c).
+ */
+#include "io/store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include "core/backoff.h"
+#include "io/store_impl.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define RECONNECT_BASE_MS 100
+#define RECONNECT_MAX_MS 5000
+/* A connect gets at least this long even with a short command timeout. */
+#define CONNECT_MIN_TIMEOUT_MS 1000
+#define DEFAULT_TIMEOUT_MS 2000
+#define MAX_DB 1000000
+
+enum cmd_kind {
+	CMD_INT,
+	CMD_STR,
+};
+
+/*
+ * One command in flight. Once handed to hiredis it is freed only in
+ * reply_cb, which hiredis runs for every outcome (a NULL reply on
+ * disconnect); a command that never reached hiredis sits on the fail
+ * queue and is freed by fail_run_cb.
+ */
+struct cmd {
+	struct store_redis *rs; /* borrowed */
+	struct event *timer;	/* owned; NULL until sent */
+	enum cmd_kind kind;
+	store_int_fn *int_cb;
+	store_str_fn *str_cb;
+	void *arg;
+	bool done; /* the user callback has run */
+	struct cmd *next; /* fail queue link */
+};
+
+enum conn_state {
+	CONN_DOWN,
+	CONN_CONNECTING, /* TCP connect or AUTH/SELECT still running */
+	CONN_UP,
+};
+
+struct store_redis {
+	struct store st;
+	struct event_base *base; /* borrowed */
+	char *host;		 /* owned; NULL for a unix socket */
+	int port;
+	char *path; /* owned; unix socket path or NULL */
+	char *user;
+	char *password;
+	int db;
+	char addr[160]; /* for logs: host:port or the socket path */
+	int64_t timeout_ms;
+
+	redisAsyncContext *ac; /* owned by hiredis; cleared on disconnect */
+	enum conn_state state;
+	bool tcp_connected;
+	int handshake_left;
+	bool down_logged; /* "redis down" already said for this outage */
+	unsigned attempt;
+	uint32_t rnd;
+	char reason[160];
+
+	struct event *conn_timer; /* reconnect delay, or connect timeout */
+	struct event *drop_ev;	  /* drops the link outside hiredis callbacks */
+	struct event *fail_ev;	  /* runs the fail queue */
+	struct event *done_ev;
+	struct cmd *fail_head;
+	struct cmd *fail_tail;
+	size_t npending;
+
+	bool closing;
+	store_done_fn *done;
+	void *done_arg;
+};
+
+static const struct timeval zero_tv = {0, 0};
+
+static struct timeval ms_tv(int64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return tv;
+}
+
+static uint32_t next_rand(struct store_redis *rs)
+{
+	uint32_t x = rs->rnd;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	rs->rnd = x;
+	return x;
+}
+
+static void cmd_complete(struct cmd *c, int status, const redisReply *r)
+{
+	if (c->kind == CMD_INT) {
+		long long v = 0;
+
+		if (status == 0 && r != NULL && r->type == REDIS_REPLY_INTEGER) {
+			v = r->integer;
+		}
+		if (c->int_cb != NULL) {
+			c->int_cb(c->arg, status, v);
+		}
+		return;
+	}
+	if (c->str_cb == NULL) {
+		return;
+	}
+	if (status == 0 && r != NULL && r->type == REDIS_REPLY_STRING) {
+		c->str_cb(c->arg, 0, r->str, r->len);
+	} else {
+		c->str_cb(c->arg, status, NULL, 0);
+	}
+}
+
+/* 0 when the reply is one this command accepts. */
+static int reply_status(const struct cmd *c, const redisReply *r)
+{
+	if (r == NULL) {
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_debug("store", "redis error reply: %.*s", (int)r->len,
+			  r->str);
+		return -1;
+	}
+	if (c->kind == CMD_INT) {
+		return r->type == REDIS_REPLY_INTEGER ||
+				       r->type == REDIS_REPLY_STATUS
+			       ? 0
+			       : -1;
+	}
+	return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL
+		       ? 0
+		       : -1;
+}
+
+static struct cmd *cmd_new(struct store_redis *rs, enum cmd_kind kind,
+			   store_int_fn *int_cb, store_str_fn *str_cb,
+			   void *arg)
+{
+	struct cmd *c = xcalloc(1, sizeof(*c));
+
+	c->rs = rs;
+	c->kind = kind;
+	c->int_cb = int_cb;
+	c->str_cb = str_cb;
+	c->arg = arg;
+	return c;
+}
+
+/* Fails a command that never reached hiredis, from the loop, in order. */
+static void cmd_fail(struct store_redis *rs, struct cmd *c)
+{
+	c->next = NULL;
+	if (rs->fail_tail != NULL) {
+		rs->fail_tail->next = c;
+	} else {
+		rs->fail_head = c;
+	}
+	rs->fail_tail = c;
+	evtimer_add(rs->fail_ev, &zero_tv);
+}
+
+static void fail_flush(struct store_redis *rs)
+{
+	struct cmd *c;
+
+	/* Callbacks may fail new commands: they join the queue and run here. */
+	while (rs->fail_head != NULL) {
+		c = rs->fail_head;
+		rs->fail_head = c->next;
+		if (rs->fail_head == NULL) {
+			rs->fail_tail = NULL;
+		}
+		c->done = true;
+		cmd_complete(c, -1, NULL);
+		free(c);
+	}
+}
+
+static void fail_run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	fail_flush(arg);
+}
+
+static void reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct cmd *c = privdata;
+	const redisReply *r = reply;
+
+	if (c->timer != NULL) {
+		event_del(c->timer);
+	}
+	if (!c->done) {
+		c->done = true;
+		c->rs->npending--;
+		cmd_complete(c, reply_status(c, r), r);
+	}
+	if (c->timer != NULL) {
+		event_free(c->timer);
+	}
+	free(c);
+}
+
+static void schedule_reconnect(struct store_redis *rs)
+{
+	int64_t delay_ms;
+
+	if (rs->attempt < 64) {
+		rs->attempt++;
+	}
+	delay_ms = backoff_delay_ms(rs->attempt, RECONNECT_BASE_MS,
+				    RECONNECT_MAX_MS, next_rand(rs));
+	if (delay_ms < 1) {
+		delay_ms = 1;
+	}
+	{
+		struct timeval tv = ms_tv(delay_ms);
+
+		evtimer_add(rs->conn_timer, &tv);
+	}
+}
+
+/* The connection is gone (hiredis has freed or is freeing it). */
+static void conn_lost(struct store_redis *rs, const char *reason)
+{
+	bool was_up = rs->state == CONN_UP;
+
+	rs->ac = NULL;
+	rs->state = CONN_DOWN;
+	rs->tcp_connected = false;
+	rs->handshake_left = 0;
+	evtimer_del(rs->conn_timer);
+	evtimer_del(rs->drop_ev);
+	if (rs->closing) {
+		evtimer_add(rs->done_ev, &zero_tv);
+		return;
+	}
+	if (was_up || !rs->down_logged) {
+		log_warn("store", "redis down: %s addr=%s", reason, rs->addr);
+		rs->down_logged = true;
+	}
+	schedule_reconnect(rs);
+}
+
+/* Drops the link now; hiredis fails every pending command (NULL reply). */
+static void drop_conn(struct store_redis *rs, const char *reason)
+{
+	redisAsyncContext *ac = rs->ac;
+
+	if (ac == NULL) {
+		return;
+	}
+	if (reason != rs->reason) {
+		snprintf(rs->reason, sizeof(rs->reason), "%s", reason);
+	}
+	redisAsyncFree(ac);
+	/* hiredis calls disconnect_cb only for links that were connected. */
+	if (rs->ac == ac) {
+		conn_lost(rs, rs->reason);
+	}
+}
+
+static void became_up(struct store_redis *rs)
+{
+	rs->state = CONN_UP;
+	rs->attempt = 0;
+	rs->down_logged = false;
+	evtimer_del(rs->conn_timer);
+	log_info("store", "redis up addr=%s", rs->addr);
+}
+
+static void connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct store_redis *rs = ac->data;
+
+	if (rs->ac != ac) {
+		return;
+	}
+	if (status != REDIS_OK) {
+		snprintf(rs->reason, sizeof(rs->reason), "%s",
+			 ac->errstr != NULL ? ac->errstr : "connect failed");
+		/* hiredis frees the context right after this returns. */
+		conn_lost(rs, rs->reason);
+		return;
+	}
+	rs->tcp_connected = true;
+	if (rs->handshake_left == 0) {
+		became_up(rs);
+	}
+}
+
+static void disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct store_redis *rs = ac->data;
+
+	if (rs->ac != ac) {
+		return;
+	}
+	if (rs->reason[0] == '\0') {
+		snprintf(rs->reason, sizeof(rs->reason), "%s",
+			 ac->errstr != NULL && ac->errstr[0] != '\0'
+				 ? ac->errstr
+				 : "connection closed");
+	}
+	conn_lost(rs, rs->reason);
+}
+
+static void handshake_reply(redisAsyncContext *ac, const redisReply *r,
+			    const char *what)
+{
+	struct store_redis *rs = ac->data;
+
+	/* NULL: the link is going away and conn_lost reports it. */
+	if (r == NULL || rs->ac != ac) {
+		return;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(rs->reason, sizeof(rs->reason), "%s failed: %.*s",
+			 what, (int)r->len, r->str);
+		/* Freeing the context from inside its own callback is deferred
+		 * by hiredis; do it from the loop where it is immediate. */
+		evtimer_add(rs->drop_ev, &zero_tv);
+		return;
+	}
+	rs->handshake_left--;
+	if (rs->handshake_left == 0 && rs->tcp_connected) {
+		became_up(rs);
+	}
+}
+
+static void auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	handshake_reply(ac, reply, "AUTH");
+}
+
+static void select_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	handshake_reply(ac, reply, "SELECT");
+}
+
+static void start_connect(struct store_redis *rs)
+{
+	redisAsyncContext *ac;
+	int64_t connect_ms;
+
+	rs->reason[0] = '\0';
+	rs->tcp_connected = false;
+	rs->handshake_left = 0;
+	if (rs->path != NULL) {
+		ac = redisAsyncConnectUnix(rs->path);
+	} else {
+		ac = redisAsyncConnect(rs->host, rs->port);
+	}
+	if (ac == NULL) {
+		conn_lost(rs, "cannot allocate redis context");
+		return;
+	}
+	if (ac->err != 0) {
+		snprintf(rs->reason, sizeof(rs->reason), "%s", ac->errstr);
+		redisAsyncFree(ac);
+		conn_lost(rs, rs->reason);
+		return;
+	}
+	ac->data = rs;
+	if (redisLibeventAttach(ac, rs->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		conn_lost(rs, "cannot attach to the event loop");
+		return;
+	}
+	rs->ac = ac;
+	rs->state = CONN_CONNECTING;
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	/* Queued before any command, so they are the first on the wire. */
+	if (rs->password != NULL) {
+		if (rs->user != NULL) {
+			redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s %s",
+					  rs->user, rs->password);
+		} else {
+			redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s",
+					  rs->password);
+		}
+		rs->handshake_left++;
+	}
+	if (rs->db != 0) {
+		redisAsyncCommand(ac, select_cb, NULL, "SELECT %d", rs->db);
+		rs->handshake_left++;
+	}
+	connect_ms = rs->timeout_ms > CONNECT_MIN_TIMEOUT_MS
+			     ? rs->timeout_ms
+			     : CONNECT_MIN_TIMEOUT_MS;
+	{
+		struct timeval tv = ms_tv(connect_ms);
+
+		evtimer_add(rs->conn_timer, &tv);
+	}
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_redis *rs = arg;
+
+	if (rs->state == CONN_DOWN) {
+		start_connect(rs);
+	} else if (rs->state == CONN_CONNECTING) {
+		drop_conn(rs, "connect timeout");
+	}
+}
+
+static void drop_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_redis *rs = arg;
+
+	drop_conn(rs, rs->reason);
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cmd *c = arg;
+	struct store_redis *rs = c->rs;
+	char why[64];
+
+	HARK_ASSERT(!c->done);
+	c->done = true;
+	rs->npending--;
+	cmd_complete(c, -1, NULL);
+	/*
+	 * A reply may still come, and replies are matched by order: the only
+	 * safe way on is a new link. Freeing the context runs reply_cb with
+	 * NULL for every pending command, which frees c.
+	 */
+	snprintf(why, sizeof(why), "command timeout after %lld ms",
+		 (long long)rs->timeout_ms);
+	drop_conn(rs, why);
+}
+
+static bool can_send(const struct store_redis *rs)
+{
+	return rs->state == CONN_UP && !rs->closing && rs->ac != NULL &&
+	       rs->npending < STORE_MAX_PENDING;
+}
+
+static void cmd_sent(struct store_redis *rs, struct cmd *c)
+{
+	struct timeval tv = ms_tv(rs->timeout_ms);
+
+	c->timer = evtimer_new(rs->base, timeout_cb, c);
+	HARK_ASSERT(c->timer != NULL);
+	evtimer_add(c->timer, &tv);
+	rs->npending++;
+}
+
+static void redis_incrby(struct store *st, const char *key, long long delta,
+			 int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+
+	/* hiredis refuses commands while its context is being torn down. */
+	if (!can_send(rs) ||
+	    redisAsyncCommand(rs->ac, reply_cb, c, "INCRBY %s %lld", key,
+			      delta) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+	if (ttl_ms > 0) {
+		long long secs = (long long)((ttl_ms + 999) / 1000);
+
+		/* Its reply is not needed; the INCRBY reply carries the news. */
+		redisAsyncCommand(rs->ac, NULL, NULL, "EXPIRE %s %lld", key,
+				  secs);
+	}
+}
+
+static void redis_set(struct store *st, const char *key, const char *val,
+		      size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+	int rc;
+
+	if (!can_send(rs)) {
+		cmd_fail(rs, c);
+		return;
+	}
+	if (ttl_ms > 0) {
+		rc = redisAsyncCommand(rs->ac, reply_cb, c, "SET %s %b PX %lld",
+				       key, val, len, (long long)ttl_ms);
+	} else {
+		rc = redisAsyncCommand(rs->ac, reply_cb, c, "SET %s %b", key,
+				       val, len);
+	}
+	if (rc != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
+static void redis_get(struct store *st, const char *key, store_str_fn *cb,
+		      void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_STR, NULL, cb, arg);
+
+	if (!can_send(rs) ||
+	    redisAsyncCommand(rs->ac, reply_cb, c, "GET %s", key) !=
+		    REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
+static bool redis_up(const struct store *st)
+{
+	const struct store_redis *rs = (const struct store_redis *)st;
+
+	return rs->state == CONN_UP;
+}
+
+static size_t redis_pending(const struct store *st)
+{
+	const struct store_redis *rs = (const struct store_redis *)st;
+
+	return rs->npending;
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_redis *rs = arg;
+
+	/* Commands failed after close must finish before done: the caller
+	 * may free the store from done. */
+	fail_flush(rs);
+	evtimer_del(rs->fail_ev);
+	HARK_ASSERT(rs->npending == 0);
+	log_info("store", "redis closed addr=%s", rs->addr);
+	if (rs->done != NULL) {
+		rs->done(rs->done_arg);
+	}
+}
+
+static void redis_close(struct store *st, store_done_fn *done, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+
+	HARK_ASSERT(!rs->closing);
+	rs->closing = true;
+	rs->done = done;
+	rs->done_arg = arg;
+	evtimer_del(rs->conn_timer);
+	if (rs->ac == NULL) {
+		evtimer_add(rs->done_ev, &zero_tv);
+	} else if (rs->state != CONN_UP) {
+		drop_conn(rs, "closing");
+	} else {
+		/* Waits for the pending replies (each has its timeout), then
+		 * disconnect_cb runs and schedules done. */
+		redisAsyncDisconnect(rs->ac);
+	}
+}
+
+static void redis_free(struct store *st)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+
+	if (rs->ac != NULL) {
+		/* Freed without store_close: fail what is left, right now. */
+		rs->closing = true;
+		rs->done = NULL;
+		drop_conn(rs, "freed");
+	}
+	fail_flush(rs);
+	event_free(rs->conn_timer);
+	event_free(rs->drop_ev);
+	event_free(rs->fail_ev);
+	event_free(rs->done_ev);
+	free(rs->host);
+	free(rs->path);
+	free(rs->user);
+	free(rs->password);
+	free(rs);
+}
+
+static const struct store_ops redis_ops = {
+	.kind = "redis",
+	.incrby = redis_incrby,
+	.set = redis_set,
+	.get = redis_get,
+	.up = redis_up,
+	.pending = redis_pending,
+	.close = redis_close,
+	.free = redis_free,
+};
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* Copies s[0..n) with %XX decoded; NULL on a bad escape or a NUL byte. */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			int hi;
+			int lo;
+
+			if (i + 2 >= n) {
+				free(out);
+				return NULL;
+			}
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				free(out);
+				return NULL;
+			}
+			out[j++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			out[j++] = s[i];
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+static int parse_uint(const char *s, size_t n, long max, long *out)
+{
+	long v = 0;
+
+	if (n == 0 || n > 10) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			return -1;
+		}
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max) {
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_userinfo(struct store_redis *rs, const char *s, size_t n,
+			  char *err, size_t errlen)
+{
+	const char *colon = memchr(s, ':', n);
+
+	if (colon == NULL) {
+		rs->password = pct_decode(s, n);
+	} else {
+		if (colon > s) {
+			rs->user = pct_decode(s, (size_t)(colon - s));
+			if (rs->user == NULL) {
+				snprintf(err, errlen,
+					 "redis url: bad %%-escape in user");
+				return -1;
+			}
+		}
+		rs->password = pct_decode(colon + 1,
+					  n - (size_t)(colon + 1 - s));
+	}
+	if (rs->password == NULL) {
+		snprintf(err, errlen, "redis url: bad %%-escape in password");
+		return -1;
+	}
+	if (rs->password[0] == '\0') {
+		snprintf(err, errlen, "redis url: empty password");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_hostport(struct store_redis *rs, const char *s, size_t n,
+			  char *err, size_t errlen)
+{
+	const char *end = s + n;
+	const char *host = s;
+	size_t hostlen;
+	const char *p;
+	long port = 6379;
+
+	if (n > 0 && s[0] == '[') {
+		p = memchr(s, ']', n);
+		if (p == NULL) {
+			snprintf(err, errlen, "redis url: missing ']'");
+			return -1;
+		}
+		host = s + 1;
+		hostlen = (size_t)(p - host);
+		p++;
+		if (p < end && *p != ':') {
+			snprintf(err, errlen, "redis url: junk after ']'");
+			return -1;
+		}
+	} else {
+		p = memchr(s, ':', n);
+		if (p == NULL) {
+			p = end;
+		}
+		hostlen = (size_t)(p - s);
+	}
+	if (hostlen == 0) {
+		snprintf(err, errlen, "redis url: missing host");
+		return -1;
+	}
+	if (p < end) {
+		if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &port) !=
+			    0 ||
+		    port == 0) {
+			snprintf(err, errlen,
+				 "redis url: bad port (expected 1-65535)");
+			return -1;
+		}
+	}
+	rs->host = xstrndup(host, hostlen);
+	rs->port = (int)port;
+	if (host != s) {
+		snprintf(rs->addr, sizeof(rs->addr), "[%s]:%d", rs->host,
+			 rs->port);
+	} else {
+		snprintf(rs->addr, sizeof(rs->addr), "%s:%d", rs->host,
+			 rs->port);
+	}
+	return 0;
+}
+
+static int parse_url(struct store_redis *rs, const char *url, char *err,
+		     size_t errlen)
+{
+	const char *rest;
+	const char *at;
+	const char *slash;
+	size_t n;
+	long db = 0;
+
+	if (strncmp(url, "unix://", 7) == 0) {
+		rest = url + 7;
+		if (rest[0] != '/' || rest[1] == '\0') {
+			snprintf(err, errlen,
+				 "redis url: unix socket path must be "
+				 "absolute (unix:///path.sock)");
+			return -1;
+		}
+		rs->path = xstrdup(rest);
+		snprintf(rs->addr, sizeof(rs->addr), "%s", rs->path);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0) {
+		snprintf(err, errlen,
+			 "redis url: expected redis://host[:port][/db] or "
+			 "unix:///path");
+		return -1;
+	}
+	rest = url + 8;
+	slash = strchr(rest, '/');
+	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	at = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (rest[i] == '@') {
+			at = rest + i;
+		}
+	}
+	if (at != NULL) {
+		if (parse_userinfo(rs, rest, (size_t)(at - rest), err,
+				   errlen) != 0) {
+			return -1;
+		}
+		n -= (size_t)(at + 1 - rest);
+		rest = at + 1;
+	}
+	if (parse_hostport(rs, rest, n, err, errlen) != 0) {
+		return -1;
+	}
+	if (slash != NULL && slash[1] != '\0') {
+		if (parse_uint(slash + 1, strlen(slash + 1), MAX_DB, &db) !=
+		    0) {
+			snprintf(err, errlen,
+				 "redis url: bad database number after '/'");
+			return -1;
+		}
+	}
+	rs->db = (int)db;
+	return 0;
+}
+
+struct store *store_redis_new(struct event_base *base, const char *url,
+			      int64_t timeout_ms, char *err, size_t errlen)
+{
+	struct store_redis *rs = xcalloc(1, sizeof(*rs));
+	struct sigaction sa;
+
+	rs->st.ops = &redis_ops;
+	rs->base = base;
+	rs->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	if (parse_url(rs, url, err, errlen) != 0) {
+		free(rs->host);
+		free(rs->path);
+		free(rs->user);
+		free(rs->password);
+		free(rs);
+		return NULL;
+	}
+	/*
+	 * hiredis 0.14 writes with write(2), not send(MSG_NOSIGNAL): a write
+	 * to a Redis that just died would kill the daemon with SIGPIPE.
+	 */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		signal(SIGPIPE, SIG_IGN);
+	}
+	rs->rnd = (uint32_t)timeutil_mono_ms() ^ ((uint32_t)getpid() << 16) ^
+		  (uint32_t)(uintptr_t)rs;
+	if (rs->rnd == 0) {
+		rs->rnd = 0x9e3779b9u;
+	}
+	rs->conn_timer = evtimer_new(base, conn_timer_cb, rs);
+	rs->drop_ev = evtimer_new(base, drop_ev_cb, rs);
+	rs->fail_ev = evtimer_new(base, fail_run_cb, rs);
+	rs->done_ev = evtimer_new(base, done_cb, rs);
+	HARK_ASSERT(rs->conn_timer != NULL && rs->drop_ev != NULL &&
+		    rs->fail_ev != NULL && rs->done_ev != NULL);
+	start_connect(rs);
+	return &rs->st;
+}

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: MIT
+"""Ingest through POST /v1/mentions and a file source: per-line errors with
+1-based line numbers, body limit, bearer token, metrics, and exact
+matched_total (word boundaries, accents, case)."""
+
+import json
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+
+BASE = """\
+http:
+  listen: "127.0.0.1:@PORT@"
+{http_extra}sources:
+  - name: push
+    type: http-push
+receivers:
+  - name: log
+    type: log
+rules:
+  - name: brand
+    match:
+      any: ["blablacar", "bla bla car", "#blablacar", "@blablacar"]
+    bucket: 5m
+    notify: [log]
+"""
+
+
+def conf(http_extra=""):
+    return BASE.replace("{http_extra}", http_extra)
+
+
+def flat(i, text, ts="2026-11-02T10:00:00Z"):
+    return json.dumps({"id": "m%d" % i, "text": text, "created_at": ts, "lang": "fr",
+                       "author": "u%d" % i, "url": "https://social.example/@u/%d" % i},
+                      ensure_ascii=False)
+
+
+def xv2(i, text, ts="2026-11-02T10:00:00Z"):
+    return json.dumps({"data": {"id": str(i), "text": text, "created_at": ts, "lang": "en",
+                                "author_id": "42"}, "matching_rules": [{"id": "1", "tag": "x"}]},
+                      ensure_ascii=False)
+
+
+# (text, does the brand rule match it)
+MATCH_CASES = [
+    ("Trajet réservé sur BlaBlaCar, parfait", True),
+    ("#blablacar le meilleur", True),
+    ("merci @BlaBlaCar !", True),
+    ("BLABLACAR!!!", True),
+    ("j'ai testé blablácar hier", True),
+    ("Bla-Bla Car, c'est pratique", True),
+    ("bla bla car pour Lyon", True),
+    ("ＢｌａＢｌａＣａｒ en pleine largeur", True),
+    ("(blablacar)", True),
+    ("new blablacarpet in the hall", False),
+    ("trop de blabla car la réunion dure", False),
+    ("mablablacar n'existe pas", False),
+    ("blablacars everywhere", False),
+    ("rien à voir, juste une voiture", False),
+    ("blabla", False),
+]
+
+
+class Ingest(H.HarkTestCase):
+
+    def test_bad_lines(self):
+        h = self.harkd(conf())
+        lines = [
+            flat(1, "Good one about blablacar", "2026-11-02T10:00:01Z"),   # 1 ok
+            '{"id": "broken", "text": "no closing brace"',                 # 2 invalid JSON
+            xv2(3, "bla bla car again", "2026-11-02T10:00:02Z"),           # 3 ok
+            json.dumps({"id": "m4", "created_at": "2026-11-02T10:00:03Z"}),  # 4 missing text
+            json.dumps({"id": "m5", "text": 42, "created_at": "2026-11-02T10:00:03Z"}),  # 5 text not a string
+            json.dumps({"id": "m6", "text": "blablacar", "created_at": "yesterday"}),  # 6 bad created_at
+            flat(7, "unrelated chatter", "2026-11-02T10:00:04Z"),          # 7 ok
+            "[1, 2, 3]",                                                   # 8 not an object
+            flat(9, "#BlaBlaCar rocks", "2026-11-02T10:00:05Z"),           # 9 ok
+        ]
+        status, reply = H.post_mentions(h.port, "\n".join(lines) + "\n")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(reply["accepted"], 4, reply)
+        self.assertEqual(reply["rejected"], 5, reply)
+        errs = {e["line"]: e["error"] for e in reply["errors"]}
+        self.assertEqual(sorted(errs), [2, 4, 5, 6, 8], reply)
+        for k, v in errs.items():
+            self.assertIsInstance(v, str)
+            self.assertTrue(v, "empty error for line %d" % k)
+        self.assertIn("json", errs[2].lower())
+        self.assertIn("text", errs[4])
+        self.assertIn("text", errs[5])
+        self.assertIn("created_at", errs[6])
+
+        # A body without a final newline still counts its last line.
+        status, reply = H.post_mentions(h.port, flat(10, "blablacar", "2026-11-02T10:00:06Z"))
+        self.assertEqual(status, 202, reply)
+        self.assertEqual((reply["accepted"], reply["rejected"]), (1, 0), reply)
+
+        status, reply = H.post_mentions(h.port, b"")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual((reply["accepted"], reply["rejected"]), (0, 0), reply)
+        self.assertEqual(reply.get("errors", []), [])
+
+        m = H.get_metrics(h.port)
+        self.assertEqual(m.get("hark_mentions_rejected_total"), 5, m)
+        # "received" may count every line or only the accepted ones.
+        self.assertIn(m.get("hark_mentions_received_total"), (5, 10), m)
+        self.assertIn("hark_mentions_late_total", m)
+        # Lines 1, 3, 9 and the one without a newline match; 7 does not.
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 4)
+        self.stop(h)
+
+    def test_body_limit(self):
+        h = self.harkd(conf('  max_body: "64KiB"\n'))
+        ok = "".join(flat(i, "blablacar %d" % i, "2026-11-02T10:%02d:00Z" % (i % 60)) + "\n"
+                     for i in range(300))
+        self.assertLess(len(ok.encode()), 64 * 1024)
+        status, reply = H.post_mentions(h.port, ok)
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(reply["accepted"], 300)
+
+        big = "".join(flat(i, "x" * 200) + "\n" for i in range(600)).encode()
+        self.assertGreater(len(big), 64 * 1024)
+        self.assertEqual(self.raw_post_status(h.port, big), 413)
+        # Nothing of the refused body was counted and the daemon still serves.
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 300)
+        status, reply = H.post_mentions(h.port, flat(1000, "#blablacar", "2026-11-02T11:00:00Z"))
+        self.assertEqual(status, 202, reply)
+        self.stop(h)
+
+    def raw_post_status(self, port, body):
+        """POST over a raw socket: a server that answers 413 early may close
+        before the whole body is sent, which http.client reports as an
+        error instead of the status."""
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        try:
+            head = ("POST /v1/mentions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/x-ndjson\r\nContent-Length: %d\r\n"
+                    "Connection: close\r\n\r\n" % len(body)).encode()
+            try:
+                s.sendall(head + body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            data = b""
+            try:
+                while b"\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            except ConnectionResetError:
+                pass
+            self.assertTrue(data.startswith(b"HTTP/1."), "no HTTP status line: %r" % data[:200])
+            return int(data.split(b" ", 2)[1])
+        finally:
+            s.close()
+
+    def test_token(self):
+        h = self.harkd(conf('  token: "${HARK_TEST_TOKEN}"\n'),
+                       env={"HARK_TEST_TOKEN": "s3cret-t0ken"})
+        body = flat(1, "blablacar", "2026-11-02T10:00:00Z") + "\n"
+        status, _ = H.post_mentions(h.port, body)
+        self.assertEqual(status, 401)
+        status, _ = H.post_mentions(h.port, body, token="wrong")
+        self.assertEqual(status, 401)
+        status, _ = H.post_mentions(h.port, body, token="s3cret-t0ken2")
+        self.assertEqual(status, 401)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 0)
+        status, reply = H.post_mentions(h.port, body, token="s3cret-t0ken")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(reply["accepted"], 1)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 1)
+        # Read routes stay open.
+        self.assertEqual(H.get_json(h.port, "/healthz")[0], 200)
+        self.stop(h)
+
+    def test_matched_total(self):
+        h = self.harkd(conf())
+        lines = []
+        want = 0
+        for i, (text, match) in enumerate(MATCH_CASES):
+            ts = "2026-11-02T10:%02d:00Z" % i
+            lines.append((flat if i % 2 else xv2)(i, text, ts))
+            want += match
+        status, reply = H.post_mentions(h.port, "\n".join(lines) + "\n")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(reply["accepted"], len(lines), reply)
+        got = H.rule_info(h.port, "brand").get("matched_total")
+        if got != want:
+            # Find the offending cases one by one for a useful message.
+            wrong = []
+            for i, (text, match) in enumerate(MATCH_CASES):
+                before = H.rule_info(h.port, "brand").get("matched_total")
+                H.post_mentions(h.port, flat(100 + i, text, "2026-11-02T11:%02d:00Z" % i))
+                after = H.rule_info(h.port, "brand").get("matched_total")
+                if (after - before == 1) != match:
+                    wrong.append((text, match))
+            self.fail("matched_total %r, expected %d; wrong cases (text, should match): %r"
+                      % (got, want, wrong))
+        self.stop(h)
+
+    def test_file_source(self):
+        stream = H.seasonal_stream(days=2, seed=99, spike_day=-1)
+        good = stream.lines[:9993]
+        flags = stream.is_brand[:9993]
+        bad = ['{"text": "blablacar", "created_at": "not a time"}',
+               "not json at all, blablacar",
+               '{"id": "n1"}',
+               '{"id": "n2", "text": ["blablacar"]}',
+               "{",
+               "42",
+               '{"data": {"id": "n3", "created_at": "2026-11-01T05:00:00Z"}}']
+        lines = list(good)
+        for k, b in enumerate(bad):
+            lines.insert(1000 * (k + 1) + k, b)
+        self.assertEqual(len(lines), 10000)
+        expected = sum(flags)
+        with open(os.path.join(self.tmp, "mentions.ndjson"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+        # A relative path: resolved against the config file's directory,
+        # which is not harkd's working directory here.
+        os.mkdir(os.path.join(self.tmp, "conf"))
+        text = conf().replace("  - name: push\n    type: http-push\n",
+                              "  - name: sample\n    type: file\n    path: ../mentions.ndjson\n")
+        self.assertIn("type: file", text)
+        h = self.harkd(text, name="conf/hark.yaml")
+        last = [None]
+
+        def consumed():
+            last[0] = H.rule_info(h.port, "brand").get("matched_total")
+            return last[0] == expected
+        try:
+            H.wait_until(consumed, 120.0, 0.1, "file consumed")
+        except AssertionError:
+            self.fail("matched_total %r, expected %d" % (last[0], expected))
+        m = H.wait_until(lambda: (lambda m: m if m.get("hark_mentions_rejected_total") == len(bad)
+                                  else None)(H.get_metrics(h.port)),
+                         30.0, 0.1, "hark_mentions_rejected_total == %d" % len(bad))
+        self.assertIn(m.get("hark_mentions_received_total"), (len(good), len(lines)), m)
+        # Consumed once: the total does not keep growing.
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), expected)
+        self.stop(h)
+
+
+if __name__ == "__main__":
+    H.main()

@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: MIT
+"""The acceptance scenario: three days of seasonal brand traffic with one
+30-minute spike on the last afternoon, pushed in a few seconds, must raise
+exactly one firing webhook over the spike; state survives a restart (Redis
+or the embedded store's snapshot) without a re-alert."""
+
+import os
+import sys
+import time
+import unicodedata
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as H  # noqa: E402
+
+RULE = """\
+receivers:
+  - name: hook
+    type: webhook
+    url: "{sink}"
+    timeout: 5s
+rules:
+  - name: brand
+    match:
+      any: ["blablacar", "bla bla car", "#blablacar", "@blablacar"]
+    bucket: 5m
+    notify: [hook]
+"""
+
+HTTP = """\
+http:
+  listen: "127.0.0.1:@PORT@"
+sources:
+  - name: push
+    type: http-push
+"""
+
+ALERT_DEADLINE = 90.0
+
+
+def folded_tokens(text):
+    """Rough stand-in for hark's folding: accents off, case folded, words
+    separated by single spaces with spaces at both ends."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
+    return " " + " ".join("".join(c if c.isalnum() or c == "_" else " " for c in t).split()) + " "
+
+
+def mentions_brand(text):
+    f = folded_tokens(text)
+    return " blablacar " in f or " bla bla car " in f
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class Scenario(H.HarkTestCase):
+
+    def firing(self, sink):
+        return [(p, h, b) for (p, h, b) in sink.snapshot()
+                if isinstance(b, dict) and b.get("status") == "firing"]
+
+    def check_alert(self, hdrs, body, stream):
+        for k in ("version", "id", "status", "rule", "labels", "window_start", "window_end",
+                  "count", "baseline", "ratio", "score", "samples"):
+            self.assertIn(k, body, "webhook body lacks %r: %r" % (k, body))
+        self.assertEqual(body["version"], 1)
+        self.assertIsInstance(body["id"], str)
+        self.assertTrue(body["id"])
+        self.assertEqual(body["rule"], "brand")
+        self.assertIsInstance(body["labels"], dict)
+        self.assertEqual(hdrs.get("webhook-id"), body["id"], "webhook-id header != body id")
+        self.assertIn("application/json", hdrs.get("content-type", ""))
+        ws = H.parse_ts(body["window_start"])
+        we = H.parse_ts(body["window_end"])
+        self.assertEqual(we - ws, 300, "window is not one 5m bucket: %r" % body)
+        s0, s1 = stream.spike
+        self.assertTrue(H.overlaps(ws, we, s0, s1),
+                        "alert window %s..%s does not overlap the spike %s..%s"
+                        % (body["window_start"], body["window_end"], H.rfc3339(s0), H.rfc3339(s1)))
+        self.assertIsInstance(body["count"], int)
+        self.assertFalse(isinstance(body["count"], bool))
+        for k in ("baseline", "ratio", "score"):
+            self.assertTrue(is_number(body[k]), "%s is not a number: %r" % (k, body[k]))
+        # The spike runs at ~10x the day rate: ~250 in the bucket vs ~20-25.
+        self.assertGreaterEqual(body["count"], 100, body)
+        self.assertGreater(body["count"], body["baseline"], body)
+        self.assertGreaterEqual(body["ratio"], 3.0, body)
+        self.assertGreater(body["score"], 0, body)
+        self.assertIsInstance(body["samples"], list)
+        self.assertTrue(body["samples"], "no samples")
+        for smp in body["samples"]:
+            for k in ("id", "text", "created_at", "author", "url"):
+                self.assertIn(k, smp, "sample lacks %r: %r" % (k, smp))
+                self.assertIsInstance(smp[k], str)
+            self.assertTrue(mentions_brand(smp["text"]), "sample without the brand: %r" % smp)
+            t = H.parse_ts(smp["created_at"])
+            self.assertTrue(ws <= t < we, "sample outside the window: %r" % smp)
+
+    def wait_one_firing(self, sink, stream):
+        got = H.wait_until(lambda: self.firing(sink), ALERT_DEADLINE, 0.1,
+                           "a firing webhook (got %d requests)" % len(sink.snapshot()))
+        _, hdrs, body = got[0]
+        self.check_alert(hdrs, body, stream)
+        return body
+
+    def wait_ingested(self, port, expected, before=0):
+        last = [None]
+
+        def done():
+            last[0] = H.rule_info(port, "brand").get("matched_total")
+            return last[0] == before + expected
+        try:
+            H.wait_until(done, 60.0, 0.1, "matched_total == %d" % (before + expected))
+        except AssertionError:
+            self.fail("matched_total is %r, expected %d" % (last[0], before + expected))
+
+    def assert_no_new_firing(self, sink, n_before, seconds):
+        """Watches the sink for a while: any new firing webhook fails at once."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            f = self.firing(sink)
+            if len(f) != n_before:
+                self.fail("unexpected firing webhook(s): %r" % [b for (_, _, b) in f[n_before:]])
+            time.sleep(0.1)
+
+    def run_scenario(self, store_block, redis_port=None):
+        sink = self.sink()
+        conf = store_block + HTTP + RULE.format(sink=sink.url)
+        stream = H.seasonal_stream(days=3, seed=20261101)
+        # The generator must have made a real spike for this test to mean
+        # anything: the 14:00 bucket of the last day far above 13:00's.
+        self.assertGreater(stream.matching, 8000)
+
+        h = self.harkd(conf)
+        status, _ = H.get_json(h.port, "/readyz")
+        if status != 200:
+            H.wait_until(lambda: H.get_json(h.port, "/readyz")[0] == 200, 20.0, 0.1, "/readyz 200")
+
+        replies = H.push(h.port, stream.lines)
+        self.assertEqual(sum(r["accepted"] for r in replies), len(stream.lines))
+        self.assertEqual(sum(r["rejected"] for r in replies), 0)
+        self.wait_ingested(h.port, stream.matching)
+
+        body = self.wait_one_firing(sink, stream)
+        firing = self.firing(sink)
+        self.assertEqual(len(firing), 1, "more than one firing webhook: %r"
+                         % [b for (_, _, b) in firing])
+
+        m = H.get_metrics(h.port)
+        self.assertGreaterEqual(m.get("hark_mentions_received_total", -1), len(stream.lines))
+        self.assertEqual(m.get("hark_mentions_rejected_total", -1), 0)
+        self.assertEqual(m.get("hark_mentions_late_total", -1), 0)
+
+        if redis_port is not None:
+            def count_keys():
+                keys = H.redis_cmd(redis_port, "KEYS", "hark:{brand}:*") or []
+                return [k for k in keys if b":v1:count:" in k]
+            ckeys = H.wait_until(count_keys, 30.0, 0.1, "count keys in Redis")
+            for k in ckeys:
+                self.assertRegex(k.decode(), r"^hark:\{brand\}:v1:count:\d+$")
+            # The spike bucket's count is in Redis with a TTL.
+            ws = int(H.parse_ts(body["window_start"]))
+            spike_key = "hark:{brand}:v1:count:%d" % ws
+            val = H.redis_cmd(redis_port, "GET", spike_key)
+            self.assertIsNotNone(val, "no count key %s" % spike_key)
+            self.assertEqual(int(val), body["count"])
+            self.assertGreater(H.redis_cmd(redis_port, "TTL", spike_key), 0)
+            self.assertGreater(H.redis_cmd(redis_port, "TTL", ckeys[0]), 0)
+            H.wait_until(lambda: H.redis_cmd(redis_port, "EXISTS", "hark:{brand}:v1:state") == 1,
+                         30.0, 0.1, "hark:{brand}:v1:state in Redis")
+
+        self.stop(h)
+        if redis_port is None:
+            snap = os.path.join(self.tmp, "hark.snapshot")
+            self.assertTrue(os.path.isfile(snap), "no snapshot file after SIGTERM")
+            self.assertGreater(os.path.getsize(snap), 0)
+        n_firing = len(self.firing(sink))
+
+        # Restart on the same store: the history and the detector state are
+        # back, so the rule is not warming again and nothing re-alerts.
+        h2 = self.harkd(conf)
+        info = {}
+
+        def restored():
+            info.update(H.rule_info(h2.port, "brand"))
+            return info.get("state") != "warming" and is_number(info.get("baseline")) \
+                and info["baseline"] > 0
+        try:
+            H.wait_until(restored, 20.0, 0.1, "brand restored after restart")
+        except AssertionError:
+            self.fail("after restart /v1/rules brand = %r" % info)
+        self.assertIn(info["state"], ("ok", "firing"))
+
+        more = H.seasonal_stream(days=1, start=H.START_2026_11_01 + 3 * 86400, minutes=60,
+                                 spike_day=-1, seed=20261104)
+        self.assertGreater(more.first, stream.last)
+        before = H.rule_info(h2.port, "brand").get("matched_total", 0)
+        replies = H.push(h2.port, more.lines)
+        self.assertEqual(sum(r["accepted"] for r in replies), len(more.lines))
+        self.wait_ingested(h2.port, more.matching, before)
+        self.assert_no_new_firing(sink, n_firing, 3.0)
+        self.assertEqual(len(self.firing(sink)), 1)
+        self.stop(h2)
+
+    def test_redis(self):
+        port = self.redis()
+        store = 'store:\n  redis: "redis://127.0.0.1:%d/0"\n' % port
+        self.run_scenario(store, redis_port=port)
+
+    def test_embedded(self):
+        self.run_scenario("", redis_port=None)
+
+
+if __name__ == "__main__":
+    H.main()

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config + yaml: a table of broken configs, each with the exact message
+ * (FILE:LINE:COL: key.path: problem) it must produce; defaults, ${VAR}
+ * expansion, the DESIGN §4 example, and every YAML file under rules/.
+ */
+#include <glob.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "util/diag.h"
+
+#include "check.h"
+
+/* Lines 1-6 of most fixtures: two receivers, then the rules key. */
+#define HEAD                                     \
+	"receivers:\n"                           \
+	"  - name: hook\n"                       \
+	"    type: webhook\n"                    \
+	"    url: \"https://example.org/hark\"\n" \
+	"  - {name: log, type: log}\n"           \
+	"rules:\n"
+
+/* Lines 7-8: the start of rules[0]; fixtures go on at line 9. */
+#define RULE0                       \
+	"  - name: brand\n"         \
+	"    match: {any: [blablacar]}\n"
+
+struct bad_case {
+	const char *name;
+	const char *yaml;
+	const char *msg; /* an entry formatted as diag_print writes it */
+};
+
+static const struct bad_case bad_cases[] = {
+	{"duration in words",
+	 "receivers:\n"
+	 "  - {name: hook, type: webhook, url: \"https://example.org/\"}\n"
+	 "rules:\n"
+	 "  - name: brand\n"
+	 "    match:\n"
+	 "      any: [blablacar]\n"
+	 "    notify: [hook]\n"
+	 "    bucket: five minutes\n",
+	 "x.yaml:8:13: rules[0].bucket: expected a number followed by a unit "
+	 "(ms, s, m, h, d, w), e.g. 30s, 5m, 1h, got \"five minutes\""},
+	{"duration without unit", HEAD RULE0 "    bucket: 5\n",
+	 "x.yaml:9:13: rules[0].bucket: a duration needs a unit (ms, s, m, h, "
+	 "d, w), e.g. 30s, 5m, 1h, got \"5\""},
+	{"quoted duration without unit", HEAD RULE0 "    cooldown: \"30\"\n",
+	 "x.yaml:9:15: rules[0].cooldown: a duration needs a unit"},
+	{"unknown key with hint", HEAD RULE0 "    buckte: 5m\n",
+	 "x.yaml:9:5: rules[0].buckte: unknown key (did you mean \"bucket\"?)"},
+	{"unknown top-level key with hint",
+	 HEAD RULE0 "log_levle: debug\n",
+	 "x.yaml:9:1: log_levle: unknown key (did you mean \"log_level\"?)"},
+	{"unknown key without hint", HEAD RULE0 "    colour: red\n",
+	 "x.yaml:9:5: rules[0].colour: unknown key (expected one of: name, "
+	 "match, bucket, lateness, notify, direction, sensitivity, "
+	 "min_count, min_ratio, cooldown, warmup, samples)"},
+	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
+	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
+	 "prefix, timeout, retention, snapshot)"},
+	{"int as text", HEAD RULE0 "    min_count: abc\n",
+	 "x.yaml:9:16: rules[0].min_count: not an integer (expected a whole "
+	 "number, got \"abc\")"},
+	{"int as float", HEAD RULE0 "    min_count: 2.5\n",
+	 "x.yaml:9:16: rules[0].min_count: not an integer"},
+	{"float as text", HEAD RULE0 "    sensitivity: high\n",
+	 "x.yaml:9:18: rules[0].sensitivity: not a number (expected e.g. 2 or "
+	 "2.5, got \"high\")"},
+	{"bool as text",
+	 "receivers:\n  - name: log\n    type: log\n    send_resolved: maybe\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:4:20: receivers[0].send_resolved: not a boolean (expected "
+	 "true, false, yes or no, got \"maybe\")"},
+	{"bool as number",
+	 "receivers:\n  - name: log\n    type: log\n    send_resolved: 1\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:4:20: receivers[0].send_resolved: not a boolean"},
+	{"map where a string goes", HEAD "  - name: {first: brand}\n"
+	 "    match: {any: [x]}\n",
+	 "x.yaml:7:11: rules[0].name: wrong type (expected a string, got a "
+	 "mapping)"},
+	{"string where a map goes", HEAD "  - name: brand\n"
+	 "    match: blablacar\n",
+	 "x.yaml:8:12: rules[0].match: wrong type (expected a mapping, got a "
+	 "string)"},
+	{"string where a list goes", HEAD "  - name: brand\n"
+	 "    match: {any: blablacar}\n",
+	 "x.yaml:8:18: rules[0].match.any: wrong type (expected a list, got a "
+	 "string)"},
+	{"list where an int goes", HEAD RULE0 "    samples: [1, 2]\n",
+	 "x.yaml:9:14: rules[0].samples: wrong type (expected an integer, got "
+	 "a sequence)"},
+	{"rules not a list", "rules: brand\n",
+	 "x.yaml:1:8: rules: wrong type (expected a list, got a string)"},
+	{"top level not a map", "- rules\n",
+	 "x.yaml:1:1: wrong type (expected a mapping, got a sequence)"},
+	{"sensitivity zero", HEAD RULE0 "    sensitivity: 0\n",
+	 "x.yaml:9:18: rules[0].sensitivity: out of range (expected greater "
+	 "than 0, got \"0\")"},
+	{"min_ratio below one", HEAD RULE0 "    min_ratio: 0.5\n",
+	 "x.yaml:9:16: rules[0].min_ratio: out of range (expected at least 1, "
+	 "got \"0.5\")"},
+	{"samples over 50", HEAD RULE0 "    samples: 51\n",
+	 "x.yaml:9:14: rules[0].samples: out of range (expected from 0 to 50, "
+	 "got \"51\")"},
+	{"negative min_count", HEAD RULE0 "    min_count: -1\n",
+	 "x.yaml:9:16: rules[0].min_count: out of range (expected at least 0, "
+	 "got \"-1\")"},
+	{"negative retries",
+	 "receivers:\n  - {name: log, type: log, retries: -3}\nrules:\n" RULE0,
+	 "x.yaml:2:37: receivers[0].retries: out of range (expected at least "
+	 "0, got \"-3\")"},
+	{"bucket over a day", HEAD RULE0 "    bucket: 2d\n",
+	 "x.yaml:9:13: rules[0].bucket: out of range (expected from 1s to 1d, "
+	 "got \"2d\")"},
+	{"bucket under a second", HEAD RULE0 "    bucket: 500ms\n",
+	 "x.yaml:9:13: rules[0].bucket: out of range (expected from 1s to 1d"},
+	{"bucket not dividing a day", HEAD RULE0 "    bucket: 7m\n",
+	 "x.yaml:9:13: rules[0].bucket: must divide one day evenly (expected "
+	 "e.g. 1m, 5m, 15m, 1h, got 7m)"},
+	{"size without unit", "http:\n  max_body: 1024\n" HEAD RULE0,
+	 "x.yaml:2:13: http.max_body: a size needs a unit (B, KB, KiB, MB, "
+	 "MiB, GB, GiB), got \"1024\""},
+	{"unknown receiver in notify", HEAD RULE0 "    notify: [hook, nope]\n",
+	 "x.yaml:9:20: rules[0].notify[1]: unknown receiver \"nope\" (known: "
+	 "hook, log)"},
+	{"notify with no receivers",
+	 "rules:\n" RULE0 "    notify:\n      - hook\n",
+	 "x.yaml:5:9: rules[0].notify[0]: unknown receiver \"hook\" (known: "
+	 "none defined)"},
+	{"missing rules", "log_level: info\n",
+	 "x.yaml:1:1: missing required key \"rules\""},
+	{"empty document", "",
+	 "x.yaml:1:1: missing required key \"rules\""},
+	{"empty rules", "rules: []\n",
+	 "x.yaml:1:8: rules: must not be empty (expected at least one item)"},
+	{"rule without match", HEAD "  - name: brand\n    bucket: 5m\n",
+	 "x.yaml:7:5: rules[0]: missing required key \"match\""},
+	{"rule without name", HEAD "  - match: {any: [x]}\n",
+	 "x.yaml:7:5: rules[0]: missing required key \"name\""},
+	{"rule with null name", HEAD "  - name:\n    match: {any: [x]}\n",
+	 "x.yaml:7:5: rules[0].name: a value is required (expected a string)"},
+	{"match without any", HEAD "  - name: brand\n    match: {}\n",
+	 "x.yaml:8:12: rules[0].match: missing required key \"any\""},
+	{"empty any", HEAD "  - name: brand\n    match: {any: []}\n",
+	 "x.yaml:8:18: rules[0].match.any: must not be empty"},
+	{"empty term", HEAD "  - name: brand\n    match:\n      any:\n"
+	 "        - blablacar\n        - \"\"\n",
+	 "x.yaml:11:11: rules[0].match.any[1]: must not be empty"},
+	{"bad rule name", HEAD "  - name: my brand\n    match: {any: [x]}\n",
+	 "x.yaml:7:11: rules[0].name: invalid rule name (expected 1-100 "
+	 "characters of A-Z a-z 0-9 _ . -, got \"my brand\")"},
+	{"duplicate rule names",
+	 HEAD RULE0 "  - name: other\n    match: {any: [x]}\n"
+		    "  - name: brand\n    match: {any: [y]}\n",
+	 "x.yaml:11:11: rules: duplicate name \"brand\" (already used by "
+	 "rules[0])"},
+	{"duplicate receiver names",
+	 "receivers:\n  - {name: a, type: log}\n  - {name: a, type: log}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:3:12: receivers: duplicate name \"a\" (already used by "
+	 "receivers[0])"},
+	{"duplicate source names",
+	 "sources:\n  - {name: push, type: http-push}\n"
+	 "  - {name: push, type: file, path: x.ndjson}\nrules:\n" RULE0,
+	 "x.yaml:3:12: sources: duplicate name \"push\" (already used by "
+	 "sources[0])"},
+	{"duplicate key", HEAD RULE0 "    bucket: 5m\n    bucket: 10m\n",
+	 "x.yaml:10:5: rules[0].bucket: duplicate key (first at line 9)"},
+	{"webhook without url",
+	 "receivers:\n  - name: hook\n    type: webhook\nrules:\n" RULE0,
+	 "x.yaml:2:5: receivers[0]: missing required key \"url\" (required "
+	 "for type webhook)"},
+	{"bad webhook url",
+	 "receivers:\n  - name: hook\n    type: webhook\n"
+	 "    url: ftp://example.org/x\nrules:\n" RULE0,
+	 "x.yaml:4:10: receivers[0].url: invalid URL (expected http://... or "
+	 "https://..., got \"ftp://...\")"},
+	{"webhook url without host",
+	 "receivers:\n  - {name: hook, type: webhook, url: \"https://\"}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:38: receivers[0].url: invalid URL"},
+	{"url on a log receiver",
+	 "receivers:\n  - {name: l, type: log, url: \"http://x\"}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:31: receivers[0].url: only valid for type webhook"},
+	{"bad redis url",
+	 "store:\n  redis: \"http://127.0.0.1:6379\"\n" HEAD RULE0,
+	 "x.yaml:2:10: store.redis: invalid URL (expected redis://HOST:PORT/DB "
+	 "or unix:///PATH, got \"http://...\")"},
+	{"bad listen address", "http:\n  listen: localhost\n" HEAD RULE0,
+	 "x.yaml:2:11: http.listen: invalid address (expected HOST:PORT with "
+	 "a port from 0 to 65535, got \"localhost\")"},
+	{"listen port too big", "http:\n  listen: \"127.0.0.1:65536\"\n" HEAD
+	 RULE0,
+	 "x.yaml:2:11: http.listen: invalid address"},
+	{"bad direction", HEAD RULE0 "    direction: sideways\n",
+	 "x.yaml:9:16: rules[0].direction: invalid value (expected up, down "
+	 "or both, got \"sideways\")"},
+	{"bad source type",
+	 "sources:\n  - name: s\n    type: kafka\nrules:\n" RULE0,
+	 "x.yaml:3:11: sources[0].type: invalid value (expected http-push or "
+	 "file, got \"kafka\")"},
+	{"bad receiver type",
+	 "receivers:\n  - {name: m, type: email}\nrules:\n" RULE0,
+	 "x.yaml:2:21: receivers[0].type: invalid value (expected webhook or "
+	 "log, got \"email\")"},
+	{"bad log level", "log_level: verbose\n" HEAD RULE0,
+	 "x.yaml:1:12: log_level: invalid value (expected error, warn, info or "
+	 "debug, got \"verbose\")"},
+	{"file source without path",
+	 "sources:\n  - name: f\n    type: file\nrules:\n" RULE0,
+	 "x.yaml:2:5: sources[0]: missing required key \"path\" (required for "
+	 "type file)"},
+	{"path on an http-push source",
+	 "sources:\n  - name: p\n    type: http-push\n    path: /tmp/x\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:4:11: sources[0].path: only valid for type file (got type "
+	 "http-push)"},
+	{"source without type", "sources:\n  - name: p\nrules:\n" RULE0,
+	 "x.yaml:2:5: sources[0]: missing required key \"type\""},
+	{"bad header name",
+	 "receivers:\n  - name: hook\n    type: webhook\n"
+	 "    url: https://x.org/\n    headers:\n      \"X Bad\": v\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:6:7: receivers[0].headers.X Bad: invalid header name"},
+	{"YAML syntax error", "rules:\n  - name: a: b\n",
+	 "x.yaml:2:12: YAML syntax error: mapping values are not allowed in "
+	 "this context"},
+	{"YAML unclosed flow", HEAD "  - name: brand\n    match: {any: [x\n",
+	 "YAML syntax error: "},
+	{"YAML alias", "defaults: &d {bucket: 5m}\n" HEAD RULE0
+	 "    <<: *d\n",
+	 "x.yaml:10:9: YAML: aliases (*d) are not supported"},
+	{"two documents", HEAD RULE0 "---\nrules: []\n",
+	 "x.yaml:9:1: YAML: only one document is allowed"},
+	{"bad variable reference", HEAD RULE0 "    bucket: ${1X}\n",
+	 "x.yaml:9:13: rules[0].bucket: bad variable reference (expected "
+	 "${NAME} or ${NAME:-default})"},
+	{"unterminated variable", HEAD RULE0 "    bucket: ${X:-5m\n",
+	 "x.yaml:9:13: rules[0].bucket: unterminated ${"},
+	{"unset variable is empty", HEAD RULE0
+	 "    bucket: \"${HARK_TEST_SURELY_UNSET}\"\n",
+	 "x.yaml:9:13: rules[0].bucket: empty duration, got \"\""},
+};
+
+static bool has_msg(const struct diag *d, const char *want)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char *s = diag_format(d, i);
+		bool hit = strstr(s, want) != NULL;
+
+		free(s);
+		if (hit) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int parse(struct config *cfg, const char *yaml, struct diag *d)
+{
+	return config_parse(cfg, "x.yaml", yaml, strlen(yaml), d);
+}
+
+static bool is_zeroed(const struct config *cfg)
+{
+	static const struct config zero;
+
+	return memcmp(cfg, &zero, sizeof(zero)) == 0;
+}
+
+static void test_bad_cases(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		struct config cfg;
+		struct diag d;
+		int rc;
+
+		diag_init(&d);
+		rc = parse(&cfg, bc->yaml, &d);
+		CHECK_INT(rc, -1);
+		CHECK(is_zeroed(&cfg));
+		CHECK(d.n >= 1);
+		if (!has_msg(&d, bc->msg)) {
+			check_failed++;
+			fprintf(stderr, "case \"%s\": no message like\n  %s\n"
+				"got:\n", bc->name, bc->msg);
+			diag_print(&d, stderr);
+		} else {
+			check_passed++;
+		}
+		/* every problem is located, in this file */
+		for (size_t j = 0; j < d.n; j++) {
+			CHECK(d.entries[j].line > 0 && d.entries[j].col > 0);
+			CHECK_STR(d.entries[j].file, "x.yaml");
+		}
+		config_fini(&cfg);
+		diag_fini(&d);
+	}
+}
+
+static void test_all_problems_reported(void)
+{
+	const char *yaml = HEAD RULE0
+		"    bucket: 5\n"
+		"    direction: sideways\n"
+		"    notify: [nope]\n"
+		"  - name: brand\n"
+		"    match: {any: [x]}\n"
+		"    colour: red\n"
+		"loglevel: debug\n";
+	struct config cfg;
+	struct diag d;
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK_INT(d.n, 6);
+	CHECK(has_msg(&d, "x.yaml:15:1: loglevel: unknown key (did you mean "
+			  "\"log_level\"?)"));
+	CHECK(has_msg(&d, "x.yaml:9:13: rules[0].bucket:"));
+	CHECK(has_msg(&d, "x.yaml:10:16: rules[0].direction:"));
+	CHECK(has_msg(&d, "x.yaml:11:14: rules[0].notify[0]:"));
+	CHECK(has_msg(&d, "x.yaml:12:11: rules: duplicate name \"brand\""));
+	CHECK(has_msg(&d, "x.yaml:14:5: rules[1].colour: unknown key"));
+	/* in file order, though top-level keys are checked first */
+	for (size_t i = 1; i < d.n; i++) {
+		CHECK(d.entries[i - 1].line < d.entries[i].line);
+	}
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
+/* A wrong type is one problem, not one more per key it lacks. */
+static void test_one_problem_per_mistake(void)
+{
+	static const struct {
+		const char *yaml;
+		const char *msg;
+	} cases[] = {
+		{"rules:\n  - brand\n",
+		 "x.yaml:2:5: rules[0]: wrong type (expected a mapping, got a "
+		 "string)"},
+		{"store: redis\nrules: [{name: a, match: {any: [x]}}]\n",
+		 "x.yaml:1:8: store: wrong type (expected a mapping, got a "
+		 "string)"},
+		{"sources: [[]]\nrules: [{name: a, match: {any: [x]}}]\n",
+		 "x.yaml:1:11: sources[0]: wrong type (expected a mapping, got "
+		 "a sequence)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config cfg;
+		struct diag d;
+		char *s;
+
+		diag_init(&d);
+		CHECK_INT(parse(&cfg, cases[i].yaml, &d), -1);
+		CHECK_INT(d.n, 1);
+		s = d.n > 0 ? diag_format(&d, 0) : xstrdup("");
+		CHECK_STR(s, cases[i].msg);
+		free(s);
+		diag_fini(&d);
+	}
+}
+
+static void test_defaults(void)
+{
+	const char *yaml = "rules:\n  - name: brand\n"
+			   "    match: {any: [blablacar, \"bla bla car\"]}\n";
+	struct config cfg;
+	struct diag d;
+	char *cwd = getcwd(NULL, 0);
+	char *snap = xasprintf("%s/hark.snapshot", cwd);
+	const struct config_rule *r;
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	CHECK_INT(d.n, 0);
+	CHECK_STR(cfg.path, "x.yaml");
+	CHECK_STR(cfg.dir, ".");
+	CHECK(cfg.redis_url == NULL);
+	CHECK_STR(cfg.prefix, "hark:");
+	CHECK_INT(cfg.store_timeout_ms, 2000);
+	CHECK_INT(cfg.retention_ms, 8 * 86400000LL);
+	CHECK_STR(cfg.snapshot_path, snap);
+	CHECK_STR(cfg.listen, "127.0.0.1:8686");
+	CHECK(cfg.token == NULL);
+	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
+	CHECK_STR(cfg.log_level, "info");
+	CHECK_INT(cfg.n_sources, 0);
+	CHECK_INT(cfg.n_receivers, 0);
+	CHECK_INT(cfg.n_rules, 1);
+	r = &cfg.rules[0];
+	CHECK_STR(r->name, "brand");
+	CHECK_INT(r->n_any, 2);
+	CHECK_STR(r->any[0], "blablacar");
+	CHECK_STR(r->any[1], "bla bla car");
+	CHECK_INT(r->bucket_ms, 300000);
+	CHECK_INT(r->lateness_ms, 300000);
+	CHECK_INT(r->n_notify, 0);
+	CHECK_INT(r->direction, CONFIG_DIRECTION_UP);
+	CHECK_DBL(r->sensitivity, 5, 0);
+	CHECK_INT(r->min_count, 10);
+	CHECK_DBL(r->min_ratio, 3, 0);
+	CHECK_INT(r->cooldown_ms, 3600000);
+	CHECK_INT(r->warmup_ms, 86400000);
+	CHECK_INT(r->samples, 5);
+	config_fini(&cfg);
+	CHECK(is_zeroed(&cfg));
+	/* safe on a zeroed struct, so twice is fine */
+	config_fini(&cfg);
+	CHECK(is_zeroed(&cfg));
+	diag_fini(&d);
+	free(snap);
+	free(cwd);
+}
+
+static void test_every_key(void)
+{
+	const char *yaml =
+		"store:\n"
+		"  redis: unix:///run/redis.sock\n"
+		"  prefix: \"x:\"\n"
+		"  timeout: 250ms\n"
+		"  retention: 2w\n"
+		"  snapshot: /var/lib/hark/snap\n"
+		"http:\n"
+		"  listen: \"[::1]:0\"\n"
+		"  token: \"\"\n"
+		"  max_body: 64KiB\n"
+		"sources:\n"
+		"  - name: push\n"
+		"    type: http-push\n"
+		"    max_line: 4KiB\n"
+		"  - name: tail\n"
+		"    type: file\n"
+		"    path: data/in.ndjson\n"
+		"  - name: abs\n"
+		"    type: file\n"
+		"    path: /srv/in.ndjson\n"
+		"receivers:\n"
+		"  - name: log\n"
+		"    type: log\n"
+		"  - name: hook\n"
+		"    type: webhook\n"
+		"    url: http://127.0.0.1:9/x\n"
+		"    timeout: 3s\n"
+		"    retries: 0\n"
+		"    send_resolved: yes\n"
+		"    headers:\n"
+		"      X-Team: community\n"
+		"      Authorization: \"Bearer abc\"\n"
+		"rules:\n"
+		"  - name: brand.v2_x-y\n"
+		"    match: {any: [a]}\n"
+		"    bucket: 1h\n"
+		"    lateness: 0s\n"
+		"    notify: [hook, log]\n"
+		"    direction: both\n"
+		"    sensitivity: 2.5\n"
+		"    min_count: 0\n"
+		"    min_ratio: 1\n"
+		"    cooldown: 30m\n"
+		"    warmup: 0s\n"
+		"    samples: 50\n"
+		"  - name: quiet\n"
+		"    match: {any: [b]}\n"
+		"    bucket: 1d\n"
+		"    direction: down\n"
+		"log_level: debug\n";
+	struct config cfg;
+	struct diag d;
+	const struct config_receiver *h;
+	const struct config_rule *r;
+
+	diag_init(&d);
+	CHECK_INT(config_parse(&cfg, "/etc/hark/hark.yaml", yaml, strlen(yaml),
+			       &d), 0);
+	diag_print(&d, stderr);
+	CHECK_STR(cfg.dir, "/etc/hark");
+	CHECK_STR(cfg.redis_url, "unix:///run/redis.sock");
+	CHECK_STR(cfg.prefix, "x:");
+	CHECK_INT(cfg.store_timeout_ms, 250);
+	CHECK_INT(cfg.retention_ms, 14 * 86400000LL);
+	CHECK_STR(cfg.snapshot_path, "/var/lib/hark/snap");
+	CHECK_STR(cfg.listen, "[::1]:0");
+	CHECK_STR(cfg.token, "");
+	CHECK_INT(cfg.max_body_bytes, 65536);
+	CHECK_STR(cfg.log_level, "debug");
+	CHECK_INT(cfg.n_sources, 3);
+	CHECK_INT(cfg.sources[0].type, CONFIG_SOURCE_HTTP_PUSH);
+	CHECK(cfg.sources[0].path == NULL);
+	CHECK_INT(cfg.sources[0].max_line_bytes, 4096);
+	CHECK_INT(cfg.sources[1].type, CONFIG_SOURCE_FILE);
+	CHECK_STR(cfg.sources[1].path, "/etc/hark/data/in.ndjson");
+	CHECK_INT(cfg.sources[1].max_line_bytes, 1048576);
+	CHECK_STR(cfg.sources[2].path, "/srv/in.ndjson");
+	CHECK_INT(cfg.n_receivers, 2);
+	CHECK_INT(cfg.receivers[0].type, CONFIG_RECEIVER_LOG);
+	CHECK_INT(cfg.receivers[0].timeout_ms, 10000);
+	CHECK_INT(cfg.receivers[0].retries, 5);
+	CHECK(!cfg.receivers[0].send_resolved);
+	h = &cfg.receivers[1];
+	CHECK_INT(h->type, CONFIG_RECEIVER_WEBHOOK);
+	CHECK_STR(h->url, "http://127.0.0.1:9/x");
+	CHECK_INT(h->timeout_ms, 3000);
+	CHECK_INT(h->retries, 0);
+	CHECK(h->send_resolved);
+	CHECK_INT(h->n_headers, 2);
+	CHECK_STR(h->headers[0].name, "X-Team");
+	CHECK_STR(h->headers[0].value, "community");
+	CHECK_STR(h->headers[1].name, "Authorization");
+	CHECK_STR(h->headers[1].value, "Bearer abc");
+	CHECK_INT(config_find_receiver(&cfg, "hook"), 1);
+	CHECK_INT(config_find_receiver(&cfg, "log"), 0);
+	CHECK_INT(config_find_receiver(&cfg, "nope"), -1);
+	CHECK_INT(cfg.n_rules, 2);
+	r = &cfg.rules[0];
+	CHECK_STR(r->name, "brand.v2_x-y");
+	CHECK_INT(r->bucket_ms, 3600000);
+	CHECK_INT(r->lateness_ms, 0);
+	CHECK_INT(r->n_notify, 2);
+	CHECK_INT(r->notify[0], 1);
+	CHECK_INT(r->notify[1], 0);
+	CHECK_INT(r->direction, CONFIG_DIRECTION_BOTH);
+	CHECK_DBL(r->sensitivity, 2.5, 0);
+	CHECK_INT(r->min_count, 0);
+	CHECK_DBL(r->min_ratio, 1, 0);
+	CHECK_INT(r->cooldown_ms, 1800000);
+	CHECK_INT(r->warmup_ms, 0);
+	CHECK_INT(r->samples, 50);
+	r = &cfg.rules[1];
+	CHECK_INT(r->bucket_ms, 86400000);
+	CHECK_INT(r->lateness_ms, 86400000);
+	CHECK_INT(r->direction, CONFIG_DIRECTION_DOWN);
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
+static void test_env(void)
+{
+	const char *yaml =
+		"store:\n"
+		"  redis: \"${HARK_TEST_REDIS}\"\n"
+		"  prefix: \"$${HARK_TEST_REDIS}$x$\"\n"
+		"http:\n"
+		"  token: ${HARK_TEST_UNSET}\n"
+		"  listen: ${HARK_TEST_HOST:-0.0.0.0}:${HARK_TEST_PORT:-9}\n"
+		"receivers:\n"
+		"  - name: hook\n"
+		"    type: webhook\n"
+		"    url: https://${HARK_TEST_HOST:-x.org}/h\n"
+		"rules:\n"
+		"  - name: brand\n"
+		"    match: {any: [\"${HARK_TEST_TERM}\"]}\n"
+		"    bucket: ${HARK_TEST_BUCKET}\n"
+		"    notify: [\"${HARK_TEST_RECV:-hook}\"]\n";
+	struct config cfg;
+	struct diag d;
+
+	unsetenv("HARK_TEST_UNSET");
+	unsetenv("HARK_TEST_RECV");
+	setenv("HARK_TEST_REDIS", "redis://127.0.0.1:6390/1", 1);
+	setenv("HARK_TEST_HOST", "", 1); /* empty takes the default too */
+	setenv("HARK_TEST_PORT", "8787", 1);
+	setenv("HARK_TEST_TERM", "bla bla car", 1);
+	setenv("HARK_TEST_BUCKET", "15m", 1);
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	diag_print(&d, stderr);
+	CHECK_STR(cfg.redis_url, "redis://127.0.0.1:6390/1");
+	CHECK_STR(cfg.prefix, "${HARK_TEST_REDIS}$x$");
+	CHECK_STR(cfg.token, "");
+	CHECK_STR(cfg.listen, "0.0.0.0:8787");
+	CHECK_STR(cfg.receivers[0].url, "https://x.org/h");
+	CHECK_STR(cfg.rules[0].any[0], "bla bla car");
+	CHECK_INT(cfg.rules[0].bucket_ms, 900000);
+	CHECK_INT(cfg.rules[0].n_notify, 1);
+	config_fini(&cfg);
+
+	/* the expanded value is what gets validated */
+	setenv("HARK_TEST_BUCKET", "five", 1);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK(has_msg(&d, "x.yaml:14:13: rules[0].bucket: expected a number "
+			  "followed by a unit (ms, s, m, h, d, w), e.g. 30s, "
+			  "5m, 1h, got \"five\""));
+	config_fini(&cfg);
+	diag_fini(&d);
+
+	/* an unset ${REDIS} means the embedded store */
+	unsetenv("HARK_TEST_REDIS");
+	setenv("HARK_TEST_BUCKET", "5m", 1);
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	CHECK(cfg.redis_url == NULL);
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
+static void test_design_example(void)
+{
+	const char *yaml =
+		"store:                      # omit the whole block: embedded\n"
+		"  redis: \"redis://127.0.0.1:6379/0\"     # or unix://\n"
+		"  prefix: \"hark:\"                       # default\n"
+		"http:\n"
+		"  listen: \"127.0.0.1:8686\"              # API\n"
+		"  token: \"${HARK_TOKEN}\"                # optional\n"
+		"sources:\n"
+		"  - name: push\n"
+		"    type: http-push                     # POST /v1/mentions\n"
+		"receivers:\n"
+		"  - name: hook\n"
+		"    type: webhook\n"
+		"    url: \"https://example.org/hark\"\n"
+		"rules:\n"
+		"  - name: brand\n"
+		"    match:\n"
+		"      any: [\"blablacar\", \"bla bla car\", \"#blablacar\", "
+		"\"@blablacar\"]\n"
+		"    bucket: 5m                          # durations\n"
+		"    notify: [hook]\n";
+	struct config cfg;
+	struct diag d;
+
+	setenv("HARK_TOKEN", "s3cret", 1);
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	diag_print(&d, stderr);
+	CHECK_STR(cfg.redis_url, "redis://127.0.0.1:6379/0");
+	CHECK_STR(cfg.token, "s3cret");
+	CHECK_INT(cfg.n_sources, 1);
+	CHECK_STR(cfg.sources[0].name, "push");
+	CHECK_INT(cfg.n_receivers, 1);
+	CHECK_STR(cfg.receivers[0].url, "https://example.org/hark");
+	CHECK_INT(cfg.n_rules, 1);
+	CHECK_INT(cfg.rules[0].n_any, 4);
+	CHECK_STR(cfg.rules[0].any[3], "@blablacar");
+	CHECK_INT(cfg.rules[0].n_notify, 1);
+	CHECK_INT(cfg.rules[0].notify[0], 0);
+	config_fini(&cfg);
+	unsetenv("HARK_TOKEN");
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	CHECK_STR(cfg.token, "");
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
+static void test_load(void)
+{
+	const char *root = getenv("HARK_SOURCE_ROOT");
+	struct config cfg;
+	struct diag d;
+	char *path;
+	char *dir;
+	char *want;
+	char *s;
+
+	diag_init(&d);
+	CHECK_INT(config_load(&cfg, "/nonexistent/hark.yaml", &d), -1);
+	CHECK(is_zeroed(&cfg));
+	CHECK_INT(d.n, 1);
+	s = d.n > 0 ? diag_format(&d, 0) : xstrdup("");
+	CHECK_STR(s, "/nonexistent/hark.yaml: cannot read: No such file or "
+		     "directory");
+	free(s);
+	diag_fini(&d);
+
+	if (root == NULL) {
+		printf("HARK_SOURCE_ROOT is not set (meson test sets it): "
+		       "fixture files and rules/*.yaml not checked\n");
+		return;
+	}
+	dir = xasprintf("%s/tests/unit/data/config", root);
+	path = xasprintf("%s/good.yaml", dir);
+	want = xasprintf("%s/mentions.ndjson", dir);
+	diag_init(&d);
+	CHECK_INT(config_load(&cfg, path, &d), 0);
+	diag_print(&d, stderr);
+	CHECK_STR(cfg.path, path);
+	CHECK_STR(cfg.dir, dir);
+	CHECK_INT(cfg.n_sources, 1);
+	if (cfg.n_sources == 1) {
+		CHECK_STR(cfg.sources[0].path, want);
+	}
+	config_fini(&cfg);
+	diag_fini(&d);
+	free(want);
+	free(path);
+
+	/* the broken twin reports with its path */
+	path = xasprintf("%s/bad.yaml", dir);
+	diag_init(&d);
+	CHECK_INT(config_load(&cfg, path, &d), -1);
+	want = xasprintf("%s:8:13: rules[0].bucket: ", path);
+	CHECK(has_msg(&d, want));
+	diag_fini(&d);
+	free(want);
+	free(path);
+	free(dir);
+}
+
+static void test_rules_dir(void)
+{
+	const char *root = getenv("HARK_SOURCE_ROOT");
+	char *pattern;
+	glob_t g;
+	size_t n = 0;
+
+	if (root == NULL) {
+		return;
+	}
+	pattern = xasprintf("%s/rules/*.yaml", root);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			struct config cfg;
+			struct diag d;
+
+			diag_init(&d);
+			if (config_load(&cfg, g.gl_pathv[i], &d) != 0) {
+				fprintf(stderr, "%s does not load:\n",
+					g.gl_pathv[i]);
+				diag_print(&d, stderr);
+				check_failed++;
+			} else {
+				check_passed++;
+			}
+			config_fini(&cfg);
+			diag_fini(&d);
+			n++;
+		}
+		globfree(&g);
+	}
+	printf("rules/*.yaml: %zu loaded\n", n);
+	free(pattern);
+}
+
+static void test_list_keys(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CHECK(f != NULL);
+	if (f == NULL) {
+		return;
+	}
+	config_list_keys(f);
+	fclose(f);
+	CHECK(strstr(text, "rules[].bucket") != NULL);
+	CHECK(strstr(text, "store.timeout") != NULL);
+	CHECK(strstr(text, "rules[].match.any") != NULL);
+	free(text);
+}
+
+int main(void)
+{
+	test_bad_cases();
+	test_all_problems_reported();
+	test_one_problem_per_mistake();
+	test_defaults();
+	test_every_key();
+	test_env();
+	test_design_example();
+	test_load();
+	test_rules_dir();
+	test_list_keys();
+	return check_done();
+}

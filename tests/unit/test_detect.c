@@ -1,0 +1,796 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The detector on synthetic seasonal streams with the default parameters:
+ * smooth and abrupt day/night rhythms with Poisson noise from a seeded
+ * PRNG, spikes, drops, warmup, cooldown, gaps and the state round trip.
+ * Prints false-alarm counts and detection delays across seeds.
+ */
+#include "core/detect.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "util/timeutil.h"
+
+#define BUCKET_MS (5 * 60 * 1000LL)
+#define HOUR_MS (3600 * 1000LL)
+#define DAY_MS (24 * HOUR_MS)
+#define MIN_MS (60 * 1000LL)
+#define N_SEEDS 20
+#define MAX_SPIKES 4
+#define MAX_EVENTS 64
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t seed)
+{
+	rng_state = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+	if (rng_state == 0) {
+		rng_state = 1;
+	}
+}
+
+static uint64_t rng_next(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static double rng_unit(void)
+{
+	return (double)(rng_next() >> 11) / 9007199254740992.0;
+}
+
+/* Knuth's sampler; fine for the rates used here (exp(-lambda) stays far
+ * from underflow up to several hundred). */
+static int64_t poisson(double lambda)
+{
+	double l = exp(-lambda);
+	double p = 1.0;
+	int64_t k = 0;
+
+	do {
+		k++;
+		p *= rng_unit();
+	} while (p > l);
+	return k - 1;
+}
+
+enum shape {
+	SHAPE_SMOOTH, /* 2 at 02:00 rising to 30 at 14:00, sinusoidal */
+	SHAPE_STEPS,  /* 2 at night, 20 from 08:00 to 20:00, ±15 min jitter */
+	SHAPE_FLAT,   /* level all day */
+};
+
+struct spike {
+	int64_t start_ms;
+	int64_t len_ms;
+	double factor; /* 0: the source goes silent */
+};
+
+struct sim {
+	enum shape shape;
+	double level;      /* SHAPE_FLAT, and the SHAPE_SMOOTH day peak */
+	double night;      /* SHAPE_SMOOTH night level */
+	bool noise;        /* Poisson, else the rate rounded */
+	int64_t origin_ms; /* midnight of day 1 */
+	int64_t jitter_up_ms[8];
+	int64_t jitter_down_ms[8];
+	struct spike spikes[MAX_SPIKES];
+	size_t n_spikes;
+};
+
+struct event {
+	int64_t start_ms;
+	enum detect_action action;
+	int64_t fired_start_ms;
+};
+
+struct run {
+	struct event ev[MAX_EVENTS];
+	size_t n_ev;
+	size_t fires;
+	size_t resolves;
+};
+
+static int64_t origin(void)
+{
+	/* 2026-11-19T00:00:00Z */
+	return timeutil_days_from_civil(2026, 11, 19) * DAY_MS;
+}
+
+static void sim_init(struct sim *s, enum shape shape, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->shape = shape;
+	s->level = 30.0;
+	s->night = 2.0;
+	s->noise = true;
+	s->origin_ms = origin();
+	rng_seed(seed);
+	for (int d = 0; d < 8; d++) {
+		s->jitter_up_ms[d] =
+			(int64_t)((rng_unit() * 2.0 - 1.0) * 15.0 * MIN_MS);
+		s->jitter_down_ms[d] =
+			(int64_t)((rng_unit() * 2.0 - 1.0) * 15.0 * MIN_MS);
+	}
+}
+
+static void sim_spike(struct sim *s, int64_t start_ms, int64_t len_ms,
+		      double factor)
+{
+	s->spikes[s->n_spikes].start_ms = start_ms;
+	s->spikes[s->n_spikes].len_ms = len_ms;
+	s->spikes[s->n_spikes].factor = factor;
+	s->n_spikes++;
+}
+
+static double sim_rate(const struct sim *s, int64_t t_ms)
+{
+	int64_t since = t_ms - s->origin_ms;
+	int64_t day = since / DAY_MS;
+	int64_t tod = since % DAY_MS;
+	double rate;
+
+	switch (s->shape) {
+	case SHAPE_SMOOTH:
+		rate = s->night + (s->level - s->night) *
+					  (1.0 - cos(2.0 * M_PI *
+						     (double)(tod - 2 * HOUR_MS) /
+						     (double)DAY_MS)) /
+					  2.0;
+		break;
+	case SHAPE_STEPS:
+		rate = tod >= 8 * HOUR_MS + s->jitter_up_ms[day % 8] &&
+				       tod < 20 * HOUR_MS +
+						     s->jitter_down_ms[day % 8]
+			       ? 20.0
+			       : 2.0;
+		break;
+	default:
+		rate = s->level;
+		break;
+	}
+	for (size_t i = 0; i < s->n_spikes; i++) {
+		if (t_ms >= s->spikes[i].start_ms &&
+		    t_ms < s->spikes[i].start_ms + s->spikes[i].len_ms) {
+			rate *= s->spikes[i].factor;
+		}
+	}
+	return rate;
+}
+
+static int64_t sim_count(const struct sim *s, int64_t t_ms)
+{
+	double rate = sim_rate(s, t_ms);
+
+	return s->noise ? poisson(rate) : (int64_t)llround(rate);
+}
+
+static void record(struct run *r, const struct detect_result *res)
+{
+	if (res->action == DETECT_NONE) {
+		return;
+	}
+	if (res->action == DETECT_FIRE) {
+		r->fires++;
+	} else {
+		r->resolves++;
+	}
+	if (r->n_ev < MAX_EVENTS) {
+		r->ev[r->n_ev].start_ms = res->start_ms;
+		r->ev[r->n_ev].action = res->action;
+		r->ev[r->n_ev].fired_start_ms = res->fired_start_ms;
+		r->n_ev++;
+	}
+}
+
+/* Feeds [from, to) of the simulation into d. */
+static void feed(struct detector *d, const struct sim *s, int64_t from_ms,
+		 int64_t to_ms, struct run *r)
+{
+	struct detect_result res;
+
+	for (int64_t t = from_ms; t < to_ms; t += BUCKET_MS) {
+		detector_step(d, t, sim_count(s, t), &res);
+		record(r, &res);
+	}
+}
+
+static struct detector *new_default(void)
+{
+	struct detect_params p;
+
+	detect_params_default(&p, BUCKET_MS);
+	return detector_new(&p);
+}
+
+static const struct event *first_of(const struct run *r,
+				    enum detect_action a)
+{
+	for (size_t i = 0; i < r->n_ev; i++) {
+		if (r->ev[i].action == a) {
+			return &r->ev[i];
+		}
+	}
+	return NULL;
+}
+
+static void test_defaults(void)
+{
+	struct detect_params p;
+
+	detect_params_default(&p, BUCKET_MS);
+	CHECK_INT(p.bucket_ms, BUCKET_MS);
+	CHECK_INT(p.direction, DETECT_UP);
+	CHECK_DBL(p.threshold, 5.0, 0);
+	CHECK_INT(p.min_count, 10);
+	CHECK_DBL(p.min_ratio, 3.0, 0);
+	CHECK_INT(p.cooldown_ms, HOUR_MS);
+	CHECK_INT(p.warmup_ms, DAY_MS);
+	CHECK_INT(p.history_ms, 7 * DAY_MS);
+	CHECK_STR(detect_state_name(DETECT_STATE_WARMING), "warming");
+	CHECK_STR(detect_state_name(DETECT_STATE_OK), "ok");
+	CHECK_STR(detect_state_name(DETECT_STATE_FIRING), "firing");
+}
+
+/* (a), (b): one 30-minute spike of 8x on day 3 at 14:00, for every seed. */
+static void spike_case(enum shape shape, const char *name)
+{
+	int64_t delays[N_SEEDS];
+	int64_t resolve_after[N_SEEDS];
+	int ok = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		struct sim s;
+		struct run r = {0};
+		struct detector *d = new_default();
+		int64_t spike = origin() + 2 * DAY_MS + 14 * HOUR_MS;
+		const struct event *f, *rs;
+
+		sim_init(&s, shape, (uint64_t)seed);
+		sim_spike(&s, spike, 30 * MIN_MS, 8.0);
+		feed(d, &s, s.origin_ms, s.origin_ms + 3 * DAY_MS, &r);
+		f = first_of(&r, DETECT_FIRE);
+		rs = first_of(&r, DETECT_RESOLVE);
+		CHECK_INT(r.fires, 1);
+		CHECK_INT(r.resolves, 1);
+		CHECK(f != NULL && f->start_ms >= spike &&
+		      f->start_ms < spike + 30 * MIN_MS);
+		CHECK(rs != NULL && rs->start_ms >= spike + 30 * MIN_MS &&
+		      rs->start_ms < spike + 3 * HOUR_MS);
+		CHECK(rs != NULL && f != NULL &&
+		      rs->fired_start_ms == f->start_ms);
+		delays[seed - 1] = f != NULL ? (f->start_ms - spike) / MIN_MS
+					     : -1;
+		resolve_after[seed - 1] =
+			rs != NULL
+				? (rs->start_ms + BUCKET_MS - spike -
+				   30 * MIN_MS) / MIN_MS
+				: -1;
+		ok += r.fires == 1 && r.resolves == 1;
+		detector_free(d);
+	}
+	printf("%s spike 8x: %d/%d seeds fire exactly once; delay (min):",
+	       name, ok, N_SEEDS);
+	for (int i = 0; i < N_SEEDS; i++) {
+		printf(" %" PRId64, delays[i]);
+	}
+	printf("; resolved (min after spike end):");
+	for (int i = 0; i < N_SEEDS; i++) {
+		printf(" %" PRId64, resolve_after[i]);
+	}
+	printf("\n");
+}
+
+/* A 5x spike is the weakest the defaults promise to catch. */
+static void weak_spike_case(enum shape shape, const char *name)
+{
+	int ok = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		struct sim s;
+		struct run r = {0};
+		struct detector *d = new_default();
+		int64_t spike = origin() + 2 * DAY_MS + 11 * HOUR_MS;
+
+		sim_init(&s, shape, (uint64_t)seed + 100);
+		sim_spike(&s, spike, 30 * MIN_MS, 5.0);
+		feed(d, &s, s.origin_ms, s.origin_ms + 3 * DAY_MS, &r);
+		CHECK_INT(r.fires, 1);
+		ok += r.fires == 1 && r.ev[0].start_ms >= spike &&
+		      r.ev[0].start_ms < spike + 30 * MIN_MS;
+		detector_free(d);
+	}
+	CHECK_INT(ok, N_SEEDS);
+	printf("%s spike 5x at 11:00: %d/%d seeds fire exactly once in it\n",
+	       name, ok, N_SEEDS);
+}
+
+/* (c): ordinary traffic only, no alert at all. */
+static void quiet_case(enum shape shape, const char *name)
+{
+	size_t total = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		struct sim s;
+		struct run r = {0};
+		struct detector *d = new_default();
+
+		sim_init(&s, shape, (uint64_t)seed + 1000);
+		feed(d, &s, s.origin_ms, s.origin_ms + 3 * DAY_MS, &r);
+		CHECK_INT(r.fires, 0);
+		total += r.fires;
+		detector_free(d);
+	}
+	printf("%s, no spike, 3 days x %d seeds: %zu false alarms\n", name,
+	       N_SEEDS, total);
+}
+
+/* (d): 2 -> 7 at night passes the ratio but not min_count; a lower
+ * min_count makes the same stream fire, so min_count is what held it. */
+static void night_case(void)
+{
+	struct detect_params p;
+	struct detector *d;
+	struct detect_result res;
+	struct run r = {0};
+	int64_t t0 = origin();
+	int64_t burst = t0 + 2 * DAY_MS + 3 * HOUR_MS;
+
+	for (int pass = 0; pass < 2; pass++) {
+		detect_params_default(&p, BUCKET_MS);
+		if (pass == 1) {
+			p.min_count = 5;
+		}
+		d = detector_new(&p);
+		memset(&r, 0, sizeof(r));
+		for (int64_t t = t0; t < t0 + 3 * DAY_MS; t += BUCKET_MS) {
+			int64_t c = 1;
+
+			if (t >= burst && t < burst + 30 * MIN_MS) {
+				c = 9;
+			}
+			detector_step(d, t, c, &res);
+			record(&r, &res);
+			if (t == burst) {
+				CHECK(res.score >= 5.0);
+				CHECK(res.ratio >= 3.0);
+				CHECK_DBL(res.baseline, 1.0, 1e-9);
+			}
+		}
+		CHECK_INT(r.fires, pass == 0 ? 0 : 1);
+		detector_free(d);
+	}
+	/* Night 2 -> 7 for an hour, every night. */
+	for (int night = 0; night < 2; night++) {
+		struct sim s;
+
+		sim_init(&s, SHAPE_FLAT, 1);
+		s.level = 2.0;
+		s.noise = false;
+		sim_spike(&s, t0 + (1 + night) * DAY_MS + 3 * HOUR_MS, HOUR_MS,
+			  3.5);
+		d = new_default();
+		memset(&r, 0, sizeof(r));
+		feed(d, &s, t0, t0 + 3 * DAY_MS, &r);
+		CHECK_INT(r.fires, 0);
+		CHECK_DBL(detector_baseline(d), 2.0, 1e-9);
+		detector_free(d);
+	}
+}
+
+/* (e): a spike during the first day (warmup) does not fire. */
+static void warmup_case(void)
+{
+	struct sim s;
+	struct run r = {0};
+	struct detector *d = new_default();
+	struct detect_result res;
+	int64_t t0 = origin();
+
+	sim_init(&s, SHAPE_SMOOTH, 7);
+	sim_spike(&s, t0 + 14 * HOUR_MS, 30 * MIN_MS, 8.0);
+	CHECK_INT(detector_state(d), DETECT_STATE_WARMING);
+	for (int64_t t = t0; t < t0 + DAY_MS; t += BUCKET_MS) {
+		detector_step(d, t, sim_count(&s, t), &res);
+		record(&r, &res);
+		if (t == t0 + 14 * HOUR_MS) {
+			CHECK(res.anomalous);
+			CHECK_INT(res.state, DETECT_STATE_WARMING);
+		}
+	}
+	CHECK_INT(r.fires, 0);
+	/* The last bucket of the day completes the warmup. */
+	CHECK_INT(detector_state(d), DETECT_STATE_OK);
+	feed(d, &s, t0 + DAY_MS, t0 + 2 * DAY_MS, &r);
+	CHECK_INT(r.fires, 0);
+	detector_free(d);
+}
+
+/* (f): the source goes silent at 13:00 on day 3; only "down" fires. */
+static void drop_case(void)
+{
+	int fired_in_time = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		for (int dir = 0; dir < 3; dir++) {
+			struct detect_params p;
+			struct detector *d;
+			struct sim s;
+			struct run r = {0};
+			int64_t drop = origin() + 2 * DAY_MS + 13 * HOUR_MS;
+			const struct event *f;
+
+			detect_params_default(&p, BUCKET_MS);
+			p.direction = dir == 0   ? DETECT_UP
+				      : dir == 1 ? DETECT_DOWN
+						 : DETECT_BOTH;
+			d = detector_new(&p);
+			sim_init(&s, SHAPE_SMOOTH, (uint64_t)seed + 2000);
+			s.night = 5.0;
+			s.level = 60.0;
+			sim_spike(&s, drop, DAY_MS, 0.0);
+			feed(d, &s, s.origin_ms, drop, &r);
+			CHECK_INT(r.fires, 0);
+			feed(d, &s, drop, drop + 6 * HOUR_MS, &r);
+			f = first_of(&r, DETECT_FIRE);
+			if (dir == 0) {
+				CHECK_INT(r.fires, 0);
+			} else {
+				CHECK_INT(r.fires, 1);
+				CHECK(f != NULL && f->start_ms >= drop &&
+				      f->start_ms < drop + 30 * MIN_MS);
+				fired_in_time += f != NULL &&
+						 f->start_ms == drop;
+			}
+			detector_free(d);
+		}
+	}
+	printf("drop to zero from ~59/bucket: down/both fire at the first "
+	       "silent bucket in %d/%d runs\n",
+	       fired_in_time, 2 * N_SEEDS);
+}
+
+/* (g): a second spike 30 min after the resolve is inside the cooldown;
+ * one 3 h after it fires. */
+static void cooldown_case(void)
+{
+	for (int seed = 1; seed <= 5; seed++) {
+		struct sim s;
+		struct run r = {0};
+		struct detector *d = new_default();
+		struct detect_result res;
+		int64_t spike = origin() + 2 * DAY_MS + 12 * HOUR_MS;
+		int64_t resolved = 0;
+		int64_t t;
+		const struct event *f2 = NULL;
+
+		sim_init(&s, SHAPE_SMOOTH, (uint64_t)seed + 3000);
+		sim_spike(&s, spike, 30 * MIN_MS, 8.0);
+		for (t = s.origin_ms; resolved == 0 &&
+				      t < s.origin_ms + 3 * DAY_MS;
+		     t += BUCKET_MS) {
+			detector_step(d, t, sim_count(&s, t), &res);
+			record(&r, &res);
+			if (res.action == DETECT_RESOLVE) {
+				resolved = res.end_ms;
+			}
+		}
+		CHECK_INT(r.fires, 1);
+		CHECK(resolved > 0);
+		sim_spike(&s, resolved + 30 * MIN_MS, 20 * MIN_MS, 8.0);
+		sim_spike(&s, resolved + 3 * HOUR_MS, 30 * MIN_MS, 8.0);
+		for (; t < resolved + 2 * HOUR_MS; t += BUCKET_MS) {
+			detector_step(d, t, sim_count(&s, t), &res);
+			record(&r, &res);
+			if (t == resolved + 30 * MIN_MS) {
+				/* Suppressed, not unseen. */
+				CHECK(res.anomalous);
+				CHECK_INT(res.action, DETECT_NONE);
+				CHECK_INT(res.state, DETECT_STATE_OK);
+			}
+		}
+		CHECK_INT(r.fires, 1);
+		feed(d, &s, t, resolved + 5 * HOUR_MS, &r);
+		CHECK_INT(r.fires, 2);
+		if (r.n_ev >= 3) {
+			f2 = &r.ev[2];
+		}
+		CHECK(f2 != NULL && f2->action == DETECT_FIRE &&
+		      f2->start_ms == resolved + 3 * HOUR_MS);
+		detector_free(d);
+	}
+}
+
+static bool same_result(const struct detect_result *a,
+			const struct detect_result *b)
+{
+	return a->start_ms == b->start_ms && a->end_ms == b->end_ms &&
+	       a->count == b->count && a->baseline == b->baseline &&
+	       a->ratio == b->ratio && a->score == b->score &&
+	       a->anomalous == b->anomalous && a->state == b->state &&
+	       a->action == b->action &&
+	       a->fired_start_ms == b->fired_start_ms;
+}
+
+/* (h): encode in the middle of a firing, decode into a fresh detector and
+ * both give identical results afterwards; bad text changes nothing. */
+static void roundtrip_case(void)
+{
+	struct sim s;
+	struct run r = {0};
+	struct detector *a = new_default();
+	struct detector *b = new_default();
+	struct detect_params p;
+	struct detector *other;
+	int64_t t0 = origin();
+	int64_t spike = t0 + 2 * DAY_MS + 14 * HOUR_MS;
+	int64_t mid = spike + 10 * MIN_MS;
+	char *text, *text2, *bad;
+	size_t len, len2;
+	int differ = 0;
+	int events = 0;
+
+	sim_init(&s, SHAPE_STEPS, 42);
+	sim_spike(&s, spike, 30 * MIN_MS, 8.0);
+	feed(a, &s, t0, mid, &r);
+	CHECK_INT(detector_state(a), DETECT_STATE_FIRING);
+	text = detector_encode(a, &len);
+	CHECK(strncmp(text, "hark-detect v1 bucket=300000 ", 29) == 0);
+	CHECK(strstr(text, "state=firing") != NULL);
+	CHECK_INT(strlen(text), len);
+	CHECK_INT(detector_decode(b, text, len), 0);
+	CHECK_INT(detector_next_start(b), mid);
+	CHECK_INT(detector_state(b), DETECT_STATE_FIRING);
+	CHECK_DBL(detector_baseline(b), detector_baseline(a), 0);
+	CHECK(same_result(detector_last(a), detector_last(b)));
+	text2 = detector_encode(b, &len2);
+	CHECK_STR(text2, text);
+	free(text2);
+	for (int64_t t = mid; t < t0 + 3 * DAY_MS; t += BUCKET_MS) {
+		struct detect_result ra, rb;
+		int64_t c = sim_count(&s, t);
+
+		detector_step(a, t, c, &ra);
+		detector_step(b, t, c, &rb);
+		differ += !same_result(&ra, &rb);
+		events += ra.action != DETECT_NONE;
+	}
+	CHECK_INT(differ, 0);
+	CHECK_INT(events, 1); /* the resolve of the spike */
+
+	/* Rejected: the state of b must not move. */
+	text2 = detector_encode(b, &len2);
+	CHECK_INT(detector_decode(b, "garbage", 7), -1);
+	CHECK_INT(detector_decode(b, text, len - 3), 0); /* shorter list */
+	CHECK_INT(detector_decode(b, text2, len2), 0);
+	bad = xstrdup(text2);
+	bad[strlen("hark-detect v")] = '2';
+	CHECK_INT(detector_decode(b, bad, len2), -1);
+	free(bad);
+	bad = xasprintf("%s,x", text2);
+	CHECK_INT(detector_decode(b, bad, strlen(bad)), -1);
+	free(bad);
+	bad = xasprintf("%s,", text2);
+	CHECK_INT(detector_decode(b, bad, strlen(bad)), -1);
+	free(bad);
+	bad = xasprintf("%s,-1", text2);
+	CHECK_INT(detector_decode(b, bad, strlen(bad)), -1);
+	free(bad);
+	bad = xstrdup(text2);
+	*strstr(bad, "state=") = 'S';
+	CHECK_INT(detector_decode(b, bad, len2), -1);
+	free(bad);
+	CHECK_INT(detector_decode(b, text2, 20), -1);
+	CHECK_INT(detector_decode(b, "", 0), -1);
+	bad = detector_encode(b, &len);
+	CHECK_STR(bad, text2);
+	free(bad);
+
+	/* Another bucket size is incompatible. */
+	detect_params_default(&p, 60 * 1000);
+	other = detector_new(&p);
+	CHECK_INT(detector_decode(other, text2, len2), -1);
+	CHECK_INT(detector_next_start(other), INT64_MIN);
+	detector_free(other);
+
+	/* A fresh detector round-trips too. */
+	other = new_default();
+	free(text);
+	text = detector_encode(other, &len);
+	CHECK_INT(detector_decode(b, text, len), 0);
+	CHECK_INT(detector_next_start(b), INT64_MIN);
+	CHECK_DBL(detector_baseline(b), 0.0, 0);
+	CHECK(same_result(detector_last(b), detector_last(other)));
+	detector_free(other);
+
+	free(text);
+	free(text2);
+	detector_free(a);
+	detector_free(b);
+}
+
+/* Runs of equal values are written compactly and read back. */
+static void encode_runs_case(void)
+{
+	struct detector *a = new_default();
+	struct detector *b = new_default();
+	struct detect_result res;
+	int64_t t0 = origin();
+	char *text;
+	size_t len;
+
+	for (int64_t t = t0; t < t0 + 2 * DAY_MS; t += BUCKET_MS) {
+		detector_step(a, t, t < t0 + DAY_MS ? 0 : 4, &res);
+	}
+	text = detector_encode(a, &len);
+	CHECK(strstr(text, ";h=0*288,4*288") != NULL);
+	CHECK(len < 400);
+	CHECK_INT(detector_decode(b, text, len), 0);
+	CHECK_DBL(detector_baseline(b), 4.0, 1e-9);
+	free(text);
+	detector_free(a);
+	detector_free(b);
+}
+
+/* (i): yesterday's spike at the same time is cleaned out of the profile,
+ * so it does not raise today's baseline enough to hide today's spike. */
+static void repeat_case(void)
+{
+	int ok = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		struct sim s;
+		struct run r = {0};
+		struct detector *d = new_default();
+		int64_t s2 = origin() + 1 * DAY_MS + 14 * HOUR_MS;
+		int64_t s3 = origin() + 2 * DAY_MS + 14 * HOUR_MS;
+
+		sim_init(&s, SHAPE_SMOOTH, (uint64_t)seed + 4000);
+		sim_spike(&s, s2, 30 * MIN_MS, 6.0);
+		sim_spike(&s, s3, 30 * MIN_MS, 6.0);
+		feed(d, &s, s.origin_ms, s.origin_ms + 3 * DAY_MS, &r);
+		CHECK_INT(r.fires, 2);
+		CHECK(r.n_ev >= 3 && r.ev[2].action == DETECT_FIRE &&
+		      r.ev[2].start_ms == s3);
+		ok += r.fires == 2;
+		detector_free(d);
+	}
+	printf("spike 6x on day 2 and day 3 at 14:00: both fire in %d/%d\n",
+	       ok, N_SEEDS);
+}
+
+/* A gap is filled with zeros: the ring stays aligned, and a drop alert
+ * raised inside the gap is still reported on the bucket that follows. */
+static void gap_case(void)
+{
+	struct detect_params p;
+	struct detector *d;
+	struct detect_result res;
+	int64_t t0 = origin();
+	int64_t t;
+
+	detect_params_default(&p, BUCKET_MS);
+	p.direction = DETECT_DOWN;
+	d = detector_new(&p);
+	for (t = t0; t < t0 + 2 * DAY_MS; t += BUCKET_MS) {
+		detector_step(d, t, 50, &res);
+		CHECK_INT(res.action, DETECT_NONE);
+	}
+	CHECK_DBL(detector_baseline(d), 50.0, 1e-9);
+	/* Two hours later; the buckets between had no mention at all. */
+	detector_step(d, t + 2 * HOUR_MS, 50, &res);
+	CHECK_INT(res.action, DETECT_FIRE);
+	CHECK_INT(res.fired_start_ms, t);
+	CHECK_INT(res.start_ms, t + 2 * HOUR_MS);
+	CHECK_INT(detector_next_start(d), t + 2 * HOUR_MS + BUCKET_MS);
+	CHECK_INT(detector_state(d), DETECT_STATE_FIRING);
+	/* An old bucket is reported, not learned. */
+	detector_step(d, t, 0, &res);
+	CHECK_INT(res.action, DETECT_NONE);
+	CHECK_INT(detector_next_start(d), t + 2 * HOUR_MS + BUCKET_MS);
+	detector_free(d);
+
+	/* A gap longer than the history is bounded and keeps the rhythm. */
+	d = new_default();
+	for (t = t0; t < t0 + DAY_MS; t += BUCKET_MS) {
+		detector_step(d, t, 20, &res);
+	}
+	detector_step(d, t + 365 * DAY_MS, 20, &res);
+	CHECK_INT(detector_next_start(d), t + 365 * DAY_MS + BUCKET_MS);
+	/* A year of silence is the history now: 20 is a spike against it. */
+	CHECK_DBL(res.baseline, 0.0, 1e-9);
+	CHECK_INT(res.action, DETECT_FIRE);
+	CHECK_INT(res.fired_start_ms, t + 365 * DAY_MS);
+	detector_free(d);
+}
+
+/* A lasting level shift fires once and becomes the new normal: a small
+ * one is learned through the cleaned history and resolves by itself, a
+ * huge one is resolved after 6 h of firing and then stored raw. */
+static void level_shift_case(void)
+{
+	static const struct {
+		int64_t after;
+		bool forced;
+	} cases[] = {{60, false}, {1000, true}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct detector *d = new_default();
+		struct run r = {0};
+		struct detect_result res;
+		int64_t t0 = origin();
+		int64_t shift = t0 + 2 * DAY_MS;
+		int64_t t;
+
+		for (t = t0; t < t0 + 5 * DAY_MS; t += BUCKET_MS) {
+			detector_step(d, t, t < shift ? 10 : cases[i].after,
+				      &res);
+			record(&r, &res);
+		}
+		CHECK_INT(r.fires, 1);
+		CHECK_INT(r.resolves, 1);
+		CHECK(r.n_ev == 2 && r.ev[0].start_ms == shift);
+		if (cases[i].forced) {
+			CHECK(r.n_ev == 2 && r.ev[1].start_ms + BUCKET_MS ==
+						     shift + 6 * HOUR_MS);
+		} else {
+			CHECK(r.n_ev == 2 && r.ev[1].start_ms + BUCKET_MS <
+						     shift + 6 * HOUR_MS);
+		}
+		CHECK_DBL(detector_baseline(d), (double)cases[i].after, 1e-9);
+		detector_free(d);
+	}
+}
+
+static void baseline_case(void)
+{
+	struct detector *d = new_default();
+	struct detect_result res;
+	int64_t t0 = origin();
+
+	CHECK_DBL(detector_baseline(d), 0.0, 0);
+	CHECK_INT(detector_next_start(d), INT64_MIN);
+	CHECK_INT(detector_last(d)->count, 0);
+	detector_step(d, t0, 7, &res);
+	CHECK_INT(res.start_ms, t0);
+	CHECK_INT(res.end_ms, t0 + BUCKET_MS);
+	CHECK_INT(res.count, 7);
+	CHECK_DBL(res.baseline, 0.0, 0);
+	CHECK_DBL(res.ratio, 14.0, 1e-9); /* baseline floored at 0.5 */
+	CHECK_DBL(detector_baseline(d), 7.0, 0);
+	detector_step(d, t0 + BUCKET_MS, 3, &res);
+	CHECK_DBL(res.baseline, 7.0, 0);
+	CHECK_DBL(res.score, (3.0 - 7.0) / sqrt(7.0 + 0.49 + 1.0), 1e-12);
+	CHECK_DBL(detector_baseline(d), 5.0, 0); /* median of 7 and 3 */
+	CHECK_INT(detector_last(d)->count, 3);
+	detector_free(d);
+}
+
+int main(void)
+{
+	test_defaults();
+	baseline_case();
+	spike_case(SHAPE_SMOOTH, "smooth");
+	spike_case(SHAPE_STEPS, "steps");
+	weak_spike_case(SHAPE_SMOOTH, "smooth");
+	weak_spike_case(SHAPE_STEPS, "steps");
+	quiet_case(SHAPE_SMOOTH, "smooth");
+	quiet_case(SHAPE_STEPS, "steps");
+	night_case();
+	warmup_case();
+	drop_case();
+	cooldown_case();
+	roundtrip_case();
+	encode_runs_case();
+	repeat_case();
+	gap_case();
+	level_shift_case();
+	return check_done();
+}

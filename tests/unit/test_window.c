@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bucket math, the watermark (with idle advance) and the series of open
+ * buckets: late events, gaps as zero buckets, a far-future jump that stays
+ * bounded, samples kept newest first and capped.
+ */
+#include "core/window.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/mention.h"
+
+#define B 300000LL /* 5 min */
+
+static void test_bucket_start(void)
+{
+	static const struct {
+		int64_t t, bucket, want;
+	} cases[] = {
+		{0, B, 0},
+		{1, B, 0},
+		{B - 1, B, 0},
+		{B, B, B},
+		{B + 1, B, B},
+		{-1, B, -B},
+		{-B, B, -B},
+		{-B - 1, B, -2 * B},
+		{1700000123456LL, 60000, 1700000100000LL},
+		{INT64_MAX, 1000, INT64_MAX - INT64_MAX % 1000},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(window_bucket_start(cases[i].t, cases[i].bucket),
+			  cases[i].want);
+	}
+}
+
+static void test_watermark(void)
+{
+	struct watermark w;
+
+	watermark_init(&w);
+	CHECK_INT(watermark_at(&w, B, 1000), INT64_MIN);
+	watermark_observe(&w, 10 * B, 10 * B + 500);
+	CHECK_INT(watermark_at(&w, B, 10 * B + 500), 9 * B);
+	/* Idle: the watermark follows the wall clock. */
+	CHECK_INT(watermark_at(&w, B, 10 * B + 500 + 3 * B), 12 * B);
+	/* An older event does not move the newest time back. */
+	watermark_observe(&w, 5 * B, 10 * B + 600);
+	CHECK_INT(w.max_event_ms, 10 * B);
+	CHECK_INT(watermark_at(&w, B, 10 * B + 600), 9 * B);
+	/* A wall clock that steps back gives no negative idle time. */
+	CHECK_INT(watermark_at(&w, B, 0), 9 * B);
+	watermark_observe(&w, 11 * B, 11 * B);
+	CHECK_INT(watermark_at(&w, 0, 11 * B), 11 * B);
+	/* Saturates instead of overflowing. */
+	watermark_observe(&w, INT64_MAX - 5, 0);
+	CHECK_INT(watermark_at(&w, 0, INT64_MAX), INT64_MAX);
+}
+
+static void mk(struct mention *m, const char *id, const char *text)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = (char *)id;
+	m->text = (char *)text;
+	m->lang = (char *)"";
+	m->author = (char *)"ann";
+	m->url = (char *)"";
+}
+
+static void test_series_basic(void)
+{
+	struct series *s = series_new(B, 2);
+	struct closed_bucket cb;
+	struct mention m;
+	int64_t starts[8], counts[8];
+
+	mk(&m, "1", "hello");
+	CHECK_INT(series_next(s), INT64_MIN);
+	CHECK(!series_pop_closed(s, 100 * B, 10, &cb));
+	CHECK_INT(series_add(s, 10 * B + 5, &m), SERIES_COUNTED);
+	CHECK_INT(series_next(s), 10 * B);
+	CHECK_INT(series_add(s, 10 * B + B - 1, &m), SERIES_COUNTED);
+	CHECK_INT(series_add(s, 12 * B, &m), SERIES_COUNTED);
+	CHECK_INT(series_add(s, 11 * B, NULL), SERIES_COUNTED);
+	CHECK_INT(series_open_count(s, 10 * B), 2);
+	CHECK_INT(series_open_count(s, 11 * B), 1);
+	CHECK_INT(series_open_count(s, 13 * B), 0);
+	CHECK_INT(series_open_counts(s, starts, counts, 8), 3);
+	CHECK_INT(starts[0], 10 * B);
+	CHECK_INT(starts[2], 12 * B);
+	CHECK_INT(counts[2], 1);
+	CHECK_INT(series_open_counts(s, starts, counts, 1), 1);
+
+	/* Not closed until the watermark reaches the end. */
+	CHECK(!series_pop_closed(s, 11 * B - 1, 10, &cb));
+	CHECK(series_pop_closed(s, 11 * B, 10, &cb));
+	CHECK_INT(cb.start_ms, 10 * B);
+	CHECK_INT(cb.end_ms, 11 * B);
+	CHECK_INT(cb.count, 2);
+	CHECK_INT(cb.n_samples, 2);
+	closed_bucket_fini(&cb);
+	CHECK(!series_pop_closed(s, 11 * B, 10, &cb));
+	CHECK_INT(series_next(s), 11 * B);
+	/* Its bucket is closed now: late. */
+	CHECK_INT(series_add(s, 10 * B + 7, &m), SERIES_LATE);
+	CHECK_INT(series_add(s, 9 * B, &m), SERIES_LATE);
+	CHECK(series_pop_closed(s, 13 * B, 10, &cb));
+	CHECK_INT(cb.start_ms, 11 * B);
+	CHECK_INT(cb.count, 1);
+	CHECK_INT(cb.n_samples, 0);
+	closed_bucket_fini(&cb);
+	CHECK(series_pop_closed(s, 13 * B, 10, &cb));
+	CHECK_INT(cb.start_ms, 12 * B);
+	closed_bucket_fini(&cb);
+	CHECK(!series_pop_closed(s, 13 * B, 10, &cb));
+	series_free(s);
+	series_free(NULL);
+}
+
+static void test_series_negative(void)
+{
+	struct series *s = series_new(B, 0);
+	struct closed_bucket cb;
+
+	CHECK_INT(series_add(s, -1, NULL), SERIES_COUNTED);
+	CHECK_INT(series_next(s), -B);
+	CHECK_INT(series_add(s, -B, NULL), SERIES_COUNTED);
+	CHECK_INT(series_add(s, 0, NULL), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 0, 10, &cb));
+	CHECK_INT(cb.start_ms, -B);
+	CHECK_INT(cb.count, 2);
+	closed_bucket_fini(&cb);
+	CHECK(!series_pop_closed(s, B - 1, 10, &cb));
+	series_free(s);
+}
+
+static void test_series_gaps(void)
+{
+	struct series *s = series_new(B, 1);
+	struct closed_bucket cb;
+	int zeros = 0;
+
+	CHECK_INT(series_add(s, 0, NULL), SERIES_COUNTED);
+	CHECK_INT(series_add(s, 5 * B, NULL), SERIES_COUNTED);
+	/* 1..4 come out as zeros, then 5 with its count. */
+	for (int64_t want = 0; want <= 5; want++) {
+		CHECK(series_pop_closed(s, 6 * B, 100, &cb));
+		CHECK_INT(cb.start_ms, want * B);
+		CHECK_INT(cb.count, want == 0 || want == 5 ? 1 : 0);
+		zeros += cb.count == 0;
+		closed_bucket_fini(&cb);
+	}
+	CHECK_INT(zeros, 4);
+	/* Idle advance: empty buckets up to the watermark. */
+	CHECK(series_pop_closed(s, 7 * B + 10, 100, &cb));
+	CHECK_INT(cb.start_ms, 6 * B);
+	CHECK_INT(cb.count, 0);
+	closed_bucket_fini(&cb);
+	CHECK(!series_pop_closed(s, 7 * B + 10, 100, &cb));
+	CHECK_INT(series_next(s), 7 * B);
+
+	/* A jump of 50 empty buckets gives only the last 3. */
+	CHECK_INT(series_add(s, 57 * B, NULL), SERIES_COUNTED);
+	for (int64_t want = 54; want <= 57; want++) {
+		CHECK(series_pop_closed(s, 58 * B, 3, &cb));
+		CHECK_INT(cb.start_ms, want * B);
+		CHECK_INT(cb.count, want == 57 ? 1 : 0);
+		closed_bucket_fini(&cb);
+	}
+	CHECK(!series_pop_closed(s, 58 * B, 3, &cb));
+	/* max_gap 0 skips the stretch entirely. */
+	CHECK_INT(series_add(s, 70 * B, NULL), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 71 * B, 0, &cb));
+	CHECK_INT(cb.start_ms, 70 * B);
+	CHECK_INT(cb.count, 1);
+	closed_bucket_fini(&cb);
+	series_free(s);
+}
+
+/* A hostile far-future timestamp: one open slot, a bounded number of zero
+ * buckets, and earlier events are late afterwards. */
+static void test_series_far_future(void)
+{
+	struct series *s = series_new(B, 1);
+	struct closed_bucket cb;
+	int64_t far = INT64_MAX / 2;
+	int n = 0;
+
+	CHECK_INT(series_add(s, 0, NULL), SERIES_COUNTED);
+	CHECK_INT(series_add(s, far, NULL), SERIES_COUNTED);
+	while (series_pop_closed(s, far + 2 * B, 2016, &cb) && n < 5000) {
+		n++;
+		closed_bucket_fini(&cb);
+	}
+	CHECK_INT(n, 1 + 2016 + 1 + 1);
+	CHECK_INT(series_next(s), window_bucket_start(far, B) + 2 * B);
+	CHECK_INT(series_add(s, B, NULL), SERIES_LATE);
+	/* Near the end of time nothing overflows. */
+	CHECK_INT(series_add(s, INT64_MAX, NULL), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, INT64_MAX, 1, &cb));
+	closed_bucket_fini(&cb);
+	series_free(s);
+
+	/* Timestamps scattered into the future hit the cap on open buckets. */
+	s = series_new(B, 0);
+	n = 0;
+	for (int64_t i = 0; i < SERIES_MAX_OPEN_BUCKETS + 10; i++) {
+		n += series_add(s, i * 1000 * B, NULL) == SERIES_LATE;
+	}
+	CHECK_INT(n, 10);
+	series_free(s);
+}
+
+static void test_series_samples(void)
+{
+	struct series *s = series_new(B, 3);
+	struct closed_bucket cb;
+	struct mention m;
+	char id[8];
+	char *long_text = xmalloc(2001);
+
+	memset(long_text, 'x', 2000);
+	long_text[2000] = '\0';
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		mk(&m, id, i == 4 ? long_text : "short");
+		CHECK_INT(series_add(s, 10 * B + i, &m), SERIES_COUNTED);
+	}
+	CHECK(series_pop_closed(s, 11 * B, 10, &cb));
+	CHECK_INT(cb.count, 5);
+	CHECK_INT(cb.n_samples, 3);
+	CHECK_STR(cb.samples[0].id, "m4");
+	CHECK_STR(cb.samples[1].id, "m3");
+	CHECK_STR(cb.samples[2].id, "m2");
+	CHECK_STR(cb.samples[1].author, "ann");
+	CHECK(strlen(cb.samples[0].text) <= 500);
+	CHECK(strlen(cb.samples[0].text) >= 400);
+	/* Deep copies: the source can go away. */
+	CHECK(cb.samples[0].text != long_text);
+	closed_bucket_fini(&cb);
+	CHECK_INT(cb.n_samples, 0);
+	free(long_text);
+
+	/* Open buckets with samples are freed with the series (ASan). */
+	mk(&m, "x", "y");
+	CHECK_INT(series_add(s, 20 * B, &m), SERIES_COUNTED);
+	series_free(s);
+}
+
+static void test_set_next(void)
+{
+	struct series *s = series_new(B, 1);
+	struct closed_bucket cb;
+	struct mention m;
+
+	mk(&m, "a", "b");
+	CHECK_INT(series_add(s, 3 * B, &m), SERIES_COUNTED);
+	CHECK_INT(series_add(s, 6 * B, &m), SERIES_COUNTED);
+	/* A restore says 5 was the last evaluated: 3 is dropped. */
+	series_set_next(s, 6 * B + 17);
+	CHECK_INT(series_next(s), 6 * B);
+	CHECK_INT(series_open_count(s, 3 * B), 0);
+	CHECK_INT(series_add(s, 5 * B, &m), SERIES_LATE);
+	CHECK(series_pop_closed(s, 7 * B, 10, &cb));
+	CHECK_INT(cb.start_ms, 6 * B);
+	CHECK_INT(cb.count, 1);
+	closed_bucket_fini(&cb);
+	series_free(s);
+}
+
+int main(void)
+{
+	test_bucket_start();
+	test_watermark();
+	test_series_basic();
+	test_series_negative();
+	test_series_gaps();
+	test_series_far_future();
+	test_series_samples();
+	test_set_next();
+	return check_done();
+}
