@@ -181,6 +181,23 @@ static double median(double *v, size_t n)
 	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+/* Highest cleaned count in the ring (0 when empty); read during warmup
+ * only, when the ring holds at most one day. */
+static double hist_max(const struct detector *d)
+{
+	int64_t k = floor_div(d->next_ms, d->p.bucket_ms);
+	double m = 0.0;
+
+	for (int64_t back = 1; back <= (int64_t)d->seen; back++) {
+		double v = hist_at(d, k, back);
+
+		if (v > m) {
+			m = v;
+		}
+	}
+	return m;
+}
+
 static size_t recent_len(const struct detector *d)
 {
 	int64_t r = 3600 * 1000LL / d->p.bucket_ms;
@@ -428,6 +445,14 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	out->action = DETECT_NONE;
 	clean = false;
 	if (warming) {
+		/* Only an outlier against everything seen so far may fire
+		 * before the profile exists, and only after half the warmup:
+		 * a daily rise on the first morning must not look like one. */
+		anomalous = test_u && up.anomalous &&
+			    d->steps * d->p.bucket_ms >= d->p.warmup_ms / 2 &&
+			    (double)count >= d->p.min_ratio * hist_max(d);
+	}
+	if (warming && d->state != DETECT_STATE_FIRING && !anomalous) {
 		/* No verdicts yet: the first day is stored as it came, so
 		 * that tomorrow's profile holds today's real rhythm. */
 		d->state = DETECT_STATE_WARMING;
@@ -443,12 +468,13 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		}
 		if (out->action == DETECT_RESOLVE) {
 			out->fired_start_ms = d->fired_start_ms;
-			d->state = DETECT_STATE_OK;
+			d->state = warming ? DETECT_STATE_WARMING
+					   : DETECT_STATE_OK;
 			d->calm_run = 0;
 			d->cooldown_until_ms = end_ms + d->p.cooldown_ms;
 		}
 	} else {
-		d->state = DETECT_STATE_OK;
+		d->state = warming ? DETECT_STATE_WARMING : DETECT_STATE_OK;
 		if (d->learning && !anomalous) {
 			d->learning = false;
 		}
