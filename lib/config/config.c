@@ -191,7 +191,7 @@ static const struct key keys[] = {
 	 RUL(sensitivity), .flags = F_MIN | F_MIN_EXCL, .min = 0},
 	{S_RULE, "min_count", T_INT, "10", "count needed to fire",
 	 RUL(min_count), .flags = F_MIN, .min = 0},
-	{S_RULE, "min_ratio", T_FLOAT, "3", "count / baseline needed to fire",
+	{S_RULE, "min_ratio", T_FLOAT, "2", "count / baseline needed to fire",
 	 RUL(min_ratio), .flags = F_MIN, .min = 1},
 	{S_RULE, "cooldown", T_DURATION, "1h",
 	 "quiet time after an alert resolves", RUL(cooldown_ms),

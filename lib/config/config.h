@@ -71,7 +71,7 @@ struct config_rule {
 	enum config_direction direction; /* "direction", default up */
 	double sensitivity;    /* score threshold, "sensitivity", default 5 */
 	int64_t min_count;     /* "min_count", default 10 */
-	double min_ratio;      /* "min_ratio", default 3 */
+	double min_ratio;      /* "min_ratio", default 2 */
 	int64_t cooldown_ms;   /* "cooldown", default 1h */
 	int64_t warmup_ms;     /* "warmup", default 1d */
 	int64_t samples;       /* "samples", default 5 */

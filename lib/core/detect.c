@@ -77,7 +77,7 @@ void detect_params_default(struct detect_params *p, int64_t bucket_ms)
 	p->direction = DETECT_UP;
 	p->threshold = 5.0;
 	p->min_count = 10;
-	p->min_ratio = 3.0;
+	p->min_ratio = 2.0;
 	p->cooldown_ms = 3600 * 1000LL;
 	p->warmup_ms = DAY_MS;
 	p->history_ms = 7 * DAY_MS;

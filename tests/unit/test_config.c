@@ -410,7 +410,7 @@ static void test_defaults(void)
 	CHECK_INT(r->direction, CONFIG_DIRECTION_UP);
 	CHECK_DBL(r->sensitivity, 5, 0);
 	CHECK_INT(r->min_count, 10);
-	CHECK_DBL(r->min_ratio, 3, 0);
+	CHECK_DBL(r->min_ratio, 2, 0);
 	CHECK_INT(r->cooldown_ms, 3600000);
 	CHECK_INT(r->warmup_ms, 86400000);
 	CHECK_INT(r->samples, 5);

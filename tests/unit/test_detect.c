@@ -230,7 +230,7 @@ static void test_defaults(void)
 	CHECK_INT(p.direction, DETECT_UP);
 	CHECK_DBL(p.threshold, 5.0, 0);
 	CHECK_INT(p.min_count, 10);
-	CHECK_DBL(p.min_ratio, 3.0, 0);
+	CHECK_DBL(p.min_ratio, 2.0, 0);
 	CHECK_INT(p.cooldown_ms, HOUR_MS);
 	CHECK_INT(p.warmup_ms, DAY_MS);
 	CHECK_INT(p.history_ms, 7 * DAY_MS);
