@@ -7,6 +7,9 @@
  */
 #include "io/store.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -716,6 +719,42 @@ static int parse_userinfo(struct store_redis *rs, const char *s, size_t n,
 	return 0;
 }
 
+/*
+ * hiredis 0.14 resolves a host name with a blocking getaddrinfo inside
+ * redisAsyncConnect. Resolve it here, once, while the store is built
+ * before the loop runs, and connect to the address from then on; a name
+ * that does not resolve now is kept and retried by hiredis as it is.
+ */
+static void resolve_once(struct store_redis *rs)
+{
+	struct addrinfo hints, *res = NULL;
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(rs->host, NULL, &hints, &res) == 0) {
+		freeaddrinfo(res);
+		return; /* already an address */
+	}
+	hints.ai_flags = 0;
+	if (getaddrinfo(rs->host, NULL, &hints, &res) != 0 || res == NULL) {
+		return;
+	}
+	if (res->ai_family == AF_INET) {
+		a = &((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	} else {
+		a = &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
+	}
+	if (inet_ntop(res->ai_family, a, ip, sizeof(ip)) != NULL) {
+		free(rs->host);
+		rs->host = xstrdup(ip);
+	}
+	freeaddrinfo(res);
+}
+
 static int parse_hostport(struct store_redis *rs, const char *s, size_t n,
 			  char *err, size_t errlen)
 {
@@ -767,6 +806,7 @@ static int parse_hostport(struct store_redis *rs, const char *s, size_t n,
 		snprintf(rs->addr, sizeof(rs->addr), "%s:%d", rs->host,
 			 rs->port);
 	}
+	resolve_once(rs);
 	return 0;
 }
 
