@@ -119,9 +119,32 @@ struct hark {
 	uint64_t late;
 	uint64_t dropped_writes;
 	uint64_t alerts_total;
+	bool replay;       /* hark replay: virtual clock, no API, no sources */
+	bool flush_all;    /* replay end: close every bucket with events */
+	struct hark_replay replay_out;
 };
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Arrival time of a mention. Replay has no wall clock: a mention without
+ * created_at arrives at the newest event time seen, so output depends on
+ * the input alone. */
+static int64_t arrival_now(const struct hark *h)
+{
+	if (h->replay) {
+		return h->wm.has_event ? h->wm.max_event_ms : 0;
+	}
+	return timeutil_now_ms();
+}
+
+/* "now" for the watermark: in replay the idle advance is always zero. */
+static int64_t watermark_now(const struct hark *h)
+{
+	if (h->replay) {
+		return h->wm.last_arrival_ms;
+	}
+	return timeutil_now_ms();
+}
 
 static enum detect_direction map_direction(enum config_direction d)
 {
@@ -136,18 +159,23 @@ static enum detect_direction map_direction(enum config_direction d)
 	return DETECT_UP;
 }
 
+void hark_detect_params(const struct config_rule *r, struct detect_params *p)
+{
+	detect_params_default(p, r->bucket_ms);
+	p->direction = map_direction(r->direction);
+	p->threshold = r->sensitivity;
+	p->min_count = r->min_count;
+	p->min_ratio = r->min_ratio;
+	p->cooldown_ms = r->cooldown_ms;
+	p->warmup_ms = r->warmup_ms;
+	p->history_ms = HARK_HISTORY_MS;
+}
+
 static struct detector *make_detector(const struct config_rule *r)
 {
 	struct detect_params p;
 
-	detect_params_default(&p, r->bucket_ms);
-	p.direction = map_direction(r->direction);
-	p.threshold = r->sensitivity;
-	p.min_count = r->min_count;
-	p.min_ratio = r->min_ratio;
-	p.cooldown_ms = r->cooldown_ms;
-	p.warmup_ms = r->warmup_ms;
-	p.history_ms = HARK_HISTORY_MS;
+	hark_detect_params(r, &p);
 	return detector_new(&p);
 }
 
@@ -286,7 +314,7 @@ int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
 	struct source_stats *ss =
 		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
 	struct mention m;
-	int64_t now = timeutil_now_ms();
+	int64_t now = arrival_now(h);
 	int64_t ev;
 	size_t n;
 	bool late = false;
@@ -487,6 +515,16 @@ static void notify(struct hark *h, struct rule_rt *r,
 	log_info("alert", "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
 		 "score=%.1f id=%s", status, r->cfg->name, (long long)a.count,
 		 a.baseline, a.ratio, a.score, a.id);
+	if (h->replay) {
+		if (h->replay_out.alert != NULL) {
+			h->replay_out.alert(h->replay_out.arg, r->cfg->name,
+					    status, a.window_start_ms, body,
+					    len);
+		}
+		free(body);
+		free(text);
+		return;
+	}
 	for (size_t i = 0; i < r->cfg->n_notify; i++) {
 		size_t ri = r->cfg->notify[i];
 		const struct config_receiver *rc = &h->cfg->receivers[ri];
@@ -572,14 +610,19 @@ static void eval_cb(void *arg, int status, long long value)
 
 void hark_process(struct hark *h)
 {
-	int64_t now = timeutil_now_ms();
+	int64_t now = watermark_now(h);
 
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
 		return;
 	}
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
-		int64_t wm = watermark_at(&h->wm, r->cfg->lateness_ms, now);
+		int64_t wm = h->flush_all
+				     ? window_bucket_start(h->wm.max_event_ms,
+							   r->cfg->bucket_ms) +
+					       r->cfg->bucket_ms
+				     : watermark_at(&h->wm, r->cfg->lateness_ms,
+						    now);
 		size_t max_gap = (size_t)(HARK_HISTORY_MS / r->cfg->bucket_ms);
 		struct closed_bucket b;
 
@@ -618,6 +661,10 @@ static void begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
 
+	if (h->replay) {
+		h->phase = PHASE_SERVING;
+		return;
+	}
 	h->api = api_start(h->base, h, cfg->listen, cfg->token,
 			   cfg->max_body_bytes);
 	if (h->api == NULL) {
@@ -713,7 +760,10 @@ int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
 	h->ready_arg = arg;
 	h->phase = PHASE_LOADING;
 	h->load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
-	event_add(h->tick, &tv);
+	if (!h->replay) {
+		/* Replay closes buckets only where its input says so. */
+		event_add(h->tick, &tv);
+	}
 	if (h->cfg->n_rules == 0) {
 		begin_serving(h);
 	} else {
@@ -994,4 +1044,57 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	       "counter", "hark_store_dropped_writes_total");
 	emit(out, "hark_store_dropped_writes_total %llu\n",
 			 (unsigned long long)h->dropped_writes);
+}
+
+/* ---- replay ---- */
+
+void hark_set_replay(struct hark *h, const struct hark_replay *out)
+{
+	h->replay = true;
+	h->replay_out = *out;
+}
+
+static bool evals_pending(const struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		if (h->rules[i].head != NULL) {
+			return true;
+		}
+	}
+	return h->inflight > 0;
+}
+
+int hark_replay_run(struct hark *h)
+{
+	while (h->phase == PHASE_LOADING) {
+		if (event_base_loop(h->base, EVLOOP_ONCE) < 0) {
+			return -1;
+		}
+	}
+	hark_process(h);
+	while (evals_pending(h)) {
+		if (event_base_loop(h->base, EVLOOP_ONCE) < 0) {
+			return -1;
+		}
+	}
+	return h->phase == PHASE_SERVING ? 0 : -1;
+}
+
+int hark_replay_finish(struct hark *h)
+{
+	h->flush_all = h->wm.has_event;
+	return hark_replay_run(h);
+}
+
+uint64_t hark_rule_matched(const struct hark *h, size_t rule)
+{
+	return h->rules[rule].matched_total;
+}
+
+void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
+		 uint64_t *late)
+{
+	*received = h->received;
+	*rejected = h->rejected;
+	*late = h->late;
 }

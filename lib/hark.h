@@ -17,7 +17,12 @@
 
 struct event_base;
 struct config;
+struct config_rule;
+struct detect_params;
 struct hark;
+
+/* The detector settings of a rule: defaults, then the rule's keys. */
+void hark_detect_params(const struct config_rule *r, struct detect_params *p);
 
 /*
  * Builds the daemon from cfg (takes ownership, also on failure) on base
@@ -62,5 +67,30 @@ bool hark_store_up(const struct hark *h);
 /* Index of the first http-push source, or -1 when none is configured. */
 int hark_push_source(const struct hark *h);
 const struct config *hark_config(const struct hark *h);
+
+/* ---- hark replay ---- */
+
+struct hark_replay {
+	/* Called for every notification, in order, with the webhook body
+	 * (borrowed for the call). */
+	void (*alert)(void *arg, const char *rule, const char *status,
+		      int64_t window_start_ms, const char *body, size_t len);
+	void *arg;
+};
+
+/*
+ * Before hark_start: replay mode. Time comes from the mentions alone (no
+ * idle advance, no wall clock), there is no API and no source is started,
+ * and notifications go to out instead of the receivers.
+ */
+void hark_set_replay(struct hark *h, const struct hark_replay *out);
+/* Runs the loop until start-up is done and every closed bucket is
+ * evaluated. Call after hark_start and after each batch of lines. */
+int hark_replay_run(struct hark *h) HARK_MUST_CHECK;
+/* Closes every bucket that holds a mention, evaluates, returns. */
+int hark_replay_finish(struct hark *h) HARK_MUST_CHECK;
+uint64_t hark_rule_matched(const struct hark *h, size_t rule);
+void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
+		 uint64_t *late);
 
 #endif

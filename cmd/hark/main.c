@@ -18,6 +18,7 @@
 #include "core/match.h"
 #include "core/mention.h"
 #include "hark-config.h"
+#include "replay.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/timeutil.h"
@@ -28,6 +29,9 @@ static void usage(FILE *out)
 		"usage: hark COMMAND [ARGS]\n"
 		"  check FILE                     validate a config, print its rules\n"
 		"  match -c FILE MENTIONS.ndjson…  print {\"id\",\"rules\"} per mention\n"
+		"  replay --counts FILE.csv [-c FILE --rule NAME] [--bucket DUR]\n"
+		"                                 backtest a count series (CSV out)\n"
+		"  replay -c FILE MENTIONS.ndjson… backtest mentions (webhook bodies out)\n"
 		"  status [-c FILE | --url URL]   show a running harkd's rules\n"
 		"  version\n");
 }
@@ -305,6 +309,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "match") == 0) {
 		return cmd_match(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "replay") == 0) {
+		return cmd_replay(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "status") == 0) {
 		return cmd_status(argc - 1, argv + 1);

@@ -1497,6 +1497,16 @@ void config_fini(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+long config_find_rule(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		if (strcmp(cfg->rules[i].name, name) == 0) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
 long config_find_receiver(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_receivers; i++) {

@@ -116,6 +116,7 @@ int config_load(struct config *cfg, const char *path, struct diag *d)
 void config_fini(struct config *cfg);
 /* Index of the receiver or rule with that name, or -1. */
 long config_find_receiver(const struct config *cfg, const char *name);
+long config_find_rule(const struct config *cfg, const char *name);
 /*
  * Writes one line per key (dotted name, type, default, help) from the
  * table that drives parsing, for `hark config --list` and the docs.
