@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config/config.h"
 #include "hark.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -105,7 +106,9 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 			    "missing or wrong bearer token");
 		return;
 	}
-	if (source < 0) {
+	/* A config without any source takes pushes (the smallest useful
+	 * config); one that lists sources must name an http-push one. */
+	if (source < 0 && hark_config(a->h)->n_sources > 0) {
 		reply_error(req, 404, "Not Found",
 			    "no http-push source is configured");
 		return;

@@ -177,6 +177,26 @@ class Ingest(H.HarkTestCase):
         self.assertEqual(H.get_json(h.port, "/healthz")[0], 200)
         self.stop(h)
 
+    def test_push_without_push_source(self):
+        # No sources at all: the push route is open.
+        bare = conf().replace("sources:\n  - name: push\n    type: http-push\n", "")
+        self.assertNotIn("http-push", bare)
+        h = self.harkd(bare)
+        status, reply = H.post_mentions(h.port, flat(1, "blablacar") + "\n")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 1)
+        self.stop(h)
+        # Sources listed, none of them http-push: 404, nothing counted.
+        data = os.path.join(self.tmp, "empty.ndjson")
+        open(data, "w").close()
+        only_file = conf().replace("type: http-push",
+                                   "type: file\n    path: \"%s\"" % data)
+        h = self.harkd(only_file, name="file-only.yaml")
+        status, _ = H.post_mentions(h.port, flat(2, "blablacar") + "\n")
+        self.assertEqual(status, 404)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 0)
+        self.stop(h)
+
     def test_matched_total(self):
         h = self.harkd(conf())
         lines = []
