@@ -17,8 +17,10 @@
 #include "core/fold.h"
 #include "core/match.h"
 #include "core/mention.h"
+#include "core/query.h"
 #include "hark-config.h"
 #include "replay.h"
+#include "silence.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/timeutil.h"
@@ -28,11 +30,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: hark COMMAND [ARGS]\n"
 		"  check FILE                     validate a config, print its rules\n"
-		"  match -c FILE MENTIONS.ndjson…  print {\"id\",\"rules\"} per mention\n"
+		"  match -c FILE [--source NAME] MENTIONS.ndjson…\n"
+		"                                 print {\"id\",\"rules\"} per mention\n"
 		"  replay --counts FILE.csv [-c FILE --rule NAME] [--bucket DUR]\n"
 		"                                 backtest a count series (CSV out)\n"
 		"  replay -c FILE MENTIONS.ndjson… backtest mentions (webhook bodies out)\n"
 		"  status [-c FILE | --url URL]   show a running harkd's rules\n"
+		"  silence add|list|expire …      manage a running harkd's silences\n"
 		"  version\n");
 }
 
@@ -50,23 +54,25 @@ static int load(struct config *cfg, const char *path)
 	return rc;
 }
 
-/* Compiles every rule's terms, as harkd does at start. */
+/* Compiles every rule's query, as harkd does at start. */
 static struct matcher *compile(const struct config *cfg, struct fold *f)
 {
 	struct matcher *m = matcher_new(f);
+	char why[256];
 
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		char why[256];
-
-		if (matcher_add_rule(m, (uint32_t)i,
-				     (const char *const *)cfg->rules[i].any,
-				     cfg->rules[i].n_any, why,
-				     sizeof(why)) < 0) {
+		if (matcher_add_query(m, (uint32_t)i, cfg->rules[i].match, why,
+				      sizeof(why)) < 0) {
 			fprintf(stderr, "%s: rules[%zu] (%s): %s\n", cfg->path,
 				i, cfg->rules[i].name, why);
 			matcher_free(m);
 			return NULL;
 		}
+	}
+	if (matcher_compile(m, why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: rules: %s\n", cfg->path, why);
+		matcher_free(m);
+		return NULL;
 	}
 	return m;
 }
@@ -96,17 +102,17 @@ static int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < cfg.n_rules; i++) {
 		const struct config_rule *r = &cfg.rules[i];
 		char bucket[32], cooldown[32];
+		char *form;
 
 		timeutil_format_duration(r->bucket_ms, bucket);
 		timeutil_format_duration(r->cooldown_ms, cooldown);
-		printf("rule %s: any(", r->name);
-		for (size_t j = 0; j < r->n_any; j++) {
-			printf("%s\"%s\"", j ? ", " : "", r->any[j]);
-		}
-		printf(") bucket=%s direction=%s sensitivity=%g min_count=%lld "
-		       "min_ratio=%g cooldown=%s notify=[", bucket,
+		form = query_format(r->match);
+		printf("rule %s: match(%s) bucket=%s direction=%s "
+		       "sensitivity=%g min_count=%lld min_ratio=%g "
+		       "cooldown=%s notify=[", r->name, form, bucket,
 		       dirs[r->direction], r->sensitivity,
 		       (long long)r->min_count, r->min_ratio, cooldown);
+		free(form);
 		for (size_t j = 0; j < r->n_notify; j++) {
 			printf("%s%s", j ? ", " : "",
 			       cfg.receivers[r->notify[j]].name);
@@ -121,8 +127,9 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* source: the source name that source: filters see, or NULL. */
 static int match_stream(FILE *in, const char *name, const struct config *cfg,
-			struct matcher *m, uint32_t *ids)
+			struct matcher *m, uint32_t *ids, const char *source)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -132,6 +139,7 @@ static int match_stream(FILE *in, const char *name, const struct config *cfg,
 
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		struct mention men;
+		struct match_input mi;
 		char why[256];
 		size_t k;
 		cJSON *o, *rules;
@@ -149,8 +157,12 @@ static int match_stream(FILE *in, const char *name, const struct config *cfg,
 			bad++;
 			continue;
 		}
-		k = matcher_match(m, men.text, strlen(men.text), ids,
-				  cfg->n_rules);
+		mi.text = men.text;
+		mi.len = strlen(men.text);
+		mi.lang = men.lang;
+		mi.source = source;
+		mi.author = men.author;
+		k = matcher_match(m, &mi, ids, cfg->n_rules);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", men.id);
 		rules = cJSON_AddArrayToObject(o, "rules");
@@ -175,10 +187,16 @@ static int cmd_match(int argc, char **argv)
 	struct matcher *m;
 	uint32_t *ids;
 	const char *path = NULL;
+	const char *source = NULL;
 	int i = 1, bad = 0;
 
-	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-		path = argv[i + 1];
+	while (i + 1 < argc && (strcmp(argv[i], "-c") == 0 ||
+				strcmp(argv[i], "--source") == 0)) {
+		if (strcmp(argv[i], "-c") == 0) {
+			path = argv[i + 1];
+		} else {
+			source = argv[i + 1];
+		}
 		i += 2;
 	}
 	if (path == NULL) {
@@ -198,7 +216,7 @@ static int cmd_match(int argc, char **argv)
 	}
 	ids = xcalloc(cfg.n_rules + 1, sizeof(*ids));
 	if (i == argc) {
-		bad += match_stream(stdin, "-", &cfg, m, ids);
+		bad += match_stream(stdin, "-", &cfg, m, ids, source);
 	}
 	for (; i < argc; i++) {
 		FILE *in = strcmp(argv[i], "-") == 0 ? stdin
@@ -210,7 +228,7 @@ static int cmd_match(int argc, char **argv)
 			bad++;
 			continue;
 		}
-		bad += match_stream(in, argv[i], &cfg, m, ids);
+		bad += match_stream(in, argv[i], &cfg, m, ids, source);
 		if (in != stdin) {
 			fclose(in);
 		}
@@ -312,6 +330,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "replay") == 0) {
 		return cmd_replay(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "silence") == 0) {
+		return cmd_silence(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "status") == 0) {
 		return cmd_status(argc - 1, argv + 1);

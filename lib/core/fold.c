@@ -146,7 +146,10 @@ static void fold_code_point(int32_t c, struct frag *fr)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		frag_add_output(fr, dec[i]);
+		/* Case folding keeps Turkish dotless ı apart from i while İ
+		 * folds to i, so "IŞIK" and "ışık" would not meet; folding ı
+		 * to i treats the dot like an accent. */
+		frag_add_output(fr, dec[i] == 0x131 ? 'i' : dec[i]);
 	}
 }
 
