@@ -2,8 +2,10 @@
 /*
  * The file source: reads an NDJSON file a chunk per loop pass (a
  * zero-delay event re-armed after each chunk), so that a large file never
- * stalls the API or the store. Lines go to hark_ingest_line; buckets the
- * chunk closed are evaluated before the next chunk.
+ * stalls the API or the store. Lines go to hark_ingest_line_as in the
+ * source's format; buckets the chunk closed are evaluated before the next
+ * chunk. With follow, the end of the file arms a poll timer instead of
+ * finishing: tail -F, without inotify so that it works on any filesystem.
  */
 #include "io/ingest.h"
 
@@ -12,9 +14,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/mention.h"
 #include "hark.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -25,8 +29,13 @@ struct ingest_file {
 	struct hark *h; /* borrowed */
 	int source;
 	const struct config_source *src; /* borrowed from the config */
-	int fd;
-	struct event *ev;
+	struct mention_opts opts;
+	struct mention_fields fields; /* borrowed strings of src->fields */
+	int fd;           /* -1 while a followed path names no file */
+	dev_t dev;        /* identity of the open file, to see rotation */
+	ino_t ino;
+	int64_t offset;   /* bytes read from fd, to see truncation */
+	struct event *ev; /* zero delay while reading, poll_ms at the end */
 	char *line;       /* owned: the partial line carried between chunks */
 	size_t line_len;
 	size_t line_cap;  /* at most src->max_line_bytes */
@@ -34,9 +43,42 @@ struct ingest_file {
 	struct ingest_stats stats;
 };
 
+static void read_opts(struct ingest_file *f)
+{
+	const struct config_source *src = f->src;
+
+	f->opts.reblog_original = src->reblogs == CONFIG_REBLOGS_ORIGINAL;
+	if (src->has_fields) {
+		f->fields.text = src->fields.text;
+		f->fields.id = src->fields.id;
+		f->fields.created_at = src->fields.created_at;
+		f->fields.lang = src->fields.lang;
+		f->fields.author = src->fields.author;
+		f->fields.url = src->fields.url;
+		f->opts.format = MENTION_FORMAT_FIELDS;
+		f->opts.fields = &f->fields;
+		return;
+	}
+	switch (src->format) {
+	case CONFIG_FORMAT_X_V2:
+		f->opts.format = MENTION_FORMAT_X_V2;
+		break;
+	case CONFIG_FORMAT_MASTODON:
+		f->opts.format = MENTION_FORMAT_MASTODON;
+		break;
+	case CONFIG_FORMAT_FLAT:
+		f->opts.format = MENTION_FORMAT_FLAT;
+		break;
+	case CONFIG_FORMAT_AUTO:
+		f->opts.format = MENTION_FORMAT_AUTO;
+		break;
+	}
+}
+
 static void handle_line(struct ingest_file *f, const char *p, size_t n)
 {
 	char why[256];
+	int rc;
 
 	if (n > 0 && p[n - 1] == '\r') {
 		n--;
@@ -45,10 +87,14 @@ static void handle_line(struct ingest_file *f, const char *p, size_t n)
 		return;
 	}
 	f->stats.received++;
-	if (hark_ingest_line(f->h, f->source, p, n, why, sizeof(why)) < 0) {
+	rc = hark_ingest_line_as(f->h, f->source, &f->opts, p, n, why,
+				 sizeof(why));
+	if (rc < 0) {
 		f->stats.rejected++;
 		log_debug("ingest", "source=%s line rejected: %s", f->src->name,
 			  why);
+	} else if (rc > 0) {
+		f->stats.skipped++;
 	}
 }
 
@@ -109,47 +155,148 @@ static void end_of_line(struct ingest_file *f, const char *p, size_t n)
 	f->line_len = 0;
 }
 
-static void finish(struct ingest_file *f)
+/* The last line of a file that ended without a newline still counts. */
+static void flush_partial(struct ingest_file *f)
 {
 	if (f->line_len > 0 || f->skipping) {
 		end_of_line(f, "", 0);
 	}
+}
+
+static void close_file(struct ingest_file *f)
+{
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+}
+
+static void finish(struct ingest_file *f)
+{
+	flush_partial(f);
 	f->stats.done = true;
-	close(f->fd);
-	f->fd = -1;
+	close_file(f);
 	hark_process(f->h);
 	log_info("ingest", "source=%s end of file lines=%llu rejected=%llu",
 		 f->src->name, (unsigned long long)f->stats.received,
 		 (unsigned long long)f->stats.rejected);
 }
 
-static void read_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * O_NONBLOCK so that a FIFO named by path cannot block the loop in open;
+ * a regular file ignores it. Returns -1 with errno set.
+ */
+static int open_file(struct ingest_file *f)
 {
-	struct ingest_file *f = arg;
-	char *chunk = xmalloc(INGEST_CHUNK_BYTES);
-	ssize_t n;
-	const char *p, *end;
-	struct timeval zero = {0, 0};
+	struct stat st;
+	int fd = open(f->src->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
-	HARK_UNUSED(fd);
-	HARK_UNUSED(what);
-	do {
-		n = read(f->fd, chunk, INGEST_CHUNK_BYTES);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		log_error("ingest", "source=%s read %s: %s", f->src->name,
+	if (fd < 0) {
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	/* The same file again (after a read error): go on where reading
+	 * stopped rather than count it twice. */
+	if (f->offset > 0 && st.st_dev == f->dev && st.st_ino == f->ino &&
+	    (int64_t)st.st_size >= f->offset &&
+	    lseek(fd, (off_t)f->offset, SEEK_SET) == (off_t)f->offset) {
+		f->fd = fd;
+		f->stats.missing = false;
+		return 0;
+	}
+	f->fd = fd;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->offset = 0;
+	f->stats.missing = false;
+	return 0;
+}
+
+static void arm(struct ingest_file *f, int64_t delay_ms)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)(delay_ms / 1000),
+		.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000,
+	};
+
+	event_add(f->ev, &tv);
+}
+
+/*
+ * Followed file, read up to its end: returns true when reading should go
+ * on at once (the file was truncated, or the path now names a new file),
+ * false to poll again later. A path that names nothing keeps the open
+ * file: the writer may still append to it until the new one appears.
+ */
+static bool check_followed(struct ingest_file *f)
+{
+	struct stat cur, now;
+
+	if (fstat(f->fd, &cur) == 0 && (int64_t)cur.st_size < f->offset) {
+		/* Truncated in place (copytruncate): a partial line carried
+		 * from before can never be completed. */
+		if (f->line_len > 0 || f->skipping) {
+			f->stats.partial++;
+			f->line_len = 0;
+			f->skipping = false;
+		}
+		if (lseek(f->fd, 0, SEEK_SET) == 0) {
+			f->offset = 0;
+			f->stats.truncations++;
+			log_info("ingest", "source=%s %s truncated, reading "
+				 "from the start", f->src->name, f->src->path);
+			return true;
+		}
+		log_error("ingest", "source=%s seek %s: %s", f->src->name,
 			  f->src->path, strerror(errno));
-		free(chunk);
-		finish(f);
-		return;
+		close_file(f);
+		return true;
 	}
-	if (n == 0) {
-		free(chunk);
-		finish(f);
-		return;
+	if (stat(f->src->path, &now) < 0) {
+		return false;
 	}
-	p = chunk;
-	end = chunk + n;
+	if (now.st_dev == f->dev && now.st_ino == f->ino) {
+		return false;
+	}
+	/* Rotated: everything the old file held was read (we are at its
+	 * end), its unterminated last line included. */
+	flush_partial(f);
+	close_file(f);
+	f->offset = 0;
+	f->stats.reopens++;
+	log_info("ingest", "source=%s %s was replaced, reopening",
+		 f->src->name, f->src->path);
+	return true;
+}
+
+/* Followed path without an open file: true once it could be opened. */
+static bool reopen(struct ingest_file *f)
+{
+	if (open_file(f) == 0) {
+		log_info("ingest", "source=%s following %s", f->src->name,
+			 f->src->path);
+		return true;
+	}
+	if (!f->stats.missing) {
+		log_warn("ingest", "source=%s cannot open %s: %s; waiting "
+			 "for it", f->src->name, f->src->path,
+			 strerror(errno));
+	}
+	f->stats.missing = true;
+	return false;
+}
+
+static void split_lines(struct ingest_file *f, const char *chunk, size_t n)
+{
+	const char *p = chunk;
+	const char *end = chunk + n;
+
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
@@ -160,38 +307,105 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		end_of_line(f, p, (size_t)(nl - p));
 		p = nl + 1;
 	}
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest_file *f = arg;
+	char *chunk;
+	ssize_t n;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	if (f->fd < 0 && !reopen(f)) {
+		arm(f, f->src->poll_ms);
+		return;
+	}
+	chunk = xmalloc(INGEST_CHUNK_BYTES);
+	do {
+		n = read(f->fd, chunk, INGEST_CHUNK_BYTES);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		f->stats.at_end = false;
+		f->offset += n;
+		split_lines(f, chunk, (size_t)n);
+		free(chunk);
+		hark_process(f->h);
+		arm(f, 0);
+		return;
+	}
 	free(chunk);
-	hark_process(f->h);
-	event_add(f->ev, &zero);
+	if (n < 0 && errno == EAGAIN) {
+		/* A FIFO with no data yet. */
+		arm(f, f->src->poll_ms);
+		return;
+	}
+	if (n < 0) {
+		log_error("ingest", "source=%s read %s: %s", f->src->name,
+			  f->src->path, strerror(errno));
+		if (!f->src->follow) {
+			finish(f);
+			return;
+		}
+		close_file(f);
+		arm(f, f->src->poll_ms);
+		return;
+	}
+	if (!f->src->follow) {
+		finish(f);
+		return;
+	}
+	if (!f->stats.at_end) {
+		f->stats.at_end = true;
+		hark_process(f->h);
+	}
+	arm(f, check_followed(f) ? 0 : f->src->poll_ms);
 }
 
 struct ingest_file *ingest_file_start(struct event_base *base, struct hark *h,
 				      int source_index,
 				      const struct config_source *src)
 {
-	struct ingest_file *f;
-	struct timeval zero = {0, 0};
-	int fd = open(src->path, O_RDONLY | O_CLOEXEC);
+	struct ingest_file *f = xcalloc(1, sizeof(*f));
 
-	if (fd < 0) {
-		log_error("ingest", "source=%s cannot open %s: %s", src->name,
-			  src->path, strerror(errno));
-		return NULL;
-	}
-	f = xcalloc(1, sizeof(*f));
 	f->h = h;
 	f->source = source_index;
 	f->src = src;
-	f->fd = fd;
+	f->fd = -1;
+	read_opts(f);
+	if (open_file(f) < 0) {
+		if (!src->follow) {
+			log_error("ingest", "source=%s cannot open %s: %s",
+				  src->name, src->path, strerror(errno));
+			free(f);
+			return NULL;
+		}
+		log_warn("ingest", "source=%s cannot open %s: %s; waiting for "
+			 "it", src->name, src->path, strerror(errno));
+		f->stats.missing = true;
+	}
 	f->ev = evtimer_new(base, read_cb, f);
-	event_add(f->ev, &zero);
-	log_info("ingest", "source=%s reading %s", src->name, src->path);
+	HARK_ASSERT(f->ev != NULL);
+	arm(f, 0);
+	log_info("ingest", "source=%s %s %s", src->name,
+		 src->follow ? "following" : "reading", src->path);
 	return f;
 }
 
 struct ingest_stats ingest_file_stats(const struct ingest_file *f)
 {
 	return f->stats;
+}
+
+const char *ingest_file_state(const struct ingest_file *f)
+{
+	if (f->stats.done) {
+		return "finished";
+	}
+	if (f->stats.missing) {
+		return "waiting";
+	}
+	return f->stats.at_end ? "following" : "reading";
 }
 
 void ingest_file_free(struct ingest_file *f)
@@ -202,9 +416,7 @@ void ingest_file_free(struct ingest_file *f)
 	if (f->ev != NULL) {
 		event_free(f->ev);
 	}
-	if (f->fd >= 0) {
-		close(f->fd);
-	}
+	close_file(f);
 	free(f->line);
 	free(f);
 }
