@@ -22,3 +22,23 @@ char *keys_state(const char *prefix, const char *rule)
 {
 	return xasprintf("%s{%s}:v1:state", prefix, rule);
 }
+
+char *keys_silences(const char *prefix)
+{
+	return xasprintf("%sv1:silences", prefix);
+}
+
+char *keys_alerts(const char *prefix)
+{
+	return xasprintf("%sv1:alerts", prefix);
+}
+
+char *keys_outbox(const char *prefix, const char *receiver)
+{
+	return xasprintf("%sv1:outbox:%s", prefix, receiver);
+}
+
+char *keys_deadletter(const char *prefix, const char *receiver)
+{
+	return xasprintf("%sv1:deadletter:%s", prefix, receiver);
+}

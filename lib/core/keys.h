@@ -13,5 +13,15 @@
 
 char *keys_count(const char *prefix, const char *rule, int64_t start_ms);
 char *keys_state(const char *prefix, const char *rule);
+/* Daemon-wide keys: <prefix>v1:silences, <prefix>v1:alerts (history). */
+char *keys_silences(const char *prefix);
+char *keys_alerts(const char *prefix);
+/*
+ * Per receiver: <prefix>v1:outbox:<receiver> (notifications not yet
+ * delivered, one JSON document) and <prefix>v1:deadletter:<receiver>
+ * (capped list of those given up on, newest kept).
+ */
+char *keys_outbox(const char *prefix, const char *receiver);
+char *keys_deadletter(const char *prefix, const char *receiver);
 
 #endif

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The alert id and the two renderings of an alert: the webhook body of
- * DESIGN §6 (fields in the documented order, plus a "summary" sentence)
- * and the log receiver's text. Pure; delivery and signing live in io/.
+ * The alert id and every rendering of an alert: the webhook body of
+ * DESIGN §6 (fields in the documented order, plus "summary" and the
+ * optional extras), the log receiver's text, chat bodies within each
+ * service's documented limits, Alertmanager, templates and e-mail. Pure;
+ * delivery and signing live in io/ and core/sign.c.
  */
 #include "core/render.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +93,60 @@ static const char *or_empty(const char *s)
 	return s != NULL ? s : "";
 }
 
+static cJSON *labels_json(const struct alert *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	for (size_t i = 0; i < a->n_labels; i++) {
+		const struct render_label *l = &a->labels[i];
+
+		if (l->name == NULL || cJSON_HasObjectItem(o, l->name)) {
+			continue;
+		}
+		cJSON_AddStringToObject(o, l->name, or_empty(l->value));
+	}
+	return o;
+}
+
+static cJSON *tops_json(const struct render_top *t, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", or_empty(t[i].name));
+		cJSON_AddNumberToObject(o, "count", (double)t[i].count);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* The optional fields of the v1 body, after the fixed ones and only when
+ * known, so that a body without them stays as DESIGN §6 shows it. */
+static void add_extras(cJSON *root, const struct alert *a)
+{
+	char *link = render_link(a);
+
+	if (link != NULL) {
+		cJSON_AddStringToObject(root, "url", link);
+		free(link);
+	}
+	if (a->n_top_terms > 0) {
+		cJSON_AddItemToObject(root, "top_terms",
+				      tops_json(a->top_terms, a->n_top_terms));
+	}
+	if (a->n_top_authors > 0) {
+		cJSON_AddItemToObject(root, "top_authors",
+				      tops_json(a->top_authors,
+						a->n_top_authors));
+	}
+	if (a->n_top_langs > 0) {
+		cJSON_AddItemToObject(root, "top_languages",
+				      tops_json(a->top_langs, a->n_top_langs));
+	}
+}
+
 static cJSON *sample_json(const struct mention *m)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -138,7 +196,7 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 	cJSON_AddStringToObject(root, "id", a->id);
 	cJSON_AddStringToObject(root, "status", or_empty(a->status));
 	cJSON_AddStringToObject(root, "rule", or_empty(a->rule));
-	cJSON_AddItemToObject(root, "labels", cJSON_CreateObject());
+	cJSON_AddItemToObject(root, "labels", labels_json(a));
 	timeutil_format_rfc3339(floor_s(a->window_start_ms), ts);
 	cJSON_AddStringToObject(root, "window_start", ts);
 	timeutil_format_rfc3339(floor_s(a->window_end_ms), ts);
@@ -155,6 +213,7 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 	sum = summary(a);
 	cJSON_AddStringToObject(root, "summary", sum);
 	free(sum);
+	add_extras(root, a);
 	out = cJSON_PrintUnformatted(root);
 	HARK_ASSERT(out != NULL);
 	cJSON_Delete(root);
@@ -234,5 +293,1318 @@ char *render_text(const struct alert *a)
 		}
 	}
 out:
+	return buf_steal(&b, NULL);
+}
+
+/* ---- shared pieces of the chat, Alertmanager, template and mail bodies */
+
+/* Length of the UTF-8 sequence led by c; stray bytes count as one. */
+static size_t utf8_len(unsigned char c)
+{
+	if (c >= 0xf0 && c < 0xf8) {
+		return 4;
+	}
+	if (c >= 0xe0) {
+		return c < 0xf0 ? 3 : 1;
+	}
+	if (c >= 0xc0) {
+		return 2;
+	}
+	return 1;
+}
+
+/* Characters as JavaScript and the chat services count them: UTF-16 code
+ * units, so a 4-byte sequence (an emoji) counts twice. */
+static size_t units_of(size_t seq_len)
+{
+	return seq_len == 4 ? 2 : 1;
+}
+
+/*
+ * s cut to at most max_units UTF-16 units, ending in "…" when cut; with
+ * oneline, control characters become spaces. Caller frees.
+ */
+static char *clip(const char *s, size_t max_units, bool oneline)
+{
+	size_t total = 0;
+	size_t units = 0;
+	size_t n = strlen(s);
+	struct buf b;
+
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len((unsigned char)s[i]);
+
+		total += units_of(l);
+		i += l;
+	}
+	buf_init(&b, n + 8);
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len((unsigned char)s[i]);
+		unsigned char c = (unsigned char)s[i];
+		int rc;
+
+		if (i + l > n) {
+			break;
+		}
+		if (total > max_units && units + units_of(l) + 1 > max_units) {
+			break;
+		}
+		if (oneline && (c < 0x20 || c == 0x7f)) {
+			rc = buf_putc(&b, ' ');
+		} else {
+			rc = buf_append(&b, s + i, l);
+		}
+		HARK_ASSERT(rc == 0);
+		units += units_of(l);
+		i += l;
+	}
+	if (total > max_units && max_units > 0) {
+		/* U+2026 is one unit. */
+		if (buf_append(&b, "\xe2\x80\xa6", 3) != 0) {
+			HARK_ASSERT(!"clip: buffer sized for the ellipsis");
+		}
+	}
+	return buf_steal(&b, NULL);
+}
+
+/* "5 min", "1 h", "30 s", "2 days": for people, not for parsing. */
+static void human_duration(int64_t ms, char out[32])
+{
+	if (ms > 0 && ms % 86400000 == 0) {
+		int64_t d = ms / 86400000;
+
+		snprintf(out, 32, "%" PRId64 " day%s", d, d == 1 ? "" : "s");
+	} else if (ms > 0 && ms % 3600000 == 0) {
+		snprintf(out, 32, "%" PRId64 " h", ms / 3600000);
+	} else if (ms > 0 && ms % 60000 == 0) {
+		snprintf(out, 32, "%" PRId64 " min", ms / 60000);
+	} else if (ms % 1000 == 0) {
+		snprintf(out, 32, "%" PRId64 " s", ms / 1000);
+	} else {
+		snprintf(out, 32, "%" PRId64 " ms", ms);
+	}
+}
+
+static const char *title_word(const struct alert *a)
+{
+	return is_resolved(a) ? "RESOLVED" : "FIRING";
+}
+
+static char *print_json(cJSON *root, size_t *len_out)
+{
+	char *out = cJSON_PrintUnformatted(root);
+
+	HARK_ASSERT(out != NULL);
+	cJSON_Delete(root);
+	if (len_out != NULL) {
+		*len_out = strlen(out);
+	}
+	return out;
+}
+
+static void append_or_die(struct buf *b, const char *s, size_t n)
+{
+	if (buf_append(b, s, n) != 0) {
+		HARK_ASSERT(!"render: buffer cap reached");
+	}
+}
+
+static void append_str(struct buf *b, const char *s)
+{
+	append_or_die(b, s, strlen(s));
+}
+
+/* Escapes for Slack mrkdwn: &, < and > are its control characters. */
+static void append_slack(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			append_str(b, "&amp;");
+			break;
+		case '<':
+			append_str(b, "&lt;");
+			break;
+		case '>':
+			append_str(b, "&gt;");
+			break;
+		default:
+			append_or_die(b, s, 1);
+			break;
+		}
+	}
+}
+
+/* Backslash before Discord markdown, so a sample cannot restyle the
+ * message (mentions are disabled by allowed_mentions instead). */
+static void append_discord(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (strchr("\\*_~`|>#[]()", *s) != NULL) {
+			append_or_die(b, "\\", 1);
+		}
+		append_or_die(b, s, 1);
+	}
+}
+
+static void append_html(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			append_str(b, "&amp;");
+			break;
+		case '<':
+			append_str(b, "&lt;");
+			break;
+		case '>':
+			append_str(b, "&gt;");
+			break;
+		case '"':
+			append_str(b, "&quot;");
+			break;
+		case '\'':
+			append_str(b, "&#39;");
+			break;
+		default:
+			append_or_die(b, s, 1);
+			break;
+		}
+	}
+}
+
+static bool is_web_url(const char *s)
+{
+	return s != NULL && (strncmp(s, "https://", 8) == 0 ||
+			     strncmp(s, "http://", 7) == 0) &&
+	       strpbrk(s, " <>|\"\r\n") == NULL;
+}
+
+static char *tops_text(const char *what, const struct render_top *t,
+		       size_t n)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX / 2);
+	if (n == 0) {
+		return buf_steal(&b, NULL);
+	}
+	append_str(&b, what);
+	append_str(&b, ": ");
+	for (size_t i = 0; i < n; i++) {
+		if (buf_printf(&b, "%s%s (%" PRId64 ")", i > 0 ? ", " : "",
+			       or_empty(t[i].name), t[i].count) != 0) {
+			HARK_ASSERT(!"render: unbounded buffer refused");
+		}
+	}
+	return buf_steal(&b, NULL);
+}
+
+static char *labels_text(const struct alert *a)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < a->n_labels; i++) {
+		if (buf_printf(&b, "%s%s=%s", i > 0 ? ", " : "",
+			       or_empty(a->labels[i].name),
+			       or_empty(a->labels[i].value)) != 0) {
+			HARK_ASSERT(!"render: unbounded buffer refused");
+		}
+	}
+	return buf_steal(&b, NULL);
+}
+
+static size_t chat_samples(const struct alert *a)
+{
+	return a->n_samples < RENDER_CHAT_SAMPLES ? a->n_samples
+						  : RENDER_CHAT_SAMPLES;
+}
+
+static void window_text(const struct alert *a, char out[96])
+{
+	char ts[32];
+	char dur[32];
+
+	timeutil_format_rfc3339(floor_s(a->window_start_ms), ts);
+	human_duration(a->window_end_ms - a->window_start_ms, dur);
+	snprintf(out, 96, "%s (%s)", ts, dur);
+}
+
+struct numbers {
+	char count[32];
+	char baseline[32];
+	char ratio[32];
+	char score[32];
+	char window[96];
+};
+
+static void numbers(const struct alert *a, struct numbers *n)
+{
+	snprintf(n->count, sizeof(n->count), "%" PRId64, a->count);
+	snprintf(n->baseline, sizeof(n->baseline), "%.1f",
+		 clean_number(a->baseline));
+	snprintf(n->ratio, sizeof(n->ratio), "%.1fx", clean_number(a->ratio));
+	snprintf(n->score, sizeof(n->score), "%.1f", clean_number(a->score));
+	window_text(a, n->window);
+}
+
+/* ---- Slack: text (the notification) + blocks ---- */
+
+static cJSON *slack_text(const char *type, const char *text)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "text", text);
+	return o;
+}
+
+static cJSON *slack_field(const char *name, const char *value)
+{
+	char *t = xasprintf("*%s*\n%s", name, value);
+	cJSON *o = slack_text("mrkdwn", t);
+
+	free(t);
+	return o;
+}
+
+char *render_slack(const struct alert *a, size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *blocks, *blk, *fields;
+	struct numbers n;
+	struct buf b;
+	char *sum = summary(a);
+	char *link = render_link(a);
+	char *t, *c;
+
+	numbers(a, &n);
+	t = clip(sum, RENDER_SLACK_TEXT, true);
+	cJSON_AddStringToObject(root, "text", t);
+	free(t);
+	blocks = cJSON_AddArrayToObject(root, "blocks");
+
+	c = xasprintf("%s: %s", title_word(a), or_empty(a->rule));
+	t = clip(c, RENDER_SLACK_HEADER, true);
+	blk = cJSON_CreateObject();
+	cJSON_AddStringToObject(blk, "type", "header");
+	cJSON_AddItemToObject(blk, "text", slack_text("plain_text", t));
+	cJSON_AddItemToArray(blocks, blk);
+	free(t);
+	free(c);
+
+	buf_init(&b, SIZE_MAX / 2);
+	c = clip(sum, 1000, true);
+	append_slack(&b, c);
+	free(c);
+	blk = cJSON_CreateObject();
+	cJSON_AddStringToObject(blk, "type", "section");
+	cJSON_AddItemToObject(blk, "text", slack_text("mrkdwn", b.data));
+	buf_fini(&b);
+	fields = cJSON_AddArrayToObject(blk, "fields");
+	cJSON_AddItemToArray(fields, slack_field("Count", n.count));
+	cJSON_AddItemToArray(fields, slack_field("Usual", n.baseline));
+	cJSON_AddItemToArray(fields, slack_field("Ratio", n.ratio));
+	cJSON_AddItemToArray(fields, slack_field("Score", n.score));
+	cJSON_AddItemToArray(fields, slack_field("Window", n.window));
+	cJSON_AddItemToArray(blocks, blk);
+
+	if (a->n_labels > 0 || a->n_top_terms > 0 || a->n_top_authors > 0 ||
+	    a->n_top_langs > 0) {
+		char *parts[4];
+
+		parts[0] = labels_text(a);
+		parts[1] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+		parts[2] = tops_text("Top authors", a->top_authors,
+				     a->n_top_authors);
+		parts[3] = tops_text("Languages", a->top_langs, a->n_top_langs);
+		buf_init(&b, SIZE_MAX / 2);
+		for (size_t i = 0; i < 4; i++) {
+			if (parts[i][0] != '\0') {
+				c = clip(parts[i], 600, true);
+				if (b.len > 0) {
+					append_str(&b, "\n");
+				}
+				append_slack(&b, c);
+				free(c);
+			}
+			free(parts[i]);
+		}
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "context");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(blk, "elements"),
+				     slack_text("mrkdwn", b.data));
+		buf_fini(&b);
+		cJSON_AddItemToArray(blocks, blk);
+	}
+	if (chat_samples(a) > 0) {
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "divider");
+		cJSON_AddItemToArray(blocks, blk);
+	}
+	for (size_t i = 0; i < chat_samples(a); i++) {
+		const struct mention *m = &a->samples[i];
+
+		buf_init(&b, SIZE_MAX / 2);
+		if (or_empty(m->author)[0] != '\0') {
+			append_str(&b, "*@");
+			c = clip(m->author, 64, true);
+			append_slack(&b, c);
+			free(c);
+			append_str(&b, "*");
+		}
+		if (is_web_url(m->url)) {
+			if (buf_printf(&b, "%s<%s|link>", b.len > 0 ? " · " : "",
+				       m->url) != 0) {
+				HARK_ASSERT(!"render: unbounded buffer");
+			}
+		}
+		if (b.len > 0) {
+			append_str(&b, "\n");
+		}
+		append_str(&b, ">");
+		c = clip(or_empty(m->text), RENDER_SAMPLE_CHARS, true);
+		append_slack(&b, c);
+		free(c);
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "section");
+		cJSON_AddItemToObject(blk, "text",
+				      slack_text("mrkdwn", b.data));
+		buf_fini(&b);
+		cJSON_AddItemToArray(blocks, blk);
+	}
+	if (link != NULL && is_web_url(link) && strlen(link) <= 3000) {
+		cJSON *btn = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(btn, "type", "button");
+		cJSON_AddItemToObject(btn, "text",
+				      slack_text("plain_text", "Open"));
+		cJSON_AddStringToObject(btn, "url", link);
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "actions");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(blk, "elements"),
+				     btn);
+		cJSON_AddItemToArray(blocks, blk);
+	}
+	free(link);
+	free(sum);
+	return print_json(root, len_out);
+}
+
+/* ---- Microsoft Teams: an Adaptive Card in attachments ---- */
+
+static cJSON *card_text(const char *text, bool bold, bool subtle)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "type", "TextBlock");
+	cJSON_AddStringToObject(o, "text", text);
+	cJSON_AddBoolToObject(o, "wrap", true);
+	if (bold) {
+		cJSON_AddStringToObject(o, "weight", "Bolder");
+		cJSON_AddStringToObject(o, "size", "Medium");
+	}
+	if (subtle) {
+		cJSON_AddBoolToObject(o, "isSubtle", true);
+	}
+	return o;
+}
+
+static void add_fact(cJSON *facts, const char *title, const char *value)
+{
+	cJSON *f = cJSON_CreateObject();
+	char *v = clip(value, 500, true);
+
+	cJSON_AddStringToObject(f, "title", title);
+	cJSON_AddStringToObject(f, "value", v);
+	cJSON_AddItemToArray(facts, f);
+	free(v);
+}
+
+char *render_teams(const struct alert *a, size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *att, *card, *body, *facts, *fs, *blk;
+	struct numbers n;
+	char *sum = summary(a);
+	char *link = render_link(a);
+	char *t, *c;
+	char *tops[4];
+
+	numbers(a, &n);
+	cJSON_AddStringToObject(root, "type", "message");
+	att = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "attachments"), att);
+	cJSON_AddStringToObject(att, "contentType",
+				"application/vnd.microsoft.card.adaptive");
+	card = cJSON_AddObjectToObject(att, "content");
+	cJSON_AddStringToObject(card, "$schema",
+				"http://adaptivecards.io/schemas/"
+				"adaptive-card.json");
+	cJSON_AddStringToObject(card, "type", "AdaptiveCard");
+	cJSON_AddStringToObject(card, "version", "1.4");
+	body = cJSON_AddArrayToObject(card, "body");
+	c = xasprintf("%s: %s", title_word(a), or_empty(a->rule));
+	t = clip(c, 200, true);
+	blk = card_text(t, true, false);
+	cJSON_AddStringToObject(blk, "color",
+				is_resolved(a) ? "Good" : "Attention");
+	cJSON_AddItemToArray(body, blk);
+	free(t);
+	free(c);
+	t = clip(sum, 1000, true);
+	cJSON_AddItemToArray(body, card_text(t, false, false));
+	free(t);
+	fs = cJSON_CreateObject();
+	cJSON_AddStringToObject(fs, "type", "FactSet");
+	facts = cJSON_AddArrayToObject(fs, "facts");
+	add_fact(facts, "Count", n.count);
+	add_fact(facts, "Usual", n.baseline);
+	add_fact(facts, "Ratio", n.ratio);
+	add_fact(facts, "Score", n.score);
+	add_fact(facts, "Window", n.window);
+	for (size_t i = 0; i < a->n_labels && i < 20; i++) {
+		add_fact(facts, or_empty(a->labels[i].name),
+			 or_empty(a->labels[i].value));
+	}
+	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
+	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);
+	for (size_t i = 0; i < 3; i++) {
+		char *colon = strchr(tops[i], ':');
+
+		if (colon != NULL) {
+			*colon = '\0';
+			add_fact(facts, tops[i], colon + 2);
+		}
+		free(tops[i]);
+	}
+	cJSON_AddItemToArray(body, fs);
+	for (size_t i = 0; i < chat_samples(a); i++) {
+		const struct mention *m = &a->samples[i];
+		char *txt = clip(or_empty(m->text), RENDER_SAMPLE_CHARS, true);
+		char *who = clip(or_empty(m->author), 64, true);
+
+		c = xasprintf("%s%s%s%s", who[0] != '\0' ? "@" : "", who,
+			      who[0] != '\0' ? ": " : "", txt);
+		blk = card_text(c, false, true);
+		if (is_web_url(m->url)) {
+			cJSON *act = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(act, "type", "Action.OpenUrl");
+			cJSON_AddStringToObject(act, "url", m->url);
+			cJSON_AddItemToObject(blk, "selectAction", act);
+		}
+		cJSON_AddItemToArray(body, blk);
+		free(c);
+		free(txt);
+		free(who);
+	}
+	if (link != NULL && is_web_url(link)) {
+		cJSON *act = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(act, "type", "Action.OpenUrl");
+		cJSON_AddStringToObject(act, "title", "Open");
+		cJSON_AddStringToObject(act, "url", link);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(card, "actions"),
+				     act);
+	}
+	free(link);
+	free(sum);
+	return print_json(root, len_out);
+}
+
+/* ---- Discord: content + one embed, within Discord's limits ---- */
+
+static void add_embed_field(cJSON *fields, const char *name,
+			    const char *value, size_t max_units, bool inl)
+{
+	cJSON *f;
+	char *v;
+
+	if (value[0] == '\0') {
+		return; /* Discord rejects empty field values */
+	}
+	v = clip(value, max_units, true);
+	f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "name", name);
+	cJSON_AddStringToObject(f, "value", v);
+	cJSON_AddBoolToObject(f, "inline", inl);
+	cJSON_AddItemToArray(fields, f);
+	free(v);
+}
+
+char *render_discord(const struct alert *a, size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *embed, *fields, *foot;
+	struct numbers n;
+	struct buf b;
+	char *sum = summary(a);
+	char *link = render_link(a);
+	char *t, *c;
+	char *parts[4];
+	char ts[32];
+
+	numbers(a, &n);
+	t = clip(sum, RENDER_DISCORD_CONTENT, true);
+	cJSON_AddStringToObject(root, "content", t);
+	free(t);
+	/* Samples may say @everyone: nothing in an alert pings anyone. */
+	cJSON_AddArrayToObject(cJSON_AddObjectToObject(root,
+						       "allowed_mentions"),
+			       "parse");
+	embed = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "embeds"), embed);
+	c = xasprintf("%s: %s", title_word(a), or_empty(a->rule));
+	t = clip(c, 256, true);
+	cJSON_AddStringToObject(embed, "title", t);
+	free(t);
+	free(c);
+	/* Budget, of the 6000 units an embed may hold in total: title 256,
+	 * description 2500, 5 short fields, 4 × 500 of labels and tops, a
+	 * short footer. */
+	buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < chat_samples(a); i++) {
+		const struct mention *m = &a->samples[i];
+
+		if (i > 0) {
+			append_str(&b, "\n");
+		}
+		append_str(&b, "> ");
+		if (or_empty(m->author)[0] != '\0') {
+			c = clip(m->author, 64, true);
+			append_str(&b, "**@");
+			append_discord(&b, c);
+			append_str(&b, "** ");
+			free(c);
+		}
+		c = clip(or_empty(m->text), 200, true);
+		append_discord(&b, c);
+		free(c);
+	}
+	if (b.len > 0) {
+		t = clip(b.data, 2500, false);
+		cJSON_AddStringToObject(embed, "description", t);
+		free(t);
+	}
+	buf_fini(&b);
+	if (link != NULL && is_web_url(link)) {
+		cJSON_AddStringToObject(embed, "url", link);
+	}
+	cJSON_AddNumberToObject(embed, "color",
+				is_resolved(a) ? 0x2eb67d : 0xe01e5a);
+	timeutil_format_rfc3339(floor_s(a->window_end_ms), ts);
+	cJSON_AddStringToObject(embed, "timestamp", ts);
+	fields = cJSON_AddArrayToObject(embed, "fields");
+	add_embed_field(fields, "Count", n.count, 64, true);
+	add_embed_field(fields, "Usual", n.baseline, 64, true);
+	add_embed_field(fields, "Ratio", n.ratio, 64, true);
+	add_embed_field(fields, "Score", n.score, 64, true);
+	add_embed_field(fields, "Window", n.window, 96, true);
+	parts[0] = labels_text(a);
+	parts[1] = tops_text("x", a->top_terms, a->n_top_terms);
+	parts[2] = tops_text("x", a->top_authors, a->n_top_authors);
+	parts[3] = tops_text("x", a->top_langs, a->n_top_langs);
+	add_embed_field(fields, "Labels", parts[0], 500, false);
+	for (size_t i = 1; i < 4; i++) {
+		static const char *const names[] = {"", "Top terms",
+						    "Top authors", "Languages"};
+
+		add_embed_field(fields, names[i],
+				parts[i][0] != '\0' ? parts[i] + 3 : "", 500,
+				false);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		free(parts[i]);
+	}
+	foot = cJSON_AddObjectToObject(embed, "footer");
+	cJSON_AddStringToObject(foot, "text", "hark");
+	free(link);
+	free(sum);
+	return print_json(root, len_out);
+}
+
+/* ---- Alertmanager ---- */
+
+static bool am_label_name_ok(const char *s)
+{
+	if (s == NULL || !((*s >= 'a' && *s <= 'z') ||
+			   (*s >= 'A' && *s <= 'Z') || *s == '_')) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* alertname and rule first; the rule's labels may not override them, and
+ * names Alertmanager would refuse are left out. */
+static cJSON *am_labels(const struct alert *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "alertname", or_empty(a->rule));
+	cJSON_AddStringToObject(o, "rule", or_empty(a->rule));
+	for (size_t i = 0; i < a->n_labels; i++) {
+		const struct render_label *l = &a->labels[i];
+
+		if (!am_label_name_ok(l->name) ||
+		    cJSON_HasObjectItem(o, l->name)) {
+			continue;
+		}
+		cJSON_AddStringToObject(o, l->name, or_empty(l->value));
+	}
+	return o;
+}
+
+static cJSON *am_annotations(const struct alert *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct numbers n;
+	struct buf b;
+	char *sum = summary(a);
+	char *d;
+
+	numbers(a, &n);
+	cJSON_AddStringToObject(o, "summary", sum);
+	d = xasprintf("count %s, usual %s, ratio %s, score %s, window %s",
+		      n.count, n.baseline, n.ratio, n.score, n.window);
+	cJSON_AddStringToObject(o, "description", d);
+	free(d);
+	buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < chat_samples(a); i++) {
+		const struct mention *m = &a->samples[i];
+		char *c = clip(or_empty(m->text), RENDER_SAMPLE_CHARS, true);
+
+		if (buf_printf(&b, "%s%s%s%s%s%s", i > 0 ? "\n" : "",
+			       or_empty(m->author)[0] != '\0' ? "@" : "",
+			       or_empty(m->author),
+			       or_empty(m->author)[0] != '\0' ? ": " : "", c,
+			       is_web_url(m->url) ? "" : "") != 0) {
+			HARK_ASSERT(!"render: unbounded buffer");
+		}
+		if (is_web_url(m->url)) {
+			append_str(&b, " ");
+			append_str(&b, m->url);
+		}
+		free(c);
+	}
+	if (b.len > 0) {
+		cJSON_AddStringToObject(o, "samples", b.data);
+	}
+	buf_fini(&b);
+	free(sum);
+	return o;
+}
+
+static int64_t started_at(const struct alert *a)
+{
+	return a->started_at_ms != 0 ? a->started_at_ms : a->window_start_ms;
+}
+
+char *render_am_alerts(const struct alert *a, int64_t ends_at_ms,
+		       size_t *len_out)
+{
+	cJSON *arr = cJSON_CreateArray();
+	cJSON *o = cJSON_CreateObject();
+	char *link = render_link(a);
+	char ts[32];
+
+	cJSON_AddItemToObject(o, "labels", am_labels(a));
+	cJSON_AddItemToObject(o, "annotations", am_annotations(a));
+	timeutil_format_rfc3339_ms(started_at(a), ts);
+	cJSON_AddStringToObject(o, "startsAt", ts);
+	timeutil_format_rfc3339_ms(ends_at_ms, ts);
+	cJSON_AddStringToObject(o, "endsAt", ts);
+	if (link != NULL && is_web_url(link)) {
+		cJSON_AddStringToObject(o, "generatorURL", link);
+	}
+	free(link);
+	cJSON_AddItemToArray(arr, o);
+	return print_json(arr, len_out);
+}
+
+char *render_am_webhook(const struct alert *a, size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *al = cJSON_CreateObject();
+	cJSON *group = cJSON_CreateObject();
+	char *link = render_link(a);
+	char *gk;
+	char ts[32];
+
+	cJSON_AddStringToObject(root, "version", "4");
+	gk = xasprintf("{}:{alertname=\"%s\"}", or_empty(a->rule));
+	cJSON_AddStringToObject(root, "groupKey", gk);
+	free(gk);
+	cJSON_AddNumberToObject(root, "truncatedAlerts", 0);
+	cJSON_AddStringToObject(root, "status", or_empty(a->status));
+	cJSON_AddStringToObject(root, "receiver",
+				a->receiver != NULL ? a->receiver : "hark");
+	cJSON_AddStringToObject(group, "alertname", or_empty(a->rule));
+	cJSON_AddItemToObject(root, "groupLabels", group);
+	cJSON_AddItemToObject(root, "commonLabels", am_labels(a));
+	cJSON_AddItemToObject(root, "commonAnnotations", am_annotations(a));
+	cJSON_AddStringToObject(root, "externalURL",
+				link != NULL && is_web_url(link) ? link : "");
+	cJSON_AddStringToObject(al, "status", or_empty(a->status));
+	cJSON_AddItemToObject(al, "labels", am_labels(a));
+	cJSON_AddItemToObject(al, "annotations", am_annotations(a));
+	timeutil_format_rfc3339_ms(started_at(a), ts);
+	cJSON_AddStringToObject(al, "startsAt", ts);
+	if (is_resolved(a)) {
+		timeutil_format_rfc3339_ms(a->window_end_ms, ts);
+	} else {
+		/* Alertmanager's own "not ended" value. */
+		snprintf(ts, sizeof(ts), "0001-01-01T00:00:00Z");
+	}
+	cJSON_AddStringToObject(al, "endsAt", ts);
+	cJSON_AddStringToObject(al, "generatorURL",
+				link != NULL && is_web_url(link) ? link : "");
+	/* Same rule, same fingerprint, whatever the status. */
+	memcpy(ts, a->id, 16);
+	ts[16] = '\0';
+	cJSON_AddStringToObject(al, "fingerprint", ts);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "alerts"), al);
+	free(link);
+	return print_json(root, len_out);
+}
+
+/* ---- {{field}} templates ---- */
+
+enum tmode {
+	TMODE_JSON, /* values escaped for a JSON string */
+	TMODE_URL,  /* values percent-encoded */
+};
+
+enum fkind {
+	FK_STRING,
+	FK_NUMBER,
+	FK_JSON_ONLY,
+};
+
+static const struct {
+	const char *name;
+	enum fkind kind;
+} tfields[] = {
+	{"id", FK_STRING},	      {"status", FK_STRING},
+	{"rule", FK_STRING},	      {"window_start", FK_STRING},
+	{"window_end", FK_STRING},    {"window", FK_STRING},
+	{"count", FK_NUMBER},	      {"baseline", FK_NUMBER},
+	{"ratio", FK_NUMBER},	      {"score", FK_NUMBER},
+	{"summary", FK_STRING},	      {"subject", FK_STRING},
+	{"link", FK_STRING},	      {"samples", FK_JSON_ONLY},
+	{"labels", FK_JSON_ONLY},     {"body", FK_JSON_ONLY},
+};
+
+/* -1: no such field. */
+static int field_kind(const char *name, enum fkind *kind)
+{
+	if (strncmp(name, "labels.", 7) == 0 && name[7] != '\0') {
+		*kind = FK_STRING;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(tfields) / sizeof(tfields[0]); i++) {
+		if (strcmp(tfields[i].name, name) == 0) {
+			*kind = tfields[i].kind;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The value of a string or number field, as text; caller frees. */
+static char *field_text(const struct alert *a, const char *name, bool link_ok)
+{
+	char ts[32];
+
+	if (strcmp(name, "id") == 0) {
+		return xstrdup(a->id);
+	}
+	if (strcmp(name, "status") == 0) {
+		return xstrdup(or_empty(a->status));
+	}
+	if (strcmp(name, "rule") == 0) {
+		return xstrdup(or_empty(a->rule));
+	}
+	if (strcmp(name, "window_start") == 0) {
+		timeutil_format_rfc3339(floor_s(a->window_start_ms), ts);
+		return xstrdup(ts);
+	}
+	if (strcmp(name, "window_end") == 0) {
+		timeutil_format_rfc3339(floor_s(a->window_end_ms), ts);
+		return xstrdup(ts);
+	}
+	if (strcmp(name, "window") == 0) {
+		timeutil_format_duration(a->window_end_ms - a->window_start_ms,
+					 ts);
+		return xstrdup(ts);
+	}
+	if (strcmp(name, "count") == 0) {
+		return xasprintf("%" PRId64, a->count);
+	}
+	if (strcmp(name, "baseline") == 0) {
+		return xasprintf("%.2f", clean_number(a->baseline));
+	}
+	if (strcmp(name, "ratio") == 0) {
+		return xasprintf("%.2f", clean_number(a->ratio));
+	}
+	if (strcmp(name, "score") == 0) {
+		return xasprintf("%.2f", clean_number(a->score));
+	}
+	if (strcmp(name, "summary") == 0) {
+		return summary(a);
+	}
+	if (strcmp(name, "subject") == 0) {
+		return render_email_subject(a);
+	}
+	if (strcmp(name, "link") == 0) {
+		char *l = link_ok ? render_link(a) : NULL;
+
+		return l != NULL ? l : xstrdup("");
+	}
+	if (strncmp(name, "labels.", 7) == 0) {
+		for (size_t i = 0; i < a->n_labels; i++) {
+			if (a->labels[i].name != NULL &&
+			    strcmp(a->labels[i].name, name + 7) == 0) {
+				return xstrdup(or_empty(a->labels[i].value));
+			}
+		}
+		return xstrdup("");
+	}
+	return NULL;
+}
+
+static cJSON *field_json(const struct alert *a, const char *name,
+			 enum fkind kind)
+{
+	cJSON *arr;
+	char *body;
+	cJSON *v;
+	char *t;
+
+	if (strcmp(name, "samples") == 0) {
+		arr = cJSON_CreateArray();
+		for (size_t i = 0; i < a->n_samples; i++) {
+			cJSON_AddItemToArray(arr, sample_json(&a->samples[i]));
+		}
+		return arr;
+	}
+	if (strcmp(name, "labels") == 0) {
+		return labels_json(a);
+	}
+	if (strcmp(name, "body") == 0) {
+		body = render_webhook(a, NULL);
+		v = cJSON_Parse(body);
+		free(body);
+		HARK_ASSERT(v != NULL);
+		return v;
+	}
+	if (strcmp(name, "count") == 0) {
+		return cJSON_CreateNumber((double)a->count);
+	}
+	t = field_text(a, name, true);
+	if (kind == FK_NUMBER) {
+		v = cJSON_CreateNumber(strtod(t, NULL));
+	} else {
+		v = cJSON_CreateString(t);
+	}
+	free(t);
+	return v;
+}
+
+static void append_escaped(struct buf *b, const char *s, enum tmode mode)
+{
+	cJSON *str;
+	char *q;
+
+	if (mode == TMODE_URL) {
+		for (; *s != '\0'; s++) {
+			unsigned char c = (unsigned char)*s;
+
+			if (isalnum(c) || strchr("-._~", c) != NULL) {
+				append_or_die(b, s, 1);
+			} else if (buf_printf(b, "%%%02X", c) != 0) {
+				HARK_ASSERT(!"render: url buffer");
+			}
+		}
+		return;
+	}
+	str = cJSON_CreateString(s);
+	q = cJSON_PrintUnformatted(str);
+	HARK_ASSERT(q != NULL && strlen(q) >= 2);
+	append_or_die(b, q + 1, strlen(q) - 2);
+	free(q);
+	cJSON_Delete(str);
+}
+
+/*
+ * The one template walker: with a == NULL it only checks. Returns 0, or
+ * -1 with the reason in err. The output is capped in b by the caller.
+ */
+static int expand_template(const char *tmpl, const struct alert *a,
+			   enum tmode mode, struct buf *b, char *err,
+			   size_t errlen)
+{
+	const char *p = tmpl;
+
+	while (*p != '\0') {
+		const char *open = strstr(p, "{{");
+		const char *close;
+		const char *n, *e;
+		char name[128];
+		bool json = false;
+		enum fkind kind;
+
+		if (open == NULL) {
+			open = p + strlen(p);
+		}
+		if (b != NULL && buf_append(b, p, (size_t)(open - p)) != 0) {
+			snprintf(err, errlen, "rendered body too large");
+			return -1;
+		}
+		if (*open == '\0') {
+			break;
+		}
+		close = strstr(open + 2, "}}");
+		if (close == NULL) {
+			snprintf(err, errlen, "unterminated {{ at offset %zu",
+				 (size_t)(open - tmpl));
+			return -1;
+		}
+		n = open + 2;
+		e = close;
+		while (n < e && isspace((unsigned char)*n)) {
+			n++;
+		}
+		while (e > n && isspace((unsigned char)e[-1])) {
+			e--;
+		}
+		if (e - n > 5 && strncmp(n, "json", 4) == 0 &&
+		    isspace((unsigned char)n[4])) {
+			json = true;
+			n += 5;
+			while (n < e && isspace((unsigned char)*n)) {
+				n++;
+			}
+		}
+		if ((size_t)(e - n) >= sizeof(name) || e == n) {
+			snprintf(err, errlen, "bad field at offset %zu",
+				 (size_t)(open - tmpl));
+			return -1;
+		}
+		memcpy(name, n, (size_t)(e - n));
+		name[e - n] = '\0';
+		if (field_kind(name, &kind) < 0) {
+			snprintf(err, errlen, "unknown field \"%s\"", name);
+			return -1;
+		}
+		if (kind == FK_JSON_ONLY && !json) {
+			snprintf(err, errlen, "field \"%s\" needs {{json %s}}",
+				 name, name);
+			return -1;
+		}
+		if (json && mode == TMODE_URL) {
+			snprintf(err, errlen, "{{json …}} is not for links");
+			return -1;
+		}
+		if (a != NULL && b != NULL) {
+			char *v;
+			int rc;
+
+			if (json) {
+				cJSON *j = field_json(a, name, kind);
+
+				v = cJSON_PrintUnformatted(j);
+				HARK_ASSERT(v != NULL);
+				cJSON_Delete(j);
+				rc = buf_append(b, v, strlen(v));
+			} else {
+				struct buf tmp;
+
+				/* A link inside a link would recurse. */
+				v = field_text(a, name, mode != TMODE_URL);
+				buf_init(&tmp, RENDER_TEMPLATE_MAX_BYTES);
+				append_escaped(&tmp, v, mode);
+				rc = buf_append(b, or_empty(tmp.data), tmp.len);
+				buf_fini(&tmp);
+			}
+			free(v);
+			if (rc != 0) {
+				snprintf(err, errlen, "rendered body too large");
+				return -1;
+			}
+		}
+		p = close + 2;
+	}
+	return 0;
+}
+
+int render_template_check(const char *tmpl, char *err, size_t errlen)
+{
+	if (strlen(tmpl) > RENDER_TEMPLATE_MAX_BYTES) {
+		snprintf(err, errlen, "template too large");
+		return -1;
+	}
+	return expand_template(tmpl, NULL, TMODE_JSON, NULL, err, errlen);
+}
+
+char *render_template(const char *tmpl, const struct alert *a,
+		      size_t *len_out, char *err, size_t errlen)
+{
+	struct buf b;
+
+	buf_init(&b, RENDER_TEMPLATE_MAX_BYTES);
+	if (expand_template(tmpl, a, TMODE_JSON, &b, err, errlen) < 0) {
+		buf_fini(&b);
+		return NULL;
+	}
+	return buf_steal(&b, len_out);
+}
+
+char *render_link(const struct alert *a)
+{
+	struct buf b;
+	char err[128];
+
+	if (a->external_url == NULL || a->external_url[0] == '\0') {
+		return NULL;
+	}
+	buf_init(&b, 8192);
+	if (expand_template(a->external_url, a, TMODE_URL, &b, err,
+			    sizeof(err)) < 0) {
+		buf_fini(&b);
+		return NULL;
+	}
+	return buf_steal(&b, NULL);
+}
+
+enum render_format render_format_parse(const char *name)
+{
+	if (name == NULL || name[0] == '\0') {
+		return RENDER_V1;
+	}
+	if (strcmp(name, "slack") == 0) {
+		return RENDER_SLACK;
+	}
+	if (strcmp(name, "teams") == 0) {
+		return RENDER_TEAMS;
+	}
+	if (strcmp(name, "discord") == 0) {
+		return RENDER_DISCORD;
+	}
+	if (strcmp(name, "alertmanager-webhook") == 0) {
+		return RENDER_AM_WEBHOOK;
+	}
+	return RENDER_TEMPLATE;
+}
+
+char *render_body(const struct alert *a, enum render_format f,
+		  const char *tmpl, size_t *len_out, char *err, size_t errlen)
+{
+	switch (f) {
+	case RENDER_V1:
+		return render_webhook(a, len_out);
+	case RENDER_SLACK:
+		return render_slack(a, len_out);
+	case RENDER_TEAMS:
+		return render_teams(a, len_out);
+	case RENDER_DISCORD:
+		return render_discord(a, len_out);
+	case RENDER_AM_WEBHOOK:
+		return render_am_webhook(a, len_out);
+	case RENDER_TEMPLATE:
+		if (tmpl == NULL) {
+			snprintf(err, errlen, "no template text");
+			return NULL;
+		}
+		return render_template(tmpl, a, len_out, err, errlen);
+	}
+	snprintf(err, errlen, "unknown format");
+	return NULL;
+}
+
+/* ---- e-mail ---- */
+
+char *render_email_subject(const struct alert *a)
+{
+	char dur[32];
+	char *rule = clip(or_empty(a->rule), 100, true);
+	char *s;
+
+	human_duration(a->window_end_ms - a->window_start_ms, dur);
+	if (is_resolved(a)) {
+		s = xasprintf("[hark] resolved: %s back to normal, %" PRId64
+			      " mentions in %s (usual %.0f)",
+			      rule, a->count, dur, clean_number(a->baseline));
+	} else {
+		s = xasprintf("[hark] %s: %" PRId64 " mentions in %s (usual "
+			      "%.0f)", rule, a->count, dur,
+			      clean_number(a->baseline));
+	}
+	free(rule);
+	return s;
+}
+
+char *render_email_text(const struct alert *a)
+{
+	struct buf b;
+	struct numbers n;
+	char *sum = summary(a);
+	char *link = render_link(a);
+	char *labels = labels_text(a);
+	char *tops[3];
+	char te[32];
+
+	numbers(a, &n);
+	timeutil_format_rfc3339(floor_s(a->window_end_ms), te);
+	buf_init(&b, SIZE_MAX / 2);
+	if (buf_printf(&b,
+		       "%s\n\n"
+		       "Rule:     %s\n"
+		       "Status:   %s\n"
+		       "Window:   %s to %s\n"
+		       "Count:    %s\n"
+		       "Usual:    %s\n"
+		       "Ratio:    %s\n"
+		       "Score:    %s\n",
+		       sum, or_empty(a->rule), or_empty(a->status), n.window,
+		       te, n.count, n.baseline, n.ratio, n.score) != 0) {
+		HARK_ASSERT(!"render: unbounded buffer");
+	}
+	if (labels[0] != '\0') {
+		append_str(&b, "Labels:   ");
+		append_str(&b, labels);
+		append_str(&b, "\n");
+	}
+	if (link != NULL) {
+		append_str(&b, "Link:     ");
+		append_str(&b, link);
+		append_str(&b, "\n");
+	}
+	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
+	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);
+	for (size_t i = 0; i < 3; i++) {
+		if (tops[i][0] != '\0') {
+			append_str(&b, "\n");
+			append_str(&b, tops[i]);
+		}
+		free(tops[i]);
+	}
+	if (a->n_samples > 0) {
+		append_str(&b, "\n\nSample mentions:\n");
+	}
+	for (size_t i = 0; i < a->n_samples; i++) {
+		const struct mention *m = &a->samples[i];
+		char *txt = clip(or_empty(m->text), RENDER_SAMPLE_CHARS, true);
+
+		append_str(&b, "\n- ");
+		if (or_empty(m->author)[0] != '\0') {
+			append_str(&b, "@");
+			append_str(&b, m->author);
+			append_str(&b, ": ");
+		}
+		append_str(&b, txt);
+		if (or_empty(m->url)[0] != '\0') {
+			append_str(&b, "\n  ");
+			append_str(&b, m->url);
+		}
+		free(txt);
+	}
+	append_str(&b, "\n");
+	free(labels);
+	free(link);
+	free(sum);
+	return buf_steal(&b, NULL);
+}
+
+static void html_row(struct buf *b, const char *name, const char *value)
+{
+	append_str(b, "<tr><th align=\"left\">");
+	append_html(b, name);
+	append_str(b, "</th><td>");
+	append_html(b, value);
+	append_str(b, "</td></tr>\n");
+}
+
+char *render_email_html(const struct alert *a)
+{
+	struct buf b;
+	struct numbers n;
+	char *sum = summary(a);
+	char *link = render_link(a);
+	char *labels = labels_text(a);
+	char *tops[3];
+
+	numbers(a, &n);
+	buf_init(&b, SIZE_MAX / 2);
+	append_str(&b, "<!DOCTYPE html>\n<html><body>\n<h2>");
+	append_html(&b, sum);
+	append_str(&b, "</h2>\n<table border=\"1\" cellpadding=\"4\" "
+		       "cellspacing=\"0\">\n");
+	html_row(&b, "Rule", or_empty(a->rule));
+	html_row(&b, "Status", or_empty(a->status));
+	html_row(&b, "Window", n.window);
+	html_row(&b, "Count", n.count);
+	html_row(&b, "Usual", n.baseline);
+	html_row(&b, "Ratio", n.ratio);
+	html_row(&b, "Score", n.score);
+	if (labels[0] != '\0') {
+		html_row(&b, "Labels", labels);
+	}
+	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
+	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);
+	for (size_t i = 0; i < 3; i++) {
+		char *colon = strchr(tops[i], ':');
+
+		if (colon != NULL) {
+			*colon = '\0';
+			html_row(&b, tops[i], colon + 2);
+		}
+		free(tops[i]);
+	}
+	append_str(&b, "</table>\n");
+	if (link != NULL && is_web_url(link)) {
+		append_str(&b, "<p><a href=\"");
+		append_html(&b, link);
+		append_str(&b, "\">Open in hark</a></p>\n");
+	}
+	if (a->n_samples > 0) {
+		append_str(&b, "<h3>Sample mentions</h3>\n<ul>\n");
+	}
+	for (size_t i = 0; i < a->n_samples; i++) {
+		const struct mention *m = &a->samples[i];
+		char *txt = clip(or_empty(m->text), RENDER_SAMPLE_CHARS, true);
+
+		append_str(&b, "<li>");
+		if (or_empty(m->author)[0] != '\0') {
+			append_str(&b, "<b>@");
+			append_html(&b, m->author);
+			append_str(&b, "</b>: ");
+		}
+		append_html(&b, txt);
+		if (is_web_url(m->url)) {
+			append_str(&b, " <a href=\"");
+			append_html(&b, m->url);
+			append_str(&b, "\">link</a>");
+		}
+		append_str(&b, "</li>\n");
+		free(txt);
+	}
+	if (a->n_samples > 0) {
+		append_str(&b, "</ul>\n");
+	}
+	append_str(&b, "</body></html>\n");
+	free(labels);
+	free(link);
+	free(sum);
 	return buf_steal(&b, NULL);
 }

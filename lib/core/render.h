@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The canonical alert and its renderings: the webhook body of DESIGN §6
- * (version 1) and the one-line text of the log receiver. Pure.
+ * The canonical alert and its renderings, all from one struct alert: the
+ * webhook body of DESIGN §6 (version 1, docs/webhook-v1.schema.json), the
+ * log receiver's text, Slack, Teams, Discord, Alertmanager, {{field}}
+ * templates and e-mail subject and bodies. Pure.
  */
 #ifndef HARK_CORE_RENDER_H
 #define HARK_CORE_RENDER_H
@@ -9,8 +11,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/xalloc.h"
+
 struct mention;
 
+/* A rule label ("severity" → "warning"). Both borrowed. */
+struct render_label {
+	const char *name;
+	const char *value;
+};
+
+/* One of the window's top terms, authors or languages. name borrowed. */
+struct render_top {
+	const char *name;
+	int64_t count;
+};
+
+/* Any field below the samples may stay zero/NULL: renderers skip it. */
 struct alert {
 	char id[33];        /* stable across retries: rule, window, status */
 	const char *rule;   /* borrowed */
@@ -23,7 +40,47 @@ struct alert {
 	double score;
 	const struct mention *samples; /* borrowed */
 	size_t n_samples;
+	const struct render_label *labels; /* borrowed; the rule's labels */
+	size_t n_labels;
+	/* borrowed; a {{field}} template of the alert's link, e.g.
+	 * "https://dash.example/rules/{{rule}}?from={{window_start}}" */
+	const char *external_url;
+	const struct render_top *top_terms; /* borrowed; most frequent first */
+	size_t n_top_terms;
+	const struct render_top *top_authors; /* borrowed */
+	size_t n_top_authors;
+	const struct render_top *top_langs; /* borrowed */
+	size_t n_top_langs;
+	/* When the episode began firing (Alertmanager startsAt); 0: the
+	 * window start. */
+	int64_t started_at_ms;
+	/* Receiver name for the alertmanager-webhook body; NULL: "hark". */
+	const char *receiver;
 };
+
+/* Body formats of a webhook receiver's "template" key. */
+enum render_format {
+	RENDER_V1 = 0,          /* DESIGN §6, the default */
+	RENDER_SLACK,           /* text + blocks */
+	RENDER_TEAMS,           /* Adaptive Card in attachments */
+	RENDER_DISCORD,         /* content + embeds */
+	RENDER_AM_WEBHOOK,      /* Alertmanager's webhook_config body */
+	RENDER_TEMPLATE,        /* a {{field}} template file */
+};
+
+/* Per-sample text in chat and mail bodies, in characters. */
+#define RENDER_SAMPLE_CHARS 280
+/* Samples shown in chat messages (blocks and embeds are capped). */
+#define RENDER_CHAT_SAMPLES 10
+/* Discord's documented limits. */
+#define RENDER_DISCORD_CONTENT 2000
+#define RENDER_DISCORD_EMBED_TOTAL 6000
+/* Slack: section text, header text and top-level text. */
+#define RENDER_SLACK_SECTION 3000
+#define RENDER_SLACK_HEADER 150
+#define RENDER_SLACK_TEXT 4000
+/* Templates: the largest template and rendered body. */
+#define RENDER_TEMPLATE_MAX_BYTES (1024 * 1024)
 
 /* Fills a->id from rule, window start and status (hex of a 128-bit hash). */
 void render_alert_id(struct alert *a);
@@ -32,5 +89,48 @@ char *render_webhook(const struct alert *a, size_t *len_out);
 /* "ALERT firing rule=brand window=… count=240 baseline=31.2 …"; caller
  * frees. */
 char *render_text(const struct alert *a);
+
+/* "slack", "teams", "discord", "alertmanager-webhook" → that format;
+ * anything else (a file name) → RENDER_TEMPLATE. NULL or "" → RENDER_V1. */
+enum render_format render_format_parse(const char *name);
+/*
+ * The body in format f; tmpl is the template text for RENDER_TEMPLATE
+ * (ignored otherwise). NULL with a reason in err when the template is
+ * bad or the result too large. Caller frees.
+ */
+char *render_body(const struct alert *a, enum render_format f,
+		  const char *tmpl, size_t *len_out, char *err, size_t errlen);
+char *render_slack(const struct alert *a, size_t *len_out);
+char *render_teams(const struct alert *a, size_t *len_out);
+char *render_discord(const struct alert *a, size_t *len_out);
+/* Alertmanager's webhook receiver body (version "4", one alert). */
+char *render_am_webhook(const struct alert *a, size_t *len_out);
+/*
+ * The body of POST /api/v2/alerts: one alert with labels (alertname,
+ * rule, the rule's labels), annotations (summary, description, samples),
+ * startsAt and endsAt = ends_at_ms (now when resolving, a little later
+ * than the next re-send while firing).
+ */
+char *render_am_alerts(const struct alert *a, int64_t ends_at_ms,
+		       size_t *len_out);
+/*
+ * Expands {{field}} in tmpl: id, status, rule, window_start, window_end,
+ * window (duration), count, baseline, ratio, score, summary, subject,
+ * link, labels.NAME; values are JSON-string escaped (no quotes), so the
+ * template can put them inside "…". {{json FIELD}} inserts a JSON value
+ * instead: any field above, or samples, labels, body (the v1 body).
+ * Unknown fields and unterminated {{ are errors (NULL, reason in err).
+ */
+char *render_template(const char *tmpl, const struct alert *a,
+		      size_t *len_out, char *err, size_t errlen);
+/* Checks a template's syntax and field names without an alert. */
+int render_template_check(const char *tmpl, char *err, size_t errlen)
+	HARK_MUST_CHECK;
+/* a->external_url expanded with URL-escaped values, or NULL. */
+char *render_link(const struct alert *a);
+/* "[hark] brand: 240 mentions in 5 min (usual 31)"; caller frees. */
+char *render_email_subject(const struct alert *a);
+char *render_email_text(const struct alert *a);
+char *render_email_html(const struct alert *a);
 
 #endif

@@ -2,11 +2,18 @@
 /*
  * Delivery glue: one libcurl multi handle driven by the libevent loop (one
  * event per socket curl watches, one timer for curl's timeouts), retries
- * as loop timers on the backoff plan, and the log receiver. Bodies come
- * rendered (and signed) from the caller. Runs on the loop thread only.
+ * as loop timers on the backoff plan, and the log receiver. Webhooks are
+ * signed per Standard Webhooks at each attempt; e-mail goes through
+ * curl's SMTP on the same multi; Alertmanager alerts are re-sent while
+ * firing. A 410 disables its receiver. With a store, every notification
+ * lives in a durable outbox (one JSON document per receiver, rewritten on
+ * each change: alerts are rare) from before its first attempt until it is
+ * delivered or dead-lettered, so a restart resumes it. Runs on the loop
+ * thread only.
  */
 #include "io/deliver.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +22,19 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 
 #include "hark-config.h"
 #include "config/config.h"
 #include "core/backoff.h"
+#include "core/keys.h"
+#include "core/mime.h"
+#include "core/render.h"
+#include "core/sign.h"
+#include "io/curlev.h"
+#include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -37,21 +51,17 @@
 #define RETRY_AFTER_MAX_S 300
 #define CONNECT_TIMEOUT_MAX_MS 5000
 #define DEFAULT_TIMEOUT_MS 10000
+/* A failed outbox read or write is tried again this much later. */
+#define OUTBOX_RETRY_MS 1000
+#define OUTBOX_VERSION 1
 
 struct deliver;
 
 /* A socket curl asked us to watch; freed on CURL_POLL_REMOVE. */
-struct sock {
-	curl_socket_t fd;
-	struct event *ev;
-	struct sock *prev;
-	struct sock *next;
-};
-
 /*
- * One delivery, owned by the in-flight operation: freed in job_finish,
- * which runs for every outcome (sent, failed, abandoned at the drain
- * deadline) or by deliver_free.
+ * One delivery, owned by the in-flight operation: freed in job_end, which
+ * runs for every outcome (sent, failed, abandoned at the drain deadline),
+ * or, parked in the outbox for the next run, by deliver_free.
  */
 struct job {
 	struct deliver *d; /* borrowed */
@@ -62,30 +72,112 @@ struct job {
 	char *id;
 	char *body;
 	size_t len;
+	char *url;     /* where this delivery goes */
 	char *url_log; /* "scheme://host/…" */
 	unsigned attempt; /* attempts started so far */
+	bool slot_reserved; /* the rate limit already gave this attempt a slot */
+	size_t read_off;    /* SMTP upload position */
+	struct curl_slist *rcpt; /* SMTP recipients */
 	struct curl_slist *headers;
+	struct curl_slist *attempt_headers; /* headers + this attempt's signature */
 	CURL *easy;             /* non-NULL while an attempt is running */
 	struct event *retry_ev; /* pending while waiting for the next attempt */
 	char errbuf[CURL_ERROR_SIZE];
+	/* Ordering: a job waits while an older job of its receiver with the
+	 * same key (the rule) is alive. NULL: no ordering. */
+	char *key;
+	int64_t created_ms;       /* wall clock, when first queued */
+	unsigned attempts_before; /* made by earlier runs (from the outbox) */
+	char *last_error;
+	bool durable; /* in the outbox */
+	bool started; /* its first attempt was scheduled */
+	bool due;     /* its first attempt runs at the next start_ev */
+	/* Kept in the outbox for the next run (drain): not attempted again,
+	 * not counted in n_jobs, freed by deliver_free. */
+	bool parked;
+	uint64_t persist_gen; /* outbox write that must finish before it runs */
 };
 
 struct receiver_state {
 	struct deliver_stats stats;
 	/* Last attempt failed: the failure was logged, the next is not. */
 	bool failing;
+	/* Answered 410 Gone: nothing more is sent to it until a reload. */
+	bool disabled;
+	int64_t next_slot_ms; /* rate limit: the next free send time */
+	bool keys_loaded;
+	int n_keys; /* 0: unsigned; -1: the secret is bad, nothing is sent */
+	struct sign_key *keys;
+	char *tmpl; /* the template file's text, read once */
+	bool tmpl_loaded;
+	/* The durable outbox and dead-letter list of this receiver. */
+	const struct config_receiver *r; /* borrowed; set on first use */
+	bool ob_loaded, ob_loading, ob_dirty;
+	unsigned ob_writes; /* outbox SETs in flight */
+	bool dl_loaded, dl_loading, dl_writing, dl_dirty;
+	bool store_failing; /* the last outbox read or write failed */
+	uint64_t ob_gen;      /* bumped on each change of the entries */
+	uint64_t ob_done_gen; /* newest generation whose write finished */
+	uint64_t n_pending;   /* durable jobs, parked included */
+	uint64_t pending_bytes;
+	cJSON *dl;            /* dead letters, oldest first; capped */
+	struct rs_timer *retry; /* reads and writes again after a failure */
+};
+
+/* Argument of a receiver's retry timer (receiver states move on realloc). */
+struct rs_timer {
+	struct deliver *d; /* borrowed */
+	size_t index;
+	struct event *ev;
+};
+
+enum io_kind {
+	IO_OB_LOAD,
+	IO_DL_LOAD,
+	IO_OB_WRITE,
+	IO_DL_WRITE,
+};
+
+/* One outbox store command in flight, freed by its callback; d is NULL
+ * when deliver_free ran first (the store still calls back). */
+struct io_ctx {
+	struct deliver *d;
+	struct io_ctx *prev;
+	struct io_ctx *next;
+	size_t index;
+	enum io_kind kind;
+	uint64_t gen;
+};
+
+/* An alert firing at an Alertmanager receiver, re-sent every resend_ms
+ * with endsAt pushed ahead, until it resolves. */
+struct am_firing {
+	struct deliver *d; /* borrowed */
+	struct am_firing *next;
+	const struct config_receiver *r; /* borrowed */
+	size_t receiver_index;
+	char *rule;
+	char *id;
+	char *body; /* render_am_alerts output; endsAt rewritten per send */
+	struct event *ev;
 };
 
 struct deliver {
 	struct event_base *base; /* borrowed */
-	CURLM *multi;
-	struct event *timer;    /* curl's one timeout */
+	struct curlev *curl;    /* the multi handle on the loop */
+	CURLM *multi;           /* borrowed from curl */
 	struct event *drain_ev; /* drain deadline, and calling done */
-	struct sock *socks;
-	struct job *jobs;
-	size_t n_jobs;
+	struct event *start_ev; /* first attempts of due jobs, in queue order */
+	struct job *jobs; /* oldest first */
+	struct job *jobs_tail;
+	size_t n_jobs; /* not parked */
+	struct store *store; /* borrowed; NULL: no outbox */
+	char *prefix;
+	struct io_ctx *ios;
+	bool store_closed; /* the drain finished: no more store commands */
 	struct receiver_state *rs;
 	size_t n_rs;
+	struct am_firing *firing;
 	uint64_t rng;
 	bool draining;
 	int64_t deadline_ms;
@@ -97,9 +189,14 @@ enum verdict {
 	VERDICT_SENT,
 	VERDICT_RETRY,
 	VERDICT_PERMANENT,
+	VERDICT_GONE, /* 410: the receiver is gone for good */
 };
 
-static bool curl_ready;
+
+static const char *or_empty_(const char *s)
+{
+	return s != NULL ? s : "";
+}
 
 __attribute__((noreturn)) static void fatal(const char *what)
 {
@@ -116,18 +213,6 @@ static uint32_t next_rand(struct deliver *d)
 	x ^= x >> 27;
 	d->rng = x;
 	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
-}
-
-static struct timeval tv_ms(int64_t ms)
-{
-	struct timeval tv;
-
-	if (ms < 0) {
-		ms = 0;
-	}
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
 }
 
 static struct receiver_state *receiver(struct deliver *d, size_t index)
@@ -223,14 +308,34 @@ static struct curl_slist *build_headers(const struct config_receiver *r,
 	return list;
 }
 
+static bool store_usable(const struct deliver *d)
+{
+	return d->store != NULL && !d->store_closed;
+}
+
+/* Outbox writes not settled yet: a drain waits for them. */
+static bool io_busy(const struct deliver *d)
+{
+	for (size_t i = 0; i < d->n_rs; i++) {
+		const struct receiver_state *rs = &d->rs[i];
+
+		if (rs->ob_writes > 0 || rs->dl_writing ||
+		    (rs->ob_loaded && rs->ob_dirty) ||
+		    (rs->dl_loaded && rs->dl_dirty)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void arm_drain(struct deliver *d)
 {
 	struct timeval tv;
 
-	if (d->n_jobs == 0) {
-		tv = tv_ms(0);
+	if (d->n_jobs == 0 && !io_busy(d)) {
+		timeutil_tv(0, &tv);
 	} else {
-		tv = tv_ms(d->deadline_ms - timeutil_mono_ms());
+		timeutil_tv(d->deadline_ms - timeutil_mono_ms(), &tv);
 	}
 	evtimer_add(d->drain_ev, &tv);
 }
@@ -255,33 +360,406 @@ static void job_free(struct job *j)
 	}
 	if (j->next != NULL) {
 		j->next->prev = j->prev;
+	} else {
+		d->jobs_tail = j->prev;
 	}
-	d->n_jobs--;
+	if (!j->parked) {
+		d->n_jobs--;
+	}
 	curl_slist_free_all(j->headers);
+	curl_slist_free_all(j->attempt_headers);
+	curl_slist_free_all(j->rcpt);
+	free(j->last_error);
+	free(j->key);
 	free(j->url_log);
+	free(j->url);
 	free(j->body);
 	free(j->id);
 	free(j);
 }
 
-/* The one place a delivery ends, whatever the outcome. */
-static void job_finish(struct job *j, bool sent)
+/* ---- the durable outbox ---- */
+
+static struct io_ctx *io_new(struct deliver *d, size_t index,
+			     enum io_kind kind)
+{
+	struct io_ctx *c = xcalloc(1, sizeof(*c));
+
+	c->d = d;
+	c->index = index;
+	c->kind = kind;
+	c->next = d->ios;
+	if (d->ios != NULL) {
+		d->ios->prev = c;
+	}
+	d->ios = c;
+	return c;
+}
+
+/* Unlinks c; the deliver it belongs to, or NULL once that was freed. */
+static struct deliver *io_end(struct io_ctx *c)
+{
+	struct deliver *d = c->d;
+
+	if (d == NULL) {
+		return NULL;
+	}
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		d->ios = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	return d;
+}
+
+static void store_failed(struct deliver *d, size_t index, const char *what)
+{
+	struct receiver_state *rs = receiver(d, index);
+
+	if (!rs->store_failing) {
+		log_warn(SUBSYS, "outbox %s failed: receiver=%s (retrying; "
+			 "deliveries go on from memory meanwhile)", what,
+			 rs->r->name);
+		rs->store_failing = true;
+	}
+}
+
+static void store_ok(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+
+	if (rs->store_failing) {
+		log_info(SUBSYS, "outbox stored again: receiver=%s",
+			 rs->r->name);
+		rs->store_failing = false;
+	}
+}
+
+static void store_retry_cb(evutil_socket_t fd, short what, void *arg);
+
+static void arm_store_retry(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	struct timeval tv;
+
+	timeutil_tv(OUTBOX_RETRY_MS, &tv);
+
+	if (rs->retry == NULL) {
+		rs->retry = xcalloc(1, sizeof(*rs->retry));
+		rs->retry->d = d;
+		rs->retry->index = index;
+		rs->retry->ev = evtimer_new(d->base, store_retry_cb, rs->retry);
+		if (rs->retry->ev == NULL) {
+			fatal("evtimer_new");
+		}
+	}
+	if (!evtimer_pending(rs->retry->ev, NULL)) {
+		evtimer_add(rs->retry->ev, &tv);
+	}
+}
+
+/* The receiver's outbox document: its durable jobs, oldest first. */
+static char *outbox_doc(struct deliver *d, size_t index, size_t *len)
+{
+	struct receiver_state *rs = receiver(d, index);
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr;
+	char *out;
+
+	cJSON_AddNumberToObject(root, "version", OUTBOX_VERSION);
+	cJSON_AddStringToObject(root, "receiver", rs->r->name);
+	arr = cJSON_AddArrayToObject(root, "entries");
+	for (struct job *j = d->jobs; j != NULL; j = j->next) {
+		cJSON *e;
+
+		if (j->receiver_index != index || !j->durable) {
+			continue;
+		}
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", j->id);
+		if (j->key != NULL) {
+			cJSON_AddStringToObject(e, "rule", j->key);
+		}
+		cJSON_AddNumberToObject(e, "created_at_ms",
+					(double)j->created_ms);
+		cJSON_AddNumberToObject(e, "attempts",
+					(double)(j->attempts_before +
+						 j->attempt));
+		cJSON_AddStringToObject(e, "body", j->body);
+		cJSON_AddItemToArray(arr, e);
+	}
+	out = cJSON_PrintUnformatted(root);
+	if (out == NULL) {
+		fatal("cJSON_PrintUnformatted");
+	}
+	cJSON_Delete(root);
+	*len = strlen(out);
+	return out;
+}
+
+static void write_cb(void *arg, int status, long long value);
+
+/*
+ * Writes the outbox document when it changed. An addition is written at
+ * once (urgent), ahead of anything the caller stores next (the detector
+ * state that says it was notified; one connection keeps the order); a
+ * removal waits for the writes in flight, so that a burst of deliveries
+ * costs a few writes, not one each (losing one only re-sends).
+ */
+static void outbox_flush(struct deliver *d, size_t index, bool urgent)
+{
+	struct receiver_state *rs = receiver(d, index);
+	struct io_ctx *c;
+	size_t len;
+	char *doc;
+	char *key;
+
+	if (!store_usable(d) || rs->r == NULL || !rs->ob_loaded ||
+	    (rs->ob_writes > 0 && !urgent) || !rs->ob_dirty) {
+		return;
+	}
+	doc = outbox_doc(d, index, &len);
+	c = io_new(d, index, IO_OB_WRITE);
+	c->gen = rs->ob_gen;
+	rs->ob_writes++;
+	rs->ob_dirty = false;
+	key = keys_outbox(d->prefix, rs->r->name);
+	store_set(d->store, key, doc, len, 0, write_cb, c);
+	free(key);
+	free(doc);
+}
+
+static void deadletter_flush(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	struct io_ctx *c;
+	char *doc;
+	char *key;
+
+	if (!store_usable(d) || rs->r == NULL || !rs->dl_loaded ||
+	    rs->dl_writing || !rs->dl_dirty || rs->dl == NULL) {
+		return;
+	}
+	doc = cJSON_PrintUnformatted(rs->dl);
+	if (doc == NULL) {
+		fatal("cJSON_PrintUnformatted");
+	}
+	c = io_new(d, index, IO_DL_WRITE);
+	rs->dl_writing = true;
+	rs->dl_dirty = false;
+	key = keys_deadletter(d->prefix, rs->r->name);
+	store_set(d->store, key, doc, strlen(doc), 0, write_cb, c);
+	free(key);
+	free(doc);
+}
+
+static void outbox_changed(struct deliver *d, size_t index, bool urgent)
+{
+	struct receiver_state *rs = receiver(d, index);
+
+	rs->ob_gen++;
+	rs->ob_dirty = true;
+	outbox_flush(d, index, urgent);
+}
+
+/* Records a notification given up on (newest kept, capped) and stores the
+ * list. body is len bytes. */
+static void dead_letter(struct deliver *d, const struct config_receiver *r,
+			size_t index, const char *id, const char *rule,
+			const char *body, size_t len, int64_t created_ms,
+			unsigned attempts, const char *reason)
+{
+	struct receiver_state *rs = receiver(d, index);
+	cJSON *item = cJSON_CreateObject();
+	char *copy = xmalloc(len + 1);
+	char ts[32];
+
+	rs->stats.deadletter++;
+	log_warn(SUBSYS, "dead letter: receiver=%s id=%s attempts=%u "
+		 "reason=%s", r->name, id, attempts, reason);
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	cJSON_AddStringToObject(item, "id", id);
+	if (rule != NULL) {
+		cJSON_AddStringToObject(item, "rule", rule);
+	} else {
+		cJSON_AddNullToObject(item, "rule");
+	}
+	cJSON_AddStringToObject(item, "receiver", r->name);
+	timeutil_format_rfc3339_ms(created_ms, ts);
+	cJSON_AddStringToObject(item, "created_at", ts);
+	timeutil_format_rfc3339_ms(timeutil_now_ms(), ts);
+	cJSON_AddStringToObject(item, "failed_at", ts);
+	cJSON_AddNumberToObject(item, "attempts", attempts);
+	cJSON_AddStringToObject(item, "reason", reason);
+	cJSON_AddStringToObject(item, "body", copy);
+	free(copy);
+	if (rs->dl == NULL) {
+		rs->dl = cJSON_CreateArray();
+	}
+	cJSON_AddItemToArray(rs->dl, item);
+	while (cJSON_GetArraySize(rs->dl) > DELIVER_DEADLETTER_MAX) {
+		cJSON_DeleteItemFromArray(rs->dl, 0);
+	}
+	rs->dl_dirty = true;
+	deadletter_flush(d, index);
+}
+
+/* max_age 0 (not configured) is no limit. */
+static bool too_old(const struct config_receiver *r, int64_t created_ms,
+		    int64_t now_ms)
+{
+	return r->max_age_ms > 0 && now_ms - created_ms >= r->max_age_ms;
+}
+
+static bool key_in(const char *const *keys, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i], key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void job_park(struct job *j);
+
+static void start_attempt(struct job *j);
+
+/* First attempts run from here, in queue order, so that the rate limit
+ * hands out its slots oldest first. */
+static void start_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct deliver *d = arg;
+	struct job *next;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	for (struct job *j = d->jobs; j != NULL; j = next) {
+		/* start_attempt may free j, and only j. */
+		next = j->next;
+		if (j->due) {
+			j->due = false;
+			start_attempt(j);
+		}
+	}
+}
+
+/*
+ * Schedules the first attempt of every job of the receiver that may run:
+ * its outbox write finished (or failed), and no older job of the same rule
+ * is still alive. Attempts start from the loop, never from here.
+ */
+static void kick(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	const char **blocked = NULL;
+	size_t n_blocked = 0;
+	size_t cap = 0;
+
+	for (struct job *j = d->jobs; j != NULL; j = j->next) {
+		if (j->receiver_index != index) {
+			continue;
+		}
+		if (j->key != NULL && key_in(blocked, n_blocked, j->key)) {
+			/* Draining: it waits behind an older one that stays
+			 * in the outbox, so it stays too, keeping the order. */
+			if (d->draining && j->durable && !j->started &&
+			    !j->parked) {
+				job_park(j);
+			}
+			continue;
+		}
+		if (!j->started && !j->parked &&
+		    (!j->durable || j->persist_gen <= rs->ob_done_gen)) {
+			struct timeval now = {0, 0};
+
+			j->started = true;
+			j->due = true;
+			evtimer_add(d->start_ev, &now);
+		}
+		if (j->key != NULL) {
+			if (n_blocked == cap) {
+				cap = cap != 0 ? cap * 2 : 8;
+				blocked = xreallocarray(blocked, cap,
+							sizeof(*blocked));
+			}
+			blocked[n_blocked++] = j->key;
+		}
+	}
+	free(blocked);
+}
+
+/* Leaves the job in the outbox for the next run and stops working on it. */
+static void job_park(struct job *j)
 {
 	struct deliver *d = j->d;
-	struct receiver_state *rs = receiver(d, j->receiver_index);
+
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(d->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+	}
+	if (j->retry_ev != NULL) {
+		event_free(j->retry_ev);
+		j->retry_ev = NULL;
+	}
+	j->parked = true;
+	j->due = false;
+	d->n_jobs--;
+	receiver(d, j->receiver_index)->stats.inflight--;
+}
+
+/* The one place a delivery ends, whatever the outcome: sent, or failed
+ * (then dead-lettered with reason). */
+static void job_end(struct job *j, bool sent, const char *reason)
+{
+	struct deliver *d = j->d;
+	size_t index = j->receiver_index;
+	struct receiver_state *rs = receiver(d, index);
+	bool durable = j->durable;
 
 	if (sent) {
 		rs->stats.sent++;
 	} else {
 		rs->stats.failed++;
+		dead_letter(d, j->r, index, j->id, j->key, j->body, j->len,
+			    j->created_ms, j->attempts_before + j->attempt,
+			    reason);
 	}
 	rs->stats.inflight--;
+	if (durable) {
+		rs->n_pending--;
+		rs->pending_bytes -= j->len;
+	}
 	job_free(j);
+	if (durable) {
+		outbox_changed(d, index, false);
+	}
+	kick(d, index);
 	/* done runs from its own event: it may free d, and we may be deep
 	 * inside curl callbacks here. */
-	if (d->draining && d->n_jobs == 0) {
+	if (d->draining) {
 		arm_drain(d);
 	}
+}
+
+static enum verdict classify_smtp(CURLcode rc, long code)
+{
+	if (rc == CURLE_OK) {
+		return VERDICT_SENT;
+	}
+	/* 5xx from the server (bad recipient, refused sender, failed AUTH)
+	 * will not change on a retry; 4xx and network errors may. */
+	if (rc == CURLE_LOGIN_DENIED || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+	    rc == CURLE_URL_MALFORMAT || rc == CURLE_USE_SSL_FAILED ||
+	    (code >= 500 && code < 600)) {
+		return VERDICT_PERMANENT;
+	}
+	return VERDICT_RETRY;
 }
 
 static enum verdict classify(CURLcode rc, long status)
@@ -302,6 +780,9 @@ static enum verdict classify(CURLcode rc, long status)
 	}
 	if (status == 0 || status == 408 || status == 429 || status >= 500) {
 		return VERDICT_RETRY;
+	}
+	if (status == 410) {
+		return VERDICT_GONE;
 	}
 	return VERDICT_PERMANENT;
 }
@@ -328,13 +809,22 @@ static void schedule_retry(struct job *j, int64_t retry_after_ms)
 	if (d->draining) {
 		delay_ms = 0;
 	}
+	/* The last attempt of an outbox entry is at its max_age. */
+	if (j->durable && j->r->max_age_ms > 0) {
+		int64_t left = j->created_ms + j->r->max_age_ms -
+			       timeutil_now_ms();
+
+		if (delay_ms > left) {
+			delay_ms = left > 0 ? left : 0;
+		}
+	}
 	if (j->retry_ev == NULL) {
 		j->retry_ev = evtimer_new(d->base, retry_cb, j);
 		if (j->retry_ev == NULL) {
 			fatal("evtimer_new");
 		}
 	}
-	tv = tv_ms(delay_ms);
+	timeutil_tv(delay_ms, &tv);
 	evtimer_add(j->retry_ev, &tv);
 	log_debug(SUBSYS, "retry scheduled: receiver=%s id=%s attempt=%u "
 		  "delay_ms=%lld", j->r->name, j->id, j->attempt + 1,
@@ -344,16 +834,31 @@ static void schedule_retry(struct job *j, int64_t retry_after_ms)
 static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 			   int64_t retry_after_ms)
 {
-	struct receiver_state *rs = receiver(j->d, j->receiver_index);
+	struct deliver *d = j->d;
+	struct receiver_state *rs = receiver(d, j->receiver_index);
 	int64_t retries = j->r->retries > 0 ? j->r->retries : 0;
+	char why[CURL_ERROR_SIZE + 160];
+	char age[32];
 
+	free(j->last_error);
+	j->last_error = xstrdup(reason);
+	if (v == VERDICT_GONE) {
+		rs->disabled = true;
+		log_error(SUBSYS, "receiver disabled: receiver=%s url=%s "
+			  "error=%s (410 Gone: it asked not to be called again; "
+			  "fix the config and reload)", j->r->name, j->url_log,
+			  reason);
+		snprintf(why, sizeof(why), "%s: receiver disabled", reason);
+		job_end(j, false, why);
+		return;
+	}
 	/* A 4xx rejects this body; it says nothing about the receiver being
 	 * down, so it leaves the failing state alone. */
 	if (v == VERDICT_PERMANENT) {
 		log_warn(SUBSYS, "delivery rejected, not retried: receiver=%s "
 			 "url=%s id=%s error=%s", j->r->name, j->url_log, j->id,
 			 reason);
-		job_finish(j, false);
+		job_end(j, false, reason);
 		return;
 	}
 	if (!rs->failing) {
@@ -361,11 +866,39 @@ static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 			 j->r->name, j->url_log, reason);
 		rs->failing = true;
 	}
+	if (j->durable) {
+		size_t index = j->receiver_index;
+
+		if (d->draining) {
+			log_info(SUBSYS, "delivery kept in the outbox for the "
+				 "next start: receiver=%s id=%s error=%s",
+				 j->r->name, j->id, reason);
+			job_park(j);
+			kick(d, index);
+			arm_drain(d);
+			return;
+		}
+		if (too_old(j->r, j->created_ms, timeutil_now_ms())) {
+			timeutil_format_duration(j->r->max_age_ms, age);
+			snprintf(why, sizeof(why), "expired: not delivered "
+				 "within max_age %s; last error: %s", age,
+				 reason);
+			job_end(j, false, why);
+			return;
+		}
+		log_debug(SUBSYS, "attempt failed: receiver=%s id=%s "
+			  "attempt=%u error=%s", j->r->name, j->id, j->attempt,
+			  reason);
+		schedule_retry(j, retry_after_ms);
+		return;
+	}
 	if ((int64_t)j->attempt > retries) {
 		log_warn(SUBSYS, "delivery failed: receiver=%s id=%s "
 			 "attempts=%u error=%s", j->r->name, j->id, j->attempt,
 			 reason);
-		job_finish(j, false);
+		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
+			 j->attempt, reason);
+		job_end(j, false, why);
 		return;
 	}
 	log_debug(SUBSYS, "attempt failed: receiver=%s id=%s attempt=%u "
@@ -396,7 +929,8 @@ static void attempt_done(struct job *j, CURLcode rc)
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
 
-	v = classify(rc, status);
+	v = j->r->type == CONFIG_RECEIVER_EMAIL ? classify_smtp(rc, status)
+						: classify(rc, status);
 	if (v == VERDICT_SENT) {
 		rs = receiver(j->d, j->receiver_index);
 		if (rs->failing) {
@@ -406,10 +940,14 @@ static void attempt_done(struct job *j, CURLcode rc)
 		}
 		log_debug(SUBSYS, "delivered: receiver=%s id=%s attempt=%u "
 			  "status=%ld", j->r->name, j->id, j->attempt, status);
-		job_finish(j, true);
+		job_end(j, true, NULL);
 		return;
 	}
-	if (rc != CURLE_OK) {
+	if (rc != CURLE_OK && status > 0) {
+		snprintf(reason, sizeof(reason), "%s (%ld)",
+			 j->errbuf[0] != '\0' ? j->errbuf
+					      : curl_easy_strerror(rc), status);
+	} else if (rc != CURLE_OK) {
 		snprintf(reason, sizeof(reason), "%s",
 			 j->errbuf[0] != '\0' ? j->errbuf
 					      : curl_easy_strerror(rc));
@@ -417,6 +955,197 @@ static void attempt_done(struct job *j, CURLcode rc)
 		snprintf(reason, sizeof(reason), "HTTP %ld", status);
 	}
 	attempt_failed(j, v, reason, retry_after_ms);
+}
+
+/* Reads a small file whole (secrets, passwords, templates); caller frees.
+ * NULL with errno set on failure. */
+static char *read_small_file(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t n;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	text = xmalloc(max + 1);
+	n = fread(text, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		int e = ferror(f) ? EIO : EFBIG;
+
+		fclose(f);
+		free(text);
+		errno = e;
+		return NULL;
+	}
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* The receiver's signing keys, parsed once: 0 unsigned, >0 keys, -1 a bad
+ * secret (the receiver sends nothing rather than something unsigned). */
+static int load_keys(struct deliver *d, const struct config_receiver *r,
+		     size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	const char *err = "";
+	char *text = NULL;
+	int n;
+
+	if (rs->keys_loaded) {
+		return rs->n_keys;
+	}
+	rs->keys_loaded = true;
+	rs->n_keys = 0;
+	if (r->secret == NULL && r->secret_file == NULL) {
+		return 0;
+	}
+	if (r->secret_file != NULL) {
+		text = read_small_file(r->secret_file, 64 * 1024);
+		if (text == NULL) {
+			log_error(SUBSYS, "receiver not signing, not sending: "
+				  "receiver=%s secret_file=%s error=%s",
+				  r->name, r->secret_file, strerror(errno));
+			rs->n_keys = -1;
+			return -1;
+		}
+	}
+	rs->keys = xcalloc(SIGN_MAX_SECRETS, sizeof(*rs->keys));
+	n = sign_keys_parse(text != NULL ? text : r->secret, rs->keys,
+			    SIGN_MAX_SECRETS, &err);
+	free(text);
+	if (n < 0) {
+		log_error(SUBSYS, "receiver not signing, not sending: "
+			  "receiver=%s error=%s", r->name, err);
+		rs->n_keys = -1;
+		return -1;
+	}
+	rs->n_keys = n;
+	return n;
+}
+
+/* The static headers plus webhook-timestamp and webhook-signature for
+ * this attempt (the timestamp is the attempt's, as Standard Webhooks
+ * receivers reject old ones); NULL when the receiver does not sign. */
+static struct curl_slist *sign_headers(struct job *j)
+{
+	struct receiver_state *rs = receiver(j->d, j->receiver_index);
+	struct curl_slist *list = NULL;
+	int64_t ts = timeutil_now_ms() / 1000;
+	char *sig, *line;
+
+	if (rs->n_keys <= 0) {
+		return NULL;
+	}
+	for (struct curl_slist *h = j->headers; h != NULL; h = h->next) {
+		list = add_header(list, h->data);
+	}
+	line = xasprintf("webhook-timestamp: %lld", (long long)ts);
+	list = add_header(list, line);
+	free(line);
+	sig = sign_header(rs->keys, (size_t)rs->n_keys, j->id, ts, j->body,
+			  j->len);
+	line = xasprintf("webhook-signature: %s", sig);
+	list = add_header(list, line);
+	free(line);
+	free(sig);
+	return list;
+}
+
+/*
+ * Per-receiver rate limit: each attempt takes the next free slot, so
+ * queued notifications keep their order and are spaced rate_limit_ms
+ * apart. Returns true when the attempt was deferred to its slot.
+ */
+static bool rate_limited(struct job *j)
+{
+	struct receiver_state *rs = receiver(j->d, j->receiver_index);
+	int64_t now = timeutil_mono_ms();
+	int64_t wait_ms;
+	struct timeval tv;
+
+	if (j->r->rate_limit_ms <= 0 || j->slot_reserved) {
+		j->slot_reserved = false;
+		return false;
+	}
+	if (rs->next_slot_ms < now) {
+		rs->next_slot_ms = now;
+	}
+	wait_ms = rs->next_slot_ms - now;
+	rs->next_slot_ms += j->r->rate_limit_ms;
+	if (wait_ms == 0 || j->d->draining) {
+		return false;
+	}
+	if (j->retry_ev == NULL) {
+		j->retry_ev = evtimer_new(j->d->base, retry_cb, j);
+		if (j->retry_ev == NULL) {
+			fatal("evtimer_new");
+		}
+	}
+	j->slot_reserved = true;
+	timeutil_tv(wait_ms, &tv);
+	evtimer_add(j->retry_ev, &tv);
+	return true;
+}
+
+static size_t smtp_read_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t left = j->len - j->read_off;
+	size_t take = size * n < left ? size * n : left;
+
+	memcpy(buf, j->body + j->read_off, take);
+	j->read_off += take;
+	return take;
+}
+
+static void setup_smtp(struct job *j, CURL *e)
+{
+	const struct config_receiver *r = j->r;
+	char spec[320];
+	char *pw = NULL;
+
+	j->read_off = 0;
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	if (mime_addr_spec(r->from, spec, sizeof(spec)) == 0) {
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, spec);
+	}
+	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, j->rcpt);
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, smtp_read_cb);
+	curl_easy_setopt(e, CURLOPT_READDATA, j);
+	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)j->len);
+	switch (r->starttls) {
+	case CONFIG_STARTTLS_REQUIRED:
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		break;
+	case CONFIG_STARTTLS_OPTIONAL:
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+		break;
+	case CONFIG_STARTTLS_NEVER:
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+		break;
+	}
+	if (r->username != NULL) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, r->username);
+		if (r->password_file != NULL) {
+			pw = read_small_file(r->password_file, 4096);
+			if (pw == NULL) {
+				log_warn(SUBSYS, "cannot read password_file: "
+					 "receiver=%s error=%s", r->name,
+					 strerror(errno));
+			}
+		} else if (getenv("HARK_SMTP_PASSWORD") != NULL) {
+			pw = xstrdup(getenv("HARK_SMTP_PASSWORD"));
+		}
+		if (pw != NULL) {
+			pw[strcspn(pw, "\r\n")] = '\0';
+			/* curl copies the string. */
+			curl_easy_setopt(e, CURLOPT_PASSWORD, pw);
+			free(pw);
+		}
+	}
 }
 
 static void start_attempt(struct job *j)
@@ -427,6 +1156,14 @@ static void start_attempt(struct job *j)
 	CURLMcode mc;
 	CURL *e;
 
+	/* Queued before a 410 disabled the receiver. */
+	if (receiver(d, j->receiver_index)->disabled) {
+		job_end(j, false, "receiver disabled after 410 Gone");
+		return;
+	}
+	if (rate_limited(j)) {
+		return;
+	}
 	timeout_ms = j->r->timeout_ms > 0 ? j->r->timeout_ms
 					  : DEFAULT_TIMEOUT_MS;
 	connect_ms = timeout_ms < CONNECT_TIMEOUT_MAX_MS
@@ -438,17 +1175,26 @@ static void start_attempt(struct job *j)
 	}
 	j->errbuf[0] = '\0';
 	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(e, CURLOPT_URL, j->r->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_URL, j->url);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "hark/" HARK_VERSION);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->len);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+	if (j->r->type == CONFIG_RECEIVER_EMAIL) {
+		setup_smtp(j, e);
+	} else {
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "hark/" HARK_VERSION);
+		curl_slist_free_all(j->attempt_headers);
+		j->attempt_headers = sign_headers(j);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+				 j->attempt_headers != NULL ? j->attempt_headers
+							    : j->headers);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)j->len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+	}
 
 	j->attempt++;
 	if (j->attempt > 1) {
@@ -463,137 +1209,36 @@ static void start_attempt(struct job *j)
 	j->easy = e;
 }
 
-static void check_multi(struct deliver *d)
+/* A finished attempt, from curlev (priv is the job). */
+static void transfer_done_cb(void *owner, void *priv, CURL *easy, CURLcode rc)
 {
-	CURLMsg *msg;
-	struct job *j;
-	char *priv;
-	int left;
+	struct job *j = priv;
 
-	for (;;) {
-		msg = curl_multi_info_read(d->multi, &left);
-		if (msg == NULL) {
-			break;
-		}
-		if (msg->msg != CURLMSG_DONE) {
-			continue;
-		}
-		priv = NULL;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-		j = (struct job *)(void *)priv;
-		HARK_ASSERT(j != NULL && j->easy == msg->easy_handle);
-		attempt_done(j, msg->data.result);
-	}
-}
-
-static void socket_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct deliver *d = arg;
-	int action = 0;
-	int running;
-
-	if (what & EV_READ) {
-		action |= CURL_CSELECT_IN;
-	}
-	if (what & EV_WRITE) {
-		action |= CURL_CSELECT_OUT;
-	}
-	curl_multi_socket_action(d->multi, fd, action, &running);
-	check_multi(d);
-}
-
-static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct deliver *d = arg;
-	int running;
-
-	curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_multi(d);
-}
-
-static void sock_free(struct deliver *d, struct sock *s)
-{
-	if (s->ev != NULL) {
-		event_free(s->ev);
-	}
-	if (s->prev != NULL) {
-		s->prev->next = s->next;
-	} else {
-		d->socks = s->next;
-	}
-	if (s->next != NULL) {
-		s->next->prev = s->prev;
-	}
-	free(s);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
-		     void *socketp)
-{
-	struct deliver *d = userp;
-	struct sock *s = socketp;
-	short kind = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			sock_free(d, s);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN) {
-		kind |= EV_READ;
-	}
-	if (what & CURL_POLL_OUT) {
-		kind |= EV_WRITE;
-	}
-	if (s == NULL) {
-		s = xcalloc(1, sizeof(*s));
-		s->fd = fd;
-		s->next = d->socks;
-		if (d->socks != NULL) {
-			d->socks->prev = s;
-		}
-		d->socks = s;
-		curl_multi_assign(d->multi, fd, s);
-	} else if (s->ev != NULL) {
-		event_free(s->ev);
-		s->ev = NULL;
-	}
-	s->ev = event_new(d->base, fd, kind, socket_event_cb, d);
-	if (s->ev == NULL) {
-		fatal("event_new");
-	}
-	if (event_add(s->ev, NULL) != 0) {
-		log_error(SUBSYS, "event_add failed: fd=%d", (int)fd);
-		return -1;
-	}
-	return 0;
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct deliver *d = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(d->timer);
-		return 0;
-	}
-	/* 0 means "now": the event fires on the next loop pass, which keeps
-	 * curl from being re-entered from inside its own callbacks. */
-	tv = tv_ms(timeout_ms);
-	evtimer_add(d->timer, &tv);
-	return 0;
+	HARK_UNUSED(owner);
+	HARK_ASSERT(j->easy == easy);
+	attempt_done(j, rc);
 }
 
 static void abandon_all(struct deliver *d)
 {
 	size_t n = d->n_jobs;
+	size_t kept = 0;
+	struct job *next;
 
-	while (d->jobs != NULL) {
-		job_finish(d->jobs, false);
+	for (struct job *j = d->jobs; j != NULL; j = next) {
+		next = j->next;
+		if (j->parked) {
+			continue;
+		}
+		if (j->durable) {
+			job_park(j);
+			kept++;
+		} else {
+			job_end(j, false, "abandoned at the drain deadline");
+		}
 	}
-	log_warn(SUBSYS, "drain deadline passed: abandoned=%zu", n);
+	log_warn(SUBSYS, "drain deadline passed: abandoned=%zu "
+		 "kept_in_outbox=%zu", n, kept);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -605,12 +1250,22 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (!d->draining) {
 		return;
 	}
-	if (d->n_jobs > 0) {
+	if (d->n_jobs > 0 || io_busy(d)) {
 		if (timeutil_mono_ms() < d->deadline_ms) {
 			arm_drain(d);
 			return;
 		}
 		abandon_all(d);
+	}
+	/* The store is closed next: what is not written now stays as the
+	 * last write left it. */
+	if (d->store != NULL) {
+		d->store_closed = true;
+		for (size_t i = 0; i < d->n_rs; i++) {
+			if (d->rs[i].retry != NULL) {
+				evtimer_del(d->rs[i].retry->ev);
+			}
+		}
 	}
 	done = d->done;
 	done_arg = d->done_arg;
@@ -623,31 +1278,44 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct deliver *deliver_new(struct event_base *base)
+static void am_forget(struct deliver *d, struct am_firing *f)
+{
+	struct am_firing **pp;
+
+	for (pp = &d->firing; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	if (f->ev != NULL) {
+		event_free(f->ev);
+	}
+	free(f->rule);
+	free(f->id);
+	free(f->body);
+	free(f);
+}
+
+struct deliver *deliver_new(struct event_base *base, struct store *store,
+			    const char *prefix)
 {
 	struct deliver *d;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			fatal("curl_global_init");
-		}
-		curl_ready = true;
-	}
 	d = xcalloc(1, sizeof(*d));
 	d->base = base;
-	d->multi = curl_multi_init();
-	if (d->multi == NULL) {
-		fatal("curl_multi_init");
+	d->store = store;
+	d->prefix = xstrdup(prefix != NULL ? prefix : "hark:");
+	d->curl = curlev_new(base, transfer_done_cb, d);
+	if (d->curl == NULL) {
+		fatal("curl");
 	}
-	d->timer = evtimer_new(base, timer_event_cb, d);
+	d->multi = curlev_multi(d->curl);
 	d->drain_ev = evtimer_new(base, drain_cb, d);
-	if (d->timer == NULL || d->drain_ev == NULL) {
+	d->start_ev = evtimer_new(base, start_cb, d);
+	if (d->drain_ev == NULL || d->start_ev == NULL) {
 		fatal("evtimer_new");
 	}
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
 	d->rng = ((uint64_t)timeutil_now_ms() << 20) ^ (uint64_t)getpid() ^
 		 (uint64_t)(uintptr_t)d;
 	if (d->rng == 0) {
@@ -664,15 +1332,34 @@ void deliver_free(struct deliver *d)
 	while (d->jobs != NULL) {
 		job_free(d->jobs);
 	}
-	/* Cleanup may still call socket_cb and timer_cb: events go after. */
-	curl_multi_cleanup(d->multi);
-	d->multi = NULL;
-	while (d->socks != NULL) {
-		sock_free(d, d->socks);
+	/* Store commands still in flight call back later and find no d. */
+	while (d->ios != NULL) {
+		struct io_ctx *c = d->ios;
+
+		d->ios = c->next;
+		c->d = NULL;
+		c->prev = NULL;
+		c->next = NULL;
 	}
-	event_free(d->timer);
+	curlev_free(d->curl);
+	d->curl = NULL;
+	d->multi = NULL;
+	while (d->firing != NULL) {
+		am_forget(d, d->firing);
+	}
 	event_free(d->drain_ev);
+	event_free(d->start_ev);
+	for (size_t i = 0; i < d->n_rs; i++) {
+		free(d->rs[i].keys);
+		free(d->rs[i].tmpl);
+		cJSON_Delete(d->rs[i].dl);
+		if (d->rs[i].retry != NULL) {
+			event_free(d->rs[i].retry->ev);
+			free(d->rs[i].retry);
+		}
+	}
 	free(d->rs);
+	free(d->prefix);
 	free(d);
 }
 
@@ -702,54 +1389,458 @@ static void print_log(struct deliver *d, const struct config_receiver *r,
 	rs->stats.sent++;
 }
 
-void deliver_send(struct deliver *d, const struct config_receiver *r,
-		  size_t receiver_index, const char *id, const char *body,
-		  size_t len, const char *text)
+/* Why a notification cannot be sent to r at all, or NULL. */
+static const char *refuse_reason(struct deliver *d,
+				 const struct config_receiver *r,
+				 size_t index, const char *id)
 {
-	struct receiver_state *rs = receiver(d, receiver_index);
-	struct job *j;
+	if (r->url == NULL) {
+		return "no url";
+	}
+	if (has_crlf(id)) {
+		return "line break in id";
+	}
+	if (receiver(d, index)->disabled) {
+		return "receiver disabled after 410 Gone";
+	}
+	if (r->type == CONFIG_RECEIVER_WEBHOOK && load_keys(d, r, index) < 0) {
+		return "bad secret";
+	}
+	return NULL;
+}
 
-	if (r->type == CONFIG_RECEIVER_LOG) {
-		print_log(d, r, receiver_index, body, len, text);
-		return;
-	}
-	if (r->url == NULL || has_crlf(id)) {
-		log_warn(SUBSYS, "delivery rejected, not retried: receiver=%s "
-			 "error=%s", r->name,
-			 r->url == NULL ? "no url" : "line break in id");
-		rs->stats.failed++;
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
+/* A job, not linked yet; body is len bytes (copied). */
+static struct job *job_new(struct deliver *d, const struct config_receiver *r,
+			   size_t index, const char *id, const char *key,
+			   const char *body, size_t len)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
 	j->d = d;
 	j->r = r;
-	j->receiver_index = receiver_index;
+	j->receiver_index = index;
 	j->id = xstrdup(id);
+	j->key = key != NULL ? xstrdup(key) : NULL;
 	j->body = xmalloc(len + 1);
 	memcpy(j->body, body, len);
 	j->body[len] = '\0';
 	j->len = len;
+	j->created_ms = timeutil_now_ms();
 	j->url_log = url_for_log(r->url);
-	j->headers = build_headers(r, id);
-	j->next = d->jobs;
-	if (d->jobs != NULL) {
-		d->jobs->prev = j;
+	if (r->type == CONFIG_RECEIVER_ALERTMANAGER) {
+		size_t n = strlen(r->url);
+
+		while (n > 0 && r->url[n - 1] == '/') {
+			n--;
+		}
+		j->url = xasprintf("%.*s/api/v2/alerts", (int)n, r->url);
+	} else {
+		j->url = xstrdup(r->url);
 	}
-	d->jobs = j;
+	if (r->type == CONFIG_RECEIVER_EMAIL) {
+		char spec[320];
+
+		for (size_t i = 0; i < r->n_to; i++) {
+			if (mime_addr_spec(r->to[i], spec, sizeof(spec)) == 0) {
+				j->rcpt = add_header(j->rcpt, spec);
+			}
+		}
+	} else {
+		j->headers = build_headers(r, id);
+	}
+	return j;
+}
+
+static bool is_pending(const struct deliver *d, size_t index, const char *id)
+{
+	for (const struct job *j = d->jobs; j != NULL; j = j->next) {
+		if (j->receiver_index == index && strcmp(j->id, id) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void outbox_load(struct deliver *d, size_t index);
+
+static void enqueue(struct deliver *d, const struct config_receiver *r,
+		    size_t index, const char *id, const char *key,
+		    const char *body, size_t len, const char *text)
+{
+	struct receiver_state *rs = receiver(d, index);
+	const char *refused;
+	bool durable;
+	struct job *j;
+
+	if (r->type == CONFIG_RECEIVER_LOG) {
+		print_log(d, r, index, body, len, text);
+		return;
+	}
+	rs->r = r;
+	refused = refuse_reason(d, r, index, id);
+	if (refused != NULL) {
+		log_warn(SUBSYS, "delivery rejected, not retried: receiver=%s "
+			 "id=%s error=%s", r->name, id, refused);
+		rs->stats.failed++;
+		dead_letter(d, r, index, id, key, body, len, timeutil_now_ms(),
+			    0, refused);
+		return;
+	}
+	durable = store_usable(d);
+	if (durable && is_pending(d, index, id)) {
+		/* Resumed from the outbox and notified again (a restart that
+		 * re-judged a window): the receiver gets it once. */
+		log_info(SUBSYS, "already pending, not queued twice: "
+			 "receiver=%s id=%s", r->name, id);
+		return;
+	}
+	if (durable && (rs->n_pending >= DELIVER_OUTBOX_MAX ||
+			rs->pending_bytes + len > DELIVER_OUTBOX_MAX_BYTES)) {
+		log_error(SUBSYS, "outbox full: receiver=%s id=%s pending=%llu "
+			  "bytes=%llu (the receiver has been failing for a "
+			  "while; this notification goes to the dead-letter "
+			  "list)", r->name, id,
+			  (unsigned long long)rs->n_pending,
+			  (unsigned long long)rs->pending_bytes);
+		rs->stats.outbox_full++;
+		rs->stats.failed++;
+		dead_letter(d, r, index, id, key, body, len, timeutil_now_ms(),
+			    0, "outbox full");
+		return;
+	}
+	j = job_new(d, r, index, id, key, body, len);
+	j->prev = d->jobs_tail;
+	if (d->jobs_tail != NULL) {
+		d->jobs_tail->next = j;
+	} else {
+		d->jobs = j;
+	}
+	d->jobs_tail = j;
 	d->n_jobs++;
 	rs->stats.inflight++;
-	start_attempt(j);
+	if (durable) {
+		/* Written first: its attempt waits for this write. */
+		j->durable = true;
+		rs->n_pending++;
+		rs->pending_bytes += len;
+		outbox_load(d, index);
+		outbox_changed(d, index, true);
+		j->persist_gen = rs->ob_gen;
+	}
+	kick(d, index);
+}
+
+void deliver_send(struct deliver *d, const struct config_receiver *r,
+		  size_t receiver_index, const char *id, const char *body,
+		  size_t len, const char *text)
+{
+	enqueue(d, r, receiver_index, id, NULL, body, len, text);
+}
+
+static void load_cb(void *arg, int status, const char *val, size_t len);
+
+static void outbox_load(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	struct io_ctx *c;
+	char *key;
+
+	if (!store_usable(d) || rs->r == NULL) {
+		return;
+	}
+	if (!rs->ob_loaded && !rs->ob_loading) {
+		rs->ob_loading = true;
+		c = io_new(d, index, IO_OB_LOAD);
+		key = keys_outbox(d->prefix, rs->r->name);
+		store_get(d->store, key, load_cb, c);
+		free(key);
+	}
+	if (!rs->dl_loaded && !rs->dl_loading) {
+		rs->dl_loading = true;
+		c = io_new(d, index, IO_DL_LOAD);
+		key = keys_deadletter(d->prefix, rs->r->name);
+		store_get(d->store, key, load_cb, c);
+		free(key);
+	}
+}
+
+static const char *json_str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The entries an earlier run left, queued before anything this run sent
+ * to the receiver, in their order; the expired ones dead-lettered. */
+static void outbox_loaded(struct deliver *d, size_t index, const char *val,
+			  size_t len)
+{
+	struct receiver_state *rs = receiver(d, index);
+	const struct config_receiver *r = rs->r;
+	int64_t now = timeutil_now_ms();
+	struct job *first = NULL;
+	struct job *last = NULL;
+	size_t resumed = 0;
+	size_t dropped = 0;
+	cJSON *root = NULL;
+	const cJSON *arr = NULL;
+	const cJSON *e;
+	char why[160];
+	char age[32];
+
+	rs->ob_loaded = true;
+	if (val != NULL) {
+		root = cJSON_ParseWithLength(val, len);
+		arr = cJSON_GetObjectItemCaseSensitive(root, "entries");
+		if (!cJSON_IsArray(arr)) {
+			log_error(SUBSYS, "outbox unreadable, its entries are "
+				  "lost: receiver=%s", r->name);
+			arr = NULL;
+			dropped++;
+		}
+	}
+	cJSON_ArrayForEach(e, arr) {
+		const char *id = json_str(e, "id");
+		const char *body = json_str(e, "body");
+		const char *rule = json_str(e, "rule");
+		const cJSON *created =
+			cJSON_GetObjectItemCaseSensitive(e, "created_at_ms");
+		const cJSON *attempts =
+			cJSON_GetObjectItemCaseSensitive(e, "attempts");
+		unsigned n_att = cJSON_IsNumber(attempts) &&
+						 attempts->valuedouble >= 0
+					 ? (unsigned)attempts->valuedouble
+					 : 0;
+		const char *refused;
+		struct job *j;
+		int64_t at;
+
+		if (id == NULL || body == NULL || !cJSON_IsNumber(created)) {
+			log_warn(SUBSYS, "outbox entry unreadable, dropped: "
+				 "receiver=%s", r->name);
+			dropped++;
+			continue;
+		}
+		at = (int64_t)created->valuedouble;
+		if (is_pending(d, index, id)) {
+			dropped++;
+			continue;
+		}
+		refused = refuse_reason(d, r, index, id);
+		if (refused == NULL && too_old(r, at, now)) {
+			timeutil_format_duration(r->max_age_ms, age);
+			snprintf(why, sizeof(why), "expired: older than "
+				 "max_age %s at start-up", age);
+			refused = why;
+		}
+		if (refused != NULL) {
+			rs->stats.failed++;
+			dead_letter(d, r, index, id, rule, body, strlen(body),
+				    at, n_att, refused);
+			dropped++;
+			continue;
+		}
+		j = job_new(d, r, index, id, rule, body, strlen(body));
+		j->created_ms = at;
+		j->attempts_before = n_att;
+		j->durable = true;
+		rs->n_pending++;
+		rs->pending_bytes += j->len;
+		rs->stats.inflight++;
+		j->prev = last;
+		if (last != NULL) {
+			last->next = j;
+		} else {
+			first = j;
+		}
+		last = j;
+		resumed++;
+	}
+	cJSON_Delete(root);
+	if (first != NULL) {
+		last->next = d->jobs;
+		if (d->jobs != NULL) {
+			d->jobs->prev = last;
+		} else {
+			d->jobs_tail = last;
+		}
+		d->jobs = first;
+		d->n_jobs += resumed;
+	}
+	if (resumed > 0 || dropped > 0) {
+		log_info(SUBSYS, "outbox resumed: receiver=%s pending=%zu "
+			 "dropped=%zu", r->name, resumed, dropped);
+	}
+	/* Also writes what this run queued while the read was out. */
+	if (dropped > 0 || rs->ob_gen > rs->ob_done_gen) {
+		outbox_changed(d, index, true);
+	}
+	kick(d, index);
+}
+
+/* The stored dead letters, then those of this run, newest kept. */
+static void deadletter_loaded(struct deliver *d, size_t index,
+			      const char *val, size_t len)
+{
+	struct receiver_state *rs = receiver(d, index);
+	cJSON *list = NULL;
+	cJSON *item;
+	bool added = rs->dl != NULL && cJSON_GetArraySize(rs->dl) > 0;
+
+	rs->dl_loaded = true;
+	if (val != NULL) {
+		list = cJSON_ParseWithLength(val, len);
+		if (!cJSON_IsArray(list)) {
+			log_error(SUBSYS, "dead-letter list unreadable, "
+				  "starting a new one: receiver=%s",
+				  rs->r->name);
+			cJSON_Delete(list);
+			list = NULL;
+		}
+	}
+	if (list == NULL) {
+		list = cJSON_CreateArray();
+	}
+	if (rs->dl != NULL) {
+		while ((item = cJSON_DetachItemFromArray(rs->dl, 0)) != NULL) {
+			cJSON_AddItemToArray(list, item);
+		}
+		cJSON_Delete(rs->dl);
+	}
+	rs->dl = list;
+	while (cJSON_GetArraySize(rs->dl) > DELIVER_DEADLETTER_MAX) {
+		cJSON_DeleteItemFromArray(rs->dl, 0);
+	}
+	if (added) {
+		rs->dl_dirty = true;
+		deadletter_flush(d, index);
+	}
+}
+
+static void load_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct io_ctx *c = arg;
+	struct deliver *d = io_end(c);
+	size_t index = c->index;
+	enum io_kind kind = c->kind;
+	struct receiver_state *rs;
+
+	free(c);
+	if (d == NULL) {
+		return;
+	}
+	rs = receiver(d, index);
+	if (kind == IO_OB_LOAD) {
+		rs->ob_loading = false;
+	} else {
+		rs->dl_loading = false;
+	}
+	/* The drain finished: nothing new starts. */
+	if (d->store_closed) {
+		return;
+	}
+	if (status != 0) {
+		store_failed(d, index, "read");
+		if (kind == IO_OB_LOAD) {
+			/* Deliveries do not wait for a store that is down. */
+			rs->ob_done_gen = rs->ob_gen;
+			kick(d, index);
+		}
+		arm_store_retry(d, index);
+		return;
+	}
+	store_ok(d, index);
+	if (kind == IO_OB_LOAD) {
+		outbox_loaded(d, index, val, len);
+	} else {
+		deadletter_loaded(d, index, val, len);
+	}
+	if (d->draining) {
+		arm_drain(d);
+	}
+}
+
+static void write_cb(void *arg, int status, long long value)
+{
+	struct io_ctx *c = arg;
+	struct deliver *d = io_end(c);
+	size_t index = c->index;
+	enum io_kind kind = c->kind;
+	uint64_t gen = c->gen;
+	struct receiver_state *rs;
+
+	HARK_UNUSED(value);
+	free(c);
+	if (d == NULL) {
+		return;
+	}
+	rs = receiver(d, index);
+	if (kind == IO_OB_WRITE) {
+		rs->ob_writes--;
+		if (gen > rs->ob_done_gen) {
+			rs->ob_done_gen = gen;
+		}
+		if (status != 0) {
+			rs->ob_dirty = true;
+		}
+	} else {
+		rs->dl_writing = false;
+		if (status != 0) {
+			rs->dl_dirty = true;
+		}
+	}
+	if (status != 0) {
+		store_failed(d, index, "write");
+		if (!d->store_closed) {
+			arm_store_retry(d, index);
+		}
+	} else {
+		store_ok(d, index);
+		outbox_flush(d, index, false);
+		deadletter_flush(d, index);
+	}
+	kick(d, index);
+	if (d->draining) {
+		arm_drain(d);
+	}
+}
+
+static void store_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rs_timer *t = arg;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	outbox_load(t->d, t->index);
+	outbox_flush(t->d, t->index, false);
+	deadletter_flush(t->d, t->index);
+}
+
+void deliver_resume(struct deliver *d, const struct config_receiver *receivers,
+		    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (receivers[i].type == CONFIG_RECEIVER_LOG) {
+			continue;
+		}
+		receiver(d, i)->r = &receivers[i];
+		outbox_load(d, i);
+	}
 }
 
 struct deliver_stats deliver_stats(const struct deliver *d,
 				   size_t receiver_index)
 {
 	struct deliver_stats none = {0};
+	struct deliver_stats s;
 
 	if (receiver_index >= d->n_rs) {
 		return none;
 	}
-	return d->rs[receiver_index].stats;
+	s = d->rs[receiver_index].stats;
+	s.pending = d->rs[receiver_index].n_pending;
+	return s;
 }
 
 void deliver_drain(struct deliver *d, int64_t deadline_ms,
@@ -763,9 +1854,198 @@ void deliver_drain(struct deliver *d, int64_t deadline_ms,
 	d->done = done;
 	d->done_arg = arg;
 	for (j = d->jobs; j != NULL; j = j->next) {
-		if (j->easy == NULL && j->retry_ev != NULL) {
+		if (!j->parked && j->easy == NULL && j->retry_ev != NULL) {
 			evtimer_add(j->retry_ev, &now);
 		}
 	}
+	/* Jobs behind a kept one are kept too. */
+	for (size_t i = 0; i < d->n_rs; i++) {
+		kick(d, i);
+	}
 	arm_drain(d);
+}
+
+/* The stored alerts body with endsAt set to ends_at_ms; caller frees. */
+static char *with_ends_at(const char *body, int64_t ends_at_ms, size_t *len)
+{
+	cJSON *arr = cJSON_Parse(body);
+	cJSON *al = cJSON_GetArrayItem(arr, 0);
+	char ts[32];
+	char *out;
+
+	HARK_ASSERT(al != NULL);
+	timeutil_format_rfc3339_ms(ends_at_ms, ts);
+	cJSON_ReplaceItemInObject(al, "endsAt", cJSON_CreateString(ts));
+	out = cJSON_PrintUnformatted(arr);
+	HARK_ASSERT(out != NULL);
+	cJSON_Delete(arr);
+	*len = strlen(out);
+	return out;
+}
+
+/* endsAt of a firing alert: three re-sends ahead, so that one lost
+ * re-send does not resolve it in Alertmanager. */
+static int64_t am_ends_at(const struct config_receiver *r, int64_t now_ms)
+{
+	return now_ms + 3 * (r->resend_ms > 0 ? r->resend_ms : 60000);
+}
+
+static void am_resend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct am_firing *f = arg;
+	struct timeval tv;
+
+	timeutil_tv(f->r->resend_ms, &tv);
+	size_t len;
+	char *body = with_ends_at(f->body, am_ends_at(f->r, timeutil_now_ms()),
+				  &len);
+
+	enqueue(f->d, f->r, f->receiver_index, f->id, f->rule, body, len,
+		NULL);
+	free(body);
+	evtimer_add(f->ev, &tv);
+}
+
+static struct am_firing *am_find(struct deliver *d, size_t receiver_index,
+				 const char *rule)
+{
+	for (struct am_firing *f = d->firing; f != NULL; f = f->next) {
+		if (f->receiver_index == receiver_index &&
+		    strcmp(f->rule, rule) == 0) {
+			return f;
+		}
+	}
+	return NULL;
+}
+
+static void alert_to_am(struct deliver *d, const struct config_receiver *r,
+			size_t receiver_index, const struct alert *a)
+{
+	bool resolved = a->status != NULL && strcmp(a->status, "resolved") == 0;
+	struct am_firing *f = am_find(d, receiver_index, or_empty_(a->rule));
+	int64_t now = timeutil_now_ms();
+	struct timeval tv;
+	size_t len;
+	char *body;
+
+	if (resolved) {
+		if (f != NULL) {
+			am_forget(d, f);
+		}
+		/* Alertmanager resolves an alert whose endsAt has passed. */
+		body = render_am_alerts(a, now, &len);
+		enqueue(d, r, receiver_index, a->id, a->rule, body, len, NULL);
+		free(body);
+		return;
+	}
+	body = render_am_alerts(a, am_ends_at(r, now), &len);
+	enqueue(d, r, receiver_index, a->id, a->rule, body, len, NULL);
+	if (f == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		f->d = d;
+		f->r = r;
+		f->receiver_index = receiver_index;
+		f->rule = xstrdup(or_empty_(a->rule));
+		f->ev = evtimer_new(d->base, am_resend_cb, f);
+		if (f->ev == NULL) {
+			fatal("evtimer_new");
+		}
+		f->next = d->firing;
+		d->firing = f;
+	}
+	free(f->id);
+	free(f->body);
+	f->id = xstrdup(a->id);
+	f->body = body;
+	timeutil_tv(r->resend_ms > 0 ? r->resend_ms : 60000, &tv);
+	evtimer_add(f->ev, &tv);
+}
+
+static const char *template_text(struct deliver *d,
+				 const struct config_receiver *r,
+				 size_t receiver_index)
+{
+	struct receiver_state *rs = receiver(d, receiver_index);
+	char err[256];
+
+	if (!rs->tmpl_loaded) {
+		rs->tmpl_loaded = true;
+		rs->tmpl = read_small_file(r->template_name,
+					   RENDER_TEMPLATE_MAX_BYTES);
+		if (rs->tmpl == NULL) {
+			log_error(SUBSYS, "cannot read template: receiver=%s "
+				  "file=%s error=%s", r->name,
+				  r->template_name, strerror(errno));
+		} else if (render_template_check(rs->tmpl, err, sizeof(err)) <
+			   0) {
+			log_error(SUBSYS, "bad template: receiver=%s file=%s "
+				  "error=%s", r->name, r->template_name, err);
+			free(rs->tmpl);
+			rs->tmpl = NULL;
+		}
+	}
+	return rs->tmpl;
+}
+
+void deliver_alert(struct deliver *d, const struct config_receiver *r,
+		   size_t receiver_index, const struct alert *alert)
+{
+	struct alert a = *alert;
+	enum render_format f;
+	char *text;
+	char err[256];
+	char *body;
+	size_t len;
+
+	a.receiver = r->name;
+	switch (r->type) {
+	case CONFIG_RECEIVER_LOG:
+		body = render_webhook(&a, &len);
+		text = render_text(&a);
+		enqueue(d, r, receiver_index, a.id, a.rule, body, len, text);
+		free(text);
+		free(body);
+		return;
+	case CONFIG_RECEIVER_ALERTMANAGER:
+		alert_to_am(d, r, receiver_index, &a);
+		return;
+	case CONFIG_RECEIVER_EMAIL: {
+		struct mime_message m;
+		char *subject = render_email_subject(&a);
+		char *html = render_email_html(&a);
+
+		text = render_email_text(&a);
+		memset(&m, 0, sizeof(m));
+		m.from = r->from;
+		m.to = (const char *const *)r->to;
+		m.n_to = r->n_to;
+		m.subject = subject;
+		m.text = text;
+		m.html = html;
+		m.date_ms = timeutil_now_ms();
+		m.id = a.id;
+		body = mime_build(&m, &len, err, sizeof(err));
+		free(subject);
+		free(text);
+		free(html);
+		break;
+	}
+	case CONFIG_RECEIVER_WEBHOOK:
+	default:
+		f = render_format_parse(r->template_name);
+		body = render_body(&a, f,
+				   f == RENDER_TEMPLATE
+					   ? template_text(d, r, receiver_index)
+					   : NULL,
+				   &len, err, sizeof(err));
+		break;
+	}
+	if (body == NULL) {
+		log_error(SUBSYS, "cannot render: receiver=%s id=%s error=%s",
+			  r->name, a.id, err);
+		receiver(d, receiver_index)->stats.failed++;
+		return;
+	}
+	enqueue(d, r, receiver_index, a.id, a.rule, body, len, NULL);
+	free(body);
 }

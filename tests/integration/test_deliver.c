@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Webhook and log delivery against a real HTTP sink: evhttp on 127.0.0.1
+ * Webhook, Alertmanager, e-mail and log delivery against real servers: an
+ * SMTP server (python3 -m aiosmtpd) for e-mail, and an HTTP sink: evhttp on 127.0.0.1
  * port 0 in the same loop as lib/io/deliver, which records every request
  * and can answer 500 (or 503, 429 with Retry-After) a few times, 400, or
  * never. Waits poll the loop against a deadline.
@@ -13,13 +14,20 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "hark-config.h"
 #include "config/config.h"
+#include "core/mention.h"
+#include "core/render.h"
 #include "io/deliver.h"
+#include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -33,7 +41,8 @@ enum sink_mode {
 	SINK_500,        /* 500 fail_left times, then 200 */
 	SINK_400,
 	SINK_STALL,      /* never answers */
-	SINK_RETRY_AFTER /* 429 with Retry-After: retry_after_s once, then 200 */
+	SINK_RETRY_AFTER, /* 429 with Retry-After: retry_after_s once, then 200 */
+	SINK_410
 };
 
 struct sink_req {
@@ -45,6 +54,8 @@ struct sink_req {
 	char *custom;
 	char *empty;
 	char *expect;
+	char *wh_ts;
+	char *wh_sig;
 	char *body;
 	size_t len;
 	int64_t at_ms;
@@ -91,6 +102,10 @@ static void sink_cb(struct evhttp_request *req, void *arg)
 		r->custom = dup_or_null(evhttp_find_header(in, "X-Custom"));
 		r->empty = dup_or_null(evhttp_find_header(in, "X-Empty"));
 		r->expect = dup_or_null(evhttp_find_header(in, "Expect"));
+		r->wh_ts = dup_or_null(evhttp_find_header(in,
+							  "webhook-timestamp"));
+		r->wh_sig = dup_or_null(evhttp_find_header(in,
+							   "webhook-signature"));
 		r->len = evbuffer_get_length(body);
 		r->body = xmalloc(r->len + 1);
 		evbuffer_copyout(body, r->body, r->len);
@@ -115,6 +130,9 @@ static void sink_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_reply(req, 400, "Bad Request", NULL);
 		break;
 	case SINK_STALL:
+		break;
+	case SINK_410:
+		evhttp_send_reply(req, 410, "Gone", NULL);
 		break;
 	case SINK_RETRY_AFTER:
 		if (s->fail_left > 0) {
@@ -164,6 +182,8 @@ static void sink_stop(struct sink *s)
 		free(r->custom);
 		free(r->empty);
 		free(r->expect);
+		free(r->wh_ts);
+		free(r->wh_sig);
 		free(r->body);
 	}
 	evhttp_free(s->http);
@@ -237,7 +257,7 @@ static void test_post(void)
 	r = webhook(url, 2000, 3);
 	r.headers = hdrs;
 	r.n_headers = 2;
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 
 	deliver_send(d, &r, 3, "a1", body, strlen(body), NULL);
 	/* Nothing happens before the loop runs: the send never blocks. */
@@ -300,7 +320,7 @@ static void test_500_then_ok(void)
 	sink_start(&s, SINK_500, 2);
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 2000, 5);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	deliver_send(d, &r, 0, "b2", "{}", 2, NULL);
 	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 10000);
 	st = deliver_stats(d, 0);
@@ -353,7 +373,7 @@ static void test_400(void)
 			s.port);
 	shown = xasprintf("http://127.0.0.1:%d/\xe2\x80\xa6", s.port);
 	r = webhook(url, 2000, 5);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	dup2(fileno(logf), STDERR_FILENO);
 	deliver_send(d, &r, 1, "c3", "{}", 2, NULL);
 	WAIT_FOR(deliver_stats(d, 1).inflight == 0, 5000);
@@ -389,7 +409,7 @@ static void test_stall(void)
 	sink_start(&s, SINK_STALL, 0);
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 300, 1);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	t0 = timeutil_mono_ms();
 	deliver_send(d, &r, 0, "d4", "{}", 2, NULL);
 	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 5000);
@@ -416,7 +436,7 @@ static void test_refused(void)
 
 	url = xasprintf("http://127.0.0.1:%d/h", closed_port());
 	r = webhook(url, 1000, 2);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	t0 = timeutil_mono_ms();
 	deliver_send(d, &r, 0, "e5", "{}", 2, NULL);
 	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 10000);
@@ -445,7 +465,7 @@ static void test_retry_after(void)
 	s.retry_after_s = 2;
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 2000, 3);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	deliver_send(d, &r, 0, "f6", "{}", 2, NULL);
 	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 6000);
 	st = deliver_stats(d, 0);
@@ -474,7 +494,7 @@ static void test_log_receiver(void)
 	memset(&r, 0, sizeof(r));
 	r.name = "log";
 	r.type = CONFIG_RECEIVER_LOG;
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	fflush(stdout);
 	dup2(fileno(out), STDOUT_FILENO);
 	deliver_send(d, &r, 2, "g7", "{\"x\":1}", 7, "brand: 240 mentions");
@@ -513,7 +533,7 @@ static void test_drain_retry(void)
 	sink_start(&s, SINK_500, 1);
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 2000, 5);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	deliver_send(d, &r, 0, "h8", "{}", 2, NULL);
 	WAIT_FOR(s.n >= 1, 3000);
 	/* let curl read the 500 so that a retry timer is pending */
@@ -553,7 +573,7 @@ static void test_drain_deadline(void)
 	sink_start(&s, SINK_STALL, 0);
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 10000, 5);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	deliver_send(d, &r, 0, "i9", "{}", 2, NULL);
 	deliver_send(d, &r, 0, "i10", "{}", 2, NULL);
 	WAIT_FOR(s.n >= 2, 3000);
@@ -586,7 +606,7 @@ static void test_drain_idle_and_free_inflight(void)
 	int64_t done_at = 0;
 
 	/* Nothing in flight: done still comes from the loop, not the call. */
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	done_calls = 0;
 	deliver_drain(d, timeutil_mono_ms() + 1000, done_cb, &done_at);
 	CHECK_INT(done_calls, 0);
@@ -598,13 +618,505 @@ static void test_drain_idle_and_free_inflight(void)
 	sink_start(&s, SINK_STALL, 0);
 	url = xasprintf("http://127.0.0.1:%d/h", s.port);
 	r = webhook(url, 10000, 5);
-	d = deliver_new(base);
+	d = deliver_new(base, NULL, NULL);
 	deliver_send(d, &r, 0, "j11", "{}", 2, NULL);
 	WAIT_FOR(s.n >= 1, 3000);
 	CHECK_INT(s.n, 1);
 	CHECK_INT(deliver_stats(d, 0).inflight, 1);
 	deliver_free(d);
 	sink_stop(&s);
+	free(url);
+}
+
+/* ---- signing, 410, rate limit, Alertmanager, SMTP ---- */
+
+/* Runs python3 -c prog with argv; returns its exit status. */
+static int run_python(const char *prog, const char *a1, const char *a2)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	HARK_ASSERT(pid >= 0);
+	if (pid == 0) {
+		execl("/usr/bin/python3", "python3", "-c", prog, a1, a2,
+		      (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* An independent Standard Webhooks check: Python's hmac over the
+ * captured attempts, each line "id\tts\tsig\tbody-hex". */
+static const char verify_py[] =
+	"import sys,hmac,hashlib,base64\n"
+	"keys=[base64.b64decode(k[6:]) if k.startswith('whsec_') else "
+	"k.encode() for k in sys.argv[2].split()]\n"
+	"n=0\n"
+	"for line in open(sys.argv[1]):\n"
+	"  i,ts,sig,body=line.rstrip('\\n').split('\\t')\n"
+	"  got=set(s.split(',',1)[1] for s in sig.split() if "
+	"s.startswith('v1,'))\n"
+	"  msg=(i+'.'+ts+'.').encode()+bytes.fromhex(body)\n"
+	"  for k in keys:\n"
+	"    want=base64.b64encode(hmac.new(k,msg,hashlib.sha256).digest())"
+	".decode()\n"
+	"    assert want in got,(want,got)\n"
+	"  n+=1\n"
+	"sys.exit(0 if n>0 else 3)\n";
+
+static void test_signed(void)
+{
+	static const char secrets[] =
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw old-raw-secret";
+	static const char body[] = "{\"version\":1,\"id\":\"s1\"}";
+	char path[] = "/tmp/hark-sigXXXXXX";
+	struct config_receiver r;
+	struct deliver *d;
+	struct sink s;
+	char *url;
+	FILE *f;
+	int fd;
+
+	sink_start(&s, SINK_500, 2);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r = webhook(url, 2000, 5);
+	r.secret = (char *)secrets;
+	d = deliver_new(base, NULL, NULL);
+	deliver_send(d, &r, 0, "s1", body, strlen(body), NULL);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 10000);
+	CHECK_INT(deliver_stats(d, 0).sent, 1);
+	CHECK_INT(s.n, 3);
+	fd = mkstemp(path);
+	HARK_ASSERT(fd >= 0);
+	f = fdopen(fd, "w");
+	for (int i = 0; i < s.n && i < MAX_REQS; i++) {
+		/* Same id on every attempt; a signature per secret. */
+		CHECK_STR(s.reqs[i].webhook_id, "s1");
+		CHECK(s.reqs[i].wh_ts != NULL && s.reqs[i].wh_sig != NULL);
+		if (s.reqs[i].wh_ts == NULL || s.reqs[i].wh_sig == NULL) {
+			continue;
+		}
+		CHECK(llabs(atoll(s.reqs[i].wh_ts) -
+			    timeutil_now_ms() / 1000) < 30);
+		CHECK(strchr(s.reqs[i].wh_sig, ' ') != NULL);
+		fprintf(f, "%s\t%s\t%s\t", s.reqs[i].webhook_id,
+			s.reqs[i].wh_ts, s.reqs[i].wh_sig);
+		for (size_t k = 0; k < s.reqs[i].len; k++) {
+			fprintf(f, "%02x", (unsigned char)s.reqs[i].body[k]);
+		}
+		fputc('\n', f);
+	}
+	fclose(f);
+	CHECK_INT(run_python(verify_py, path, secrets), 0);
+	/* The checker does fail on a wrong key. */
+	CHECK(run_python(verify_py, path, "other-secret") != 0);
+	unlink(path);
+	deliver_free(d);
+	sink_stop(&s);
+	free(url);
+
+	/* No secret: no signature headers. */
+	sink_start(&s, SINK_OK, 0);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r = webhook(url, 2000, 0);
+	d = deliver_new(base, NULL, NULL);
+	deliver_send(d, &r, 0, "s2", body, strlen(body), NULL);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 5000);
+	CHECK_INT(s.n, 1);
+	if (s.n >= 1) {
+		CHECK(s.reqs[0].wh_sig == NULL && s.reqs[0].wh_ts == NULL);
+	}
+	/* A bad secret sends nothing rather than something unsigned. */
+	r.secret = (char *)"whsec_***";
+	deliver_send(d, &r, 1, "s3", body, strlen(body), NULL);
+	CHECK_INT(deliver_stats(d, 1).failed, 1);
+	WAIT_FOR(false, 200);
+	CHECK_INT(s.n, 1);
+	deliver_free(d);
+	sink_stop(&s);
+	free(url);
+}
+
+static void test_gone(void)
+{
+	struct config_receiver r;
+	struct deliver *d;
+	struct sink s;
+	char *url;
+
+	sink_start(&s, SINK_410, 0);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r = webhook(url, 2000, 5);
+	d = deliver_new(base, NULL, NULL);
+	deliver_send(d, &r, 0, "g1", "{}", 2, NULL);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 5000);
+	CHECK_INT(deliver_stats(d, 0).failed, 1);
+	CHECK_INT(deliver_stats(d, 0).retries, 0);
+	/* Disabled: the next one is not even attempted. */
+	deliver_send(d, &r, 0, "g2", "{}", 2, NULL);
+	WAIT_FOR(false, 200);
+	CHECK_INT(deliver_stats(d, 0).failed, 2);
+	CHECK_INT(s.n, 1);
+	deliver_free(d);
+	sink_stop(&s);
+	free(url);
+}
+
+static void test_rate_limit(void)
+{
+	struct config_receiver r;
+	struct deliver *d;
+	struct sink s;
+	char *url;
+	char id[16];
+
+	sink_start(&s, SINK_OK, 0);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r = webhook(url, 2000, 0);
+	r.rate_limit_ms = 300;
+	d = deliver_new(base, NULL, NULL);
+	for (int i = 0; i < 4; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		deliver_send(d, &r, 0, id, "{}", 2, NULL);
+	}
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 5000);
+	CHECK_INT(deliver_stats(d, 0).sent, 4);
+	CHECK_INT(s.n, 4);
+	for (int i = 1; i < s.n && i < 4; i++) {
+		snprintf(id, sizeof(id), "r%d", i);
+		CHECK_STR(s.reqs[i].webhook_id, id); /* in order */
+		CHECK(s.reqs[i].at_ms - s.reqs[i - 1].at_ms >= 270);
+	}
+	deliver_free(d);
+	sink_stop(&s);
+	free(url);
+}
+
+static void fill_alert(struct alert *a, struct mention *m, const char *st)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = (char *)"m1";
+	m->text = (char *)"I love blablacar \xc3\xa9";
+	m->lang = (char *)"fr";
+	m->author = (char *)"ann";
+	m->url = (char *)"https://x.example/1";
+	m->created_at_ms = 1795269660000LL;
+	m->has_created_at = true;
+	memset(a, 0, sizeof(*a));
+	a->rule = "brand";
+	a->status = st;
+	a->window_start_ms = 1795269600000LL;
+	a->window_end_ms = 1795269900000LL;
+	a->count = 240;
+	a->baseline = 31.2;
+	a->ratio = 7.7;
+	a->score = 12.3;
+	a->samples = m;
+	a->n_samples = 1;
+	render_alert_id(a);
+}
+
+static void test_alertmanager(void)
+{
+	struct config_receiver r;
+	struct deliver *d;
+	struct mention m;
+	struct alert a;
+	struct sink s;
+	char *url;
+
+	sink_start(&s, SINK_OK, 0);
+	url = xasprintf("http://127.0.0.1:%d/am/", s.port);
+	memset(&r, 0, sizeof(r));
+	r.name = "am";
+	r.type = CONFIG_RECEIVER_ALERTMANAGER;
+	r.url = url;
+	r.timeout_ms = 2000;
+	r.resend_ms = 1000;
+	d = deliver_new(base, NULL, NULL);
+	fill_alert(&a, &m, "firing");
+	deliver_alert(d, &r, 0, &a);
+	/* The first POST, then a re-send about a second later. */
+	WAIT_FOR(s.n >= 2, 3000);
+	CHECK_INT(s.n, 2);
+	for (int i = 0; i < s.n && i < 2; i++) {
+		CHECK_STR(s.reqs[i].uri, "/am/api/v2/alerts");
+		CHECK(strstr(s.reqs[i].body, "\"alertname\":\"brand\"") != NULL);
+	}
+	if (s.n >= 2) {
+		CHECK(s.reqs[1].at_ms - s.reqs[0].at_ms >= 900);
+		CHECK(strcmp(s.reqs[0].body, s.reqs[1].body) != 0); /* endsAt */
+	}
+	fill_alert(&a, &m, "resolved");
+	deliver_alert(d, &r, 0, &a);
+	WAIT_FOR(s.n >= 3, 3000);
+	CHECK_INT(s.n, 3);
+	/* Resolved: no more re-sends. */
+	WAIT_FOR(false, 1300);
+	CHECK_INT(s.n, 3);
+	deliver_free(d);
+	sink_stop(&s);
+	free(url);
+}
+
+static const char check_mail_py[] =
+	"import sys,email\n"
+	"from email import policy\n"
+	"t=open(sys.argv[1],encoding='utf-8',errors='replace').read()\n"
+	"raw=t.split('---------- MESSAGE FOLLOWS ----------\\n',1)[1]\n"
+	"raw=raw.split('------------ END MESSAGE ------------',1)[0]\n"
+	"m=email.message_from_string(raw,policy=policy.default)\n"
+	"assert m.get_content_type()=='multipart/alternative',m.get_content_type()\n"
+	"assert m['Subject']=='[hark] brand: 240 mentions in 5 min (usual 31)',"
+	"m['Subject']\n"
+	"assert 'ann@example.org' in m['To'] and 'bob@example.org' in m['To']\n"
+	"assert m['Message-ID'] and m['Date'] and m['From']\n"
+	"parts=[p.get_content_type() for p in m.iter_parts()]\n"
+	"assert parts==['text/plain','text/html'],parts\n"
+	"txt=list(m.iter_parts())[0].get_content()\n"
+	"html=list(m.iter_parts())[1].get_content()\n"
+	"assert 'I love blablacar \\u00e9' in txt,txt\n"
+	"assert '<td>240</td>' in html and 'https://x.example/1' in html\n";
+
+static void test_smtp(void)
+{
+	static const char *const to[] = {"ann@example.org",
+					 "Bob <bob@example.org>"};
+	char out[] = "/tmp/hark-smtpXXXXXX";
+	char listen[64];
+	struct config_receiver r;
+	struct deliver *d;
+	struct mention m;
+	struct alert a;
+	char *url;
+	int port = closed_port();
+	pid_t pid;
+	int fd = mkstemp(out);
+
+	HARK_ASSERT(fd >= 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	pid = fork();
+	HARK_ASSERT(pid >= 0);
+	if (pid == 0) {
+		dup2(fd, 1);
+		execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n",
+		      "-l", listen, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	url = xasprintf("smtp://%s", listen);
+	memset(&r, 0, sizeof(r));
+	r.name = "mail";
+	r.type = CONFIG_RECEIVER_EMAIL;
+	r.url = url;
+	r.timeout_ms = 5000;
+	r.retries = 10; /* the server may take a moment to listen */
+	r.starttls = CONFIG_STARTTLS_NEVER;
+	r.from = (char *)"hark <hark@alerts.example.org>";
+	r.to = (char **)to;
+	r.n_to = 2;
+	d = deliver_new(base, NULL, NULL);
+	fill_alert(&a, &m, "firing");
+	deliver_alert(d, &r, 0, &a);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 30000);
+	CHECK_INT(deliver_stats(d, 0).sent, 1);
+	CHECK_INT(deliver_stats(d, 0).failed, 0);
+	WAIT_FOR(false, 300); /* let the server flush its output */
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	CHECK_INT(run_python(check_mail_py, out, ""), 0);
+	unlink(out);
+	deliver_free(d);
+	free(url);
+}
+
+/* ---- the durable outbox, with the embedded store ---- */
+
+struct got {
+	bool done;
+	char *val;
+};
+
+static void got_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct got *g = arg;
+
+	g->done = true;
+	if (status == 0 && val != NULL) {
+		g->val = xmalloc(len + 1);
+		memcpy(g->val, val, len);
+		g->val[len] = '\0';
+	}
+}
+
+/* The stored value of key, or NULL; caller frees. */
+static char *get_key(struct store *st, const char *key)
+{
+	struct got g = {false, NULL};
+
+	store_get(st, key, got_cb, &g);
+	WAIT_FOR(g.done, 3000);
+	return g.val;
+}
+
+static bool has(const char *s, const char *part)
+{
+	return s != NULL && strstr(s, part) != NULL;
+}
+
+static void closed_cb(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static void test_outbox(void)
+{
+	char snap[] = "/tmp/hark-outboxXXXXXX";
+	struct config_receiver r;
+	struct deliver *d;
+	struct store *st;
+	struct mention m;
+	struct alert a;
+	struct sink s;
+	char err[256];
+	char *url;
+	char *v;
+	char firing_id[33];
+	bool done = false;
+	int fd = mkstemp(snap);
+
+	HARK_ASSERT(fd >= 0);
+	close(fd);
+	unlink(snap);
+	st = store_mem_new(base, snap, err, sizeof(err));
+	HARK_ASSERT(st != NULL);
+
+	/* In the outbox while it is attempted, out of it once delivered. */
+	sink_start(&s, SINK_500, 2);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r = webhook(url, 2000, 0); /* retries: not what bounds the outbox */
+	r.max_age_ms = 60000;
+	d = deliver_new(base, st, "hark:");
+	deliver_send(d, &r, 0, "o1", "{\"n\":1}", 7, NULL);
+	CHECK_INT(s.n, 0);
+	CHECK_INT(deliver_stats(d, 0).pending, 1);
+	WAIT_FOR(s.n >= 1, 3000);
+	v = get_key(st, "hark:v1:outbox:hook");
+	CHECK(has(v, "\"id\":\"o1\"") && has(v, "\"body\":\"{\\\"n\\\":1}\""));
+	free(v);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 10000);
+	CHECK_INT(deliver_stats(d, 0).sent, 1);
+	CHECK_INT(deliver_stats(d, 0).pending, 0);
+	CHECK_INT(s.n, 3);
+	WAIT_FOR(false, 50);
+	v = get_key(st, "hark:v1:outbox:hook");
+	CHECK(has(v, "\"entries\":[]"));
+	free(v);
+
+	/* A rule's notifications arrive in order through failures. */
+	sink_stop(&s);
+	sink_start(&s, SINK_500, 2);
+	free(url);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r.url = url;
+	fill_alert(&a, &m, "firing");
+	memcpy(firing_id, a.id, sizeof(firing_id));
+	deliver_alert(d, &r, 0, &a);
+	fill_alert(&a, &m, "resolved");
+	deliver_alert(d, &r, 0, &a);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 15000);
+	CHECK_INT(deliver_stats(d, 0).sent, 3);
+	CHECK_INT(s.n, 4);
+	for (int i = 0; i < s.n && i < 3; i++) {
+		CHECK_STR(s.reqs[i].webhook_id, firing_id);
+	}
+	if (s.n >= 4) {
+		CHECK_STR(s.reqs[3].webhook_id, a.id);
+	}
+	sink_stop(&s);
+
+	/* 400: straight to the dead-letter list, with the reason. */
+	sink_start(&s, SINK_400, 0);
+	free(url);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r.url = url;
+	deliver_send(d, &r, 0, "o2", "{}", 2, NULL);
+	WAIT_FOR(deliver_stats(d, 0).inflight == 0, 5000);
+	CHECK_INT(deliver_stats(d, 0).deadletter, 1);
+	CHECK_INT(deliver_stats(d, 0).pending, 0);
+	WAIT_FOR(false, 50);
+	v = get_key(st, "hark:v1:deadletter:hook");
+	CHECK(has(v, "\"id\":\"o2\"") && has(v, "\"reason\":\"HTTP 400\""));
+	free(v);
+	sink_stop(&s);
+
+	/* Receiver down at a drain: kept in the outbox, not retried. */
+	free(url);
+	url = xasprintf("http://127.0.0.1:%d/h", closed_port());
+	r.url = url;
+	deliver_send(d, &r, 0, "o3", "{\"n\":3}", 7, NULL);
+	WAIT_FOR(deliver_stats(d, 0).retries >= 1, 5000);
+	deliver_drain(d, timeutil_mono_ms() + 3000, closed_cb, &done);
+	WAIT_FOR(done, 4000);
+	CHECK(done);
+	CHECK_INT(deliver_stats(d, 0).pending, 1);
+	CHECK_INT(deliver_stats(d, 0).inflight, 0);
+	done = false;
+	store_close(st, closed_cb, &done);
+	WAIT_FOR(done, 3000);
+	deliver_free(d);
+	store_free(st);
+
+	/* The next run resumes it with the same id, and expires an old one
+	 * that an earlier run left. */
+	st = store_mem_new(base, snap, err, sizeof(err));
+	HARK_ASSERT(st != NULL);
+	v = get_key(st, "hark:v1:outbox:hook");
+	CHECK(has(v, "\"id\":\"o3\""));
+	free(v);
+	sink_start(&s, SINK_OK, 0);
+	free(url);
+	url = xasprintf("http://127.0.0.1:%d/h", s.port);
+	r.url = url;
+	d = deliver_new(base, st, "hark:");
+	deliver_resume(d, &r, 1);
+	WAIT_FOR(deliver_stats(d, 0).sent == 1, 5000);
+	CHECK_INT(s.n, 1);
+	if (s.n >= 1) {
+		CHECK_STR(s.reqs[0].webhook_id, "o3");
+		CHECK_STR(s.reqs[0].body, "{\"n\":3}");
+	}
+	WAIT_FOR(false, 50);
+	v = get_key(st, "hark:v1:outbox:hook");
+	CHECK(has(v, "\"entries\":[]"));
+	free(v);
+	{
+		static const char old[] =
+			"{\"version\":1,\"entries\":[{\"id\":\"o4\","
+			"\"created_at_ms\":1000,\"attempts\":7,"
+			"\"body\":\"{}\"}]}";
+
+		store_set(st, "hark:v1:outbox:hook", old, strlen(old), 0,
+			  NULL, NULL);
+	}
+	deliver_free(d);
+	d = deliver_new(base, st, "hark:");
+	deliver_resume(d, &r, 1);
+	WAIT_FOR(deliver_stats(d, 0).deadletter == 1, 3000);
+	CHECK_INT(deliver_stats(d, 0).deadletter, 1);
+	WAIT_FOR(false, 100);
+	CHECK_INT(s.n, 1);
+	v = get_key(st, "hark:v1:deadletter:hook");
+	/* The earlier dead letter is kept, the expired one added. */
+	CHECK(has(v, "\"id\":\"o2\"") && has(v, "\"id\":\"o4\"") &&
+	      has(v, "expired"));
+	free(v);
+	deliver_free(d);
+	store_free(st);
+	sink_stop(&s);
+	unlink(snap);
 	free(url);
 }
 
@@ -628,6 +1140,12 @@ int main(void)
 	test_drain_retry();
 	test_drain_deadline();
 	test_drain_idle_and_free_inflight();
+	test_signed();
+	test_gone();
+	test_rate_limit();
+	test_alertmanager();
+	test_smtp();
+	test_outbox();
 
 	event_free(tick_ev);
 	event_base_free(base);

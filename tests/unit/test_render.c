@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Alert ids, the webhook body of DESIGN §6 parsed back field by field, the
- * log receiver's text, store key names and the backoff plan.
+ * Alert ids, the webhook body of DESIGN §6 parsed back field by field and
+ * validated against docs/webhook-v1.schema.json, the log receiver's text,
+ * Slack/Teams/Discord bodies against their documented limits,
+ * Alertmanager bodies, templates, e-mail texts, store key names and the
+ * backoff plan.
  */
 #include "core/render.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,9 +311,637 @@ static void test_backoff(void)
 	      INT64_MAX / 2);
 }
 
+/* ---- a small JSON Schema checker: type, required, properties, items,
+ * enum, const, minimum, additionalProperties and local $ref ---- */
+
+static const cJSON *resolve_ref(const cJSON *schema, const cJSON *root)
+{
+	const cJSON *ref = cJSON_GetObjectItem(schema, "$ref");
+	const char *name;
+
+	if (!cJSON_IsString(ref)) {
+		return schema;
+	}
+	name = strrchr(ref->valuestring, '/');
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(root, "$defs"),
+				   name != NULL ? name + 1 : "");
+}
+
+static bool type_ok(const cJSON *v, const char *type)
+{
+	if (strcmp(type, "object") == 0) {
+		return cJSON_IsObject(v);
+	}
+	if (strcmp(type, "array") == 0) {
+		return cJSON_IsArray(v);
+	}
+	if (strcmp(type, "string") == 0) {
+		return cJSON_IsString(v);
+	}
+	if (strcmp(type, "number") == 0) {
+		return cJSON_IsNumber(v);
+	}
+	if (strcmp(type, "integer") == 0) {
+		return cJSON_IsNumber(v) &&
+		       v->valuedouble == (double)(int64_t)v->valuedouble;
+	}
+	return false;
+}
+
+/* Returns the number of violations, printing each with its path. */
+static int validate(const cJSON *v, const cJSON *schema, const cJSON *root,
+		    const char *path)
+{
+	const cJSON *t, *req, *props, *items, *en, *c, *min, *addl;
+	int bad = 0;
+	char sub[256];
+
+	schema = resolve_ref(schema, root);
+	if (schema == NULL) {
+		fprintf(stderr, "schema: %s: dangling $ref\n", path);
+		return 1;
+	}
+	t = cJSON_GetObjectItem(schema, "type");
+	if (cJSON_IsString(t) && !type_ok(v, t->valuestring)) {
+		fprintf(stderr, "schema: %s: not %s\n", path, t->valuestring);
+		return 1;
+	}
+	en = cJSON_GetObjectItem(schema, "enum");
+	if (cJSON_IsArray(en)) {
+		bool found = false;
+
+		cJSON_ArrayForEach(c, en) {
+			found = found || cJSON_Compare(c, v, true);
+		}
+		if (!found) {
+			fprintf(stderr, "schema: %s: not in enum\n", path);
+			bad++;
+		}
+	}
+	c = cJSON_GetObjectItem(schema, "const");
+	if (c != NULL && !cJSON_Compare(c, v, true)) {
+		fprintf(stderr, "schema: %s: not the const\n", path);
+		bad++;
+	}
+	min = cJSON_GetObjectItem(schema, "minimum");
+	if (cJSON_IsNumber(min) && cJSON_IsNumber(v) &&
+	    v->valuedouble < min->valuedouble) {
+		fprintf(stderr, "schema: %s: below minimum\n", path);
+		bad++;
+	}
+	req = cJSON_GetObjectItem(schema, "required");
+	cJSON_ArrayForEach(c, req) {
+		if (!cJSON_HasObjectItem(v, c->valuestring)) {
+			fprintf(stderr, "schema: %s: missing %s\n", path,
+				c->valuestring);
+			bad++;
+		}
+	}
+	props = cJSON_GetObjectItem(schema, "properties");
+	addl = cJSON_GetObjectItem(schema, "additionalProperties");
+	if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v) {
+			const cJSON *ps = cJSON_GetObjectItem(props, c->string);
+
+			snprintf(sub, sizeof(sub), "%s.%s", path, c->string);
+			if (ps != NULL) {
+				bad += validate(c, ps, root, sub);
+			} else if (cJSON_IsObject(addl)) {
+				bad += validate(c, addl, root, sub);
+			}
+		}
+	}
+	items = cJSON_GetObjectItem(schema, "items");
+	if (cJSON_IsArray(v) && items != NULL) {
+		int i = 0;
+
+		cJSON_ArrayForEach(c, v) {
+			snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
+			bad += validate(c, items, root, sub);
+		}
+	}
+	return bad;
+}
+
+static cJSON *load_schema(void)
+{
+	const char *root = getenv("HARK_SOURCE_ROOT");
+	char path[4096];
+	char *text;
+	FILE *f;
+	long n;
+	cJSON *j;
+
+	snprintf(path, sizeof(path), "%s/docs/webhook-v1.schema.json",
+		 root != NULL ? root : ".");
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	text = malloc((size_t)n + 1);
+	if (fread(text, 1, (size_t)n, f) != (size_t)n) {
+		n = 0;
+	}
+	text[n] = '\0';
+	fclose(f);
+	j = cJSON_Parse(text);
+	free(text);
+	return j;
+}
+
+static const struct render_label labels[] = {
+	{"severity", "warning"},
+	{"team", "community"},
+};
+static const struct render_top terms[] = {{"blablacar", 200}, {"bla", 9}};
+static const struct render_top authors[] = {{"ann", 12}};
+static const struct render_top langs[] = {{"fr", 150}, {"en", 90}};
+
+static void fill_full(struct alert *a, const char *status,
+		      const struct mention *samples, size_t n)
+{
+	fill(a, status, samples, n);
+	a->labels = labels;
+	a->n_labels = 2;
+	a->external_url = "https://dash.example/r/{{rule}}?from={{window_start}}";
+	a->top_terms = terms;
+	a->n_top_terms = 2;
+	a->top_authors = authors;
+	a->n_top_authors = 1;
+	a->top_langs = langs;
+	a->n_top_langs = 2;
+}
+
+static void test_schema(void)
+{
+	cJSON *schema = load_schema();
+	struct mention ms[2];
+	struct alert a;
+	cJSON *root;
+	char *body;
+
+	CHECK(schema != NULL);
+	if (schema == NULL) {
+		return;
+	}
+	mk(&ms[0], "1", "one", "ann", T0);
+	mk(&ms[1], "2", "two", "", T0);
+	ms[1].has_created_at = false;
+	ms[1].created_at_ms = 0;
+	/* The bare body and the one with every optional field. */
+	for (int full = 0; full < 2; full++) {
+		if (full) {
+			fill_full(&a, "firing", ms, 2);
+		} else {
+			fill(&a, "resolved", ms, 2);
+		}
+		body = render_webhook(&a, NULL);
+		root = cJSON_Parse(body);
+		CHECK(root != NULL);
+		CHECK_INT(validate(root, schema, schema, "$"), 0);
+		if (full) {
+			CHECK_STR(cJSON_GetObjectItem(
+					  cJSON_GetObjectItem(root, "labels"),
+					  "severity")->valuestring,
+				  "warning");
+			CHECK_STR(cJSON_GetObjectItem(root, "url")->valuestring,
+				  "https://dash.example/r/brand?from=2026-11-"
+				  "21T14%3A00%3A00Z");
+			CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(
+					  root, "top_languages")),
+				  2);
+		} else {
+			CHECK(!cJSON_HasObjectItem(root, "url"));
+			CHECK(!cJSON_HasObjectItem(root, "top_terms"));
+		}
+		/* The checker does fail: a missing field, a wrong type, a
+		 * bad status, a bad label value. */
+		cJSON_DeleteItemFromObject(root, "count");
+		CHECK(validate(root, schema, schema, "$") > 0);
+		cJSON_AddStringToObject(root, "count", "240");
+		CHECK(validate(root, schema, schema, "$") > 0);
+		cJSON_DeleteItemFromObject(root, "count");
+		cJSON_AddNumberToObject(root, "count", 240);
+		CHECK_INT(validate(root, schema, schema, "$"), 0);
+		cJSON_ReplaceItemInObject(root, "status",
+					  cJSON_CreateString("pending"));
+		CHECK(validate(root, schema, schema, "$") > 0);
+		cJSON_ReplaceItemInObject(root, "status",
+					  cJSON_CreateString("firing"));
+		cJSON_AddNumberToObject(cJSON_GetObjectItem(root, "labels"),
+					"n", 1);
+		CHECK(validate(root, schema, schema, "$") > 0);
+		cJSON_Delete(root);
+		free(body);
+	}
+	cJSON_Delete(schema);
+}
+
+/* UTF-16 code units, as the chat services count characters. */
+static size_t units(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c & 0xc0) != 0x80) {
+			n += c >= 0xf0 ? 2 : 1;
+		}
+	}
+	return n;
+}
+
+static char *big_text(size_t n)
+{
+	char *t = malloc(n * 4 + 1);
+	size_t i = 0;
+
+	/* Markdown, an emoji (2 units) and a mention, over and over. */
+	while (i + 8 < n * 4) {
+		memcpy(t + i, "*@x<\xf0\x9f\x98\x80", 8);
+		i += 8;
+	}
+	t[i] = '\0';
+	return t;
+}
+
+static void test_slack(void)
+{
+	struct mention ms[12];
+	struct alert a;
+	char *text = big_text(5000);
+	char *body;
+	cJSON *root, *blocks, *b;
+	int n_sections = 0;
+
+	for (size_t i = 0; i < 12; i++) {
+		mk(&ms[i], "1", text, "ann", T0);
+	}
+	ms[0].text = (char *)"5 < 7 & ok";
+	fill_full(&a, "firing", ms, 12);
+	body = render_slack(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	if (root == NULL) {
+		free(body);
+		free(text);
+		return;
+	}
+	CHECK_STR(cJSON_GetObjectItem(root, "text")->valuestring,
+		  "brand: 240 mentions in 5m (usual 31.2, 7.7x)");
+	blocks = cJSON_GetObjectItem(root, "blocks");
+	CHECK(cJSON_IsArray(blocks));
+	CHECK(cJSON_GetArraySize(blocks) <= 50);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 0), "type")
+			  ->valuestring,
+		  "header");
+	cJSON_ArrayForEach(b, blocks) {
+		const char *type = cJSON_GetObjectItem(b, "type")->valuestring;
+		cJSON *t = cJSON_GetObjectItem(b, "text");
+		cJSON *f;
+
+		if (strcmp(type, "header") == 0) {
+			CHECK(units(cJSON_GetObjectItem(t, "text")
+					    ->valuestring) <= 150);
+			CHECK_STR(cJSON_GetObjectItem(t, "type")->valuestring,
+				  "plain_text");
+		}
+		if (strcmp(type, "section") == 0) {
+			n_sections++;
+			CHECK(units(cJSON_GetObjectItem(t, "text")
+					    ->valuestring) <= 3000);
+			f = cJSON_GetObjectItem(b, "fields");
+			CHECK(cJSON_GetArraySize(f) <= 10);
+		}
+		if (strcmp(type, "actions") == 0) {
+			CHECK(strncmp(cJSON_GetObjectItem(
+					     cJSON_GetArrayItem(
+						     cJSON_GetObjectItem(
+							     b, "elements"),
+						     0),
+					     "url")->valuestring,
+				     "https://dash.example/r/brand", 28) == 0);
+		}
+	}
+	/* The summary section, then RENDER_CHAT_SAMPLES samples. */
+	CHECK_INT(n_sections, 1 + RENDER_CHAT_SAMPLES);
+	/* mrkdwn control characters are escaped. */
+	CHECK(strstr(body, "5 &lt; 7 &amp; ok") != NULL);
+	CHECK(strstr(body, "severity=warning") != NULL);
+	cJSON_Delete(root);
+	free(body);
+	free(text);
+}
+
+static void test_teams(void)
+{
+	struct mention ms[1];
+	struct alert a;
+	char *body;
+	cJSON *root, *att, *card, *facts;
+
+	mk(&ms[0], "1", "hello", "ann", T0);
+	fill_full(&a, "resolved", ms, 1);
+	body = render_teams(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	if (root == NULL) {
+		free(body);
+		return;
+	}
+	CHECK_STR(cJSON_GetObjectItem(root, "type")->valuestring, "message");
+	att = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "attachments"), 0);
+	CHECK_STR(cJSON_GetObjectItem(att, "contentType")->valuestring,
+		  "application/vnd.microsoft.card.adaptive");
+	card = cJSON_GetObjectItem(att, "content");
+	CHECK_STR(cJSON_GetObjectItem(card, "type")->valuestring,
+		  "AdaptiveCard");
+	CHECK_STR(cJSON_GetObjectItem(card, "version")->valuestring, "1.4");
+	CHECK_STR(cJSON_GetObjectItem(card, "$schema")->valuestring,
+		  "http://adaptivecards.io/schemas/adaptive-card.json");
+	CHECK_STR(cJSON_GetObjectItem(
+			  cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"),
+					     0),
+			  "text")->valuestring,
+		  "RESOLVED: brand");
+	facts = cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"), 2),
+		"facts");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(facts, 0), "title")
+			  ->valuestring,
+		  "Count");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(facts, 0), "value")
+			  ->valuestring,
+		  "240");
+	CHECK(strstr(body, "\"title\":\"team\",\"value\":\"community\"") !=
+	      NULL);
+	CHECK_STR(cJSON_GetObjectItem(
+			  cJSON_GetArrayItem(cJSON_GetObjectItem(card,
+								 "actions"),
+					     0),
+			  "type")->valuestring,
+		  "Action.OpenUrl");
+	cJSON_Delete(root);
+	free(body);
+}
+
+static void test_discord(void)
+{
+	struct mention ms[12];
+	struct render_label many[40];
+	char names[40][8];
+	struct alert a;
+	char *text = big_text(3000);
+	char *body;
+	cJSON *root, *embeds, *e, *f;
+	size_t total = 0;
+
+	for (size_t i = 0; i < 12; i++) {
+		mk(&ms[i], "1", text, text, T0);
+	}
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "l%zu", i);
+		many[i].name = names[i];
+		many[i].value = text;
+	}
+	fill_full(&a, "firing", ms, 12);
+	a.rule = text; /* a hostile rule name, for the title's cap */
+	a.labels = many;
+	a.n_labels = 40;
+	body = render_discord(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	if (root == NULL) {
+		free(body);
+		free(text);
+		return;
+	}
+	CHECK(units(cJSON_GetObjectItem(root, "content")->valuestring) <=
+	      RENDER_DISCORD_CONTENT);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(
+			  cJSON_GetObjectItem(root, "allowed_mentions"),
+			  "parse")),
+		  0);
+	embeds = cJSON_GetObjectItem(root, "embeds");
+	CHECK(cJSON_GetArraySize(embeds) >= 1 &&
+	      cJSON_GetArraySize(embeds) <= 10);
+	e = cJSON_GetArrayItem(embeds, 0);
+	CHECK(units(cJSON_GetObjectItem(e, "title")->valuestring) <= 256);
+	CHECK(units(cJSON_GetObjectItem(e, "description")->valuestring) <=
+	      4096);
+	total += units(cJSON_GetObjectItem(e, "title")->valuestring);
+	total += units(cJSON_GetObjectItem(e, "description")->valuestring);
+	total += units(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"),
+					   "text")->valuestring);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(e, "fields")) <= 25);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "fields")) {
+		const char *n = cJSON_GetObjectItem(f, "name")->valuestring;
+		const char *v = cJSON_GetObjectItem(f, "value")->valuestring;
+
+		CHECK(units(n) >= 1 && units(n) <= 256);
+		CHECK(units(v) >= 1 && units(v) <= 1024);
+		total += units(n) + units(v);
+	}
+	CHECK(total <= RENDER_DISCORD_EMBED_TOTAL);
+	CHECK(cJSON_IsNumber(cJSON_GetObjectItem(e, "color")));
+	cJSON_Delete(root);
+	free(body);
+	free(text);
+}
+
+static void test_alertmanager(void)
+{
+	static const struct render_label bad[] = {
+		{"severity", "page"}, {"alertname", "spoof"}, {"bad-name", "x"},
+	};
+	struct mention ms[1];
+	struct alert a;
+	char *body;
+	cJSON *root, *al, *lab, *ann;
+
+	mk(&ms[0], "1", "hello", "ann", T0);
+	fill_full(&a, "firing", ms, 1);
+	a.labels = bad;
+	a.n_labels = 3;
+	a.started_at_ms = T0 - BUCKET;
+	body = render_am_alerts(&a, T0 + 4 * BUCKET, NULL);
+	root = cJSON_Parse(body);
+	CHECK(cJSON_IsArray(root));
+	al = cJSON_GetArrayItem(root, 0);
+	lab = cJSON_GetObjectItem(al, "labels");
+	CHECK_STR(cJSON_GetObjectItem(lab, "alertname")->valuestring, "brand");
+	CHECK_STR(cJSON_GetObjectItem(lab, "rule")->valuestring, "brand");
+	CHECK_STR(cJSON_GetObjectItem(lab, "severity")->valuestring, "page");
+	CHECK(!cJSON_HasObjectItem(lab, "bad-name"));
+	ann = cJSON_GetObjectItem(al, "annotations");
+	CHECK_STR(cJSON_GetObjectItem(ann, "summary")->valuestring,
+		  "brand: 240 mentions in 5m (usual 31.2, 7.7x)");
+	CHECK(strstr(cJSON_GetObjectItem(ann, "samples")->valuestring,
+		     "@ann: hello https://x.example/1") != NULL);
+	CHECK(cJSON_IsString(cJSON_GetObjectItem(ann, "description")));
+	CHECK_STR(cJSON_GetObjectItem(al, "startsAt")->valuestring,
+		  "2026-11-21T13:55:00Z");
+	CHECK_STR(cJSON_GetObjectItem(al, "endsAt")->valuestring,
+		  "2026-11-21T14:20:00Z");
+	CHECK(strncmp(cJSON_GetObjectItem(al, "generatorURL")->valuestring,
+		      "https://dash.example/", 21) == 0);
+	cJSON_Delete(root);
+	free(body);
+
+	fill(&a, "resolved", NULL, 0);
+	body = render_am_webhook(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	if (root != NULL) {
+		CHECK_STR(cJSON_GetObjectItem(root, "version")->valuestring,
+			  "4");
+		CHECK_STR(cJSON_GetObjectItem(root, "status")->valuestring,
+			  "resolved");
+		CHECK_STR(cJSON_GetObjectItem(root, "receiver")->valuestring,
+			  "hark");
+		al = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "alerts"), 0);
+		CHECK_STR(cJSON_GetObjectItem(al, "endsAt")->valuestring,
+			  "2026-11-21T14:05:00Z");
+		CHECK_INT(strlen(cJSON_GetObjectItem(al, "fingerprint")
+					 ->valuestring),
+			  16);
+		CHECK(!cJSON_HasObjectItem(root, "samples"));
+		cJSON_Delete(root);
+	}
+	free(body);
+}
+
+static void test_template(void)
+{
+	struct mention ms[1];
+	struct alert a;
+	char err[128];
+	char *out;
+	size_t len;
+	cJSON *root;
+
+	mk(&ms[0], "1", "say \"hi\"", "ann", T0);
+	fill_full(&a, "firing", ms, 1);
+	out = render_template("{\"msg\":\"{{ rule }} {{count}}/{{baseline}} "
+			      "{{labels.team}}{{labels.none}} {{summary}}\","
+			      "\"n\":{{json count}},\"s\":{{json samples}},"
+			      "\"l\":{{json labels}},\"w\":\"{{window}}\"}",
+			      &a, &len, err, sizeof(err));
+	CHECK(out != NULL);
+	if (out != NULL) {
+		CHECK_INT(strlen(out), len);
+		root = cJSON_Parse(out);
+		CHECK(root != NULL);
+		CHECK_STR(cJSON_GetObjectItem(root, "msg")->valuestring,
+			  "brand 240/31.20 community brand: 240 mentions in "
+			  "5m (usual 31.2, 7.7x)");
+		CHECK_DBL(cJSON_GetObjectItem(root, "n")->valuedouble, 240, 0);
+		CHECK_STR(cJSON_GetObjectItem(
+				  cJSON_GetArrayItem(
+					  cJSON_GetObjectItem(root, "s"), 0),
+				  "text")->valuestring,
+			  "say \"hi\"");
+		CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "l"),
+					      "severity")->valuestring,
+			  "warning");
+		CHECK_STR(cJSON_GetObjectItem(root, "w")->valuestring, "5m");
+		cJSON_Delete(root);
+		free(out);
+	}
+	/* Values are escaped for a JSON string. */
+	a.rule = "a\"b";
+	out = render_template("\"{{rule}}\"", &a, NULL, err, sizeof(err));
+	CHECK_STR(out, "\"a\\\"b\"");
+	free(out);
+	a.rule = "brand";
+	out = render_template("{{json body}}", &a, NULL, err, sizeof(err));
+	root = cJSON_Parse(out);
+	CHECK(root != NULL && cJSON_GetObjectItem(root, "version") != NULL);
+	cJSON_Delete(root);
+	free(out);
+	/* Errors: unknown field, unterminated, JSON-only field as text. */
+	CHECK(render_template("{{nope}}", &a, NULL, err, sizeof(err)) == NULL);
+	CHECK_STR(err, "unknown field \"nope\"");
+	CHECK(render_template("x {{rule", &a, NULL, err, sizeof(err)) == NULL);
+	CHECK(render_template("{{samples}}", &a, NULL, err, sizeof(err)) ==
+	      NULL);
+	CHECK_INT(render_template_check("{{rule}} {{json samples}}", err,
+					sizeof(err)),
+		  0);
+	CHECK_INT(render_template_check("{{rulez}}", err, sizeof(err)), -1);
+	CHECK_INT(render_format_parse(NULL), RENDER_V1);
+	CHECK_INT(render_format_parse("slack"), RENDER_SLACK);
+	CHECK_INT(render_format_parse("teams"), RENDER_TEAMS);
+	CHECK_INT(render_format_parse("discord"), RENDER_DISCORD);
+	CHECK_INT(render_format_parse("alertmanager-webhook"),
+		  RENDER_AM_WEBHOOK);
+	CHECK_INT(render_format_parse("/etc/hark/body.json"), RENDER_TEMPLATE);
+	out = render_body(&a, RENDER_TEMPLATE, "{{id}}", &len, err,
+			  sizeof(err));
+	CHECK_STR(out, a.id);
+	free(out);
+	/* No link configured: no link. */
+	a.external_url = NULL;
+	CHECK(render_link(&a) == NULL);
+}
+
+static void test_email(void)
+{
+	struct mention ms[2];
+	struct alert a;
+	char *s;
+
+	mk(&ms[0], "1", "<b>bold</b> & co", "ann", T0);
+	mk(&ms[1], "2", "second", "", T0);
+	fill_full(&a, "firing", ms, 2);
+	a.baseline = 31.2;
+	s = render_email_subject(&a);
+	CHECK_STR(s, "[hark] brand: 240 mentions in 5 min (usual 31)");
+	free(s);
+	a.window_end_ms = T0 + 3600000;
+	s = render_email_subject(&a);
+	CHECK_STR(s, "[hark] brand: 240 mentions in 1 h (usual 31)");
+	free(s);
+	a.window_end_ms = T0 + BUCKET;
+	a.status = "resolved";
+	s = render_email_subject(&a);
+	CHECK_STR(s, "[hark] resolved: brand back to normal, 240 mentions in "
+		     "5 min (usual 31)");
+	free(s);
+	a.status = "firing";
+	s = render_email_text(&a);
+	CHECK(strstr(s, "Count:    240\n") != NULL);
+	CHECK(strstr(s, "Usual:    31.2\n") != NULL);
+	CHECK(strstr(s, "Labels:   severity=warning, team=community\n") !=
+	      NULL);
+	CHECK(strstr(s, "- @ann: <b>bold</b> & co\n  https://x.example/1") !=
+	      NULL);
+	CHECK(strstr(s, "Top terms: blablacar (200), bla (9)") != NULL);
+	free(s);
+	s = render_email_html(&a);
+	CHECK(strstr(s, "<th align=\"left\">Count</th><td>240</td>") != NULL);
+	CHECK(strstr(s, "&lt;b&gt;bold&lt;/b&gt; &amp; co") != NULL);
+	CHECK(strstr(s, "<b>bold</b>") == NULL);
+	CHECK(strstr(s, "<a href=\"https://x.example/1\">link</a>") != NULL);
+	CHECK(strstr(s, "<a href=\"https://dash.example/r/brand?from=") !=
+	      NULL);
+	free(s);
+}
+
 int main(void)
 {
 	test_ids();
+	test_schema();
+	test_slack();
+	test_teams();
+	test_discord();
+	test_alertmanager();
+	test_template();
+	test_email();
 	test_webhook();
 	test_text();
 	test_keys();
