@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Spike and drop detection for one rule's bucket series (see detect.h).
- * The baseline combines a recent level (median of the last hour) with a
- * time-of-day profile of up to 7 previous days, both read from a ring of
- * counts cleaned of the anomalies they held; the test is Poisson with 10%
- * extra dispersion plus min_count and min_ratio guards. Pure: the caller
- * (the detect tick, or hark replay) passes every bucket in order.
+ * The baseline combines a recent level (median of the last hour) with the
+ * time-of-day and day-of-week profiles, read from a ring of counts cleaned
+ * of the anomalies they held; the test is negative-binomial like (var = mu
+ * + alpha mu^2; for spikes the larger of the alphas learned from the
+ * excesses over the baseline and from successive differences, for drops
+ * from the deficits below it) over a window of buckets that
+ * must all be off, plus min_count and min_ratio.
+ * Pure: the caller (the detect tick, or hark replay) passes every bucket
+ * in order.
  */
 #include "core/detect.h"
 
@@ -21,17 +25,34 @@
 
 #define DAY_MS (86400 * 1000LL)
 #define MINUTE_MS (60 * 1000LL)
-/* 7 days of 30 s buckets; beyond that the ring costs more than it tells. */
-#define MAX_SLOTS 20160
+/* 15 days of 30 s buckets: two weeks back and the half-hour around them;
+ * beyond that the ring costs more than it tells. */
+#define MAX_SLOTS 43200
 #define MAX_DAYS 7
+#define WEEK_DAYS 7
+#define MAX_WEEKS 2
+/* Time constant of the profiles' forecast errors: a whole week, so that
+ * the comparison sees weekdays and weekends alike. */
+#define PERR_TAU_MS (7 * 86400 * 1000.0)
 #define MAX_RECENT 48
-/* Consecutive calm buckets needed to resolve. */
-#define CALM_TO_RESOLVE 3
+/* Calm needed to resolve: a story's tail comes in waves, and each resolve
+ * re-arms the alert, so "back to normal" must last a while. */
+#define CALM_MS (3600 * 1000LL)
+#define CALM_MIN_BUCKETS 3
 /* A firing that lasts this long is a new level, not a spike. */
 #define MAX_FIRING_MS (6 * 3600 * 1000LL)
 #define RATIO_FLOOR 0.5
-/* Extra dispersion over Poisson: real streams are burstier. */
-#define DISPERSION 0.1
+/* Dispersion (alpha of var = mu + alpha mu^2) learned with this time
+ * constant, residuals winsorized at DISP_WINSOR sd; never below
+ * ALPHA_MIN, the burstiness of even a calm stream. */
+#define DISP_TAU_MS (86400 * 1000.0)
+#define DISP_WINSOR 5.0
+#define ALPHA_MIN 0.01
+/* What a bucket that is off on its own is cut to before it is stored. */
+#define CLEAN_SD 2.0
+/* A bucket far enough off fires without waiting for the window: this many
+ * times the threshold and min_ratio (a one-bucket flood still matters). */
+#define SINGLE_FACTOR 4.0
 /* Half-width of the time-of-day neighbourhood. Days repeat only roughly: a
  * morning rise jitters by ±15 min, so two days can be 30 min apart. */
 #define SEASON_HALF_MS (30 * MINUTE_MS)
@@ -52,16 +73,42 @@ struct detector {
 	/* After a forced resolve: store raw counts until one bucket looks
 	 * normal again, so that a lasting level shift is learned. */
 	bool learning;
+	/* Over-dispersion learned from recent residuals: the variance of a
+	 * count around its baseline mu is mu + alpha mu^2. Kept as two
+	 * exponentially weighted sums, so alpha = disp_num / disp_den. */
+	double disp_num[2]; /* [0] around the up baseline, [1] the down one */
+	double disp_den[2];
+	/* Up side's burstiness from successive differences. */
+	double diff_num;
+	double diff_den;
+	/* Forecast error of the daily [0] and weekly [1] profiles. */
+	double perr[2];
+	bool has_week_err;
+	/* Raw counts of the last window - 1 buckets, newest last. */
+	uint32_t raw[DETECT_MAX_WINDOW];
+	int n_raw;
 	struct detect_result last;
 };
+
 
 /* What one side (up or down) of the test saw for a bucket. */
 struct side {
 	double mu;
 	double score; /* positive when the count is off in this side's way */
 	double ratio; /* count / mu for up, mu / count for down (floored) */
-	bool anomalous;
+	bool anomalous; /* the whole window is off */
+	bool single;    /* this bucket alone is off: keep it out of history */
 	bool calm;
+};
+
+/* The seasonal profiles of one bucket, for one side. */
+struct profile {
+	double day;
+	double week;
+	double weeks[MAX_WEEKS];
+	int n_weeks;
+	bool has_day;
+	bool has_week;
 };
 
 static const char *const state_names[] = {
@@ -78,9 +125,10 @@ void detect_params_default(struct detect_params *p, int64_t bucket_ms)
 	p->threshold = 5.0;
 	p->min_count = 10;
 	p->min_ratio = 2.0;
-	p->cooldown_ms = 3600 * 1000LL;
+	p->cooldown_ms = DAY_MS;
 	p->warmup_ms = DAY_MS;
-	p->history_ms = 7 * DAY_MS;
+	p->history_ms = 15 * DAY_MS;
+	p->window = 2;
 }
 
 const char *detect_state_name(enum detect_state s)
@@ -108,6 +156,12 @@ struct detector *detector_new(const struct detect_params *p)
 
 	HARK_ASSERT(p->bucket_ms > 0);
 	d->p = *p;
+	if (d->p.window < 1) {
+		d->p.window = 1;
+	}
+	if (d->p.window > DETECT_MAX_WINDOW) {
+		d->p.window = DETECT_MAX_WINDOW;
+	}
 	slots = p->history_ms / p->bucket_ms;
 	if (slots < 1) {
 		slots = 1;
@@ -147,6 +201,13 @@ const struct detect_result *detector_last(const struct detector *d)
 	return &d->last;
 }
 
+static int calm_needed(const struct detector *d)
+{
+	int64_t n = CALM_MS / d->p.bucket_ms;
+
+	return n < CALM_MIN_BUCKETS ? CALM_MIN_BUCKETS : (int)n;
+}
+
 static size_t slot_of(const struct detector *d, int64_t k)
 {
 	int64_t n = (int64_t)d->n_slots;
@@ -164,17 +225,20 @@ static double hist_at(const struct detector *d, int64_t k, int64_t back)
 	return (double)d->hist[slot_of(d, k - back)];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a;
-	double y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
+/* Sorts in place; an insertion sort, since n is at most MAX_RECENT and this
+ * runs several times per bucket (qsort was a third of replay's time). */
 static double median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(v[0]), cmp_double);
+	for (size_t i = 1; i < n; i++) {
+		double x = v[i];
+		size_t j = i;
+
+		while (j > 0 && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
 	if (n % 2 == 1) {
 		return v[n / 2];
 	}
@@ -246,143 +310,413 @@ static double mean3(const struct detector *d, int64_t k, int64_t back)
 	return n > 0 ? sum / n : -1.0;
 }
 
-/*
- * The time-of-day profile for bucket k: per previous day, the highest
- * (dilate) or lowest (erode) 3-bucket mean around the same time of day, so
- * that a daily rise or fall that shifts a little is still covered; then the
- * median over days (the mean below 3 days). False before one day of history.
- */
-static bool seasonal_level(const struct detector *d, int64_t k, bool dilate,
-			   double *out)
+/* The highest (dilate) or lowest 3-bucket mean centred on back in
+ * [center - half, center + half], all of it in the ring: one pass over the
+ * slots, since this runs for every day of every bucket. */
+static double extreme3(const struct detector *d, int64_t k, int64_t center,
+		       int64_t half, bool dilate)
 {
-	int64_t day_b, half;
-	double days[MAX_DAYS];
-	size_t n_days = 0;
+	int64_t n = (int64_t)d->n_slots;
+	int64_t slot = ((k - (center + half + 1)) % n + n) % n;
+	double a, b, c, best = -1.0;
+
+	a = (double)d->hist[slot];
+	slot = slot + 1 == n ? 0 : slot + 1;
+	b = (double)d->hist[slot];
+	for (int64_t i = 0; i <= 2 * half; i++) {
+		double m;
+
+		slot = slot + 1 == n ? 0 : slot + 1;
+		c = (double)d->hist[slot];
+		m = (a + b + c) / 3.0;
+		if (best < 0.0 || (dilate ? m > best : m < best)) {
+			best = m;
+		}
+		a = b;
+		b = c;
+	}
+	return best;
+}
+
+/*
+ * A seasonal profile for bucket k: per previous period (lag buckets back,
+ * up to n_max of them), the highest (dilate) or lowest (erode) 3-bucket
+ * mean around the same time, so that a rise or fall that shifts a little
+ * is still covered; then the median over periods (the mean below 3). False
+ * when no period is in the ring yet.
+ */
+static bool periodic_level(const struct detector *d, int64_t k, int64_t lag,
+			   int n_max, bool dilate, double *out, double *each,
+			   int *n_each)
+{
+	int64_t half;
+	double vals[MAX_DAYS];
+	size_t n_vals = 0;
 	double sum = 0.0;
 
-	if (d->p.bucket_ms > DAY_MS / 2) {
-		return false;
-	}
-	day_b = DAY_MS / d->p.bucket_ms;
 	half = SEASON_HALF_MS / d->p.bucket_ms;
 	if (half < 1) {
 		half = 1;
 	}
-	if (half > day_b / 4) {
-		half = day_b / 4;
+	if (half > lag / 4) {
+		half = lag / 4;
 	}
-	for (int day = 1; day <= MAX_DAYS; day++) {
-		int64_t center = day * day_b;
+	for (int i = 1; i <= n_max && i <= MAX_DAYS; i++) {
+		int64_t center = i * lag;
 		double best = -1.0;
 
 		if (center > (int64_t)d->seen) {
 			break;
 		}
-		for (int64_t back = center - half; back <= center + half;
-		     back++) {
-			double m = mean3(d, k, back);
+		if (center + half + 1 <= (int64_t)d->seen) {
+			best = extreme3(d, k, center, half, dilate);
+		} else {
+			for (int64_t back = center - half;
+			     back <= center + half; back++) {
+				double m = mean3(d, k, back);
 
-			if (m < 0.0) {
-				continue;
-			}
-			if (best < 0.0 || (dilate ? m > best : m < best)) {
-				best = m;
+				if (m < 0.0) {
+					continue;
+				}
+				if (best < 0.0 || (dilate ? m > best : m < best)) {
+					best = m;
+				}
 			}
 		}
 		if (best >= 0.0) {
-			days[n_days++] = best;
+			if (each != NULL) {
+				each[n_vals] = best;
+			}
+			vals[n_vals++] = best;
 			sum += best;
 		}
 	}
-	if (n_days == 0) {
+	if (n_each != NULL) {
+		*n_each = (int)n_vals;
+	}
+	if (n_vals == 0) {
 		return false;
 	}
-	*out = n_days < 3 ? sum / (double)n_days : median(days, n_days);
+	*out = n_vals < 3 ? sum / (double)n_vals : median(vals, n_vals);
 	return true;
 }
 
-static double baseline_up(const struct detector *d, int64_t k)
+/*
+ * Both profiles of bucket k for one side: the time-of-day one (previous
+ * days) and the day-of-week one (the same time 1 and 2 weeks back, once a
+ * whole week is in the ring). Buckets longer than half a day have neither.
+ */
+static void profiles(const struct detector *d, int64_t k, bool dilate,
+		     struct profile *pr)
+{
+	int64_t day_b;
+
+	pr->has_day = pr->has_week = false;
+	if (d->p.bucket_ms > DAY_MS / 2) {
+		return;
+	}
+	day_b = DAY_MS / d->p.bucket_ms;
+	pr->has_day = periodic_level(d, k, day_b, MAX_DAYS, dilate, &pr->day,
+				     NULL, NULL);
+	if ((int64_t)d->seen >= WEEK_DAYS * day_b + SEASON_HALF_MS /
+							     d->p.bucket_ms +
+						     2) {
+		pr->has_week = periodic_level(d, k, WEEK_DAYS * day_b,
+					      MAX_WEEKS, dilate, &pr->week,
+					      pr->weeks, &pr->n_weeks);
+	}
+}
+
+/*
+ * The profile to trust. With two weeks in the ring: the median of the two
+ * same-time-last-week values and the daily profile, so that a quiet
+ * weekend follows its own weeks, a weekday its many days, and one stale
+ * value cannot drag it. With one week: the weekly value once it has
+ * forecast the stored counts better than the daily profile over the last
+ * week (a stream with quiet weekends), else the daily one.
+ */
+static bool season_of(const struct detector *d, const struct profile *pr,
+		      double *out)
+{
+	if (pr->has_week && pr->has_day && pr->n_weeks >= 2) {
+		double v[3] = {pr->weeks[0], pr->weeks[1], pr->day};
+
+		*out = median(v, 3);
+		return true;
+	}
+	if (pr->has_week && (!pr->has_day || d->perr[1] < d->perr[0])) {
+		*out = pr->week;
+		return true;
+	}
+	if (pr->has_day) {
+		*out = pr->day;
+		return true;
+	}
+	return false;
+}
+
+static double baseline_up(const struct detector *d, int64_t k,
+			  struct profile *pr)
 {
 	double recent = recent_level(d, k);
 	double season;
 
-	if (seasonal_level(d, k, true, &season) && season > recent) {
+	profiles(d, k, true, pr);
+	if (season_of(d, pr, &season) && season > recent) {
 		return season;
 	}
 	return recent;
 }
 
-static double baseline_down(const struct detector *d, int64_t k)
+static double baseline_down(const struct detector *d, int64_t k,
+			    struct profile *pr)
 {
 	double recent = recent_level(d, k);
 	double season;
 
-	if (seasonal_level(d, k, false, &season) && season < recent) {
+	profiles(d, k, false, pr);
+	if (season_of(d, pr, &season) && season < recent) {
 		return season;
 	}
 	return recent;
+}
+
+/* Tracks how well each profile forecast the stored (cleaned) count v. */
+static void learn_profiles(struct detector *d, const struct profile *pr,
+			   double v)
+{
+	double w = 1.0 - exp(-(double)d->p.bucket_ms / PERR_TAU_MS);
+
+	if (pr->has_day) {
+		d->perr[0] += w * (fabs(v - pr->day) / sqrt(pr->day + 1.0) -
+				   d->perr[0]);
+	}
+	if (pr->has_week) {
+		double e = fabs(v - pr->week) / sqrt(pr->week + 1.0);
+
+		if (!d->has_week_err) {
+			/* Starts even: the week must earn its place. */
+			d->perr[1] = d->perr[0];
+			d->has_week_err = true;
+		}
+		d->perr[1] += w * (e - d->perr[1]);
+	}
 }
 
 double detector_baseline(const struct detector *d)
 {
+	struct profile pr;
+
 	if (d->next_ms == INT64_MIN || d->seen == 0) {
 		return 0.0;
 	}
 	if (d->p.direction == DETECT_DOWN) {
-		return baseline_down(d, floor_div(d->next_ms, d->p.bucket_ms));
+		return baseline_down(d, floor_div(d->next_ms, d->p.bucket_ms),
+				     &pr);
 	}
-	return baseline_up(d, floor_div(d->next_ms, d->p.bucket_ms));
+	return baseline_up(d, floor_div(d->next_ms, d->p.bucket_ms), &pr);
 }
 
-static double spread(double mu)
+static double alpha_of(const struct detector *d, int side)
 {
-	return sqrt(mu + (DISPERSION * mu) * (DISPERSION * mu) + 1.0);
+	double a = d->disp_den[side] > 0.0
+			   ? d->disp_num[side] / d->disp_den[side]
+			   : 0.0;
+
+	if (side == 0 && d->diff_den > 0.0 && d->diff_num / d->diff_den > a) {
+		a = d->diff_num / d->diff_den;
+	}
+	return a > ALPHA_MIN ? a : ALPHA_MIN;
 }
 
-static void test_up(const struct detector *d, double x, double mu,
-		    struct side *s)
+static double spread(const struct detector *d, int side, double mu)
+{
+	return sqrt(mu + alpha_of(d, side) * mu * mu + 1.0);
+}
+
+/*
+ * Learns a side's dispersion from a bucket outside a firing: E[(x - mu)^2]
+ * = mu + alpha mu^2 over the counts on that side of the baseline only
+ * (doubled): the up baseline is an upper envelope, so the counts below it
+ * measure its bias, not the forecast error a spike must beat (and the
+ * reverse for down). Winsorized so one burst or outage cannot teach it.
+ */
+static void learn_dispersion_side(struct detector *d, int side, double x,
+				  double mu)
+{
+	double w = 1.0 - exp(-(double)d->p.bucket_ms / DISP_TAU_MS);
+	double s = spread(d, side, mu);
+	double e = (side == 1 ? x < mu : x > mu) ? 2.0 * (x - mu) * (x - mu)
+						  : 0.0;
+	double cap = DISP_WINSOR * DISP_WINSOR * s * s;
+
+	if (e > cap) {
+		e = cap;
+	}
+	d->disp_num[side] += w * ((e - mu) - d->disp_num[side]);
+	d->disp_den[side] += w * (mu * mu - d->disp_den[side]);
+}
+
+/*
+ * Up-side burstiness from successive differences: for two neighbouring
+ * buckets of a slowly moving level m, E[(x1 - x0)^2] / 2 = m + alpha m^2.
+ * Free of the baseline's bias and bursts included (winsorized), so a
+ * stream that bursts often raises its own bar even where the baseline
+ * forecasts well, while a Poisson one keeps alpha near zero. The up test
+ * uses the larger of this and the excess-based alpha: one measures the
+ * bursts, the other the baseline's own error.
+ */
+static void learn_dispersion_diff(struct detector *d, double x, double prev)
+{
+	double w = 1.0 - exp(-(double)d->p.bucket_ms / DISP_TAU_MS);
+	double m = (x + prev) / 2.0;
+	double s2 = m + alpha_of(d, 0) * m * m + 1.0;
+	double e = (x - prev) * (x - prev) / 2.0;
+	double cap = DISP_WINSOR * DISP_WINSOR * s2;
+
+	if (e > cap) {
+		e = cap;
+	}
+	d->diff_num += w * ((e - m) - d->diff_num);
+	d->diff_den += w * (m * m - d->diff_den);
+}
+
+/* The window's least count (up) or greatest (down), this bucket included. */
+static double window_count(const struct detector *d, int64_t count, bool up)
+{
+	double v = (double)count;
+
+	for (int i = d->n_raw - (d->p.window - 1); i < d->n_raw; i++) {
+		double r;
+
+		if (i < 0) {
+			continue;
+		}
+		r = (double)d->raw[i];
+		if (up ? r < v : r > v) {
+			v = r;
+		}
+	}
+	return v;
+}
+
+/* Sum of the window's counts, this bucket included; *n gets how many. */
+static double window_sum(const struct detector *d, int64_t count, int *n)
+{
+	double sum = (double)count;
+
+	*n = 1;
+	for (int i = d->n_raw - (d->p.window - 1); i < d->n_raw; i++) {
+		if (i < 0) {
+			continue;
+		}
+		sum += (double)d->raw[i];
+		(*n)++;
+	}
+	return sum;
+}
+
+static void push_raw(struct detector *d, int64_t count)
+{
+	uint32_t v = count > (int64_t)COUNT_MAX ? COUNT_MAX : (uint32_t)count;
+
+	if (d->n_raw == DETECT_MAX_WINDOW) {
+		memmove(d->raw, d->raw + 1, (DETECT_MAX_WINDOW - 1) * sizeof(d->raw[0]));
+		d->n_raw--;
+	}
+	d->raw[d->n_raw++] = v;
+}
+
+static bool off_up(const struct detector *d, double x, double mu,
+		   double sd)
 {
 	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
 
-	s->mu = mu;
-	s->score = (x - mu) / spread(mu);
-	s->ratio = x / floored;
-	s->anomalous = s->score >= d->p.threshold &&
-		       x >= (double)d->p.min_count &&
-		       x >= d->p.min_ratio * floored;
-	s->calm = !s->anomalous && s->ratio < d->p.min_ratio / 2.0 + 0.5;
+	return (x - mu) / sd >= d->p.threshold &&
+	       x >= (double)d->p.min_count && x >= d->p.min_ratio * floored;
 }
 
-static void test_down(const struct detector *d, double x, double mu,
-		      struct side *s)
+static bool off_down(const struct detector *d, double x, double mu,
+		     double sd)
 {
 	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
 
+	return (mu - x) / sd >= d->p.threshold &&
+	       mu >= (double)d->p.min_count && mu >= d->p.min_ratio * xf;
+}
+
+/*
+ * x: this bucket; xw: the window's least count. The score and the guards
+ * hold for every bucket of the window (its least), so one burst cannot
+ * carry a quiet neighbour: scoring the window's sum instead found a few
+ * more synthetic spikes but let many short real bursts through.
+ */
+static void test_up(const struct detector *d, double x, double xw,
+		    double mu, struct side *s)
+{
+	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
+	double sd = spread(d, 0, mu);
+
 	s->mu = mu;
-	s->score = (mu - x) / spread(mu);
+	s->score = (xw - mu) / sd;
+	s->ratio = x / floored;
+	s->anomalous = off_up(d, xw, mu, sd);
+	s->single = off_up(d, x, mu, sd);
+	if (s->single && (x - mu) / sd >= SINGLE_FACTOR * d->p.threshold &&
+	    x >= SINGLE_FACTOR * d->p.min_ratio * floored) {
+		s->anomalous = true;
+		s->score = (x - mu) / sd;
+	}
+	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
+}
+
+/*
+ * x: this bucket; xw: the window's greatest count; sum, n: the window's
+ * total over n buckets. A drop is scored on the total (independent
+ * buckets add their variances); the guards hold for every bucket of it.
+ */
+static void test_down(const struct detector *d, double x, double xw,
+		      double sum, int n, double mu, struct side *s)
+{
+	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
+	double xwf = xw > RATIO_FLOOR ? xw : RATIO_FLOOR;
+	double sd = spread(d, 1, mu);
+	double var = (double)n * (mu + alpha_of(d, 1) * mu * mu) + 1.0;
+	double m = (double)n * mu;
+
+	/* A drop is scored by the Poisson deviance (scaled for the
+	 * dispersion): silence where 12 were expected is far less likely
+	 * than the normal approximation says. */
+	s->mu = mu;
+	s->score = (m - sum) / sqrt(var);
+	if (sum < m) {
+		double dev = sum > 0.0 ? sum * log(sum / m) - (sum - m) : m;
+
+		s->score = sqrt(2.0 * dev / (1.0 + alpha_of(d, 1) * mu));
+	}
 	s->ratio = mu / xf;
 	s->anomalous = s->score >= d->p.threshold &&
-		       mu >= (double)d->p.min_count &&
-		       mu >= d->p.min_ratio * xf;
-	s->calm = !s->anomalous && s->ratio < d->p.min_ratio / 2.0 + 0.5;
+		       mu >= (double)d->p.min_count && mu >= d->p.min_ratio * xwf;
+	s->single = off_down(d, x, mu, sd);
+	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
 }
 
 /* Stores the count of bucket k; cleaned into mu ± 2 sqrt(mu) of the sides
  * tested when the bucket must not teach the baseline. */
-static void store(struct detector *d, int64_t k, int64_t count, bool clean,
-		  const struct side *up, const struct side *down)
+static double store(struct detector *d, int64_t k, int64_t count, bool clean,
+		    const struct side *up, const struct side *down)
 {
 	double v = (double)count;
 
-	if (clean && up != NULL) {
-		double hi = ceil(up->mu + 2.0 * sqrt(up->mu));
+	if (up != NULL && (clean || up->single)) {
+		double hi = ceil(up->mu + CLEAN_SD * spread(d, 0, up->mu));
 
 		if (v > hi) {
 			v = hi;
 		}
 	}
-	if (clean && down != NULL) {
-		double lo = floor(down->mu - 2.0 * sqrt(down->mu));
+	if (down != NULL && (clean || down->single)) {
+		double lo = floor(down->mu - CLEAN_SD * spread(d, 1, down->mu));
 
 		if (v < lo) {
 			v = lo;
@@ -398,6 +732,7 @@ static void store(struct detector *d, int64_t k, int64_t count, bool clean,
 	if (d->seen < d->n_slots) {
 		d->seen++;
 	}
+	return (double)d->hist[slot_of(d, k)];
 }
 
 /* Evaluates bucket start_ms (== d->next_ms) and moves on by one bucket. */
@@ -415,17 +750,26 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	struct side up = {0};
 	struct side down = {0};
 	const struct side *shown;
+	struct profile pr_up = {0};
+	struct profile pr_down = {0};
+	double stored;
+	int n_w;
+	double wsum;
 
 	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
 		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
 	if (count < 0) {
 		count = 0;
 	}
+	wsum = window_sum(d, count, &n_w);
 	if (test_u) {
-		test_up(d, (double)count, baseline_up(d, k), &up);
+		test_up(d, (double)count, window_count(d, count, true),
+			baseline_up(d, k, &pr_up), &up);
 	}
 	if (test_d) {
-		test_down(d, (double)count, baseline_down(d, k), &down);
+		test_down(d, (double)count, window_count(d, count, false),
+			  wsum, n_w,
+			  baseline_down(d, k, &pr_down), &down);
 	}
 	anomalous = (test_u && up.anomalous) || (test_d && down.anomalous);
 	calm = (!test_u || up.calm) && (!test_d || down.calm);
@@ -458,7 +802,7 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		d->state = DETECT_STATE_WARMING;
 	} else if (d->state == DETECT_STATE_FIRING) {
 		d->calm_run = calm ? d->calm_run + 1 : 0;
-		if (d->calm_run >= CALM_TO_RESOLVE) {
+		if (d->calm_run >= calm_needed(d)) {
 			out->action = DETECT_RESOLVE;
 		} else if (end_ms - d->fired_start_ms >= MAX_FIRING_MS) {
 			out->action = DETECT_RESOLVE;
@@ -487,7 +831,22 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		}
 		clean = anomalous && !d->learning;
 	}
-	store(d, k, count, clean, test_u ? &up : NULL, test_d ? &down : NULL);
+	/* Bursts are learned too (winsorized): a stream that bursts often
+	 * must raise its own bar. A firing episode is not. */
+	if (d->state != DETECT_STATE_FIRING && test_u && d->n_raw > 0) {
+		learn_dispersion_diff(d, (double)count,
+				      (double)d->raw[d->n_raw - 1]);
+	}
+	if (d->state != DETECT_STATE_FIRING && test_u) {
+		learn_dispersion_side(d, 0, (double)count, up.mu);
+	}
+	if (d->state != DETECT_STATE_FIRING && test_d) {
+		learn_dispersion_side(d, 1, (double)count, down.mu);
+	}
+	stored = store(d, k, count, clean, test_u ? &up : NULL,
+		       test_d ? &down : NULL);
+	learn_profiles(d, test_u ? &pr_up : &pr_down, stored);
+	push_raw(d, count);
 	if (d->steps < INT64_MAX) {
 		d->steps++;
 	}
@@ -574,16 +933,28 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 	buf_init(&b, ENCODE_MAX_BYTES);
 	rc = buf_printf(
 		&b,
-		"hark-detect v1 bucket=%" PRId64 " next=%" PRId64
+		"hark-detect v2 bucket=%" PRId64 " next=%" PRId64
 		" steps=%" PRId64 " state=%s fired=%" PRId64 " calm=%d"
-		" cooldown=%" PRId64 " learning=%d"
-		" last=%" PRId64 ",%" PRId64 ",%" PRId64 ",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64
-		";h=",
+		" cooldown=%" PRId64 " learning=%d disp=%.17g,%.17g,%.17g,%.17g"
+		" diff=%.17g,%.17g perr=%.17g,%.17g,%d raw=",
 		d->p.bucket_ms, d->next_ms, d->steps,
 		detect_state_name(d->state), d->fired_start_ms, d->calm_run,
-		d->cooldown_until_ms, d->learning ? 1 : 0, l->start_ms,
-		l->end_ms, l->count, l->baseline, l->ratio, l->score, l->anomalous ? 1 : 0,
-		(int)l->state, (int)l->action, l->fired_start_ms);
+		d->cooldown_until_ms, d->learning ? 1 : 0, d->disp_num[0],
+		d->disp_den[0], d->disp_num[1], d->disp_den[1], d->diff_num,
+		d->diff_den, d->perr[0],
+		d->perr[1], d->has_week_err ? 1 : 0);
+	HARK_ASSERT(rc == 0);
+	for (int i = 0; i < d->n_raw; i++) {
+		rc = buf_printf(&b, "%s%" PRIu32, i > 0 ? "," : "", d->raw[i]);
+		HARK_ASSERT(rc == 0);
+	}
+	rc = buf_printf(
+		&b,
+		" last=%" PRId64 ",%" PRId64 ",%" PRId64
+		",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64 ";h=",
+		l->start_ms, l->end_ms, l->count, l->baseline, l->ratio,
+		l->score, l->anomalous ? 1 : 0, (int)l->state, (int)l->action,
+		l->fired_start_ms);
 	HARK_ASSERT(rc == 0);
 	if (d->seen > 0) {
 		k0 = floor_div(d->next_ms, d->p.bucket_ms) - (int64_t)d->seen;
@@ -681,6 +1052,106 @@ static bool parse_state_name(const char **p, enum detect_state *out)
 		}
 	}
 	return false;
+}
+
+/* "disp=<num>,<den>,<num>,<den> ": the dispersion sums, up then down
+ * (denominators never negative). */
+static bool parse_disp(const char **p, double *num, double *den)
+{
+	char *end;
+
+	if (strncmp(*p, "disp=", 5) != 0) {
+		return false;
+	}
+	*p += 5;
+	if (!read_dbl(p, &num[0]) || !read_dbl(p, &den[0]) ||
+	    !read_dbl(p, &num[1])) {
+		return false;
+	}
+	den[1] = strtod(*p, &end);
+	if (end == *p || *end != ' ' || !isfinite(den[1]) || den[0] < 0.0 ||
+	    den[1] < 0.0) {
+		return false;
+	}
+	*p = end + 1;
+	return true;
+}
+
+/* "diff=<num>,<den> ": the up side's successive-difference sums; absent
+ * in states written before it existed (then both stay 0). */
+static bool parse_diff(const char **p, double *num, double *den)
+{
+	char *end;
+
+	*num = *den = 0.0;
+	if (strncmp(*p, "diff=", 5) != 0) {
+		return true;
+	}
+	*p += 5;
+	if (!read_dbl(p, num)) {
+		return false;
+	}
+	*den = strtod(*p, &end);
+	if (end == *p || *end != ' ' || !isfinite(*den) || *den < 0.0) {
+		return false;
+	}
+	*p = end + 1;
+	return true;
+}
+
+/* "perr=<day>,<week>,<0|1> ": the profiles' forecast errors. */
+static bool parse_perr(const char **p, double *perr, bool *has_week)
+{
+	int64_t v;
+
+	if (strncmp(*p, "perr=", 5) != 0) {
+		return false;
+	}
+	*p += 5;
+	if (!read_dbl(p, &perr[0]) || !read_dbl(p, &perr[1]) ||
+	    perr[0] < 0.0 || perr[1] < 0.0 || !read_num(p, &v, ' ') ||
+	    (v != 0 && v != 1)) {
+		return false;
+	}
+	*has_week = v == 1;
+	return true;
+}
+
+/* "raw=<count>,... ": the last raw counts, at most DETECT_MAX_WINDOW. */
+static bool parse_raw(const char **p, uint32_t *raw, int *n_out)
+{
+	int n = 0;
+
+	if (strncmp(*p, "raw=", 4) != 0) {
+		return false;
+	}
+	*p += 4;
+	while (**p != ' ') {
+		char *end;
+		long long v;
+
+		if (n == DETECT_MAX_WINDOW || !isdigit((unsigned char)**p)) {
+			return false;
+		}
+		errno = 0;
+		v = strtoll(*p, &end, 10);
+		if (errno != 0 || v > (long long)COUNT_MAX) {
+			return false;
+		}
+		raw[n++] = (uint32_t)v;
+		*p = end;
+		if (**p == ',') {
+			(*p)++;
+			if (!isdigit((unsigned char)**p)) {
+				return false;
+			}
+		} else if (**p != ' ') {
+			return false;
+		}
+	}
+	(*p)++;
+	*n_out = n;
+	return true;
 }
 
 static bool parse_last(const char **p, struct detect_result *l,
@@ -785,10 +1256,16 @@ fail:
 
 int detector_decode(struct detector *d, const char *text, size_t len)
 {
-	static const char magic[] = "hark-detect v1 ";
+	static const char magic[] = "hark-detect v2 ";
 	char *copy;
 	const char *p;
 	int64_t bucket, next, steps, fired, calm, cooldown, learning;
+	double disp_num[2], disp_den[2];
+	double diff_num, diff_den;
+	double perr[2];
+	bool has_week_err;
+	uint32_t raw[DETECT_MAX_WINDOW] = {0};
+	int n_raw;
 	enum detect_state state;
 	struct detect_result last;
 	uint32_t *vals = NULL;
@@ -812,10 +1289,14 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !read_int(&p, "calm", &calm) ||
 	    !read_int(&p, "cooldown", &cooldown) ||
 	    !read_int(&p, "learning", &learning) ||
+	    !parse_disp(&p, disp_num, disp_den) ||
+	    !parse_diff(&p, &diff_num, &diff_den) ||
+	    !parse_perr(&p, perr, &has_week_err) ||
+	    !parse_raw(&p, raw, &n_raw) ||
 	    !parse_last(&p, &last, bucket) || !parse_history(p, &vals, &n_vals)) {
 		goto out;
 	}
-	if (steps < 0 || calm < 0 || calm >= CALM_TO_RESOLVE ||
+	if (steps < 0 || calm < 0 || calm >= calm_needed(d) ||
 	    (learning != 0 && learning != 1) || (uint64_t)steps < n_vals) {
 		goto out;
 	}
@@ -842,6 +1323,14 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	d->calm_run = (int)calm;
 	d->cooldown_until_ms = cooldown;
 	d->learning = learning == 1;
+	memcpy(d->disp_num, disp_num, sizeof(disp_num));
+	memcpy(d->disp_den, disp_den, sizeof(disp_den));
+	d->diff_num = diff_num;
+	d->diff_den = diff_den;
+	memcpy(d->perr, perr, sizeof(perr));
+	d->has_week_err = has_week_err;
+	memcpy(d->raw, raw, sizeof(raw));
+	d->n_raw = n_raw;
 	d->last = last;
 	rc = 0;
 out:

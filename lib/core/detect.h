@@ -3,9 +3,12 @@
  * Spike and drop detection for one rule's bucket series, with the alert
  * lifecycle (fire once at onset, stay firing silently, resolve after a
  * normal stretch, cooldown). Baseline: a robust recent level plus the
- * time-of-day profile of previous days, learned from counts cleaned of the
- * anomalies they contained. Test: count-aware (Poisson with extra
- * dispersion), with min_count and min_ratio guards. Pure and
+ * time-of-day profile of previous days and, once a week is in the history,
+ * the day-of-week profile, learned from counts cleaned of the anomalies
+ * they contained. Test: count-aware (dispersion learned from recent
+ * residuals and, for spikes, successive differences), a spike on the
+ * window's least bucket, a drop on the window's sum by its deviance, with
+ * min_count and min_ratio guards on each bucket. Pure and
  * deterministic; the state round-trips through detector_encode/decode.
  */
 #ifndef HARK_CORE_DETECT_H
@@ -31,8 +34,12 @@ struct detect_params {
 	double min_ratio;     /* up: count >= ratio * baseline; down: inverse */
 	int64_t cooldown_ms;  /* after a resolve, no new firing for this long */
 	int64_t warmup_ms;    /* history needed before the first alert */
-	int64_t history_ms;   /* kept history, default 7d */
+	int64_t history_ms;   /* kept history, default 15d */
+	int window;           /* buckets in the test; all of them must be off */
 };
+
+/* The longest window, in buckets. */
+#define DETECT_MAX_WINDOW 12
 
 /* Fills the documented defaults for a bucket size. */
 void detect_params_default(struct detect_params *p, int64_t bucket_ms);
