@@ -24,6 +24,45 @@ struct mention {
 	char *url;    /* owned; "" when unknown */
 	int64_t created_at_ms; /* event time; valid when has_created_at */
 	bool has_created_at;
+	char *source; /* owned; name of the source it came from, or NULL */
+	char *tags;   /* owned; Mastodon hashtags, space-separated, or NULL */
+};
+
+/* How a source's lines are read (config `format` / `fields`). */
+enum mention_format {
+	MENTION_FORMAT_AUTO,     /* any shape of DESIGN §5, as mention_parse */
+	MENTION_FORMAT_X_V2,     /* {"data":{…},"includes":…} or {"errors"} */
+	MENTION_FORMAT_MASTODON, /* a Status */
+	MENTION_FORMAT_FLAT,     /* {"id","text","created_at",…} */
+	MENTION_FORMAT_FIELDS,   /* JSON pointers (struct mention_fields) */
+};
+
+/* RFC 6901 JSON pointers ("/data/text", "/includes/users/0/username");
+ * NULL leaves the field empty. text is required. Borrowed. */
+struct mention_fields {
+	const char *text;
+	const char *id;
+	const char *created_at;
+	const char *lang;
+	const char *author;
+	const char *url;
+};
+
+struct mention_opts {
+	enum mention_format format;
+	const struct mention_fields *fields; /* MENTION_FORMAT_FIELDS only */
+	/* Mastodon boost ("reblog" set): true → read as the boosted
+	 * (original) status, original id included, so dedupe by id counts
+	 * it once; false → MENTION_SKIPPED. */
+	bool reblog_original;
+};
+
+enum mention_result {
+	MENTION_OK,           /* *m filled; caller frees with mention_fini */
+	MENTION_REJECTED,     /* not a mention; reason in err */
+	MENTION_STREAM_ERROR, /* X in-stream {"errors":[…]} without data;
+			       * err holds "title: detail" of the first */
+	MENTION_SKIPPED,      /* valid but not counted (a skipped boost) */
 };
 
 /*
@@ -34,6 +73,16 @@ struct mention {
  */
 int mention_parse(struct mention *m, const char *line, size_t len, char *err,
 		  size_t errlen) HARK_MUST_CHECK;
+/*
+ * Parses one JSON object read as o says. *m is filled only on MENTION_OK;
+ * for every other result it is left empty and err says why.
+ */
+enum mention_result mention_parse_as(struct mention *m,
+				     const struct mention_opts *o,
+				     const char *line, size_t len, char *err,
+				     size_t errlen);
+/* Checks an RFC 6901 pointer's syntax ("" or "/…", "~" only as ~0 ~1). */
+bool mention_pointer_valid(const char *ptr);
 void mention_fini(struct mention *m);
 /* Deep copy with text cut to at most max_text_bytes (on a UTF-8 boundary). */
 void mention_copy(struct mention *dst, const struct mention *src,

@@ -16,10 +16,26 @@
 /* Sample texts are cut to this: an alert shows a glimpse, not the thread. */
 #define SAMPLE_TEXT_BYTES 500
 
+/*
+ * A kept sample, packed: its strings end to end in one buffer that the
+ * slot reuses when a newer sample replaces it, so a match costs a memcpy,
+ * not seven allocations. It becomes a struct mention only when its bucket
+ * closes.
+ */
+enum { F_ID, F_TEXT, F_LANG, F_AUTHOR, F_URL, F_SOURCE, F_TAGS, N_FIELDS };
+
+struct sample {
+	char *buf; /* owned */
+	size_t cap;
+	uint32_t off[N_FIELDS]; /* UINT32_MAX: NULL (source, tags only) */
+	int64_t created_at_ms;
+	bool has_created_at;
+};
+
 struct open_bucket {
 	int64_t start_ms;
 	int64_t count;
-	struct mention *ring; /* owned; max_samples slots, NULL until needed */
+	struct sample *ring; /* owned; max_samples slots, NULL until needed */
 	size_t n_ring;
 	size_t head; /* the slot the next sample goes to */
 };
@@ -96,8 +112,10 @@ struct series *series_new(int64_t bucket_ms, size_t max_samples)
 
 static void open_bucket_fini(struct open_bucket *b)
 {
-	for (size_t i = 0; i < b->n_ring; i++) {
-		mention_fini(&b->ring[i]);
+	if (b->ring != NULL) {
+		for (size_t i = 0; i < b->n_ring; i++) {
+			free(b->ring[i].buf);
+		}
 	}
 	free(b->ring);
 	b->ring = NULL;
@@ -158,6 +176,70 @@ static size_t lower_bound(const struct series *s, int64_t start_ms)
 	return lo;
 }
 
+/* Length of text cut to max bytes, never inside a code point. */
+static size_t cut_text(const char *text, size_t max)
+{
+	size_t n = strnlen(text, max + 1);
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
+			n--;
+		}
+	}
+	return n;
+}
+
+static void pack_sample(struct sample *sm, const struct mention *m)
+{
+	const char *f[N_FIELDS] = {m->id, m->text, m->lang, m->author, m->url,
+				   m->source, m->tags};
+	size_t len[N_FIELDS];
+	size_t need = 0, o = 0;
+
+	for (int i = 0; i < N_FIELDS; i++) {
+		len[i] = f[i] == NULL ? 0
+			 : i == F_TEXT ? cut_text(f[i], SAMPLE_TEXT_BYTES)
+				       : strlen(f[i]);
+		need += len[i] + 1;
+	}
+	if (need > sm->cap) {
+		free(sm->buf);
+		sm->cap = need < 1024 ? 1024 : need;
+		sm->buf = xmalloc(sm->cap);
+	}
+	for (int i = 0; i < N_FIELDS; i++) {
+		if (f[i] == NULL) {
+			sm->off[i] = UINT32_MAX;
+			continue;
+		}
+		sm->off[i] = (uint32_t)o;
+		memcpy(sm->buf + o, f[i], len[i]);
+		o += len[i];
+		sm->buf[o++] = '\0';
+	}
+	sm->created_at_ms = m->created_at_ms;
+	sm->has_created_at = m->has_created_at;
+}
+
+static char *unpack_field(const struct sample *sm, int i)
+{
+	return sm->off[i] == UINT32_MAX ? NULL : xstrdup(sm->buf + sm->off[i]);
+}
+
+static void unpack_sample(const struct sample *sm, struct mention *m)
+{
+	m->id = unpack_field(sm, F_ID);
+	m->text = unpack_field(sm, F_TEXT);
+	m->lang = unpack_field(sm, F_LANG);
+	m->author = unpack_field(sm, F_AUTHOR);
+	m->url = unpack_field(sm, F_URL);
+	m->source = unpack_field(sm, F_SOURCE);
+	m->tags = unpack_field(sm, F_TAGS);
+	m->created_at_ms = sm->created_at_ms;
+	m->has_created_at = sm->has_created_at;
+}
+
 static void keep_sample(struct series *s, struct open_bucket *b,
 			const struct mention *m)
 {
@@ -167,12 +249,11 @@ static void keep_sample(struct series *s, struct open_bucket *b,
 	if (b->ring == NULL) {
 		b->ring = xcalloc(s->max_samples, sizeof(b->ring[0]));
 	}
-	if (b->n_ring == s->max_samples) {
-		mention_fini(&b->ring[b->head]);
-	} else {
+	if (b->n_ring < s->max_samples) {
 		b->n_ring++;
 	}
-	mention_copy(&b->ring[b->head], m, SAMPLE_TEXT_BYTES);
+	/* the slot's buffer is reused for the newer sample */
+	pack_sample(&b->ring[b->head], m);
 	b->head = (b->head + 1) % s->max_samples;
 }
 
@@ -230,12 +311,10 @@ static void take_first(struct series *s, struct closed_bucket *out)
 			size_t j = (b->head + s->max_samples - 1 - k) %
 				   s->max_samples;
 
-			/* A struct move: the ring slot's strings now belong
-			 * to out. */
-			out->samples[k] = b->ring[j];
+			unpack_sample(&b->ring[j], &out->samples[k]);
 		}
 	}
-	free(b->ring);
+	open_bucket_fini(b);
 	remove_open(s, 0);
 }
 

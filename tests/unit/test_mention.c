@@ -81,6 +81,35 @@ static const struct parse_case ok_cases[] = {
 	 "smile \xf0\x9f\x98\x80 \xc3\xa9", "", "", "", false, 0},
 	{"trailing whitespace", "{\"text\":\"t\"}  \r\n", "", "t", "", "", "",
 	 false, 0},
+	{"every escape",
+	 "{\"text\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t end\"}", "",
+	 "q\" b\\ s/ \b\f\n\r\t end", "", "", "", false, 0},
+	{"\\u escapes of 1, 2 and 3 UTF-8 bytes, either case",
+	 "{\"text\":\"\\u0041\\u00E9\\u00e9\\u20ac\\uFFFF\"}", "",
+	 "A\xc3\xa9\xc3\xa9\xe2\x82\xac\xef\xbf\xbf", "", "", "", false, 0},
+	{"surrogate pairs: highest code point and adjacent pairs",
+	 "{\"text\":\"\\uDBFF\\uDFFF\\ud83d\\ude00\\ud83c\\uDDEB!\"}", "",
+	 "\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80\xf0\x9f\x87\xab!", "", "", "",
+	 false, 0},
+	{"\\u0000 does not cut the text",
+	 "{\"text\":\"a\\u0000b\"}", "", "a\xef\xbf\xbd" "b", "", "", "",
+	 false, 0},
+	{"escaped keys and values",
+	 "{\"t\\u0065xt\":\"caf\\u00e9\",\"\\u0069d\":\"\\u0031\","
+	 "\"la\\u006eg\":\"f\\u0072\"}",
+	 "1", "caf\xc3\xa9", "fr", "", "", false, 0},
+	{"x v2 escaped author match",
+	 "{\"data\":{\"id\":\"5\",\"text\":\"t\",\"author_id\":\"4\\u0032\"},"
+	 "\"includes\":{\"users\":[{\"id\":\"7\",\"username\":\"first\"},"
+	 "{\"id\":\"42\",\"username\":\"\\u00e9mile\"}]}}",
+	 "5", "t", "", "\xc3\xa9mile", "https://x.com/i/web/status/5", false,
+	 0},
+	{"first of duplicate keys", "{\"text\":\"a\",\"text\":\"b\"}", "", "a",
+	 "", "", "", false, 0},
+	{"values of every type around the fields",
+	 "{\"a\":[true,false,null,0,-0.5,1E+2,2e-3,{},[],\"\"],\"text\":\"t\","
+	 "\"b\":{\"c\":{\"d\":[[1],{\"e\":null}]}}, \"lang\" : \"de\" }",
+	 "", "t", "de", "", "", false, 0},
 	{"mastodon",
 	 "{\"id\":\"109\",\"created_at\":\"2026-11-21T14:00:00.000Z\","
 	 "\"language\":\"fr\",\"url\":\"https://m.example/@carol/109\","
@@ -172,6 +201,40 @@ static const struct {
 	{"trailing garbage", "{\"text\":\"t\"} x", "invalid JSON"},
 	{"two objects", "{\"text\":\"t\"}{\"text\":\"u\"}", "invalid JSON"},
 	{"lone surrogate", "{\"text\":\"\\ud83d\"}", "invalid JSON"},
+	{"lone low surrogate", "{\"text\":\"\\ude00x\"}", "invalid JSON"},
+	{"high surrogate then a letter", "{\"text\":\"\\ud83dx\\ude00\"}",
+	 "invalid JSON"},
+	{"high surrogate then a non-low escape",
+	 "{\"text\":\"\\ud83d\\u0041\"}", "invalid JSON"},
+	{"lone surrogate in an unread field",
+	 "{\"text\":\"t\",\"x\":[\"\\udfff\"]}", "invalid JSON"},
+	{"short \\u", "{\"text\":\"\\u12\"}", "invalid JSON"},
+	{"bad escape", "{\"text\":\"\\x41\"}", "invalid JSON"},
+	{"missing comma", "{\"text\":\"t\" \"lang\":\"fr\"}", "invalid JSON"},
+	{"missing colon", "{\"text\" \"t\"}", "invalid JSON"},
+	{"double colon", "{\"text\"::\"t\"}", "invalid JSON"},
+	{"double comma", "{\"text\":\"t\",,\"lang\":\"fr\"}", "invalid JSON"},
+	{"leading comma", "{,\"text\":\"t\"}", "invalid JSON"},
+	{"trailing comma", "{\"text\":\"t\",}", "invalid JSON"},
+	{"array trailing comma", "{\"text\":\"t\",\"a\":[1,]}", "invalid JSON"},
+	{"array missing comma", "{\"text\":\"t\",\"a\":[1 2]}", "invalid JSON"},
+	{"key without value", "{\"text\":\"t\",\"a\"}", "invalid JSON"},
+	{"chained colons", "{\"a\":\"b\":\"c\",\"text\":\"t\"}", "invalid JSON"},
+	{"colon in an array", "{\"text\":\"t\",\"a\":[\"k\":1]}", "invalid JSON"},
+	{"number key", "{1:\"t\"}", "invalid JSON"},
+	{"bare word", "{\"text\":\"t\",\"a\":nope}", "invalid JSON"},
+	{"truncated literal", "{\"text\":\"t\",\"a\":tru}", "invalid JSON"},
+	{"leading zero", "{\"text\":\"t\",\"id\":012}", "invalid JSON"},
+	{"plus sign", "{\"text\":\"t\",\"id\":+1}", "invalid JSON"},
+	{"bare fraction", "{\"text\":\"t\",\"a\":.5}", "invalid JSON"},
+	{"dot without digits", "{\"text\":\"t\",\"a\":1.}", "invalid JSON"},
+	{"empty exponent", "{\"text\":\"t\",\"a\":1e}", "invalid JSON"},
+	{"mismatched brackets", "{\"text\":\"t\",\"a\":[1}}", "invalid JSON"},
+	{"unclosed string", "{\"text\":\"t}", "invalid JSON"},
+	{"bad top-level literal", "nul", "invalid JSON"},
+	{"top-level literal", " true ", "expected a JSON object"},
+	{"top-level array of objects", "[{\"text\":\"t\"}]",
+	 "expected a JSON object"},
 };
 
 static void test_parse_bad(void)
@@ -226,6 +289,48 @@ static void test_parse_limits(void)
 	CHECK_INT(mention_parse(&m, "{\"text\":\"ab\"}\0", 14, err, sizeof(err)),
 		  -1);
 	CHECK_STR(err, "invalid JSON");
+	/* More tokens than fit on the stack, and nesting deeper than
+	 * anyone writes. */
+	{
+		static char big[64 * 1024];
+		size_t o = 0;
+
+		o += (size_t)sprintf(big + o, "{\"a\":[");
+		for (int i = 0; i < 3000; i++) {
+			o += (size_t)sprintf(big + o, "%s{\"k\":%d}",
+					     i ? "," : "", i);
+		}
+		o += (size_t)sprintf(big + o, "],\"text\":\"many\"}");
+		CHECK_INT(mention_parse(&m, big, o, err, sizeof(err)), 0);
+		CHECK_STR(m.text, "many");
+		mention_fini(&m);
+		big[o - 2] = ',';
+		CHECK_INT(mention_parse(&m, big, o, err, sizeof(err)), -1);
+		CHECK_STR(err, "invalid JSON");
+
+		o = 0;
+		o += (size_t)sprintf(big + o, "{\"text\":\"deep\",\"a\":");
+		for (int i = 0; i < 999; i++) {
+			big[o++] = '[';
+		}
+		for (int i = 0; i < 999; i++) {
+			big[o++] = ']';
+		}
+		big[o++] = '}';
+		CHECK_INT(mention_parse(&m, big, o, err, sizeof(err)), 0);
+		mention_fini(&m);
+		o = 0;
+		o += (size_t)sprintf(big + o, "{\"text\":\"deep\",\"a\":");
+		for (int i = 0; i < 5000; i++) {
+			big[o++] = '[';
+		}
+		for (int i = 0; i < 5000; i++) {
+			big[o++] = ']';
+		}
+		big[o++] = '}';
+		CHECK_INT(mention_parse(&m, big, o, err, sizeof(err)), -1);
+		CHECK_STR(err, "invalid JSON");
+	}
 	/* A zero-length err buffer is allowed. */
 	CHECK_INT(mention_parse(&m, "x", 1, err, 0), -1);
 }
@@ -320,6 +425,172 @@ static void test_copy(void)
 	mention_fini(&m);
 }
 
+static const struct mention_fields test_fields = {
+	.text = "/data/text",
+	.id = "/data/id",
+	.created_at = "/data/created_at",
+	.lang = "/data/meta~1lang",
+	.author = "/includes/users/0/username",
+	.url = "/links/a~0b/1",
+};
+
+#define MASTO_STATUS(id, content, extra)                                  \
+	"{\"id\":\"" id "\",\"created_at\":\"2026-11-21T14:00:00.000Z\","  \
+	"\"language\":null,\"url\":\"https://m.example/@a/" id "\","       \
+	"\"content\":\"" content "\",\"account\":{\"acct\":\"a@m.example\"," \
+	"\"username\":\"a\"},\"tags\":[{\"name\":\"blablacar\"},"          \
+	"{\"name\":\"covoit\"}]" extra "}"
+
+static const struct {
+	const char *name;
+	enum mention_format format;
+	bool reblog_original;
+	const char *line;
+	enum mention_result want;
+	const char *id, *text, *lang, *author, *url, *tags; /* or err */
+} as_cases[] = {
+	{"x-v2 post", MENTION_FORMAT_X_V2, true,
+	 "{\"data\":{\"id\":\"9\",\"text\":\"hi\",\"author_id\":\"1\"},"
+	 "\"matching_rules\":[{\"id\":\"1\",\"tag\":\"a\"},{\"id\":\"2\","
+	 "\"tag\":\"b\"}]}",
+	 MENTION_OK, "9", "hi", "", "1", "https://x.com/i/web/status/9", NULL},
+	{"x-v2 in-stream error", MENTION_FORMAT_X_V2, true,
+	 "{\"errors\":[{\"title\":\"operational-disconnect\",\"disconnect_type"
+	 "\":\"UpstreamOperationalDisconnect\",\"detail\":\"This stream has "
+	 "been disconnected upstream for operational reasons.\",\"type\":"
+	 "\"https://api.twitter.com/2/problems/operational-disconnect\"}]}",
+	 MENTION_STREAM_ERROR, "operational-disconnect: This stream has been "
+	 "disconnected upstream for operational reasons.", NULL, NULL, NULL, NULL, NULL},
+	{"auto in-stream error", MENTION_FORMAT_AUTO, true,
+	 "{\"errors\":[{\"title\":\"ConnectionException\"}]}",
+	 MENTION_STREAM_ERROR, "ConnectionException: ", NULL, NULL, NULL, NULL, NULL},
+	{"x-v2 partial errors with data", MENTION_FORMAT_X_V2, true,
+	 "{\"data\":{\"id\":\"3\",\"text\":\"t\"},\"errors\":[{\"title\":"
+	 "\"Not Found Error\"}]}",
+	 MENTION_OK, "3", "t", "", "", "https://x.com/i/web/status/3", NULL},
+	{"x-v2 rejects flat", MENTION_FORMAT_X_V2, true,
+	 "{\"id\":\"1\",\"text\":\"t\"}", MENTION_REJECTED,
+	 "missing \"data\"", NULL, NULL, NULL, NULL, NULL},
+	{"flat rejects x-v2", MENTION_FORMAT_FLAT, true,
+	 "{\"data\":{\"id\":\"1\",\"text\":\"t\"}}", MENTION_REJECTED,
+	 "missing \"text\"", NULL, NULL, NULL, NULL, NULL},
+	{"mastodon status", MENTION_FORMAT_MASTODON, true,
+	 MASTO_STATUS("1100", "<p>Trip with <a href=\\\"https://m.example/tags/"
+		      "blablacar\\\" class=\\\"mention hashtag\\\" rel=\\\"tag"
+		      "\\\">#<span>BlaBlaCar</span></a> &amp; friends "
+		      "\\ud83d\\ude97</p><p>see <a href=\\\"https://ex.org\\\">"
+		      "<span class=\\\"invisible\\\">https://</span>ex.org</a>"
+		      "</p>", ""),
+	 MENTION_OK, "1100",
+	 " Trip with #BlaBlaCar & friends \xF0\x9F\x9A\x97  see https://ex.org ",
+	 "", "a@m.example", "https://m.example/@a/1100", "blablacar covoit"},
+	{"mastodon boost as original", MENTION_FORMAT_MASTODON, true,
+	 "{\"id\":\"2000\",\"content\":\"\",\"account\":{\"acct\":\"booster\"},"
+	 "\"reblog\":" MASTO_STATUS("1100", "orig", "") "}",
+	 MENTION_OK, "1100", "orig", "", "a@m.example",
+	 "https://m.example/@a/1100", "blablacar covoit"},
+	{"mastodon boost skipped", MENTION_FORMAT_MASTODON, false,
+	 "{\"id\":\"2000\",\"content\":\"\",\"reblog\":"
+	 MASTO_STATUS("1100", "orig", "") "}",
+	 MENTION_SKIPPED, "boost skipped", NULL, NULL, NULL, NULL, NULL},
+	{"mastodon edit keeps id", MENTION_FORMAT_MASTODON, true,
+	 MASTO_STATUS("1100", "edited", ",\"edited_at\":\"2026-11-21T14:05:00Z\""),
+	 MENTION_OK, "1100", "edited", "", "a@m.example",
+	 "https://m.example/@a/1100", "blablacar covoit"},
+	{"mastodon without content", MENTION_FORMAT_MASTODON, true,
+	 "{\"id\":\"1\",\"text\":\"t\"}", MENTION_REJECTED,
+	 "missing \"content\"", NULL, NULL, NULL, NULL, NULL},
+	{"fields mapping", MENTION_FORMAT_FIELDS, true,
+	 "{\"data\":{\"id\":12,\"text\":\"mapped\",\"meta/lang\":\"de\","
+	 "\"created_at\":\"2026-11-21T14:00:00Z\"},\"includes\":{\"users\":"
+	 "[{\"username\":\"u0\"},{\"username\":\"u1\"}]},\"links\":{\"a~b\":"
+	 "[\"x\",\"https://u\"]}}",
+	 MENTION_OK, "12", "mapped", "de", "u0", "https://u", NULL},
+	{"fields missing optional", MENTION_FORMAT_FIELDS, true,
+	 "{\"data\":{\"text\":\"only\",\"meta/lang\":null},\"includes\":{"
+	 "\"users\":[]},\"links\":{\"a~b\":[\"x\"]}}",
+	 MENTION_OK, "", "only", "", "", "", NULL},
+	{"fields missing text", MENTION_FORMAT_FIELDS, true,
+	 "{\"data\":{\"id\":\"1\"}}", MENTION_REJECTED,
+	 "missing text (/data/text)", NULL, NULL, NULL, NULL, NULL},
+	{"fields wrong type", MENTION_FORMAT_FIELDS, true,
+	 "{\"data\":{\"text\":\"t\",\"meta/lang\":5}}", MENTION_REJECTED,
+	 "lang (/data/meta~1lang): expected a string", NULL, NULL, NULL, NULL, NULL},
+	{"fields array index no leading zero", MENTION_FORMAT_FIELDS, true,
+	 "{\"data\":{\"text\":\"t\"},\"links\":{\"a~b\":[\"0\",\"1\"]},"
+	 "\"includes\":{\"users\":{\"0\":{\"username\":\"objkey\"}}}}",
+	 MENTION_OK, "", "t", "", "objkey", "1", NULL},
+};
+
+static void test_parse_as(void)
+{
+	for (size_t i = 0; i < sizeof(as_cases) / sizeof(as_cases[0]); i++) {
+		struct mention_opts o = {
+			.format = as_cases[i].format,
+			.fields = &test_fields,
+			.reblog_original = as_cases[i].reblog_original,
+		};
+		struct mention m;
+		char err[256] = "";
+		enum mention_result r;
+
+		r = mention_parse_as(&m, &o, as_cases[i].line,
+				     strlen(as_cases[i].line), err,
+				     sizeof(err));
+		if (r != as_cases[i].want) {
+			fprintf(stderr, "case %s: %s\n", as_cases[i].name, err);
+		}
+		CHECK_INT(r, as_cases[i].want);
+		if (r != MENTION_OK) {
+			CHECK_STR(err, as_cases[i].id);
+			CHECK(m.id == NULL && m.text == NULL);
+			continue;
+		}
+		if (strcmp(m.text, as_cases[i].text) != 0) {
+			fprintf(stderr, "case %s\n", as_cases[i].name);
+		}
+		CHECK_STR(m.id, as_cases[i].id);
+		CHECK_STR(m.text, as_cases[i].text);
+		CHECK_STR(m.lang, as_cases[i].lang);
+		CHECK_STR(m.author, as_cases[i].author);
+		CHECK_STR(m.url, as_cases[i].url);
+		if (as_cases[i].tags == NULL) {
+			CHECK(m.tags == NULL);
+		} else {
+			CHECK(m.tags != NULL);
+			CHECK_STR(m.tags ? m.tags : "", as_cases[i].tags);
+		}
+		mention_fini(&m);
+	}
+}
+
+static void test_pointer_syntax(void)
+{
+	CHECK(mention_pointer_valid(""));
+	CHECK(mention_pointer_valid("/a/b~0~1/0"));
+	CHECK(!mention_pointer_valid("a/b"));
+	CHECK(!mention_pointer_valid("/a~2"));
+	CHECK(!mention_pointer_valid("/a~"));
+	CHECK(!mention_pointer_valid(NULL));
+}
+
+static void test_copy_source(void)
+{
+	struct mention a = {0}, b;
+
+	a.id = xstrdup("1");
+	a.text = xstrdup("t");
+	a.lang = xstrdup("");
+	a.author = xstrdup("");
+	a.url = xstrdup("");
+	a.source = xstrdup("x");
+	mention_copy(&b, &a, 100);
+	CHECK_STR(b.source, "x");
+	CHECK(b.tags == NULL);
+	mention_fini(&a);
+	mention_fini(&b);
+}
+
 int main(void)
 {
 	test_parse_ok();
@@ -327,5 +598,8 @@ int main(void)
 	test_parse_limits();
 	test_html();
 	test_copy();
+	test_parse_as();
+	test_pointer_syntax();
+	test_copy_source();
 	return check_done();
 }

@@ -251,6 +251,64 @@ static void test_series_samples(void)
 	series_free(s);
 }
 
+/* Samples are packed into a slot that a newer one reuses: every field,
+ * NULL or not, must come back as it was, whatever came before it. */
+static void test_series_sample_fields(void)
+{
+	struct series *s = series_new(B, 2);
+	struct closed_bucket cb;
+	struct mention m;
+	/* 499 ASCII bytes, then a 2-byte é across the 500-byte cut */
+	char *cut = xmalloc(600);
+
+	memset(cut, 'a', 499);
+	strcpy(cut + 499, "\xc3\xa9tail");
+	mk(&m, "long", cut);
+	m.source = (char *)"mastodon";
+	m.tags = (char *)"a b";
+	m.lang = (char *)"fr";
+	m.has_created_at = true;
+	m.created_at_ms = 12345;
+	CHECK_INT(series_add(s, 10 * B, &m), SERIES_COUNTED);
+	mk(&m, "s2", "two");
+	CHECK_INT(series_add(s, 10 * B + 1, &m), SERIES_COUNTED);
+	/* overwrites the slot of "long" */
+	mk(&m, "s3", "three");
+	m.url = (char *)"https://e.x/3";
+	CHECK_INT(series_add(s, 10 * B + 2, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 11 * B, 10, &cb));
+	CHECK_INT(cb.n_samples, 2);
+	CHECK_STR(cb.samples[0].id, "s3");
+	CHECK_STR(cb.samples[0].text, "three");
+	CHECK_STR(cb.samples[0].url, "https://e.x/3");
+	CHECK(cb.samples[0].source == NULL && cb.samples[0].tags == NULL);
+	CHECK(!cb.samples[0].has_created_at);
+	CHECK_STR(cb.samples[1].id, "s2");
+	closed_bucket_fini(&cb);
+
+	mk(&m, "long", cut);
+	m.source = (char *)"mastodon";
+	m.tags = (char *)"a b";
+	m.lang = (char *)"fr";
+	m.has_created_at = true;
+	m.created_at_ms = 12345;
+	CHECK_INT(series_add(s, 11 * B, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 12 * B, 10, &cb));
+	CHECK_INT(cb.n_samples, 1);
+	CHECK_INT(strlen(cb.samples[0].text), 499);
+	CHECK(memcmp(cb.samples[0].text, cut, 499) == 0);
+	CHECK_STR(cb.samples[0].source, "mastodon");
+	CHECK_STR(cb.samples[0].tags, "a b");
+	CHECK_STR(cb.samples[0].lang, "fr");
+	CHECK_STR(cb.samples[0].author, "ann");
+	CHECK_STR(cb.samples[0].url, "");
+	CHECK(cb.samples[0].has_created_at);
+	CHECK_INT(cb.samples[0].created_at_ms, 12345);
+	closed_bucket_fini(&cb);
+	series_free(s);
+	free(cut);
+}
+
 static void test_set_next(void)
 {
 	struct series *s = series_new(B, 1);
@@ -281,6 +339,7 @@ int main(void)
 	test_series_gaps();
 	test_series_far_future();
 	test_series_samples();
+	test_series_sample_fields();
 	test_set_next();
 	return check_done();
 }
