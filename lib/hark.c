@@ -15,16 +15,22 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
+#include "core/dedupe.h"
 #include "core/detect.h"
 #include "core/fold.h"
+#include "core/history.h"
 #include "core/keys.h"
 #include "core/match.h"
 #include "core/mention.h"
 #include "core/render.h"
+#include "core/silence.h"
 #include "core/window.h"
 #include "io/api.h"
 #include "io/deliver.h"
 #include "io/ingest.h"
+#include "io/source.h"
+#include "io/source_http.h"
+#include "io/source_redis.h"
 #include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -73,7 +79,7 @@ struct rule_rt {
 	bool has_last;
 };
 
-struct source_stats {
+struct src_counts {
 	uint64_t received;
 	uint64_t rejected;
 };
@@ -94,11 +100,18 @@ struct hark {
 	struct watermark wm;
 	struct rule_rt *rules;
 	uint32_t *match_ids;
-	struct source_stats *src_stats;
+	struct src_counts *src_stats;
 	struct store *store;
 	struct deliver *deliver;
 	struct api *api;
 	struct ingest_file **files;
+	/* Pulled sources (http-stream, sse, redis-stream), by source index;
+	 * NULL for the others. */
+	struct source_http **streams;
+	struct source_redis **redis_sources;
+	struct source_http_multi *multi;
+	struct dedupe *dedupe; /* recent ids, shared by the pulled sources */
+	struct source_env env;
 	struct event *tick;
 	enum hark_phase phase;
 	int64_t load_deadline_ms;
@@ -119,12 +132,24 @@ struct hark {
 	uint64_t late;
 	uint64_t dropped_writes;
 	uint64_t alerts_total;
+	struct silences silences;
+	struct history history;
+	uint64_t silenced_total;
+	uint64_t silence_seq; /* makes silence ids unique within a process */
+	bool globals_loaded;  /* silences and history read from the store */
+	bool globals_inflight;
+	int globals_inflight_n;
+	bool silences_ok;
+	bool history_ok;
 	bool replay;       /* hark replay: virtual clock, no API, no sources */
 	bool flush_all;    /* replay end: close every bucket with events */
 	struct hark_replay replay_out;
 };
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
+static int source_mention_cb(void *arg, int source, const struct mention *m,
+			     char *err, size_t errlen);
+static void source_flush_cb(void *arg);
 
 /* Arrival time of a mention. Replay has no wall clock: a mention without
  * created_at arrives at the newest event time seen, so output depends on
@@ -166,9 +191,11 @@ void hark_detect_params(const struct config_rule *r, struct detect_params *p)
 	p->threshold = r->sensitivity;
 	p->min_count = r->min_count;
 	p->min_ratio = r->min_ratio;
+	p->window = (int)r->window;
 	p->cooldown_ms = r->cooldown_ms;
 	p->warmup_ms = r->warmup_ms;
-	p->history_ms = HARK_HISTORY_MS;
+	/* history_ms: the detector's default (two weeks and a day, for the
+	 * day-of-week profile). */
 }
 
 static struct detector *make_detector(const struct config_rule *r)
@@ -188,6 +215,8 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->cfg = cfg;
 	h->phase = PHASE_NEW;
 	watermark_init(&h->wm);
+	silences_init(&h->silences);
+	history_init(&h->history);
 	h->fold = fold_new();
 	h->matcher = matcher_new(h->fold);
 	h->rules = xcalloc(cfg->n_rules, sizeof(*h->rules));
@@ -202,11 +231,18 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 		r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
 		r->det = make_detector(cr);
 		r->state_key = keys_state(cfg->prefix, cr->name);
-		if (matcher_add_rule(h->matcher, (uint32_t)i,
-				     (const char *const *)cr->any, cr->n_any,
-				     why, sizeof(why)) < 0) {
+		if (matcher_add_query(h->matcher, (uint32_t)i, cr->match, why,
+				      sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: rules[%zu] (%s): %s",
 				 cfg->path, i, cr->name, why);
+			goto fail;
+		}
+	}
+	{
+		char why[256];
+
+		if (matcher_compile(h->matcher, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: rules: %s", cfg->path, why);
 			goto fail;
 		}
 	}
@@ -219,8 +255,11 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	if (h->store == NULL) {
 		goto fail;
 	}
-	h->deliver = deliver_new(base);
+	h->deliver = deliver_new(base, h->store, cfg->prefix);
 	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
+	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
+	h->redis_sources = xcalloc(cfg->n_sources + 1,
+				   sizeof(*h->redis_sources));
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
 	return h;
 fail:
@@ -235,6 +274,72 @@ static void free_eval(struct eval *e)
 	free(e);
 }
 
+/* Disconnects every pulled source; queued mentions are dropped. */
+static void stop_pulled_sources(struct hark *h)
+{
+	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
+		source_http_free(h->streams[i]);
+		h->streams[i] = NULL;
+		source_redis_free(h->redis_sources[i]);
+		h->redis_sources[i] = NULL;
+	}
+	source_http_multi_free(h->multi);
+	h->multi = NULL;
+}
+
+/* Starts the http-stream, sse and redis-stream sources. */
+static void start_pulled_sources(struct hark *h)
+{
+	const struct config *cfg = h->cfg;
+	int64_t cap = 0;
+
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		enum config_source_type t = cfg->sources[i].type;
+
+		if ((t == CONFIG_SOURCE_HTTP_STREAM || t == CONFIG_SOURCE_SSE ||
+		     t == CONFIG_SOURCE_REDIS_STREAM) &&
+		    cfg->sources[i].dedupe > cap) {
+			cap = cfg->sources[i].dedupe;
+		}
+	}
+	if (cap == 0) {
+		return;
+	}
+	h->dedupe = dedupe_new((size_t)cap);
+	h->env.base = h->base;
+	h->env.dedupe = h->dedupe;
+	h->env.sink.mention = source_mention_cb;
+	h->env.sink.flush = source_flush_cb;
+	h->env.sink.arg = h;
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		const struct config_source *src = &cfg->sources[i];
+		char err[256];
+
+		switch (src->type) {
+		case CONFIG_SOURCE_HTTP_STREAM:
+		case CONFIG_SOURCE_SSE:
+			if (h->multi == NULL) {
+				h->multi = source_http_multi_new(h->base);
+			}
+			h->streams[i] = source_http_start(h->multi, &h->env,
+							  (int)i, src);
+			break;
+		case CONFIG_SOURCE_REDIS_STREAM:
+			h->redis_sources[i] = source_redis_start(
+				&h->env, (int)i, src, cfg->redis_url, err,
+				sizeof(err));
+			if (h->redis_sources[i] == NULL) {
+				log_error("hark", "source=%s: %s", src->name,
+					  err);
+			}
+			break;
+		case CONFIG_SOURCE_HTTP_PUSH:
+		case CONFIG_SOURCE_FILE:
+			break;
+		}
+	}
+}
+
 void hark_free(struct hark *h)
 {
 	if (h == NULL) {
@@ -247,6 +352,10 @@ void hark_free(struct hark *h)
 		}
 		free(h->files);
 	}
+	stop_pulled_sources(h);
+	free(h->streams);
+	free(h->redis_sources);
+	dedupe_free(h->dedupe);
 	if (h->tick != NULL) {
 		event_free(h->tick);
 	}
@@ -277,6 +386,8 @@ void hark_free(struct hark *h)
 		free(r->state_key);
 	}
 	free(h->rules);
+	silences_fini(&h->silences);
+	history_fini(&h->history);
 	free(h->match_ids);
 	free(h->src_stats);
 	matcher_free(h->matcher);
@@ -308,33 +419,30 @@ int hark_push_source(const struct hark *h)
 
 /* ---- ingest ---- */
 
-int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
-		     char *err, size_t errlen)
+/* Counts one parsed mention: watermark, match, per-rule buckets. */
+static void count_mention(struct hark *h, int source, const struct mention *m,
+			  int64_t now)
 {
-	struct source_stats *ss =
-		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-	struct mention m;
-	int64_t now = arrival_now(h);
-	int64_t ev;
+	int64_t ev = m->has_created_at ? m->created_at_ms : now;
+	struct match_input in = {
+		.text = m->text,
+		.len = strlen(m->text),
+		.lang = m->lang,
+		.source = source >= 0 && (size_t)source < h->cfg->n_sources
+				  ? h->cfg->sources[source].name
+				  : NULL,
+		.author = m->author,
+	};
 	size_t n;
 	bool late = false;
 
-	h->received++;
-	ss->received++;
-	if (mention_parse(&m, line, len, err, errlen) < 0) {
-		h->rejected++;
-		ss->rejected++;
-		return -1;
-	}
-	ev = m.has_created_at ? m.created_at_ms : now;
 	watermark_observe(&h->wm, ev, now);
-	n = matcher_match(h->matcher, m.text, strlen(m.text), h->match_ids,
-			  h->cfg->n_rules);
+	n = matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
 	for (size_t i = 0; i < n; i++) {
 		struct rule_rt *r = &h->rules[h->match_ids[i]];
 
 		r->matched_total++;
-		if (series_add(r->series, ev, &m) == SERIES_LATE) {
+		if (series_add(r->series, ev, m) == SERIES_LATE) {
 			r->late_total++;
 			late = true;
 		}
@@ -343,8 +451,74 @@ int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
 		h->late++;
 	}
 	h->accepted++;
+}
+
+int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
+		     char *err, size_t errlen)
+{
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	struct mention m;
+
+	h->received++;
+	ss->received++;
+	if (mention_parse(&m, line, len, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	count_mention(h, source, &m, arrival_now(h));
 	mention_fini(&m);
 	return 0;
+}
+
+int hark_ingest_line_as(struct hark *h, int source,
+			const struct mention_opts *o, const char *line,
+			size_t len, char *err, size_t errlen)
+{
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	struct mention m;
+
+	h->received++;
+	ss->received++;
+	switch (mention_parse_as(&m, o, line, len, err, errlen)) {
+	case MENTION_OK:
+		break;
+	case MENTION_SKIPPED:
+		return 1;
+	case MENTION_REJECTED:
+	case MENTION_STREAM_ERROR:
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	count_mention(h, source, &m, arrival_now(h));
+	mention_fini(&m);
+	return 0;
+}
+
+/* The sink of the pulled sources: they parsed and deduplicated already. */
+static int source_mention_cb(void *arg, int source, const struct mention *m,
+			     char *err, size_t errlen)
+{
+	struct hark *h = arg;
+
+	HARK_UNUSED(err);
+	HARK_UNUSED(errlen);
+	if (h->phase != PHASE_SERVING) {
+		snprintf(err, errlen, "daemon stopping");
+		return -1;
+	}
+	h->received++;
+	h->src_stats[source].received++;
+	count_mention(h, source, m, arrival_now(h));
+	return 0;
+}
+
+static void source_flush_cb(void *arg)
+{
+	hark_process(arg);
 }
 
 void hark_push_body(struct hark *h, int source, const char *body, size_t len,
@@ -486,16 +660,83 @@ static void retry_pending(struct hark *h)
 
 /* ---- evaluation ---- */
 
+static void save_globals(struct hark *h)
+{
+	int64_t now = timeutil_now_ms();
+	char *key, *text;
+
+	if (h->replay) {
+		return;
+	}
+	key = keys_silences(h->cfg->prefix);
+	text = silences_encode(&h->silences, now);
+	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
+	free(key);
+	free(text);
+	key = keys_alerts(h->cfg->prefix);
+	text = history_encode(&h->history, NULL);
+	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
+	free(key);
+	free(text);
+}
+
+/* Files the notification in the history, marked when a silence covers it
+ * (the rule's name and labels against each active silence). */
+static void record_alert(struct hark *h, const struct rule_rt *r,
+			 const struct alert *a, const struct eval *e)
+{
+	struct history_entry he;
+	struct silence_label *labels =
+		xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
+	size_t n = 0;
+	const struct silence *sil;
+	int64_t now = h->replay ? e->b.end_ms : timeutil_now_ms();
+
+	for (size_t i = 0; i < r->cfg->n_labels; i++) {
+		labels[n].name = r->cfg->labels[i].name;
+		labels[n].value = r->cfg->labels[i].value;
+		n++;
+	}
+	sil = h->replay ? NULL
+			: silences_match(&h->silences, r->cfg->name, labels, n,
+					 now);
+	free(labels);
+	memset(&he, 0, sizeof(he));
+	snprintf(he.id, sizeof(he.id), "%s", a->id);
+	he.rule = (char *)r->cfg->name;
+	snprintf(he.status, sizeof(he.status), "%s", a->status);
+	he.window_start_ms = a->window_start_ms;
+	he.window_end_ms = a->window_end_ms;
+	he.count = a->count;
+	he.baseline = a->baseline;
+	he.ratio = a->ratio;
+	he.score = a->score;
+	he.at_ms = now;
+	he.silenced_by = sil != NULL ? (char *)sil->id : NULL;
+	if (sil != NULL) {
+		h->silenced_total++;
+	}
+	history_add(&h->history, &he);
+	save_globals(h);
+}
+
 static void notify(struct hark *h, struct rule_rt *r,
 		   const struct detect_result *res, const struct eval *e,
 		   const char *status)
 {
 	struct alert a;
-	char *body, *text;
+	struct render_label *labels;
+	char *body;
 	size_t len;
 	bool resolved = strcmp(status, "resolved") == 0;
+	const struct history_entry *last;
 
 	memset(&a, 0, sizeof(a));
+	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
+	for (size_t i = 0; i < r->cfg->n_labels; i++) {
+		labels[i].name = r->cfg->labels[i].name;
+		labels[i].value = r->cfg->labels[i].value;
+	}
 	a.rule = r->cfg->name;
 	a.status = status;
 	a.window_start_ms = res->start_ms;
@@ -509,33 +750,44 @@ static void notify(struct hark *h, struct rule_rt *r,
 	if (a.n_samples > (size_t)r->cfg->samples) {
 		a.n_samples = (size_t)r->cfg->samples;
 	}
+	a.labels = labels;
+	a.n_labels = r->cfg->n_labels;
+	a.external_url = h->cfg->external_url;
+	/* The episode's start, for Alertmanager's startsAt. */
+	a.started_at_ms = resolved && res->fired_start_ms != 0
+				  ? res->fired_start_ms
+				  : res->start_ms;
 	render_alert_id(&a);
-	body = render_webhook(&a, &len);
-	text = render_text(&a);
+	record_alert(h, r, &a, e);
+	last = &h->history.v[(h->history.head + h->history.n - 1) %
+			     HISTORY_MAX];
 	log_info("alert", "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
-		 "score=%.1f id=%s", status, r->cfg->name, (long long)a.count,
-		 a.baseline, a.ratio, a.score, a.id);
+		 "score=%.1f id=%s%s%s", status, r->cfg->name,
+		 (long long)a.count, a.baseline, a.ratio, a.score, a.id,
+		 last->silenced_by != NULL ? " silenced_by=" : "",
+		 last->silenced_by != NULL ? last->silenced_by : "");
 	if (h->replay) {
 		if (h->replay_out.alert != NULL) {
+			body = render_webhook(&a, &len);
 			h->replay_out.alert(h->replay_out.arg, r->cfg->name,
 					    status, a.window_start_ms, body,
 					    len);
+			free(body);
 		}
-		free(body);
-		free(text);
-		return;
-	}
-	for (size_t i = 0; i < r->cfg->n_notify; i++) {
-		size_t ri = r->cfg->notify[i];
-		const struct config_receiver *rc = &h->cfg->receivers[ri];
+	} else if (last->silenced_by == NULL) {
+		for (size_t i = 0; i < r->cfg->n_notify; i++) {
+			size_t ri = r->cfg->notify[i];
+			const struct config_receiver *rc =
+				&h->cfg->receivers[ri];
 
-		if (resolved && !rc->send_resolved) {
-			continue;
+			if (resolved && !rc->send_resolved) {
+				continue;
+			}
+			a.receiver = rc->name;
+			deliver_alert(h->deliver, rc, ri, &a);
 		}
-		deliver_send(h->deliver, rc, ri, a.id, body, len, text);
 	}
-	free(body);
-	free(text);
+	free(labels);
 }
 
 static void save_state(struct hark *h, struct rule_rt *r)
@@ -573,7 +825,12 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		r->resolved_total++;
 		notify(h, r, &res, e, "resolved");
 	}
-	save_state(h, r);
+	/* Replay's store is a fresh in-memory one read by nobody, and
+	 * encoding every rule's state after every bucket was a quarter of
+	 * its time. */
+	if (!h->replay) {
+		save_state(h, r);
+	}
 }
 
 static void drain_rule(struct hark *h, struct rule_rt *r)
@@ -674,6 +931,8 @@ static void begin_serving(struct hark *h)
 		event_base_loopbreak(h->base);
 		return;
 	}
+	/* Notifications an earlier run left in the outbox go out again. */
+	deliver_resume(h->deliver, cfg->receivers, cfg->n_receivers);
 	h->phase = PHASE_SERVING;
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		if (cfg->sources[i].type == CONFIG_SOURCE_FILE) {
@@ -681,6 +940,7 @@ static void begin_serving(struct hark *h)
 							&cfg->sources[i]);
 		}
 	}
+	start_pulled_sources(h);
 	log_info("hark", "ready rules=%zu store=%s api=%s", cfg->n_rules,
 		 store_kind(h->store), cfg->listen);
 	if (h->ready != NULL) {
@@ -690,6 +950,9 @@ static void begin_serving(struct hark *h)
 
 static bool all_loaded(const struct hark *h)
 {
+	if (!h->globals_loaded) {
+		return false;
+	}
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		if (!h->rules[i].loaded) {
 			return false;
@@ -735,8 +998,77 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 	}
 }
 
+struct globals_ctx {
+	struct hark *h;
+	bool alerts; /* else silences */
+};
+
+static void globals_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct globals_ctx *c = arg;
+	struct hark *h = c->h;
+	bool alerts = c->alerts;
+
+	free(c);
+	if (h->globals_loaded || h->phase != PHASE_LOADING) {
+		return;
+	}
+	if (--h->globals_inflight_n == 0) {
+		h->globals_inflight = false;
+	}
+	if (status != 0) {
+		return; /* retried by the tick until the deadline */
+	}
+	if (alerts) {
+		if (val != NULL && history_decode(&h->history, val, len) < 0) {
+			log_warn("hark", "saved alert history unreadable; "
+				 "starting without");
+		}
+		h->history_ok = true;
+	} else {
+		if (val != NULL && silences_decode(&h->silences, val, len) < 0) {
+			log_warn("hark", "saved silences unreadable; starting "
+				 "without");
+		}
+		h->silences_ok = true;
+	}
+	h->globals_loaded = h->history_ok && h->silences_ok;
+	if (h->globals_loaded && all_loaded(h)) {
+		begin_serving(h);
+	}
+}
+
+static void load_globals(struct hark *h)
+{
+	struct globals_ctx *c;
+	char *key;
+
+	if (h->globals_loaded || h->globals_inflight) {
+		return;
+	}
+	h->globals_inflight = true;
+	if (!h->silences_ok) {
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		key = keys_silences(h->cfg->prefix);
+		h->globals_inflight_n++;
+		store_get(h->store, key, globals_cb, c);
+		free(key);
+	}
+	if (!h->history_ok) {
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		c->alerts = true;
+		key = keys_alerts(h->cfg->prefix);
+		h->globals_inflight_n++;
+		store_get(h->store, key, globals_cb, c);
+		free(key);
+	}
+}
+
 static void load_states(struct hark *h)
 {
+	load_globals(h);
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
 		struct load_ctx *c;
@@ -764,11 +1096,7 @@ int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
 		/* Replay closes buckets only where its input says so. */
 		event_add(h->tick, &tv);
 	}
-	if (h->cfg->n_rules == 0) {
-		begin_serving(h);
-	} else {
-		load_states(h);
-	}
+	load_states(h);
 	return h->phase == PHASE_STOPPED ? -1 : 0;
 }
 
@@ -832,6 +1160,7 @@ void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
 		ingest_file_free(h->files[i]);
 		h->files[i] = NULL;
 	}
+	stop_pulled_sources(h);
 	if (h->phase == PHASE_SERVING) {
 		h->phase = PHASE_STOPPING;
 		hark_process(h);
@@ -872,6 +1201,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			for (size_t i = 0; i < h->cfg->n_rules; i++) {
 				h->rules[i].loaded = true;
 			}
+			h->globals_loaded = true;
 			log_warn("hark", "store unreachable: starting without "
 				 "saved rule states");
 			begin_serving(h);
@@ -1021,6 +1351,10 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 				 cfg->rules[i].name,
 				 (unsigned long long)h->rules[i].resolved_total);
 	}
+	METRIC(out, "Notifications suppressed by a silence.", "counter",
+	       "hark_alerts_silenced_total");
+	emit(out, "hark_alerts_silenced_total %llu\n",
+	     (unsigned long long)h->silenced_total);
 	METRIC(out, "Deliveries per receiver and result.", "counter",
 	       "hark_deliveries_total");
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
@@ -1034,6 +1368,29 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 				 (unsigned long long)s.sent,
 				 cfg->receivers[i].name,
 				 (unsigned long long)s.failed);
+	}
+	METRIC(out, "Notifications in the outbox, not yet delivered.", "gauge",
+	       "hark_outbox_pending");
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		emit(out, "hark_outbox_pending{receiver=\"%s\"} %llu\n",
+		     cfg->receivers[i].name,
+		     (unsigned long long)deliver_stats(h->deliver, i).pending);
+	}
+	METRIC(out, "Notifications moved to the dead-letter list.", "counter",
+	       "hark_deadletter_total");
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		emit(out, "hark_deadletter_total{receiver=\"%s\"} %llu\n",
+		     cfg->receivers[i].name,
+		     (unsigned long long)deliver_stats(h->deliver, i)
+			     .deadletter);
+	}
+	METRIC(out, "Notifications refused because the outbox was full.",
+	       "counter", "hark_outbox_full_total");
+	for (size_t i = 0; i < cfg->n_receivers; i++) {
+		emit(out, "hark_outbox_full_total{receiver=\"%s\"} %llu\n",
+		     cfg->receivers[i].name,
+		     (unsigned long long)deliver_stats(h->deliver, i)
+			     .outbox_full);
 	}
 	METRIC(out, "1 while the store is reachable.", "gauge", "hark_store_up");
 	emit(out, "hark_store_up %d\n", store_up(h->store));
@@ -1097,4 +1454,155 @@ void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
 	*received = h->received;
 	*rejected = h->rejected;
 	*late = h->late;
+}
+
+/* ---- silences and alert history (API) ---- */
+
+int hark_silence_add(struct hark *h, const char *body, size_t len,
+		     struct buf *out)
+{
+	struct silence sil;
+	char err[256], id[33];
+	int64_t now = timeutil_now_ms();
+	char *text;
+	uint64_t x = 1469598103934665603ULL;
+	const char *p;
+
+	/* The id: a hash of the time, a counter and the body, unique in
+	 * practice and never derived from a secret. */
+	h->silence_seq++;
+	for (p = body; p < body + len; p++) {
+		x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+	}
+	x ^= (uint64_t)now * 0x9e3779b97f4a7c15ULL;
+	x ^= h->silence_seq * 0xbf58476d1ce4e5b9ULL;
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)x);
+	if (silence_parse(&sil, body, len, id, now, err, sizeof(err)) < 0) {
+		if (buf_printf(out, "{\"error\":\"%s\"}", err) < 0) {
+			buf_reset(out);
+		}
+		return 400;
+	}
+	if (silences_add(&h->silences, &sil, now) < 0) {
+		silence_fini(&sil);
+		if (buf_printf(out, "{\"error\":\"too many silences (at most "
+			       "%d)\"}", SILENCE_MAX) < 0) {
+			buf_reset(out);
+		}
+		return 409;
+	}
+	text = silence_encode(&h->silences.v[h->silences.n - 1], now);
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	log_info("hark", "silence %s added: %s", id, text);
+	free(text);
+	save_globals(h);
+	return 201;
+}
+
+int hark_silence_expire(struct hark *h, const char *id)
+{
+	if (silences_expire(&h->silences, id, timeutil_now_ms()) < 0) {
+		return 404;
+	}
+	log_info("hark", "silence %s expired", id);
+	save_globals(h);
+	return 200;
+}
+
+void hark_silences_json(struct hark *h, struct buf *out)
+{
+	char *text = silences_encode(&h->silences, timeutil_now_ms());
+
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	free(text);
+}
+
+void hark_alerts_json(struct hark *h, const char *rule, const char *status,
+		      int64_t since_ms, size_t limit, struct buf *out)
+{
+	struct history_filter f = {rule, status, since_ms, limit};
+	char *text = history_encode(&h->history, &f);
+
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	free(text);
+}
+
+void hark_sources_json(struct hark *h, struct buf *out)
+{
+	static const char *const types[] = {
+		[CONFIG_SOURCE_HTTP_PUSH] = "http-push",
+		[CONFIG_SOURCE_FILE] = "file",
+		[CONFIG_SOURCE_HTTP_STREAM] = "http-stream",
+		[CONFIG_SOURCE_SSE] = "sse",
+		[CONFIG_SOURCE_REDIS_STREAM] = "redis-stream",
+	};
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(root, "sources");
+	char *text;
+
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		const struct config_source *src = &h->cfg->sources[i];
+		cJSON *o = cJSON_CreateObject();
+		struct source_stats st;
+
+		if (h->streams[i] != NULL || h->redis_sources[i] != NULL) {
+			st = h->streams[i] != NULL
+				     ? source_http_stats(h->streams[i])
+				     : source_redis_stats(h->redis_sources[i]);
+			source_stats_json(&st, src->name, types[src->type], o);
+		} else {
+			/* Push and file sources: no connection, no dedupe. */
+			const char *state = "listening";
+
+			if (src->type == CONFIG_SOURCE_FILE) {
+				state = h->files[i] == NULL
+						? "stopped"
+						: ingest_file_state(h->files[i]);
+			} else if (src->type != CONFIG_SOURCE_HTTP_PUSH) {
+				state = "stopped"; /* failed to start */
+			}
+			cJSON_AddStringToObject(o, "name", src->name);
+			cJSON_AddStringToObject(o, "type", types[src->type]);
+			cJSON_AddStringToObject(o, "state", state);
+			cJSON_AddNumberToObject(o, "received",
+						(double)h->src_stats[i].received);
+			cJSON_AddNumberToObject(o, "duplicates", 0);
+			cJSON_AddNumberToObject(o, "rejected",
+						(double)h->src_stats[i].rejected);
+			cJSON_AddNumberToObject(o, "reconnects", 0);
+			if (src->type == CONFIG_SOURCE_FILE &&
+			    h->files[i] != NULL) {
+				struct ingest_stats fs =
+					ingest_file_stats(h->files[i]);
+
+				/* Followed files: rotations and truncations
+				 * are what reconnects are to streams. */
+				cJSON_ReplaceItemInObject(
+					o, "reconnects",
+					cJSON_CreateNumber((double)(
+						fs.reopens + fs.truncations)));
+				cJSON_AddNumberToObject(o, "reopens",
+							(double)fs.reopens);
+				cJSON_AddNumberToObject(o, "truncations",
+							(double)fs.truncations);
+				cJSON_AddNumberToObject(o, "skipped",
+							(double)fs.skipped);
+				cJSON_AddNumberToObject(o, "partial",
+							(double)fs.partial);
+			}
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (buf_append(out, text, strlen(text)) < 0) {
+		buf_reset(out);
+	}
+	free(text);
+	cJSON_Delete(root);
 }

@@ -19,6 +19,7 @@ struct event_base;
 struct config;
 struct config_rule;
 struct detect_params;
+struct mention_opts;
 struct hark;
 
 /* The detector settings of a rule: defaults, then the rule's keys. */
@@ -54,6 +55,14 @@ void hark_free(struct hark *h);
  */
 int hark_ingest_line(struct hark *h, int source, const char *line,
 		     size_t len, char *err, size_t errlen);
+/*
+ * The same, the line read as o says (a source's format or fields; see
+ * core/mention.h). Returns 0 when counted, 1 when valid but not counted
+ * (a skipped boost), -1 when rejected (an X stream error object too).
+ */
+int hark_ingest_line_as(struct hark *h, int source,
+			const struct mention_opts *o, const char *line,
+			size_t len, char *err, size_t errlen);
 /* Evaluates every bucket the watermark has closed. */
 void hark_process(struct hark *h);
 
@@ -62,11 +71,27 @@ void hark_push_body(struct hark *h, int source, const char *body, size_t len,
 		    struct buf *out);
 /* GET /v1/rules, GET /metrics bodies, appended to out. */
 void hark_rules_json(struct hark *h, struct buf *out);
+/* GET /v1/sources: {"sources":[{"name","type","state","received",
+ * "duplicates","rejected","reconnects",…}]}. */
+void hark_sources_json(struct hark *h, struct buf *out);
 void hark_metrics_text(struct hark *h, struct buf *out);
 bool hark_store_up(const struct hark *h);
 /* Index of the first http-push source, or -1 when none is configured. */
 int hark_push_source(const struct hark *h);
 const struct config *hark_config(const struct hark *h);
+
+/* ---- silences and alert history (DESIGN §7, issue 6) ---- */
+
+/* POST /v1/silences: writes the new silence (or {"error"}) to out and
+ * returns the HTTP status (201, 400, 409). */
+int hark_silence_add(struct hark *h, const char *body, size_t len,
+		     struct buf *out);
+/* DELETE /v1/silences/ID: 200, or 404 when there is no such silence. */
+int hark_silence_expire(struct hark *h, const char *id);
+void hark_silences_json(struct hark *h, struct buf *out);
+/* GET /v1/alerts with its filters (NULL / INT64_MIN / 0: any). */
+void hark_alerts_json(struct hark *h, const char *rule, const char *status,
+		      int64_t since_ms, size_t limit, struct buf *out);
 
 /* ---- hark replay ---- */
 

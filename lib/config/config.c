@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "config/yaml.h"
+#include "core/query.h"
+#include "core/mention.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -83,13 +85,25 @@ struct key {
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
-static const char *const source_types[] = {"http-push", "file"};
-static const char *const receiver_types[] = {"webhook", "log"};
+static const char *const source_types[] = {"http-push", "file",
+	"http-stream", "sse", "redis-stream"};
+static const char *const source_formats[] = {"auto", "x-v2", "mastodon",
+	"flat"};
+static const char *const source_reblogs[] = {"original", "skip"};
+static const char *const receiver_types[] = {"webhook", "log", "email",
+					     "alertmanager"};
+static const char *const starttls_modes[] = {"required", "optional", "never"};
 static const char *const directions[] = {"up", "down", "both"};
 
 _Static_assert(sizeof(enum config_source_type) == sizeof(int),
 	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_source_format) == sizeof(int),
+	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_reblogs) == sizeof(int),
+	       "enums are stored through int *");
 _Static_assert(sizeof(enum config_receiver_type) == sizeof(int),
+	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_starttls) == sizeof(int),
 	       "enums are stored through int *");
 _Static_assert(sizeof(enum config_direction) == sizeof(int),
 	       "enums are stored through int *");
@@ -124,6 +138,10 @@ static const struct key keys[] = {
 	 .max_items = CONFIG_MAX_RULES},
 	{S_TOP, "log_level", T_ENUM, "info", "least severe level logged",
 	 CFG(log_level), .flags = F_ENUM_STR, NAMES(log_levels)},
+	{S_TOP, "external_url", T_STRING, NULL,
+	 "link template put in every alert, e.g. "
+	 "https://dash.example/r/{{rule}}?from={{window_start}}",
+	 CFG(external_url)},
 
 	{S_STORE, "redis", T_STRING, NULL,
 	 "redis://HOST:PORT/DB or unix:///PATH; absent: embedded store",
@@ -147,28 +165,115 @@ static const struct key keys[] = {
 
 	{S_SOURCE, "name", T_STRING, NULL, "unique source name", SRC(name),
 	 .flags = F_REQUIRED},
-	{S_SOURCE, "type", T_ENUM, NULL, "http-push or file", SRC(type),
+	{S_SOURCE, "type", T_ENUM, NULL,
+	 "http-push, file, http-stream, sse or redis-stream", SRC(type),
 	 .flags = F_REQUIRED, NAMES(source_types)},
 	{S_SOURCE, "path", T_STRING, NULL,
 	 "file sources: NDJSON file (relative to the config's directory)",
 	 SRC(path)},
 	{S_SOURCE, "max_line", T_SIZE, "1MiB", "longest accepted line",
 	 SRC(max_line_bytes), .flags = F_MIN, .min = 1},
+	{S_SOURCE, "follow", T_BOOL, "false",
+	 "file: keep reading as it grows, reopen on rotation (tail -F)",
+	 SRC(follow)},
+	{S_SOURCE, "poll", T_DURATION, "250ms",
+	 "file with follow: how often to look for growth or rotation",
+	 SRC(poll_ms), .flags = F_MIN | F_MAX, .min = 10, .max = 60000},
+	{S_SOURCE, "url", T_STRING, NULL,
+	 "http-stream, sse: http:// or https:// URL of the stream", SRC(url)},
+	{S_SOURCE, "headers", T_MAP, NULL,
+	 "http-stream, sse: extra request headers", SRC(headers),
+	 .off_n = offsetof(struct config_source, n_headers), .child = S_NONE},
+	{S_SOURCE, "token", T_STRING, NULL,
+	 "http-stream, sse: bearer token (use ${VAR})", SRC(token)},
+	{S_SOURCE, "token_file", T_STRING, NULL,
+	 "http-stream, sse: file holding the bearer token, read at each "
+	 "connect", SRC(token_file)},
+	{S_SOURCE, "format", T_ENUM, "auto",
+	 "auto, x-v2, mastodon or flat", SRC(format), NAMES(source_formats)},
+	{S_SOURCE, "fields", T_MAP, NULL,
+	 "JSON pointers for text, id, created_at, lang, author, url",
+	 .child = S_NONE},
+	{S_SOURCE, "reblogs", T_ENUM, "original",
+	 "Mastodon boosts: original (count the boosted status once) or skip",
+	 SRC(reblogs), NAMES(source_reblogs)},
+	{S_SOURCE, "stall_timeout", T_DURATION, "20s",
+	 "http-stream, sse: reconnect when no byte came for this long",
+	 SRC(stall_timeout_ms), .flags = F_MIN, .min = 100},
+	{S_SOURCE, "connect_timeout", T_DURATION, "10s",
+	 "http-stream, sse: TCP and TLS connect timeout",
+	 SRC(connect_timeout_ms), .flags = F_MIN, .min = 100},
+	{S_SOURCE, "redis", T_STRING, NULL,
+	 "redis-stream: redis://HOST:PORT/DB; default: store.redis",
+	 SRC(redis)},
+	{S_SOURCE, "stream", T_STRING, NULL, "redis-stream: the stream key",
+	 SRC(stream)},
+	{S_SOURCE, "group", T_STRING, "hark", "redis-stream: consumer group",
+	 SRC(group)},
+	{S_SOURCE, "consumer", T_STRING, NULL,
+	 "redis-stream: consumer name; default: HOST-PID", SRC(consumer)},
+	{S_SOURCE, "block", T_DURATION, "5s",
+	 "redis-stream: XREADGROUP BLOCK time", SRC(block_ms),
+	 .flags = F_MIN | F_MAX, .min = 1, .max = 600000},
+	{S_SOURCE, "batch", T_INT, "100", "redis-stream: entries per read",
+	 SRC(batch), .flags = F_MIN | F_MAX, .min = 1, .max = 10000},
+	{S_SOURCE, "queue", T_INT, "10000",
+	 "mentions held between reading and matching; full: reading pauses",
+	 SRC(queue), .flags = F_MIN | F_MAX, .min = 1, .max = 10000000},
+	{S_SOURCE, "dedupe", T_INT, "100000",
+	 "recent mention ids remembered to drop duplicates (one set for all "
+	 "sources, sized by the largest)", SRC(dedupe),
+	 .flags = F_MIN | F_MAX, .min = 1, .max = 50000000},
 
 	{S_RECEIVER, "name", T_STRING, NULL, "unique receiver name", RCV(name),
 	 .flags = F_REQUIRED},
-	{S_RECEIVER, "type", T_ENUM, NULL, "webhook or log", RCV(type),
+	{S_RECEIVER, "type", T_ENUM, NULL,
+	 "webhook, log, email or alertmanager", RCV(type),
 	 .flags = F_REQUIRED, NAMES(receiver_types)},
 	{S_RECEIVER, "url", T_STRING, NULL, "webhook: http:// or https:// URL",
 	 RCV(url)},
 	{S_RECEIVER, "timeout", T_DURATION, "10s", "per delivery attempt",
 	 RCV(timeout_ms), .flags = F_MIN, .min = 1},
-	{S_RECEIVER, "retries", T_INT, "5", "attempts after the first one",
+	{S_RECEIVER, "retries", T_INT, "5",
+	 "attempts after the first one without an outbox; harkd retries "
+	 "until max_age",
 	 RCV(retries), .flags = F_MIN, .min = 0},
-	{S_RECEIVER, "send_resolved", T_BOOL, "false",
+	{S_RECEIVER, "send_resolved", T_BOOL, "true",
 	 "also notify when an alert resolves", RCV(send_resolved)},
 	{S_RECEIVER, "headers", T_MAP, NULL, "extra HTTP headers (webhook)",
+	 RCV(headers), .off_n = offsetof(struct config_receiver, n_headers),
 	 .child = S_NONE},
+	{S_RECEIVER, "secret", T_STRING, NULL,
+	 "webhook: Standard Webhooks secrets (whsec_BASE64 or raw), space "
+	 "separated", RCV(secret)},
+	{S_RECEIVER, "secret_file", T_STRING, NULL,
+	 "webhook: file holding the secrets (relative to the config)",
+	 RCV(secret_file)},
+	{S_RECEIVER, "template", T_STRING, NULL,
+	 "webhook body: slack, teams, discord, alertmanager-webhook or a "
+	 "{{field}} template FILE", RCV(template_name)},
+	{S_RECEIVER, "starttls", T_ENUM, "required",
+	 "email: required, optional or never", RCV(starttls),
+	 NAMES(starttls_modes)},
+	{S_RECEIVER, "from", T_STRING, NULL, "email: sender address",
+	 RCV(from)},
+	{S_RECEIVER, "to", T_LIST, NULL, "email: recipient addresses",
+	 RCV(to), .off_n = offsetof(struct config_receiver, n_to),
+	 .child = S_NONE, .max_items = 100},
+	{S_RECEIVER, "username", T_STRING, NULL, "email: SMTP AUTH user",
+	 RCV(username)},
+	{S_RECEIVER, "password_file", T_STRING, NULL,
+	 "email: file holding the SMTP password (else $HARK_SMTP_PASSWORD)",
+	 RCV(password_file)},
+	{S_RECEIVER, "rate_limit", T_DURATION, NULL,
+	 "least time between two messages; default none (slack: 1s)",
+	 RCV(rate_limit_ms), .flags = F_MIN, .min = 0},
+	{S_RECEIVER, "max_age", T_DURATION, "24h",
+	 "retry until this old, then move to the dead-letter list",
+	 RCV(max_age_ms), .flags = F_MIN, .min = 1000},
+	{S_RECEIVER, "resend", T_DURATION, "1m",
+	 "alertmanager: re-send a firing alert this often",
+	 RCV(resend_ms), .flags = F_MIN, .min = 1000},
 
 	{S_RULE, "name", T_STRING, NULL,
 	 "unique rule name: 1-100 of A-Z a-z 0-9 _ . -", RUL(name),
@@ -193,17 +298,37 @@ static const struct key keys[] = {
 	 RUL(min_count), .flags = F_MIN, .min = 0},
 	{S_RULE, "min_ratio", T_FLOAT, "2", "count / baseline needed to fire",
 	 RUL(min_ratio), .flags = F_MIN, .min = 1},
-	{S_RULE, "cooldown", T_DURATION, "1h",
+	{S_RULE, "window", T_INT, "2",
+	 "consecutive buckets that must all be off to fire (one far off "
+	 "fires alone)", RUL(window), .flags = F_MIN | F_MAX, .min = 1,
+	 .max = 12},
+	{S_RULE, "cooldown", T_DURATION, "1d",
 	 "quiet time after an alert resolves", RUL(cooldown_ms),
 	 .flags = F_MIN, .min = 0},
 	{S_RULE, "warmup", T_DURATION, "1d", "history needed before alerting",
 	 RUL(warmup_ms), .flags = F_MIN, .min = 0},
+	{S_RULE, "labels", T_MAP, NULL,
+	 "labels carried by the rule's alerts (e.g. severity: warning)",
+	 RUL(labels), .off_n = offsetof(struct config_rule, n_labels),
+	 .child = S_NONE},
 	{S_RULE, "samples", T_INT, "5", "sample mentions per alert",
 	 RUL(samples), .flags = F_MIN | F_MAX, .min = 0, .max = 50},
 
-	{S_MATCH, "any", T_LIST, NULL, "terms; a mention matching one counts",
+	{S_MATCH, "any", T_LIST, NULL,
+	 "terms; a mention matching one counts (or use query)",
 	 RUL(any), .off_n = offsetof(struct config_rule, n_any),
-	 .flags = F_REQUIRED, .child = S_NONE, .max_items = CONFIG_MAX_TERMS},
+	 .child = S_NONE, .max_items = CONFIG_MAX_TERMS},
+	{S_MATCH, "query", T_STRING, NULL,
+	 "a query: terms, \"phrases\", AND, OR, NOT, NEAR/n, ... (or use any)",
+	 RUL(query)},
+	{S_MATCH, "lang", T_LIST, NULL,
+	 "only mentions in these languages (e.g. [fr, en])", RUL(lang),
+	 .off_n = offsetof(struct config_rule, n_lang), .child = S_NONE,
+	 .max_items = CONFIG_MAX_LANGS},
+	{S_MATCH, "sources", T_LIST, NULL,
+	 "only mentions from these sources (names)", RUL(sources),
+	 .off_n = offsetof(struct config_rule, n_sources), .child = S_NONE,
+	 .max_items = CONFIG_MAX_SOURCES},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -777,19 +902,103 @@ static bool header_name_ok(const char *s)
 	return true;
 }
 
-static bool walk_headers(struct ctx *c, struct config_receiver *r,
-			 const struct yaml_value *m, const char *path)
+/* Prometheus label names: [A-Za-z_][A-Za-z0-9_]*. */
+static bool label_name_ok(const char *s)
 {
+	if (!(isalpha((unsigned char)*s) || *s == '_')) {
+		return false;
+	}
+	for (s++; *s != '\0'; s++) {
+		if (!(isalnum((unsigned char)*s) || *s == '_')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* sources[].fields: each value an RFC 6901 pointer to one mention field. */
+static bool walk_fields(struct ctx *c, struct config_source *src,
+			const struct yaml_value *m, const char *path)
+{
+	static const char *const names[] = {"text", "id", "created_at",
+					    "lang", "author", "url"};
+	char **slots[] = {&src->fields.text, &src->fields.id,
+			  &src->fields.created_at, &src->fields.lang,
+			  &src->fields.author, &src->fields.url};
+
 	if (m->kind != YAML_VALUE_MAP) {
 		problem(c, m->line, m->col, path,
-			"wrong type (expected a mapping of header names to "
-			"values, got %s)", yaml_value_kind_name(m));
+			"wrong type (expected a mapping of field names to JSON "
+			"pointers, got %s)", yaml_value_kind_name(m));
+		return false;
+	}
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const struct yaml_entry *e = &m->entries[i];
+		char *fpath = join_path(path, e->key);
+		size_t k;
+		char *v;
+
+		for (k = 0; k < 6; k++) {
+			if (strcmp(names[k], e->key) == 0) {
+				break;
+			}
+		}
+		if (k == 6) {
+			problem(c, e->line, e->col, fpath,
+				"unknown field (expected text, id, created_at, "
+				"lang, author or url)");
+		} else if (*slots[k] != NULL) {
+			problem(c, e->line, e->col, fpath, "duplicate field");
+		} else if (yaml_value_is_null(e->value)) {
+			problem(c, e->line, e->col, fpath,
+				"a value is required");
+		} else {
+			v = scalar(c, e->value, fpath, "a JSON pointer");
+			if (v != NULL && !mention_pointer_valid(v)) {
+				problem(c, e->value->line, e->value->col,
+					fpath, "not a JSON pointer (expected "
+					"\"/a/b/0\", ~0 for ~ and ~1 for /, "
+					"got %s)", v);
+				free(v);
+			} else if (v != NULL) {
+				*slots[k] = v;
+			}
+		}
+		free(fpath);
+	}
+	if (src->fields.text == NULL) {
+		problem(c, m->line, m->col, path,
+			"missing required field \"text\"");
+	}
+	src->has_fields = true;
+	return true;
+}
+
+/* A map of names to string values: receivers' headers, rules' labels. */
+static bool walk_pairs(struct ctx *c, const struct key *k, void *base,
+		       const struct yaml_value *m, const char *path)
+{
+	struct config_header **out =
+		(struct config_header **)((char *)base + k->off);
+	size_t *n_out = (size_t *)((char *)base + k->off_n);
+	bool labels = k->sect == S_RULE;
+	struct {
+		struct config_header *headers;
+		size_t n_headers;
+	} acc = {NULL, 0}, *r = &acc;
+
+	if (m->kind != YAML_VALUE_MAP) {
+		problem(c, m->line, m->col, path,
+			"wrong type (expected a mapping of %s names to "
+			"values, got %s)", labels ? "label" : "header",
+			yaml_value_kind_name(m));
 		return false;
 	}
 	if (m->n_entries > CONFIG_MAX_HEADERS) {
 		problem(c, m->line, m->col, path,
-			"too many headers (expected at most %d, got %zu)",
-			CONFIG_MAX_HEADERS, m->n_entries);
+			"too many %s (expected at most %d, got %zu)",
+			labels ? "labels" : "headers", CONFIG_MAX_HEADERS,
+			m->n_entries);
 		return false;
 	}
 	r->headers = xcalloc(m->n_entries, sizeof(*r->headers));
@@ -803,8 +1012,13 @@ static bool walk_headers(struct ctx *c, struct config_receiver *r,
 			dup = dup || strcasecmp(m->entries[j].key, e->key) == 0;
 		}
 		if (dup) {
-			problem(c, e->line, e->col, hpath, "duplicate header");
-		} else if (!header_name_ok(e->key)) {
+			problem(c, e->line, e->col, hpath, "duplicate %s",
+				labels ? "label" : "header");
+		} else if (labels && !label_name_ok(e->key)) {
+			problem(c, e->line, e->col, hpath,
+				"invalid label name (expected a letter or _ "
+				"followed by letters, digits or _)");
+		} else if (!labels && !header_name_ok(e->key)) {
 			problem(c, e->line, e->col, hpath,
 				"invalid header name (expected letters, digits "
 				"and !#$%%&'*+-.^_`|~)");
@@ -827,6 +1041,8 @@ static bool walk_headers(struct ctx *c, struct config_receiver *r,
 		}
 		free(hpath);
 	}
+	*out = r->headers;
+	*n_out = r->n_headers;
 	return true;
 }
 
@@ -1020,8 +1236,11 @@ static bool apply_key(struct ctx *c, const struct key *k, void *base,
 		set = true;
 		break;
 	case T_MAP:
-		if (k->child == S_NONE) {
-			set = walk_headers(c, base, v, kpath);
+		if (k->child == S_NONE && k->sect == S_SOURCE &&
+		    strcmp(k->name, "fields") == 0) {
+			set = walk_fields(c, base, v, kpath);
+		} else if (k->child == S_NONE) {
+			set = walk_pairs(c, k, base, v, kpath);
 		} else {
 			walk_map(c, k->child, base, v, kpath, v->line, v->col);
 			set = true;
@@ -1152,6 +1371,102 @@ static void check_http(struct ctx *c, const struct yaml_value *m,
 	}
 }
 
+/* A key given to a source type that has no use for it is a mistake. */
+static void only_for(struct ctx *c, const struct config_source *src,
+		     uint32_t set, const struct yaml_value *m,
+		     const char *path, const char *key, unsigned types)
+{
+	if (was_set(S_SOURCE, set, key) && !(types & (1u << src->type))) {
+		key_problem(c, m, path, key, "not valid for type %s",
+			    source_types[src->type]);
+	}
+}
+
+static void check_stream_source(struct ctx *c, struct config_source *src,
+				uint32_t set, const struct yaml_value *m,
+				const char *path, int line, int col)
+{
+	const unsigned web = 1u << CONFIG_SOURCE_HTTP_STREAM |
+			     1u << CONFIG_SOURCE_SSE;
+	const unsigned redis = 1u << CONFIG_SOURCE_REDIS_STREAM;
+	const unsigned file = 1u << CONFIG_SOURCE_FILE;
+	const unsigned pulled = web | redis | file;
+	const char *rest;
+	char *p;
+
+	only_for(c, src, set, m, path, "follow", file);
+	only_for(c, src, set, m, path, "poll", file);
+	only_for(c, src, set, m, path, "url", web);
+	only_for(c, src, set, m, path, "headers", web);
+	only_for(c, src, set, m, path, "token", web);
+	only_for(c, src, set, m, path, "token_file", web);
+	only_for(c, src, set, m, path, "stall_timeout", web);
+	only_for(c, src, set, m, path, "connect_timeout", web);
+	only_for(c, src, set, m, path, "redis", redis);
+	only_for(c, src, set, m, path, "stream", redis);
+	only_for(c, src, set, m, path, "group", redis);
+	only_for(c, src, set, m, path, "consumer", redis);
+	only_for(c, src, set, m, path, "block", redis);
+	only_for(c, src, set, m, path, "batch", redis);
+	only_for(c, src, set, m, path, "format", pulled);
+	only_for(c, src, set, m, path, "fields", pulled);
+	only_for(c, src, set, m, path, "queue", pulled);
+	if (src->type == CONFIG_SOURCE_HTTP_STREAM ||
+	    src->type == CONFIG_SOURCE_SSE) {
+		if (!was_set(S_SOURCE, set, "url")) {
+			problem(c, line, col, path,
+				"missing required key \"url\" (required for "
+				"type %s)", source_types[src->type]);
+		} else {
+			rest = NULL;
+			if (has_prefix(src->url, "http://")) {
+				rest = src->url + strlen("http://");
+			} else if (has_prefix(src->url, "https://")) {
+				rest = src->url + strlen("https://");
+			}
+			if (rest == NULL || rest[0] == '\0' || rest[0] == '/') {
+				key_problem(c, m, path, "url",
+					    "expected an http:// or https:// "
+					    "URL");
+			}
+		}
+	}
+	if (was_set(S_SOURCE, set, "token") &&
+	    was_set(S_SOURCE, set, "token_file")) {
+		key_problem(c, m, path, "token_file",
+			    "give token or token_file, not both");
+	}
+	if (was_set(S_SOURCE, set, "token_file") &&
+	    src->token_file[0] != '\0') {
+		p = resolve(c->cfg->dir, src->token_file);
+		free(src->token_file);
+		src->token_file = p;
+	}
+	if (was_set(S_SOURCE, set, "fields") &&
+	    was_set(S_SOURCE, set, "format") &&
+	    src->format != CONFIG_FORMAT_AUTO) {
+		key_problem(c, m, path, "fields",
+			    "give format or fields, not both");
+	}
+	if (src->type == CONFIG_SOURCE_REDIS_STREAM) {
+		if (!was_set(S_SOURCE, set, "stream") ||
+		    src->stream[0] == '\0') {
+			problem(c, line, col, path,
+				"missing required key \"stream\" (required "
+				"for type redis-stream)");
+		}
+		if (!was_set(S_SOURCE, set, "redis") &&
+		    c->cfg->redis_url == NULL) {
+			problem(c, line, col, path,
+				"type redis-stream needs \"redis\" here or "
+				"store.redis");
+		}
+		if (src->group == NULL || src->group[0] == '\0') {
+			key_problem(c, m, path, "group", "must not be empty");
+		}
+	}
+}
+
 static void check_source(struct ctx *c, struct config_source *src,
 			 uint32_t set, const struct yaml_value *m,
 			 const char *path, int line, int col)
@@ -1177,11 +1492,12 @@ static void check_source(struct ctx *c, struct config_source *src,
 		p = resolve(c->cfg->dir, src->path);
 		free(src->path);
 		src->path = p;
-	} else if (src->type == CONFIG_SOURCE_HTTP_PUSH &&
+	} else if (src->type != CONFIG_SOURCE_FILE &&
 		   !yaml_value_is_null(v)) {
-		key_problem(c, m, path, "path",
-			    "only valid for type file (got type http-push)");
+		key_problem(c, m, path, "path", "only valid for type file "
+			    "(got type %s)", source_types[src->type]);
 	}
+	check_stream_source(c, src, set, m, path, line, col);
 }
 
 static bool web_url_ok(const char *url)
@@ -1198,11 +1514,49 @@ static bool web_url_ok(const char *url)
 	return rest[0] != '\0' && rest[0] != '/';
 }
 
+static const char *const webhook_only[] = {"secret", "secret_file",
+					   "template", "headers"};
+static const char *const email_only[] = {"starttls", "from", "to",
+					 "username", "password_file"};
+
+/* Keys of other receiver types are errors, not silently ignored. */
+static void receiver_only_for(struct ctx *c, const struct yaml_value *m,
+		     const char *path, const char *const *names, size_t n,
+		     const char *type, const char *got)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!yaml_value_is_null(value_of(m, names[i]))) {
+			key_problem(c, m, path, names[i],
+				    "only valid for type %s (got type %s)",
+				    type, got);
+		}
+	}
+}
+
+static void resolve_path(struct ctx *c, char **p)
+{
+	char *r;
+
+	if (*p != NULL && (*p)[0] != '\0') {
+		r = resolve(c->cfg->dir, *p);
+		free(*p);
+		*p = r;
+	}
+}
+
+static bool builtin_template(const char *t)
+{
+	return strcmp(t, "slack") == 0 || strcmp(t, "teams") == 0 ||
+	       strcmp(t, "discord") == 0 ||
+	       strcmp(t, "alertmanager-webhook") == 0;
+}
+
 static void check_receiver(struct ctx *c, struct config_receiver *r,
 			   uint32_t set, const struct yaml_value *m,
 			   const char *path, int line, int col)
 {
 	const struct yaml_value *url = value_of(m, "url");
+	const char *tname;
 	char *q;
 
 	if (was_set(S_RECEIVER, set, "name") && r->name[0] == '\0') {
@@ -1211,26 +1565,70 @@ static void check_receiver(struct ctx *c, struct config_receiver *r,
 	if (!was_set(S_RECEIVER, set, "type")) {
 		return;
 	}
-	if (r->type == CONFIG_RECEIVER_WEBHOOK && yaml_value_is_null(url)) {
+	tname = receiver_types[r->type];
+	if (r->type != CONFIG_RECEIVER_LOG && yaml_value_is_null(url)) {
 		problem(c, line, col, path,
-			"missing required key \"url\" (required for type "
-			"webhook)");
-	} else if (r->type == CONFIG_RECEIVER_WEBHOOK &&
+			"missing required key \"url\" (required for type %s)",
+			tname);
+	} else if ((r->type == CONFIG_RECEIVER_WEBHOOK ||
+		    r->type == CONFIG_RECEIVER_ALERTMANAGER) &&
 		   was_set(S_RECEIVER, set, "url") && !web_url_ok(r->url)) {
 		q = url_shown(r->url);
 		key_problem(c, m, path, "url",
 			    "invalid URL (expected http://... or https://..., "
 			    "got %s)", q);
 		free(q);
+	} else if (r->type == CONFIG_RECEIVER_EMAIL &&
+		   was_set(S_RECEIVER, set, "url") &&
+		   !has_prefix(r->url, "smtp://") &&
+		   !has_prefix(r->url, "smtps://")) {
+		q = url_shown(r->url);
+		key_problem(c, m, path, "url",
+			    "invalid URL (expected smtp://HOST:PORT or "
+			    "smtps://HOST:PORT, got %s)", q);
+		free(q);
 	} else if (r->type == CONFIG_RECEIVER_LOG &&
 		   !yaml_value_is_null(url)) {
 		key_problem(c, m, path, "url",
 			    "only valid for type webhook (got type log)");
 	}
-	if (r->type == CONFIG_RECEIVER_LOG &&
-	    !yaml_value_is_null(value_of(m, "headers"))) {
-		key_problem(c, m, path, "headers",
-			    "only valid for type webhook (got type log)");
+	if (r->type != CONFIG_RECEIVER_WEBHOOK) {
+		receiver_only_for(c, m, path, webhook_only,
+			 sizeof(webhook_only) / sizeof(webhook_only[0]),
+			 "webhook", tname);
+	}
+	if (r->type != CONFIG_RECEIVER_EMAIL) {
+		receiver_only_for(c, m, path, email_only,
+			 sizeof(email_only) / sizeof(email_only[0]), "email",
+			 tname);
+	}
+	if (r->type == CONFIG_RECEIVER_EMAIL &&
+	    yaml_value_is_null(value_of(m, "from"))) {
+		problem(c, line, col, path, "missing required key \"from\" "
+			"(required for type email)");
+	}
+	if (r->type == CONFIG_RECEIVER_EMAIL && r->n_to == 0) {
+		problem(c, line, col, path, "missing required key \"to\" (at "
+			"least one recipient for type email)");
+	}
+	if (r->secret != NULL && r->secret_file != NULL) {
+		key_problem(c, m, path, "secret_file",
+			    "give secret or secret_file, not both");
+	}
+	if (r->template_name != NULL && r->template_name[0] == '\0') {
+		key_problem(c, m, path, "template", "must not be empty");
+	} else if (r->template_name != NULL &&
+		   !builtin_template(r->template_name)) {
+		/* Built-in formats are names; anything else is a file. */
+		resolve_path(c, &r->template_name);
+	}
+	resolve_path(c, &r->secret_file);
+	resolve_path(c, &r->password_file);
+	if (!was_set(S_RECEIVER, set, "rate_limit") &&
+	    r->template_name != NULL &&
+	    strcmp(r->template_name, "slack") == 0) {
+		/* Slack's incoming webhooks take about one message a second. */
+		r->rate_limit_ms = 1000;
 	}
 }
 
@@ -1247,6 +1645,172 @@ static bool rule_name_ok(const char *s)
 		}
 	}
 	return true;
+}
+
+/* "fr", "pt-BR", "zh_Hant": 2-3 letters, then subtags. */
+static bool lang_code_ok(const char *s)
+{
+	size_t n = 0;
+
+	while (isalpha((unsigned char)s[n])) {
+		n++;
+	}
+	if (n < 2 || n > 3) {
+		return false;
+	}
+	for (s += n; *s != '\0'; s += n) {
+		if (*s != '-' && *s != '_') {
+			return false;
+		}
+		s++;
+		n = 0;
+		while (isalnum((unsigned char)s[n])) {
+			n++;
+		}
+		if (n < 1 || n > 8) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* An OR of one filter over a list of values, ANDed onto *q. */
+static void and_filter(struct query_node **q, enum query_field f,
+		       char *const *values, size_t n)
+{
+	struct query_node **kids;
+	struct query_node *pair[2];
+
+	if (n == 0) {
+		return;
+	}
+	kids = xcalloc(n, sizeof(*kids));
+	for (size_t i = 0; i < n; i++) {
+		kids[i] = query_new_field(f, values[i]);
+	}
+	pair[0] = *q;
+	pair[1] = query_new_op(QUERY_OR, kids, n);
+	*q = query_new_op(QUERY_AND, pair, 2);
+	free(kids);
+}
+
+static bool has_source(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sources; i++) {
+		if (cfg->sources[i].name != NULL &&
+		    strcmp(cfg->sources[i].name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool all_set(char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Exactly one of any and query; parses the query, checks the filters and
+ * builds r->match. A query error is reported where it is in the file:
+ * the string's line, and its column plus the offset in the query.
+ */
+static void check_match(struct ctx *c, struct config_rule *r, uint32_t set,
+			const struct yaml_value *m, const char *path, int line,
+			int col)
+{
+	bool has_any = was_set(S_MATCH, set, "any");
+	bool has_query = was_set(S_MATCH, set, "query");
+	const struct yaml_value *v;
+	struct query_error qe;
+	struct query_node *q = NULL;
+	char *ipath;
+	bool ok = true;
+
+	if (m == NULL) {
+		return;
+	}
+	if (!has_any && !has_query) {
+		problem(c, line, col, path,
+			"missing required key \"any\" or \"query\" (exactly "
+			"one of them)");
+		return;
+	}
+	if (has_any && has_query) {
+		key_problem(c, m, path, "query",
+			    "only one of \"any\" and \"query\" is allowed");
+		return;
+	}
+	if (has_any && r->n_any == 0) {
+		key_problem(c, m, path, "any",
+			    "must not be empty (expected at least one item)");
+		return;
+	}
+	v = value_of(m, "lang");
+	for (size_t i = 0; i < r->n_lang; i++) {
+		char *lq;
+
+		if (r->lang[i] == NULL || lang_code_ok(r->lang[i])) {
+			continue;
+		}
+		lq = quoted(r->lang[i]);
+		ipath = xasprintf("%s.lang[%zu]", path, i);
+		problem(c, v->items[i]->line, v->items[i]->col, ipath,
+			"invalid language code (expected e.g. fr, en or "
+			"pt-BR, got %s)", lq);
+		free(ipath);
+		free(lq);
+		ok = false;
+	}
+	v = value_of(m, "sources");
+	for (size_t i = 0; i < r->n_sources; i++) {
+		char *sq;
+
+		if (r->sources[i] == NULL) {
+			continue;
+		}
+		if (has_source(c->cfg, r->sources[i])) {
+			continue;
+		}
+		sq = quoted(r->sources[i]);
+		ipath = xasprintf("%s.sources[%zu]", path, i);
+		problem(c, v->items[i]->line, v->items[i]->col, ipath,
+			"unknown source %s", sq);
+		free(ipath);
+		free(sq);
+		ok = false;
+	}
+	if (has_query) {
+		v = value_of(m, "query");
+		/* a quoted string starts one column after its quote */
+		if (query_parse(r->query, v->col + (v->plain ? 0 : 1), &q,
+				&qe) < 0) {
+			problem(c, v->line, qe.col, "", "%s", qe.msg);
+			return;
+		}
+	}
+	if (!ok || !all_set(r->any, r->n_any) ||
+	    !all_set(r->lang, r->n_lang) ||
+	    !all_set(r->sources, r->n_sources)) {
+		query_free(q);
+		return;
+	}
+	if (!has_query) {
+		q = query_from_terms((const char *const *)r->any, r->n_any,
+				     &qe);
+		if (q == NULL) {
+			key_problem(c, m, path, "any", "%s", qe.msg);
+			return;
+		}
+	}
+	and_filter(&q, QUERY_FIELD_LANG, r->lang, r->n_lang);
+	and_filter(&q, QUERY_FIELD_SOURCE, r->sources, r->n_sources);
+	r->match = q;
 }
 
 static void check_rule(struct ctx *c, struct config_rule *r, uint32_t set,
@@ -1337,9 +1901,11 @@ static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
 	case S_RULE:
 		check_rule(c, base, set, m, path);
 		break;
+	case S_MATCH:
+		check_match(c, base, set, m, path, line, col);
+		break;
 	case S_NONE:
 	case S_TOP:
-	case S_MATCH:
 		break;
 	}
 	return set;
@@ -1466,9 +2032,30 @@ void config_fini(struct config *cfg)
 	free(cfg->listen);
 	free(cfg->token);
 	free(cfg->log_level);
+	free(cfg->external_url);
 	for (size_t i = 0; i < cfg->n_sources; i++) {
-		free(cfg->sources[i].name);
-		free(cfg->sources[i].path);
+		struct config_source *src = &cfg->sources[i];
+
+		free(src->name);
+		free(src->path);
+		free(src->url);
+		for (size_t j = 0; j < src->n_headers; j++) {
+			free(src->headers[j].name);
+			free(src->headers[j].value);
+		}
+		free(src->headers);
+		free(src->token);
+		free(src->token_file);
+		free(src->fields.text);
+		free(src->fields.id);
+		free(src->fields.created_at);
+		free(src->fields.lang);
+		free(src->fields.author);
+		free(src->fields.url);
+		free(src->redis);
+		free(src->stream);
+		free(src->group);
+		free(src->consumer);
 	}
 	free(cfg->sources);
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
@@ -1476,6 +2063,16 @@ void config_fini(struct config *cfg)
 
 		free(r->name);
 		free(r->url);
+		free(r->secret);
+		free(r->secret_file);
+		free(r->template_name);
+		free(r->from);
+		for (size_t j = 0; j < r->n_to; j++) {
+			free(r->to[j]);
+		}
+		free(r->to);
+		free(r->username);
+		free(r->password_file);
 		for (size_t j = 0; j < r->n_headers; j++) {
 			free(r->headers[j].name);
 			free(r->headers[j].value);
@@ -1491,7 +2088,22 @@ void config_fini(struct config *cfg)
 			free(r->any[j]);
 		}
 		free(r->any);
+		free(r->query);
+		for (size_t j = 0; j < r->n_lang; j++) {
+			free(r->lang[j]);
+		}
+		free(r->lang);
+		for (size_t j = 0; j < r->n_sources; j++) {
+			free(r->sources[j]);
+		}
+		free(r->sources);
+		query_free(r->match);
 		free(r->notify);
+		for (size_t j = 0; j < r->n_labels; j++) {
+			free(r->labels[j].name);
+			free(r->labels[j].value);
+		}
+		free(r->labels);
 	}
 	free(cfg->rules);
 	memset(cfg, 0, sizeof(*cfg));

@@ -20,10 +20,40 @@
 #define CONFIG_MAX_TERMS 1000 /* per rule */
 #define CONFIG_MAX_SOURCES 64
 #define CONFIG_MAX_RECEIVERS 64
+#define CONFIG_MAX_LANGS 64 /* per rule */
+
+struct query_node;
 
 enum config_source_type {
 	CONFIG_SOURCE_HTTP_PUSH,
 	CONFIG_SOURCE_FILE,
+	CONFIG_SOURCE_HTTP_STREAM,  /* NDJSON over a long-lived response */
+	CONFIG_SOURCE_SSE,          /* Server-Sent Events (Mastodon) */
+	CONFIG_SOURCE_REDIS_STREAM, /* XREADGROUP on a Redis stream */
+};
+
+/* "format": how a source's JSON objects are read (core/mention.h). */
+enum config_source_format {
+	CONFIG_FORMAT_AUTO, /* any shape of DESIGN §5 */
+	CONFIG_FORMAT_X_V2,
+	CONFIG_FORMAT_MASTODON,
+	CONFIG_FORMAT_FLAT,
+};
+
+/* "reblogs" (Mastodon boosts). */
+enum config_reblogs {
+	CONFIG_REBLOGS_ORIGINAL, /* count as the boosted status (deduped) */
+	CONFIG_REBLOGS_SKIP,
+};
+
+/* "fields": RFC 6901 JSON pointers; NULL when not mapped. */
+struct config_fields {
+	char *text;
+	char *id;
+	char *created_at;
+	char *lang;
+	char *author;
+	char *url;
 };
 
 struct config_source {
@@ -31,11 +61,42 @@ struct config_source {
 	enum config_source_type type;
 	char *path;            /* file: absolute, or resolved against cfg->dir */
 	uint64_t max_line_bytes; /* "max_line", default 1MiB */
+	bool follow;           /* file: tail -F, default false */
+	int64_t poll_ms;       /* file follow: "poll", default 250ms */
+	char *url;             /* http-stream, sse */
+	struct config_header *headers; /* "headers" map; owned */
+	size_t n_headers;
+	char *token;           /* sent as "Authorization: Bearer …" */
+	char *token_file;      /* read at each connect; resolved like path */
+	enum config_source_format format; /* default auto */
+	struct config_fields fields;      /* "fields" map; overrides format */
+	bool has_fields;
+	enum config_reblogs reblogs;      /* default original */
+	int64_t stall_timeout_ms; /* "stall_timeout", default 20s */
+	int64_t connect_timeout_ms; /* "connect_timeout", default 10s */
+	char *redis;           /* redis-stream: URL; NULL → store.redis */
+	char *stream;          /* redis-stream: key */
+	char *group;           /* redis-stream: default "hark" */
+	char *consumer;        /* redis-stream: NULL → "<host>-<pid>" */
+	int64_t block_ms;      /* redis-stream: "block", default 5s */
+	int64_t batch;         /* redis-stream: COUNT, default 100 */
+	int64_t queue;         /* mentions held between read and match,
+				* default 10000 */
+	int64_t dedupe;        /* recent ids remembered, default 100000;
+				* the one shared set uses the largest */
 };
 
 enum config_receiver_type {
 	CONFIG_RECEIVER_WEBHOOK,
 	CONFIG_RECEIVER_LOG,
+	CONFIG_RECEIVER_EMAIL,
+	CONFIG_RECEIVER_ALERTMANAGER,
+};
+
+enum config_starttls {
+	CONFIG_STARTTLS_REQUIRED,
+	CONFIG_STARTTLS_OPTIONAL,
+	CONFIG_STARTTLS_NEVER,
 };
 
 struct config_header {
@@ -49,9 +110,30 @@ struct config_receiver {
 	char *url;                     /* webhook */
 	int64_t timeout_ms;            /* "timeout", default 10s */
 	int64_t retries;               /* "retries", default 5 */
-	bool send_resolved;            /* "send_resolved", default false */
+	bool send_resolved;            /* "send_resolved", default true */
 	struct config_header *headers; /* "headers" map; owned */
 	size_t n_headers;
+	/* webhook: Standard Webhooks signing; whitespace-separated secrets
+	 * ("whsec_<base64>" or raw), several for rotation */
+	char *secret;                  /* "secret" */
+	char *secret_file;             /* "secret_file": resolved path */
+	/* webhook: slack | teams | discord | alertmanager-webhook | FILE
+	 * (resolved path of a {{field}} template); NULL: the v1 body */
+	char *template_name;           /* "template" */
+	/* email */
+	enum config_starttls starttls; /* "starttls", default required */
+	char *from;                    /* "from" */
+	char **to;                     /* "to" list; owned */
+	size_t n_to;
+	char *username;                /* "username" */
+	char *password_file;           /* "password_file": resolved path */
+	/* delivery */
+	int64_t rate_limit_ms;         /* "rate_limit": least time between
+					  two messages; 0 none (slack: 1s) */
+	int64_t max_age_ms;            /* "max_age", default 24h: then the
+					  dead-letter list */
+	int64_t resend_ms;             /* "resend" (alertmanager), default
+					  1m: re-send while firing */
 };
 
 enum config_direction {
@@ -64,6 +146,14 @@ struct config_rule {
 	char *name;
 	char **any; /* match.any terms, owned */
 	size_t n_any;
+	char *query;      /* match.query as written; NULL when any is used */
+	char **lang;      /* match.lang filter: language codes; owned */
+	size_t n_lang;
+	char **sources;   /* match.sources filter: source names; owned */
+	size_t n_sources;
+	/* The whole match (query or any, AND lang, AND sources) as one
+	 * query tree, for matcher_add_query and `hark check`; owned. */
+	struct query_node *match;
 	int64_t bucket_ms;     /* "bucket", default 5m; divides 1d */
 	int64_t lateness_ms;   /* "lateness", default = bucket */
 	size_t *notify;        /* indexes into cfg->receivers; owned */
@@ -72,9 +162,12 @@ struct config_rule {
 	double sensitivity;    /* score threshold, "sensitivity", default 5 */
 	int64_t min_count;     /* "min_count", default 10 */
 	double min_ratio;      /* "min_ratio", default 2 */
-	int64_t cooldown_ms;   /* "cooldown", default 1h */
+	int64_t window;        /* "window", buckets, default 2 */
+	int64_t cooldown_ms;   /* "cooldown", default 1d */
 	int64_t warmup_ms;     /* "warmup", default 1d */
 	int64_t samples;       /* "samples", default 5 */
+	struct config_header *labels; /* "labels" map (name → value); owned */
+	size_t n_labels;
 };
 
 struct config {
@@ -93,6 +186,7 @@ struct config {
 	uint64_t max_body_bytes;  /* "http.max_body", default 10MiB */
 
 	char *log_level;          /* "log_level", default info */
+	char *external_url;       /* "external_url" link template; NULL: none */
 
 	struct config_source *sources;
 	size_t n_sources;

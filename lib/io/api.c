@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include "config/config.h"
 #include "hark.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 /* Replies are built in memory; a /metrics page of 10,000 rules fits. */
 #define API_MAX_REPLY_BYTES (64u * 1024 * 1024)
@@ -125,6 +127,141 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 	buf_fini(&out);
 }
 
+static void deny(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "WWW-Authenticate", "Bearer realm=\"hark\"");
+	reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+}
+
+static const char *status_reason(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 409:
+		return "Conflict";
+	default:
+		return "Error";
+	}
+}
+
+/* /v1/silences and /v1/silences/ID: list (GET), create (POST), expire
+ * (DELETE). Writes need the token, as every write route does. */
+static void handle_silences(struct api *a, struct evhttp_request *req,
+			    const char *path)
+{
+	const char *id = path[strlen("/v1/silences")] == '/'
+				 ? path + strlen("/v1/silences/")
+				 : NULL;
+	struct buf out;
+	int code;
+
+	buf_init(&out, API_MAX_REPLY_BYTES);
+	if (method_is(req, EVHTTP_REQ_GET) && id == NULL) {
+		hark_silences_json(a->h, &out);
+		reply(req, 200, "OK", "application/json", out.data, out.len);
+	} else if (method_is(req, EVHTTP_REQ_POST) && id == NULL) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t len = evbuffer_get_length(in);
+		const char *body = (const char *)evbuffer_pullup(in, -1);
+
+		if (!token_ok(a, req)) {
+			deny(req);
+		} else {
+			code = hark_silence_add(a->h, body != NULL ? body : "",
+						len, &out);
+			reply(req, code, status_reason(code),
+			      "application/json", out.data, out.len);
+		}
+	} else if (method_is(req, EVHTTP_REQ_DELETE) && id != NULL &&
+		   id[0] != '\0') {
+		if (!token_ok(a, req)) {
+			deny(req);
+		} else {
+			code = hark_silence_expire(a->h, id);
+			if (code == 200) {
+				reply(req, 200, "OK", "application/json",
+				      "{\"expired\":true}\n", 17);
+			} else {
+				reply_error(req, code, status_reason(code),
+					    "no such silence");
+			}
+		}
+	} else {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", id == NULL ? "GET, POST" : "DELETE");
+		reply_error(req, 405, "Method Not Allowed",
+			    "use GET or POST on /v1/silences, DELETE on "
+			    "/v1/silences/ID");
+	}
+	buf_fini(&out);
+}
+
+/* GET /v1/alerts?rule=R&status=firing|resolved|silenced&since=T&limit=N,
+ * since being RFC 3339 or a duration back from now ("24h"). */
+static void handle_alerts(struct api *a, struct evhttp_request *req)
+{
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	const char *rule, *status, *since, *limit;
+	int64_t since_ms = INT64_MIN;
+	long n = 0;
+	struct buf out;
+
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) < 0) {
+		reply_error(req, 400, "Bad Request", "malformed query string");
+		return;
+	}
+	rule = evhttp_find_header(&params, "rule");
+	status = evhttp_find_header(&params, "status");
+	since = evhttp_find_header(&params, "since");
+	limit = evhttp_find_header(&params, "limit");
+	if (status != NULL && strcmp(status, "firing") != 0 &&
+	    strcmp(status, "resolved") != 0 && strcmp(status, "silenced") != 0) {
+		reply_error(req, 400, "Bad Request",
+			    "status: expected firing, resolved or silenced");
+		goto out;
+	}
+	if (since != NULL) {
+		int64_t d;
+		const char *why;
+
+		if (timeutil_parse_rfc3339(since, strlen(since), &since_ms) < 0) {
+			if (timeutil_parse_duration(since, &d, &why) < 0) {
+				reply_error(req, 400, "Bad Request",
+					    "since: expected an RFC 3339 time "
+					    "or a duration such as 24h");
+				goto out;
+			}
+			since_ms = timeutil_now_ms() - d;
+		}
+	}
+	if (limit != NULL) {
+		char *end;
+
+		n = strtol(limit, &end, 10);
+		if (*end != '\0' || n <= 0) {
+			reply_error(req, 400, "Bad Request",
+				    "limit: expected a positive integer");
+			goto out;
+		}
+	}
+	buf_init(&out, API_MAX_REPLY_BYTES);
+	hark_alerts_json(a->h, rule, status, since_ms, (size_t)n, &out);
+	reply(req, 200, "OK", "application/json", out.data, out.len);
+	buf_fini(&out);
+out:
+	evhttp_clear_headers(&params);
+}
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
@@ -136,6 +273,11 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (strcmp(path, "/v1/mentions") == 0) {
 		handle_mentions(a, req);
+		return;
+	}
+	if (strcmp(path, "/v1/silences") == 0 ||
+	    strncmp(path, "/v1/silences/", 13) == 0) {
+		handle_silences(a, req, path);
 		return;
 	}
 	if (!method_is(req, EVHTTP_REQ_GET) && !method_is(req, EVHTTP_REQ_HEAD)) {
@@ -158,6 +300,14 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		hark_metrics_text(a->h, &out);
 		reply(req, 200, "OK", "text/plain; version=0.0.4", out.data,
 		      out.len);
+	} else if (strcmp(path, "/v1/sources") == 0) {
+		hark_sources_json(a->h, &out);
+		if (buf_putc(&out, '\n') < 0) {
+			buf_reset(&out);
+		}
+		reply(req, 200, "OK", "application/json", out.data, out.len);
+	} else if (strcmp(path, "/v1/alerts") == 0) {
+		handle_alerts(a, req);
 	} else if (strcmp(path, "/v1/rules") == 0) {
 		hark_rules_json(a->h, &out);
 		if (buf_putc(&out, '\n') < 0) {

@@ -97,15 +97,6 @@ struct store_redis {
 
 static const struct timeval zero_tv = {0, 0};
 
-static struct timeval ms_tv(int64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	return tv;
-}
-
 static uint32_t next_rand(struct store_redis *rs)
 {
 	uint32_t x = rs->rnd;
@@ -243,7 +234,9 @@ static void schedule_reconnect(struct store_redis *rs)
 		delay_ms = 1;
 	}
 	{
-		struct timeval tv = ms_tv(delay_ms);
+		struct timeval tv;
+
+	timeutil_tv(delay_ms, &tv);
 
 		evtimer_add(rs->conn_timer, &tv);
 	}
@@ -419,7 +412,9 @@ static void start_connect(struct store_redis *rs)
 			     ? rs->timeout_ms
 			     : CONNECT_MIN_TIMEOUT_MS;
 	{
-		struct timeval tv = ms_tv(connect_ms);
+		struct timeval tv;
+
+	timeutil_tv(connect_ms, &tv);
 
 		evtimer_add(rs->conn_timer, &tv);
 	}
@@ -471,7 +466,9 @@ static bool can_send(const struct store_redis *rs)
 
 static void cmd_sent(struct store_redis *rs, struct cmd *c)
 {
-	struct timeval tv = ms_tv(rs->timeout_ms);
+	struct timeval tv;
+
+	timeutil_tv(rs->timeout_ms, &tv);
 
 	c->timer = evtimer_new(rs->base, timeout_cb, c);
 	HARK_ASSERT(c->timer != NULL);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 int64_t timeutil_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -300,4 +301,13 @@ int64_t timeutil_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void timeutil_tv(int64_t ms, struct timeval *out)
+{
+	if (ms < 0) {
+		ms = 0;
+	}
+	out->tv_sec = (time_t)(ms / 1000);
+	out->tv_usec = (suseconds_t)((ms % 1000) * 1000);
 }

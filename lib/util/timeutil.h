@@ -37,6 +37,9 @@ int timeutil_parse_size(const char *s, uint64_t *bytes_out, const char **err)
 	HARK_MUST_CHECK;
 /* Days from the civil date (proleptic Gregorian), as in H. Hinnant's. */
 int64_t timeutil_days_from_civil(int64_t y, unsigned m, unsigned d);
+struct timeval;
+/* A relative delay for libevent timers; negative delays become 0. */
+void timeutil_tv(int64_t ms, struct timeval *out);
 /* Wall clock, milliseconds since the epoch. */
 int64_t timeutil_now_ms(void);
 /* Monotonic clock, milliseconds. */

@@ -61,7 +61,7 @@ static const struct bad_case bad_cases[] = {
 	{"unknown key without hint", HEAD RULE0 "    colour: red\n",
 	 "x.yaml:9:5: rules[0].colour: unknown key (expected one of: name, "
 	 "match, bucket, lateness, notify, direction, sensitivity, "
-	 "min_count, min_ratio, cooldown, warmup, samples)"},
+	 "min_count, min_ratio, window, cooldown, warmup, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
 	 "prefix, timeout, retention, snapshot)"},
@@ -107,6 +107,13 @@ static const struct bad_case bad_cases[] = {
 	{"min_ratio below one", HEAD RULE0 "    min_ratio: 0.5\n",
 	 "x.yaml:9:16: rules[0].min_ratio: out of range (expected at least 1, "
 	 "got \"0.5\")"},
+	{"label name with a dash", HEAD RULE0 "    labels: {team-name: x}\n",
+	 "x.yaml:9:14: rules[0].labels.team-name: invalid label name"},
+	{"labels not a map", HEAD RULE0 "    labels: [a, b]\n",
+	 "x.yaml:9:13: rules[0].labels: wrong type (expected a mapping of "
+	 "label names to values, got a sequence)"},
+	{"duplicate label", HEAD RULE0 "    labels: {team: a, team: b}\n",
+	 "x.yaml:9:23: rules[0].labels.team: duplicate label"},
 	{"samples over 50", HEAD RULE0 "    samples: 51\n",
 	 "x.yaml:9:14: rules[0].samples: out of range (expected from 0 to 50, "
 	 "got \"51\")"},
@@ -206,12 +213,60 @@ static const struct bad_case bad_cases[] = {
 	 "or both, got \"sideways\")"},
 	{"bad source type",
 	 "sources:\n  - name: s\n    type: kafka\nrules:\n" RULE0,
-	 "x.yaml:3:11: sources[0].type: invalid value (expected http-push or "
-	 "file, got \"kafka\")"},
+	 "x.yaml:3:11: sources[0].type: invalid value (expected http-push, "
+	 "file, http-stream, sse or redis-stream, got \"kafka\")"},
+	{"stream source without url",
+	 "sources:\n  - name: s\n    type: sse\nrules:\n" RULE0,
+	 "x.yaml:2:5: sources[0]: missing required key \"url\" (required for "
+	 "type sse)"},
+	{"stream url not http",
+	 "sources:\n  - {name: s, type: http-stream, url: ftp://h/x}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:39: sources[0].url: expected an http:// or https:// URL"},
+	{"key for another source type",
+	 "sources:\n  - {name: s, type: file, path: a, url: http://h/}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].url: not valid for type file"},
+	{"bad json pointer",
+	 "sources:\n  - name: s\n    type: http-stream\n    url: http://h/\n"
+	 "    fields: {text: data/text}\nrules:\n" RULE0,
+	 "sources[0].fields.text: not a JSON pointer"},
+	{"fields without text",
+	 "sources:\n  - name: s\n    type: http-stream\n    url: http://h/\n"
+	 "    fields: {id: /id}\nrules:\n" RULE0,
+	 "sources[0].fields: missing required field \"text\""},
+	{"redis-stream without redis",
+	 "sources:\n  - {name: s, type: redis-stream, stream: m}\n"
+	 "rules:\n" RULE0,
+	 "needs \"redis\" here or store.redis"},
 	{"bad receiver type",
-	 "receivers:\n  - {name: m, type: email}\nrules:\n" RULE0,
-	 "x.yaml:2:21: receivers[0].type: invalid value (expected webhook or "
-	 "log, got \"email\")"},
+	 "receivers:\n  - {name: m, type: sms}\nrules:\n" RULE0,
+	 "x.yaml:2:21: receivers[0].type: invalid value (expected webhook, "
+	 "log, email or alertmanager, got \"sms\")"},
+	{"email without recipients",
+	 "receivers:\n  - {name: m, type: email, url: \"smtp://h:25\", "
+	 "from: a@b}\nrules:\n" RULE0,
+	 "receivers[0]: missing required key \"to\""},
+	{"email with an http url",
+	 "receivers:\n  - {name: m, type: email, url: \"http://h\", "
+	 "from: a@b, to: [c@d]}\nrules:\n" RULE0,
+	 "receivers[0].url: invalid URL (expected smtp://HOST:PORT"},
+	{"bad starttls",
+	 "receivers:\n  - {name: m, type: email, url: \"smtp://h\", "
+	 "from: a@b, to: [c@d], starttls: maybe}\nrules:\n" RULE0,
+	 "receivers[0].starttls: invalid value (expected required, optional "
+	 "or never"},
+	{"secret on an email receiver",
+	 "receivers:\n  - {name: m, type: email, url: \"smtp://h\", "
+	 "from: a@b, to: [c@d], secret: s}\nrules:\n" RULE0,
+	 "receivers[0].secret: only valid for type webhook (got type email)"},
+	{"secret and secret_file",
+	 "receivers:\n  - {name: m, type: webhook, url: \"http://h\", "
+	 "secret: s, secret_file: f}\nrules:\n" RULE0,
+	 "give secret or secret_file, not both"},
+	{"alertmanager without url",
+	 "receivers:\n  - {name: m, type: alertmanager}\nrules:\n" RULE0,
+	 "missing required key \"url\" (required for type alertmanager)"},
 	{"bad log level", "log_level: verbose\n" HEAD RULE0,
 	 "x.yaml:1:12: log_level: invalid value (expected error, warn, info or "
 	 "debug, got \"verbose\")"},
@@ -411,7 +466,7 @@ static void test_defaults(void)
 	CHECK_DBL(r->sensitivity, 5, 0);
 	CHECK_INT(r->min_count, 10);
 	CHECK_DBL(r->min_ratio, 2, 0);
-	CHECK_INT(r->cooldown_ms, 3600000);
+	CHECK_INT(r->cooldown_ms, 86400000);
 	CHECK_INT(r->warmup_ms, 86400000);
 	CHECK_INT(r->samples, 5);
 	config_fini(&cfg);
@@ -471,6 +526,7 @@ static void test_every_key(void)
 		"    min_ratio: 1\n"
 		"    cooldown: 30m\n"
 		"    warmup: 0s\n"
+		"    labels: {severity: warning, team_1: community}\n"
 		"    samples: 50\n"
 		"  - name: quiet\n"
 		"    match: {any: [b]}\n"
@@ -508,7 +564,9 @@ static void test_every_key(void)
 	CHECK_INT(cfg.receivers[0].type, CONFIG_RECEIVER_LOG);
 	CHECK_INT(cfg.receivers[0].timeout_ms, 10000);
 	CHECK_INT(cfg.receivers[0].retries, 5);
-	CHECK(!cfg.receivers[0].send_resolved);
+	CHECK(cfg.receivers[0].send_resolved); /* default: true */
+	CHECK_INT(cfg.receivers[0].max_age_ms, 86400000);
+	CHECK_INT(cfg.receivers[0].rate_limit_ms, 0);
 	h = &cfg.receivers[1];
 	CHECK_INT(h->type, CONFIG_RECEIVER_WEBHOOK);
 	CHECK_STR(h->url, "http://127.0.0.1:9/x");
@@ -538,7 +596,13 @@ static void test_every_key(void)
 	CHECK_INT(r->cooldown_ms, 1800000);
 	CHECK_INT(r->warmup_ms, 0);
 	CHECK_INT(r->samples, 50);
+	CHECK_INT(r->n_labels, 2);
+	CHECK_STR(r->labels[0].name, "severity");
+	CHECK_STR(r->labels[0].value, "warning");
+	CHECK_STR(r->labels[1].name, "team_1");
+	CHECK_STR(r->labels[1].value, "community");
 	r = &cfg.rules[1];
+	CHECK_INT(r->n_labels, 0);
 	CHECK_INT(r->bucket_ms, 86400000);
 	CHECK_INT(r->lateness_ms, 86400000);
 	CHECK_INT(r->direction, CONFIG_DIRECTION_DOWN);
