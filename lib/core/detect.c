@@ -56,14 +56,29 @@
 /* Half-width of the time-of-day neighbourhood. Days repeat only roughly: a
  * morning rise jitters by ±15 min, so two days can be 30 min apart. */
 #define SEASON_HALF_MS (30 * MINUTE_MS)
+/* Buckets summed by the sustained-rise test (at most DETECT_MAX_WINDOW). */
+#define SUSTAIN_SHORT 3
+#define SUSTAIN_LONG 6
+/* First allocation of the history ring, in buckets. */
+#define HIST_MIN_CAP 64
 #define ENCODE_MAX_BYTES (4u * 1024 * 1024)
 #define COUNT_MAX 0xffffffffu
 
 struct detector {
 	struct detect_params p;
-	size_t n_slots;
-	uint32_t *hist; /* owned; cleaned counts, slot = bucket number mod n */
-	size_t seen;    /* buckets of history in the ring (<= n_slots) */
+	size_t n_slots; /* most buckets of history kept */
+	/* The ring of cleaned counts, newest at head - 1. Allocated lazily
+	 * and grown as history accumulates (most rules of a large config
+	 * are young or replayed over a day, and 15 days of 5-min buckets
+	 * per rule was most of replay's memory); while cap < n_slots it has
+	 * not wrapped, so growing is a realloc. 16-bit counts until one
+	 * does not fit, then the whole ring is widened: the values, and so
+	 * the results, are the same either way. */
+	size_t cap;
+	size_t head;
+	bool wide;
+	void *hist;     /* uint16_t[cap], or uint32_t[cap] when wide */
+	size_t seen;    /* buckets of history in the ring (<= cap) */
 	int64_t steps;  /* buckets evaluated since the start, gaps included */
 	int64_t next_ms; /* INT64_MIN before the first step */
 	enum detect_state state;
@@ -170,7 +185,6 @@ struct detector *detector_new(const struct detect_params *p)
 		slots = MAX_SLOTS;
 	}
 	d->n_slots = (size_t)slots;
-	d->hist = xcalloc(d->n_slots, sizeof(d->hist[0]));
 	d->next_ms = INT64_MIN;
 	d->state = DETECT_STATE_WARMING;
 	d->cooldown_until_ms = INT64_MIN;
@@ -208,11 +222,16 @@ static int calm_needed(const struct detector *d)
 	return n < CALM_MIN_BUCKETS ? CALM_MIN_BUCKETS : (int)n;
 }
 
-static size_t slot_of(const struct detector *d, int64_t k)
+static uint32_t slot_get(const struct detector *d, size_t i)
 {
-	int64_t n = (int64_t)d->n_slots;
+	return d->wide ? ((const uint32_t *)d->hist)[i]
+		       : ((const uint16_t *)d->hist)[i];
+}
 
-	return (size_t)(((k % n) + n) % n);
+/* Ring index of the bucket `back` before the next one (1 <= back <= cap). */
+static size_t slot_back(const struct detector *d, size_t back)
+{
+	return d->head >= back ? d->head - back : d->head + d->cap - back;
 }
 
 /* Cleaned count of the bucket `back` buckets before bucket k (back >= 1),
@@ -222,7 +241,8 @@ static double hist_at(const struct detector *d, int64_t k, int64_t back)
 	if (back < 1 || back > (int64_t)d->seen) {
 		return -1.0;
 	}
-	return (double)d->hist[slot_of(d, k - back)];
+	(void)k;
+	return (double)slot_get(d, slot_back(d, (size_t)back));
 }
 
 /* Sorts in place; an insertion sort, since n is at most MAX_RECENT and this
@@ -316,18 +336,19 @@ static double mean3(const struct detector *d, int64_t k, int64_t back)
 static double extreme3(const struct detector *d, int64_t k, int64_t center,
 		       int64_t half, bool dilate)
 {
-	int64_t n = (int64_t)d->n_slots;
-	int64_t slot = ((k - (center + half + 1)) % n + n) % n;
+	size_t n = d->cap;
+	size_t slot = slot_back(d, (size_t)(center + half + 1));
 	double a, b, c, best = -1.0;
 
-	a = (double)d->hist[slot];
+	(void)k;
+	a = (double)slot_get(d, slot);
 	slot = slot + 1 == n ? 0 : slot + 1;
-	b = (double)d->hist[slot];
+	b = (double)slot_get(d, slot);
 	for (int64_t i = 0; i <= 2 * half; i++) {
 		double m;
 
 		slot = slot + 1 == n ? 0 : slot + 1;
-		c = (double)d->hist[slot];
+		c = (double)slot_get(d, slot);
 		m = (a + b + c) / 3.0;
 		if (best < 0.0 || (dilate ? m > best : m < best)) {
 			best = m;
@@ -646,6 +667,56 @@ static bool off_down(const struct detector *d, double x, double mu,
 }
 
 /*
+ * A sustained rise: the last SUSTAIN_SHORT (then SUSTAIN_LONG) buckets
+ * together, against their expected total. Over-dispersion is counted as
+ * fully correlated across the buckets (variance M + alpha M^2), so a
+ * bursty stream gains nothing from summing, while on quiet, Poisson-like
+ * streams a rise that is modest bucket by bucket (2-3x at 5-20 a bucket)
+ * but lasts shows up, as it would to a person looking at the graph. The
+ * guards hold for the total: min_ratio times the expected, and min_count
+ * per bucket on average.
+ */
+static void sustained_up(const struct detector *d, double x, double mu,
+			 struct side *s)
+{
+	static const int lens[] = {SUSTAIN_SHORT, SUSTAIN_LONG};
+	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
+	double alpha = alpha_of(d, 0);
+
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		int n = lens[k];
+		double v[SUSTAIN_LONG];
+		double sum = x, m, z;
+		int j = 0;
+
+		if (n - 1 > d->n_raw) {
+			break;
+		}
+		v[j++] = x;
+		for (int i = d->n_raw - (n - 1); i < d->n_raw; i++) {
+			sum += (double)d->raw[i];
+			v[j++] = (double)d->raw[i];
+		}
+		m = (double)n * floored;
+		z = (sum - m) / sqrt(m + alpha * m * m + 1.0);
+		/* The typical bucket must be up, not one burst carrying
+		 * quiet neighbours: the median passes the ratio too; and so
+		 * must this bucket, so a rise that has ended cannot fire
+		 * late (after a cooldown, say). */
+		if (z >= d->p.threshold && sum >= d->p.min_ratio * m &&
+		    x >= d->p.min_ratio * floored &&
+		    median(v, (size_t)n) >= d->p.min_ratio * floored &&
+		    sum >= (double)n * (double)d->p.min_count) {
+			s->anomalous = true;
+			if (z > s->score) {
+				s->score = z;
+			}
+			return;
+		}
+	}
+}
+
+/*
  * x: this bucket; xw: the window's least count. The score and the guards
  * hold for every bucket of the window (its least), so one burst cannot
  * carry a quiet neighbour: scoring the window's sum instead found a few
@@ -667,6 +738,7 @@ static void test_up(const struct detector *d, double x, double xw,
 		s->anomalous = true;
 		s->score = (x - mu) / sd;
 	}
+	sustained_up(d, x, mu, s);
 	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
 }
 
@@ -701,6 +773,56 @@ static void test_down(const struct detector *d, double x, double xw,
 	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
 }
 
+/* Grows the ring while it is full and shorter than the history. */
+static void hist_grow(struct detector *d)
+{
+	size_t cap = d->cap < HIST_MIN_CAP ? HIST_MIN_CAP : d->cap * 2;
+	size_t width = d->wide ? sizeof(uint32_t) : sizeof(uint16_t);
+
+	if (cap > d->n_slots) {
+		cap = d->n_slots;
+	}
+	d->hist = xreallocarray(d->hist, cap, width);
+	d->cap = cap;
+}
+
+/* Widens every stored count to 32 bits. */
+static void hist_widen(struct detector *d)
+{
+	uint32_t *w = xreallocarray(NULL, d->cap, sizeof(uint32_t));
+	const uint16_t *n = d->hist;
+
+	for (size_t i = 0; i < d->cap; i++) {
+		w[i] = n[i];
+	}
+	free(d->hist);
+	d->hist = w;
+	d->wide = true;
+}
+
+/* Appends the newest bucket, dropping the oldest once the ring is full. */
+static void hist_push(struct detector *d, uint32_t v)
+{
+	if (d->seen == d->cap && d->cap < d->n_slots) {
+		/* Never wrapped: the data sits at [0, seen) and stays put; head
+		 * had wrapped to 0 and moves to the first new slot. */
+		hist_grow(d);
+		d->head = d->seen;
+	}
+	if (v > UINT16_MAX && !d->wide) {
+		hist_widen(d);
+	}
+	if (d->wide) {
+		((uint32_t *)d->hist)[d->head] = v;
+	} else {
+		((uint16_t *)d->hist)[d->head] = (uint16_t)v;
+	}
+	d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
+	if (d->seen < d->cap) {
+		d->seen++;
+	}
+}
+
 /* Stores the count of bucket k; cleaned into mu ± 2 sqrt(mu) of the sides
  * tested when the bucket must not teach the baseline. */
 static double store(struct detector *d, int64_t k, int64_t count, bool clean,
@@ -728,11 +850,9 @@ static double store(struct detector *d, int64_t k, int64_t count, bool clean,
 	if (v > (double)COUNT_MAX) {
 		v = (double)COUNT_MAX;
 	}
-	d->hist[slot_of(d, k)] = (uint32_t)v;
-	if (d->seen < d->n_slots) {
-		d->seen++;
-	}
-	return (double)d->hist[slot_of(d, k)];
+	(void)k;
+	hist_push(d, (uint32_t)v);
+	return (double)(uint32_t)v;
 }
 
 /* Evaluates bucket start_ms (== d->next_ms) and moves on by one bucket. */
@@ -901,6 +1021,7 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 				   : d->steps + missing - (int64_t)d->n_slots;
 			d->next_ms = start_ms - (int64_t)d->n_slots * bucket;
 			d->seen = 0;
+			d->head = 0;
 		}
 		while (d->next_ms < start_ms) {
 			step_one(d, d->next_ms, 0, out);
@@ -925,7 +1046,6 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 {
 	struct buf b;
 	const struct detect_result *l = &d->last;
-	int64_t k0;
 	int rc;
 
 	/* History is written oldest first, runs as value*count: quiet rules
@@ -957,13 +1077,12 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		l->fired_start_ms);
 	HARK_ASSERT(rc == 0);
 	if (d->seen > 0) {
-		k0 = floor_div(d->next_ms, d->p.bucket_ms) - (int64_t)d->seen;
 		for (size_t i = 0; i < d->seen;) {
-			uint32_t v = d->hist[slot_of(d, k0 + (int64_t)i)];
+			uint32_t v = slot_get(d, slot_back(d, d->seen - i));
 			size_t run = 1;
 
 			while (i + run < d->seen &&
-			       d->hist[slot_of(d, k0 + (int64_t)(i + run))] ==
+			       slot_get(d, slot_back(d, d->seen - i - run)) ==
 				       v) {
 				run++;
 			}
@@ -1270,7 +1389,6 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	struct detect_result last;
 	uint32_t *vals = NULL;
 	size_t n_vals = 0, keep;
-	int64_t k0;
 	int rc = -1;
 
 	if (text == NULL || len > ENCODE_MAX_BYTES ||
@@ -1310,12 +1428,13 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	}
 	/* A detector with a shorter history keeps the newest part. */
 	keep = n_vals < d->n_slots ? n_vals : d->n_slots;
-	memset(d->hist, 0, d->n_slots * sizeof(d->hist[0]));
-	k0 = next == INT64_MIN ? 0 : next / bucket - (int64_t)keep;
+	free(d->hist);
+	d->hist = NULL;
+	d->cap = d->head = d->seen = 0;
+	d->wide = false;
 	for (size_t i = 0; i < keep; i++) {
-		d->hist[slot_of(d, k0 + (int64_t)i)] = vals[n_vals - keep + i];
+		hist_push(d, vals[n_vals - keep + i]);
 	}
-	d->seen = keep;
 	d->steps = steps;
 	d->next_ms = next;
 	d->state = state;

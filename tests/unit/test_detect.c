@@ -416,6 +416,47 @@ static void warmup_case(void)
 	detector_free(d);
 }
 
+/* Quiet streams: at ~7 mentions a bucket by day, a 30-minute rise to 3.5x
+ * is modest bucket by bucket (the window test misses most of them) but
+ * obvious over the half hour: the sustained-rise test fires once, inside
+ * it; and the same quiet stream without a rise stays silent. */
+static void quiet_stream_case(void)
+{
+	int hits = 0, quiet_fa = 0;
+
+	for (int seed = 1; seed <= N_SEEDS; seed++) {
+		for (int spiked = 0; spiked <= 1; spiked++) {
+			struct sim s;
+			struct run r = {0};
+			struct detector *d = new_default();
+			int64_t spike = origin() + 2 * DAY_MS + 14 * HOUR_MS;
+			const struct event *f;
+
+			sim_init(&s, SHAPE_SMOOTH, (uint64_t)seed + 6000);
+			s.level = 7.0;
+			s.night = 0.3;
+			if (spiked) {
+				sim_spike(&s, spike, 30 * MIN_MS, 3.5);
+			}
+			feed(d, &s, s.origin_ms, s.origin_ms + 3 * DAY_MS, &r);
+			f = first_of(&r, DETECT_FIRE);
+			if (!spiked) {
+				quiet_fa += (int)r.fires;
+			} else if (r.fires == 1 && f != NULL &&
+				   f->start_ms >= spike &&
+				   f->start_ms < spike + 30 * MIN_MS) {
+				hits++;
+			}
+			detector_free(d);
+		}
+	}
+	printf("quiet stream (7/bucket by day), 30 min at 3.5x: %d/%d found "
+	       "once inside; %d false alarms without it\n", hits, N_SEEDS,
+	       quiet_fa);
+	CHECK(hits >= N_SEEDS * 8 / 10);
+	CHECK_INT(quiet_fa, 0);
+}
+
 /* (e2): after half the warmup, a spike far above everything seen so far
  * fires once, on the first day, for both day shapes and every seed; and
  * the day's own rise never does (the no-spike runs cover day 1 too). */
@@ -699,6 +740,88 @@ static void encode_runs_case(void)
 	detector_free(b);
 }
 
+/* The history ring is allocated as history comes and widened when a count
+ * needs more than 16 bits: neither may change a value or a verdict. A
+ * detector decoded early (small ring) and one decoded late must go on
+ * exactly like the one that never stopped, through the ring's wrap. With
+ * an unreachable threshold nothing is cleaned, so the stored counts are
+ * the input's and can be read back from the encoding. */
+static void history_storage_run(double threshold)
+{
+	struct detect_params p;
+	struct detector *a, *b, *c;
+	struct detect_result ra, rb, rc;
+	int64_t t0 = origin();
+	int64_t i = 0;
+	int diff = 0;
+	bool raw = threshold > 1e6;
+	char *text, *tb, *tc;
+	size_t len, lb, lc;
+
+	detect_params_default(&p, BUCKET_MS);
+	p.threshold = threshold;
+	a = detector_new(&p);
+	b = detector_new(&p);
+	c = detector_new(&p);
+	for (int64_t t = t0; t < t0 + 17 * DAY_MS; t += BUCKET_MS, i++) {
+		/* Small counts, a stretch above 16 bits, then a daily ramp
+		 * with a burst now and then. */
+		int64_t cnt = i < 100 ? i % 7 : i < 140 ? 100000 + i :
+			      20 + (i % 288) / 12 + (i % 5) +
+				      (i % 1000 == 7 ? 400 : 0);
+
+		if (t == t0 + 30 * BUCKET_MS) {
+			text = detector_encode(a, &len);
+			CHECK_INT(detector_decode(b, text, len), 0);
+			free(text);
+		}
+		if (t == t0 + 4 * DAY_MS) {
+			text = detector_encode(a, &len);
+			if (raw) {
+				CHECK(strstr(text, ";h=0,1,2,3,4,5,6,0,1,") !=
+				      NULL);
+				CHECK(strstr(text, ",1,100100,100101,") != NULL);
+				CHECK(strstr(text, ",100139,") != NULL);
+			}
+			CHECK_INT(detector_decode(c, text, len), 0);
+			free(text);
+		}
+		detector_step(a, t, cnt, &ra);
+		if (t >= t0 + 30 * BUCKET_MS) {
+			detector_step(b, t, cnt, &rb);
+			diff += rb.action != ra.action ||
+				rb.baseline != ra.baseline ||
+				rb.score != ra.score;
+		}
+		if (t >= t0 + 4 * DAY_MS) {
+			detector_step(c, t, cnt, &rc);
+			diff += rc.action != ra.action ||
+				rc.baseline != ra.baseline ||
+				rc.score != ra.score;
+		}
+	}
+	CHECK_INT(diff, 0);
+	text = detector_encode(a, &len);
+	tb = detector_encode(b, &lb);
+	tc = detector_encode(c, &lc);
+	CHECK(len == lb && memcmp(text, tb, len) == 0);
+	CHECK(len == lc && memcmp(text, tc, len) == 0);
+	/* 15 days kept: the first day's counts are gone. */
+	CHECK(strstr(text, ",100139,") == NULL);
+	free(text);
+	free(tb);
+	free(tc);
+	detector_free(a);
+	detector_free(b);
+	detector_free(c);
+}
+
+static void history_storage_case(void)
+{
+	history_storage_run(5.0);
+	history_storage_run(1e9);
+}
+
 /* (i): yesterday's spike at the same time is cleaned out of the profile,
  * so it does not raise today's baseline enough to hide today's spike. */
 static void repeat_case(void)
@@ -954,10 +1077,12 @@ int main(void)
 	night_case();
 	warmup_case();
 	early_case();
+	quiet_stream_case();
 	drop_case();
 	cooldown_case();
 	roundtrip_case();
 	encode_runs_case();
+	history_storage_case();
 	repeat_case();
 	gap_case();
 	level_shift_case();
