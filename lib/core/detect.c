@@ -3,11 +3,11 @@
  * Spike and drop detection for one rule's bucket series (see detect.h).
  * The baseline combines a recent level (median of the last hour) with the
  * time-of-day and day-of-week profiles, read from a ring of counts cleaned
- * of the anomalies they held; the test is negative-binomial like (var = mu
- * + alpha mu^2; for spikes the larger of the alphas learned from the
- * excesses over the baseline and from successive differences, for drops
- * from the deficits below it) over a window of buckets that
- * must all be off, plus min_count and min_ratio.
+ * of the anomalies they held and scaled by level factors; the test is
+ * negative-binomial like (var = mu + alpha mu^2; for spikes the larger of
+ * the alphas learned from the excesses over the baseline and from
+ * successive differences, for drops from the deficits below it) over a
+ * window of buckets that must all be off, plus min_count and min_ratio.
  * Pure: the caller (the detect tick, or hark replay) passes every bucket
  * in order.
  */
@@ -59,6 +59,20 @@
 /* Buckets summed by the sustained-rise test (at most DETECT_MAX_WINDOW). */
 #define SUSTAIN_SHORT 3
 #define SUSTAIN_LONG 6
+/* Level factors: the stored counts over what a seasonal profile said for
+ * them, bounded, scale that profile, so that a lasting shift is followed
+ * before the profile holds it (a week; two for the weekly median). Learned
+ * over a day, so that a morning still sees yesterday's daytime level and
+ * not only the night's few counts; LEVEL_PRIOR counts per bucket are added
+ * to both sums, since on a near-silent stretch the ratio is noise. */
+#define LEVEL_TAU_MS (86400 * 1000.0)
+#define LEVEL_PRIOR 1.0
+/* A factor is taken past this much only (divided by it): a day's counts
+ * move it by a few percent without any shift (an hour's excursion), and the
+ * up profile is an envelope that covers that much already. */
+#define LEVEL_SLACK 1.2
+#define LEVEL_LO 0.5
+#define LEVEL_HI 4.0
 /* First allocation of the history ring, in buckets. */
 #define HIST_MIN_CAP 64
 #define ENCODE_MAX_BYTES (4u * 1024 * 1024)
@@ -99,6 +113,11 @@ struct detector {
 	/* Forecast error of the daily [0] and weekly [1] profiles. */
 	double perr[2];
 	bool has_week_err;
+	/* Level factors of the up [0] and down [1] side's daily [.][0] and
+	 * weekly [.][1] profiles, as exponentially weighted sums of the
+	 * stored counts (num) and of the profile's values for them (den). */
+	double lvl_num[2][2];
+	double lvl_den[2][2];
 	/* Raw counts of the last window - 1 buckets, newest last. */
 	uint32_t raw[DETECT_MAX_WINDOW];
 	int n_raw;
@@ -456,21 +475,47 @@ static void profiles(const struct detector *d, int64_t k, bool dilate,
  * forecast the stored counts better than the daily profile over the last
  * week (a stream with quiet weekends), else the daily one.
  */
-static bool season_of(const struct detector *d, const struct profile *pr,
-		      double *out)
+/*
+ * The level factor of a side's (0 up, 1 down) daily (0) or weekly (1)
+ * profile: the stored counts over what that profile said, bounded. It
+ * only moves the profile the side's own way: the up profile is an upper
+ * envelope, so the counts sit below it on most days and a factor under 1
+ * would mostly measure that bias; a level that fell is the down side's to
+ * follow, and the reverse. Each profile has its own: the daily one mixes
+ * weekdays into weekends, which the weekly one does not.
+ */
+static double level_factor(const struct detector *d, int side, int which)
 {
+	double f = (d->lvl_num[side][which] + LEVEL_PRIOR) /
+		   (d->lvl_den[side][which] + LEVEL_PRIOR);
+
+	if (side == 0) {
+		f /= LEVEL_SLACK;
+		return f < 1.0 ? 1.0 : f > LEVEL_HI ? LEVEL_HI : f;
+	}
+	f *= LEVEL_SLACK;
+	return f > 1.0 ? 1.0 : f < LEVEL_LO ? LEVEL_LO : f;
+}
+
+static bool season_of(const struct detector *d, const struct profile *pr,
+		      int side, double *out)
+{
+	double fd = level_factor(d, side, 0);
+	double fw = level_factor(d, side, 1);
+
 	if (pr->has_week && pr->has_day && pr->n_weeks >= 2) {
-		double v[3] = {pr->weeks[0], pr->weeks[1], pr->day};
+		double v[3] = {fw * pr->weeks[0], fw * pr->weeks[1],
+			       fd * pr->day};
 
 		*out = median(v, 3);
 		return true;
 	}
 	if (pr->has_week && (!pr->has_day || d->perr[1] < d->perr[0])) {
-		*out = pr->week;
+		*out = fw * pr->week;
 		return true;
 	}
 	if (pr->has_day) {
-		*out = pr->day;
+		*out = fd * pr->day;
 		return true;
 	}
 	return false;
@@ -483,7 +528,7 @@ static double baseline_up(const struct detector *d, int64_t k,
 	double season;
 
 	profiles(d, k, true, pr);
-	if (season_of(d, pr, &season) && season > recent) {
+	if (season_of(d, pr, 0, &season) && season > recent) {
 		return season;
 	}
 	return recent;
@@ -496,10 +541,26 @@ static double baseline_down(const struct detector *d, int64_t k,
 	double season;
 
 	profiles(d, k, false, pr);
-	if (season_of(d, pr, &season) && season < recent) {
+	if (season_of(d, pr, 1, &season) && season < recent) {
 		return season;
 	}
 	return recent;
+}
+
+/* Learns a side's level factors from the stored (cleaned) count v. */
+static void learn_level(struct detector *d, int side, const struct profile *pr,
+			double v)
+{
+	double w = 1.0 - exp(-(double)d->p.bucket_ms / LEVEL_TAU_MS);
+
+	if (pr->has_day) {
+		d->lvl_num[side][0] += w * (v - d->lvl_num[side][0]);
+		d->lvl_den[side][0] += w * (pr->day - d->lvl_den[side][0]);
+	}
+	if (pr->has_week) {
+		d->lvl_num[side][1] += w * (v - d->lvl_num[side][1]);
+		d->lvl_den[side][1] += w * (pr->week - d->lvl_den[side][1]);
+	}
 }
 
 /* Tracks how well each profile forecast the stored (cleaned) count v. */
@@ -966,6 +1027,12 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	stored = store(d, k, count, clean, test_u ? &up : NULL,
 		       test_d ? &down : NULL);
 	learn_profiles(d, test_u ? &pr_up : &pr_down, stored);
+	if (test_u) {
+		learn_level(d, 0, &pr_up, stored);
+	}
+	if (test_d) {
+		learn_level(d, 1, &pr_down, stored);
+	}
 	push_raw(d, count);
 	if (d->steps < INT64_MAX) {
 		d->steps++;
@@ -1056,7 +1123,7 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		"hark-detect v2 bucket=%" PRId64 " next=%" PRId64
 		" steps=%" PRId64 " state=%s fired=%" PRId64 " calm=%d"
 		" cooldown=%" PRId64 " learning=%d disp=%.17g,%.17g,%.17g,%.17g"
-		" diff=%.17g,%.17g perr=%.17g,%.17g,%d raw=",
+		" diff=%.17g,%.17g perr=%.17g,%.17g,%d lvl=",
 		d->p.bucket_ms, d->next_ms, d->steps,
 		detect_state_name(d->state), d->fired_start_ms, d->calm_run,
 		d->cooldown_until_ms, d->learning ? 1 : 0, d->disp_num[0],
@@ -1064,6 +1131,14 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		d->diff_den, d->perr[0],
 		d->perr[1], d->has_week_err ? 1 : 0);
 	HARK_ASSERT(rc == 0);
+	for (int side = 0; side < 2; side++) {
+		for (int j = 0; j < 2; j++) {
+			rc = buf_printf(&b, "%.17g,%.17g%s", d->lvl_num[side][j],
+					d->lvl_den[side][j],
+					side == 1 && j == 1 ? " raw=" : ",");
+			HARK_ASSERT(rc == 0);
+		}
+	}
 	for (int i = 0; i < d->n_raw; i++) {
 		rc = buf_printf(&b, "%s%" PRIu32, i > 0 ? "," : "", d->raw[i]);
 		HARK_ASSERT(rc == 0);
@@ -1236,6 +1311,43 @@ static bool parse_perr(const char **p, double *perr, bool *has_week)
 	return true;
 }
 
+/*
+ * "lvl=<num>,<den> x4 ": the level factors' sums, up daily, up weekly,
+ * down daily, down weekly; absent in states written before they existed
+ * (then all stay 0, a factor of 1). Never negative.
+ */
+static bool parse_lvl(const char **p, double num[2][2], double den[2][2])
+{
+	char *end;
+
+	memset(num, 0, 2 * sizeof(num[0]));
+	memset(den, 0, 2 * sizeof(den[0]));
+	if (strncmp(*p, "lvl=", 4) != 0) {
+		return true;
+	}
+	*p += 4;
+	for (int i = 0; i < 4; i++) {
+		if (!read_dbl(p, &num[i / 2][i % 2]) || num[i / 2][i % 2] < 0.0) {
+			return false;
+		}
+		if (i < 3) {
+			if (!read_dbl(p, &den[i / 2][i % 2])) {
+				return false;
+			}
+		} else {
+			den[1][1] = strtod(*p, &end);
+			if (end == *p || *end != ' ' || !isfinite(den[1][1])) {
+				return false;
+			}
+			*p = end + 1;
+		}
+		if (den[i / 2][i % 2] < 0.0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* "raw=<count>,... ": the last raw counts, at most DETECT_MAX_WINDOW. */
 static bool parse_raw(const char **p, uint32_t *raw, int *n_out)
 {
@@ -1383,6 +1495,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	double diff_num, diff_den;
 	double perr[2];
 	bool has_week_err;
+	double lvl_num[2][2], lvl_den[2][2];
 	uint32_t raw[DETECT_MAX_WINDOW] = {0};
 	int n_raw;
 	enum detect_state state;
@@ -1410,6 +1523,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_disp(&p, disp_num, disp_den) ||
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
+	    !parse_lvl(&p, lvl_num, lvl_den) ||
 	    !parse_raw(&p, raw, &n_raw) ||
 	    !parse_last(&p, &last, bucket) || !parse_history(p, &vals, &n_vals)) {
 		goto out;
@@ -1448,6 +1562,8 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	d->diff_den = diff_den;
 	memcpy(d->perr, perr, sizeof(perr));
 	d->has_week_err = has_week_err;
+	memcpy(d->lvl_num, lvl_num, sizeof(lvl_num));
+	memcpy(d->lvl_den, lvl_den, sizeof(lvl_den));
 	memcpy(d->raw, raw, sizeof(raw));
 	d->n_raw = n_raw;
 	d->last = last;
