@@ -9,11 +9,14 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "core/detect.h"
+#include "core/match.h"
+#include "core/mention.h"
 #include "hark.h"
 #include "util/diag.h"
 #include "util/log.h"
@@ -91,81 +94,231 @@ static int cmp_day(const void *a, const void *b)
 	return (x->day > y->day) - (x->day < y->day);
 }
 
-/* Feeds one file through h; returns the number of malformed lines. */
-static int feed_file(struct hark *h, const char *path, uint64_t *errors)
+/*
+ * The parse thread: reads the files, splits lines, parses and matches them
+ * with the matcher taken from h (pure core code, nothing shared but the
+ * batches), and hands batches of lines over in input order. The main
+ * thread counts and evaluates them exactly where feed used to, so output
+ * does not depend on the thread's timing.
+ */
+enum item_kind {
+	ITEM_EMPTY, /* a blank line: only counted towards the batch */
+	ITEM_OK,    /* m and ids filled */
+	ITEM_BAD,   /* why: the parser's reason */
+	ITEM_MSG,   /* why: a message for stderr (open or read error) */
+};
+
+struct item {
+	enum item_kind kind;
+	bool fail;      /* ITEM_MSG: the file could not be read */
+	struct mention m;
+	size_t ids;     /* offset in batch.ids */
+	size_t n_ids;
+	long lineno;
+	char *why;      /* owned */
+};
+
+struct batch {
+	struct item *items;
+	size_t n, cap;
+	uint32_t *ids;
+	size_t n_ids, cap_ids;
+	size_t lines;   /* lines read, empty ones included */
+	int file;       /* index in files; batches never span two files */
+	bool run;       /* a full batch: evaluate closed buckets after it */
+	bool last;      /* no batch follows */
+	struct batch *next;
+};
+
+#define REPLAY_BATCHES 8
+
+struct pipeline {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct batch *full_head, *full_tail; /* to the main thread, in order */
+	struct batch *free_list;             /* back to the parse thread */
+	struct batch slots[REPLAY_BATCHES];
+	struct matcher *matcher; /* the parse thread's alone */
+	uint32_t *scratch_ids;
+	size_t n_rules;
+	char **files;
+	int n_files;
+	struct batch *cur;       /* being filled by the parse thread */
+};
+
+/* Frees what a batch's items own; called by the parse thread, which
+ * allocated it, so malloc stays within one arena. */
+static void batch_clear(struct batch *b)
 {
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->items[i].kind == ITEM_OK) {
+			mention_fini(&b->items[i].m);
+		}
+		free(b->items[i].why);
+	}
+	b->n = 0;
+	b->n_ids = 0;
+	b->lines = 0;
+	b->run = false;
+	b->last = false;
+	b->next = NULL;
+}
+
+static struct batch *take_free(struct pipeline *p, int file)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->free_list == NULL) {
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	b = p->free_list;
+	p->free_list = b->next;
+	pthread_mutex_unlock(&p->lock);
+	batch_clear(b);
+	b->file = file;
+	return b;
+}
+
+static void send_batch(struct pipeline *p, struct batch *b)
+{
+	pthread_mutex_lock(&p->lock);
+	b->next = NULL;
+	if (p->full_tail != NULL) {
+		p->full_tail->next = b;
+	} else {
+		p->full_head = b;
+	}
+	p->full_tail = b;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static struct item *new_item(struct batch *b, enum item_kind kind)
+{
+	struct item *it;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap != 0 ? b->cap * 2 : REPLAY_BATCH_LINES + 4;
+		b->items = xreallocarray(b->items, b->cap, sizeof(*b->items));
+	}
+	it = &b->items[b->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	return it;
+}
+
+static void put_msg(struct pipeline *p, bool fail, char *msg)
+{
+	struct item *it = new_item(p->cur, ITEM_MSG);
+
+	it->fail = fail;
+	it->why = msg;
+}
+
+static void put_line(struct pipeline *p, int file, const char *line,
+		     size_t len, long lineno)
+{
+	struct batch *b = p->cur;
+	struct item *it;
+	char why[256];
+
+	while (len > 0 && line[len - 1] == '\r') {
+		len--;
+	}
+	if (len == 0) {
+		new_item(b, ITEM_EMPTY);
+	} else {
+		it = new_item(b, ITEM_OK);
+		it->lineno = lineno;
+		if (mention_parse(&it->m, line, len, why, sizeof(why)) < 0) {
+			it->kind = ITEM_BAD;
+			it->why = xstrdup(why);
+		} else {
+			struct match_input in = {
+				.text = it->m.text,
+				.len = strlen(it->m.text),
+				.lang = it->m.lang,
+				.source = NULL,
+				.author = it->m.author,
+			};
+
+			it->n_ids = matcher_match(p->matcher, &in,
+						  p->scratch_ids, p->n_rules);
+			if (b->n_ids + it->n_ids > b->cap_ids) {
+				b->cap_ids = (b->n_ids + it->n_ids) * 2;
+				b->ids = xreallocarray(b->ids, b->cap_ids,
+						       sizeof(*b->ids));
+			}
+			if (it->n_ids > 0) {
+				memcpy(b->ids + b->n_ids, p->scratch_ids,
+				       it->n_ids * sizeof(*b->ids));
+			}
+			it->ids = b->n_ids;
+			b->n_ids += it->n_ids;
+		}
+	}
+	if (++b->lines >= REPLAY_BATCH_LINES) {
+		b->run = true;
+		send_batch(p, b);
+		p->cur = take_free(p, file);
+	}
+}
+
+/* Reads one file into batches, line by line as the single-threaded
+ * reader did (a last line without '\n' counts; '\r' before it is cut). */
+static void read_file(struct pipeline *p, int file)
+{
+	const char *path = p->files[file];
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	char *chunk, *carry = NULL;
 	size_t carry_len = 0, carry_cap = 0, n;
 	long lineno = 0;
-	unsigned batch = 0;
 
 	if (in == NULL) {
-		fprintf(stderr, "hark: %s: %s\n", path, strerror(errno));
-		return -1;
+		put_msg(p, true, xasprintf("hark: %s: %s", path,
+					   strerror(errno)));
+		return;
 	}
 	chunk = xmalloc(REPLAY_READ_BYTES);
 	for (;;) {
-		const char *p, *end;
+		const char *q, *end;
 
 		n = fread(chunk, 1, REPLAY_READ_BYTES, in);
-		p = chunk;
+		q = chunk;
 		end = chunk + n;
-		while (p < end || (n == 0 && carry_len > 0)) {
-			const char *nl = n > 0 ? memchr(p, '\n',
-							(size_t)(end - p))
+		while (q < end || (n == 0 && carry_len > 0)) {
+			const char *nl = n > 0 ? memchr(q, '\n',
+							(size_t)(end - q))
 					       : NULL;
-			const char *line;
-			size_t len;
-			char why[256];
 
 			if (nl == NULL && n > 0) {
-				size_t add = (size_t)(end - p);
+				size_t add = (size_t)(end - q);
 
 				if (carry_len + add > carry_cap) {
 					carry_cap = (carry_len + add) * 2;
 					carry = xrealloc(carry, carry_cap);
 				}
-				memcpy(carry + carry_len, p, add);
+				memcpy(carry + carry_len, q, add);
 				carry_len += add;
 				break;
 			}
+			lineno++;
 			if (carry_len > 0) {
-				size_t add = nl != NULL ? (size_t)(nl - p) : 0;
+				size_t add = nl != NULL ? (size_t)(nl - q) : 0;
 
 				if (carry_len + add > carry_cap) {
 					carry_cap = (carry_len + add) * 2 + 1;
 					carry = xrealloc(carry, carry_cap);
 				}
-				memcpy(carry + carry_len, p, add);
+				memcpy(carry + carry_len, q, add);
 				carry_len += add;
-				line = carry;
-				len = carry_len;
+				put_line(p, file, carry, carry_len, lineno);
 				carry_len = 0;
 			} else {
-				line = p;
-				len = (size_t)(nl - p);
+				put_line(p, file, q, (size_t)(nl - q), lineno);
 			}
-			p = nl != NULL ? nl + 1 : end;
-			lineno++;
-			while (len > 0 && line[len - 1] == '\r') {
-				len--;
-			}
-			if (len > 0 &&
-			    hark_ingest_line(h, -1, line, len, why,
-					     sizeof(why)) < 0) {
-				if (*errors < REPLAY_MAX_LINE_ERRORS) {
-					fprintf(stderr, "%s:%ld: %s\n", path,
-						lineno, why);
-				}
-				(*errors)++;
-			}
-			if (++batch >= REPLAY_BATCH_LINES) {
-				batch = 0;
-				if (hark_replay_run(h) < 0) {
-					goto out;
-				}
-			}
+			q = nl != NULL ? nl + 1 : end;
 			if (n == 0) {
 				break;
 			}
@@ -174,16 +327,140 @@ static int feed_file(struct hark *h, const char *path, uint64_t *errors)
 			break;
 		}
 	}
-out:
 	if (ferror(in)) {
-		fprintf(stderr, "hark: %s: read error\n", path);
+		put_msg(p, false, xasprintf("hark: %s: read error", path));
 	}
 	if (in != stdin) {
 		fclose(in);
 	}
 	free(chunk);
 	free(carry);
-	return 0;
+}
+
+static void *parse_thread(void *arg)
+{
+	struct pipeline *p = arg;
+
+	for (int i = 0; i < p->n_files; i++) {
+		p->cur = take_free(p, i);
+		read_file(p, i);
+		if (i + 1 < p->n_files) {
+			send_batch(p, p->cur);
+		}
+	}
+	if (p->n_files == 0) {
+		p->cur = take_free(p, 0);
+	}
+	p->cur->last = true;
+	send_batch(p, p->cur);
+	p->cur = NULL;
+	return NULL;
+}
+
+static struct batch *next_full(struct pipeline *p)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->full_head == NULL) {
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+	b = p->full_head;
+	p->full_head = b->next;
+	if (p->full_head == NULL) {
+		p->full_tail = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return b;
+}
+
+static void give_back(struct pipeline *p, struct batch *b)
+{
+	pthread_mutex_lock(&p->lock);
+	b->next = p->free_list;
+	p->free_list = b;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Counts the parse thread's batches in order; returns -1 when a file
+ * could not be opened. A failed evaluation skips the rest of that file,
+ * as it did when one thread did everything. */
+static int feed_files(struct hark *h, char **files, int n_files,
+		      uint64_t *errors)
+{
+	struct pipeline p;
+	pthread_t tid;
+	int rc = 0, skip = -1, err;
+	bool last = false;
+
+	memset(&p, 0, sizeof(p));
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	for (size_t i = 0; i < REPLAY_BATCHES; i++) {
+		p.slots[i].next = p.free_list;
+		p.free_list = &p.slots[i];
+	}
+	p.matcher = hark_replay_take_matcher(h);
+	p.n_rules = hark_config(h)->n_rules;
+	p.scratch_ids = xcalloc(p.n_rules + 1, sizeof(*p.scratch_ids));
+	p.files = files;
+	p.n_files = n_files;
+	err = pthread_create(&tid, NULL, parse_thread, &p);
+	if (err != 0) {
+		fprintf(stderr, "hark: cannot start the parse thread: %s\n",
+			strerror(err));
+		rc = -1;
+		goto out;
+	}
+	while (!last) {
+		struct batch *b = next_full(&p);
+
+		last = b->last;
+		for (size_t i = 0; i < b->n && b->file != skip; i++) {
+			const struct item *it = &b->items[i];
+
+			switch (it->kind) {
+			case ITEM_EMPTY:
+				break;
+			case ITEM_OK:
+				hark_replay_count(h, &it->m, b->ids + it->ids,
+						  it->n_ids);
+				break;
+			case ITEM_BAD:
+				hark_replay_reject(h);
+				if (*errors < REPLAY_MAX_LINE_ERRORS) {
+					fprintf(stderr, "%s:%ld: %s\n",
+						files[b->file], it->lineno,
+						it->why);
+				}
+				(*errors)++;
+				break;
+			case ITEM_MSG:
+				fprintf(stderr, "%s\n", it->why);
+				if (it->fail) {
+					rc = -1;
+				}
+				break;
+			}
+		}
+		if (b->run && b->file != skip && hark_replay_run(h) < 0) {
+			skip = b->file;
+		}
+		give_back(&p, b);
+	}
+	pthread_join(tid, NULL);
+out:
+	for (size_t i = 0; i < REPLAY_BATCHES; i++) {
+		batch_clear(&p.slots[i]);
+		free(p.slots[i].items);
+		free(p.slots[i].ids);
+	}
+	free(p.scratch_ids);
+	matcher_free(p.matcher);
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
+	return rc;
 }
 
 static int replay_mentions(struct config *cfg, const char *only_rule,
@@ -222,10 +499,8 @@ static int replay_mentions(struct config *cfg, const char *only_rule,
 		rc = 1;
 		goto out;
 	}
-	for (int i = 0; i < n_files; i++) {
-		if (feed_file(h, files[i], &errors) < 0) {
-			rc = 1;
-		}
+	if (feed_files(h, files, n_files, &errors) < 0) {
+		rc = 1;
 	}
 	if (hark_replay_finish(h) < 0) {
 		rc = 1;
@@ -245,7 +520,9 @@ static int replay_mentions(struct config *cfg, const char *only_rule,
 			(unsigned long long)hark_rule_matched(h, i),
 			(unsigned long long)o.alerts[i]);
 	}
-	qsort(o.days, o.n_days, sizeof(*o.days), cmp_day);
+	if (o.n_days > 0) {
+		qsort(o.days, o.n_days, sizeof(*o.days), cmp_day);
+	}
 	for (size_t i = 0; i < o.n_days; i++) {
 		char ts[32];
 

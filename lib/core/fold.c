@@ -258,12 +258,27 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 	return need + 1;
 }
 
+/*
+ * Whether n more bytes and the NUL fit with neither a realloc nor passing
+ * the cap: then fold_text writes in place, as buf_append would, without a
+ * call per fragment (it was a third of folding's time). fold_text writes
+ * the NUL once at the end.
+ */
+static bool room(const struct buf *b, size_t n)
+{
+	return b->data != NULL && b->len + n < b->cap && b->len + n <= b->max;
+}
+
 static int put_sep(struct buf *out, bool *in_word)
 {
 	if (!*in_word) {
 		return 0;
 	}
 	*in_word = false;
+	if (room(out, 1)) {
+		out->data[out->len++] = ' ';
+		return 0;
+	}
 	return buf_putc(out, ' ');
 }
 
@@ -282,7 +297,10 @@ static int put_frag(struct buf *out, bool *in_word, const char *p, size_t n)
 			return 0;
 		}
 	}
-	if (buf_append(out, p, n) < 0) {
+	if (room(out, n)) {
+		memcpy(out->data + out->len, p, n);
+		out->len += n;
+	} else if (buf_append(out, p, n) < 0) {
 		return -1;
 	}
 	*in_word = p[n - 1] != ' ';
@@ -311,11 +329,12 @@ static int put_above_table(struct buf *out, bool *in_word,
 	return 0;
 }
 
-int fold_text(const struct fold *f, const char *in, size_t len,
-	      struct buf *out)
+static int fold_into(const struct fold *f, const char *in, size_t len,
+		     struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	char run[64];
+	char *dst;
 	size_t i = 0, n, r;
 	uint32_t cp, e;
 	bool in_word = false;
@@ -328,12 +347,16 @@ int fold_text(const struct fold *f, const char *in, size_t len,
 		if (s[i] < 0x80) {
 			/* ASCII fast path: batch a run of word bytes. */
 			r = 0;
+			dst = room(out, sizeof(run)) ? out->data + out->len
+						     : run;
 			while (i < len && s[i] < 0x80 && f->ascii[s[i]] != 0 &&
 			       r < sizeof(run)) {
-				run[r++] = (char)f->ascii[s[i++]];
+				dst[r++] = (char)f->ascii[s[i++]];
 			}
 			if (r > 0) {
-				if (buf_append(out, run, r) < 0) {
+				if (dst != run) {
+					out->len += r;
+				} else if (buf_append(out, run, r) < 0) {
 					return -1;
 				}
 				in_word = true;
@@ -366,4 +389,15 @@ int fold_text(const struct fold *f, const char *in, size_t len,
 		i += n;
 	}
 	return put_sep(out, &in_word);
+}
+
+int fold_text(const struct fold *f, const char *in, size_t len,
+	      struct buf *out)
+{
+	int rc = fold_into(f, in, len, out);
+
+	if (out->data != NULL) {
+		out->data[out->len] = '\0';
+	}
+	return rc;
 }

@@ -31,6 +31,10 @@
 /* As deep as cJSON nests; deeper lines are not mentions. */
 #define MAX_DEPTH 1000
 
+/* Room in a mention's block beyond the line's length: the X url prefix,
+ * the NULs, the "" of absent fields. */
+#define MEM_SLACK 64
+
 /* One tokenized line. Token i's string bytes are js[t[i].start, t[i].end),
  * still escaped. */
 struct doc {
@@ -40,6 +44,10 @@ struct doc {
 	/* Most lines have no backslash at all: one memchr over the line
 	 * then spares a scan per string. */
 	bool escapes;
+	/* The mention being filled: its fields are carved from m->mem (one
+	 * allocation per mention; STYLE), heap-allocated only if it is
+	 * full. NULL while the line is only checked. */
+	struct mention *m;
 };
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -410,6 +418,62 @@ static char *str_dup(const struct doc *d, int i)
 	return out;
 }
 
+/*
+ * n bytes for a field of the mention: from its block when they fit, else
+ * from the heap (mention_fini tells them apart).
+ */
+static char *keep(const struct doc *d, size_t n)
+{
+	struct mention *m = d->m;
+	char *p;
+
+	if (m->mem != NULL && n <= m->mem_cap - m->mem_len) {
+		p = m->mem + m->mem_len;
+		m->mem_len += n;
+		return p;
+	}
+	return xmalloc(n);
+}
+
+static char *keep_str(const struct doc *d, const char *s, size_t n)
+{
+	char *p = keep(d, n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Like str_dup, for a field of the mention. */
+static char *str_keep(const struct doc *d, int i)
+{
+	size_t n = str_len_raw(d, i);
+	char *out = keep(d, n + 1);
+
+	if (!d->escapes) {
+		memcpy(out, d->js + d->t[i].start, n);
+		out[n] = '\0';
+		return out;
+	}
+	unescape(d->js + d->t[i].start, n, out);
+	return out;
+}
+
+static bool in_mem(const struct mention *m, const char *p)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)m->mem;
+
+	return m->mem != NULL && a >= b && a < b + m->mem_cap;
+}
+
+/* Gives back a field taken with keep (a no-op inside the block). */
+static void unkeep(const struct doc *d, char *p)
+{
+	if (!in_mem(d->m, p)) {
+		free(p);
+	}
+}
+
 /* Whether string token i (a key) reads as name once unescaped. */
 static bool key_is(const struct doc *d, int i, const char *name, size_t nlen)
 {
@@ -495,7 +559,7 @@ static int opt_string(const struct doc *d, int obj, const char *name,
 	int v = field(d, obj, name);
 
 	if (v < 0) {
-		*out = xstrdup("");
+		*out = keep_str(d, "", 0);
 		return 0;
 	}
 	if (!is_string(d, v)) {
@@ -504,7 +568,7 @@ static int opt_string(const struct doc *d, int obj, const char *name,
 		}
 		return -1;
 	}
-	*out = str_dup(d, v);
+	*out = str_keep(d, v);
 	return 0;
 }
 
@@ -514,6 +578,7 @@ static int number_id(const struct doc *d, int v, char **out)
 {
 	const char *raw = d->js + d->t[v].start;
 	size_t i, n = (size_t)(d->t[v].end - d->t[v].start);
+	char digits[32];
 	double x;
 
 	for (i = raw[0] == '-' ? 1 : 0; i < n; i++) {
@@ -522,14 +587,15 @@ static int number_id(const struct doc *d, int v, char **out)
 		}
 	}
 	if (i == n) {
-		*out = xstrndup(raw, n);
+		*out = keep_str(d, raw, n);
 		return 0;
 	}
 	x = number_value(d, v);
 	if (x != floor(x) || fabs(x) > EXACT_DOUBLE_INT) {
 		return -1;
 	}
-	*out = xasprintf("%" PRId64, (int64_t)x);
+	n = (size_t)snprintf(digits, sizeof(digits), "%" PRId64, (int64_t)x);
+	*out = keep_str(d, digits, n);
 	return 0;
 }
 
@@ -539,11 +605,11 @@ static int parse_id(const struct doc *d, int obj, char **out, char *err,
 	int v = field(d, obj, "id");
 
 	if (v < 0) {
-		*out = xstrdup("");
+		*out = keep_str(d, "", 0);
 		return 0;
 	}
 	if (is_string(d, v)) {
-		*out = str_dup(d, v);
+		*out = str_keep(d, v);
 		return 0;
 	}
 	if (is_number(d, v) && number_id(d, v, out) == 0) {
@@ -593,10 +659,10 @@ static int text_of(const struct doc *d, int v, char **out, char *err,
 		   size_t errlen)
 {
 	size_t n = str_len_raw(d, v);
-	char *t = xmalloc(n + 1);
+	char *t = keep(d, n + 1);
 
 	if (unescape(d->js + d->t[v].start, n, t) > MENTION_MAX_TEXT_BYTES) {
-		free(t);
+		unkeep(d, t);
 		set_err(err, errlen, "text too long");
 		return -1;
 	}
@@ -660,17 +726,17 @@ static char *x_author(const struct doc *d, int root, int data)
 			uid = member(d, u, "id");
 			if (is_string(d, uid) && is_string(d, author_id) &&
 			    strings_equal(d, uid, author_id)) {
-				return str_dup(d, name);
+				return str_keep(d, name);
 			}
 		}
 	}
 	if (first >= 0) {
-		return str_dup(d, first);
+		return str_keep(d, first);
 	}
 	if (is_string(d, author_id)) {
-		return str_dup(d, author_id);
+		return str_keep(d, author_id);
 	}
-	return xstrdup("");
+	return keep_str(d, "", 0);
 }
 
 static int parse_x(const struct doc *d, int root, int data, struct mention *m,
@@ -687,11 +753,11 @@ static int parse_x(const struct doc *d, int root, int data, struct mention *m,
 		static const char pre[] = "https://x.com/i/web/status/";
 		size_t n = strlen(m->id);
 
-		m->url = xmalloc(sizeof(pre) + n);
+		m->url = keep(d, sizeof(pre) + n);
 		memcpy(m->url, pre, sizeof(pre) - 1);
 		memcpy(m->url + sizeof(pre) - 1, m->id, n + 1);
 	} else {
-		m->url = xstrdup("");
+		m->url = keep_str(d, "", 0);
 	}
 	return 0;
 }
@@ -725,7 +791,7 @@ static int parse_mastodon(const struct doc *d, int root, int content,
 	}
 	/* Remote statuses may have no "url"; "uri" is always there. */
 	if (m->url[0] == '\0') {
-		free(m->url);
+		unkeep(d, m->url);
 		m->url = NULL;
 		if (opt_string(d, root, "uri", &m->url, err, errlen) < 0) {
 			return -1;
@@ -737,7 +803,7 @@ static int parse_mastodon(const struct doc *d, int root, int content,
 			acct = field(d, account, "username");
 		}
 	}
-	m->author = is_string(d, acct) ? str_dup(d, acct) : xstrdup("");
+	m->author = is_string(d, acct) ? str_keep(d, acct) : keep_str(d, "", 0);
 	return 0;
 }
 
@@ -925,20 +991,24 @@ static int pointer_string(const struct doc *d, const char *name,
 			  char *err, size_t errlen)
 {
 	int v = ptr ? pointer_get(d, 0, ptr) : -1;
+	char digits[32];
+	size_t n;
 	double x;
 
 	if (v < 0) {
-		*out = xstrdup("");
+		*out = keep_str(d, "", 0);
 		return 0;
 	}
 	if (is_string(d, v)) {
-		*out = str_dup(d, v);
+		*out = str_keep(d, v);
 		return 0;
 	}
 	if (number_ok && is_number(d, v)) {
 		x = number_value(d, v);
 		if (x == floor(x) && fabs(x) <= EXACT_DOUBLE_INT) {
-			*out = xasprintf("%" PRId64, (int64_t)x);
+			n = (size_t)snprintf(digits, sizeof(digits),
+					     "%" PRId64, (int64_t)x);
+			*out = keep_str(d, digits, n);
 			return 0;
 		}
 	}
@@ -979,15 +1049,15 @@ static enum mention_result parse_fields(const struct doc *d,
 			   errlen) < 0 ||
 	    pointer_string(d, "created_at", f->created_at, false, &created,
 			   err, errlen) < 0) {
-		free(created);
+		unkeep(d, created); /* NULL when an earlier field failed */
 		return MENTION_REJECTED;
 	}
 	if (created[0] != '\0' &&
 	    created_at_from(created, strlen(created), m, err, errlen) < 0) {
-		free(created);
+		unkeep(d, created);
 		return MENTION_REJECTED;
 	}
-	free(created);
+	unkeep(d, created);
 	return MENTION_OK;
 }
 
@@ -1092,6 +1162,7 @@ static int tokenize(struct doc *d, jsmntok_t *stack, jsmntok_t **heap,
 	d->js = line;
 	d->t = t;
 	d->n = n;
+	d->m = NULL;
 	d->escapes = memchr(line, '\\', len) != NULL;
 	if (!gap_ok(line, 0, raw_start(&t[0]), 0) ||
 	    check_value(d, 0, 0) != n ||
@@ -1120,6 +1191,11 @@ enum mention_result mention_parse_as(struct mention *m,
 			kind < 0 ? "invalid JSON" : "expected a JSON object");
 		return MENTION_REJECTED;
 	}
+	/* Every field is at most its raw bytes unescaped: the line's length
+	 * holds them all but a Mastodon text and tags, made elsewhere. */
+	m->mem_cap = len + MEM_SLACK;
+	m->mem = xmalloc(m->mem_cap);
+	d.m = m;
 	rc = parse_root(&d, o, m, err, errlen);
 	free(heap);
 	if (rc != MENTION_OK) {
@@ -1142,15 +1218,24 @@ int mention_parse(struct mention *m, const char *line, size_t len, char *err,
 		       : -1;
 }
 
+/* Frees a field unless it lives in the mention's block. */
+static void fini_field(const struct mention *m, char *p)
+{
+	if (!in_mem(m, p)) {
+		free(p);
+	}
+}
+
 void mention_fini(struct mention *m)
 {
-	free(m->id);
-	free(m->text);
-	free(m->lang);
-	free(m->author);
-	free(m->url);
-	free(m->source);
-	free(m->tags);
+	fini_field(m, m->id);
+	fini_field(m, m->text);
+	fini_field(m, m->lang);
+	fini_field(m, m->author);
+	fini_field(m, m->url);
+	fini_field(m, m->source);
+	fini_field(m, m->tags);
+	free(m->mem);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -1176,6 +1261,9 @@ void mention_copy(struct mention *dst, const struct mention *src,
 	dst->has_created_at = src->has_created_at;
 	dst->source = src->source ? xstrdup(src->source) : NULL;
 	dst->tags = src->tags ? xstrdup(src->tags) : NULL;
+	dst->mem = NULL;
+	dst->mem_len = 0;
+	dst->mem_cap = 0;
 }
 
 /*

@@ -26,6 +26,12 @@ struct mention {
 	bool has_created_at;
 	char *source; /* owned; name of the source it came from, or NULL */
 	char *tags;   /* owned; Mastodon hashtags, space-separated, or NULL */
+	/* owned or NULL: one block that the parser carves the strings above
+	 * from (mention_fini frees it and the strings outside it, so a
+	 * caller may still set a field to a string of its own, as before) */
+	char *mem;
+	size_t mem_len; /* bytes of mem in use */
+	size_t mem_cap;
 };
 
 /* How a source's lines are read (config `format` / `fields`). */

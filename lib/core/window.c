@@ -27,15 +27,44 @@ enum { F_ID, F_TEXT, F_LANG, F_AUTHOR, F_URL, F_SOURCE, F_TAGS, N_FIELDS };
 struct sample {
 	char *buf; /* owned */
 	size_t cap;
+	size_t len; /* bytes of buf in use */
 	uint32_t off[N_FIELDS]; /* UINT32_MAX: NULL (source, tags only) */
 	int64_t created_at_ms;
 	bool has_created_at;
 };
 
+/*
+ * A bounded tally of one field's values (open addressing, linear probing,
+ * at most half full): the window's top authors and languages come from
+ * every counted mention, not only the kept samples. Names live end to end
+ * in one arena and the slots in use are listed, so a closed bucket's tally
+ * is cleared and reused by the next bucket without a free or a malloc.
+ */
+#define TALLY_SLOTS (2 * WINDOW_TOP_DISTINCT)
+
+struct tally_slot {
+	uint32_t name; /* offset in names + 1; 0: free */
+	uint32_t hash;
+	int64_t count;
+};
+
+struct tally {
+	struct tally_slot *slots; /* owned; TALLY_SLOTS, NULL until needed */
+	char *names;              /* owned; the values, NUL-terminated */
+	size_t names_len;
+	size_t names_cap;
+	uint8_t used[WINDOW_TOP_DISTINCT]; /* slots in use, first n */
+	size_t n;
+	int64_t other; /* values that found the table full */
+};
+
 struct open_bucket {
 	int64_t start_ms;
 	int64_t count;
+	struct tally authors;
+	struct tally langs;
 	struct sample *ring; /* owned; max_samples slots, NULL until needed */
+	size_t ring_slots;   /* max_samples once ring is allocated */
 	size_t n_ring;
 	size_t head; /* the slot the next sample goes to */
 };
@@ -47,6 +76,9 @@ struct series {
 	struct open_bucket *open; /* owned; sorted by start_ms */
 	size_t n_open;
 	size_t cap_open;
+	/* A closed bucket's tallies and sample buffers, cleared, for the
+	 * next bucket to open: a bucket costs no allocation once warm. */
+	struct open_bucket spare;
 };
 
 void watermark_init(struct watermark *w)
@@ -110,19 +142,186 @@ struct series *series_new(int64_t bucket_ms, size_t max_samples)
 	return s;
 }
 
+static void tally_fini(struct tally *t)
+{
+	free(t->slots);
+	free(t->names);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Empties t, keeping its memory. */
+static void tally_clear(struct tally *t)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		t->slots[t->used[k]].name = 0;
+	}
+	t->n = 0;
+	t->names_len = 0;
+	t->other = 0;
+}
+
+static const char *tally_name(const struct tally *t, size_t slot)
+{
+	return t->names + t->slots[slot].name - 1;
+}
+
+static uint32_t fnv1a(const char *v)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *v != '\0'; v++) {
+		h = (h ^ (unsigned char)*v) * 16777619u;
+	}
+	return h;
+}
+
+static void tally_add(struct tally *t, const char *v)
+{
+	uint32_t h;
+	size_t i, len;
+
+	if (v == NULL || *v == '\0') {
+		return;
+	}
+	if (t->slots == NULL) {
+		t->slots = xcalloc(TALLY_SLOTS, sizeof(t->slots[0]));
+	}
+	h = fnv1a(v);
+	for (i = h % TALLY_SLOTS; t->slots[i].name != 0;
+	     i = (i + 1) % TALLY_SLOTS) {
+		if (t->slots[i].hash == h && strcmp(tally_name(t, i), v) == 0) {
+			t->slots[i].count++;
+			return;
+		}
+	}
+	if (t->n == WINDOW_TOP_DISTINCT) {
+		t->other++;
+		return;
+	}
+	len = strlen(v) + 1;
+	/* offsets are 32 bits: a value that would not fit is counted as other */
+	if (t->names_len + len >= UINT32_MAX) {
+		t->other++;
+		return;
+	}
+	if (t->names_len + len > t->names_cap) {
+		t->names_cap = t->names_cap ? t->names_cap * 2 : 256;
+		if (t->names_cap < t->names_len + len) {
+			t->names_cap = t->names_len + len;
+		}
+		t->names = xrealloc(t->names, t->names_cap);
+	}
+	memcpy(t->names + t->names_len, v, len);
+	t->slots[i].name = (uint32_t)t->names_len + 1;
+	t->names_len += len;
+	t->slots[i].hash = h;
+	t->slots[i].count = 1;
+	t->used[t->n++] = (uint8_t)i;
+}
+
+/* Ranks by count, most first, then by name. */
+static bool top_before(int64_t ca, const char *na, int64_t cb, const char *nb)
+{
+	if (ca != cb) {
+		return ca > cb;
+	}
+	return strcmp(na, nb) < 0;
+}
+
+/*
+ * The slots of t's WINDOW_TOP_N most frequent values into top[], ranked;
+ * returns how many. A selection in place: no copy, no sort of the rest.
+ */
+static size_t tally_top(const struct tally *t, size_t *top)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->n; k++) {
+		size_t slot = t->used[k];
+		const struct tally_slot *e = &t->slots[slot];
+		size_t j;
+
+		if (n == WINDOW_TOP_N &&
+		    !top_before(e->count, tally_name(t, slot),
+				t->slots[top[n - 1]].count,
+				tally_name(t, top[n - 1]))) {
+			continue;
+		}
+		j = n < WINDOW_TOP_N ? n++ : n - 1;
+		while (j > 0 && top_before(e->count, tally_name(t, slot),
+					   t->slots[top[j - 1]].count,
+					   tally_name(t, top[j - 1]))) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = slot;
+	}
+	return n;
+}
+
+/* Bytes the names of top[] take, NULs included. */
+static size_t top_bytes(const struct tally *t, const size_t *top, size_t n)
+{
+	size_t need = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		need += strlen(tally_name(t, top[k])) + 1;
+	}
+	return need;
+}
+
+/* Copies the ranked values into out[], their names at *str. */
+static void top_write(const struct tally *t, const size_t *top, size_t n,
+		      struct window_top *out, char **str)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *name = tally_name(t, top[k]);
+		size_t len = strlen(name) + 1;
+
+		memcpy(*str, name, len);
+		out[k].name = *str;
+		out[k].count = t->slots[top[k]].count;
+		*str += len;
+	}
+}
+
 static void open_bucket_fini(struct open_bucket *b)
 {
+	tally_fini(&b->authors);
+	tally_fini(&b->langs);
 	if (b->ring != NULL) {
-		for (size_t i = 0; i < b->n_ring; i++) {
+		/* a recycled ring has buffers past n_ring */
+		for (size_t i = 0; i < b->ring_slots; i++) {
 			free(b->ring[i].buf);
 		}
 	}
 	free(b->ring);
 	b->ring = NULL;
+	b->ring_slots = 0;
 	b->n_ring = 0;
 }
 
-/* Removes open[i] without freeing its samples (the caller took them). */
+/*
+ * Keeps b's memory, emptied, as the series' spare for the next bucket to
+ * open (one is enough: an ordered stream closes a bucket per bucket it
+ * opens); frees it when there already is one.
+ */
+static void recycle_open(struct series *s, struct open_bucket *b)
+{
+	if (s->spare.authors.slots != NULL || s->spare.langs.slots != NULL ||
+	    s->spare.ring != NULL) {
+		open_bucket_fini(b);
+		return;
+	}
+	tally_clear(&b->authors);
+	tally_clear(&b->langs);
+	b->n_ring = 0;
+	b->head = 0;
+	b->count = 0;
+	s->spare = *b;
+}
+
+/* Removes open[i]; the caller recycled or took its memory. */
 static void remove_open(struct series *s, size_t i)
 {
 	memmove(&s->open[i], &s->open[i + 1],
@@ -138,6 +337,7 @@ void series_free(struct series *s)
 	for (size_t i = 0; i < s->n_open; i++) {
 		open_bucket_fini(&s->open[i]);
 	}
+	open_bucket_fini(&s->spare);
 	free(s->open);
 	free(s);
 }
@@ -148,7 +348,7 @@ void series_set_next(struct series *s, int64_t next_start_ms)
 	/* Buckets before it were evaluated by someone else; they would never
 	 * come out, so drop them now. */
 	while (s->n_open > 0 && s->open[0].start_ms < next_start_ms) {
-		open_bucket_fini(&s->open[0]);
+		recycle_open(s, &s->open[0]);
 		remove_open(s, 0);
 	}
 	s->next_ms = next_start_ms;
@@ -218,24 +418,28 @@ static void pack_sample(struct sample *sm, const struct mention *m)
 		o += len[i];
 		sm->buf[o++] = '\0';
 	}
+	sm->len = o;
 	sm->created_at_ms = m->created_at_ms;
 	sm->has_created_at = m->has_created_at;
 }
 
-static char *unpack_field(const struct sample *sm, int i)
+static char *unpack_field(const struct sample *sm, char *str, int i)
 {
-	return sm->off[i] == UINT32_MAX ? NULL : xstrdup(sm->buf + sm->off[i]);
+	return sm->off[i] == UINT32_MAX ? NULL : str + sm->off[i];
 }
 
-static void unpack_sample(const struct sample *sm, struct mention *m)
+/* Fills *m with pointers into str, where the caller copied sm's buffer. */
+static void unpack_sample(const struct sample *sm, char *str,
+			  struct mention *m)
 {
-	m->id = unpack_field(sm, F_ID);
-	m->text = unpack_field(sm, F_TEXT);
-	m->lang = unpack_field(sm, F_LANG);
-	m->author = unpack_field(sm, F_AUTHOR);
-	m->url = unpack_field(sm, F_URL);
-	m->source = unpack_field(sm, F_SOURCE);
-	m->tags = unpack_field(sm, F_TAGS);
+	memcpy(str, sm->buf, sm->len);
+	m->id = unpack_field(sm, str, F_ID);
+	m->text = unpack_field(sm, str, F_TEXT);
+	m->lang = unpack_field(sm, str, F_LANG);
+	m->author = unpack_field(sm, str, F_AUTHOR);
+	m->url = unpack_field(sm, str, F_URL);
+	m->source = unpack_field(sm, str, F_SOURCE);
+	m->tags = unpack_field(sm, str, F_TAGS);
 	m->created_at_ms = sm->created_at_ms;
 	m->has_created_at = sm->has_created_at;
 }
@@ -248,6 +452,7 @@ static void keep_sample(struct series *s, struct open_bucket *b,
 	}
 	if (b->ring == NULL) {
 		b->ring = xcalloc(s->max_samples, sizeof(b->ring[0]));
+		b->ring_slots = s->max_samples;
 	}
 	if (b->n_ring < s->max_samples) {
 		b->n_ring++;
@@ -285,36 +490,75 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 		}
 		memmove(&s->open[i + 1], &s->open[i],
 			(s->n_open - i) * sizeof(s->open[0]));
-		memset(&s->open[i], 0, sizeof(s->open[i]));
+		s->open[i] = s->spare;
+		memset(&s->spare, 0, sizeof(s->spare));
 		s->open[i].start_ms = start;
 		s->n_open++;
 	}
 	b = &s->open[i];
 	b->count++;
+	if (m != NULL) {
+		tally_add(&b->authors, m->author);
+		tally_add(&b->langs, m->lang);
+	}
 	keep_sample(s, b, m);
 	return SERIES_COUNTED;
 }
 
-/* Moves open bucket 0 into *out, samples newest first. */
+/*
+ * Moves open bucket 0 into *out, samples newest first: the samples, the
+ * tops and all their strings in one block (out->mem), so evaluating a
+ * bucket that does not fire costs one malloc and one free.
+ */
 static void take_first(struct series *s, struct closed_bucket *out)
 {
 	struct open_bucket *b = &s->open[0];
+	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N];
+	size_t na = tally_top(&b->authors, ta);
+	size_t nl = tally_top(&b->langs, tl);
+	size_t need = b->n_ring * sizeof(out->samples[0]) +
+		      (na + nl) * sizeof(out->top_authors[0]);
+	char *str;
 
 	out->start_ms = b->start_ms;
 	out->end_ms = b->start_ms + s->bucket_ms;
 	out->count = b->count;
-	out->samples = NULL;
 	out->n_samples = b->n_ring;
-	if (b->n_ring > 0) {
-		out->samples = xcalloc(b->n_ring, sizeof(out->samples[0]));
+	out->n_top_authors = na;
+	out->n_top_langs = nl;
+	out->other_authors = b->authors.other;
+	out->other_langs = b->langs.other;
+	for (size_t k = 0; k < b->n_ring; k++) {
+		need += b->ring[k].len;
+	}
+	need += top_bytes(&b->authors, ta, na) + top_bytes(&b->langs, tl, nl);
+	if (need > 0) {
+		/* arrays first (8-byte aligned), then the strings */
+		out->mem = xmalloc(need);
+		out->samples = b->n_ring > 0 ? out->mem : NULL;
+		out->top_authors =
+			(struct window_top *)((char *)out->mem +
+					      b->n_ring * sizeof(out->samples[0]));
+		out->top_langs = out->top_authors + na;
+		str = (char *)(out->top_langs + nl);
 		for (size_t k = 0; k < b->n_ring; k++) {
-			size_t j = (b->head + s->max_samples - 1 - k) %
-				   s->max_samples;
+			const struct sample *sm =
+				&b->ring[(b->head + s->max_samples - 1 - k) %
+					 s->max_samples];
 
-			unpack_sample(&b->ring[j], &out->samples[k]);
+			unpack_sample(sm, str, &out->samples[k]);
+			str += sm->len;
+		}
+		top_write(&b->authors, ta, na, out->top_authors, &str);
+		top_write(&b->langs, tl, nl, out->top_langs, &str);
+		if (na == 0) {
+			out->top_authors = NULL;
+		}
+		if (nl == 0) {
+			out->top_langs = NULL;
 		}
 	}
-	open_bucket_fini(b);
+	recycle_open(s, b);
 	remove_open(s, 0);
 }
 
@@ -384,10 +628,12 @@ int64_t series_open_count(const struct series *s, int64_t start_ms)
 
 void closed_bucket_fini(struct closed_bucket *b)
 {
-	for (size_t i = 0; i < b->n_samples; i++) {
-		mention_fini(&b->samples[i]);
-	}
-	free(b->samples);
+	free(b->mem);
+	b->mem = NULL;
 	b->samples = NULL;
 	b->n_samples = 0;
+	b->top_authors = NULL;
+	b->top_langs = NULL;
+	b->n_top_authors = 0;
+	b->n_top_langs = 0;
 }

@@ -45,12 +45,39 @@ struct series;
  */
 #define SERIES_MAX_OPEN_BUCKETS 4096
 
+/*
+ * Per open bucket, the distinct authors and languages of every counted
+ * mention are tallied in a small table each: the first WINDOW_TOP_DISTINCT
+ * distinct values are counted by name, later new values as "other" (so a
+ * bucket costs bounded memory whatever the stream). Empty values (unknown)
+ * are not counted.
+ */
+#define WINDOW_TOP_DISTINCT 64
+/* Values handed out per closed bucket, most frequent first. */
+#define WINDOW_TOP_N 5
+
+struct window_top {
+	char *name; /* in its closed bucket's block */
+	int64_t count;
+};
+
 struct closed_bucket {
 	int64_t start_ms;
 	int64_t end_ms;
 	int64_t count;
-	struct mention *samples; /* owned; the newest first */
+	/* owned: one block holding the samples, the tops and their strings
+	 * (the pointers below point into it); freed by closed_bucket_fini */
+	void *mem;
+	struct mention *samples; /* the newest first; not mention_fini'd */
 	size_t n_samples;
+	/* most frequent first (ties by name), at most WINDOW_TOP_N */
+	struct window_top *top_authors;
+	size_t n_top_authors;
+	struct window_top *top_langs;
+	size_t n_top_langs;
+	/* mentions whose author/language came after the table was full */
+	int64_t other_authors;
+	int64_t other_langs;
 };
 
 /* Caller frees with series_free. max_samples: kept per bucket. */

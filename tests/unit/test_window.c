@@ -330,6 +330,85 @@ static void test_set_next(void)
 	series_free(s);
 }
 
+/* Top authors and languages come from every counted mention (here with no
+ * samples kept at all), ranked by count then name, capped in distinct
+ * values with the rest counted as other. */
+static void test_series_tops(void)
+{
+	struct series *s = series_new(B, 0);
+	struct closed_bucket cb;
+	struct mention m;
+	char author[16];
+	static const struct {
+		const char *author, *lang;
+		int n;
+	} in[] = {
+		{"bob", "en", 7}, {"ann", "de", 3}, {"cy", "en", 3},
+		{"dee", "", 2},   {"eve", "fr", 1}, {"fay", "en", 1},
+		{"", "", 4},
+	};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		for (int k = 0; k < in[i].n; k++) {
+			mk(&m, "x", "t");
+			m.author = (char *)in[i].author;
+			m.lang = (char *)in[i].lang;
+			CHECK_INT(series_add(s, 3 * B + k, &m), SERIES_COUNTED);
+		}
+	}
+	/* Another bucket's values stay out of this one. */
+	mk(&m, "y", "t");
+	m.author = (char *)"zed";
+	CHECK_INT(series_add(s, 4 * B, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 4 * B, 10, &cb));
+	CHECK_INT(cb.count, 21);
+	CHECK_INT(cb.n_samples, 0);
+	CHECK_INT(cb.n_top_authors, 5);
+	CHECK_STR(cb.top_authors[0].name, "bob");
+	CHECK_INT(cb.top_authors[0].count, 7);
+	CHECK_STR(cb.top_authors[1].name, "ann");
+	CHECK_INT(cb.top_authors[1].count, 3);
+	CHECK_STR(cb.top_authors[2].name, "cy");
+	CHECK_STR(cb.top_authors[3].name, "dee");
+	CHECK_INT(cb.top_authors[3].count, 2);
+	CHECK_STR(cb.top_authors[4].name, "eve");
+	CHECK_INT(cb.n_top_langs, 3);
+	CHECK_STR(cb.top_langs[0].name, "en");
+	CHECK_INT(cb.top_langs[0].count, 11);
+	CHECK_STR(cb.top_langs[1].name, "de");
+	CHECK_STR(cb.top_langs[2].name, "fr");
+	CHECK_INT(cb.other_authors, 0);
+	closed_bucket_fini(&cb);
+	CHECK(cb.top_authors == NULL && cb.n_top_langs == 0);
+
+	/* Past WINDOW_TOP_DISTINCT names, new ones go to other; the ones
+	 * already in the table keep counting. */
+	for (int i = 0; i < WINDOW_TOP_DISTINCT + 10; i++) {
+		snprintf(author, sizeof(author), "a%03d", i);
+		mk(&m, "z", "t");
+		m.author = author;
+		CHECK_INT(series_add(s, 4 * B + 1, &m), SERIES_COUNTED);
+	}
+	mk(&m, "z", "t");
+	m.author = (char *)"a005";
+	CHECK_INT(series_add(s, 4 * B + 2, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 5 * B, 10, &cb));
+	CHECK_INT(cb.count, WINDOW_TOP_DISTINCT + 12);
+	/* zed and a000..a062 fill the table; a063..a073 are other */
+	CHECK_INT(cb.other_authors, 11);
+	CHECK_INT(cb.n_top_authors, 5);
+	CHECK_STR(cb.top_authors[0].name, "a005");
+	CHECK_INT(cb.top_authors[0].count, 2);
+	CHECK_STR(cb.top_authors[1].name, "a000");
+	CHECK(cb.top_langs == NULL && cb.n_top_langs == 0);
+	closed_bucket_fini(&cb);
+
+	/* A series freed with tallies in its open buckets (ASan). */
+	mk(&m, "w", "t");
+	CHECK_INT(series_add(s, 9 * B, &m), SERIES_COUNTED);
+	series_free(s);
+}
+
 int main(void)
 {
 	test_bucket_start();
@@ -341,5 +420,6 @@ int main(void)
 	test_series_samples();
 	test_series_sample_fields();
 	test_set_next();
+	test_series_tops();
 	return check_done();
 }
