@@ -6,12 +6,16 @@
  * source's format; buckets the chunk closed are evaluated before the next
  * chunk. With follow, the end of the file arms a poll timer instead of
  * finishing: tail -F, without inotify so that it works on any filesystem.
+ * It keeps the offset after the last line handed on, which hark.c saves so
+ * that a restart neither reads lines twice nor loses any.
  */
 #include "io/ingest.h"
 
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +39,9 @@ struct ingest_file {
 	dev_t dev;        /* identity of the open file, to see rotation */
 	ino_t ino;
 	int64_t offset;   /* bytes read from fd, to see truncation */
+	int64_t done;     /* offset after the last line handed on */
+	int64_t min_size; /* resuming: the saved file's known length */
+	bool known;       /* dev, ino and done describe a file */
 	struct event *ev; /* zero delay while reading, poll_ms at the end */
 	char *line;       /* owned: the partial line carried between chunks */
 	size_t line_len;
@@ -93,6 +100,8 @@ static void handle_line(struct ingest_file *f, const char *p, size_t n)
 		f->stats.rejected++;
 		log_debug("ingest", "source=%s line rejected: %s", f->src->name,
 			  why);
+	} else if (rc == 2) {
+		f->stats.duplicates++;
 	} else if (rc > 0) {
 		f->stats.skipped++;
 	}
@@ -161,6 +170,7 @@ static void flush_partial(struct ingest_file *f)
 	if (f->line_len > 0 || f->skipping) {
 		end_of_line(f, "", 0);
 	}
+	f->done = f->offset;
 }
 
 static void close_file(struct ingest_file *f)
@@ -201,12 +211,15 @@ static int open_file(struct ingest_file *f)
 		errno = e;
 		return -1;
 	}
-	/* The same file again (after a read error): go on where reading
-	 * stopped rather than count it twice. */
+	/* The same file again (after a read error, or the one a saved
+	 * position names): go on where reading stopped rather than count it
+	 * twice. Shorter than it was known to be, it was truncated. */
 	if (f->offset > 0 && st.st_dev == f->dev && st.st_ino == f->ino &&
 	    (int64_t)st.st_size >= f->offset &&
+	    (int64_t)st.st_size >= f->min_size &&
 	    lseek(fd, (off_t)f->offset, SEEK_SET) == (off_t)f->offset) {
 		f->fd = fd;
+		f->min_size = 0;
 		f->stats.missing = false;
 		return 0;
 	}
@@ -214,6 +227,9 @@ static int open_file(struct ingest_file *f)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->offset = 0;
+	f->done = 0;
+	f->min_size = 0;
+	f->known = true;
 	f->stats.missing = false;
 	return 0;
 }
@@ -248,6 +264,7 @@ static bool check_followed(struct ingest_file *f)
 		}
 		if (lseek(f->fd, 0, SEEK_SET) == 0) {
 			f->offset = 0;
+			f->done = 0;
 			f->stats.truncations++;
 			log_info("ingest", "source=%s %s truncated, reading "
 				 "from the start", f->src->name, f->src->path);
@@ -269,6 +286,7 @@ static bool check_followed(struct ingest_file *f)
 	flush_partial(f);
 	close_file(f);
 	f->offset = 0;
+	f->done = 0;
 	f->stats.reopens++;
 	log_info("ingest", "source=%s %s was replaced, reopening",
 		 f->src->name, f->src->path);
@@ -292,7 +310,9 @@ static bool reopen(struct ingest_file *f)
 	return false;
 }
 
-static void split_lines(struct ingest_file *f, const char *chunk, size_t n)
+/* chunk was read at file offset at. */
+static void split_lines(struct ingest_file *f, const char *chunk, size_t n,
+			int64_t at)
 {
 	const char *p = chunk;
 	const char *end = chunk + n;
@@ -306,6 +326,7 @@ static void split_lines(struct ingest_file *f, const char *chunk, size_t n)
 		}
 		end_of_line(f, p, (size_t)(nl - p));
 		p = nl + 1;
+		f->done = at + (int64_t)(p - chunk);
 	}
 }
 
@@ -328,7 +349,7 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n > 0) {
 		f->stats.at_end = false;
 		f->offset += n;
-		split_lines(f, chunk, (size_t)n);
+		split_lines(f, chunk, (size_t)n, f->offset - n);
 		free(chunk);
 		hark_process(f->h);
 		arm(f, 0);
@@ -362,18 +383,116 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	arm(f, check_followed(f) ? 0 : f->src->poll_ms);
 }
 
+/*
+ * start_at: end. The offset after the last newline of a regular file of
+ * size bytes, looked for at most max_line bytes back: a line being written
+ * as harkd starts is new. Without one, *inside is set when the unfinished
+ * line is over max_line already (dropped when it ends, as any long line).
+ */
+static int64_t last_line_end(int fd, int64_t size, uint64_t max_line,
+			     bool *inside)
+{
+	char blk[4096];
+	int64_t pos = size;
+	int64_t limit = size - (int64_t)max_line - 1;
+
+	*inside = false;
+	if (limit < 0) {
+		limit = 0;
+	}
+	while (pos > limit) {
+		size_t n = (size_t)(pos - limit) < sizeof(blk)
+				   ? (size_t)(pos - limit)
+				   : sizeof(blk);
+		ssize_t r = pread(fd, blk, n, (off_t)(pos - (int64_t)n));
+
+		if (r != (ssize_t)n) {
+			return size;
+		}
+		for (size_t i = n; i-- > 0;) {
+			if (blk[i] == '\n') {
+				return pos - (int64_t)n + (int64_t)i + 1;
+			}
+		}
+		pos -= (int64_t)n;
+	}
+	if (limit > 0) {
+		*inside = true;
+		return size;
+	}
+	return 0;
+}
+
+static void skip_existing(struct ingest_file *f)
+{
+	struct stat st;
+	int64_t at;
+	bool inside;
+
+	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return; /* a FIFO has no existing lines */
+	}
+	at = last_line_end(f->fd, (int64_t)st.st_size, f->src->max_line_bytes,
+			   &inside);
+	if (lseek(f->fd, (off_t)at, SEEK_SET) != (off_t)at) {
+		log_error("ingest", "source=%s seek %s: %s; reading from the "
+			  "start", f->src->name, f->src->path,
+			  strerror(errno));
+		lseek(f->fd, 0, SEEK_SET);
+		return;
+	}
+	f->offset = at;
+	f->done = at;
+	f->skipping = inside;
+	log_info("ingest", "source=%s start_at end: skipping %lld bytes of %s",
+		 f->src->name, (long long)at, f->src->path);
+}
+
 struct ingest_file *ingest_file_start(struct event_base *base, struct hark *h,
 				      int source_index,
 				      const struct config_source *src)
 {
+	return ingest_file_start_at(base, h, source_index, src, NULL);
+}
+
+struct ingest_file *ingest_file_start_at(struct event_base *base,
+					 struct hark *h, int source_index,
+					 const struct config_source *src,
+					 const struct ingest_pos *saved)
+{
 	struct ingest_file *f = xcalloc(1, sizeof(*f));
+	bool resume = saved != NULL && src->start_at == CONFIG_START_RESUME &&
+		      saved->offset > 0 && saved->offset <= saved->size;
 
 	f->h = h;
 	f->source = source_index;
 	f->src = src;
 	f->fd = -1;
 	read_opts(f);
-	if (open_file(f) < 0) {
+	if (resume) {
+		/* open_file goes on from here if the path still names this
+		 * file, unshrunk; a missing one is checked when it appears. */
+		f->dev = (dev_t)saved->dev;
+		f->ino = (ino_t)saved->ino;
+		f->offset = saved->offset;
+		f->done = saved->offset;
+		f->min_size = saved->size;
+		f->known = true;
+	}
+	if (open_file(f) == 0) {
+		if (resume && f->offset == saved->offset) {
+			log_info("ingest", "source=%s resuming %s at byte %lld",
+				 src->name, src->path,
+				 (long long)saved->offset);
+		} else if (resume) {
+			log_info("ingest", "source=%s %s is not the file the "
+				 "last run read (rotated or truncated): "
+				 "reading it from the start", src->name,
+				 src->path);
+		} else if (src->start_at == CONFIG_START_END) {
+			skip_existing(f);
+		}
+	} else {
 		if (!src->follow) {
 			log_error("ingest", "source=%s cannot open %s: %s",
 				  src->name, src->path, strerror(errno));
@@ -395,6 +514,51 @@ struct ingest_file *ingest_file_start(struct event_base *base, struct hark *h,
 struct ingest_stats ingest_file_stats(const struct ingest_file *f)
 {
 	return f->stats;
+}
+
+bool ingest_file_position(const struct ingest_file *f, struct ingest_pos *pos)
+{
+	if (!f->known) {
+		return false;
+	}
+	pos->dev = (uint64_t)f->dev;
+	pos->ino = (uint64_t)f->ino;
+	pos->offset = f->done;
+	/* Bytes read, not fstat's size: those are known to have existed,
+	 * even if the file shrank since. */
+	pos->size = f->offset;
+	return true;
+}
+
+char *ingest_pos_encode(const struct ingest_pos *pos)
+{
+	return xasprintf("dev=%" PRIu64 " ino=%" PRIu64 " offset=%" PRId64
+			 " size=%" PRId64, pos->dev, pos->ino, pos->offset,
+			 pos->size);
+}
+
+int ingest_pos_decode(struct ingest_pos *pos, const char *s, size_t len)
+{
+	char text[160];
+	uint64_t dev, ino;
+	int64_t offset, size;
+	int used = -1;
+
+	if (len >= sizeof(text) || memchr(s, '-', len) != NULL) {
+		return -1;
+	}
+	memcpy(text, s, len);
+	text[len] = '\0';
+	if (sscanf(text, "dev=%" SCNu64 " ino=%" SCNu64 " offset=%" SCNd64
+		   " size=%" SCNd64 "%n", &dev, &ino, &offset, &size,
+		   &used) != 4 || used != (int)len || offset > size) {
+		return -1;
+	}
+	pos->dev = dev;
+	pos->ino = ino;
+	pos->offset = offset;
+	pos->size = size;
+	return 0;
 }
 
 const char *ingest_file_state(const struct ingest_file *f)
