@@ -52,6 +52,13 @@ static uint64_t id_hash(uint64_t seed, const struct alert *a)
 	h = fnv1a(h, rule, strlen(rule) + 1);
 	h = fnv1a(h, start, strlen(start) + 1);
 	h = fnv1a(h, status, strlen(status));
+	if (a->repeat > 0) {
+		/* Only repeats hash it: the ids of first notifications stay
+		 * what they always were. */
+		snprintf(start, sizeof(start), "%" PRId64, a->repeat);
+		h = fnv1a(h, "", 1);
+		h = fnv1a(h, start, strlen(start));
+	}
 	/* A final avalanche, as FNV's last byte otherwise only touches the low
 	 * bits of the two halves in a correlated way. */
 	h ^= h >> 33;
@@ -214,6 +221,9 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 	cJSON_AddStringToObject(root, "summary", sum);
 	free(sum);
 	add_extras(root, a);
+	if (a->repeat > 0) {
+		cJSON_AddNumberToObject(root, "repeat", (double)a->repeat);
+	}
 	out = cJSON_PrintUnformatted(root);
 	HARK_ASSERT(out != NULL);
 	cJSON_Delete(root);
@@ -1534,7 +1544,8 @@ static void html_row(struct buf *b, const char *name, const char *value)
 	append_str(b, "</td></tr>\n");
 }
 
-char *render_email_html(const struct alert *a)
+/* One alert's part of an HTML mail: heading, table, link, samples. */
+static void email_html_part(struct buf *out, const struct alert *a)
 {
 	struct buf b;
 	struct numbers n;
@@ -1545,7 +1556,7 @@ char *render_email_html(const struct alert *a)
 
 	numbers(a, &n);
 	buf_init(&b, SIZE_MAX / 2);
-	append_str(&b, "<!DOCTYPE html>\n<html><body>\n<h2>");
+	append_str(&b, "<h2>");
 	append_html(&b, sum);
 	append_str(&b, "</h2>\n<table border=\"1\" cellpadding=\"4\" "
 		       "cellspacing=\"0\">\n");
@@ -1602,9 +1613,329 @@ char *render_email_html(const struct alert *a)
 	if (a->n_samples > 0) {
 		append_str(&b, "</ul>\n");
 	}
-	append_str(&b, "</body></html>\n");
+	append_or_die(out, b.data, b.len);
+	buf_fini(&b);
 	free(labels);
 	free(link);
 	free(sum);
+}
+
+char *render_email_html(const struct alert *a)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX / 2);
+	append_str(&b, "<!DOCTYPE html>\n<html><body>\n");
+	email_html_part(&b, a);
+	append_str(&b, "</body></html>\n");
+	return buf_steal(&b, NULL);
+}
+
+/* ---- groups: several rules firing within a receiver's group_wait ---- */
+
+void render_group_id(const struct alert *alerts, size_t n, char out[33])
+{
+	const char **ids = xcalloc(n + 1, sizeof(*ids));
+	uint64_t hi = 0xcbf29ce484222325ULL;
+	uint64_t lo = 0xcbf29ce484222325ULL ^ 0x9e3779b97f4a7c15ULL;
+
+	/* Sorted, so the id does not depend on which rule fired first. */
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j > 0 && strcmp(ids[j - 1], alerts[i].id) > 0) {
+			ids[j] = ids[j - 1];
+			j--;
+		}
+		ids[j] = alerts[i].id;
+	}
+	/* "group" first: a group's id never equals one of its members'. */
+	hi = fnv1a(hi, "group", 6);
+	lo = fnv1a(lo, "group", 6);
+	for (size_t i = 0; i < n; i++) {
+		hi = fnv1a(hi, ids[i], strlen(ids[i]) + 1);
+		lo = fnv1a(lo, ids[i], strlen(ids[i]) + 1);
+	}
+	hi ^= hi >> 33;
+	hi *= 0xff51afd7ed558ccdULL;
+	hi ^= hi >> 33;
+	lo ^= lo >> 33;
+	lo *= 0xff51afd7ed558ccdULL;
+	lo ^= lo >> 33;
+	snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, hi, lo);
+	free(ids);
+}
+
+char *render_group_webhook(const struct alert *alerts, size_t n,
+			   size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *arr;
+	char id[33];
+
+	render_group_id(alerts, n, id);
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "id", id);
+	cJSON_AddStringToObject(root, "status", "firing");
+	cJSON_AddBoolToObject(root, "group", true);
+	arr = cJSON_AddArrayToObject(root, "alerts");
+	for (size_t i = 0; i < n; i++) {
+		/* Exactly the body the member would have had on its own. */
+		char *one = render_webhook(&alerts[i], NULL);
+		cJSON *o = cJSON_Parse(one);
+
+		HARK_ASSERT(o != NULL);
+		cJSON_AddItemToArray(arr, o);
+		free(one);
+	}
+	return print_json(root, len_out);
+}
+
+/* "3 rules firing: a, b, c", cut to max units. */
+static char *group_title(const struct alert *alerts, size_t n, size_t max)
+{
+	struct buf b;
+	char *t;
+
+	buf_init(&b, SIZE_MAX / 2);
+	if (buf_printf(&b, "%zu rules firing: ", n) != 0) {
+		HARK_ASSERT(!"render: unbounded buffer");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			append_str(&b, ", ");
+		}
+		append_str(&b, or_empty(alerts[i].rule));
+		if (b.len > max * 4) {
+			break; /* clipped below anyway */
+		}
+	}
+	t = clip(b.data, max, true);
+	buf_fini(&b);
+	return t;
+}
+
+char *render_group_slack(const struct alert *alerts, size_t n,
+			 size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *blocks, *blk;
+	size_t shown = n < RENDER_GROUP_CHAT_MEMBERS ? n
+						     : RENDER_GROUP_CHAT_MEMBERS;
+	char *t, *c;
+	struct buf b;
+
+	t = group_title(alerts, n, RENDER_SLACK_TEXT);
+	cJSON_AddStringToObject(root, "text", t);
+	free(t);
+	blocks = cJSON_AddArrayToObject(root, "blocks");
+	c = xasprintf("FIRING: %zu rules", n);
+	blk = cJSON_CreateObject();
+	cJSON_AddStringToObject(blk, "type", "header");
+	cJSON_AddItemToObject(blk, "text", slack_text("plain_text", c));
+	cJSON_AddItemToArray(blocks, blk);
+	free(c);
+	for (size_t i = 0; i < shown; i++) {
+		const struct alert *a = &alerts[i];
+		char *sum = summary(a);
+		char *link = render_link(a);
+
+		buf_init(&b, SIZE_MAX / 2);
+		append_str(&b, "*");
+		c = clip(or_empty(a->rule), 100, true);
+		append_slack(&b, c);
+		free(c);
+		append_str(&b, "*\n");
+		c = clip(sum, 1000, true);
+		append_slack(&b, c);
+		free(c);
+		if (link != NULL && is_web_url(link) && strlen(link) <= 1500) {
+			append_str(&b, "\n<");
+			append_str(&b, link);
+			append_str(&b, "|Open>");
+		}
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "section");
+		cJSON_AddItemToObject(blk, "text",
+				      slack_text("mrkdwn", b.data));
+		cJSON_AddItemToArray(blocks, blk);
+		buf_fini(&b);
+		free(link);
+		free(sum);
+	}
+	if (shown < n) {
+		c = xasprintf("…and %zu more", n - shown);
+		blk = cJSON_CreateObject();
+		cJSON_AddStringToObject(blk, "type", "context");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(blk, "elements"),
+				     slack_text("mrkdwn", c));
+		cJSON_AddItemToArray(blocks, blk);
+		free(c);
+	}
+	return print_json(root, len_out);
+}
+
+char *render_group_teams(const struct alert *alerts, size_t n,
+			 size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *att, *card, *body, *blk;
+	size_t shown = n < RENDER_GROUP_CHAT_MEMBERS ? n
+						     : RENDER_GROUP_CHAT_MEMBERS;
+	char *t;
+
+	cJSON_AddStringToObject(root, "type", "message");
+	att = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "attachments"), att);
+	cJSON_AddStringToObject(att, "contentType",
+				"application/vnd.microsoft.card.adaptive");
+	card = cJSON_AddObjectToObject(att, "content");
+	cJSON_AddStringToObject(card, "$schema",
+				"http://adaptivecards.io/schemas/"
+				"adaptive-card.json");
+	cJSON_AddStringToObject(card, "type", "AdaptiveCard");
+	cJSON_AddStringToObject(card, "version", "1.4");
+	body = cJSON_AddArrayToObject(card, "body");
+	t = group_title(alerts, n, 200);
+	blk = card_text(t, true, false);
+	cJSON_AddStringToObject(blk, "color", "Attention");
+	cJSON_AddItemToArray(body, blk);
+	free(t);
+	for (size_t i = 0; i < shown; i++) {
+		const struct alert *a = &alerts[i];
+		char *sum = summary(a);
+		char *link = render_link(a);
+
+		t = clip(sum, 500, true);
+		blk = card_text(t, false, false);
+		if (link != NULL && is_web_url(link)) {
+			cJSON *act = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(act, "type", "Action.OpenUrl");
+			cJSON_AddStringToObject(act, "url", link);
+			cJSON_AddItemToObject(blk, "selectAction", act);
+		}
+		cJSON_AddItemToArray(body, blk);
+		free(t);
+		free(link);
+		free(sum);
+	}
+	if (shown < n) {
+		t = xasprintf("…and %zu more", n - shown);
+		cJSON_AddItemToArray(body, card_text(t, false, true));
+		free(t);
+	}
+	return print_json(root, len_out);
+}
+
+char *render_group_discord(const struct alert *alerts, size_t n,
+			   size_t *len_out)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *embed, *foot;
+	struct buf b;
+	char *t, *c;
+
+	t = group_title(alerts, n, RENDER_DISCORD_CONTENT);
+	cJSON_AddStringToObject(root, "content", t);
+	free(t);
+	cJSON_AddArrayToObject(cJSON_AddObjectToObject(root,
+						       "allowed_mentions"),
+			       "parse");
+	embed = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "embeds"), embed);
+	c = xasprintf("FIRING: %zu rules", n);
+	cJSON_AddStringToObject(embed, "title", c);
+	free(c);
+	/* Of the embed's 6000 units: a short title, the description's 4096
+	 * minus a margin, and the footer. */
+	buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < n && b.len < 4 * RENDER_GROUP_DISCORD_DESC;
+	     i++) {
+		char *sum = summary(&alerts[i]);
+
+		if (i > 0) {
+			append_str(&b, "\n");
+		}
+		append_str(&b, "• ");
+		c = clip(sum, 300, true);
+		append_discord(&b, c);
+		free(c);
+		free(sum);
+	}
+	t = clip(b.data, RENDER_GROUP_DISCORD_DESC, false);
+	cJSON_AddStringToObject(embed, "description", t);
+	free(t);
+	buf_fini(&b);
+	cJSON_AddNumberToObject(embed, "color", 0xe01e5a);
+	foot = cJSON_AddObjectToObject(embed, "footer");
+	cJSON_AddStringToObject(foot, "text", "hark");
+	return print_json(root, len_out);
+}
+
+char *render_group_body(const struct alert *alerts, size_t n,
+			enum render_format f, size_t *len_out, char *err,
+			size_t errlen)
+{
+	switch (f) {
+	case RENDER_V1:
+		return render_group_webhook(alerts, n, len_out);
+	case RENDER_SLACK:
+		return render_group_slack(alerts, n, len_out);
+	case RENDER_TEAMS:
+		return render_group_teams(alerts, n, len_out);
+	case RENDER_DISCORD:
+		return render_group_discord(alerts, n, len_out);
+	case RENDER_AM_WEBHOOK:
+	case RENDER_TEMPLATE:
+	default:
+		snprintf(err, errlen, "this body format is not grouped");
+		return NULL;
+	}
+}
+
+char *render_group_email_subject(const struct alert *alerts, size_t n)
+{
+	char *t = group_title(alerts, n, 150);
+	char *s = xasprintf("[hark] %s", t);
+
+	free(t);
+	return s;
+}
+
+char *render_group_email_text(const struct alert *alerts, size_t n)
+{
+	struct buf b;
+	char *t = group_title(alerts, n, SIZE_MAX / 8);
+
+	buf_init(&b, SIZE_MAX / 2);
+	append_str(&b, t);
+	append_str(&b, "\n");
+	free(t);
+	for (size_t i = 0; i < n; i++) {
+		char *one = render_email_text(&alerts[i]);
+
+		append_str(&b, "\n----------------------------------------\n\n");
+		append_str(&b, one);
+		free(one);
+	}
+	return buf_steal(&b, NULL);
+}
+
+char *render_group_email_html(const struct alert *alerts, size_t n)
+{
+	struct buf b;
+	char *t = group_title(alerts, n, SIZE_MAX / 8);
+
+	buf_init(&b, SIZE_MAX / 2);
+	append_str(&b, "<!DOCTYPE html>\n<html><body>\n<h1>");
+	append_html(&b, t);
+	append_str(&b, "</h1>\n");
+	free(t);
+	for (size_t i = 0; i < n; i++) {
+		append_str(&b, "<hr>\n");
+		email_html_part(&b, &alerts[i]);
+	}
+	append_str(&b, "</body></html>\n");
 	return buf_steal(&b, NULL);
 }

@@ -56,6 +56,10 @@ struct alert {
 	int64_t started_at_ms;
 	/* Receiver name for the alertmanager-webhook body; NULL: "hark". */
 	const char *receiver;
+	/* 0: the episode's firing notification; N > 0: its Nth re-notification
+	 * (a receiver's repeat_interval). Part of the id, so every repeat has
+	 * its own; the v1 body says "repeat": N. */
+	int64_t repeat;
 };
 
 /* Body formats of a webhook receiver's "template" key. */
@@ -132,5 +136,33 @@ char *render_link(const struct alert *a);
 char *render_email_subject(const struct alert *a);
 char *render_email_text(const struct alert *a);
 char *render_email_html(const struct alert *a);
+
+/*
+ * Groups (a receiver's group_wait): n >= 2 firing alerts of different rules
+ * sent as one message. The id is a hash of the sorted member ids, so the
+ * same members give the same id on every retry and after a restart.
+ */
+/* Members listed in a chat message; the rest as "…and N more". */
+#define RENDER_GROUP_CHAT_MEMBERS 40
+/* A grouped Discord embed's description (Discord allows 4096). */
+#define RENDER_GROUP_DISCORD_DESC 4000
+void render_group_id(const struct alert *alerts, size_t n, char out[33]);
+/* {"version":1,"id":…,"status":"firing","group":true,"alerts":[<v1>…]} */
+char *render_group_webhook(const struct alert *alerts, size_t n,
+			   size_t *len_out);
+char *render_group_slack(const struct alert *alerts, size_t n,
+			 size_t *len_out);
+char *render_group_teams(const struct alert *alerts, size_t n,
+			 size_t *len_out);
+char *render_group_discord(const struct alert *alerts, size_t n,
+			   size_t *len_out);
+/* RENDER_V1, SLACK, TEAMS or DISCORD; others: NULL, reason in err. */
+char *render_group_body(const struct alert *alerts, size_t n,
+			enum render_format f, size_t *len_out, char *err,
+			size_t errlen);
+/* "[hark] 2 rules firing: brand, product" */
+char *render_group_email_subject(const struct alert *alerts, size_t n);
+char *render_group_email_text(const struct alert *alerts, size_t n);
+char *render_group_email_html(const struct alert *alerts, size_t n);
 
 #endif

@@ -30,6 +30,7 @@
 #include "config/config.h"
 #include "core/backoff.h"
 #include "core/keys.h"
+#include "core/mention.h"
 #include "core/mime.h"
 #include "core/render.h"
 #include "core/sign.h"
@@ -122,6 +123,23 @@ struct receiver_state {
 	uint64_t pending_bytes;
 	cJSON *dl;            /* dead letters, oldest first; capped */
 	struct rs_timer *retry; /* reads and writes again after a failure */
+	/* Firing alerts held for the receiver's group_wait, oldest first,
+	 * sent as one message when group_timer fires. */
+	struct held *grp;
+	size_t n_grp;
+	const struct config_receiver *grp_r; /* borrowed */
+	struct rs_timer *grp_timer;
+};
+
+/* A firing alert held for group_wait: a deep copy, as deliver_alert's
+ * alert is borrowed for the call only. */
+struct held {
+	struct alert a;
+	char *rule;
+	char *external_url;
+	struct mention *samples;
+	struct render_label *labels;
+	struct render_top *tops[3];
 };
 
 /* Argument of a receiver's retry timer (receiver states move on realloc). */
@@ -615,10 +633,32 @@ static bool too_old(const struct config_receiver *r, int64_t created_ms,
 	return r->max_age_ms > 0 && now_ms - created_ms >= r->max_age_ms;
 }
 
+/* Whether two ordering keys share a rule: a group's key lists its rules
+ * separated by spaces (rule names have none). */
+static bool keys_overlap(const char *a, const char *b)
+{
+	for (const char *p = a; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		for (const char *q = b; *q != '\0';) {
+			size_t m = strcspn(q, " ");
+
+			if (n == m && memcmp(p, q, n) == 0) {
+				return true;
+			}
+			q += m;
+			q += strspn(q, " ");
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
 static bool key_in(const char *const *keys, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(keys[i], key) == 0) {
+		if (keys_overlap(keys[i], key)) {
 			return true;
 		}
 	}
@@ -1278,6 +1318,83 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void held_fini(struct held *h)
+{
+	for (size_t i = 0; i < h->a.n_samples; i++) {
+		mention_fini(&h->samples[i]);
+	}
+	free(h->samples);
+	for (size_t i = 0; i < h->a.n_labels; i++) {
+		free((char *)h->labels[i].name);
+		free((char *)h->labels[i].value);
+	}
+	free(h->labels);
+	for (size_t k = 0; k < 3; k++) {
+		size_t n = k == 0   ? h->a.n_top_terms
+			   : k == 1 ? h->a.n_top_authors
+				    : h->a.n_top_langs;
+
+		for (size_t i = 0; i < n; i++) {
+			free((char *)h->tops[k][i].name);
+		}
+		free(h->tops[k]);
+	}
+	free(h->rule);
+	free(h->external_url);
+}
+
+static void held_free_all(struct receiver_state *rs)
+{
+	for (size_t i = 0; i < rs->n_grp; i++) {
+		held_fini(&rs->grp[i]);
+	}
+	free(rs->grp);
+	rs->grp = NULL;
+	rs->n_grp = 0;
+}
+
+static struct render_top *tops_copy(const struct render_top *t, size_t n)
+{
+	struct render_top *c = xcalloc(n + 1, sizeof(*c));
+
+	for (size_t i = 0; i < n; i++) {
+		c[i].name = xstrdup(or_empty_(t[i].name));
+		c[i].count = t[i].count;
+	}
+	return c;
+}
+
+static void held_copy(struct held *h, const struct alert *src)
+{
+	memset(h, 0, sizeof(*h));
+	h->a = *src;
+	h->rule = xstrdup(or_empty_(src->rule));
+	h->a.rule = h->rule;
+	h->a.status = "firing";
+	h->a.receiver = NULL;
+	if (src->external_url != NULL) {
+		h->external_url = xstrdup(src->external_url);
+	}
+	h->a.external_url = h->external_url;
+	h->samples = xcalloc(src->n_samples + 1, sizeof(*h->samples));
+	for (size_t i = 0; i < src->n_samples; i++) {
+		mention_copy(&h->samples[i], &src->samples[i], SIZE_MAX);
+	}
+	h->a.samples = h->samples;
+	h->labels = xcalloc(src->n_labels + 1, sizeof(*h->labels));
+	for (size_t i = 0; i < src->n_labels; i++) {
+		h->labels[i].name = xstrdup(or_empty_(src->labels[i].name));
+		h->labels[i].value = xstrdup(or_empty_(src->labels[i].value));
+	}
+	h->a.labels = h->labels;
+	h->tops[0] = tops_copy(src->top_terms, src->n_top_terms);
+	h->tops[1] = tops_copy(src->top_authors, src->n_top_authors);
+	h->tops[2] = tops_copy(src->top_langs, src->n_top_langs);
+	h->a.top_terms = h->tops[0];
+	h->a.top_authors = h->tops[1];
+	h->a.top_langs = h->tops[2];
+}
+
 static void am_forget(struct deliver *d, struct am_firing *f)
 {
 	struct am_firing **pp;
@@ -1356,6 +1473,13 @@ void deliver_free(struct deliver *d)
 		if (d->rs[i].retry != NULL) {
 			event_free(d->rs[i].retry->ev);
 			free(d->rs[i].retry);
+		}
+		/* deliver_drain sent them; without a drain they are lost,
+		 * as an alert notified just before the end would be. */
+		held_free_all(&d->rs[i]);
+		if (d->rs[i].grp_timer != NULL) {
+			event_free(d->rs[i].grp_timer->ev);
+			free(d->rs[i].grp_timer);
 		}
 	}
 	free(d->rs);
@@ -1843,12 +1967,19 @@ struct deliver_stats deliver_stats(const struct deliver *d,
 	return s;
 }
 
+static void group_flush(struct deliver *d, size_t index);
+
 void deliver_drain(struct deliver *d, int64_t deadline_ms,
 		   void (*done)(void *arg), void *arg)
 {
 	struct timeval now = {0, 0};
 	struct job *j;
 
+	/* A held group goes out now rather than waiting out group_wait
+	 * across a restart: into the outbox like any other notification. */
+	for (size_t i = 0; i < d->n_rs; i++) {
+		group_flush(d, i);
+	}
 	d->draining = true;
 	d->deadline_ms = deadline_ms;
 	d->done = done;
@@ -1987,8 +2118,8 @@ static const char *template_text(struct deliver *d,
 	return rs->tmpl;
 }
 
-void deliver_alert(struct deliver *d, const struct config_receiver *r,
-		   size_t receiver_index, const struct alert *alert)
+static void send_alert(struct deliver *d, const struct config_receiver *r,
+		       size_t receiver_index, const struct alert *alert)
 {
 	struct alert a = *alert;
 	enum render_format f;
@@ -2048,4 +2179,176 @@ void deliver_alert(struct deliver *d, const struct config_receiver *r,
 	}
 	enqueue(d, r, receiver_index, a.id, a.rule, body, len, NULL);
 	free(body);
+}
+
+/* Whether r's firing notifications wait for group_wait: Alertmanager
+ * groups by itself, and the log receiver, Alertmanager webhook bodies and
+ * template files render one alert each. */
+static bool groups(const struct config_receiver *r)
+{
+	enum render_format f;
+
+	if (r->group_wait_ms <= 0) {
+		return false;
+	}
+	if (r->type == CONFIG_RECEIVER_EMAIL) {
+		return true;
+	}
+	if (r->type != CONFIG_RECEIVER_WEBHOOK) {
+		return false;
+	}
+	f = render_format_parse(r->template_name);
+	return f != RENDER_AM_WEBHOOK && f != RENDER_TEMPLATE;
+}
+
+static void group_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rs_timer *t = arg;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	group_flush(t->d, t->index);
+}
+
+/* The members as one message (one member: its own body and id). */
+static void group_flush(struct deliver *d, size_t index)
+{
+	struct receiver_state *rs = receiver(d, index);
+	const struct config_receiver *r = rs->grp_r;
+	struct held *members = rs->grp;
+	size_t n = rs->n_grp;
+	struct alert *arr;
+	char *key;
+	size_t key_len = 0;
+	char id[33];
+	char err[256] = "";
+	char *body;
+	size_t len = 0;
+
+	if (rs->grp_timer != NULL) {
+		evtimer_del(rs->grp_timer->ev);
+	}
+	if (n == 0) {
+		return;
+	}
+	/* Taken off first: sending may come back here. */
+	rs->grp = NULL;
+	rs->n_grp = 0;
+	if (n == 1) {
+		send_alert(d, r, index, &members[0].a);
+		held_fini(&members[0]);
+		free(members);
+		return;
+	}
+	arr = xcalloc(n, sizeof(*arr));
+	for (size_t i = 0; i < n; i++) {
+		arr[i] = members[i].a;
+		arr[i].receiver = r->name;
+		key_len += strlen(arr[i].rule) + 1;
+	}
+	key = xcalloc(key_len + 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			strcat(key, " ");
+		}
+		strcat(key, arr[i].rule);
+	}
+	render_group_id(arr, n, id);
+	if (r->type == CONFIG_RECEIVER_EMAIL) {
+		struct mime_message m;
+		char *subject = render_group_email_subject(arr, n);
+		char *text = render_group_email_text(arr, n);
+		char *html = render_group_email_html(arr, n);
+
+		memset(&m, 0, sizeof(m));
+		m.from = r->from;
+		m.to = (const char *const *)r->to;
+		m.n_to = r->n_to;
+		m.subject = subject;
+		m.text = text;
+		m.html = html;
+		m.date_ms = timeutil_now_ms();
+		m.id = id;
+		body = mime_build(&m, &len, err, sizeof(err));
+		free(subject);
+		free(text);
+		free(html);
+	} else {
+		body = render_group_body(arr, n,
+					 render_format_parse(r->template_name),
+					 &len, err, sizeof(err));
+	}
+	log_info(SUBSYS, "group: receiver=%s id=%s alerts=%zu rules=%s",
+		 r->name, id, n, key);
+	if (body == NULL) {
+		log_error(SUBSYS, "cannot render: receiver=%s id=%s error=%s",
+			  r->name, id, err);
+		rs->stats.failed++;
+	} else {
+		enqueue(d, r, index, id, key, body, len, NULL);
+		free(body);
+	}
+	free(key);
+	free(arr);
+	for (size_t i = 0; i < n; i++) {
+		held_fini(&members[i]);
+	}
+	free(members);
+}
+
+static void group_add(struct deliver *d, const struct config_receiver *r,
+		      size_t index, const struct alert *a)
+{
+	struct receiver_state *rs = receiver(d, index);
+	struct timeval tv;
+
+	for (size_t i = 0; i < rs->n_grp; i++) {
+		if (strcmp(rs->grp[i].a.id, a->id) == 0) {
+			return;
+		}
+	}
+	rs->grp_r = r;
+	rs->grp = xreallocarray(rs->grp, rs->n_grp + 1, sizeof(*rs->grp));
+	held_copy(&rs->grp[rs->n_grp], a);
+	rs->n_grp++;
+	if (rs->n_grp > 1) {
+		return;
+	}
+	if (rs->grp_timer == NULL) {
+		rs->grp_timer = xcalloc(1, sizeof(*rs->grp_timer));
+		rs->grp_timer->d = d;
+		rs->grp_timer->index = index;
+		rs->grp_timer->ev = evtimer_new(d->base, group_cb,
+						rs->grp_timer);
+		if (rs->grp_timer->ev == NULL) {
+			fatal("evtimer_new");
+		}
+	}
+	timeutil_tv(r->group_wait_ms, &tv);
+	evtimer_add(rs->grp_timer->ev, &tv);
+}
+
+void deliver_alert(struct deliver *d, const struct config_receiver *r,
+		   size_t receiver_index, const struct alert *alert)
+{
+	struct receiver_state *rs;
+	bool resolved = alert->status != NULL &&
+			strcmp(alert->status, "resolved") == 0;
+
+	if (groups(r)) {
+		rs = receiver(d, receiver_index);
+		if (!resolved && alert->repeat == 0 && !d->draining) {
+			group_add(d, r, receiver_index, alert);
+			return;
+		}
+		/* A rule's resolve or repeat never overtakes its firing. */
+		for (size_t i = 0; i < rs->n_grp; i++) {
+			if (strcmp(rs->grp[i].rule, or_empty_(alert->rule)) ==
+			    0) {
+				group_flush(d, receiver_index);
+				break;
+			}
+		}
+	}
+	send_alert(d, r, receiver_index, alert);
 }

@@ -932,6 +932,265 @@ static void test_email(void)
 	free(s);
 }
 
+static cJSON *load_json(const char *name)
+{
+	const char *root = getenv("HARK_SOURCE_ROOT");
+	char path[4096];
+	char *text;
+	FILE *f;
+	long n;
+	cJSON *j;
+
+	snprintf(path, sizeof(path), "%s/docs/%s", root != NULL ? root : ".",
+		 name);
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	text = malloc((size_t)n + 1);
+	if (fread(text, 1, (size_t)n, f) != (size_t)n) {
+		n = 0;
+	}
+	text[n] = '\0';
+	fclose(f);
+	j = cJSON_Parse(text);
+	free(text);
+	return j;
+}
+
+/* n firing alerts of rules r0, r1, …; names are the caller's storage. */
+static void fill_group(struct alert *as, size_t n, char (*names)[16],
+		       const struct mention *ms, size_t n_ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], 16, "r%zu", i);
+		fill_full(&as[i], "firing", ms, n_ms);
+		as[i].rule = names[i];
+		as[i].count = 100 + (int64_t)i;
+		render_alert_id(&as[i]);
+	}
+}
+
+static void test_group_webhook(void)
+{
+	cJSON *v1 = load_json("webhook-v1.schema.json");
+	cJSON *schema = load_json("webhook-v1-group.schema.json");
+	struct mention ms[2];
+	struct alert as[3], swapped[2];
+	char names[3][16];
+	char id[33], id2[33];
+	cJSON *root, *arr, *items;
+	char *body, *one;
+
+	CHECK(v1 != NULL && schema != NULL);
+	if (v1 == NULL || schema == NULL) {
+		cJSON_Delete(v1);
+		cJSON_Delete(schema);
+		return;
+	}
+	/* The checker resolves local refs only: put the v1 schema in place
+	 * of the external $ref, with its $defs. */
+	items = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"),
+				    "alerts"),
+		"items");
+	CHECK_STR(cJSON_GetObjectItem(items, "$ref")->valuestring,
+		  "webhook-v1.schema.json");
+	cJSON_ReplaceItemInObject(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"),
+				    "alerts"),
+		"items", cJSON_Duplicate(v1, true));
+	cJSON_AddItemToObject(schema, "$defs",
+			      cJSON_Duplicate(cJSON_GetObjectItem(v1, "$defs"),
+					      true));
+
+	mk(&ms[0], "1", "one", "ann", T0);
+	mk(&ms[1], "2", "two", "bob", T0);
+	fill_group(as, 3, names, ms, 2);
+	body = render_group_webhook(as, 3, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	CHECK_INT(validate(root, schema, schema, "$"), 0);
+	CHECK_INT(cJSON_GetObjectItem(root, "version")->valueint, 1);
+	CHECK_STR(cJSON_GetObjectItem(root, "status")->valuestring, "firing");
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(root, "group")));
+	render_group_id(as, 3, id);
+	CHECK(is_hex32(id));
+	CHECK_STR(cJSON_GetObjectItem(root, "id")->valuestring, id);
+	arr = cJSON_GetObjectItem(root, "alerts");
+	CHECK_INT(cJSON_GetArraySize(arr), 3);
+	for (int i = 0; i < 3; i++) {
+		cJSON *m = cJSON_GetArrayItem(arr, i);
+		cJSON *alone;
+
+		CHECK_STR(cJSON_GetObjectItem(m, "rule")->valuestring,
+			  names[i]);
+		CHECK_STR(cJSON_GetObjectItem(m, "id")->valuestring, as[i].id);
+		CHECK(strcmp(id, as[i].id) != 0);
+		/* Each member is exactly its single body. */
+		one = render_webhook(&as[i], NULL);
+		alone = cJSON_Parse(one);
+		CHECK(cJSON_Compare(m, alone, true));
+		cJSON_Delete(alone);
+		free(one);
+	}
+	/* The checker fails a member without a count, and a group marked
+	 * resolved. */
+	cJSON_DeleteItemFromObject(cJSON_GetArrayItem(arr, 1), "count");
+	CHECK(validate(root, schema, schema, "$") > 0);
+	cJSON_AddNumberToObject(cJSON_GetArrayItem(arr, 1), "count", 1);
+	CHECK_INT(validate(root, schema, schema, "$"), 0);
+	cJSON_ReplaceItemInObject(root, "status",
+				  cJSON_CreateString("resolved"));
+	CHECK(validate(root, schema, schema, "$") > 0);
+	cJSON_Delete(root);
+	free(body);
+
+	/* The id: the members' order does not matter, their ids do. */
+	swapped[0] = as[1];
+	swapped[1] = as[0];
+	render_group_id(as, 2, id);
+	render_group_id(swapped, 2, id2);
+	CHECK_STR(id, id2);
+	render_group_id(&as[1], 2, id2);
+	CHECK(strcmp(id, id2) != 0);
+	swapped[0].window_start_ms += BUCKET;
+	render_alert_id(&swapped[0]);
+	render_group_id(swapped, 2, id2);
+	CHECK(strcmp(id, id2) != 0);
+	cJSON_Delete(schema);
+	cJSON_Delete(v1);
+}
+
+static void test_group_chat(void)
+{
+	enum { N = 120 };
+	static struct alert as[N];
+	static char names[N][16];
+	struct mention ms[3];
+	char *text = big_text(5000);
+	char *body, *err_body;
+	char err[128];
+	cJSON *root, *blocks, *b, *e, *body_arr;
+	size_t total = 0;
+	int n_sections = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		mk(&ms[i], "1", text, "ann", T0);
+	}
+	fill_group(as, N, names, ms, 3);
+
+	/* Slack */
+	body = render_group_body(as, N, RENDER_SLACK, NULL, err, sizeof(err));
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	CHECK(units(cJSON_GetObjectItem(root, "text")->valuestring) <=
+	      RENDER_SLACK_TEXT);
+	CHECK(strncmp(cJSON_GetObjectItem(root, "text")->valuestring,
+		      "120 rules firing: r0, r1, r2", 28) == 0);
+	blocks = cJSON_GetObjectItem(root, "blocks");
+	CHECK(cJSON_GetArraySize(blocks) <= 50);
+	cJSON_ArrayForEach(b, blocks) {
+		const char *type = cJSON_GetObjectItem(b, "type")->valuestring;
+		cJSON *t = cJSON_GetObjectItem(b, "text");
+
+		if (strcmp(type, "header") == 0) {
+			CHECK(units(cJSON_GetObjectItem(t, "text")
+					    ->valuestring) <= 150);
+		}
+		if (strcmp(type, "section") == 0) {
+			n_sections++;
+			CHECK(units(cJSON_GetObjectItem(t, "text")
+					    ->valuestring) <= 3000);
+		}
+	}
+	CHECK_INT(n_sections, RENDER_GROUP_CHAT_MEMBERS);
+	CHECK(strstr(body, "…and 80 more") != NULL);
+	CHECK(strstr(body, "*r39*") != NULL);
+	CHECK(strstr(body, "*r40*") == NULL);
+	cJSON_Delete(root);
+	free(body);
+
+	/* Teams */
+	body = render_group_body(as, N, RENDER_TEAMS, NULL, err, sizeof(err));
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	body_arr = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(
+				cJSON_GetObjectItem(root, "attachments"), 0),
+			"content"),
+		"body");
+	/* Title, the members shown, "…and N more". */
+	CHECK_INT(cJSON_GetArraySize(body_arr),
+		  1 + RENDER_GROUP_CHAT_MEMBERS + 1);
+	/* Teams refuses messages over about 28 KB. */
+	CHECK(strlen(body) < 28 * 1024);
+	CHECK(strstr(body, "r7: 107 mentions") != NULL);
+	cJSON_Delete(root);
+	free(body);
+
+	/* Discord */
+	body = render_group_body(as, N, RENDER_DISCORD, NULL, err,
+				 sizeof(err));
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	CHECK(units(cJSON_GetObjectItem(root, "content")->valuestring) <=
+	      RENDER_DISCORD_CONTENT);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(root, "embeds")), 1);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "embeds"), 0);
+	CHECK(units(cJSON_GetObjectItem(e, "description")->valuestring) <=
+	      4096);
+	total += units(cJSON_GetObjectItem(e, "title")->valuestring);
+	total += units(cJSON_GetObjectItem(e, "description")->valuestring);
+	total += units(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"),
+					   "text")->valuestring);
+	CHECK(total <= RENDER_DISCORD_EMBED_TOTAL);
+	CHECK(strstr(body, "r0: 100 mentions") != NULL);
+	cJSON_Delete(root);
+	free(body);
+
+	/* Bodies that render one alert are not grouped. */
+	err_body = render_group_body(as, 2, RENDER_TEMPLATE, NULL, err,
+				     sizeof(err));
+	CHECK(err_body == NULL);
+	CHECK(err[0] != '\0');
+	free(text);
+}
+
+static void test_group_email(void)
+{
+	struct mention ms[1];
+	struct alert as[2];
+	char names[2][16];
+	char *s;
+
+	mk(&ms[0], "1", "<b>bold</b>", "ann", T0);
+	fill_group(as, 2, names, ms, 1);
+	s = render_group_email_subject(as, 2);
+	CHECK_STR(s, "[hark] 2 rules firing: r0, r1");
+	free(s);
+	s = render_group_email_text(as, 2);
+	CHECK(strstr(s, "Rule:     r0\n") != NULL);
+	CHECK(strstr(s, "Rule:     r1\n") != NULL);
+	CHECK(strstr(s, "Count:    101\n") != NULL);
+	free(s);
+	s = render_group_email_html(as, 2);
+	CHECK(strncmp(s, "<!DOCTYPE html>", 15) == 0);
+	/* One document holding both tables. */
+	CHECK(strstr(s, "<html>") != NULL &&
+	      strstr(strstr(s, "<html>") + 1, "<html>") == NULL);
+	CHECK(strstr(s, "</html>") != NULL &&
+	      strstr(strstr(s, "</html>") + 1, "</html>") == NULL);
+	CHECK(strstr(s, "<th align=\"left\">Count</th><td>100</td>") != NULL);
+	CHECK(strstr(s, "<th align=\"left\">Count</th><td>101</td>") != NULL);
+	CHECK(strstr(s, "&lt;b&gt;bold") != NULL);
+	free(s);
+}
+
 int main(void)
 {
 	test_ids();
@@ -942,6 +1201,9 @@ int main(void)
 	test_alertmanager();
 	test_template();
 	test_email();
+	test_group_webhook();
+	test_group_chat();
+	test_group_email();
 	test_webhook();
 	test_text();
 	test_keys();
