@@ -77,11 +77,30 @@ struct rule_rt {
 	uint64_t resolved_total;
 	int64_t last_count;
 	bool has_last;
+	/* The episode while firing, kept for repeat_interval: its result and
+	 * bucket (samples, tops), and per notify entry the wall time of the
+	 * next repeat (0: none) and how many were sent. */
+	bool firing;
+	struct detect_result fired_res;
+	struct closed_bucket fired_b;
+	int64_t *repeat_at_ms;
+	int64_t *repeats;
 };
 
 struct src_counts {
 	uint64_t received;
 	uint64_t rejected;
+	uint64_t duplicates; /* file sources (pulled ones count their own) */
+};
+
+/* A file source's position in the store (key keys_file). */
+struct file_pos {
+	bool started;   /* ingest_file_start_at was called */
+	bool loading;   /* the saved position is being read */
+	bool warned;    /* the store could not answer; logged once */
+	bool saving;    /* a periodic save is in flight */
+	bool has_saved; /* saved: what the store is known to hold */
+	struct ingest_pos saved;
 };
 
 enum hark_phase {
@@ -105,12 +124,14 @@ struct hark {
 	struct deliver *deliver;
 	struct api *api;
 	struct ingest_file **files;
+	struct file_pos *file_pos; /* by source index */
+	int64_t file_save_ms;      /* next periodic save of the positions */
 	/* Pulled sources (http-stream, sse, redis-stream), by source index;
 	 * NULL for the others. */
 	struct source_http **streams;
 	struct source_redis **redis_sources;
 	struct source_http_multi *multi;
-	struct dedupe *dedupe; /* recent ids, shared by the pulled sources */
+	struct dedupe *dedupe; /* recent ids, shared by pulled and file sources */
 	struct source_env env;
 	struct event *tick;
 	enum hark_phase phase;
@@ -231,6 +252,9 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 		r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
 		r->det = make_detector(cr);
 		r->state_key = keys_state(cfg->prefix, cr->name);
+		r->repeat_at_ms = xcalloc(cr->n_notify + 1,
+					  sizeof(*r->repeat_at_ms));
+		r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
 		if (matcher_add_query(h->matcher, (uint32_t)i, cr->match, why,
 				      sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: rules[%zu] (%s): %s",
@@ -257,6 +281,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	}
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
 	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
+	h->file_pos = xcalloc(cfg->n_sources + 1, sizeof(*h->file_pos));
 	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
 	h->redis_sources = xcalloc(cfg->n_sources + 1,
 				   sizeof(*h->redis_sources));
@@ -297,7 +322,8 @@ static void start_pulled_sources(struct hark *h)
 		enum config_source_type t = cfg->sources[i].type;
 
 		if ((t == CONFIG_SOURCE_HTTP_STREAM || t == CONFIG_SOURCE_SSE ||
-		     t == CONFIG_SOURCE_REDIS_STREAM) &&
+		     t == CONFIG_SOURCE_REDIS_STREAM ||
+		     t == CONFIG_SOURCE_FILE) &&
 		    cfg->sources[i].dedupe > cap) {
 			cap = cfg->sources[i].dedupe;
 		}
@@ -352,6 +378,7 @@ void hark_free(struct hark *h)
 		}
 		free(h->files);
 	}
+	free(h->file_pos);
 	stop_pulled_sources(h);
 	free(h->streams);
 	free(h->redis_sources);
@@ -384,6 +411,9 @@ void hark_free(struct hark *h)
 		series_free(r->series);
 		detector_free(r->det);
 		free(r->state_key);
+		closed_bucket_fini(&r->fired_b);
+		free(r->repeat_at_ms);
+		free(r->repeats);
 	}
 	free(h->rules);
 	silences_fini(&h->silences);
@@ -419,27 +449,17 @@ int hark_push_source(const struct hark *h)
 
 /* ---- ingest ---- */
 
-/* Counts one parsed mention: watermark, match, per-rule buckets. */
-static void count_mention(struct hark *h, int source, const struct mention *m,
-			  int64_t now)
+/* Counts one parsed and matched mention (ids: the rules it matched,
+ * ascending): watermark, per-rule buckets. */
+static void count_matched(struct hark *h, const struct mention *m,
+			  int64_t now, const uint32_t *ids, size_t n)
 {
 	int64_t ev = m->has_created_at ? m->created_at_ms : now;
-	struct match_input in = {
-		.text = m->text,
-		.len = strlen(m->text),
-		.lang = m->lang,
-		.source = source >= 0 && (size_t)source < h->cfg->n_sources
-				  ? h->cfg->sources[source].name
-				  : NULL,
-		.author = m->author,
-	};
-	size_t n;
 	bool late = false;
 
 	watermark_observe(&h->wm, ev, now);
-	n = matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
 	for (size_t i = 0; i < n; i++) {
-		struct rule_rt *r = &h->rules[h->match_ids[i]];
+		struct rule_rt *r = &h->rules[ids[i]];
 
 		r->matched_total++;
 		if (series_add(r->series, ev, m) == SERIES_LATE) {
@@ -451,6 +471,25 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 		h->late++;
 	}
 	h->accepted++;
+}
+
+/* Counts one parsed mention: watermark, match, per-rule buckets. */
+static void count_mention(struct hark *h, int source, const struct mention *m,
+			  int64_t now)
+{
+	struct match_input in = {
+		.text = m->text,
+		.len = strlen(m->text),
+		.lang = m->lang,
+		.source = source >= 0 && (size_t)source < h->cfg->n_sources
+				  ? h->cfg->sources[source].name
+				  : NULL,
+		.author = m->author,
+	};
+	size_t n = matcher_match(h->matcher, &in, h->match_ids,
+				 h->cfg->n_rules);
+
+	count_matched(h, m, now, h->match_ids, n);
 }
 
 int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
@@ -492,6 +531,16 @@ int hark_ingest_line_as(struct hark *h, int source,
 		h->rejected++;
 		ss->rejected++;
 		return -1;
+	}
+	/* File sources share the pulled sources' set: the same mention in
+	 * two files, or written twice, counts once. */
+	if (h->dedupe != NULL && source >= 0 &&
+	    (size_t)source < h->cfg->n_sources &&
+	    h->cfg->sources[source].type == CONFIG_SOURCE_FILE &&
+	    dedupe_check(h->dedupe, m.id, strlen(m.id)) == DEDUPE_DUPLICATE) {
+		ss->duplicates++;
+		mention_fini(&m);
+		return 2;
 	}
 	count_mention(h, source, &m, arrival_now(h));
 	mention_fini(&m);
@@ -720,19 +769,31 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 	save_globals(h);
 }
 
-static void notify(struct hark *h, struct rule_rt *r,
-		   const struct detect_result *res, const struct eval *e,
-		   const char *status)
+/* The alert of rule r's result res over bucket b; labels (n_labels + 1),
+ * authors and langs (WINDOW_TOP_N) are the caller's storage. */
+static void fill_alert(const struct hark *h, const struct rule_rt *r,
+		       const struct detect_result *res,
+		       const struct closed_bucket *b, const char *status,
+		       struct alert *out, struct render_label *labels,
+		       struct render_top *authors, struct render_top *langs)
 {
 	struct alert a;
-	struct render_label *labels;
-	char *body;
-	size_t len;
 	bool resolved = strcmp(status, "resolved") == 0;
-	const struct history_entry *last;
 
 	memset(&a, 0, sizeof(a));
-	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
+	/* Counted over every mention of the bucket, not only the samples. */
+	for (size_t i = 0; i < b->n_top_authors; i++) {
+		authors[i].name = b->top_authors[i].name;
+		authors[i].count = b->top_authors[i].count;
+	}
+	for (size_t i = 0; i < b->n_top_langs; i++) {
+		langs[i].name = b->top_langs[i].name;
+		langs[i].count = b->top_langs[i].count;
+	}
+	a.top_authors = authors;
+	a.n_top_authors = b->n_top_authors;
+	a.top_langs = langs;
+	a.n_top_langs = b->n_top_langs;
 	for (size_t i = 0; i < r->cfg->n_labels; i++) {
 		labels[i].name = r->cfg->labels[i].name;
 		labels[i].value = r->cfg->labels[i].value;
@@ -745,8 +806,8 @@ static void notify(struct hark *h, struct rule_rt *r,
 	a.baseline = res->baseline;
 	a.ratio = res->ratio;
 	a.score = res->score;
-	a.samples = e->b.samples;
-	a.n_samples = e->b.n_samples;
+	a.samples = b->samples;
+	a.n_samples = b->n_samples;
 	if (a.n_samples > (size_t)r->cfg->samples) {
 		a.n_samples = (size_t)r->cfg->samples;
 	}
@@ -758,6 +819,23 @@ static void notify(struct hark *h, struct rule_rt *r,
 				  ? res->fired_start_ms
 				  : res->start_ms;
 	render_alert_id(&a);
+	*out = a;
+}
+
+static void notify(struct hark *h, struct rule_rt *r,
+		   const struct detect_result *res, const struct eval *e,
+		   const char *status)
+{
+	struct alert a;
+	struct render_label *labels;
+	char *body;
+	size_t len;
+	bool resolved = strcmp(status, "resolved") == 0;
+	const struct history_entry *last;
+	struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
+
+	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
+	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs);
 	record_alert(h, r, &a, e);
 	last = &h->history.v[(h->history.head + h->history.n - 1) %
 			     HISTORY_MAX];
@@ -801,6 +879,87 @@ static void save_state(struct hark *h, struct rule_rt *r)
 	free(enc);
 }
 
+/* Keeps the episode that just fired (taking e's bucket) and schedules the
+ * first repeat of every receiver with a repeat_interval. */
+static void repeat_arm(struct hark *h, struct rule_rt *r,
+		       const struct detect_result *res, struct eval *e)
+{
+	int64_t now = timeutil_now_ms();
+
+	closed_bucket_fini(&r->fired_b);
+	r->fired_b = e->b;
+	memset(&e->b, 0, sizeof(e->b));
+	r->fired_res = *res;
+	r->firing = true;
+	for (size_t i = 0; i < r->cfg->n_notify; i++) {
+		const struct config_receiver *rc =
+			&h->cfg->receivers[r->cfg->notify[i]];
+
+		r->repeats[i] = 0;
+		r->repeat_at_ms[i] = rc->repeat_interval_ms > 0
+					     ? now + rc->repeat_interval_ms
+					     : 0;
+	}
+}
+
+/*
+ * Re-notifies each receiver whose repeat_interval has passed while the rule
+ * keeps firing: the episode's alert again, with its own id and "repeat".
+ * A silence covering the rule now skips the repeat (not filed in history:
+ * the episode's firing already is).
+ */
+static void repeat_due(struct hark *h)
+{
+	int64_t now = timeutil_now_ms();
+
+	for (size_t k = 0; k < h->cfg->n_rules; k++) {
+		struct rule_rt *r = &h->rules[k];
+		struct render_label *labels;
+		struct silence_label *sl;
+		struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
+		struct alert a;
+		bool silenced;
+
+		if (!r->firing) {
+			continue;
+		}
+		for (size_t i = 0; i < r->cfg->n_notify; i++) {
+			size_t ri = r->cfg->notify[i];
+			const struct config_receiver *rc =
+				&h->cfg->receivers[ri];
+
+			if (r->repeat_at_ms[i] == 0 || now < r->repeat_at_ms[i]) {
+				continue;
+			}
+			/* A clock jump sends one repeat, not a burst. */
+			r->repeat_at_ms[i] = now + rc->repeat_interval_ms;
+			r->repeats[i]++;
+			labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
+			sl = xcalloc(r->cfg->n_labels + 1, sizeof(*sl));
+			for (size_t j = 0; j < r->cfg->n_labels; j++) {
+				sl[j].name = r->cfg->labels[j].name;
+				sl[j].value = r->cfg->labels[j].value;
+			}
+			silenced = silences_match(&h->silences, r->cfg->name, sl,
+						  r->cfg->n_labels, now) != NULL;
+			free(sl);
+			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
+				   &a, labels, authors, langs);
+			a.repeat = r->repeats[i];
+			render_alert_id(&a);
+			log_info("alert", "repeat rule=%s receiver=%s n=%lld "
+				 "id=%s%s", r->cfg->name, rc->name,
+				 (long long)a.repeat, a.id,
+				 silenced ? " silenced" : "");
+			if (!silenced) {
+				a.receiver = rc->name;
+				deliver_alert(h->deliver, rc, ri, &a);
+			}
+			free(labels);
+		}
+	}
+}
+
 static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 {
 	struct detect_result res;
@@ -821,9 +980,14 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		r->fired_total++;
 		h->alerts_total++;
 		notify(h, r, &res, e, "firing");
+		if (!h->replay) {
+			repeat_arm(h, r, &res, e);
+		}
 	} else if (res.action == DETECT_RESOLVE) {
 		r->resolved_total++;
 		notify(h, r, &res, e, "resolved");
+		r->firing = false;
+		closed_bucket_fini(&r->fired_b);
 	}
 	/* Replay's store is a fresh in-memory one read by nobody, and
 	 * encoding every rule's state after every bucket was a quarter of
@@ -907,6 +1071,156 @@ void hark_process(struct hark *h)
 	}
 }
 
+/* ---- file sources: where reading stopped, kept in the store ---- */
+
+/* How often the file sources' positions are saved while serving: what a
+ * crash may read again. A stop saves them exactly. */
+#define HARK_FILE_SAVE_MS 2000
+
+struct file_ctx {
+	struct hark *h;
+	size_t source;
+	struct ingest_pos pos;
+};
+
+static void start_file(struct hark *h, size_t i, const struct ingest_pos *saved)
+{
+	h->file_pos[i].started = true;
+	h->files[i] = ingest_file_start_at(h->base, h, (int)i,
+					   &h->cfg->sources[i], saved);
+}
+
+static void file_loaded_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct file_ctx *c = arg;
+	struct hark *h = c->h;
+	size_t i = c->source;
+	struct file_pos *fp = &h->file_pos[i];
+	const char *name = h->cfg->sources[i].name;
+	struct ingest_pos pos;
+
+	free(c);
+	h->inflight--;
+	fp->loading = false;
+	if (h->phase != PHASE_SERVING || fp->started) {
+		return;
+	}
+	if (status != 0) {
+		/* Reading from the start would count the file again:
+		 * asked again by the tick until the store answers. */
+		if (!fp->warned) {
+			log_warn("hark", "source=%s: the store cannot say where "
+				 "the last run stopped; waiting for it", name);
+		}
+		fp->warned = true;
+		return;
+	}
+	if (val == NULL) {
+		start_file(h, i, NULL);
+		return;
+	}
+	if (ingest_pos_decode(&pos, val, len) < 0) {
+		log_warn("hark", "source=%s: saved position unreadable; "
+			 "reading from the start", name);
+		start_file(h, i, NULL);
+		return;
+	}
+	fp->has_saved = true;
+	fp->saved = pos;
+	start_file(h, i, &pos);
+}
+
+/* Starts the file sources, the resuming ones once the store said where. */
+static void start_files(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		const struct config_source *src = &h->cfg->sources[i];
+		struct file_pos *fp = &h->file_pos[i];
+		struct file_ctx *c;
+		char *key;
+
+		if (src->type != CONFIG_SOURCE_FILE || fp->started ||
+		    fp->loading) {
+			continue;
+		}
+		if (src->start_at != CONFIG_START_RESUME) {
+			start_file(h, i, NULL);
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		c->source = i;
+		fp->loading = true;
+		h->inflight++;
+		key = keys_file(h->cfg->prefix, src->name);
+		store_get(h->store, key, file_loaded_cb, c);
+		free(key);
+	}
+}
+
+static bool same_pos(const struct ingest_pos *a, const struct ingest_pos *b)
+{
+	return a->dev == b->dev && a->ino == b->ino &&
+	       a->offset == b->offset && a->size == b->size;
+}
+
+static void file_saved_cb(void *arg, int status, long long value)
+{
+	struct file_ctx *c = arg;
+	struct file_pos *fp = &c->h->file_pos[c->source];
+
+	HARK_UNUSED(value);
+	c->h->inflight--;
+	fp->saving = false;
+	if (status == 0) {
+		fp->has_saved = true;
+		fp->saved = c->pos;
+	}
+	free(c);
+}
+
+/* force (at stop): written even when unchanged or a save is in flight;
+ * the store applies commands in order, so the last one stays. */
+static void save_file_pos(struct hark *h, size_t i, bool force)
+{
+	struct file_pos *fp = &h->file_pos[i];
+	struct ingest_pos pos;
+	struct file_ctx *c;
+	char *key, *text;
+
+	if (h->files[i] == NULL || !ingest_file_position(h->files[i], &pos)) {
+		return;
+	}
+	if (!force && (fp->saving ||
+		       (fp->has_saved && same_pos(&pos, &fp->saved)))) {
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->source = i;
+	c->pos = pos;
+	fp->saving = true;
+	h->inflight++;
+	key = keys_file(h->cfg->prefix, h->cfg->sources[i].name);
+	text = ingest_pos_encode(&pos);
+	store_set(h->store, key, text, strlen(text), 0, file_saved_cb, c);
+	free(key);
+	free(text);
+}
+
+static void save_file_positions(struct hark *h)
+{
+	int64_t now = timeutil_mono_ms();
+
+	if (now < h->file_save_ms) {
+		return;
+	}
+	h->file_save_ms = now + HARK_FILE_SAVE_MS;
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		save_file_pos(h, i, false);
+	}
+}
+
 /* ---- start-up: load saved states, then serve ---- */
 
 struct load_ctx {
@@ -934,13 +1248,9 @@ static void begin_serving(struct hark *h)
 	/* Notifications an earlier run left in the outbox go out again. */
 	deliver_resume(h->deliver, cfg->receivers, cfg->n_receivers);
 	h->phase = PHASE_SERVING;
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		if (cfg->sources[i].type == CONFIG_SOURCE_FILE) {
-			h->files[i] = ingest_file_start(h->base, h, (int)i,
-							&cfg->sources[i]);
-		}
-	}
 	start_pulled_sources(h);
+	start_files(h);
+	h->file_save_ms = timeutil_mono_ms() + HARK_FILE_SAVE_MS;
 	log_info("hark", "ready rules=%zu store=%s api=%s", cfg->n_rules,
 		 store_kind(h->store), cfg->listen);
 	if (h->ready != NULL) {
@@ -1157,6 +1467,9 @@ void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
 	api_free(h->api);
 	h->api = NULL;
 	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		/* The position goes with the open counts written below: the
+		 * next run reads on from the first line not counted. */
+		save_file_pos(h, i, true);
 		ingest_file_free(h->files[i]);
 		h->files[i] = NULL;
 	}
@@ -1211,7 +1524,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case PHASE_SERVING:
 		hark_process(h);
+		start_files(h);
+		save_file_positions(h);
 		retry_pending(h);
+		repeat_due(h);
 		break;
 	case PHASE_STOPPING:
 		if (!h->draining) {
@@ -1443,6 +1759,30 @@ int hark_replay_finish(struct hark *h)
 	return hark_replay_run(h);
 }
 
+struct matcher *hark_replay_take_matcher(struct hark *h)
+{
+	struct matcher *m = h->matcher;
+
+	h->matcher = NULL;
+	return m;
+}
+
+void hark_replay_count(struct hark *h, const struct mention *m,
+		       const uint32_t *ids, size_t n)
+{
+	h->received++;
+	h->src_stats[h->cfg->n_sources].received++;
+	count_matched(h, m, arrival_now(h), ids, n);
+}
+
+void hark_replay_reject(struct hark *h)
+{
+	h->received++;
+	h->rejected++;
+	h->src_stats[h->cfg->n_sources].received++;
+	h->src_stats[h->cfg->n_sources].rejected++;
+}
+
 uint64_t hark_rule_matched(const struct hark *h, size_t rule)
 {
 	return h->rules[rule].matched_total;
@@ -1557,13 +1897,19 @@ void hark_sources_json(struct hark *h, struct buf *out)
 				     : source_redis_stats(h->redis_sources[i]);
 			source_stats_json(&st, src->name, types[src->type], o);
 		} else {
-			/* Push and file sources: no connection, no dedupe. */
+			/* Push and file sources: no connection. */
 			const char *state = "listening";
 
-			if (src->type == CONFIG_SOURCE_FILE) {
-				state = h->files[i] == NULL
-						? "stopped"
-						: ingest_file_state(h->files[i]);
+			if (src->type == CONFIG_SOURCE_FILE &&
+			    h->files[i] != NULL) {
+				state = ingest_file_state(h->files[i]);
+			} else if (src->type == CONFIG_SOURCE_FILE) {
+				/* Not started: its saved position is on
+				 * the way, or it could not be opened. */
+				state = h->phase == PHASE_SERVING &&
+						!h->file_pos[i].started
+					? "waiting"
+					: "stopped";
 			} else if (src->type != CONFIG_SOURCE_HTTP_PUSH) {
 				state = "stopped"; /* failed to start */
 			}
@@ -1572,7 +1918,8 @@ void hark_sources_json(struct hark *h, struct buf *out)
 			cJSON_AddStringToObject(o, "state", state);
 			cJSON_AddNumberToObject(o, "received",
 						(double)h->src_stats[i].received);
-			cJSON_AddNumberToObject(o, "duplicates", 0);
+			cJSON_AddNumberToObject(o, "duplicates",
+						(double)h->src_stats[i].duplicates);
 			cJSON_AddNumberToObject(o, "rejected",
 						(double)h->src_stats[i].rejected);
 			cJSON_AddNumberToObject(o, "reconnects", 0);

@@ -19,6 +19,8 @@ struct event_base;
 struct config;
 struct config_rule;
 struct detect_params;
+struct matcher;
+struct mention;
 struct mention_opts;
 struct hark;
 
@@ -58,7 +60,8 @@ int hark_ingest_line(struct hark *h, int source, const char *line,
 /*
  * The same, the line read as o says (a source's format or fields; see
  * core/mention.h). Returns 0 when counted, 1 when valid but not counted
- * (a skipped boost), -1 when rejected (an X stream error object too).
+ * (a skipped boost), 2 when a file source's mention id was seen recently
+ * (the shared dedupe set), -1 when rejected (an X stream error object too).
  */
 int hark_ingest_line_as(struct hark *h, int source,
 			const struct mention_opts *o, const char *line,
@@ -114,6 +117,18 @@ void hark_set_replay(struct hark *h, const struct hark_replay *out);
 int hark_replay_run(struct hark *h) HARK_MUST_CHECK;
 /* Closes every bucket that holds a mention, evaluates, returns. */
 int hark_replay_finish(struct hark *h) HARK_MUST_CHECK;
+/*
+ * For a parse thread: hands h's compiled matcher (built over h's folding
+ * table, which must outlive it) to the caller, who frees it. From then on
+ * h takes mentions only through hark_replay_count / hark_replay_reject.
+ */
+struct matcher *hark_replay_take_matcher(struct hark *h);
+/* Counts mention m, parsed and matched elsewhere, as hark_ingest_line with
+ * source -1 would: ids are the rules it matched, ascending. */
+void hark_replay_count(struct hark *h, const struct mention *m,
+		       const uint32_t *ids, size_t n);
+/* Counts a line that hark_ingest_line would have rejected. */
+void hark_replay_reject(struct hark *h);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);
 void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
 		 uint64_t *late);

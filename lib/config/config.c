@@ -90,6 +90,7 @@ static const char *const source_types[] = {"http-push", "file",
 static const char *const source_formats[] = {"auto", "x-v2", "mastodon",
 	"flat"};
 static const char *const source_reblogs[] = {"original", "skip"};
+static const char *const source_start_ats[] = {"beginning", "end", "resume"};
 static const char *const receiver_types[] = {"webhook", "log", "email",
 					     "alertmanager"};
 static const char *const starttls_modes[] = {"required", "optional", "never"};
@@ -100,6 +101,8 @@ _Static_assert(sizeof(enum config_source_type) == sizeof(int),
 _Static_assert(sizeof(enum config_source_format) == sizeof(int),
 	       "enums are stored through int *");
 _Static_assert(sizeof(enum config_reblogs) == sizeof(int),
+	       "enums are stored through int *");
+_Static_assert(sizeof(enum config_start_at) == sizeof(int),
 	       "enums are stored through int *");
 _Static_assert(sizeof(enum config_receiver_type) == sizeof(int),
 	       "enums are stored through int *");
@@ -179,6 +182,10 @@ static const struct key keys[] = {
 	{S_SOURCE, "poll", T_DURATION, "250ms",
 	 "file with follow: how often to look for growth or rotation",
 	 SRC(poll_ms), .flags = F_MIN | F_MAX, .min = 10, .max = 60000},
+	{S_SOURCE, "start_at", T_ENUM, NULL,
+	 "file: beginning, end or resume (where the last run stopped); "
+	 "default resume with follow, else beginning",
+	 SRC(start_at), NAMES(source_start_ats)},
 	{S_SOURCE, "url", T_STRING, NULL,
 	 "http-stream, sse: http:// or https:// URL of the stream", SRC(url)},
 	{S_SOURCE, "headers", T_MAP, NULL,
@@ -271,6 +278,13 @@ static const struct key keys[] = {
 	{S_RECEIVER, "max_age", T_DURATION, "24h",
 	 "retry until this old, then move to the dead-letter list",
 	 RCV(max_age_ms), .flags = F_MIN, .min = 1000},
+	{S_RECEIVER, "repeat_interval", T_DURATION, NULL,
+	 "re-notify this often while a rule stays firing; default never",
+	 RCV(repeat_interval_ms), .flags = F_MIN, .min = 0},
+	{S_RECEIVER, "group_wait", T_DURATION, NULL,
+	 "send rules firing within this long of each other as one message; "
+	 "default 0: no grouping", RCV(group_wait_ms),
+	 .flags = F_MIN | F_MAX, .min = 0, .max = 3600000},
 	{S_RECEIVER, "resend", T_DURATION, "1m",
 	 "alertmanager: re-send a firing alert this often",
 	 RCV(resend_ms), .flags = F_MIN, .min = 1000},
@@ -1396,6 +1410,13 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 
 	only_for(c, src, set, m, path, "follow", file);
 	only_for(c, src, set, m, path, "poll", file);
+	only_for(c, src, set, m, path, "start_at", file);
+	if (!was_set(S_SOURCE, set, "start_at")) {
+		/* A followed file is a log that outlives harkd: go on where
+		 * the last run stopped. A plain file is read whole. */
+		src->start_at = src->follow ? CONFIG_START_RESUME
+					    : CONFIG_START_BEGINNING;
+	}
 	only_for(c, src, set, m, path, "url", web);
 	only_for(c, src, set, m, path, "headers", web);
 	only_for(c, src, set, m, path, "token", web);

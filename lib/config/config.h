@@ -32,6 +32,13 @@ enum config_source_type {
 	CONFIG_SOURCE_REDIS_STREAM, /* XREADGROUP on a Redis stream */
 };
 
+/* "start_at" (file sources): where reading begins when harkd starts. */
+enum config_start_at {
+	CONFIG_START_BEGINNING,
+	CONFIG_START_END,    /* only lines written after the start */
+	CONFIG_START_RESUME, /* where the last run stopped (saved position) */
+};
+
 /* "format": how a source's JSON objects are read (core/mention.h). */
 enum config_source_format {
 	CONFIG_FORMAT_AUTO, /* any shape of DESIGN §5 */
@@ -63,6 +70,8 @@ struct config_source {
 	uint64_t max_line_bytes; /* "max_line", default 1MiB */
 	bool follow;           /* file: tail -F, default false */
 	int64_t poll_ms;       /* file follow: "poll", default 250ms */
+	enum config_start_at start_at; /* file: default resume with follow,
+					* else beginning */
 	char *url;             /* http-stream, sse */
 	struct config_header *headers; /* "headers" map; owned */
 	size_t n_headers;
@@ -132,8 +141,17 @@ struct config_receiver {
 					  two messages; 0 none (slack: 1s) */
 	int64_t max_age_ms;            /* "max_age", default 24h: then the
 					  dead-letter list */
+	int64_t repeat_interval_ms;    /* "repeat_interval": re-notify this
+					  often while a rule stays firing;
+					  0 (default) never */
 	int64_t resend_ms;             /* "resend" (alertmanager), default
 					  1m: re-send while firing */
+	int64_t group_wait_ms;         /* "group_wait": hold firing
+					  notifications this long from the
+					  first and send them as one; 0
+					  (default) no grouping; ignored by
+					  alertmanager and log receivers and
+					  template files */
 };
 
 enum config_direction {

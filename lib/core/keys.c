@@ -42,3 +42,8 @@ char *keys_deadletter(const char *prefix, const char *receiver)
 {
 	return xasprintf("%sv1:deadletter:%s", prefix, receiver);
 }
+
+char *keys_file(const char *prefix, const char *source)
+{
+	return xasprintf("%sv1:file:%s", prefix, source);
+}

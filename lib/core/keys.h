@@ -23,5 +23,10 @@ char *keys_alerts(const char *prefix);
  */
 char *keys_outbox(const char *prefix, const char *receiver);
 char *keys_deadletter(const char *prefix, const char *receiver);
+/*
+ * Per file source: <prefix>v1:file:<source> (where reading stopped: the
+ * file's identity, the offset after its last line handed on, its size).
+ */
+char *keys_file(const char *prefix, const char *source);
 
 #endif

@@ -124,6 +124,31 @@ static const struct bad_case bad_cases[] = {
 	 "receivers:\n  - {name: log, type: log, retries: -3}\nrules:\n" RULE0,
 	 "x.yaml:2:37: receivers[0].retries: out of range (expected at least "
 	 "0, got \"-3\")"},
+	{"group_wait over an hour",
+	 "receivers:\n  - {name: hook, type: webhook, url: \"http://x/\", "
+	 "group_wait: 2h}\nrules:\n" RULE0,
+	 "x.yaml:2:63: receivers[0].group_wait: out of range (expected from "
+	 "0ms to 1h, got \"2h\")"},
+	{"negative group_wait",
+	 "receivers:\n  - {name: log, type: log, group_wait: -5s}\nrules:\n"
+	 RULE0,
+	 "x.yaml:2:40: receivers[0].group_wait: expected a number followed "
+	 "by a unit (ms, s, m, h, d, w), e.g. 30s, 5m, 1h, got \"-5s\""},
+	{"group_wait without unit",
+	 "receivers:\n  - {name: log, type: log, group_wait: 30}\nrules:\n"
+	 RULE0,
+	 "x.yaml:2:40: receivers[0].group_wait: a duration needs a unit"},
+	{"repeat_interval in words",
+	 "receivers:\n  - {name: log, type: log, repeat_interval: often}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:45: receivers[0].repeat_interval: expected a number "
+	 "followed by a unit"},
+	{"negative repeat_interval",
+	 "receivers:\n  - {name: log, type: log, repeat_interval: -1h}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:45: receivers[0].repeat_interval: expected a number "
+	 "followed by a unit (ms, s, m, h, d, w), e.g. 30s, 5m, 1h, got "
+	 "\"-1h\""},
 	{"bucket over a day", HEAD RULE0 "    bucket: 2d\n",
 	 "x.yaml:9:13: rules[0].bucket: out of range (expected from 1s to 1d, "
 	 "got \"2d\")"},
@@ -227,6 +252,15 @@ static const struct bad_case bad_cases[] = {
 	 "sources:\n  - {name: s, type: file, path: a, url: http://h/}\n"
 	 "rules:\n" RULE0,
 	 "sources[0].url: not valid for type file"},
+	{"start_at on a push source",
+	 "sources:\n  - {name: s, type: http-push, start_at: end}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:42: sources[0].start_at: not valid for type http-push"},
+	{"bad start_at",
+	 "sources:\n  - {name: s, type: file, path: a, start_at: middle}\n"
+	 "rules:\n" RULE0,
+	 "x.yaml:2:46: sources[0].start_at: invalid value (expected beginning, "
+	 "end or resume"},
 	{"bad json pointer",
 	 "sources:\n  - name: s\n    type: http-stream\n    url: http://h/\n"
 	 "    fields: {text: data/text}\nrules:\n" RULE0,
@@ -826,12 +860,84 @@ static void test_list_keys(void)
 	free(text);
 }
 
+/* start_at: resume by default for a followed file, else beginning. */
+static void test_start_at(void)
+{
+	const char *yaml =
+		"sources:\n"
+		"  - {name: plain, type: file, path: a}\n"
+		"  - {name: tail, type: file, path: b, follow: true}\n"
+		"  - {name: tail_end, type: file, path: c, follow: true, "
+		"start_at: end}\n"
+		"  - {name: plain_resume, type: file, path: d, "
+		"start_at: resume}\n"
+		"  - {name: again, type: file, path: e, follow: true, "
+		"start_at: beginning}\n"
+		"rules:\n" RULE0;
+	struct config cfg;
+	struct diag d;
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	if (d.n > 0) {
+		diag_print(&d, stderr);
+	}
+	CHECK_INT(cfg.n_sources, 5);
+	if (cfg.n_sources == 5) {
+		CHECK_INT(cfg.sources[0].start_at, CONFIG_START_BEGINNING);
+		CHECK_INT(cfg.sources[1].start_at, CONFIG_START_RESUME);
+		CHECK_INT(cfg.sources[2].start_at, CONFIG_START_END);
+		CHECK_INT(cfg.sources[3].start_at, CONFIG_START_RESUME);
+		CHECK_INT(cfg.sources[4].start_at, CONFIG_START_BEGINNING);
+	}
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
+/* The lifecycle keys of a receiver: repeat_interval and group_wait. */
+static void test_lifecycle_keys(void)
+{
+	const char *yaml =
+		"receivers:\n"
+		"  - {name: plain, type: webhook, url: \"http://x/\"}\n"
+		"  - name: grouped\n"
+		"    type: webhook\n"
+		"    url: \"http://x/\"\n"
+		"    repeat_interval: 4h\n"
+		"    group_wait: 30s\n"
+		"  - {name: zero, type: log, group_wait: 0s, "
+		"repeat_interval: 0s}\n"
+		"rules:\n" RULE0;
+	struct config cfg;
+	struct diag d;
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	if (d.n > 0) {
+		diag_print(&d, stderr);
+	}
+	CHECK_INT(cfg.n_receivers, 3);
+	if (cfg.n_receivers == 3) {
+		/* Defaults: never repeat, never group. */
+		CHECK_INT(cfg.receivers[0].repeat_interval_ms, 0);
+		CHECK_INT(cfg.receivers[0].group_wait_ms, 0);
+		CHECK_INT(cfg.receivers[1].repeat_interval_ms, 4 * 3600000LL);
+		CHECK_INT(cfg.receivers[1].group_wait_ms, 30000);
+		CHECK_INT(cfg.receivers[2].repeat_interval_ms, 0);
+		CHECK_INT(cfg.receivers[2].group_wait_ms, 0);
+	}
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
 int main(void)
 {
 	test_bad_cases();
 	test_all_problems_reported();
 	test_one_problem_per_mistake();
 	test_defaults();
+	test_lifecycle_keys();
+	test_start_at();
 	test_every_key();
 	test_env();
 	test_design_example();
