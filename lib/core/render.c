@@ -424,8 +424,11 @@ static void append_str(struct buf *b, const char *s)
 	append_or_die(b, s, strlen(s));
 }
 
-/* Escapes for Slack mrkdwn: &, < and > are its control characters. */
-static void append_slack(struct buf *b, const char *s)
+/*
+ * Escapes &, < and > (Slack mrkdwn's control characters, and HTML's), and
+ * with quotes also " and ' (HTML attribute values).
+ */
+static void append_markup(struct buf *b, const char *s, bool quotes)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
@@ -438,11 +441,22 @@ static void append_slack(struct buf *b, const char *s)
 		case '>':
 			append_str(b, "&gt;");
 			break;
+		case '"':
+			append_str(b, quotes ? "&quot;" : "\"");
+			break;
+		case '\'':
+			append_str(b, quotes ? "&#39;" : "'");
+			break;
 		default:
 			append_or_die(b, s, 1);
 			break;
 		}
 	}
+}
+
+static void append_slack(struct buf *b, const char *s)
+{
+	append_markup(b, s, false);
 }
 
 /* Backslash before Discord markdown, so a sample cannot restyle the
@@ -459,28 +473,7 @@ static void append_discord(struct buf *b, const char *s)
 
 static void append_html(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			append_str(b, "&amp;");
-			break;
-		case '<':
-			append_str(b, "&lt;");
-			break;
-		case '>':
-			append_str(b, "&gt;");
-			break;
-		case '"':
-			append_str(b, "&quot;");
-			break;
-		case '\'':
-			append_str(b, "&#39;");
-			break;
-		default:
-			append_or_die(b, s, 1);
-			break;
-		}
-	}
+	append_markup(b, s, true);
 }
 
 static bool is_web_url(const char *s)
