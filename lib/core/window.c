@@ -35,34 +35,41 @@ struct sample {
 
 /*
  * A bounded tally of one field's values (open addressing, linear probing,
- * at most half full): the window's top authors and languages come from
- * every counted mention, not only the kept samples. Names live end to end
- * in one arena and the slots in use are listed, so a closed bucket's tally
- * is cleared and reused by the next bucket without a free or a malloc.
+ * at most half full): the window's top authors, languages and terms come
+ * from every counted mention, not only the kept samples. The hash index
+ * is 2-byte entry numbers and the entries are dense, so a sparse bucket
+ * touches a few cache lines (there is a tally per rule, hundreds of them
+ * cold); names live end to end in one arena. A closed bucket's tally is
+ * cleared and reused by the next bucket without a free or a malloc.
  */
-#define TALLY_SLOTS (2 * WINDOW_TOP_DISTINCT)
-
-struct tally_slot {
-	uint32_t name; /* offset in names + 1; 0: free */
+struct tally_entry {
+	uint32_t name; /* offset in names */
 	uint32_t hash;
 	int64_t count;
 };
 
 struct tally {
-	struct tally_slot *slots; /* owned; TALLY_SLOTS, NULL until needed */
-	char *names;              /* owned; the values, NUL-terminated */
+	/* owned; 2 * the distinct cap; entry + 1, 0: free; NULL until needed */
+	uint16_t *index;
+	struct tally_entry *entries; /* owned; the distinct cap, first n used */
+	char *names;                 /* owned; the values, NUL-terminated */
 	size_t names_len;
 	size_t names_cap;
-	uint8_t used[WINDOW_TOP_DISTINCT]; /* slots in use, first n */
 	size_t n;
-	int64_t other; /* values that found the table full */
+	size_t distinct; /* the cap, set with index */
+	int64_t other;   /* values that found the table full */
 };
+
+_Static_assert(WINDOW_TERMS_DISTINCT < UINT16_MAX &&
+		       WINDOW_TOP_DISTINCT < UINT16_MAX,
+	       "tally entries are numbered by uint16_t");
 
 struct open_bucket {
 	int64_t start_ms;
 	int64_t count;
 	struct tally authors;
 	struct tally langs;
+	struct tally terms;
 	struct sample *ring; /* owned; max_samples slots, NULL until needed */
 	size_t ring_slots;   /* max_samples once ring is allocated */
 	size_t n_ring;
@@ -79,6 +86,12 @@ struct series {
 	/* A closed bucket's tallies and sample buffers, cleared, for the
 	 * next bucket to open: a bucket costs no allocation once warm. */
 	struct open_bucket spare;
+	/* owned; the words never counted as terms, end to end NUL-terminated,
+	 * with their hashes: checked for every term of every mention */
+	char *exclude;
+	uint32_t *exclude_hash;
+	uint32_t *exclude_off;
+	size_t n_exclude;
 };
 
 void watermark_init(struct watermark *w)
@@ -144,7 +157,8 @@ struct series *series_new(int64_t bucket_ms, size_t max_samples)
 
 static void tally_fini(struct tally *t)
 {
-	free(t->slots);
+	free(t->index);
+	free(t->entries);
 	free(t->names);
 	memset(t, 0, sizeof(*t));
 }
@@ -152,53 +166,61 @@ static void tally_fini(struct tally *t)
 /* Empties t, keeping its memory. */
 static void tally_clear(struct tally *t)
 {
-	for (size_t k = 0; k < t->n; k++) {
-		t->slots[t->used[k]].name = 0;
+	if (t->n > 0) {
+		memset(t->index, 0, 2 * t->distinct * sizeof(t->index[0]));
 	}
 	t->n = 0;
 	t->names_len = 0;
 	t->other = 0;
 }
 
-static const char *tally_name(const struct tally *t, size_t slot)
+static const char *tally_name(const struct tally *t, size_t e)
 {
-	return t->names + t->slots[slot].name - 1;
+	return t->names + t->entries[e].name;
 }
 
-static uint32_t fnv1a(const char *v)
+static uint32_t fnv1a(const char *v, size_t n)
 {
 	uint32_t h = 2166136261u;
 
-	for (; *v != '\0'; v++) {
-		h = (h ^ (unsigned char)*v) * 16777619u;
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ (unsigned char)v[i]) * 16777619u;
 	}
 	return h;
 }
 
-static void tally_add(struct tally *t, const char *v)
+/*
+ * Counts the value v (vlen bytes, no NUL needed, hash h) in t, which holds
+ * at most distinct values (always the same for a given t).
+ */
+static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
+			     size_t vlen, uint32_t h)
 {
-	uint32_t h;
+	size_t nslots = 2 * distinct;
 	size_t i, len;
+	struct tally_entry *e;
 
-	if (v == NULL || *v == '\0') {
+	if (vlen == 0) {
 		return;
 	}
-	if (t->slots == NULL) {
-		t->slots = xcalloc(TALLY_SLOTS, sizeof(t->slots[0]));
+	if (t->index == NULL) {
+		t->index = xcalloc(nslots, sizeof(t->index[0]));
+		t->entries = xmalloc(distinct * sizeof(t->entries[0]));
+		t->distinct = distinct;
 	}
-	h = fnv1a(v);
-	for (i = h % TALLY_SLOTS; t->slots[i].name != 0;
-	     i = (i + 1) % TALLY_SLOTS) {
-		if (t->slots[i].hash == h && strcmp(tally_name(t, i), v) == 0) {
-			t->slots[i].count++;
+	for (i = h % nslots; t->index[i] != 0; i = (i + 1) % nslots) {
+		e = &t->entries[t->index[i] - 1];
+		if (e->hash == h && memcmp(t->names + e->name, v, vlen) == 0 &&
+		    t->names[e->name + vlen] == '\0') {
+			e->count++;
 			return;
 		}
 	}
-	if (t->n == WINDOW_TOP_DISTINCT) {
+	if (t->n == distinct) {
 		t->other++;
 		return;
 	}
-	len = strlen(v) + 1;
+	len = vlen + 1;
 	/* offsets are 32 bits: a value that would not fit is counted as other */
 	if (t->names_len + len >= UINT32_MAX) {
 		t->other++;
@@ -211,12 +233,21 @@ static void tally_add(struct tally *t, const char *v)
 		}
 		t->names = xrealloc(t->names, t->names_cap);
 	}
-	memcpy(t->names + t->names_len, v, len);
-	t->slots[i].name = (uint32_t)t->names_len + 1;
+	memcpy(t->names + t->names_len, v, vlen);
+	t->names[t->names_len + vlen] = '\0';
+	e = &t->entries[t->n];
+	e->name = (uint32_t)t->names_len;
+	e->hash = h;
+	e->count = 1;
 	t->names_len += len;
-	t->slots[i].hash = h;
-	t->slots[i].count = 1;
-	t->used[t->n++] = (uint8_t)i;
+	t->index[i] = (uint16_t)++t->n;
+}
+
+static void tally_add(struct tally *t, size_t distinct, const char *v)
+{
+	size_t n = strlen(v);
+
+	tally_add_hashed(t, distinct, v, n, fnv1a(v, n));
 }
 
 /* Ranks by count, most first, then by name. */
@@ -229,7 +260,7 @@ static bool top_before(int64_t ca, const char *na, int64_t cb, const char *nb)
 }
 
 /*
- * The slots of t's WINDOW_TOP_N most frequent values into top[], ranked;
+ * The entries of t's WINDOW_TOP_N most frequent values into top[], ranked;
  * returns how many. A selection in place: no copy, no sort of the rest.
  */
 static size_t tally_top(const struct tally *t, size_t *top)
@@ -237,24 +268,23 @@ static size_t tally_top(const struct tally *t, size_t *top)
 	size_t n = 0;
 
 	for (size_t k = 0; k < t->n; k++) {
-		size_t slot = t->used[k];
-		const struct tally_slot *e = &t->slots[slot];
+		const struct tally_entry *e = &t->entries[k];
 		size_t j;
 
 		if (n == WINDOW_TOP_N &&
-		    !top_before(e->count, tally_name(t, slot),
-				t->slots[top[n - 1]].count,
+		    !top_before(e->count, tally_name(t, k),
+				t->entries[top[n - 1]].count,
 				tally_name(t, top[n - 1]))) {
 			continue;
 		}
 		j = n < WINDOW_TOP_N ? n++ : n - 1;
-		while (j > 0 && top_before(e->count, tally_name(t, slot),
-					   t->slots[top[j - 1]].count,
+		while (j > 0 && top_before(e->count, tally_name(t, k),
+					   t->entries[top[j - 1]].count,
 					   tally_name(t, top[j - 1]))) {
 			top[j] = top[j - 1];
 			j--;
 		}
-		top[j] = slot;
+		top[j] = k;
 	}
 	return n;
 }
@@ -280,7 +310,7 @@ static void top_write(const struct tally *t, const size_t *top, size_t n,
 
 		memcpy(*str, name, len);
 		out[k].name = *str;
-		out[k].count = t->slots[top[k]].count;
+		out[k].count = t->entries[top[k]].count;
 		*str += len;
 	}
 }
@@ -289,6 +319,7 @@ static void open_bucket_fini(struct open_bucket *b)
 {
 	tally_fini(&b->authors);
 	tally_fini(&b->langs);
+	tally_fini(&b->terms);
 	if (b->ring != NULL) {
 		/* a recycled ring has buffers past n_ring */
 		for (size_t i = 0; i < b->ring_slots; i++) {
@@ -308,13 +339,14 @@ static void open_bucket_fini(struct open_bucket *b)
  */
 static void recycle_open(struct series *s, struct open_bucket *b)
 {
-	if (s->spare.authors.slots != NULL || s->spare.langs.slots != NULL ||
-	    s->spare.ring != NULL) {
+	if (s->spare.authors.index != NULL || s->spare.langs.index != NULL ||
+	    s->spare.terms.index != NULL || s->spare.ring != NULL) {
 		open_bucket_fini(b);
 		return;
 	}
 	tally_clear(&b->authors);
 	tally_clear(&b->langs);
+	tally_clear(&b->terms);
 	b->n_ring = 0;
 	b->head = 0;
 	b->count = 0;
@@ -338,6 +370,9 @@ void series_free(struct series *s)
 		open_bucket_fini(&s->open[i]);
 	}
 	open_bucket_fini(&s->spare);
+	free(s->exclude);
+	free(s->exclude_hash);
+	free(s->exclude_off);
 	free(s->open);
 	free(s);
 }
@@ -462,8 +497,89 @@ static void keep_sample(struct series *s, struct open_bucket *b,
 	b->head = (b->head + 1) % s->max_samples;
 }
 
+/*
+ * The next token of " tok tok " (len bytes) from *i into *tok and *n;
+ * false at the end.
+ */
+static bool next_token(const char *tokens, size_t len, size_t *i,
+		       const char **tok, size_t *n)
+{
+	while (*i < len && tokens[*i] == ' ') {
+		(*i)++;
+	}
+	*tok = tokens + *i;
+	while (*i < len && tokens[*i] != ' ') {
+		(*i)++;
+	}
+	*n = (size_t)(tokens + *i - *tok);
+	return *n > 0;
+}
+
+void series_exclude_terms(struct series *s, const char *tokens, size_t len)
+{
+	const char *tok;
+	size_t n, i = 0, k = 0, o = 0;
+
+	free(s->exclude);
+	free(s->exclude_hash);
+	free(s->exclude_off);
+	s->n_exclude = 0;
+	while (next_token(tokens, len, &i, &tok, &n)) {
+		k++;
+	}
+	s->exclude = xmalloc(len + 1);
+	s->exclude_hash = xcalloc(k + 1, sizeof(s->exclude_hash[0]));
+	s->exclude_off = xcalloc(k + 1, sizeof(s->exclude_off[0]));
+	i = 0;
+	while (next_token(tokens, len, &i, &tok, &n)) {
+		memcpy(s->exclude + o, tok, n);
+		s->exclude[o + n] = '\0';
+		s->exclude_hash[s->n_exclude] = fnv1a(tok, n);
+		s->exclude_off[s->n_exclude++] = (uint32_t)o;
+		o += n + 1;
+	}
+}
+
+static bool excluded(const struct series *s, const char *tok, size_t n,
+		     uint32_t h)
+{
+	for (size_t k = 0; k < s->n_exclude; k++) {
+		const char *w = s->exclude + s->exclude_off[k];
+
+		if (s->exclude_hash[k] == h && memcmp(w, tok, n) == 0 &&
+		    w[n] == '\0') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Tallies the tokens of " tok tok " in b, but the series' excluded ones. */
+static void add_terms(const struct series *s, struct open_bucket *b,
+		      const char *tokens, size_t len)
+{
+	const char *tok;
+	size_t n, i = 0;
+
+	while (next_token(tokens, len, &i, &tok, &n)) {
+		uint32_t h = fnv1a(tok, n);
+
+		if (!excluded(s, tok, n, h)) {
+			tally_add_hashed(&b->terms, WINDOW_TERMS_DISTINCT, tok,
+					 n, h);
+		}
+	}
+}
+
 enum series_add_result series_add(struct series *s, int64_t event_ms,
 				  const struct mention *m)
+{
+	return series_add_terms(s, event_ms, m, NULL, 0);
+}
+
+enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
+					const struct mention *m,
+					const char *tokens, size_t len)
 {
 	int64_t start = window_bucket_start(event_ms, s->bucket_ms);
 	size_t i;
@@ -498,8 +614,15 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 	b = &s->open[i];
 	b->count++;
 	if (m != NULL) {
-		tally_add(&b->authors, m->author);
-		tally_add(&b->langs, m->lang);
+		if (m->author != NULL) {
+			tally_add(&b->authors, WINDOW_TOP_DISTINCT, m->author);
+		}
+		if (m->lang != NULL) {
+			tally_add(&b->langs, WINDOW_TOP_DISTINCT, m->lang);
+		}
+	}
+	if (tokens != NULL) {
+		add_terms(s, b, tokens, len);
 	}
 	keep_sample(s, b, m);
 	return SERIES_COUNTED;
@@ -513,11 +636,12 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 static void take_first(struct series *s, struct closed_bucket *out)
 {
 	struct open_bucket *b = &s->open[0];
-	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N];
+	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N], tt[WINDOW_TOP_N];
 	size_t na = tally_top(&b->authors, ta);
 	size_t nl = tally_top(&b->langs, tl);
+	size_t nt = tally_top(&b->terms, tt);
 	size_t need = b->n_ring * sizeof(out->samples[0]) +
-		      (na + nl) * sizeof(out->top_authors[0]);
+		      (na + nl + nt) * sizeof(out->top_authors[0]);
 	char *str;
 
 	out->start_ms = b->start_ms;
@@ -526,12 +650,15 @@ static void take_first(struct series *s, struct closed_bucket *out)
 	out->n_samples = b->n_ring;
 	out->n_top_authors = na;
 	out->n_top_langs = nl;
+	out->n_top_terms = nt;
+	out->other_terms = b->terms.other;
 	out->other_authors = b->authors.other;
 	out->other_langs = b->langs.other;
 	for (size_t k = 0; k < b->n_ring; k++) {
 		need += b->ring[k].len;
 	}
-	need += top_bytes(&b->authors, ta, na) + top_bytes(&b->langs, tl, nl);
+	need += top_bytes(&b->authors, ta, na) + top_bytes(&b->langs, tl, nl) +
+		top_bytes(&b->terms, tt, nt);
 	if (need > 0) {
 		/* arrays first (8-byte aligned), then the strings */
 		out->mem = xmalloc(need);
@@ -540,7 +667,8 @@ static void take_first(struct series *s, struct closed_bucket *out)
 			(struct window_top *)((char *)out->mem +
 					      b->n_ring * sizeof(out->samples[0]));
 		out->top_langs = out->top_authors + na;
-		str = (char *)(out->top_langs + nl);
+		out->top_terms = out->top_langs + nl;
+		str = (char *)(out->top_terms + nt);
 		for (size_t k = 0; k < b->n_ring; k++) {
 			const struct sample *sm =
 				&b->ring[(b->head + s->max_samples - 1 - k) %
@@ -551,11 +679,15 @@ static void take_first(struct series *s, struct closed_bucket *out)
 		}
 		top_write(&b->authors, ta, na, out->top_authors, &str);
 		top_write(&b->langs, tl, nl, out->top_langs, &str);
+		top_write(&b->terms, tt, nt, out->top_terms, &str);
 		if (na == 0) {
 			out->top_authors = NULL;
 		}
 		if (nl == 0) {
 			out->top_langs = NULL;
+		}
+		if (nt == 0) {
+			out->top_terms = NULL;
 		}
 	}
 	recycle_open(s, b);
@@ -634,6 +766,8 @@ void closed_bucket_fini(struct closed_bucket *b)
 	b->n_samples = 0;
 	b->top_authors = NULL;
 	b->top_langs = NULL;
+	b->top_terms = NULL;
 	b->n_top_authors = 0;
 	b->n_top_langs = 0;
+	b->n_top_terms = 0;
 }

@@ -55,6 +55,14 @@ struct series;
 #define WINDOW_TOP_DISTINCT 64
 /* Values handed out per closed bucket, most frequent first. */
 #define WINDOW_TOP_N 5
+/*
+ * The terms of the counted mentions (series_add_terms) are tallied the same
+ * way, with room for this many distinct words per bucket: an exact count
+ * of the first ones, later new words as "other". Not an approximate top-k
+ * (space-saving would evict): a word of the story behind a spike shows up
+ * early in its bucket, and an exact tally stays deterministic and cheap.
+ */
+#define WINDOW_TERMS_DISTINCT 256
 
 struct window_top {
 	char *name; /* in its closed bucket's block */
@@ -75,9 +83,13 @@ struct closed_bucket {
 	size_t n_top_authors;
 	struct window_top *top_langs;
 	size_t n_top_langs;
+	struct window_top *top_terms;
+	size_t n_top_terms;
 	/* mentions whose author/language came after the table was full */
 	int64_t other_authors;
 	int64_t other_langs;
+	/* term occurrences that came after the terms table was full */
+	int64_t other_terms;
 };
 
 /* Caller frees with series_free. max_samples: kept per bucket. */
@@ -101,6 +113,19 @@ enum series_add_result {
  */
 enum series_add_result series_add(struct series *s, int64_t event_ms,
 				  const struct mention *m);
+/*
+ * series_add, also tallying the mention's terms: tokens (len bytes) in
+ * folded form " tok tok " (see terms_filter), each counted once, except
+ * the words set with series_exclude_terms. NULL tokens: none.
+ */
+enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
+					const struct mention *m,
+					const char *tokens, size_t len);
+/*
+ * Words never counted as terms of this series (the rule's own terms, which
+ * would top every list): folded " tok tok ", len bytes, copied.
+ */
+void series_exclude_terms(struct series *s, const char *tokens, size_t len);
 /*
  * Pops the oldest open bucket whose end is <= watermark_ms into *out
  * (caller frees with closed_bucket_fini) and returns true; false when none.

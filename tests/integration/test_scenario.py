@@ -96,6 +96,21 @@ class Scenario(H.HarkTestCase):
             self.assertTrue(mentions_brand(smp["text"]), "sample without the brand: %r" % smp)
             t = H.parse_ts(smp["created_at"])
             self.assertTrue(ws <= t < we, "sample outside the window: %r" % smp)
+        # Top terms: the outage words of the spike texts (appli, down and
+        # impossible are in two templates each, every other word in one),
+        # never the rule's own words nor stop-words; most frequent first.
+        terms = body.get("top_terms")
+        self.assertIsInstance(terms, list, "no top_terms: %r" % body)
+        self.assertTrue(1 <= len(terms) <= 5, terms)
+        names = [t["name"] for t in terms]
+        counts = [t["count"] for t in terms]
+        self.assertEqual(counts, sorted(counts, reverse=True), terms)
+        outage = {"appli", "down", "impossible"}
+        self.assertIn(names[0], outage, terms)
+        self.assertGreaterEqual(len(outage & set(names[:3])), 2, terms)
+        self.assertGreaterEqual(counts[0], 30, terms)
+        for banned in ("blablacar", "bla", "car", "the", "les", "est", "de", "can", "just"):
+            self.assertNotIn(banned, names, terms)
 
     def wait_one_firing(self, sink, stream):
         got = H.wait_until(lambda: self.firing(sink), ALERT_DEADLINE, 0.1,

@@ -2,7 +2,8 @@
 /*
  * Bucket math, the watermark (with idle advance) and the series of open
  * buckets: late events, gaps as zero buckets, a far-future jump that stays
- * bounded, samples kept newest first and capped.
+ * bounded, samples kept newest first and capped; the top authors,
+ * languages and terms of a bucket, and which words count as terms.
  */
 #include "core/window.h"
 
@@ -11,7 +12,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/fold.h"
 #include "core/mention.h"
+#include "core/terms.h"
+#include "util/buf.h"
 
 #define B 300000LL /* 5 min */
 
@@ -409,6 +413,179 @@ static void test_series_tops(void)
 	series_free(s);
 }
 
+/* Adds one mention with terms " ... " to s at t. */
+static void add_terms(struct series *s, int64_t t, const char *terms)
+{
+	struct mention m;
+
+	mk(&m, "t", "t");
+	CHECK_INT(series_add_terms(s, t, &m, terms, strlen(terms)),
+		  SERIES_COUNTED);
+}
+
+static void test_series_terms(void)
+{
+	struct series *s = series_new(B, 0);
+	struct closed_bucket cb;
+	struct mention m;
+	char word[32];
+
+	/* The rule's own words (acme, cloud) never count; acmecorp does. */
+	series_exclude_terms(s, " acme cloud ", 12);
+	for (int k = 0; k < 5; k++) {
+		add_terms(s, 3 * B + k, " outage down acme ");
+	}
+	for (int k = 0; k < 3; k++) {
+		add_terms(s, 3 * B + k, " login down cloud ");
+		add_terms(s, 3 * B + k, " billing ");
+	}
+	add_terms(s, 3 * B, " zeta ");
+	add_terms(s, 3 * B, " alpha acmecorp ");
+	add_terms(s, 3 * B, "");
+	mk(&m, "n", "t");
+	CHECK_INT(series_add(s, 3 * B, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 4 * B, 10, &cb));
+	CHECK_INT(cb.count, 15);
+	CHECK_INT(cb.n_top_terms, 5);
+	CHECK_STR(cb.top_terms[0].name, "down");
+	CHECK_INT(cb.top_terms[0].count, 8);
+	CHECK_STR(cb.top_terms[1].name, "outage");
+	CHECK_INT(cb.top_terms[1].count, 5);
+	/* ties by name: billing before login, acmecorp before alpha, zeta
+	 * out */
+	CHECK_STR(cb.top_terms[2].name, "billing");
+	CHECK_INT(cb.top_terms[2].count, 3);
+	CHECK_STR(cb.top_terms[3].name, "login");
+	CHECK_INT(cb.top_terms[3].count, 3);
+	CHECK_STR(cb.top_terms[4].name, "acmecorp");
+	CHECK_INT(cb.top_terms[4].count, 1);
+	CHECK_INT(cb.other_terms, 0);
+	/* the authors share the block and stay right */
+	CHECK_INT(cb.n_top_authors, 1);
+	CHECK_STR(cb.top_authors[0].name, "ann");
+	CHECK_INT(cb.top_authors[0].count, 15);
+	closed_bucket_fini(&cb);
+	CHECK(cb.top_terms == NULL && cb.n_top_terms == 0);
+
+	/* No terms given: none out. */
+	mk(&m, "n", "t");
+	CHECK_INT(series_add(s, 4 * B, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 5 * B, 10, &cb));
+	CHECK_INT(cb.count, 1);
+	CHECK(cb.top_terms == NULL && cb.n_top_terms == 0);
+	closed_bucket_fini(&cb);
+
+	/* Past WINDOW_TERMS_DISTINCT words a bucket counts new ones as
+	 * other; the words in the table keep counting (the recycled tally
+	 * of the buckets above starts empty). */
+	for (int i = 0; i < WINDOW_TERMS_DISTINCT + 7; i++) {
+		snprintf(word, sizeof(word), " w%04d ", i);
+		add_terms(s, 5 * B + 1, word);
+	}
+	add_terms(s, 5 * B + 2, " w0100 w0300 ");
+	CHECK(series_pop_closed(s, 6 * B, 10, &cb));
+	CHECK_INT(cb.other_terms, 8);
+	CHECK_INT(cb.n_top_terms, 5);
+	CHECK_STR(cb.top_terms[0].name, "w0100");
+	CHECK_INT(cb.top_terms[0].count, 2);
+	CHECK_STR(cb.top_terms[1].name, "w0000");
+	CHECK_INT(cb.top_terms[1].count, 1);
+	CHECK_STR(cb.top_terms[4].name, "w0003");
+	closed_bucket_fini(&cb);
+
+	/* A later exclusion replaces the first one. */
+	series_exclude_terms(s, " down ", 6);
+	add_terms(s, 6 * B, " down acme ");
+	CHECK(series_pop_closed(s, 7 * B, 10, &cb));
+	CHECK_INT(cb.n_top_terms, 1);
+	CHECK_STR(cb.top_terms[0].name, "acme");
+	closed_bucket_fini(&cb);
+
+	/* freed with terms in an open bucket (ASan) */
+	add_terms(s, 9 * B, " left over ");
+	series_free(s);
+}
+
+/* The terms of text as count_matched computes them. */
+static const char *terms_of(const struct fold *f, const char *text,
+			    struct buf *raw, struct buf *folded,
+			    struct buf *out)
+{
+	CHECK_INT(terms_strip_urls(text, strlen(text), raw), 0);
+	CHECK_INT(fold_text(f, raw->data, raw->len, folded), 0);
+	CHECK_INT(terms_filter(folded->data, folded->len, out), 0);
+	return out->data != NULL ? out->data : "";
+}
+
+static void test_terms_filter(void)
+{
+	struct fold *f = fold_new();
+	struct buf raw, folded, out;
+	char many[4096];
+	size_t o = 0;
+	static const char *const stops[] = {
+		"the", "and", "der", "und", "les", "est", "los", "por",
+		"della", "che", "voce", "nao", "uber", "aber", "zur",
+		"http", "https", "www", "com",
+	};
+	static const char *const words[] = {
+		"outage", "panne", "ps5", "thee", "zzz", "aaa", "berlin",
+	};
+
+	buf_init(&raw, 1 << 16);
+	buf_init(&folded, 1 << 16);
+	buf_init(&out, 1 << 16);
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+		CHECK(terms_is_stop(stops[i], strlen(stops[i])));
+	}
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		CHECK(!terms_is_stop(words[i], strlen(words[i])));
+	}
+	/* a prefix of a stop-word is not one, nor a stop-word plus more */
+	CHECK(!terms_is_stop("th", 2));
+	CHECK(terms_is_stop("thereof", 5));
+	CHECK(!terms_is_stop("thereof", 7));
+
+	/* stop-words of every language, short words, numbers, URLs and
+	 * repeats go; accents are folded (Überlastung → uberlastung) */
+	CHECK_STR(terms_of(f,
+			   "The app is DOWN again!! Outage since 10:30, see "
+			   "https://t.co/AbC123 and (www.example.com/x) — "
+			   "l'application est en panne, down Down 2024 ps5 "
+			   "Überlastung der Server",
+			   &raw, &folded, &out),
+		  " app down outage since see application panne ps5 "
+		  "uberlastung server ");
+	/* a URL only where a word starts; the text around it stays */
+	CHECK_STR(terms_of(f, "xhttp://kept.example sehr https://gone.example/a",
+			   &raw, &folded, &out),
+		  " xhttp kept example ");
+	/* nothing left: empty, not " " */
+	CHECK_STR(terms_of(f, "the and of 42 http://x.example", &raw, &folded,
+			   &out),
+		  "");
+	/* at most TERMS_PER_MENTION terms, the first ones; overlong
+	 * tokens skipped */
+	for (int i = 0; i < TERMS_PER_MENTION + 5; i++) {
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "word%03d ",
+				      i);
+	}
+	snprintf(many + o, sizeof(many) - o, "%s",
+		 "abcdefghijabcdefghijabcdefghijabcdefghijX");
+	terms_of(f, many, &raw, &folded, &out);
+	CHECK(strstr(out.data, " word000 ") == out.data);
+	CHECK(strstr(out.data, " word063 ") != NULL);
+	CHECK(strstr(out.data, " word064 ") == NULL);
+	CHECK(strstr(out.data, "abcdefghij") == NULL);
+	CHECK_STR(terms_of(f, "abcdefghijabcdefghijabcdefghijabcdefghijX ok "
+			   "fine", &raw, &folded, &out),
+		  " fine ");
+	buf_fini(&raw);
+	buf_fini(&folded);
+	buf_fini(&out);
+	fold_free(f);
+}
+
 int main(void)
 {
 	test_bucket_start();
@@ -421,5 +598,7 @@ int main(void)
 	test_series_sample_fields();
 	test_set_next();
 	test_series_tops();
+	test_series_terms();
+	test_terms_filter();
 	return check_done();
 }

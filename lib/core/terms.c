@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which words of a mention count toward its window's top terms (terms.h).
+ * The stop-words are data: a short list per language of articles,
+ * pronouns, prepositions and auxiliaries, in folded form (no accents),
+ * sorted; words under 3 bytes are dropped before the lookup, so they are
+ * not listed.
+ */
+#include "core/terms.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* fr, en, es, de, it, pt, and the pieces a URL leaves after folding. */
+static const char *const stop[] = {
+	"abbiamo", "aber", "about", "above", "after", "again", "agli", "all",
+	"alla", "alle", "allo", "alors", "als", "also", "amp", "anche",
+	"ancora", "and", "any", "aquela", "aquele", "are", "aren", "arent",
+	"ate", "auch", "auf", "aus", "aussi", "aux", "avait", "avec", "avere",
+	"avoir", "because", "been", "before", "bei", "being", "below",
+	"between", "bien", "bin", "bist", "both", "but", "can", "cant", "car",
+	"ceci", "cela", "ces", "cet", "cette", "ceux", "che", "chez", "chi",
+	"com", "come", "comme", "como", "con", "cosi", "could", "cuando",
+	"dal", "dalla", "dans", "das", "dass", "degli", "dei", "dein", "deja",
+	"del", "della", "delle", "dello", "dem", "den", "der", "des", "desde",
+	"did", "didn", "didnt", "die", "doch", "does", "doesn", "doesnt",
+	"doing", "don", "donc", "donde", "dont", "dort", "dos", "dove",
+	"durch", "during", "each", "ein", "eine", "einem", "einen", "einer",
+	"eines", "ela", "elas", "ele", "eles", "ella", "ellas", "elle",
+	"elles", "ellos", "encore", "entre", "era", "erano", "esa", "esas",
+	"ese", "eso", "esos", "essa", "esse", "essere", "est", "esta",
+	"estan", "estao", "estar", "estas", "este", "esto", "estos", "etait",
+	"ete", "etes", "etre", "faire", "fait", "few", "foi", "for", "fra",
+	"from", "fue", "fur", "gegen", "get", "gia", "gli", "got", "habe",
+	"haben", "had", "han", "hanno", "has", "hasta", "hat", "have", "hay",
+	"hemos", "her", "here", "hers", "hier", "him", "his", "how", "htm",
+	"html", "http", "https", "ich", "ihm", "ihn", "ihr", "ihre", "ils",
+	"into", "isn", "isnt", "isso", "ist", "isto", "its", "ive", "jetzt",
+	"just", "kein", "keine", "las", "lei", "les", "leur", "leurs", "loro",
+	"los", "lui", "mais", "mal", "man", "mas", "may", "mein", "meine",
+	"meme", "mes", "meu", "might", "minha", "mis", "mit", "moi", "molto",
+	"mon", "more", "most", "mucho", "muito", "must", "muy", "nach", "nao",
+	"nas", "nei", "nel", "nella", "nelle", "net", "nicht", "noch", "noi",
+	"non", "nor", "nos", "nosotros", "not", "notre", "nous", "nur",
+	"oder", "off", "ohne", "once", "onde", "only", "ont", "org", "other",
+	"our", "ours", "out", "over", "own", "par", "para", "pas", "pela",
+	"pelas", "pelo", "pelos", "per", "perche", "pero", "peu", "php",
+	"piu", "plus", "por", "porque", "pour", "quand", "quando", "que",
+	"quella", "quello", "questa", "queste", "questi", "questo", "qui",
+	"quoi", "rien", "same", "sans", "sao", "schon", "sehr", "sei", "sein",
+	"seine", "sem", "ser", "sera", "ses", "seu", "seus", "shall", "she",
+	"should", "siamo", "sie", "siete", "sim", "sin", "sind", "sobre",
+	"some", "sommes", "son", "sono", "sont", "sous", "sua", "suas",
+	"such", "suis", "sul", "sulla", "suo", "suoi", "sur", "sus", "tambem",
+	"tambien", "tem", "ter", "tes", "than", "that", "the", "their",
+	"theirs", "them", "then", "there", "these", "they", "this", "those",
+	"through", "tiene", "tienen", "tinha", "toda", "todas", "todo",
+	"todos", "toi", "ton", "too", "tous", "tout", "toute", "toutes",
+	"tra", "tres", "tudo", "tus", "tutti", "tutto", "uber", "uma", "umas",
+	"una", "unas", "und", "under", "une", "uno", "unos", "uns", "unter",
+	"until", "url", "usted", "ustedes", "utm", "very", "via", "voce",
+	"voces", "voi", "von", "vor", "vos", "votre", "vous", "war", "waren",
+	"was", "wasn", "wasnt", "wenn", "werden", "were", "what", "when",
+	"where", "which", "while", "who", "whom", "why", "wie", "will", "wir",
+	"wird", "with", "won", "wont", "would", "wurde", "www", "yet", "you",
+	"your", "youre", "yours", "zum", "zur",
+};
+
+#define N_STOP (sizeof(stop) / sizeof(stop[0]))
+/* No stop-word is longer: a token is looked up as one 64-bit integer. */
+#define STOP_MAX 8
+
+/*
+ * stop[] as 64-bit integers (a word's bytes, zero-padded) in a hash set
+ * built once: the lookup runs for every word of every matched mention.
+ */
+#define STOP_SLOTS 2048 /* a power of two, over 4 * N_STOP */
+
+static uint64_t stop_set[STOP_SLOTS]; /* 0: free */
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+_Static_assert(STOP_SLOTS >= 4 * N_STOP, "stop-word set too full");
+
+static uint64_t pack(const char *tok, size_t len)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, tok, len);
+	return v;
+}
+
+static size_t stop_slot(uint64_t v)
+{
+	return (size_t)((v * 0x9E3779B97F4A7C15ull) >> 53) & (STOP_SLOTS - 1);
+}
+
+static void stop_build(void)
+{
+	for (size_t i = 0; i < N_STOP; i++) {
+		size_t len = strlen(stop[i]);
+		uint64_t v;
+		size_t k;
+
+		HARK_ASSERT(len >= 3 && len <= STOP_MAX);
+		v = pack(stop[i], len);
+		for (k = stop_slot(v); stop_set[k] != 0;
+		     k = (k + 1) & (STOP_SLOTS - 1)) {
+		}
+		stop_set[k] = v;
+	}
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+static bool url_at(const char *p, size_t left)
+{
+	if (*p != 'h' && *p != 'H' && *p != 'w' && *p != 'W') {
+		return false;
+	}
+	return (left >= 7 && strncasecmp(p, "http://", 7) == 0) ||
+	       (left >= 8 && strncasecmp(p, "https://", 8) == 0) ||
+	       (left >= 4 && strncasecmp(p, "www.", 4) == 0);
+}
+
+int terms_strip_urls(const char *text, size_t len, struct buf *out)
+{
+	size_t i = 0, from = 0;
+
+	buf_reset(out);
+	while (i < len) {
+		/* a URL starts a word: "xhttp://" is not one */
+		if (url_at(text + i, len - i) &&
+		    (i == 0 || blank(text[i - 1]) ||
+		     strchr("(<[\"'", text[i - 1]) != NULL)) {
+			if (buf_append(out, text + from, i - from) < 0 ||
+			    buf_putc(out, ' ') < 0) {
+				return -1;
+			}
+			while (i < len && !blank(text[i])) {
+				i++;
+			}
+			from = i;
+			continue;
+		}
+		i++;
+	}
+	return buf_append(out, text + from, len - from);
+}
+
+bool terms_is_stop(const char *tok, size_t len)
+{
+	uint64_t v;
+
+	if (len == 0 || len > STOP_MAX) {
+		return false;
+	}
+	pthread_once(&stop_once, stop_build);
+	v = pack(tok, len);
+	for (size_t k = stop_slot(v); stop_set[k] != 0;
+	     k = (k + 1) & (STOP_SLOTS - 1)) {
+		if (stop_set[k] == v) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool all_digits(const char *tok, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (tok[i] < '0' || tok[i] > '9') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static uint32_t fnv1a(const char *v, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ (unsigned char)v[i]) * 16777619u;
+	}
+	return h;
+}
+
+/* Whether tok (n bytes, hash h) is among the kept ones. */
+static bool seen(const char *tok, size_t n, uint32_t h, const uint32_t *hashes,
+		 const char *const *toks, const size_t *lens, size_t kept)
+{
+	for (size_t k = 0; k < kept; k++) {
+		if (hashes[k] == h && lens[k] == n &&
+		    memcmp(toks[k], tok, n) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int terms_filter(const char *folded, size_t len, struct buf *out)
+{
+	size_t i = 0, kept = 0;
+	uint32_t hashes[TERMS_PER_MENTION];
+	const char *toks[TERMS_PER_MENTION];
+	size_t lens[TERMS_PER_MENTION];
+
+	buf_reset(out);
+	if (buf_putc(out, ' ') < 0) {
+		return -1;
+	}
+	while (i < len && kept < TERMS_PER_MENTION) {
+		const char *tok;
+		size_t n;
+		uint32_t h;
+
+		while (i < len && folded[i] == ' ') {
+			i++;
+		}
+		tok = folded + i;
+		while (i < len && folded[i] != ' ') {
+			i++;
+		}
+		n = (size_t)(folded + i - tok);
+		/* only whole tokens: a text cut by fold's cap ends in a piece */
+		if (i == len || tok == folded || n < 3 || n > TERMS_MAX_BYTES ||
+		    all_digits(tok, n) || terms_is_stop(tok, n)) {
+			continue;
+		}
+		/* counted once per mention */
+		h = fnv1a(tok, n);
+		if (seen(tok, n, h, hashes, toks, lens, kept)) {
+			continue;
+		}
+		if (buf_append(out, tok, n + 1) < 0) {
+			return -1;
+		}
+		hashes[kept] = h;
+		toks[kept] = tok;
+		lens[kept] = n;
+		kept++;
+	}
+	if (out->len == 1) {
+		buf_reset(out);
+	}
+	return 0;
+}
