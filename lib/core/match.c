@@ -117,6 +117,9 @@ struct matcher {
 	uint32_t *always;         /* rule indexes */
 	size_t n_always;
 
+	/* Set on a clone: everything above is the parent's, read-only. */
+	const struct matcher *parent;
+
 	/* per-mention scratch */
 	uint32_t epoch;
 	uint32_t *atom_seen; /* == epoch: fired in this mention */
@@ -168,9 +171,55 @@ static void drop_compiled(struct matcher *m)
 	m->cand = NULL;
 }
 
+struct matcher *matcher_clone(struct matcher *m)
+{
+	struct matcher *c;
+	char why[256];
+
+	if (m->dirty && matcher_compile(m, why, sizeof(why)) < 0) {
+		/* m is broken and matches nothing; so will its clone. */
+		HARK_ASSERT(m->broken);
+	}
+	c = xcalloc(1, sizeof(*c));
+	*c = *m;
+	c->parent = m;
+	c->scratch = NULL;
+	if (m->scratch != NULL &&
+	    hs_clone_scratch(m->scratch, &c->scratch) != HS_SUCCESS) {
+		free(c);
+		return NULL;
+	}
+	c->atom_seen = xcalloc(m->n_atoms + 1, sizeof(uint32_t));
+	c->rule_seen = xcalloc(m->n_rules + 1, sizeof(uint32_t));
+	c->cand = xcalloc(m->n_rules + 1, sizeof(uint32_t));
+	c->epoch = 0;
+	c->n_cand = 0;
+	c->hits = NULL;
+	c->n_hits = 0;
+	c->cap_hits = 0;
+	c->spaces = NULL;
+	c->n_spaces = 0;
+	c->cap_spaces = 0;
+	buf_init(&c->text, MATCH_FOLD_CAP);
+	buf_init(&c->raw, MATCH_FOLD_CAP);
+	return c;
+}
+
 void matcher_free(struct matcher *m)
 {
 	if (m == NULL) {
+		return;
+	}
+	if (m->parent != NULL) {
+		hs_free_scratch(m->scratch);
+		free(m->atom_seen);
+		free(m->rule_seen);
+		free(m->cand);
+		free(m->hits);
+		free(m->spaces);
+		buf_fini(&m->text);
+		buf_fini(&m->raw);
+		free(m);
 		return;
 	}
 	drop_compiled(m);

@@ -41,6 +41,13 @@ struct match_input {
 struct matcher *matcher_new(const struct fold *f);
 void matcher_free(struct matcher *m);
 /*
+ * A matcher for another thread: it shares m's compiled database and rules
+ * (read-only) and has its own scratch. m is compiled first if needed, must
+ * not be changed or freed while the clone lives, and a clone cannot be
+ * added to. NULL when Hyperscan cannot allocate the scratch.
+ */
+struct matcher *matcher_clone(struct matcher *m);
+/*
  * Adds rule number rule_id (ascending: 0, 1, 2… in config order) with
  * its terms (the match.any shorthand: any term matches; see
  * query_from_terms). A term that folds to nothing (only punctuation) is
