@@ -24,6 +24,7 @@
 #include "core/mention.h"
 #include "core/render.h"
 #include "core/silence.h"
+#include "core/terms.h"
 #include "core/window.h"
 #include "io/api.h"
 #include "io/deliver.h"
@@ -44,6 +45,9 @@
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
 #define HARK_MAX_PUSH_ERRORS 100
+/* How far a created_at may run ahead of the newest one, and of the clock. */
+#define HARK_MAX_AHEAD_MS (86400000LL)
+#define HARK_MAX_FUTURE_MS (7 * 86400000LL)
 
 /* One closed bucket on its way through the store to the detector. */
 struct eval {
@@ -116,6 +120,11 @@ struct hark {
 	struct config *cfg;
 	struct fold *fold;
 	struct matcher *matcher;
+	/* count_matched's scratch for a mention's terms: text without URLs,
+	 * folded, filtered (reused: no allocation per mention once warm) */
+	struct buf terms_raw;
+	struct buf terms_fold;
+	struct buf terms;
 	struct watermark wm;
 	struct rule_rt *rules;
 	uint32_t *match_ids;
@@ -227,6 +236,34 @@ static struct detector *make_detector(const struct config_rule *r)
 	return detector_new(&p);
 }
 
+/* Bytes of a mention's text looked at for its terms. */
+#define TERMS_TEXT_MAX (64 * 1024)
+
+/*
+ * Keeps rule cr's own words (its any terms, or its query's words) out of
+ * its top terms: every matching mention has them, they would top the list.
+ */
+static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
+			       struct series *s)
+{
+	struct buf all, one;
+
+	buf_init(&all, TERMS_TEXT_MAX);
+	buf_init(&one, TERMS_TEXT_MAX);
+	for (size_t i = 0; i <= cr->n_any; i++) {
+		const char *t = i < cr->n_any ? cr->any[i] : cr->query;
+
+		/* a word of a rule too long to fold whole is just counted */
+		if (t != NULL && fold_text(h->fold, t, strlen(t), &one) == 0 &&
+		    buf_append(&all, one.data, one.len) < 0) {
+			break;
+		}
+	}
+	series_exclude_terms(s, all.data, all.len);
+	buf_fini(&one);
+	buf_fini(&all);
+}
+
 struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -240,6 +277,9 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	history_init(&h->history);
 	h->fold = fold_new();
 	h->matcher = matcher_new(h->fold);
+	buf_init(&h->terms_raw, TERMS_TEXT_MAX);
+	buf_init(&h->terms_fold, TERMS_TEXT_MAX);
+	buf_init(&h->terms, TERMS_TEXT_MAX);
 	h->rules = xcalloc(cfg->n_rules, sizeof(*h->rules));
 	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
 	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
@@ -250,6 +290,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 
 		r->cfg = cr;
 		r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
+		exclude_rule_terms(h, cr, r->series);
 		r->det = make_detector(cr);
 		r->state_key = keys_state(cfg->prefix, cr->name);
 		r->repeat_at_ms = xcalloc(cr->n_notify + 1,
@@ -422,6 +463,9 @@ void hark_free(struct hark *h)
 	free(h->src_stats);
 	matcher_free(h->matcher);
 	fold_free(h->fold);
+	buf_fini(&h->terms_raw);
+	buf_fini(&h->terms_fold);
+	buf_fini(&h->terms);
 	config_fini(h->cfg);
 	free(h->cfg);
 	free(h);
@@ -449,20 +493,94 @@ int hark_push_source(const struct hark *h)
 
 /* ---- ingest ---- */
 
+/*
+ * The terms of m (terms_filter's " tok tok ", in h->terms), or NULL when
+ * none. A text past TERMS_TEXT_MAX is taken up to there: fold_text's -1
+ * leaves the prefix it folded, which is what is wanted.
+ */
+static const char *mention_terms(struct hark *h, const struct mention *m)
+{
+	size_t len;
+
+	if (m->text == NULL) {
+		return NULL;
+	}
+	len = strnlen(m->text, TERMS_TEXT_MAX);
+	if (terms_strip_urls(m->text, len, &h->terms_raw) < 0 ||
+	    h->terms_raw.data == NULL) {
+		return NULL;
+	}
+	if (fold_text(h->fold, h->terms_raw.data, h->terms_raw.len,
+		      &h->terms_fold) < 0 &&
+	    h->terms_fold.len == 0) {
+		return NULL;
+	}
+	if (h->terms_fold.data == NULL ||
+	    terms_filter(h->terms_fold.data, h->terms_fold.len, &h->terms) < 0 ||
+	    h->terms.len == 0) {
+		return NULL;
+	}
+	return h->terms.data;
+}
+
 /* Counts one parsed and matched mention (ids: the rules it matched,
  * ascending): watermark, per-rule buckets. */
+/*
+ * Refuses an event time too far ahead: one bogus created_at (a mangled
+ * year) would otherwise push the watermark past every open bucket, close
+ * days of empty buckets for every rule, and make every later mention late.
+ * Ahead of the stream by more than HARK_MAX_AHEAD_MS is refused, unless the
+ * wall clock is there too (a live stream after a long silence); the daemon
+ * also refuses anything more than HARK_MAX_FUTURE_MS past the wall clock.
+ */
+static int check_event_time(const struct hark *h, const struct mention *m,
+			    char *err, size_t errlen)
+{
+	int64_t limit;
+
+	if (!m->has_created_at) {
+		return 0;
+	}
+	if (!h->replay &&
+	    m->created_at_ms > timeutil_now_ms() + HARK_MAX_FUTURE_MS) {
+		snprintf(err, errlen, "created_at: more than 7 days in the "
+			 "future");
+		return -1;
+	}
+	if (!h->wm.has_event) {
+		return 0;
+	}
+	limit = h->wm.max_event_ms + HARK_MAX_AHEAD_MS;
+	if (!h->replay && timeutil_now_ms() + 3600000 > limit) {
+		limit = timeutil_now_ms() + 3600000;
+	}
+	if (m->created_at_ms > limit) {
+		snprintf(err, errlen, "created_at: more than a day ahead of the "
+			 "newest mention");
+		return -1;
+	}
+	return 0;
+}
+
 static void count_matched(struct hark *h, const struct mention *m,
 			  int64_t now, const uint32_t *ids, size_t n)
 {
 	int64_t ev = m->has_created_at ? m->created_at_ms : now;
 	bool late = false;
+	const char *terms = NULL;
 
 	watermark_observe(&h->wm, ev, now);
+	/* Folded once, whatever the number of rules it counts for. */
+	if (n > 0) {
+		terms = mention_terms(h, m);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct rule_rt *r = &h->rules[ids[i]];
 
 		r->matched_total++;
-		if (series_add(r->series, ev, m) == SERIES_LATE) {
+		if (series_add_terms(r->series, ev, m, terms,
+				     terms != NULL ? h->terms.len : 0) ==
+		    SERIES_LATE) {
 			r->late_total++;
 			late = true;
 		}
@@ -506,6 +624,12 @@ int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
 		ss->rejected++;
 		return -1;
 	}
+	if (check_event_time(h, &m, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		mention_fini(&m);
+		return -1;
+	}
 	count_mention(h, source, &m, arrival_now(h));
 	mention_fini(&m);
 	return 0;
@@ -542,6 +666,12 @@ int hark_ingest_line_as(struct hark *h, int source,
 		mention_fini(&m);
 		return 2;
 	}
+	if (check_event_time(h, &m, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		mention_fini(&m);
+		return -1;
+	}
 	count_mention(h, source, &m, arrival_now(h));
 	mention_fini(&m);
 	return 0;
@@ -553,14 +683,17 @@ static int source_mention_cb(void *arg, int source, const struct mention *m,
 {
 	struct hark *h = arg;
 
-	HARK_UNUSED(err);
-	HARK_UNUSED(errlen);
 	if (h->phase != PHASE_SERVING) {
 		snprintf(err, errlen, "daemon stopping");
 		return -1;
 	}
 	h->received++;
 	h->src_stats[source].received++;
+	if (check_event_time(h, m, err, errlen) < 0) {
+		h->rejected++;
+		h->src_stats[source].rejected++;
+		return -1;
+	}
 	count_mention(h, source, m, arrival_now(h));
 	return 0;
 }
@@ -770,12 +903,13 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 }
 
 /* The alert of rule r's result res over bucket b; labels (n_labels + 1),
- * authors and langs (WINDOW_TOP_N) are the caller's storage. */
+ * authors, langs and terms (WINDOW_TOP_N) are the caller's storage. */
 static void fill_alert(const struct hark *h, const struct rule_rt *r,
 		       const struct detect_result *res,
 		       const struct closed_bucket *b, const char *status,
 		       struct alert *out, struct render_label *labels,
-		       struct render_top *authors, struct render_top *langs)
+		       struct render_top *authors, struct render_top *langs,
+		       struct render_top *terms)
 {
 	struct alert a;
 	bool resolved = strcmp(status, "resolved") == 0;
@@ -794,6 +928,12 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	a.n_top_authors = b->n_top_authors;
 	a.top_langs = langs;
 	a.n_top_langs = b->n_top_langs;
+	for (size_t i = 0; i < b->n_top_terms; i++) {
+		terms[i].name = b->top_terms[i].name;
+		terms[i].count = b->top_terms[i].count;
+	}
+	a.top_terms = terms;
+	a.n_top_terms = b->n_top_terms;
 	for (size_t i = 0; i < r->cfg->n_labels; i++) {
 		labels[i].name = r->cfg->labels[i].name;
 		labels[i].value = r->cfg->labels[i].value;
@@ -833,9 +973,11 @@ static void notify(struct hark *h, struct rule_rt *r,
 	bool resolved = strcmp(status, "resolved") == 0;
 	const struct history_entry *last;
 	struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
+	struct render_top terms[WINDOW_TOP_N];
 
 	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs);
+	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs,
+		   terms);
 	record_alert(h, r, &a, e);
 	last = &h->history.v[(h->history.head + h->history.n - 1) %
 			     HISTORY_MAX];
@@ -917,6 +1059,7 @@ static void repeat_due(struct hark *h)
 		struct render_label *labels;
 		struct silence_label *sl;
 		struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
+		struct render_top terms[WINDOW_TOP_N];
 		struct alert a;
 		bool silenced;
 
@@ -944,7 +1087,7 @@ static void repeat_due(struct hark *h)
 						  r->cfg->n_labels, now) != NULL;
 			free(sl);
 			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
-				   &a, labels, authors, langs);
+				   &a, labels, authors, langs, terms);
 			a.repeat = r->repeats[i];
 			render_alert_id(&a);
 			log_info("alert", "repeat rule=%s receiver=%s n=%lld "
@@ -1029,6 +1172,24 @@ static void eval_cb(void *arg, int status, long long value)
 	drain_rule(h, &h->rules[e->rule]);
 }
 
+/* eval_cb for a bucket this process counted nothing in: the stored total
+ * (no key: 0). */
+static void eval_get_cb(void *arg, int status, const char *val, size_t len)
+{
+	long long total = 0;
+
+	if (status == 0 && val != NULL && len > 0 && len < 32) {
+		char tmp[32];
+
+		memcpy(tmp, val, len);
+		tmp[len] = '\0';
+		total = strtoll(tmp, NULL, 10);
+	}
+	/* A failed read judges on the local count (0), as a failed INCRBY
+	 * does; there is no write to keep for later. */
+	eval_cb(arg, 0, total);
+}
+
 void hark_process(struct hark *h)
 {
 	int64_t now = watermark_now(h);
@@ -1065,8 +1226,15 @@ void hark_process(struct hark *h)
 			}
 			r->tail = e;
 			h->inflight++;
-			store_incrby(h->store, e->key, b.count,
-				     h->cfg->retention_ms, eval_cb, e);
+			if (b.count == 0) {
+				/* Nothing to add: read the total (a count from
+				 * before a restart, or another process's)
+				 * without creating a key per empty bucket. */
+				store_get(h->store, e->key, eval_get_cb, e);
+			} else {
+				store_incrby(h->store, e->key, b.count,
+					     h->cfg->retention_ms, eval_cb, e);
+			}
 		}
 	}
 }
@@ -1767,12 +1935,18 @@ struct matcher *hark_replay_take_matcher(struct hark *h)
 	return m;
 }
 
-void hark_replay_count(struct hark *h, const struct mention *m,
-		       const uint32_t *ids, size_t n)
+int hark_replay_count(struct hark *h, const struct mention *m,
+		      const uint32_t *ids, size_t n, char *err, size_t errlen)
 {
 	h->received++;
 	h->src_stats[h->cfg->n_sources].received++;
+	if (check_event_time(h, m, err, errlen) < 0) {
+		h->rejected++;
+		h->src_stats[h->cfg->n_sources].rejected++;
+		return -1;
+	}
 	count_matched(h, m, arrival_now(h), ids, n);
+	return 0;
 }
 
 void hark_replay_reject(struct hark *h)

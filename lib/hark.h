@@ -124,9 +124,11 @@ int hark_replay_finish(struct hark *h) HARK_MUST_CHECK;
  */
 struct matcher *hark_replay_take_matcher(struct hark *h);
 /* Counts mention m, parsed and matched elsewhere, as hark_ingest_line with
- * source -1 would: ids are the rules it matched, ascending. */
-void hark_replay_count(struct hark *h, const struct mention *m,
-		       const uint32_t *ids, size_t n);
+ * source -1 would: ids are the rules it matched, ascending. Returns -1 with
+ * the reason in err (and counts it rejected) for a created_at too far
+ * ahead of the stream. */
+int hark_replay_count(struct hark *h, const struct mention *m,
+		      const uint32_t *ids, size_t n, char *err, size_t errlen);
 /* Counts a line that hark_ingest_line would have rejected. */
 void hark_replay_reject(struct hark *h);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);

@@ -63,6 +63,7 @@ struct store_mem {
 	size_t nbuckets;	 /* a power of two */
 	size_t count;
 	size_t max_keys;
+	size_t sweep_at;       /* next bucket the incremental sweep looks at */
 	struct completion *head;
 	struct completion *tail;
 	size_t npending;
@@ -123,11 +124,15 @@ static struct entry *lookup(struct store_mem *ms, const char *key,
 	return NULL;
 }
 
-static void sweep_expired(struct store_mem *ms, int64_t now_ms)
-{
-	for (size_t i = 0; i < ms->nbuckets; i++) {
-		struct entry **pp = &ms->buckets[i];
+#define SWEEP_STEP 256
 
+static void sweep_some(struct store_mem *ms, int64_t now_ms)
+{
+	for (size_t n = 0; n < SWEEP_STEP && n < ms->nbuckets; n++) {
+		struct entry **pp;
+
+		ms->sweep_at &= ms->nbuckets - 1;
+		pp = &ms->buckets[ms->sweep_at++];
 		while (*pp != NULL) {
 			struct entry *e = *pp;
 
@@ -172,7 +177,10 @@ static struct entry *insert(struct store_mem *ms, const char *key,
 	size_t i;
 
 	if (ms->count >= ms->max_keys) {
-		sweep_expired(ms, now_ms);
+		/* A full sweep walks every key: when the store stays full,
+		 * one per refused insert would make each write O(keys). Each
+		 * attempt sweeps the next SWEEP_STEP buckets instead. */
+		sweep_some(ms, now_ms);
 		if (ms->count >= ms->max_keys) {
 			return NULL;
 		}

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
@@ -175,6 +176,27 @@ class Ingest(H.HarkTestCase):
         self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 1)
         # Read routes stay open.
         self.assertEqual(H.get_json(h.port, "/healthz")[0], 200)
+        self.stop(h)
+
+    def test_far_future_created_at(self):
+        # One mangled year must not close every bucket and make the rest
+        # of the stream late: it is refused, and the stream goes on.
+        h = self.harkd(conf())
+        now = int(time.time())
+        lines = [flat(1, "blablacar", H.rfc3339(now - 3600)),
+                 flat(2, "blablacar", "9999-01-01T00:00:00Z"),
+                 # past the clock and more than a day past the stream
+                 flat(3, "blablacar", H.rfc3339(now + 2 * 86400)),
+                 flat(4, "blablacar", H.rfc3339(now - 3540))]
+        status, reply = H.post_mentions(h.port, "\n".join(lines) + "\n")
+        self.assertEqual(status, 202, reply)
+        self.assertEqual((reply["accepted"], reply["rejected"]), (2, 2), reply)
+        self.assertEqual([e["line"] for e in reply["errors"]], [2, 3])
+        self.assertIn("future", reply["errors"][0]["error"])
+        self.assertIn("ahead", reply["errors"][1]["error"])
+        info = H.rule_info(h.port, "brand")
+        self.assertEqual(info.get("matched_total"), 2)
+        self.assertEqual(info.get("late_total"), 0)
         self.stop(h)
 
     def test_push_without_push_source(self):
