@@ -562,6 +562,18 @@ static int check_event_time(const struct hark *h, const struct mention *m,
 	return 0;
 }
 
+/* check_event_time, counting a refusal as a rejected line of source ss. */
+static int admit_event_time(struct hark *h, struct src_counts *ss,
+			    const struct mention *m, char *err, size_t errlen)
+{
+	if (check_event_time(h, m, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	return 0;
+}
+
 static void count_matched(struct hark *h, const struct mention *m,
 			  int64_t now, const uint32_t *ids, size_t n)
 {
@@ -610,31 +622,6 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 	count_matched(h, m, now, h->match_ids, n);
 }
 
-int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
-		     char *err, size_t errlen)
-{
-	struct src_counts *ss =
-		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-	struct mention m;
-
-	h->received++;
-	ss->received++;
-	if (mention_parse(&m, line, len, err, errlen) < 0) {
-		h->rejected++;
-		ss->rejected++;
-		return -1;
-	}
-	if (check_event_time(h, &m, err, errlen) < 0) {
-		h->rejected++;
-		ss->rejected++;
-		mention_fini(&m);
-		return -1;
-	}
-	count_mention(h, source, &m, arrival_now(h));
-	mention_fini(&m);
-	return 0;
-}
-
 int hark_ingest_line_as(struct hark *h, int source,
 			const struct mention_opts *o, const char *line,
 			size_t len, char *err, size_t errlen)
@@ -666,15 +653,28 @@ int hark_ingest_line_as(struct hark *h, int source,
 		mention_fini(&m);
 		return 2;
 	}
-	if (check_event_time(h, &m, err, errlen) < 0) {
-		h->rejected++;
-		ss->rejected++;
+	if (admit_event_time(h, ss, &m, err, errlen) < 0) {
 		mention_fini(&m);
 		return -1;
 	}
 	count_mention(h, source, &m, arrival_now(h));
 	mention_fini(&m);
 	return 0;
+}
+
+int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
+		     char *err, size_t errlen)
+{
+	/* What mention_parse reads: any accepted shape, boosts as originals. */
+	static const struct mention_opts any_shape = {
+		.format = MENTION_FORMAT_AUTO,
+		.reblog_original = true,
+	};
+
+	return hark_ingest_line_as(h, source, &any_shape, line, len, err,
+				   errlen) < 0
+		       ? -1
+		       : 0;
 }
 
 /* The sink of the pulled sources: they parsed and deduplicated already. */
@@ -689,9 +689,7 @@ static int source_mention_cb(void *arg, int source, const struct mention *m,
 	}
 	h->received++;
 	h->src_stats[source].received++;
-	if (check_event_time(h, m, err, errlen) < 0) {
-		h->rejected++;
-		h->src_stats[source].rejected++;
+	if (admit_event_time(h, &h->src_stats[source], m, err, errlen) < 0) {
 		return -1;
 	}
 	count_mention(h, source, m, arrival_now(h));
@@ -1940,9 +1938,8 @@ int hark_replay_count(struct hark *h, const struct mention *m,
 {
 	h->received++;
 	h->src_stats[h->cfg->n_sources].received++;
-	if (check_event_time(h, m, err, errlen) < 0) {
-		h->rejected++;
-		h->src_stats[h->cfg->n_sources].rejected++;
+	if (admit_event_time(h, &h->src_stats[h->cfg->n_sources], m, err,
+			     errlen) < 0) {
 		return -1;
 	}
 	count_matched(h, m, arrival_now(h), ids, n);

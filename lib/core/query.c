@@ -794,27 +794,31 @@ static struct query_node *parse_or(struct parser *p)
 	return n != NULL ? n : first;
 }
 
-/* True when every mention the query matches has a term or a filter in
- * it: false for a query that is only negations. */
-static bool positive(const struct query_node *n)
+/*
+ * True when every mention the query matches has one of its terms in it,
+ * or, with fields, a term or a filter: false for a query that is only
+ * negations (or, without fields, only filters).
+ */
+static bool needs_atom(const struct query_node *n, bool fields)
 {
 	switch (n->op) {
 	case QUERY_TERM:
-	case QUERY_FIELD:
 	case QUERY_NEAR:
 		return true;
+	case QUERY_FIELD:
+		return fields;
 	case QUERY_NOT:
 		return false;
 	case QUERY_AND:
 		for (size_t i = 0; i < n->n_kids; i++) {
-			if (positive(n->kids[i])) {
+			if (needs_atom(n->kids[i], fields)) {
 				return true;
 			}
 		}
 		return false;
 	case QUERY_OR:
 		for (size_t i = 0; i < n->n_kids; i++) {
-			if (!positive(n->kids[i])) {
+			if (!needs_atom(n->kids[i], fields)) {
 				return false;
 			}
 		}
@@ -823,31 +827,14 @@ static bool positive(const struct query_node *n)
 	return false;
 }
 
+static bool positive(const struct query_node *n)
+{
+	return needs_atom(n, true);
+}
+
 bool query_needs_term(const struct query_node *n)
 {
-	switch (n->op) {
-	case QUERY_TERM:
-	case QUERY_NEAR:
-		return true;
-	case QUERY_FIELD:
-	case QUERY_NOT:
-		return false;
-	case QUERY_AND:
-		for (size_t i = 0; i < n->n_kids; i++) {
-			if (query_needs_term(n->kids[i])) {
-				return true;
-			}
-		}
-		return false;
-	case QUERY_OR:
-		for (size_t i = 0; i < n->n_kids; i++) {
-			if (!query_needs_term(n->kids[i])) {
-				return false;
-			}
-		}
-		return true;
-	}
-	return false;
+	return needs_atom(n, false);
 }
 
 int query_parse(const char *text, int col_base, struct query_node **out,

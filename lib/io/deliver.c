@@ -358,7 +358,8 @@ static void arm_drain(struct deliver *d)
 	evtimer_add(d->drain_ev, &tv);
 }
 
-static void job_free(struct job *j)
+/* Ends the job's attempt in flight and its retry timer, if any. */
+static void job_stop(struct job *j)
 {
 	struct deliver *d = j->d;
 
@@ -371,6 +372,13 @@ static void job_free(struct job *j)
 		event_free(j->retry_ev);
 		j->retry_ev = NULL;
 	}
+}
+
+static void job_free(struct job *j)
+{
+	struct deliver *d = j->d;
+
+	job_stop(j);
 	if (j->prev != NULL) {
 		j->prev->next = j->next;
 	} else {
@@ -738,15 +746,7 @@ static void job_park(struct job *j)
 {
 	struct deliver *d = j->d;
 
-	if (j->easy != NULL) {
-		curl_multi_remove_handle(d->multi, j->easy);
-		curl_easy_cleanup(j->easy);
-		j->easy = NULL;
-	}
-	if (j->retry_ev != NULL) {
-		event_free(j->retry_ev);
-		j->retry_ev = NULL;
-	}
+	job_stop(j);
 	j->parked = true;
 	j->due = false;
 	d->n_jobs--;
