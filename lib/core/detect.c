@@ -75,6 +75,15 @@
 #define LEVEL_HI 4.0
 /* First allocation of the history ring, in buckets. */
 #define HIST_MIN_CAP 64
+/* The up threshold's calibration (up_threshold): daily peak scores kept,
+ * the factor over their median, the floor for Poisson-like streams (as a
+ * fraction of the threshold) and the dispersion range over which that
+ * floor rises back to the threshold. */
+#define PEAK_DAYS 14
+#define PEAK_FACTOR 2.5
+#define PEAK_FLOOR 0.6
+#define CALM_ALPHA_LO 0.02
+#define CALM_ALPHA_HI 0.1
 #define ENCODE_MAX_BYTES (4u * 1024 * 1024)
 #define COUNT_MAX 0xffffffffu
 
@@ -121,6 +130,16 @@ struct detector {
 	/* Raw counts of the last window - 1 buckets, newest last. */
 	uint32_t raw[DETECT_MAX_WINDOW];
 	int n_raw;
+	/* The highest up score of each of the last PEAK_DAYS days (UTC)
+	 * outside warmup and firings, oldest first, and of the current day
+	 * peak_day (peak_cur < 0: none yet). */
+	double peaks[PEAK_DAYS];
+	int n_peaks;
+	int64_t peak_day;
+	double peak_cur;
+	double peak_median; /* of peaks[], kept as they change */
+	/* up_threshold for the bucket being evaluated (not saved) */
+	double up_thr;
 	struct detect_result last;
 };
 
@@ -128,6 +147,7 @@ struct detector {
 /* What one side (up or down) of the test saw for a bucket. */
 struct side {
 	double mu;
+	double typical; /* up: the level min_ratio is checked against */
 	double score; /* positive when the count is off in this side's way */
 	double ratio; /* count / mu for up, mu / count for down (floored) */
 	bool anomalous; /* the whole window is off */
@@ -205,6 +225,8 @@ struct detector *detector_new(const struct detect_params *p)
 	}
 	d->n_slots = (size_t)slots;
 	d->next_ms = INT64_MIN;
+	d->peak_day = INT64_MIN;
+	d->peak_cur = -1.0;
 	d->state = DETECT_STATE_WARMING;
 	d->cooldown_until_ms = INT64_MIN;
 	return d;
@@ -521,10 +543,62 @@ static bool season_of(const struct detector *d, const struct profile *pr,
 	return false;
 }
 
-static double baseline_up(const struct detector *d, int64_t k,
-			  struct profile *pr)
+/*
+ * The typical level of bucket k for the up side's min_ratio guard: the
+ * same-time 3-bucket means of previous days (median; mean below 3) and of
+ * the same time 1 and 2 weeks back, combined as season_of combines the
+ * profiles and scaled by the same level factors, never under the recent
+ * level. The up baseline is an upper envelope over +-30 min, right for the
+ * score (a rise that comes a little early must not page) but not for the
+ * ratio: "twice the usual" means twice the usual, and the envelope of a
+ * morning rise or a quiet weekend afternoon is 20-30 % above it.
+ */
+static double typical_up(const struct detector *d, int64_t k,
+			 const struct profile *pr, double recent)
 {
-	double recent = recent_level(d, k);
+	double v[MAX_DAYS], w[3], sum = 0.0, c;
+	int64_t day_b;
+	size_t n = 0, nw = 0;
+
+	if (!pr->has_day) {
+		return recent;
+	}
+	day_b = DAY_MS / d->p.bucket_ms;
+	for (int i = 1; i <= MAX_DAYS && i * day_b + 1 <= (int64_t)d->seen;
+	     i++) {
+		double m = mean3(d, k, i * day_b);
+
+		if (m >= 0.0) {
+			v[n++] = m;
+			sum += m;
+		}
+	}
+	if (n == 0) {
+		return recent;
+	}
+	c = (n < 3 ? sum / (double)n : median(v, n)) * level_factor(d, 0, 0);
+	if (pr->has_week) {
+		for (int i = 1; i <= pr->n_weeks; i++) {
+			double m = mean3(d, k, i * WEEK_DAYS * day_b);
+
+			if (m >= 0.0) {
+				w[nw++] = m * level_factor(d, 0, 1);
+			}
+		}
+		if (nw == 2 && pr->n_weeks >= 2) {
+			w[nw++] = c;
+			c = median(w, 3);
+		} else if (nw == 1 && d->perr[1] < d->perr[0]) {
+			c = w[0];
+		}
+	}
+	return c > recent ? c : recent;
+}
+
+/* recent: recent_level(d, k) */
+static double baseline_up(const struct detector *d, int64_t k,
+			  struct profile *pr, double recent)
+{
 	double season;
 
 	profiles(d, k, true, pr);
@@ -535,9 +609,8 @@ static double baseline_up(const struct detector *d, int64_t k,
 }
 
 static double baseline_down(const struct detector *d, int64_t k,
-			    struct profile *pr)
+			    struct profile *pr, double recent)
 {
-	double recent = recent_level(d, k);
 	double season;
 
 	profiles(d, k, false, pr);
@@ -588,15 +661,16 @@ static void learn_profiles(struct detector *d, const struct profile *pr,
 double detector_baseline(const struct detector *d)
 {
 	struct profile pr;
+	int64_t k;
 
 	if (d->next_ms == INT64_MIN || d->seen == 0) {
 		return 0.0;
 	}
+	k = floor_div(d->next_ms, d->p.bucket_ms);
 	if (d->p.direction == DETECT_DOWN) {
-		return baseline_down(d, floor_div(d->next_ms, d->p.bucket_ms),
-				     &pr);
+		return baseline_down(d, k, &pr, recent_level(d, k));
 	}
-	return baseline_up(d, floor_div(d->next_ms, d->p.bucket_ms), &pr);
+	return baseline_up(d, k, &pr, recent_level(d, k));
 }
 
 static double alpha_of(const struct detector *d, int side)
@@ -709,12 +783,77 @@ static void push_raw(struct detector *d, int64_t count)
 	d->raw[d->n_raw++] = v;
 }
 
-static bool off_up(const struct detector *d, double x, double mu,
-		   double sd)
+/*
+ * The score a spike must reach. The threshold assumes the count model's
+ * tails, and a stream's own days say how far its ordinary bursts go: one
+ * whose every day peaks at a score of 4 must not page daily at 5, and a
+ * Poisson-like one whose days peak at 1-2 can afford a lower bar. So:
+ * PEAK_FACTOR times the median daily peak of the last PEAK_DAYS days, but
+ * not under the threshold, or under PEAK_FLOOR of it for a Poisson-like
+ * stream (alpha up to CALM_ALPHA_LO, rising back to the threshold at
+ * CALM_ALPHA_HI) whose level is steady (a level factor above 1 means the
+ * baseline is still catching up with a shift: not to be trusted that far).
+ * No peak yet (the first day): the threshold.
+ */
+static double up_threshold(const struct detector *d)
 {
-	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
+	double a, lo = 1.0, t;
 
-	return (x - mu) / sd >= d->p.threshold &&
+	if (d->n_peaks == 0) {
+		return d->p.threshold;
+	}
+	a = alpha_of(d, 0);
+	if (a < CALM_ALPHA_HI && level_factor(d, 0, 0) <= 1.0 &&
+	    level_factor(d, 0, 1) <= 1.0) {
+		lo = a <= CALM_ALPHA_LO
+			     ? PEAK_FLOOR
+			     : PEAK_FLOOR + (1.0 - PEAK_FLOOR) *
+						    (a - CALM_ALPHA_LO) /
+						    (CALM_ALPHA_HI - CALM_ALPHA_LO);
+	}
+	t = PEAK_FACTOR * d->peak_median;
+	return t > lo * d->p.threshold ? t : lo * d->p.threshold;
+}
+
+static void peaks_changed(struct detector *d)
+{
+	double v[PEAK_DAYS];
+
+	memcpy(v, d->peaks, (size_t)d->n_peaks * sizeof(v[0]));
+	d->peak_median = d->n_peaks > 0 ? median(v, (size_t)d->n_peaks) : 0.0;
+}
+
+/* Keeps the day's peak up score (t: the bucket's start). */
+static void note_peak(struct detector *d, int64_t t, double score)
+{
+	int64_t day = floor_div(t, DAY_MS);
+
+	if (day != d->peak_day) {
+		if (d->peak_cur >= 0.0) {
+			if (d->n_peaks == PEAK_DAYS) {
+				memmove(d->peaks, d->peaks + 1,
+					(PEAK_DAYS - 1) * sizeof(d->peaks[0]));
+				d->n_peaks--;
+			}
+			d->peaks[d->n_peaks++] = d->peak_cur;
+			peaks_changed(d);
+		}
+		d->peak_day = day;
+		d->peak_cur = -1.0;
+	}
+	if (d->peak_cur < 0.0 || score > d->peak_cur) {
+		d->peak_cur = score > 0.0 ? score : 0.0;
+	}
+}
+
+/* x is off upwards: score against the envelope mu, ratio against the
+ * typical level. */
+static bool off_up(const struct detector *d, double x, double mu,
+		   double sd, double typical)
+{
+	double floored = typical > RATIO_FLOOR ? typical : RATIO_FLOOR;
+
+	return (x - mu) / sd >= d->up_thr &&
 	       x >= (double)d->p.min_count && x >= d->p.min_ratio * floored;
 }
 
@@ -764,7 +903,7 @@ static void sustained_up(const struct detector *d, double x, double mu,
 		 * quiet neighbours: the median passes the ratio too; and so
 		 * must this bucket, so a rise that has ended cannot fire
 		 * late (after a cooldown, say). */
-		if (z >= d->p.threshold && sum >= d->p.min_ratio * m &&
+		if (z >= d->up_thr && sum >= d->p.min_ratio * m &&
 		    x >= d->p.min_ratio * floored &&
 		    median(v, (size_t)n) >= d->p.min_ratio * floored &&
 		    sum >= (double)n * (double)d->p.min_count) {
@@ -792,9 +931,9 @@ static void test_up(const struct detector *d, double x, double xw,
 	s->mu = mu;
 	s->score = (xw - mu) / sd;
 	s->ratio = x / floored;
-	s->anomalous = off_up(d, xw, mu, sd);
-	s->single = off_up(d, x, mu, sd);
-	if (s->single && (x - mu) / sd >= SINGLE_FACTOR * d->p.threshold &&
+	s->anomalous = off_up(d, xw, mu, sd, s->typical);
+	s->single = off_up(d, x, mu, sd, s->typical);
+	if (s->single && (x - mu) / sd >= SINGLE_FACTOR * d->up_thr &&
 	    x >= SINGLE_FACTOR * d->p.min_ratio * floored) {
 		s->anomalous = true;
 		s->score = (x - mu) / sd;
@@ -936,6 +1075,7 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	double stored;
 	int n_w;
 	double wsum;
+	double recent;
 
 	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
 		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
@@ -943,14 +1083,20 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		count = 0;
 	}
 	wsum = window_sum(d, count, &n_w);
+	recent = recent_level(d, k);
 	if (test_u) {
-		test_up(d, (double)count, window_count(d, count, true),
-			baseline_up(d, k, &pr_up), &up);
+		double mu = baseline_up(d, k, &pr_up, recent);
+		double typical = typical_up(d, k, &pr_up, recent);
+
+		d->up_thr = up_threshold(d);
+		up.typical = typical < mu ? typical : mu;
+		test_up(d, (double)count, window_count(d, count, true), mu,
+			&up);
 	}
 	if (test_d) {
 		test_down(d, (double)count, window_count(d, count, false),
 			  wsum, n_w,
-			  baseline_down(d, k, &pr_down), &down);
+			  baseline_down(d, k, &pr_down, recent), &down);
 	}
 	anomalous = (test_u && up.anomalous) || (test_d && down.anomalous);
 	calm = (!test_u || up.calm) && (!test_d || down.calm);
@@ -1032,6 +1178,9 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	}
 	if (test_d) {
 		learn_level(d, 1, &pr_down, stored);
+	}
+	if (test_u && !warming && d->state != DETECT_STATE_FIRING) {
+		note_peak(d, start_ms, up.score);
 	}
 	push_raw(d, count);
 	if (d->steps < INT64_MAX) {
@@ -1141,6 +1290,13 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 	}
 	for (int i = 0; i < d->n_raw; i++) {
 		rc = buf_printf(&b, "%s%" PRIu32, i > 0 ? "," : "", d->raw[i]);
+		HARK_ASSERT(rc == 0);
+	}
+	rc = buf_printf(&b, " peaks=%" PRId64 ",%.17g", d->peak_day,
+			d->peak_cur);
+	HARK_ASSERT(rc == 0);
+	for (int i = 0; i < d->n_peaks; i++) {
+		rc = buf_printf(&b, ",%.17g", d->peaks[i]);
 		HARK_ASSERT(rc == 0);
 	}
 	rc = buf_printf(
@@ -1385,6 +1541,46 @@ static bool parse_raw(const char **p, uint32_t *raw, int *n_out)
 	return true;
 }
 
+/*
+ * "peaks=DAY,CUR[,PEAK...] " into the peak fields of *d (a scratch copy).
+ * Absent in states saved before it existed: no peaks, as on a first day.
+ */
+static bool parse_peaks(const char **p, struct detector *d)
+{
+	d->n_peaks = 0;
+	d->peak_day = INT64_MIN;
+	d->peak_cur = -1.0;
+	if (strncmp(*p, "peaks=", 6) != 0) {
+		return true;
+	}
+	*p += 6;
+	if (!read_num(p, &d->peak_day, ',')) {
+		return false;
+	}
+	for (int i = -1;; i++) {
+		char *end;
+		double v;
+
+		if (i == PEAK_DAYS) {
+			return false;
+		}
+		v = strtod(*p, &end);
+		if (end == *p || !isfinite(v) || v < (i < 0 ? -1.0 : 0.0) ||
+		    (*end != ',' && *end != ' ')) {
+			return false;
+		}
+		if (i < 0) {
+			d->peak_cur = v;
+		} else {
+			d->peaks[d->n_peaks++] = v;
+		}
+		*p = end + 1;
+		if (*end == ' ') {
+			return true;
+		}
+	}
+}
+
 static bool parse_last(const char **p, struct detect_result *l,
 		       int64_t bucket)
 {
@@ -1498,6 +1694,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	double lvl_num[2][2], lvl_den[2][2];
 	uint32_t raw[DETECT_MAX_WINDOW] = {0};
 	int n_raw;
+	struct detector pk;
 	enum detect_state state;
 	struct detect_result last;
 	uint32_t *vals = NULL;
@@ -1524,7 +1721,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
 	    !parse_lvl(&p, lvl_num, lvl_den) ||
-	    !parse_raw(&p, raw, &n_raw) ||
+	    !parse_raw(&p, raw, &n_raw) || !parse_peaks(&p, &pk) ||
 	    !parse_last(&p, &last, bucket) || !parse_history(p, &vals, &n_vals)) {
 		goto out;
 	}
@@ -1566,6 +1763,11 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	memcpy(d->lvl_den, lvl_den, sizeof(lvl_den));
 	memcpy(d->raw, raw, sizeof(raw));
 	d->n_raw = n_raw;
+	memcpy(d->peaks, pk.peaks, sizeof(pk.peaks));
+	d->n_peaks = pk.n_peaks;
+	d->peak_day = pk.peak_day;
+	d->peak_cur = pk.peak_cur;
+	peaks_changed(d);
 	d->last = last;
 	rc = 0;
 out:
