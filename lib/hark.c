@@ -120,11 +120,9 @@ struct hark {
 	struct config *cfg;
 	struct fold *fold;
 	struct matcher *matcher;
-	/* count_matched's scratch for a mention's terms: text without URLs,
-	 * folded, filtered (reused: no allocation per mention once warm) */
-	struct buf terms_raw;
-	struct buf terms_fold;
-	struct buf terms;
+	/* count_matched's scratch for a mention's terms (terms_of; reused:
+	 * no allocation per mention once warm) */
+	struct terms_scratch terms;
 	struct watermark wm;
 	struct rule_rt *rules;
 	uint32_t *match_ids;
@@ -236,9 +234,6 @@ static struct detector *make_detector(const struct config_rule *r)
 	return detector_new(&p);
 }
 
-/* Bytes of a mention's text looked at for its terms. */
-#define TERMS_TEXT_MAX (64 * 1024)
-
 /*
  * Keeps rule cr's own words (its any terms, or its query's words) out of
  * its top terms: every matching mention has them, they would top the list.
@@ -277,9 +272,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	history_init(&h->history);
 	h->fold = fold_new();
 	h->matcher = matcher_new(h->fold);
-	buf_init(&h->terms_raw, TERMS_TEXT_MAX);
-	buf_init(&h->terms_fold, TERMS_TEXT_MAX);
-	buf_init(&h->terms, TERMS_TEXT_MAX);
+	terms_scratch_init(&h->terms);
 	h->rules = xcalloc(cfg->n_rules, sizeof(*h->rules));
 	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
 	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
@@ -463,9 +456,7 @@ void hark_free(struct hark *h)
 	free(h->src_stats);
 	matcher_free(h->matcher);
 	fold_free(h->fold);
-	buf_fini(&h->terms_raw);
-	buf_fini(&h->terms_fold);
-	buf_fini(&h->terms);
+	terms_scratch_fini(&h->terms);
 	config_fini(h->cfg);
 	free(h->cfg);
 	free(h);
@@ -493,38 +484,6 @@ int hark_push_source(const struct hark *h)
 
 /* ---- ingest ---- */
 
-/*
- * The terms of m (terms_filter's " tok tok ", in h->terms), or NULL when
- * none. A text past TERMS_TEXT_MAX is taken up to there: fold_text's -1
- * leaves the prefix it folded, which is what is wanted.
- */
-static const char *mention_terms(struct hark *h, const struct mention *m)
-{
-	size_t len;
-
-	if (m->text == NULL) {
-		return NULL;
-	}
-	len = strnlen(m->text, TERMS_TEXT_MAX);
-	if (terms_strip_urls(m->text, len, &h->terms_raw) < 0 ||
-	    h->terms_raw.data == NULL) {
-		return NULL;
-	}
-	if (fold_text(h->fold, h->terms_raw.data, h->terms_raw.len,
-		      &h->terms_fold) < 0 &&
-	    h->terms_fold.len == 0) {
-		return NULL;
-	}
-	if (h->terms_fold.data == NULL ||
-	    terms_filter(h->terms_fold.data, h->terms_fold.len, &h->terms) < 0 ||
-	    h->terms.len == 0) {
-		return NULL;
-	}
-	return h->terms.data;
-}
-
-/* Counts one parsed and matched mention (ids: the rules it matched,
- * ascending): watermark, per-rule buckets. */
 /*
  * Refuses an event time too far ahead: one bogus created_at (a mangled
  * year) would otherwise push the watermark past every open bucket, close
@@ -574,25 +533,24 @@ static int admit_event_time(struct hark *h, struct src_counts *ss,
 	return 0;
 }
 
-static void count_matched(struct hark *h, const struct mention *m,
+/*
+ * Counts one parsed and matched mention (wm; ids: the rules it matched,
+ * ascending): watermark, per-rule buckets. Its terms were found once,
+ * whatever the number of rules it counts for.
+ */
+static void count_matched(struct hark *h, const struct window_mention *wm,
 			  int64_t now, const uint32_t *ids, size_t n)
 {
+	const struct mention *m = wm->m;
 	int64_t ev = m->has_created_at ? m->created_at_ms : now;
 	bool late = false;
-	const char *terms = NULL;
 
 	watermark_observe(&h->wm, ev, now);
-	/* Folded once, whatever the number of rules it counts for. */
-	if (n > 0) {
-		terms = mention_terms(h, m);
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct rule_rt *r = &h->rules[ids[i]];
 
 		r->matched_total++;
-		if (series_add_terms(r->series, ev, m, terms,
-				     terms != NULL ? h->terms.len : 0) ==
-		    SERIES_LATE) {
+		if (series_add_mention(r->series, ev, wm) == SERIES_LATE) {
 			r->late_total++;
 			late = true;
 		}
@@ -601,6 +559,31 @@ static void count_matched(struct hark *h, const struct mention *m,
 		h->late++;
 	}
 	h->accepted++;
+}
+
+/*
+ * Describes m in *wm, its terms (when it matched some rule: n > 0) in
+ * h->terms; folded: m's text as the matcher folded it (NULL: fold here).
+ */
+static void describe(struct hark *h, const struct mention *m, size_t n,
+		     const char *folded, size_t folded_len,
+		     struct window_mention *wm)
+{
+	if (n == 0) {
+		/* counted for no rule: only wm->m is read */
+		memset(wm, 0, sizeof(*wm));
+		wm->m = m;
+		return;
+	}
+	window_mention_init(wm, m);
+	if (m->text != NULL) {
+		wm->n_toks = terms_of(&h->terms, h->fold, m->text,
+				      strlen(m->text), folded, folded_len);
+		if (wm->n_toks > 0) {
+			wm->terms = h->terms.out.data;
+			wm->toks = h->terms.toks;
+		}
+	}
 }
 
 /* Counts one parsed mention: watermark, match, per-rule buckets. */
@@ -618,8 +601,13 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 	};
 	size_t n = matcher_match(h->matcher, &in, h->match_ids,
 				 h->cfg->n_rules);
+	struct window_mention wm;
+	const char *folded;
+	size_t folded_len;
 
-	count_matched(h, m, now, h->match_ids, n);
+	folded = matcher_folded(h->matcher, &folded_len);
+	describe(h, m, n, folded, folded_len, &wm);
+	count_matched(h, &wm, now, h->match_ids, n);
 }
 
 int hark_ingest_line_as(struct hark *h, int source,
@@ -1936,13 +1924,23 @@ struct matcher *hark_replay_take_matcher(struct hark *h)
 int hark_replay_count(struct hark *h, const struct mention *m,
 		      const uint32_t *ids, size_t n, char *err, size_t errlen)
 {
+	struct window_mention wm;
+
+	describe(h, m, n, NULL, 0, &wm);
+	return hark_replay_count_prepared(h, &wm, ids, n, err, errlen);
+}
+
+int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
+			       const uint32_t *ids, size_t n, char *err,
+			       size_t errlen)
+{
 	h->received++;
 	h->src_stats[h->cfg->n_sources].received++;
-	if (admit_event_time(h, &h->src_stats[h->cfg->n_sources], m, err,
+	if (admit_event_time(h, &h->src_stats[h->cfg->n_sources], wm->m, err,
 			     errlen) < 0) {
 		return -1;
 	}
-	count_matched(h, m, arrival_now(h), ids, n);
+	count_matched(h, wm, arrival_now(h), ids, n);
 	return 0;
 }
 

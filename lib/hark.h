@@ -22,6 +22,7 @@ struct detect_params;
 struct matcher;
 struct mention;
 struct mention_opts;
+struct window_mention;
 struct hark;
 
 /* The detector settings of a rule: defaults, then the rule's keys. */
@@ -129,6 +130,16 @@ struct matcher *hark_replay_take_matcher(struct hark *h);
  * ahead of the stream. */
 int hark_replay_count(struct hark *h, const struct mention *m,
 		      const uint32_t *ids, size_t n, char *err, size_t errlen);
+/*
+ * hark_replay_count for a mention described by wm (core/window.h), with
+ * its terms found by the caller, a worker thread: terms_of (core/terms.h)
+ * over wm->m->text with h's folding table. The same counts as
+ * hark_replay_count, without measuring, hashing or folding anything on
+ * the counting thread.
+ */
+int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
+			       const uint32_t *ids, size_t n, char *err,
+			       size_t errlen);
 /* Counts a line that hark_ingest_line would have rejected. */
 void hark_replay_reject(struct hark *h);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);

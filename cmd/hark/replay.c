@@ -17,6 +17,8 @@
 #include "core/detect.h"
 #include "core/match.h"
 #include "core/mention.h"
+#include "core/terms.h"
+#include "core/window.h"
 #include "hark.h"
 #include "util/diag.h"
 #include "util/log.h"
@@ -118,6 +120,11 @@ struct item {
 	size_t len;
 	size_t ids;     /* offset in batch.ids */
 	size_t n_ids;
+	/* counting's view of m (when n_ids > 0), its terms at these
+	 * offsets: the batch's arrays may move while the worker fills them */
+	struct window_mention wm;
+	size_t terms;   /* offset in batch.terms */
+	size_t toks;    /* offset in batch.toks */
 	long lineno;
 	char *why;      /* owned */
 };
@@ -127,8 +134,17 @@ struct batch {
 	size_t n, cap;
 	uint32_t *ids;
 	size_t n_ids, cap_ids;
+	/* the terms of matched mentions, found by the worker (terms_of) */
+	char *terms;
+	size_t terms_len, terms_cap;
+	struct terms_tok *toks;
+	size_t n_toks, cap_toks;
 	char *raw;      /* the batch's lines, copied out of the reader */
 	size_t raw_len, raw_cap;
+	/* the parsed mentions' strings (mention_parse_in): one arena per
+	 * batch, reused, instead of a malloc and a free per mention */
+	char *mem;
+	size_t mem_cap;
 	uint64_t seq;   /* position in the sequence the main thread counts */
 	size_t lines;   /* lines read, empty ones included */
 	int file;       /* index in files; batches never span two files */
@@ -163,6 +179,7 @@ struct worker {
 	struct pipeline *p;
 	struct matcher *matcher;
 	uint32_t *scratch_ids;
+	struct terms_scratch terms;
 	pthread_t tid;
 	bool started;
 };
@@ -192,6 +209,8 @@ static void batch_clear(struct batch *b)
 	}
 	b->n = 0;
 	b->n_ids = 0;
+	b->terms_len = 0;
+	b->n_toks = 0;
 	b->raw_len = 0;
 	b->lines = 0;
 	b->run = false;
@@ -386,23 +405,76 @@ file_end:
 	return true;
 }
 
+/*
+ * Describes a matched mention for counting here, not on the counting
+ * thread (the critical path): lengths, hashes, its terms (from the
+ * matcher's folded text when the mention has no URL).
+ */
+static void describe(struct worker *w, struct batch *b, struct item *it,
+		     size_t text_len)
+{
+	struct terms_scratch *ts = &w->terms;
+	const char *folded;
+	size_t folded_len, n;
+
+	folded = matcher_folded(w->matcher, &folded_len);
+	window_mention_init(&it->wm, &it->m);
+	n = terms_of(ts, matcher_fold(w->matcher), it->m.text, text_len,
+		     folded, folded_len);
+	it->wm.n_toks = n;
+	if (n == 0) {
+		return;
+	}
+	if (b->terms_len + ts->out.len > b->terms_cap) {
+		b->terms_cap = (b->terms_len + ts->out.len) * 2;
+		b->terms = xrealloc(b->terms, b->terms_cap);
+	}
+	if (b->n_toks + n > b->cap_toks) {
+		b->cap_toks = (b->n_toks + n) * 2;
+		b->toks = xreallocarray(b->toks, b->cap_toks,
+					sizeof(*b->toks));
+	}
+	memcpy(b->terms + b->terms_len, ts->out.data, ts->out.len);
+	memcpy(b->toks + b->n_toks, ts->toks, n * sizeof(*b->toks));
+	it->terms = b->terms_len;
+	it->toks = b->n_toks;
+	b->terms_len += ts->out.len;
+	b->n_toks += n;
+}
+
 static void parse_batch(struct worker *w, struct batch *b)
 {
+	static const struct mention_opts auto_opts = {
+		.format = MENTION_FORMAT_AUTO,
+		.reblog_original = true,
+	};
 	char why[256];
+	size_t need = b->raw_len + b->n * MENTION_MEM_SLACK, at = 0;
 
+	/* sized before parsing: the mentions point into it */
+	if (need > b->mem_cap) {
+		free(b->mem);
+		b->mem_cap = need + need / 4;
+		b->mem = xmalloc(b->mem_cap);
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct item *it = &b->items[i];
 		struct match_input in;
+		size_t room;
 
 		if (it->kind != ITEM_OK) {
 			continue;
 		}
-		if (mention_parse(&it->m, b->raw + it->off, it->len, why,
-				  sizeof(why)) < 0) {
+		room = it->len + MENTION_MEM_SLACK;
+		/* as mention_parse does */
+		if (mention_parse_in(&it->m, &auto_opts, b->raw + it->off,
+				     it->len, b->mem + at, room, why,
+				     sizeof(why)) != MENTION_OK) {
 			it->kind = ITEM_BAD;
 			it->why = xstrdup(why);
 			continue;
 		}
+		at += room;
 		in.text = it->m.text;
 		in.len = strlen(it->m.text);
 		in.lang = it->m.lang;
@@ -421,6 +493,9 @@ static void parse_batch(struct worker *w, struct batch *b)
 		}
 		it->ids = b->n_ids;
 		b->n_ids += it->n_ids;
+		if (it->n_ids > 0) {
+			describe(w, b, it, in.len);
+		}
 	}
 }
 
@@ -468,6 +543,25 @@ static struct batch *next_full(struct pipeline *p, uint64_t seq)
 	return b;
 }
 
+/* The window_mention of item it, its terms pointing into b's arrays. */
+static const struct window_mention *view(const struct batch *b,
+					 const struct item *it,
+					 struct window_mention *wm)
+{
+	if (it->n_ids == 0) {
+		/* counted for no rule: only wm->m is read */
+		memset(wm, 0, sizeof(*wm));
+		wm->m = &it->m;
+		return wm;
+	}
+	*wm = it->wm;
+	if (wm->n_toks > 0) {
+		wm->terms = b->terms + it->terms;
+		wm->toks = b->toks + it->toks;
+	}
+	return wm;
+}
+
 /* Counts the parse thread's batches in order; returns -1 when a file
  * could not be opened. A failed evaluation skips the rest of that file,
  * as it did when one thread did everything. */
@@ -476,6 +570,7 @@ static int feed_files(struct hark *h, char **files, int n_files,
 {
 	struct pipeline p;
 	struct matcher *first;
+	struct window_mention wm;
 	char why[256];
 	int rc = 0, skip = -1, err, started = 0;
 	uint64_t seq = 0;
@@ -502,6 +597,7 @@ static int feed_files(struct hark *h, char **files, int n_files,
 		w->matcher = i == 0 ? first : matcher_clone(first);
 		w->scratch_ids = xcalloc(p.n_rules + 1,
 					 sizeof(*w->scratch_ids));
+		terms_scratch_init(&w->terms);
 	}
 	for (int i = 0; i < REPLAY_WORKERS; i++) {
 		struct worker *w = &p.workers[i];
@@ -533,10 +629,10 @@ static int feed_files(struct hark *h, char **files, int n_files,
 			case ITEM_EMPTY:
 				break;
 			case ITEM_OK:
-				if (hark_replay_count(h, &it->m,
-						      b->ids + it->ids,
-						      it->n_ids, why,
-						      sizeof(why)) == 0) {
+				if (hark_replay_count_prepared(
+					    h, view(b, it, &wm),
+					    b->ids + it->ids, it->n_ids, why,
+					    sizeof(why)) == 0) {
 					break;
 				}
 				if (*errors < REPLAY_MAX_LINE_ERRORS) {
@@ -578,11 +674,15 @@ out:
 		batch_clear(&p.slots[i]);
 		free(p.slots[i].items);
 		free(p.slots[i].ids);
+		free(p.slots[i].terms);
+		free(p.slots[i].toks);
 		free(p.slots[i].raw);
+		free(p.slots[i].mem);
 	}
 	/* Clones first: they share the first matcher's database. */
 	for (int i = REPLAY_WORKERS - 1; i >= 0; i--) {
 		free(p.workers[i].scratch_ids);
+		terms_scratch_fini(&p.workers[i].terms);
 		if (p.workers[i].matcher != first) {
 			matcher_free(p.workers[i].matcher);
 		}

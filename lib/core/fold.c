@@ -22,6 +22,8 @@
 #define ENTRY_LEN_BITS 8
 #define ENTRY_MAX_LEN ((1u << ENTRY_LEN_BITS) - 1)
 #define ENTRY_MAX_OFF ((1u << (32 - ENTRY_LEN_BITS)) - 1)
+/* Fragments up to this long are copied as a block of this size. */
+#define FRAG_COPY 8
 /* The longest NFKC expansion of one code point is 18 code points. */
 #define DECOMP_MAX 64
 
@@ -29,8 +31,9 @@ struct fold {
 	uint32_t *entry; /* owned; FOLD_TABLE_END entries */
 	char *pool;      /* owned; fragments, no NULs between them */
 	size_t pool_len;
-	/* ASCII byte → lower-case word byte, or 0 for a separator. */
-	unsigned char ascii[128];
+	/* ASCII byte → lower-case word byte, or 0 for a separator; 0 for
+	 * every byte >= 0x80 too, so the ASCII loop tests one thing. */
+	unsigned char ascii[256];
 };
 
 /*
@@ -200,6 +203,9 @@ struct fold *fold_new(void)
 					      0;
 		}
 	}
+	/* slack for put_frag's fixed-size copy of the last fragment */
+	f->pool = xrealloc(f->pool, f->pool_len + FRAG_COPY);
+	memset(f->pool + f->pool_len, 0, FRAG_COPY);
 	return f;
 }
 
@@ -297,7 +303,12 @@ static int put_frag(struct buf *out, bool *in_word, const char *p, size_t n)
 			return 0;
 		}
 	}
-	if (room(out, n)) {
+	if (n <= FRAG_COPY && room(out, FRAG_COPY)) {
+		/* most fragments are a few bytes: one fixed-size copy (the
+		 * pool has FRAG_COPY bytes of slack), not a memcpy call */
+		memcpy(out->data + out->len, p, FRAG_COPY);
+		out->len += n;
+	} else if (room(out, n)) {
 		memcpy(out->data + out->len, p, n);
 		out->len += n;
 	} else if (buf_append(out, p, n) < 0) {
@@ -346,12 +357,16 @@ static int fold_into(const struct fold *f, const char *in, size_t len,
 	while (i < len) {
 		if (s[i] < 0x80) {
 			/* ASCII fast path: batch a run of word bytes. */
+			size_t end = len - i < sizeof(run) ? len
+							   : i + sizeof(run);
+			unsigned char c;
+
 			r = 0;
 			dst = room(out, sizeof(run)) ? out->data + out->len
 						     : run;
-			while (i < len && s[i] < 0x80 && f->ascii[s[i]] != 0 &&
-			       r < sizeof(run)) {
-				dst[r++] = (char)f->ascii[s[i++]];
+			while (i < end && (c = f->ascii[s[i]]) != 0) {
+				dst[r++] = (char)c;
+				i++;
 			}
 			if (r > 0) {
 				if (dst != run) {

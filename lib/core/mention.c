@@ -33,7 +33,7 @@
 
 /* Room in a mention's block beyond the line's length: the X url prefix,
  * the NULs, the "" of absent fields. */
-#define MEM_SLACK 64
+#define MEM_SLACK MENTION_MEM_SLACK
 
 /* One tokenized line. Token i's string bytes are js[t[i].start, t[i].end),
  * still escaped. */
@@ -48,6 +48,30 @@ struct doc {
 	 * allocation per mention; STYLE), heap-allocated only if it is
 	 * full. NULL while the line is only checked. */
 	struct mention *m;
+	/* member()'s index of the objects it looked in (NULL: none) */
+	struct member_cache *mc;
+};
+
+/*
+ * The member keys of the last objects member() looked in, in order: a
+ * mention's fields are read from the same one or two objects (the root,
+ * "data") one name at a time, and walking an object's members means
+ * skipping every token nested in them, again for each name.
+ */
+#define MC_OBJECTS 2
+#define MC_KEYS 32
+
+struct obj_keys {
+	int obj; /* the object's token */
+	int n;
+	int key[MC_KEYS];
+	uint32_t sig[MC_KEYS]; /* sig() of each raw key */
+};
+
+struct member_cache {
+	struct obj_keys o[MC_OBJECTS];
+	int used;
+	int next; /* the slot to refill */
 };
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -494,13 +518,74 @@ static bool key_is(const struct doc *d, int i, const char *name, size_t nlen)
 	return eq;
 }
 
+/* A key's length and first and last bytes in one word: most keys differ
+ * from a wanted name in one of them, and one compare tells. */
+static uint32_t sig(const char *s, size_t n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	return (uint32_t)(n & 0xFFFF) << 16 |
+	       (uint32_t)(unsigned char)s[0] << 8 | (unsigned char)s[n - 1];
+}
+
+/* The keys of object obj from d's cache, indexed first if need be; NULL
+ * when there is no cache or obj has too many members for it. */
+static const struct obj_keys *keys_of(const struct doc *d, int obj)
+{
+	struct member_cache *mc = d->mc;
+	struct obj_keys *ok;
+	int j;
+
+	if (mc == NULL || d->t[obj].size > MC_KEYS) {
+		return NULL;
+	}
+	for (int k = 0; k < mc->used; k++) {
+		if (mc->o[k].obj == obj) {
+			return &mc->o[k];
+		}
+	}
+	if (mc->used < MC_OBJECTS) {
+		ok = &mc->o[mc->used++];
+	} else {
+		ok = &mc->o[mc->next];
+		mc->next = (mc->next + 1) % MC_OBJECTS;
+	}
+	ok->obj = obj;
+	ok->n = d->t[obj].size;
+	j = obj + 1;
+	for (int k = 0; k < ok->n; k++) {
+		ok->key[k] = j;
+		ok->sig[k] = sig(d->js + d->t[j].start, str_len_raw(d, j));
+		j = skip(d, j + 1);
+	}
+	return ok;
+}
+
 /* The value of the first member called name, or -1. */
 static int member(const struct doc *d, int obj, const char *name)
 {
 	size_t nlen = strlen(name);
+	const struct obj_keys *ok;
 	int j;
 
 	if (!is_object(d, obj)) {
+		return -1;
+	}
+	ok = keys_of(d, obj);
+	if (ok != NULL) {
+		/* without escapes a key is its raw bytes: a different sig is
+		 * a different key */
+		uint32_t want = d->escapes ? 0 : sig(name, nlen);
+
+		for (int k = 0; k < ok->n; k++) {
+			if (!d->escapes && ok->sig[k] != want) {
+				continue;
+			}
+			if (key_is(d, ok->key[k], name, nlen)) {
+				return ok->key[k] + 1;
+			}
+		}
 		return -1;
 	}
 	j = obj + 1;
@@ -1163,6 +1248,7 @@ static int tokenize(struct doc *d, jsmntok_t *stack, jsmntok_t **heap,
 	d->t = t;
 	d->n = n;
 	d->m = NULL;
+	d->mc = NULL;
 	d->escapes = memchr(line, '\\', len) != NULL;
 	if (!gap_ok(line, 0, raw_start(&t[0]), 0) ||
 	    check_value(d, 0, 0) != n ||
@@ -1172,14 +1258,16 @@ static int tokenize(struct doc *d, jsmntok_t *stack, jsmntok_t **heap,
 	return t[0].type == JSMN_OBJECT ? 1 : 0;
 }
 
-enum mention_result mention_parse_as(struct mention *m,
-				     const struct mention_opts *o,
-				     const char *line, size_t len, char *err,
-				     size_t errlen)
+/* mention_parse_as into mem (NULL: a block of m's own). */
+static enum mention_result parse_into(struct mention *m,
+				      const struct mention_opts *o,
+				      const char *line, size_t len, char *mem,
+				      size_t cap, char *err, size_t errlen)
 {
 	jsmntok_t stack[STACK_TOKENS];
 	jsmntok_t *heap;
 	enum mention_result rc;
+	struct member_cache mc;
 	struct doc d;
 	int kind;
 
@@ -1191,10 +1279,20 @@ enum mention_result mention_parse_as(struct mention *m,
 			kind < 0 ? "invalid JSON" : "expected a JSON object");
 		return MENTION_REJECTED;
 	}
+	mc.used = 0;
+	mc.next = 0;
+	d.mc = &mc;
 	/* Every field is at most its raw bytes unescaped: the line's length
 	 * holds them all but a Mastodon text and tags, made elsewhere. */
-	m->mem_cap = len + MEM_SLACK;
-	m->mem = xmalloc(m->mem_cap);
+	if (mem != NULL) {
+		HARK_ASSERT(cap >= len + MEM_SLACK);
+		m->mem_cap = cap;
+		m->mem = mem;
+		m->mem_borrowed = true;
+	} else {
+		m->mem_cap = len + MEM_SLACK;
+		m->mem = xmalloc(m->mem_cap);
+	}
 	d.m = m;
 	rc = parse_root(&d, o, m, err, errlen);
 	free(heap);
@@ -1202,6 +1300,22 @@ enum mention_result mention_parse_as(struct mention *m,
 		mention_fini(m);
 	}
 	return rc;
+}
+
+enum mention_result mention_parse_as(struct mention *m,
+				     const struct mention_opts *o,
+				     const char *line, size_t len, char *err,
+				     size_t errlen)
+{
+	return parse_into(m, o, line, len, NULL, 0, err, errlen);
+}
+
+enum mention_result mention_parse_in(struct mention *m,
+				     const struct mention_opts *o,
+				     const char *line, size_t len, char *mem,
+				     size_t cap, char *err, size_t errlen)
+{
+	return parse_into(m, o, line, len, mem, cap, err, errlen);
 }
 
 int mention_parse(struct mention *m, const char *line, size_t len, char *err,
@@ -1235,7 +1349,9 @@ void mention_fini(struct mention *m)
 	fini_field(m, m->url);
 	fini_field(m, m->source);
 	fini_field(m, m->tags);
-	free(m->mem);
+	if (!m->mem_borrowed) {
+		free(m->mem);
+	}
 	memset(m, 0, sizeof(*m));
 }
 
@@ -1264,6 +1380,7 @@ void mention_copy(struct mention *dst, const struct mention *src,
 	dst->mem = NULL;
 	dst->mem_len = 0;
 	dst->mem_cap = 0;
+	dst->mem_borrowed = false;
 }
 
 /*

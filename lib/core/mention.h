@@ -32,7 +32,11 @@ struct mention {
 	char *mem;
 	size_t mem_len; /* bytes of mem in use */
 	size_t mem_cap;
+	bool mem_borrowed; /* mem is the caller's (mention_parse_in) */
 };
+
+/* Room mention_parse_in needs beyond the line's length. */
+#define MENTION_MEM_SLACK 64
 
 /* How a source's lines are read (config `format` / `fields`). */
 enum mention_format {
@@ -87,6 +91,16 @@ enum mention_result mention_parse_as(struct mention *m,
 				     const struct mention_opts *o,
 				     const char *line, size_t len, char *err,
 				     size_t errlen);
+/*
+ * mention_parse_as, carving m's strings from mem (cap bytes, at least
+ * len + MENTION_MEM_SLACK), the caller's, instead of a block of its own:
+ * for a caller that parses many lines into one arena it reuses. mention_fini
+ * then frees only the fields outside mem; mem must outlive m.
+ */
+enum mention_result mention_parse_in(struct mention *m,
+				     const struct mention_opts *o,
+				     const char *line, size_t len, char *mem,
+				     size_t cap, char *err, size_t errlen);
 /* Checks an RFC 6901 pointer's syntax ("" or "/…", "~" only as ~0 ~1). */
 bool mention_pointer_valid(const char *ptr);
 void mention_fini(struct mention *m);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fold.h"
+
 /* fr, en, es, de, it, pt, and the pieces a URL leaves after folding. */
 static const char *const stop[] = {
 	"abbiamo", "aber", "about", "above", "after", "again", "agli", "all",
@@ -83,11 +85,15 @@ static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 
 _Static_assert(STOP_SLOTS >= 4 * N_STOP, "stop-word set too full");
 
+/* A word's bytes as an integer (bytewise: a memcpy of a variable length
+ * is a call, and this runs for every word of every matched mention). */
 static uint64_t pack(const char *tok, size_t len)
 {
 	uint64_t v = 0;
 
-	memcpy(&v, tok, len);
+	for (size_t i = 0; i < len; i++) {
+		v |= (uint64_t)(unsigned char)tok[i] << (8 * i);
+	}
 	return v;
 }
 
@@ -118,14 +124,52 @@ static bool blank(char c)
 	       c == '\v';
 }
 
+/* ASCII case-insensitive prefix test; lit is lower-case. */
+static bool has_prefix(const char *p, size_t left, const char *lit, size_t n)
+{
+	if (left < n) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c >= 'A' && c <= 'Z') {
+			c = (char)(c + ('a' - 'A'));
+		}
+		if (c != lit[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool url_at(const char *p, size_t left)
 {
 	if (*p != 'h' && *p != 'H' && *p != 'w' && *p != 'W') {
 		return false;
 	}
-	return (left >= 7 && strncasecmp(p, "http://", 7) == 0) ||
-	       (left >= 8 && strncasecmp(p, "https://", 8) == 0) ||
-	       (left >= 4 && strncasecmp(p, "www.", 4) == 0);
+	return has_prefix(p, left, "http://", 7) ||
+	       has_prefix(p, left, "https://", 8) ||
+	       has_prefix(p, left, "www.", 4);
+}
+
+/* Whether a URL that terms_strip_urls cuts out starts at text[i]. */
+static bool url_starts(const char *text, size_t i, size_t len)
+{
+	char c = text[i];
+
+	if (c != 'h' && c != 'H' && c != 'w' && c != 'W') {
+		return false;
+	}
+	/* a URL starts a word: "xhttp://" is not one */
+	if (i > 0) {
+		c = text[i - 1];
+		if (!blank(c) && c != '(' && c != '<' && c != '[' &&
+		    c != '"' && c != '\'' && c != '\0') {
+			return false;
+		}
+	}
+	return url_at(text + i, len - i);
 }
 
 int terms_strip_urls(const char *text, size_t len, struct buf *out)
@@ -134,10 +178,7 @@ int terms_strip_urls(const char *text, size_t len, struct buf *out)
 
 	buf_reset(out);
 	while (i < len) {
-		/* a URL starts a word: "xhttp://" is not one */
-		if (url_at(text + i, len - i) &&
-		    (i == 0 || blank(text[i - 1]) ||
-		     strchr("(<[\"'", text[i - 1]) != NULL)) {
+		if (url_starts(text, i, len)) {
 			if (buf_append(out, text + from, i - from) < 0 ||
 			    buf_putc(out, ' ') < 0) {
 				return -1;
@@ -153,14 +194,43 @@ int terms_strip_urls(const char *text, size_t len, struct buf *out)
 	return buf_append(out, text + from, len - from);
 }
 
-bool terms_is_stop(const char *tok, size_t len)
+/* Whether text[i - back] starts a URL, i - back being in range. */
+static bool url_back(const char *text, size_t i, size_t back, size_t len)
+{
+	return i >= back && url_starts(text, i - back, len);
+}
+
+bool terms_has_url(const char *text, size_t len)
+{
+	const char *p;
+
+	/* Every URL has its ':' of "http://" or "https://" or the '.' of
+	 * "www." at a fixed distance from its start: look at those only. */
+	for (p = memchr(text, ':', len); p != NULL;
+	     p = memchr(p + 1, ':', len - (size_t)(p + 1 - text))) {
+		size_t i = (size_t)(p - text);
+
+		if (url_back(text, i, 4, len) || url_back(text, i, 5, len)) {
+			return true;
+		}
+	}
+	for (p = memchr(text, '.', len); p != NULL;
+	     p = memchr(p + 1, '.', len - (size_t)(p + 1 - text))) {
+		if (url_back(text, (size_t)(p - text), 3, len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The lookup, once stop_set is built. */
+static bool is_stop(const char *tok, size_t len)
 {
 	uint64_t v;
 
 	if (len == 0 || len > STOP_MAX) {
 		return false;
 	}
-	pthread_once(&stop_once, stop_build);
 	v = pack(tok, len);
 	for (size_t k = stop_slot(v); stop_set[k] != 0;
 	     k = (k + 1) & (STOP_SLOTS - 1)) {
@@ -169,6 +239,12 @@ bool terms_is_stop(const char *tok, size_t len)
 		}
 	}
 	return false;
+}
+
+bool terms_is_stop(const char *tok, size_t len)
+{
+	pthread_once(&stop_once, stop_build);
+	return is_stop(tok, len);
 }
 
 static bool all_digits(const char *tok, size_t len)
@@ -181,36 +257,26 @@ static bool all_digits(const char *tok, size_t len)
 	return true;
 }
 
-static uint32_t fnv1a(const char *v, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ (unsigned char)v[i]) * 16777619u;
-	}
-	return h;
-}
-
 /* Whether tok (n bytes, hash h) is among the kept ones. */
-static bool seen(const char *tok, size_t n, uint32_t h, const uint32_t *hashes,
-		 const char *const *toks, const size_t *lens, size_t kept)
+static bool seen(const char *tok, size_t n, uint32_t h, const char *out,
+		 const struct terms_tok *toks, size_t kept)
 {
 	for (size_t k = 0; k < kept; k++) {
-		if (hashes[k] == h && lens[k] == n &&
-		    memcmp(toks[k], tok, n) == 0) {
+		if (toks[k].hash == h && toks[k].len == n &&
+		    memcmp(out + toks[k].off, tok, n) == 0) {
 			return true;
 		}
 	}
 	return false;
 }
 
-int terms_filter(const char *folded, size_t len, struct buf *out)
+int terms_filter_toks(const char *folded, size_t len, struct buf *out,
+		      struct terms_tok *toks, size_t *n_toks)
 {
 	size_t i = 0, kept = 0;
-	uint32_t hashes[TERMS_PER_MENTION];
-	const char *toks[TERMS_PER_MENTION];
-	size_t lens[TERMS_PER_MENTION];
 
+	pthread_once(&stop_once, stop_build);
+	*n_toks = 0;
 	buf_reset(out);
 	if (buf_putc(out, ' ') < 0) {
 		return -1;
@@ -230,24 +296,94 @@ int terms_filter(const char *folded, size_t len, struct buf *out)
 		n = (size_t)(folded + i - tok);
 		/* only whole tokens: a text cut by fold's cap ends in a piece */
 		if (i == len || tok == folded || n < 3 || n > TERMS_MAX_BYTES ||
-		    all_digits(tok, n) || terms_is_stop(tok, n)) {
+		    all_digits(tok, n) || is_stop(tok, n)) {
 			continue;
 		}
+		h = terms_hash(tok, n);
 		/* counted once per mention */
-		h = fnv1a(tok, n);
-		if (seen(tok, n, h, hashes, toks, lens, kept)) {
+		if (seen(tok, n, h, out->data, toks, kept)) {
 			continue;
 		}
+		toks[kept].hash = h;
+		toks[kept].off = (uint32_t)out->len;
+		toks[kept].len = (uint32_t)n;
 		if (buf_append(out, tok, n + 1) < 0) {
 			return -1;
 		}
-		hashes[kept] = h;
-		toks[kept] = tok;
-		lens[kept] = n;
 		kept++;
+		*n_toks = kept;
 	}
 	if (out->len == 1) {
 		buf_reset(out);
 	}
 	return 0;
+}
+
+int terms_filter(const char *folded, size_t len, struct buf *out)
+{
+	struct terms_tok toks[TERMS_PER_MENTION];
+	size_t n;
+
+	return terms_filter_toks(folded, len, out, toks, &n);
+}
+
+void terms_scratch_init(struct terms_scratch *ts)
+{
+	memset(ts, 0, sizeof(*ts));
+	buf_init(&ts->raw, TERMS_TEXT_MAX);
+	buf_init(&ts->fold, TERMS_TEXT_MAX);
+	buf_init(&ts->out, TERMS_TEXT_MAX);
+}
+
+void terms_scratch_fini(struct terms_scratch *ts)
+{
+	buf_fini(&ts->raw);
+	buf_fini(&ts->fold);
+	buf_fini(&ts->out);
+}
+
+/* Filters folded (len bytes) into ts; the count of tokens kept. */
+static size_t filter_into(struct terms_scratch *ts, const char *folded,
+			  size_t len)
+{
+	if (terms_filter_toks(folded, len, &ts->out, ts->toks, &ts->n) < 0 ||
+	    ts->out.len == 0) {
+		ts->n = 0;
+	}
+	return ts->n;
+}
+
+size_t terms_of(struct terms_scratch *ts, const struct fold *f,
+		const char *text, size_t text_len, const char *folded,
+		size_t folded_len)
+{
+	size_t len = text_len < TERMS_TEXT_MAX ? text_len : TERMS_TEXT_MAX;
+
+	ts->n = 0;
+	if (text == NULL || len == 0) {
+		return 0;
+	}
+	/*
+	 * Folding is per code point and a URL is cut from one separator to
+	 * the next, so without a URL the text to fold is the whole text,
+	 * which the caller folded already; the margin keeps away from
+	 * ts->fold's cap, where folding again would have cut the text.
+	 */
+	if (folded != NULL && text_len == len &&
+	    folded_len + 64 < TERMS_TEXT_MAX && folded_len > 0 &&
+	    folded[folded_len - 1] == ' ' && !terms_has_url(text, len)) {
+		return filter_into(ts, folded, folded_len);
+	}
+	if (terms_strip_urls(text, len, &ts->raw) < 0 ||
+	    ts->raw.data == NULL) {
+		return 0;
+	}
+	if (fold_text(f, ts->raw.data, ts->raw.len, &ts->fold) < 0 &&
+	    ts->fold.len == 0) {
+		return 0;
+	}
+	if (ts->fold.data == NULL) {
+		return 0;
+	}
+	return filter_into(ts, ts->fold.data, ts->fold.len);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -33,5 +34,62 @@ bool terms_is_stop(const char *tok, size_t len);
  */
 int terms_filter(const char *folded, size_t len, struct buf *out)
 	HARK_MUST_CHECK;
+
+/* One kept token of terms_filter's output: where it is and its hash
+ * (terms_hash), so that counting it for each rule hashes nothing. */
+struct terms_tok {
+	uint32_t hash;
+	uint32_t off; /* in the filtered " tok tok " text */
+	uint32_t len;
+};
+
+/* The 32-bit FNV-1a hash of v (n bytes), the one window.c's tallies use;
+ * inline: it runs for every author, language and token counted. */
+static inline uint32_t terms_hash(const char *v, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ (unsigned char)v[i]) * 16777619u;
+	}
+	return h;
+}
+/*
+ * terms_filter, also listing the kept tokens in toks (room for
+ * TERMS_PER_MENTION) and their number in *n.
+ */
+int terms_filter_toks(const char *folded, size_t len, struct buf *out,
+		      struct terms_tok *toks, size_t *n) HARK_MUST_CHECK;
+/* Whether terms_strip_urls would cut anything out of text (len bytes). */
+bool terms_has_url(const char *text, size_t len);
+
+struct fold;
+
+/* Reusable buffers for terms_of: nothing allocated per mention once warm. */
+struct terms_scratch {
+	struct buf raw;  /* text without its URLs */
+	struct buf fold; /* folded */
+	struct buf out;  /* the kept tokens, " tok tok " */
+	struct terms_tok toks[TERMS_PER_MENTION];
+	size_t n;
+};
+
+/* Bytes of a mention's text looked at for its terms. */
+#define TERMS_TEXT_MAX (64 * 1024)
+
+void terms_scratch_init(struct terms_scratch *ts);
+void terms_scratch_fini(struct terms_scratch *ts);
+/*
+ * The terms of a mention's text: its first TERMS_TEXT_MAX bytes, URLs cut
+ * out, folded with f, filtered (terms_filter_toks), into ts->out and
+ * ts->toks. folded (may be NULL) is fold_text's form of the whole text
+ * (text_len bytes, as strlen gives) when the caller already has it: used
+ * instead of folding again when the text has no URL and it is complete
+ * (folded_len bytes, ending in ' '). Returns the number of tokens (0:
+ * none, ts->out may then hold anything).
+ */
+size_t terms_of(struct terms_scratch *ts, const struct fold *f,
+		const char *text, size_t text_len, const char *folded,
+		size_t folded_len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/mention.h"
+#include "core/terms.h"
 
 /* Sample texts are cut to this: an alert shows a glimpse, not the thread. */
 #define SAMPLE_TEXT_BYTES 500
@@ -23,6 +24,9 @@
  * closes.
  */
 enum { F_ID, F_TEXT, F_LANG, F_AUTHOR, F_URL, F_SOURCE, F_TAGS, N_FIELDS };
+
+_Static_assert((int)N_FIELDS == (int)WINDOW_N_FIELDS,
+	       "one length per sample field");
 
 struct sample {
 	char *buf; /* owned */
@@ -63,6 +67,10 @@ struct tally {
 _Static_assert(WINDOW_TERMS_DISTINCT < UINT16_MAX &&
 		       WINDOW_TOP_DISTINCT < UINT16_MAX,
 	       "tally entries are numbered by uint16_t");
+/* The index is probed with a mask, not a division. */
+_Static_assert((WINDOW_TERMS_DISTINCT & (WINDOW_TERMS_DISTINCT - 1)) == 0 &&
+		       (WINDOW_TOP_DISTINCT & (WINDOW_TOP_DISTINCT - 1)) == 0,
+	       "tally caps are powers of two");
 
 struct open_bucket {
 	int64_t start_ms;
@@ -76,6 +84,14 @@ struct open_bucket {
 	size_t head; /* the slot the next sample goes to */
 };
 
+/*
+ * Closed buckets whose memory a series keeps. One would do for a stream
+ * that closes a bucket per bucket it opens, but with lateness two buckets
+ * are often open, then close together: with one spare, the second was
+ * freed and the next bucket allocated afresh.
+ */
+#define SERIES_SPARES 2
+
 struct series {
 	int64_t bucket_ms;
 	size_t max_samples;
@@ -83,9 +99,10 @@ struct series {
 	struct open_bucket *open; /* owned; sorted by start_ms */
 	size_t n_open;
 	size_t cap_open;
-	/* A closed bucket's tallies and sample buffers, cleared, for the
-	 * next bucket to open: a bucket costs no allocation once warm. */
-	struct open_bucket spare;
+	/* Closed buckets' tallies and sample buffers, cleared, for the next
+	 * buckets to open: a bucket costs no allocation once warm. */
+	struct open_bucket spare[SERIES_SPARES];
+	size_t n_spare;
 	/* owned; the words never counted as terms, end to end NUL-terminated,
 	 * with their hashes: checked for every term of every mention */
 	char *exclude;
@@ -179,14 +196,19 @@ static const char *tally_name(const struct tally *t, size_t e)
 	return t->names + t->entries[e].name;
 }
 
-static uint32_t fnv1a(const char *v, size_t n)
-{
-	uint32_t h = 2166136261u;
 
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ (unsigned char)v[i]) * 16777619u;
+/*
+ * Whether the NUL-terminated name is v (n bytes, no NUL in them); a loop,
+ * not memcmp: names are short, and it stops at name's end.
+ */
+static bool name_is(const char *name, const char *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (name[k] != v[k]) {
+			return false;
+		}
 	}
-	return h;
+	return name[n] == '\0';
 }
 
 /*
@@ -196,7 +218,7 @@ static uint32_t fnv1a(const char *v, size_t n)
 static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 			     size_t vlen, uint32_t h)
 {
-	size_t nslots = 2 * distinct;
+	size_t mask = 2 * distinct - 1; /* distinct is a power of two */
 	size_t i, len;
 	struct tally_entry *e;
 
@@ -204,14 +226,13 @@ static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 		return;
 	}
 	if (t->index == NULL) {
-		t->index = xcalloc(nslots, sizeof(t->index[0]));
+		t->index = xcalloc(mask + 1, sizeof(t->index[0]));
 		t->entries = xmalloc(distinct * sizeof(t->entries[0]));
 		t->distinct = distinct;
 	}
-	for (i = h % nslots; t->index[i] != 0; i = (i + 1) % nslots) {
+	for (i = h & mask; t->index[i] != 0; i = (i + 1) & mask) {
 		e = &t->entries[t->index[i] - 1];
-		if (e->hash == h && memcmp(t->names + e->name, v, vlen) == 0 &&
-		    t->names[e->name + vlen] == '\0') {
+		if (e->hash == h && name_is(t->names + e->name, v, vlen)) {
 			e->count++;
 			return;
 		}
@@ -247,7 +268,7 @@ static void tally_add(struct tally *t, size_t distinct, const char *v)
 {
 	size_t n = strlen(v);
 
-	tally_add_hashed(t, distinct, v, n, fnv1a(v, n));
+	tally_add_hashed(t, distinct, v, n, terms_hash(v, n));
 }
 
 /* Ranks by count, most first, then by name. */
@@ -255,6 +276,10 @@ static bool top_before(int64_t ca, const char *na, int64_t cb, const char *nb)
 {
 	if (ca != cb) {
 		return ca > cb;
+	}
+	/* most values differ in their first byte: no call for them */
+	if (na[0] != nb[0]) {
+		return (unsigned char)na[0] < (unsigned char)nb[0];
 	}
 	return strcmp(na, nb) < 0;
 }
@@ -333,14 +358,16 @@ static void open_bucket_fini(struct open_bucket *b)
 }
 
 /*
- * Keeps b's memory, emptied, as the series' spare for the next bucket to
- * open (one is enough: an ordered stream closes a bucket per bucket it
- * opens); frees it when there already is one.
+ * Keeps b's memory, emptied, as a spare of the series for a next bucket
+ * to open; frees it when the series has enough spares.
  */
 static void recycle_open(struct series *s, struct open_bucket *b)
 {
-	if (s->spare.authors.index != NULL || s->spare.langs.index != NULL ||
-	    s->spare.terms.index != NULL || s->spare.ring != NULL) {
+	if (b->authors.index == NULL && b->langs.index == NULL &&
+	    b->terms.index == NULL && b->ring == NULL) {
+		return;
+	}
+	if (s->n_spare == SERIES_SPARES) {
 		open_bucket_fini(b);
 		return;
 	}
@@ -350,7 +377,7 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 	b->n_ring = 0;
 	b->head = 0;
 	b->count = 0;
-	s->spare = *b;
+	s->spare[s->n_spare++] = *b;
 }
 
 /* Removes open[i]; the caller recycled or took its memory. */
@@ -369,7 +396,9 @@ void series_free(struct series *s)
 	for (size_t i = 0; i < s->n_open; i++) {
 		open_bucket_fini(&s->open[i]);
 	}
-	open_bucket_fini(&s->spare);
+	for (size_t i = 0; i < s->n_spare; i++) {
+		open_bucket_fini(&s->spare[i]);
+	}
 	free(s->exclude);
 	free(s->exclude_hash);
 	free(s->exclude_off);
@@ -425,17 +454,28 @@ static size_t cut_text(const char *text, size_t max)
 	return n;
 }
 
-static void pack_sample(struct sample *sm, const struct mention *m)
+/* The lengths pack_sample copies of m's fields into len[]. */
+static void sample_lens(const struct mention *m, size_t *len)
 {
 	const char *f[N_FIELDS] = {m->id, m->text, m->lang, m->author, m->url,
 				   m->source, m->tags};
-	size_t len[N_FIELDS];
-	size_t need = 0, o = 0;
 
 	for (int i = 0; i < N_FIELDS; i++) {
 		len[i] = f[i] == NULL ? 0
 			 : i == F_TEXT ? cut_text(f[i], SAMPLE_TEXT_BYTES)
 				       : strlen(f[i]);
+	}
+}
+
+/* Packs m's fields, len[i] bytes of each (sample_lens), into sm. */
+static void pack_sample(struct sample *sm, const struct mention *m,
+			const size_t *len)
+{
+	const char *f[N_FIELDS] = {m->id, m->text, m->lang, m->author, m->url,
+				   m->source, m->tags};
+	size_t need = 0, o = 0;
+
+	for (int i = 0; i < N_FIELDS; i++) {
 		need += len[i] + 1;
 	}
 	if (need > sm->cap) {
@@ -480,8 +520,10 @@ static void unpack_sample(const struct sample *sm, char *str,
 }
 
 static void keep_sample(struct series *s, struct open_bucket *b,
-			const struct mention *m)
+			const struct mention *m, const size_t *len)
 {
+	size_t own[N_FIELDS];
+
 	if (s->max_samples == 0 || m == NULL) {
 		return;
 	}
@@ -492,8 +534,12 @@ static void keep_sample(struct series *s, struct open_bucket *b,
 	if (b->n_ring < s->max_samples) {
 		b->n_ring++;
 	}
+	if (len == NULL) {
+		sample_lens(m, own);
+		len = own;
+	}
 	/* the slot's buffer is reused for the newer sample */
-	pack_sample(&b->ring[b->head], m);
+	pack_sample(&b->ring[b->head], m, len);
 	b->head = (b->head + 1) % s->max_samples;
 }
 
@@ -534,7 +580,7 @@ void series_exclude_terms(struct series *s, const char *tokens, size_t len)
 	while (next_token(tokens, len, &i, &tok, &n)) {
 		memcpy(s->exclude + o, tok, n);
 		s->exclude[o + n] = '\0';
-		s->exclude_hash[s->n_exclude] = fnv1a(tok, n);
+		s->exclude_hash[s->n_exclude] = terms_hash(tok, n);
 		s->exclude_off[s->n_exclude++] = (uint32_t)o;
 		o += n + 1;
 	}
@@ -562,11 +608,25 @@ static void add_terms(const struct series *s, struct open_bucket *b,
 	size_t n, i = 0;
 
 	while (next_token(tokens, len, &i, &tok, &n)) {
-		uint32_t h = fnv1a(tok, n);
+		uint32_t h = terms_hash(tok, n);
 
 		if (!excluded(s, tok, n, h)) {
 			tally_add_hashed(&b->terms, WINDOW_TERMS_DISTINCT, tok,
 					 n, h);
+		}
+	}
+}
+
+/* add_terms for tokens already split and hashed. */
+static void add_toks(const struct series *s, struct open_bucket *b,
+		     const char *text, const struct terms_tok *toks, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *tok = text + toks[k].off;
+
+		if (!excluded(s, tok, toks[k].len, toks[k].hash)) {
+			tally_add_hashed(&b->terms, WINDOW_TERMS_DISTINCT, tok,
+					 toks[k].len, toks[k].hash);
 		}
 	}
 }
@@ -577,9 +637,13 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 	return series_add_terms(s, event_ms, m, NULL, 0);
 }
 
-enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
-					const struct mention *m,
-					const char *tokens, size_t len)
+/*
+ * Counts m in the bucket of event_ms (opening it if needed) and returns
+ * that bucket, or NULL when m is late.
+ */
+static struct open_bucket *count_in_bucket(struct series *s, int64_t event_ms,
+					   const struct mention *m,
+					   const struct window_mention *wm)
 {
 	int64_t start = window_bucket_start(event_ms, s->bucket_ms);
 	size_t i;
@@ -589,7 +653,7 @@ enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 		s->next_ms = start;
 	}
 	if (start < s->next_ms) {
-		return SERIES_LATE;
+		return NULL;
 	}
 	i = lower_bound(s, start);
 	if (i == s->n_open || s->open[i].start_ms != start) {
@@ -597,7 +661,7 @@ enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 		 * (hostile timestamps) gets here; those mentions cannot be
 		 * evaluated in order anyway, so they are reported as late. */
 		if (s->n_open == SERIES_MAX_OPEN_BUCKETS) {
-			return SERIES_LATE;
+			return NULL;
 		}
 		if (s->n_open == s->cap_open) {
 			s->cap_open = s->cap_open ? s->cap_open * 2 : 4;
@@ -606,14 +670,28 @@ enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 		}
 		memmove(&s->open[i + 1], &s->open[i],
 			(s->n_open - i) * sizeof(s->open[0]));
-		s->open[i] = s->spare;
-		memset(&s->spare, 0, sizeof(s->spare));
+		if (s->n_spare > 0) {
+			s->open[i] = s->spare[--s->n_spare];
+		} else {
+			memset(&s->open[i], 0, sizeof(s->open[i]));
+		}
 		s->open[i].start_ms = start;
 		s->n_open++;
 	}
 	b = &s->open[i];
 	b->count++;
-	if (m != NULL) {
+	if (wm != NULL) {
+		if (m->author != NULL && wm->len[F_AUTHOR] > 0) {
+			tally_add_hashed(&b->authors, WINDOW_TOP_DISTINCT,
+					 m->author, wm->len[F_AUTHOR],
+					 wm->author_hash);
+		}
+		if (m->lang != NULL && wm->len[F_LANG] > 0) {
+			tally_add_hashed(&b->langs, WINDOW_TOP_DISTINCT,
+					 m->lang, wm->len[F_LANG],
+					 wm->lang_hash);
+		}
+	} else if (m != NULL) {
 		if (m->author != NULL) {
 			tally_add(&b->authors, WINDOW_TOP_DISTINCT, m->author);
 		}
@@ -621,10 +699,50 @@ enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 			tally_add(&b->langs, WINDOW_TOP_DISTINCT, m->lang);
 		}
 	}
+	return b;
+}
+
+enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
+					const struct mention *m,
+					const char *tokens, size_t len)
+{
+	struct open_bucket *b = count_in_bucket(s, event_ms, m, NULL);
+
+	if (b == NULL) {
+		return SERIES_LATE;
+	}
 	if (tokens != NULL) {
 		add_terms(s, b, tokens, len);
 	}
-	keep_sample(s, b, m);
+	keep_sample(s, b, m, NULL);
+	return SERIES_COUNTED;
+}
+
+void window_mention_init(struct window_mention *wm, const struct mention *m)
+{
+	memset(wm, 0, sizeof(*wm));
+	wm->m = m;
+	sample_lens(m, wm->len);
+	if (m->author != NULL) {
+		wm->author_hash = terms_hash(m->author, wm->len[F_AUTHOR]);
+	}
+	if (m->lang != NULL) {
+		wm->lang_hash = terms_hash(m->lang, wm->len[F_LANG]);
+	}
+}
+
+enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
+					  const struct window_mention *wm)
+{
+	struct open_bucket *b = count_in_bucket(s, event_ms, wm->m, wm);
+
+	if (b == NULL) {
+		return SERIES_LATE;
+	}
+	if (wm->terms != NULL) {
+		add_toks(s, b, wm->terms, wm->toks, wm->n_toks);
+	}
+	keep_sample(s, b, wm->m, wm->len);
 	return SERIES_COUNTED;
 }
 

@@ -121,6 +121,37 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 					const struct mention *m,
 					const char *tokens, size_t len);
+struct terms_tok;
+
+/* The fields of a mention a sample keeps: id, text, lang, author, url,
+ * source, tags. */
+enum { WINDOW_N_FIELDS = 7 };
+
+/*
+ * What counting a mention reads of it, found once for all the series
+ * (rules) it counts in, and possibly on another thread: its fields'
+ * lengths and hashes, and its terms already split and hashed (terms.h,
+ * terms_filter_toks: the tokens are at terms + toks[i].off, toks[i].len
+ * bytes each). Everything is borrowed.
+ */
+struct window_mention {
+	const struct mention *m;
+	size_t len[WINDOW_N_FIELDS]; /* of the kept sample's strings */
+	uint32_t author_hash;
+	uint32_t lang_hash;
+	const char *terms; /* NULL: none */
+	const struct terms_tok *toks;
+	size_t n_toks;
+};
+
+/* Fills *wm for m (not NULL), with no terms (set them afterwards). */
+void window_mention_init(struct window_mention *wm, const struct mention *m);
+/*
+ * series_add_terms for a mention described by wm: the same counts, tops
+ * and samples, without measuring or hashing anything again.
+ */
+enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
+					  const struct window_mention *wm);
 /*
  * Words never counted as terms of this series (the rule's own terms, which
  * would top every list): folded " tok tok ", len bytes, copied.

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "core/mention.h"
+#include "util/buf.h"
 
 struct parse_case {
 	const char *name;
@@ -591,9 +592,99 @@ static void test_copy_source(void)
 	mention_fini(&b);
 }
 
+/*
+ * mention_parse_in: the same fields as mention_parse for every case above,
+ * carved from one arena reused from line to line (a Mastodon text is made
+ * outside it and freed by mention_fini; ASan checks both).
+ */
+static void test_parse_in(void)
+{
+	static const struct mention_opts opts = {
+		.format = MENTION_FORMAT_AUTO,
+		.reblog_original = true,
+	};
+	char err[128], err2[128];
+	char *arena = NULL;
+
+	for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+		const struct parse_case *c = &ok_cases[i];
+		size_t len = strlen(c->line), cap = len + MENTION_MEM_SLACK;
+		struct mention a, b;
+
+		arena = realloc(arena, cap);
+		CHECK_INT(mention_parse(&a, c->line, len, err, sizeof(err)), 0);
+		CHECK_INT(mention_parse_in(&b, &opts, c->line, len, arena, cap,
+					   err, sizeof(err)),
+			  MENTION_OK);
+		CHECK(b.mem == arena && b.mem_borrowed);
+		CHECK(b.id >= arena && b.id < arena + cap);
+		CHECK_STR(b.id, a.id);
+		CHECK_STR(b.text, a.text);
+		CHECK_STR(b.lang, a.lang);
+		CHECK_STR(b.author, a.author);
+		CHECK_STR(b.url, a.url);
+		CHECK_INT(b.has_created_at, a.has_created_at);
+		CHECK_INT(b.created_at_ms, a.created_at_ms);
+		mention_fini(&a);
+		mention_fini(&b);
+	}
+	/* a rejected line: the same reason, nothing to free */
+	{
+		const char *line = "{\"data\":{\"id\":\"1\"}}";
+		size_t len = strlen(line);
+		struct mention a, b;
+
+		arena = realloc(arena, len + MENTION_MEM_SLACK);
+		CHECK_INT(mention_parse(&a, line, len, err, sizeof(err)), -1);
+		CHECK_INT(mention_parse_in(&b, &opts, line, len, arena,
+					   len + MENTION_MEM_SLACK, err2,
+					   sizeof(err2)),
+			  MENTION_REJECTED);
+		CHECK_STR(err2, err);
+	}
+	free(arena);
+}
+
+/*
+ * Objects with more members than the parser indexes (32) are read the
+ * plain way; fields are found wherever they are, the first of duplicates.
+ */
+static void test_many_members(void)
+{
+	struct buf line;
+	struct mention m;
+	char err[128];
+
+	for (int keys = 30; keys <= 36; keys += 2) {
+		buf_init(&line, 1 << 16);
+		CHECK_INT(buf_append(&line, "{\"data\":{", 9), 0);
+		for (int k = 0; k < keys; k++) {
+			CHECK_INT(buf_printf(&line, "\"k%d\":{\"a\":[%d]},",
+					     k, k),
+				  0);
+		}
+		CHECK_INT(buf_printf(&line, "\"lang\":\"de\",\"text\":\"t%d\","
+				     "\"text\":\"dup\",\"id\":\"9\"},"
+				     "\"z\":1}",
+				     keys),
+			  0);
+		CHECK_INT(mention_parse(&m, line.data, line.len, err,
+					sizeof(err)),
+			  0);
+		CHECK(m.text != NULL && strncmp(m.text, "t", 1) == 0 &&
+		      atoi(m.text + 1) == keys);
+		CHECK_STR(m.lang, "de");
+		CHECK_STR(m.id, "9");
+		mention_fini(&m);
+		buf_fini(&line);
+	}
+}
+
 int main(void)
 {
 	test_parse_ok();
+	test_parse_in();
+	test_many_members();
 	test_parse_bad();
 	test_parse_limits();
 	test_html();

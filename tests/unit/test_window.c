@@ -506,8 +506,8 @@ static void test_series_terms(void)
 	series_free(s);
 }
 
-/* The terms of text as count_matched computes them. */
-static const char *terms_of(const struct fold *f, const char *text,
+/* The terms of text: its URLs cut, folded, filtered. */
+static const char *terms_old(const struct fold *f, const char *text,
 			    struct buf *raw, struct buf *folded,
 			    struct buf *out)
 {
@@ -548,7 +548,7 @@ static void test_terms_filter(void)
 
 	/* stop-words of every language, short words, numbers, URLs and
 	 * repeats go; accents are folded (Überlastung → uberlastung) */
-	CHECK_STR(terms_of(f,
+	CHECK_STR(terms_old(f,
 			   "The app is DOWN again!! Outage since 10:30, see "
 			   "https://t.co/AbC123 and (www.example.com/x) — "
 			   "l'application est en panne, down Down 2024 ps5 "
@@ -557,11 +557,12 @@ static void test_terms_filter(void)
 		  " app down outage since see application panne ps5 "
 		  "uberlastung server ");
 	/* a URL only where a word starts; the text around it stays */
-	CHECK_STR(terms_of(f, "xhttp://kept.example sehr https://gone.example/a",
+	CHECK_STR(terms_old(f,
+			    "xhttp://kept.example sehr https://gone.example/a",
 			   &raw, &folded, &out),
 		  " xhttp kept example ");
 	/* nothing left: empty, not " " */
-	CHECK_STR(terms_of(f, "the and of 42 http://x.example", &raw, &folded,
+	CHECK_STR(terms_old(f, "the and of 42 http://x.example", &raw, &folded,
 			   &out),
 		  "");
 	/* at most TERMS_PER_MENTION terms, the first ones; overlong
@@ -572,18 +573,309 @@ static void test_terms_filter(void)
 	}
 	snprintf(many + o, sizeof(many) - o, "%s",
 		 "abcdefghijabcdefghijabcdefghijabcdefghijX");
-	terms_of(f, many, &raw, &folded, &out);
+	terms_old(f, many, &raw, &folded, &out);
 	CHECK(strstr(out.data, " word000 ") == out.data);
 	CHECK(strstr(out.data, " word063 ") != NULL);
 	CHECK(strstr(out.data, " word064 ") == NULL);
 	CHECK(strstr(out.data, "abcdefghij") == NULL);
-	CHECK_STR(terms_of(f, "abcdefghijabcdefghijabcdefghijabcdefghijX ok "
+	CHECK_STR(terms_old(f, "abcdefghijabcdefghijabcdefghijabcdefghijX ok "
 			   "fine", &raw, &folded, &out),
 		  " fine ");
 	buf_fini(&raw);
 	buf_fini(&folded);
 	buf_fini(&out);
 	fold_free(f);
+}
+
+/* A deterministic pseudo-random number (LCG), for generated texts. */
+static uint32_t next_rand(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 16;
+}
+
+/*
+ * terms_of (the counting path's terms) against the plain steps, strip,
+ * fold, filter: with and without the matcher's folded text, its tokens
+ * and hashes; and terms_has_url against what strip cuts.
+ */
+static void check_terms_of(const struct fold *f, struct terms_scratch *ts,
+			   const char *text, size_t len)
+{
+	struct buf raw, folded, whole, out;
+	size_t n, cut = len < TERMS_TEXT_MAX ? len : TERMS_TEXT_MAX;
+	const char *want;
+	bool stripped;
+
+	buf_init(&raw, TERMS_TEXT_MAX);
+	buf_init(&folded, TERMS_TEXT_MAX);
+	buf_init(&whole, 4 * (size_t)TERMS_TEXT_MAX);
+	buf_init(&out, TERMS_TEXT_MAX);
+	/* the reference: what count_matched did before terms_of */
+	want = "";
+	if (cut > 0 && terms_strip_urls(text, cut, &raw) == 0 &&
+	    (fold_text(f, raw.data, raw.len, &folded) == 0 || folded.len > 0) &&
+	    terms_filter(folded.data, folded.len, &out) == 0 &&
+	    out.len > 0) {
+		want = out.data;
+	}
+	stripped = cut > 0 &&
+		   (raw.len != cut || memcmp(raw.data, text, cut) != 0);
+	CHECK(terms_has_url(text, cut) == stripped);
+	if (fold_text(f, text, len, &whole) < 0) {
+		buf_reset(&whole);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		n = terms_of(ts, f, text, len, pass == 0 ? NULL : whole.data,
+			     pass == 0 ? 0 : whole.len);
+		CHECK_STR(n > 0 ? ts->out.data : "", want);
+		for (size_t k = 0; k < n; k++) {
+			const char *tok = ts->out.data + ts->toks[k].off;
+
+			CHECK(tok[-1] == ' ' && tok[ts->toks[k].len] == ' ');
+			CHECK(ts->toks[k].hash ==
+			      terms_hash(tok, ts->toks[k].len));
+		}
+		if (n > 0) {
+			const struct terms_tok *last = &ts->toks[n - 1];
+
+			/* every token listed, in order */
+			CHECK_INT(last->off + last->len + 1, ts->out.len);
+		}
+	}
+	buf_fini(&raw);
+	buf_fini(&folded);
+	buf_fini(&whole);
+	buf_fini(&out);
+}
+
+static void test_terms_of(void)
+{
+	struct fold *f = fold_new();
+	struct terms_scratch ts;
+	static const char *const texts[] = {
+		"",
+		"the and",
+		"Outage at ACME again, panne générale 😭 #fail @ops",
+		"see https://t.co/AbC123 now",
+		"HTTPS://T.CO/x Upper case url",
+		"(http://a.example/b) [www.c.example] <https://d> 'www.e' "
+		"\"www.f\"",
+		"xhttp://not.a.url awww.nope http:/half https:/ also www",
+		"WwW.Example.COM/path?q=1 trailing",
+		"tab\thttp://t.example\nnewline www.x.y",
+		"東京 で 障害 が 発生 しました "
+		"https://t.co/z 東京",
+		"Überlastung der Server, ﬁle ⑴ ß Straße "
+		"İstanbul ışık",
+		"numbers 2024 10:30 ps5 x86 ...",
+		"http://only.a.url",
+		"hhhh wwww hwhw h: w. http www http: www",
+	};
+	static const char alphabet[] = "hHtTpPsSwW:/. (<[\"'\tx3";
+	/* ASCII letters, and pieces of é, — and an emoji */
+	static const char other[] = "abcdefgh\xc3\xa9\xe2\x80\x94\xf0\x9f";
+	char text[200];
+	char *big;
+	uint32_t seed = 42;
+
+	terms_scratch_init(&ts);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		check_terms_of(f, &ts, texts[i], strlen(texts[i]));
+	}
+	/* generated texts dense in URL-ish pieces, and bytes above ASCII */
+	for (int i = 0; i < 3000; i++) {
+		size_t n = next_rand(&seed) % (sizeof(text) - 1);
+
+		for (size_t k = 0; k < n; k++) {
+			uint32_t r = next_rand(&seed) % 40;
+
+			text[k] = r < sizeof(alphabet) - 1 ? alphabet[r]
+							   : other[r % 14];
+		}
+		text[n] = '\0';
+		check_terms_of(f, &ts, text, n);
+	}
+	/* past TERMS_TEXT_MAX: only the first bytes count, URL or not */
+	big = xmalloc(TERMS_TEXT_MAX + 5000);
+	for (size_t k = 0; k + 1 < TERMS_TEXT_MAX + 5000; k++) {
+		big[k] = "alpha beta gamma "[k % 17];
+	}
+	big[TERMS_TEXT_MAX + 4999] = '\0';
+	check_terms_of(f, &ts, big, strlen(big));
+	for (size_t k = 0; k < 17; k++) {
+		big[100 + k] = "http://x.example "[k];
+	}
+	check_terms_of(f, &ts, big, strlen(big));
+	free(big);
+	terms_scratch_fini(&ts);
+	fold_free(f);
+}
+
+/* Checks that a and b are the same closed bucket. */
+static void check_same_bucket(const struct closed_bucket *a,
+			      const struct closed_bucket *b)
+{
+	CHECK_INT(a->start_ms, b->start_ms);
+	CHECK_INT(a->count, b->count);
+	CHECK_INT(a->n_samples, b->n_samples);
+	for (size_t k = 0; k < a->n_samples && k < b->n_samples; k++) {
+		CHECK_STR(a->samples[k].id, b->samples[k].id);
+		CHECK_STR(a->samples[k].text, b->samples[k].text);
+		CHECK_STR(a->samples[k].author, b->samples[k].author);
+		CHECK(a->samples[k].lang == NULL
+			      ? b->samples[k].lang == NULL
+			      : b->samples[k].lang != NULL &&
+					strcmp(a->samples[k].lang,
+					       b->samples[k].lang) == 0);
+	}
+	CHECK_INT(a->n_top_authors, b->n_top_authors);
+	CHECK_INT(a->n_top_langs, b->n_top_langs);
+	CHECK_INT(a->n_top_terms, b->n_top_terms);
+	for (size_t k = 0; k < a->n_top_terms && k < b->n_top_terms; k++) {
+		CHECK_STR(a->top_terms[k].name, b->top_terms[k].name);
+		CHECK_INT(a->top_terms[k].count, b->top_terms[k].count);
+	}
+	for (size_t k = 0; k < a->n_top_authors && k < b->n_top_authors; k++) {
+		CHECK_STR(a->top_authors[k].name, b->top_authors[k].name);
+		CHECK_INT(a->top_authors[k].count, b->top_authors[k].count);
+	}
+	for (size_t k = 0; k < a->n_top_langs && k < b->n_top_langs; k++) {
+		CHECK_STR(a->top_langs[k].name, b->top_langs[k].name);
+		CHECK_INT(a->top_langs[k].count, b->top_langs[k].count);
+	}
+	CHECK_INT(a->other_terms, b->other_terms);
+	CHECK_INT(a->other_authors, b->other_authors);
+	CHECK_INT(a->other_langs, b->other_langs);
+}
+
+/*
+ * series_add_mention (lengths, hashes and tokens found once, elsewhere)
+ * against series_add_terms on the same stream: several buckets open at
+ * once and closing together, so that closed buckets' memory is reused.
+ */
+static void test_series_add_mention(void)
+{
+	struct series *a = series_new(B, 3), *b = series_new(B, 3);
+	struct fold *f = fold_new();
+	struct terms_scratch ts;
+	struct closed_bucket ca, cb;
+	static const char *const words[] = {
+		"outage", "down", "acme", "panne", "login", "billing",
+		"zeta", "http://x.example", "the", "server", "école",
+	};
+	static const char *const authors[] = {"ann", "bob", "", "cy", "dee"};
+	static const char *const langs[] = {"fr", "en", "", "de"};
+	char text[256], id[16];
+	uint32_t seed = 7;
+	int popped = 0;
+
+	terms_scratch_init(&ts);
+	series_exclude_terms(a, " acme down ", 11);
+	series_exclude_terms(b, " acme down ", 11);
+	for (int i = 0; i < 4000; i++) {
+		/* mostly forward in time, buckets overlapping by a few */
+		int64_t t = (int64_t)i * (B / 40) +
+			    (int64_t)(next_rand(&seed) % (3 * B));
+		struct window_mention wm;
+		struct mention m;
+		size_t o = 0, n;
+		enum series_add_result ra, rb;
+
+		for (int w = 0; w < 1 + (int)(next_rand(&seed) % 8); w++) {
+			o += (size_t)snprintf(
+				text + o, sizeof(text) - o, "%s ",
+				words[next_rand(&seed) % (sizeof(words) /
+							  sizeof(words[0]))]);
+		}
+		snprintf(id, sizeof(id), "%d", i);
+		mk(&m, id, text);
+		m.author = (char *)authors[next_rand(&seed) % 5];
+		m.lang = (char *)langs[next_rand(&seed) % 4];
+		if (i % 97 == 0) {
+			m.lang = NULL;
+		}
+		n = terms_of(&ts, f, text, strlen(text), NULL, 0);
+		ra = series_add_terms(a, t, &m, n > 0 ? ts.out.data : NULL,
+				      n > 0 ? ts.out.len : 0);
+		window_mention_init(&wm, &m);
+		if (n > 0) {
+			wm.terms = ts.out.data;
+			wm.toks = ts.toks;
+			wm.n_toks = n;
+		}
+		rb = series_add_mention(b, t, &wm);
+		CHECK_INT(ra, rb);
+		if (i % 50 == 49) {
+			int64_t wmk = t - B;
+
+			for (;;) {
+				bool pa = series_pop_closed(a, wmk, 10, &ca);
+				bool pb = series_pop_closed(b, wmk, 10, &cb);
+
+				CHECK(pa == pb);
+				if (!pa || !pb) {
+					if (pa) {
+						closed_bucket_fini(&ca);
+					}
+					if (pb) {
+						closed_bucket_fini(&cb);
+					}
+					break;
+				}
+				check_same_bucket(&ca, &cb);
+				popped++;
+				closed_bucket_fini(&ca);
+				closed_bucket_fini(&cb);
+			}
+		}
+	}
+	CHECK(popped > 80);
+	series_free(a);
+	series_free(b);
+	terms_scratch_fini(&ts);
+	fold_free(f);
+}
+
+/* Buckets closing together, then new ones on their reused memory: each
+ * starts empty. */
+static void test_series_reuse(void)
+{
+	struct series *s = series_new(B, 2);
+	struct closed_bucket cb;
+	struct mention m;
+
+	mk(&m, "1", "t");
+	for (int k = 0; k < 4; k++) {
+		m.author = (char *)(k % 2 ? "odd" : "even");
+		CHECK_INT(series_add_terms(s, k * B + 1, &m, " word ", 6),
+			  SERIES_COUNTED);
+	}
+	for (int k = 0; k < 4; k++) {
+		CHECK(series_pop_closed(s, 4 * B, 10, &cb));
+		CHECK_INT(cb.count, 1);
+		CHECK_INT(cb.n_top_terms, 1);
+		closed_bucket_fini(&cb);
+	}
+	m.author = (char *)"new";
+	for (int k = 4; k < 8; k++) {
+		CHECK_INT(series_add_terms(s, k * B + 1, &m, " fresh ", 7),
+			  SERIES_COUNTED);
+	}
+	for (int k = 4; k < 8; k++) {
+		CHECK(series_pop_closed(s, 8 * B, 10, &cb));
+		CHECK_INT(cb.start_ms, k * B);
+		CHECK_INT(cb.count, 1);
+		CHECK_INT(cb.n_samples, 1);
+		CHECK_INT(cb.n_top_authors, 1);
+		CHECK_STR(cb.top_authors[0].name, "new");
+		CHECK_INT(cb.top_authors[0].count, 1);
+		CHECK_INT(cb.n_top_terms, 1);
+		CHECK_STR(cb.top_terms[0].name, "fresh");
+		CHECK_INT(cb.top_terms[0].count, 1);
+		closed_bucket_fini(&cb);
+	}
+	series_free(s);
 }
 
 int main(void)
@@ -600,5 +892,8 @@ int main(void)
 	test_series_tops();
 	test_series_terms();
 	test_terms_filter();
+	test_terms_of();
+	test_series_add_mention();
+	test_series_reuse();
 	return check_done();
 }
