@@ -212,6 +212,12 @@ struct config {
 	size_t n_receivers;
 	struct config_rule *rules;
 	size_t n_rules;
+
+	/* A digest of the document as written, but the top-level "rules",
+	 * "external_url" and "log_level" keys: two configs with the same
+	 * digest describe the same store, API, sources and receivers, so a
+	 * reload may swap their rules alone. */
+	uint64_t fixed_digest;
 };
 
 /*
