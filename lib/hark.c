@@ -181,6 +181,10 @@ struct hark {
 	int64_t rule_load_deadline_ms; /* rules added by a reload */
 	uint64_t reloads_applied;
 	uint64_t reloads_failed;
+	/* The last reload's outcome, for GET /v1/rules and hark status:
+	 * wall time (0: none yet) and, when it failed, why. */
+	int64_t last_reload_ms;
+	char *last_reload_error;
 	bool replay;       /* hark replay: virtual clock, no API, no sources */
 	bool flush_all;    /* replay end: close every bucket with events */
 	struct hark_replay replay_out;
@@ -498,6 +502,7 @@ void hark_free(struct hark *h)
 		free(h->retired[i]);
 	}
 	free(h->retired);
+	free(h->last_reload_error);
 	silences_fini(&h->silences);
 	history_fini(&h->history);
 	free(h->match_ids);
@@ -1827,6 +1832,9 @@ static void apply_reload(struct hark *h)
 	h->cfg = n;
 	h->reload_cfg = NULL;
 	h->reloads_applied++;
+	h->last_reload_ms = timeutil_now_ms();
+	free(h->last_reload_error);
+	h->last_reload_error = NULL;
 	h->rule_load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
 	log_info("reload", "applied %s: rules=%zu kept=%zu added=%zu "
 		 "removed=%zu", n->path, n->n_rules, kept_n, added, removed);
@@ -1867,9 +1875,9 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 	}
 	if (n->fixed_digest != h->cfg->fixed_digest) {
 		snprintf(err, errlen, "store, http, sources or receivers "
-			 "changed: restart harkd to apply them (nothing "
-			 "applied; rules, external_url and log_level reload "
-			 "live)");
+			 "changed: restart required (restart harkd to apply "
+			 "them; nothing applied: rules, external_url and "
+			 "log_level reload live)");
 		goto refuse;
 	}
 	m = matcher_new(h->fold);
@@ -1895,15 +1903,18 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 	}
 	return 0;
 refuse:
-	h->reloads_failed++;
+	hark_reload_failed(h, err);
 	config_fini(n);
 	free(n);
 	return -1;
 }
 
-void hark_reload_failed(struct hark *h)
+void hark_reload_failed(struct hark *h, const char *why)
 {
 	h->reloads_failed++;
+	h->last_reload_ms = timeutil_now_ms();
+	free(h->last_reload_error);
+	h->last_reload_error = xstrdup(why);
 }
 
 bool hark_reload_pending(const struct hark *h)
@@ -1952,6 +1963,35 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- API bodies ---- */
 
+/* "config": the file, the reload counts and the last reload's outcome
+ * ("applied", "failed" with its error, or "pending"). */
+static void config_json(const struct hark *h, cJSON *root)
+{
+	cJSON *c = cJSON_AddObjectToObject(root, "config");
+	char ts[32];
+
+	cJSON_AddStringToObject(c, "path", h->cfg->path);
+	cJSON_AddNumberToObject(c, "reloads_applied",
+				(double)h->reloads_applied);
+	cJSON_AddNumberToObject(c, "reloads_failed", (double)h->reloads_failed);
+	if (h->reload_cfg != NULL) {
+		cJSON_AddStringToObject(c, "last_reload", "pending");
+	} else if (h->last_reload_ms != 0) {
+		cJSON_AddStringToObject(c, "last_reload",
+					h->last_reload_error != NULL
+						? "failed"
+						: "applied");
+	}
+	if (h->last_reload_ms != 0) {
+		timeutil_format_rfc3339(h->last_reload_ms / 1000, ts);
+		cJSON_AddStringToObject(c, "last_reload_at", ts);
+	}
+	if (h->last_reload_error != NULL) {
+		cJSON_AddStringToObject(c, "last_reload_error",
+					h->last_reload_error);
+	}
+}
+
 void hark_rules_json(struct hark *h, struct buf *out)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -1991,6 +2031,7 @@ void hark_rules_json(struct hark *h, struct buf *out)
 					(double)r->resolved_total);
 		cJSON_AddItemToArray(arr, o);
 	}
+	config_json(h, root);
 	text = cJSON_PrintUnformatted(root);
 	if (buf_append(out, text, strlen(text)) < 0) {
 		buf_reset(out);

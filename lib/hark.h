@@ -95,8 +95,9 @@ const struct config *hark_config(const struct hark *h);
  */
 int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 	HARK_MUST_CHECK;
-/* Counts a reload whose file did not validate (for /metrics). */
-void hark_reload_failed(struct hark *h);
+/* Records a reload refused for why (a file that did not validate: its
+ * first problem), for /metrics and GET /v1/rules. */
+void hark_reload_failed(struct hark *h, const char *why);
 /* An accepted reload is waiting to be applied. */
 bool hark_reload_pending(const struct hark *h);
 

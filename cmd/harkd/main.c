@@ -103,7 +103,18 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 		log_error("reload", "configuration invalid; keeping the running "
 			  "one");
 		free(cfg);
-		hark_reload_failed(d->h);
+		{
+			char *first = dg.n > 0 ? diag_format(&dg, 0)
+					       : xstrdup("configuration invalid");
+			char *why = dg.n > 1
+					    ? xasprintf("%s (and %zu more problems)",
+							first, dg.n - 1)
+					    : xstrdup(first);
+
+			hark_reload_failed(d->h, why);
+			free(why);
+			free(first);
+		}
 	} else {
 		if (!d->level_override && cfg->log_level != NULL &&
 		    log_level_parse(cfg->log_level, &lv) == 0) {

@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -61,6 +62,12 @@ def rules(port):
     status, body = H.get_json(port, "/v1/rules")
     assert status == 200, status
     return {r["name"]: r for r in body["rules"]}
+
+
+def config(port):
+    status, body = H.get_json(port, "/v1/rules")
+    assert status == 200, status
+    return body["config"]
 
 
 def reloads(port, result):
@@ -127,6 +134,10 @@ class Reload(H.HarkTestCase):
         self.hup_and_wait(h, "applied", 1)
         log = open(h.log, encoding="utf-8", errors="replace").read()
         self.assertRegex(log, r"applied .*rules=2 kept=1 added=1 removed=1")
+        c = config(h.port)
+        self.assertEqual((c["last_reload"], c["reloads_applied"], c["reloads_failed"]),
+                         ("applied", 1, 0))
+        self.assertNotIn("last_reload_error", c)
         after = rules(h.port)
         self.assertEqual(list(after), ["brand", "cancel"])
         self.assertEqual(after["brand"]["matched_total"], 2 * 288 * 3)
@@ -149,6 +160,9 @@ class Reload(H.HarkTestCase):
         self.assertEqual(list(rules(h.port)), ["brand", "cancel"])
         log = open(h.log, encoding="utf-8", errors="replace").read()
         self.assertRegex(log, r"hark\.yaml:\d+:\d+: rules\[0\]\.bucket")
+        c = config(h.port)
+        self.assertEqual(c["last_reload"], "failed")
+        self.assertRegex(c["last_reload_error"], r"hark\.yaml:\d+:\d+: rules\[0\]\.bucket")
 
         # A new source needs a restart: refused, nothing changes.
         self.write(h, head("  - name: more\n    type: http-push\n") +
@@ -156,7 +170,17 @@ class Reload(H.HarkTestCase):
         self.hup_and_wait(h, "failed", 2)
         self.assertEqual(list(rules(h.port)), ["brand", "cancel"])
         log = open(h.log, encoding="utf-8", errors="replace").read()
-        self.assertIn("restart harkd to apply", log)
+        self.assertIn("restart required", log)
+        c = config(h.port)
+        self.assertEqual((c["last_reload"], c["reloads_applied"], c["reloads_failed"]),
+                         ("failed", 1, 2))
+        self.assertIn("restart required", c["last_reload_error"])
+        out = subprocess.run([H.HARK_CLI, "status", "--url", "http://127.0.0.1:%d" % port],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"(?m)^brand +\S+ .*\n(?s:.*)^config \S*hark\.yaml; "
+                         r"last reload failed at \S+: store, http, sources or receivers "
+                         r"changed: restart required")
         self.assertEqual(reloads(h.port, "applied"), 1)
         H.push(h.port, [mention(n, "trajet annulé", 5 * 576 + 2)])
         self.assertEqual(rules(h.port)["cancel"]["matched_total"], 2)
