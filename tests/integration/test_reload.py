@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
@@ -184,6 +185,43 @@ class Reload(H.HarkTestCase):
         self.assertEqual(reloads(h.port, "applied"), 1)
         H.push(h.port, [mention(n, "trajet annulé", 5 * 576 + 2)])
         self.assertEqual(rules(h.port)["cancel"]["matched_total"], 2)
+        self.stop(h)
+
+    def test_reload_under_load(self):
+        """SIGHUPs alternating two files while mentions keep coming and
+        buckets keep closing against Redis: every reload is applied, the
+        rule both files keep counts every mention exactly once."""
+        port = H.free_port()
+        store = "store:\n  redis: redis://127.0.0.1:%d\n" % self.redis()
+        head = HEAD.format(store=store, port=port, extra_source="")
+        files = [head + BRAND.format(query="blablacar", sensitivity=5) + OLD,
+                 head + BRAND.format(query="blablacar", sensitivity=4) + CANCEL]
+        h = self.harkd(files[0])
+        stop = threading.Event()
+        sent = [0]
+
+        def feed():
+            n = 0
+            while not stop.is_set():
+                H.push(h.port, [mention(n + k, "blablacar trajet annulé", (n + k) / 30.0)
+                                for k in range(200)])
+                n += 200
+            sent[0] = n
+
+        t = threading.Thread(target=feed)
+        t.start()
+        try:
+            for i in range(1, 9):
+                self.write(h, files[i % 2])
+                self.hup_and_wait(h, "applied", i)
+        finally:
+            stop.set()
+            t.join(60)
+        r = rules(h.port)
+        self.assertEqual(set(r), {"brand", "old"})
+        self.assertEqual(r["brand"]["matched_total"], sent[0])
+        self.assertGreater(sent[0], 0)
+        self.assertEqual(reloads(h.port, "failed"), 0)
         self.stop(h)
 
 
