@@ -371,6 +371,10 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 					   cfg->store_timeout_ms, err, errlen);
 	} else {
 		h->store = store_mem_new(base, cfg->snapshot_path, err, errlen);
+		if (h->store != NULL) {
+			store_mem_set_snapshot_interval(
+				h->store, cfg->snapshot_interval_ms);
+		}
 	}
 	if (h->store == NULL) {
 		goto fail;

@@ -158,6 +158,10 @@ static const struct key keys[] = {
 	{S_STORE, "snapshot", T_STRING, "hark.snapshot",
 	 "embedded store snapshot file (relative to the working directory)",
 	 CFG(snapshot_path)},
+	{S_STORE, "snapshot_interval", T_DURATION, "30s",
+	 "how often the embedded store writes its snapshot in the background "
+	 "(a forked child), so that a crash loses at most that; 0s: only at "
+	 "stop", CFG(snapshot_interval_ms), .flags = F_MIN, .min = 0},
 
 	{S_HTTP, "listen", T_STRING, "127.0.0.1:8686",
 	 "HOST:PORT of the HTTP API", CFG(listen)},
