@@ -169,6 +169,20 @@ struct hark {
 	int globals_inflight_n;
 	bool silences_ok;
 	bool history_ok;
+	/* Reload (SIGHUP): the accepted config and its compiled matcher,
+	 * waiting for the store to answer what is in flight; the configs
+	 * replaced so far (receivers and sources borrow from them). */
+	struct config *reload_cfg;
+	struct matcher *reload_matcher;
+	struct config **retired;
+	size_t n_retired;
+	int64_t rule_load_deadline_ms; /* rules added by a reload */
+	uint64_t reloads_applied;
+	uint64_t reloads_failed;
+	/* The last reload's outcome, for GET /v1/rules and hark status:
+	 * wall time (0: none yet) and, when it failed, why. */
+	int64_t last_reload_ms;
+	char *last_reload_error;
 	bool replay;       /* hark replay: virtual clock, no API, no sources */
 	bool flush_all;    /* replay end: close every bucket with events */
 	struct hark_replay replay_out;
@@ -259,6 +273,69 @@ static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
 	buf_fini(&all);
 }
 
+static void free_eval(struct eval *e)
+{
+	closed_bucket_fini(&e->b);
+	free(e->key);
+	free(e);
+}
+
+/* A fresh runtime for rule i of cfg: no history, state not loaded. */
+static void rule_init(struct hark *h, const struct config *cfg, size_t i,
+		      struct rule_rt *r)
+{
+	const struct config_rule *cr = &cfg->rules[i];
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = cr;
+	r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
+	exclude_rule_terms(h, cr, r->series);
+	r->det = make_detector(cr);
+	r->state_key = keys_state(cfg->prefix, cr->name);
+	r->repeat_at_ms = xcalloc(cr->n_notify + 1, sizeof(*r->repeat_at_ms));
+	r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
+}
+
+static void rule_fini(struct rule_rt *r)
+{
+	while (r->head != NULL) {
+		struct eval *e = r->head;
+
+		r->head = e->next;
+		free_eval(e);
+	}
+	series_free(r->series);
+	detector_free(r->det);
+	free(r->state_key);
+	closed_bucket_fini(&r->fired_b);
+	free(r->repeat_at_ms);
+	free(r->repeats);
+}
+
+/* Adds every rule of cfg to m (empty, over h's folding table) and
+ * compiles it; -1 with the reason in err. */
+static int build_matcher(struct matcher *m, const struct config *cfg,
+			 char *err, size_t errlen)
+{
+	char why[256];
+
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct config_rule *cr = &cfg->rules[i];
+
+		if (matcher_add_query(m, (uint32_t)i, cr->match, why,
+				      sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: rules[%zu] (%s): %s",
+				 cfg->path, i, cr->name, why);
+			return -1;
+		}
+	}
+	if (matcher_compile(m, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: rules: %s", cfg->path, why);
+		return -1;
+	}
+	return 0;
+}
+
 struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -277,38 +354,20 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
 	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		const struct config_rule *cr = &cfg->rules[i];
-		struct rule_rt *r = &h->rules[i];
-		char why[256];
-
-		r->cfg = cr;
-		r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
-		exclude_rule_terms(h, cr, r->series);
-		r->det = make_detector(cr);
-		r->state_key = keys_state(cfg->prefix, cr->name);
-		r->repeat_at_ms = xcalloc(cr->n_notify + 1,
-					  sizeof(*r->repeat_at_ms));
-		r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
-		if (matcher_add_query(h->matcher, (uint32_t)i, cr->match, why,
-				      sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s: rules[%zu] (%s): %s",
-				 cfg->path, i, cr->name, why);
-			goto fail;
-		}
+		rule_init(h, cfg, i, &h->rules[i]);
 	}
-	{
-		char why[256];
-
-		if (matcher_compile(h->matcher, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s: rules: %s", cfg->path, why);
-			goto fail;
-		}
+	if (build_matcher(h->matcher, cfg, err, errlen) < 0) {
+		goto fail;
 	}
 	if (cfg->redis_url != NULL) {
 		h->store = store_redis_new(base, cfg->redis_url,
 					   cfg->store_timeout_ms, err, errlen);
 	} else {
 		h->store = store_mem_new(base, cfg->snapshot_path, err, errlen);
+		if (h->store != NULL) {
+			store_mem_set_snapshot_interval(
+				h->store, cfg->snapshot_interval_ms);
+		}
 	}
 	if (h->store == NULL) {
 		goto fail;
@@ -324,13 +383,6 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 fail:
 	hark_free(h);
 	return NULL;
-}
-
-static void free_eval(struct eval *e)
-{
-	closed_bucket_fini(&e->b);
-	free(e->key);
-	free(e);
 }
 
 /* Disconnects every pulled source; queued mentions are dropped. */
@@ -434,22 +486,20 @@ void hark_free(struct hark *h)
 		free(w);
 	}
 	for (size_t i = 0; h->rules != NULL && i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-
-		while (r->head != NULL) {
-			struct eval *e = r->head;
-
-			r->head = e->next;
-			free_eval(e);
-		}
-		series_free(r->series);
-		detector_free(r->det);
-		free(r->state_key);
-		closed_bucket_fini(&r->fired_b);
-		free(r->repeat_at_ms);
-		free(r->repeats);
+		rule_fini(&h->rules[i]);
 	}
 	free(h->rules);
+	if (h->reload_cfg != NULL) {
+		config_fini(h->reload_cfg);
+		free(h->reload_cfg);
+	}
+	matcher_free(h->reload_matcher);
+	for (size_t i = 0; i < h->n_retired; i++) {
+		config_fini(h->retired[i]);
+		free(h->retired[i]);
+	}
+	free(h->retired);
+	free(h->last_reload_error);
 	silences_fini(&h->silences);
 	history_fini(&h->history);
 	free(h->match_ids);
@@ -1433,7 +1483,8 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 
 	free(c);
 	r->load_inflight = false;
-	if (r->loaded || h->phase != PHASE_LOADING) {
+	if (r->loaded ||
+	    (h->phase != PHASE_LOADING && h->phase != PHASE_SERVING)) {
 		return;
 	}
 	if (status != 0) {
@@ -1457,7 +1508,7 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 		}
 	}
 	r->loaded = true;
-	if (all_loaded(h)) {
+	if (h->phase == PHASE_LOADING && all_loaded(h)) {
 		begin_serving(h);
 	}
 }
@@ -1530,9 +1581,10 @@ static void load_globals(struct hark *h)
 	}
 }
 
-static void load_states(struct hark *h)
+/* Reads the saved state of every rule not loaded yet (at start, or added
+ * by a reload). */
+static void load_rules(struct hark *h)
 {
-	load_globals(h);
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
 		struct load_ctx *c;
@@ -1546,6 +1598,12 @@ static void load_states(struct hark *h)
 		r->load_inflight = true;
 		store_get(h->store, r->state_key, load_cb, c);
 	}
+}
+
+static void load_states(struct hark *h)
+{
+	load_globals(h);
+	load_rules(h);
 }
 
 int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
@@ -1656,6 +1714,206 @@ void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
 	stop_step(h);
 }
 
+/* ---- reload ---- */
+
+/* Nothing in flight refers to a rule by its index: no bucket total or
+ * saved state awaited from the store. */
+static bool quiescent(const struct hark *h)
+{
+	if (h->inflight > 0) {
+		return false;
+	}
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		if (h->rules[i].load_inflight) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Moves the runtime of old rule o into r for its new config cr (same name
+ * and bucket): counts, open buckets, history, lifecycle stay; changed
+ * detection settings carry the learned state over; the rule's own words
+ * are excluded from its top terms again; repeats restart when its notify
+ * list changed.
+ */
+static void rule_move(struct hark *h, struct rule_rt *r, struct rule_rt *o,
+		      const struct config_rule *cr)
+{
+	const struct config_rule *was = o->cfg;
+	struct detect_params pa, pb;
+
+	*r = *o;
+	memset(o, 0, sizeof(*o));
+	r->cfg = cr;
+	hark_detect_params(was, &pa);
+	hark_detect_params(cr, &pb);
+	if (memcmp(&pa, &pb, sizeof(pa)) != 0) {
+		struct detector *d = detector_new(&pb);
+		size_t len;
+		char *enc = detector_encode(r->det, &len);
+
+		if (detector_decode(d, enc, len) == 0) {
+			detector_free(r->det);
+			r->det = d;
+		} else {
+			detector_free(d); /* cannot happen: same bucket */
+		}
+		free(enc);
+	}
+	exclude_rule_terms(h, cr, r->series);
+	if (was->n_notify != cr->n_notify ||
+	    memcmp(was->notify, cr->notify,
+		   cr->n_notify * sizeof(cr->notify[0])) != 0) {
+		free(r->repeat_at_ms);
+		free(r->repeats);
+		r->repeat_at_ms = xcalloc(cr->n_notify + 1,
+					  sizeof(*r->repeat_at_ms));
+		r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
+	}
+}
+
+/* Swaps in the accepted config's rules and matcher (see hark_reload). */
+static void apply_reload(struct hark *h)
+{
+	struct config *n = h->reload_cfg;
+	struct config *old = h->cfg;
+	struct rule_rt *rules = xcalloc(n->n_rules + 1, sizeof(*rules));
+	bool *kept = xcalloc(old->n_rules + 1, sizeof(*kept));
+	size_t added = 0, kept_n = 0, removed = 0;
+
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct config_rule *cr = &n->rules[i];
+		long j = config_find_rule(old, cr->name);
+
+		if (j >= 0 && !kept[j] &&
+		    old->rules[j].bucket_ms == cr->bucket_ms) {
+			kept[j] = true;
+			rule_move(h, &rules[i], &h->rules[j], cr);
+			kept_n++;
+		} else {
+			/* New, or a new bucket size: its saved state (of
+			 * the other size) is read and refused as at start. */
+			rule_init(h, n, i, &rules[i]);
+			added++;
+		}
+	}
+	for (size_t j = 0; j < old->n_rules; j++) {
+		if (!kept[j]) {
+			if (h->rules[j].firing) {
+				log_warn("reload", "rule=%s removed while firing; "
+					 "no resolve will be sent",
+					 old->rules[j].name);
+			}
+			rule_fini(&h->rules[j]);
+			removed++;
+		}
+	}
+	free(kept);
+	free(h->rules);
+	h->rules = rules;
+	free(h->match_ids);
+	h->match_ids = xcalloc(n->n_rules + 1, sizeof(*h->match_ids));
+	matcher_free(h->matcher);
+	h->matcher = h->reload_matcher;
+	h->reload_matcher = NULL;
+	h->retired = xreallocarray(h->retired, h->n_retired + 1,
+				   sizeof(*h->retired));
+	h->retired[h->n_retired++] = old;
+	h->cfg = n;
+	h->reload_cfg = NULL;
+	h->reloads_applied++;
+	h->last_reload_ms = timeutil_now_ms();
+	free(h->last_reload_error);
+	h->last_reload_error = NULL;
+	h->rule_load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
+	log_info("reload", "applied %s: rules=%zu kept=%zu added=%zu "
+		 "removed=%zu", n->path, n->n_rules, kept_n, added, removed);
+	load_rules(h);
+}
+
+/* Applies an accepted reload once quiescent; gives up waiting for the
+ * saved state of added rules after the load deadline. */
+static void reload_step(struct hark *h)
+{
+	if (h->reload_cfg != NULL && quiescent(h)) {
+		apply_reload(h);
+	}
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+
+		if (r->loaded || r->load_inflight) {
+			continue;
+		}
+		if (timeutil_mono_ms() >= h->rule_load_deadline_ms) {
+			log_warn("reload", "rule=%s: store unreachable, starting "
+				 "without its saved state", r->cfg->name);
+			r->loaded = true;
+		} else {
+			load_rules(h);
+			break;
+		}
+	}
+}
+
+int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
+{
+	struct matcher *m;
+
+	if (h->phase != PHASE_SERVING && h->phase != PHASE_LOADING) {
+		snprintf(err, errlen, "not serving");
+		goto refuse;
+	}
+	if (n->fixed_digest != h->cfg->fixed_digest) {
+		snprintf(err, errlen, "store, http, sources or receivers "
+			 "changed: restart required (restart harkd to apply "
+			 "them; nothing applied: rules, external_url and "
+			 "log_level reload live)");
+		goto refuse;
+	}
+	m = matcher_new(h->fold);
+	if (build_matcher(m, n, err, errlen) < 0) {
+		matcher_free(m);
+		goto refuse;
+	}
+	if (h->reload_cfg != NULL) {
+		/* A newer file wins over one still waiting. */
+		config_fini(h->reload_cfg);
+		free(h->reload_cfg);
+		matcher_free(h->reload_matcher);
+	}
+	h->reload_cfg = n;
+	h->reload_matcher = m;
+	if (h->phase == PHASE_SERVING) {
+		reload_step(h);
+	}
+	if (h->reload_cfg != NULL) {
+		log_info("reload", "accepted %s; applied once the store has "
+			 "answered the %zu requests in flight", n->path,
+			 h->inflight);
+	}
+	return 0;
+refuse:
+	hark_reload_failed(h, err);
+	config_fini(n);
+	free(n);
+	return -1;
+}
+
+void hark_reload_failed(struct hark *h, const char *why)
+{
+	h->reloads_failed++;
+	h->last_reload_ms = timeutil_now_ms();
+	free(h->last_reload_error);
+	h->last_reload_error = xstrdup(why);
+}
+
+bool hark_reload_pending(const struct hark *h)
+{
+	return h->reload_cfg != NULL;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hark *h = arg;
@@ -1677,6 +1935,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case PHASE_SERVING:
+		reload_step(h);
 		hark_process(h);
 		start_files(h);
 		save_file_positions(h);
@@ -1695,6 +1954,35 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- API bodies ---- */
+
+/* "config": the file, the reload counts and the last reload's outcome
+ * ("applied", "failed" with its error, or "pending"). */
+static void config_json(const struct hark *h, cJSON *root)
+{
+	cJSON *c = cJSON_AddObjectToObject(root, "config");
+	char ts[32];
+
+	cJSON_AddStringToObject(c, "path", h->cfg->path);
+	cJSON_AddNumberToObject(c, "reloads_applied",
+				(double)h->reloads_applied);
+	cJSON_AddNumberToObject(c, "reloads_failed", (double)h->reloads_failed);
+	if (h->reload_cfg != NULL) {
+		cJSON_AddStringToObject(c, "last_reload", "pending");
+	} else if (h->last_reload_ms != 0) {
+		cJSON_AddStringToObject(c, "last_reload",
+					h->last_reload_error != NULL
+						? "failed"
+						: "applied");
+	}
+	if (h->last_reload_ms != 0) {
+		timeutil_format_rfc3339(h->last_reload_ms / 1000, ts);
+		cJSON_AddStringToObject(c, "last_reload_at", ts);
+	}
+	if (h->last_reload_error != NULL) {
+		cJSON_AddStringToObject(c, "last_reload_error",
+					h->last_reload_error);
+	}
+}
 
 void hark_rules_json(struct hark *h, struct buf *out)
 {
@@ -1735,6 +2023,7 @@ void hark_rules_json(struct hark *h, struct buf *out)
 					(double)r->resolved_total);
 		cJSON_AddItemToArray(arr, o);
 	}
+	config_json(h, root);
 	text = cJSON_PrintUnformatted(root);
 	if (buf_append(out, text, strlen(text)) < 0) {
 		buf_reset(out);
@@ -1787,6 +2076,12 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 				 cfg->sources[i].name,
 				 (unsigned long long)h->src_stats[i].received);
 	}
+	METRIC(out, "Configuration reloads (SIGHUP) applied, and refused or "
+	       "invalid.", "counter", "hark_config_reloads_total");
+	emit(out, "hark_config_reloads_total{result=\"applied\"} %llu\n"
+		  "hark_config_reloads_total{result=\"failed\"} %llu\n",
+	     (unsigned long long)h->reloads_applied,
+	     (unsigned long long)h->reloads_failed);
 	METRIC(out, "Mentions matched per rule.", "counter",
 	       "hark_rule_matched_total");
 	for (size_t i = 0; i < cfg->n_rules; i++) {

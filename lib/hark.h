@@ -84,6 +84,24 @@ bool hark_store_up(const struct hark *h);
 int hark_push_source(const struct hark *h);
 const struct config *hark_config(const struct hark *h);
 
+/*
+ * SIGHUP: takes config n (ownership, also on refusal), already validated.
+ * When its store, http, sources and receivers are those running (see
+ * config.h's fixed_digest) and every rule compiles, it is accepted and
+ * returns 0: its rules, external_url and log_level replace the running
+ * ones as soon as no store reply is awaited (at once on an idle daemon).
+ * A rule kept by name and bucket keeps its counts, open buckets, history
+ * and lifecycle; an added one reads its saved state; a removed one is
+ * dropped. Otherwise returns -1 with the reason in err, nothing changed.
+ */
+int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
+	HARK_MUST_CHECK;
+/* Records a reload refused for why (a file that did not validate: its
+ * first problem), for /metrics and GET /v1/rules. */
+void hark_reload_failed(struct hark *h, const char *why);
+/* An accepted reload is waiting to be applied. */
+bool hark_reload_pending(const struct hark *h);
+
 /* ---- silences and alert history (DESIGN §7, issue 6) ---- */
 
 /* POST /v1/silences: writes the new silence (or {"error"}) to out and

@@ -250,6 +250,27 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* The config line of hark status: file, and the last reload's outcome. */
+static void print_config(const cJSON *c)
+{
+	const char *last, *at, *err;
+
+	if (c == NULL) {
+		return;
+	}
+	last = cJSON_GetStringValue(cJSON_GetObjectItem(c, "last_reload"));
+	at = cJSON_GetStringValue(cJSON_GetObjectItem(c, "last_reload_at"));
+	err = cJSON_GetStringValue(cJSON_GetObjectItem(c, "last_reload_error"));
+	printf("\nconfig %s",
+	       cJSON_GetStringValue(cJSON_GetObjectItem(c, "path")));
+	if (last != NULL) {
+		printf("; last reload %s%s%s%s%s", last,
+		       at != NULL ? " at " : "", at != NULL ? at : "",
+		       err != NULL ? ": " : "", err != NULL ? err : "");
+	}
+	printf("\n");
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	char url[512];
@@ -311,6 +332,7 @@ static int cmd_status(int argc, char **argv)
 		fprintf(stderr, "hark: %s: unexpected reply\n", url);
 		ret = 1;
 	}
+	print_config(cJSON_GetObjectItem(root, "config"));
 	cJSON_Delete(root);
 	buf_fini(&body);
 	return ret;

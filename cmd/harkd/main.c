@@ -27,6 +27,7 @@ struct daemon {
 	struct event_base *base;
 	struct hark *h;
 	const char *config_path;
+	bool level_override; /* --log-level: the file's log_level is ignored */
 	bool stopped;
 	int exit_code;
 };
@@ -71,20 +72,28 @@ static void stop_signal_cb(evutil_socket_t sig, short what, void *arg)
 	hark_stop(d->h, stopped_cb, d);
 }
 
+/*
+ * SIGHUP: reads the file again; a valid one whose store, http, sources and
+ * receivers are unchanged replaces the rules (see hark_reload); anything
+ * else is reported and the running configuration stays.
+ */
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct config cfg;
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	struct diag dg;
+	enum log_level lv;
+	char err[512];
+	bool set_level = false;
 
 	HARK_UNUSED(sig);
 	HARK_UNUSED(what);
-	memset(&cfg, 0, sizeof(cfg));
 	diag_init(&dg);
-	/* Validation only: the running rules stay as they are. Hot reload
-	 * of rules is tracked in a later issue; until then a changed file
-	 * needs a restart, and a broken one is reported now, not at it. */
-	if (config_load(&cfg, d->config_path, &dg) < 0) {
+	log_info("reload", "SIGHUP: reading %s", d->config_path);
+#if HAVE_SYSTEMD
+	sd_notify(0, "RELOADING=1");
+#endif
+	if (config_load(cfg, d->config_path, &dg) < 0) {
 		for (size_t i = 0; i < dg.n; i++) {
 			char *s = diag_format(&dg, i);
 
@@ -93,12 +102,35 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		log_error("reload", "configuration invalid; keeping the running "
 			  "one");
+		free(cfg);
+		{
+			char *first = dg.n > 0 ? diag_format(&dg, 0)
+					       : xstrdup("configuration invalid");
+			char *why = dg.n > 1
+					    ? xasprintf("%s (and %zu more problems)",
+							first, dg.n - 1)
+					    : xstrdup(first);
+
+			hark_reload_failed(d->h, why);
+			free(why);
+			free(first);
+		}
 	} else {
-		log_warn("reload", "configuration valid; restart harkd to apply "
-			 "it (restart required)");
+		if (!d->level_override && cfg->log_level != NULL &&
+		    log_level_parse(cfg->log_level, &lv) == 0) {
+			set_level = true;
+		}
+		if (hark_reload(d->h, cfg, err, sizeof(err)) < 0) {
+			log_error("reload", "%s; keeping the running "
+				  "configuration", err);
+		} else if (set_level) {
+			log_set_level(lv);
+		}
 	}
-	config_fini(&cfg);
 	diag_fini(&dg);
+#if HAVE_SYSTEMD
+	sd_notify(0, "READY=1");
+#endif
 }
 
 static int check_only(struct config *cfg)
@@ -164,6 +196,7 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			level = optarg;
+			d.level_override = true;
 			break;
 		case 'V':
 			printf("harkd %s\n", HARK_VERSION);

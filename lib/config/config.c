@@ -158,6 +158,10 @@ static const struct key keys[] = {
 	{S_STORE, "snapshot", T_STRING, "hark.snapshot",
 	 "embedded store snapshot file (relative to the working directory)",
 	 CFG(snapshot_path)},
+	{S_STORE, "snapshot_interval", T_DURATION, "30s",
+	 "how often the embedded store writes its snapshot in the background "
+	 "(a forked child), so that a crash loses at most that; 0s: only at "
+	 "stop", CFG(snapshot_interval_ms), .flags = F_MIN, .min = 0},
 
 	{S_HTTP, "listen", T_STRING, "127.0.0.1:8686",
 	 "HOST:PORT of the HTTP API", CFG(listen)},
@@ -1966,6 +1970,82 @@ static char *dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
+/* FNV-1a, 64 bits, over n bytes. */
+static uint64_t fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ b[i]) * 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Folds v (kind, scalars with their quoting, structure) into h. */
+static uint64_t digest_value(uint64_t h, const struct yaml_value *v)
+{
+	unsigned char kind;
+	uint64_t n;
+
+	if (v == NULL) {
+		return fnv64(h, "~", 1);
+	}
+	kind = (unsigned char)v->kind;
+	h = fnv64(h, &kind, 1);
+	switch (v->kind) {
+	case YAML_VALUE_SCALAR:
+		n = v->len;
+		h = fnv64(h, &v->plain, sizeof(v->plain));
+		h = fnv64(h, &n, sizeof(n));
+		return fnv64(h, v->text, v->len);
+	case YAML_VALUE_SEQ:
+		n = v->n_items;
+		h = fnv64(h, &n, sizeof(n));
+		for (size_t i = 0; i < v->n_items; i++) {
+			h = digest_value(h, v->items[i]);
+		}
+		return h;
+	case YAML_VALUE_MAP:
+		n = v->n_entries;
+		h = fnv64(h, &n, sizeof(n));
+		for (size_t i = 0; i < v->n_entries; i++) {
+			n = strlen(v->entries[i].key);
+			h = fnv64(h, &n, sizeof(n));
+			h = fnv64(h, v->entries[i].key, n);
+			h = digest_value(h, v->entries[i].value);
+		}
+		return h;
+	}
+	return h;
+}
+
+/* The fixed_digest of a parsed document (see config.h). */
+static uint64_t fixed_digest(const struct yaml_value *root)
+{
+	static const char *const live[] = {"rules", "external_url",
+					   "log_level"};
+	uint64_t h = 14695981039346656037ULL;
+
+	if (root == NULL || root->kind != YAML_VALUE_MAP) {
+		return digest_value(h, root);
+	}
+	for (size_t i = 0; i < root->n_entries; i++) {
+		const char *k = root->entries[i].key;
+		bool skip = false;
+		uint64_t n = strlen(k);
+
+		for (size_t j = 0; j < sizeof(live) / sizeof(live[0]); j++) {
+			skip = skip || strcmp(k, live[j]) == 0;
+		}
+		if (!skip) {
+			h = fnv64(h, &n, sizeof(n));
+			h = fnv64(h, k, n);
+			h = digest_value(h, root->entries[i].value);
+		}
+	}
+	return h;
+}
+
 int config_parse(struct config *cfg, const char *path, const char *text,
 		 size_t len, struct diag *d)
 {
@@ -1987,6 +2067,7 @@ int config_parse(struct config *cfg, const char *path, const char *text,
 	c.cfg = &tmp;
 	/* an empty document has no position: missing keys point at 1:1 */
 	walk_map(&c, S_TOP, &tmp, root, "", 1, 1);
+	tmp.fixed_digest = fixed_digest(root);
 	yaml_value_free(root);
 	if (d->n + d->dropped != before) {
 		sort_problems(d, first);

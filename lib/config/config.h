@@ -198,6 +198,7 @@ struct config {
 	int64_t store_timeout_ms; /* "store.timeout", default 2s */
 	int64_t retention_ms;     /* "store.retention", default 8d */
 	char *snapshot_path;      /* "store.snapshot", default ./hark.snapshot */
+	int64_t snapshot_interval_ms; /* "store.snapshot_interval", default 30s */
 
 	char *listen;             /* "http.listen", default 127.0.0.1:8686 */
 	char *token;              /* "http.token"; NULL or "" = none */
@@ -212,6 +213,12 @@ struct config {
 	size_t n_receivers;
 	struct config_rule *rules;
 	size_t n_rules;
+
+	/* A digest of the document as written, but the top-level "rules",
+	 * "external_url" and "log_level" keys: two configs with the same
+	 * digest describe the same store, API, sources and receivers, so a
+	 * reload may swap their rules alone. */
+	uint64_t fixed_digest;
 };
 
 /*

@@ -45,6 +45,13 @@ struct store *store_mem_new(struct event_base *base, const char *snapshot_path,
  * add a key past it fails with -1. Only for a store from store_mem_new.
  */
 void store_mem_set_max_keys(struct store *st, size_t max_keys);
+/*
+ * Every interval_ms (> 0) in which something was written, a forked child
+ * writes the snapshot of the table as it was at the fork, so that a crash
+ * of the daemon loses at most that much; the loop only forks and reaps.
+ * No effect without a snapshot path. Only for a store from store_mem_new.
+ */
+void store_mem_set_snapshot_interval(struct store *st, int64_t interval_ms);
 
 /* INCRBY key delta, then EXPIRE key ttl_ms (rounded up to seconds). */
 void store_incrby(struct store *st, const char *key, long long delta,

@@ -2,8 +2,10 @@
 /*
  * The embedded store: a chained hash table of key -> (bytes, expire_at),
  * expiry checked lazily on access, a cap on keys, and a versioned snapshot
- * file written atomically on close and loaded on open. Commands run at
- * once; their callbacks are queued and run in order from the loop.
+ * file written atomically on close, in the background by a forked child
+ * every snapshot interval (the loop never writes it), and loaded on open.
+ * Commands run at once; their callbacks are queued and run in order from
+ * the loop.
  */
 #include "io/store.h"
 
@@ -13,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -72,6 +76,13 @@ struct store_mem {
 	bool closed;
 	store_done_fn *done;
 	void *done_arg;
+	/* Background snapshots (store_mem_set_snapshot_interval). */
+	int64_t snap_interval_ms; /* 0: only at close */
+	struct event *snap_ev;    /* polls the child, starts the next save */
+	pid_t snap_child;         /* the save running, or 0 */
+	int64_t snap_next_ms;     /* monotonic: the next save is due */
+	uint64_t writes;          /* writes so far */
+	uint64_t snap_writes;     /* writes the last save started with */
 };
 
 static const struct timeval zero_tv = {0, 0};
@@ -274,6 +285,7 @@ static void mem_incrby(struct store *st, const char *key, long long delta,
 		complete_int(ms, cb, arg, -1, 0);
 		return;
 	}
+	ms->writes++;
 	e = lookup(ms, key, klen, now_ms);
 	if (e != NULL && parse_ll(e->val, e->vlen, &cur) != 0) {
 		complete_int(ms, cb, arg, -1, 0);
@@ -311,6 +323,7 @@ static void mem_set(struct store *st, const char *key, const char *val,
 		complete_int(ms, cb, arg, -1, 0);
 		return;
 	}
+	ms->writes++;
 	e = lookup(ms, key, klen, now_ms);
 	if (e == NULL) {
 		e = insert(ms, key, klen, now_ms);
@@ -382,8 +395,9 @@ static void fsync_dir(const char *path)
 	free(copy);
 }
 
-/* tmp file in the same directory + fsync + rename: all or nothing. */
-static int snapshot_save(struct store_mem *ms)
+/* tmp file in the same directory + fsync + rename: all or nothing.
+ * background: in the forked child, success is logged at debug only. */
+static int snapshot_save(struct store_mem *ms, bool background)
 {
 	char *tmp = xasprintf("%s.tmp.XXXXXX", ms->snapshot_path);
 	int64_t now_ms = timeutil_now_ms();
@@ -427,8 +441,13 @@ static int snapshot_save(struct store_mem *ms)
 		goto fail;
 	}
 	fsync_dir(ms->snapshot_path);
-	log_info("store", "snapshot saved path=%s keys=%zu", ms->snapshot_path,
-		 n);
+	if (background) {
+		log_debug("store", "snapshot saved in the background path=%s "
+			  "keys=%zu", ms->snapshot_path, n);
+	} else {
+		log_info("store", "snapshot saved path=%s keys=%zu",
+			 ms->snapshot_path, n);
+	}
 	free(tmp);
 	return 0;
 fail:
@@ -613,6 +632,67 @@ static int snapshot_load(struct store_mem *ms, char *err, size_t errlen)
 	return 0;
 }
 
+/* Collects the background save's exit, waiting for it when wait. */
+static void snap_reap(struct store_mem *ms, bool wait)
+{
+	int status;
+	pid_t r;
+
+	if (ms->snap_child == 0) {
+		return;
+	}
+	do {
+		r = waitpid(ms->snap_child, &status, wait ? 0 : WNOHANG);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		return; /* still writing */
+	}
+	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		log_error("store", "background snapshot failed path=%s (child "
+			  "%ld)", ms->snapshot_path, (long)ms->snap_child);
+		/* Try again at the next interval. */
+		ms->snap_writes = 0;
+	}
+	ms->snap_child = 0;
+}
+
+/*
+ * Every second: collects a finished save; when the interval has passed and
+ * something was written since the last save started, forks a child that
+ * writes the table as it was at the fork (copy-on-write) and exits.
+ */
+static void snap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_mem *ms = arg;
+	int64_t now = timeutil_mono_ms();
+	pid_t pid;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	snap_reap(ms, false);
+	if (ms->snap_child != 0 || ms->closing || now < ms->snap_next_ms ||
+	    ms->writes == ms->snap_writes) {
+		return;
+	}
+	ms->snap_next_ms = now + ms->snap_interval_ms;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_error("store", "background snapshot: fork: %s",
+			  strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		/* The child only writes the file: no loop, no atexit. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		_exit(snapshot_save(ms, true) == 0 ? 0 : 1);
+	}
+	ms->snap_child = pid;
+	ms->snap_writes = ms->writes;
+}
+
 static void run_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_mem *ms = arg;
@@ -639,7 +719,10 @@ static void run_cb(evutil_socket_t fd, short what, void *arg)
 	if (ms->closing && !ms->closed && ms->head == NULL) {
 		ms->closed = true;
 		if (ms->snapshot_path != NULL) {
-			(void)snapshot_save(ms);
+			/* The final save must not race a background one
+			 * renaming an older file over it. */
+			snap_reap(ms, true);
+			(void)snapshot_save(ms, false);
 		}
 		if (ms->done != NULL) {
 			ms->done(ms->done_arg);
@@ -681,6 +764,10 @@ static void mem_free(struct store *st)
 	}
 	free(ms->buckets);
 	event_free(ms->run_ev);
+	snap_reap(ms, true);
+	if (ms->snap_ev != NULL) {
+		event_free(ms->snap_ev);
+	}
 	free(ms->snapshot_path);
 	free(ms);
 }
@@ -702,6 +789,24 @@ void store_mem_set_max_keys(struct store *st, size_t max_keys)
 
 	HARK_ASSERT(st->ops == &mem_ops);
 	ms->max_keys = max_keys;
+}
+
+void store_mem_set_snapshot_interval(struct store *st, int64_t interval_ms)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	struct timeval tv = {1, 0};
+
+	HARK_ASSERT(st->ops == &mem_ops);
+	if (ms->snapshot_path == NULL || interval_ms <= 0 ||
+	    ms->snap_ev != NULL) {
+		return;
+	}
+	ms->snap_interval_ms = interval_ms;
+	ms->snap_next_ms = timeutil_mono_ms() + interval_ms;
+	ms->snap_writes = ms->writes;
+	ms->snap_ev = event_new(ms->base, -1, EV_PERSIST, snap_cb, ms);
+	HARK_ASSERT(ms->snap_ev != NULL);
+	event_add(ms->snap_ev, &tv);
 }
 
 struct store *store_mem_new(struct event_base *base, const char *snapshot_path,

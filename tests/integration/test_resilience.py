@@ -146,7 +146,7 @@ class Resilience(H.HarkTestCase):
                                    H.parse_ts(fired[0]["window_end"]), *stream.spike))
         self.stop(h)
 
-    def restart_mid_spike(self, store, port=None):
+    def restart_mid_spike(self, store, port=None, kill=False):
         sink = self.sink()
         conf = CONF.format(store=store, sink=sink.url)
         stream = H.seasonal_stream(days=3, seed=11)
@@ -156,7 +156,22 @@ class Resilience(H.HarkTestCase):
         self.push_all(h.port, first)
         H.wait_until(lambda: self.by_status(sink, "firing"), 60.0, 0.1, "firing mid-spike")
         self.assertEqual(H.rule_info(h.port, "brand").get("state"), "firing")
-        self.stop(h)
+        if kill:
+            snap = os.path.join(self.tmp, "hark.snapshot")
+
+            def snapshot_firing():
+                try:
+                    with open(snap, "rb") as f:
+                        return b"state=firing" in f.read()
+                except OSError:
+                    return False
+            H.wait_until(snapshot_firing, 30.0, 0.1,
+                         "a background snapshot holding the firing state")
+            h.proc.kill()
+            h.proc.wait(30)
+            H.check_sanitizers(h)
+        else:
+            self.stop(h)
 
         h2 = self.harkd(conf)
         info = H.wait_until(lambda: H.rule_info(h2.port, "brand"), 20.0, 0.1, "rules")
@@ -166,9 +181,10 @@ class Resilience(H.HarkTestCase):
         H.wait_until(lambda: self.by_status(sink, "resolved"), 60.0, 0.1,
                      "the resolve after the spike")
         # Buckets are evaluated in order: a second firing for this spike
-        # would have been sent before the resolve.
-        fired = self.by_status(sink, "firing")
-        resolved = self.by_status(sink, "resolved")
+        # would have been sent before the resolve. After a SIGKILL one
+        # delivered after the last snapshot is sent again, with its id.
+        fired = list({b["id"]: b for b in self.by_status(sink, "firing")}.values())
+        resolved = list({b["id"]: b for b in self.by_status(sink, "resolved")}.values())
         self.assertEqual(len(fired), 1, "second alert after restart: %r" % fired)
         self.assertEqual(len(resolved), 1, resolved)
         self.assertGreaterEqual(H.parse_ts(resolved[0]["window_start"]), s1,
@@ -182,6 +198,13 @@ class Resilience(H.HarkTestCase):
 
     def test_restart_mid_spike_embedded(self):
         self.restart_mid_spike("")
+
+    def test_sigkill_mid_spike_embedded(self):
+        """The embedded store's background snapshot (every second here):
+        harkd SIGKILLed mid-spike comes back firing with its baseline, sends
+        no second alert for the spike (a re-sent one keeps its id), and
+        resolves it."""
+        self.restart_mid_spike("store:\n  snapshot_interval: 1s\n", kill=True)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ static const struct bad_case bad_cases[] = {
 	 "min_count, min_ratio, window, cooldown, warmup, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
-	 "prefix, timeout, retention, snapshot)"},
+	 "prefix, timeout, retention, snapshot, snapshot_interval)"},
 	{"int as text", HEAD RULE0 "    min_count: abc\n",
 	 "x.yaml:9:16: rules[0].min_count: not an integer (expected a whole "
 	 "number, got \"abc\")"},
@@ -930,6 +930,57 @@ static void test_lifecycle_keys(void)
 	diag_fini(&d);
 }
 
+/* fixed_digest: the same for files that differ in rules, external_url and
+ * log_level only; different when anything a reload cannot swap differs. */
+static uint64_t digest_of(const char *yaml)
+{
+	struct config cfg;
+	struct diag d;
+	uint64_t v = 0;
+
+	diag_init(&d);
+	if (parse(&cfg, yaml, &d) == 0) {
+		v = cfg.fixed_digest;
+		config_fini(&cfg);
+	} else {
+		CHECK(!"digest_of: the config must parse");
+	}
+	diag_fini(&d);
+	return v;
+}
+
+static void test_fixed_digest(void)
+{
+	static const char base[] =
+		"http:\n  listen: 127.0.0.1:1\n"
+		"sources:\n  - name: p\n    type: http-push\n"
+		"receivers:\n  - name: l\n    type: log\n"
+		"rules:\n  - name: a\n    match:\n      any: [x]\n"
+		"    notify: [l]\n";
+	uint64_t d0 = digest_of(base);
+	char *other;
+
+	CHECK(d0 != 0);
+	CHECK(digest_of(base) == d0);
+	other = xasprintf("log_level: debug\nexternal_url: http://x/{rule}\n%s"
+			  "  - name: b\n    match:\n      query: 'y OR z'\n"
+			  "    sensitivity: 3\n", base);
+	CHECK(digest_of(other) == d0);
+	free(other);
+	other = xasprintf("%s", base);
+	other[strlen("http:\n  listen: 127.0.0.1:")] = '2';
+	CHECK(digest_of(other) != d0);
+	free(other);
+	other = xasprintf("store:\n  prefix: other\n%s", base);
+	CHECK(digest_of(other) != d0);
+	free(other);
+	other = xasprintf("%s", base);
+	memcpy(strstr(other, "name: l"), "name: m", 7);
+	memcpy(strstr(other, "notify: [l]"), "notify: [m]", 11);
+	CHECK(digest_of(other) != d0);
+	free(other);
+}
+
 int main(void)
 {
 	test_bad_cases();
@@ -944,5 +995,6 @@ int main(void)
 	test_load();
 	test_rules_dir();
 	test_list_keys();
+	test_fixed_digest();
 	return check_done();
 }
