@@ -965,7 +965,9 @@ static bool needs_quotes(const char *s)
 		return true;
 	}
 	for (; *s != '\0'; s++) {
-		if (ends_word(*s) || *s == '\\') {
+		/* a backslash escapes only inside quotes: a bare word
+		 * keeps it as it is */
+		if (ends_word(*s)) {
 			return true;
 		}
 	}
