@@ -54,6 +54,8 @@ static const struct {
 	/* a backslash is a plain character of a bare word (fuzz_query) */
 	{"#bovit\\", "#bovit\\"},
 	{"a\\b lang:x\\", "a\\b AND lang:x\\"},
+	/* stray continuation bytes after '(' stay in the term */
+	{"a (\xba\xba" "b)", "a AND \xba\xba" "b"},
 };
 
 static void test_format(void)
