@@ -119,11 +119,15 @@ static char peek(const struct parser *p, size_t ahead)
  * continuation bytes. */
 static void advance(struct parser *p)
 {
-	if (p->s[p->pos] == '\0') {
+	unsigned char c = (unsigned char)p->s[p->pos];
+
+	if (c == '\0') {
 		return;
 	}
 	p->pos++;
-	while (((unsigned char)p->s[p->pos] & 0xC0) == 0x80) {
+	/* only a lead byte has continuation bytes: stray ones after '(' or
+	 * a space belong to the next term, not to the separator */
+	while (c >= 0xC0 && ((unsigned char)p->s[p->pos] & 0xC0) == 0x80) {
 		p->pos++;
 	}
 	p->col++;
@@ -965,7 +969,9 @@ static bool needs_quotes(const char *s)
 		return true;
 	}
 	for (; *s != '\0'; s++) {
-		if (ends_word(*s) || *s == '\\') {
+		/* a backslash escapes only inside quotes: a bare word
+		 * keeps it as it is */
+		if (ends_word(*s)) {
 			return true;
 		}
 	}

@@ -51,6 +51,11 @@ static const struct {
 	{"NEARBY ORANGE ANDROID NOTE", "NEARBY AND ORANGE AND ANDROID AND NOTE"},
 	{"\"say \\\"hi\\\"\"", "\"say \\\"hi\\\"\""},
 	{"lang:fr", "lang:fr"},
+	/* a backslash is a plain character of a bare word (fuzz_query) */
+	{"#bovit\\", "#bovit\\"},
+	{"a\\b lang:x\\", "a\\b AND lang:x\\"},
+	/* stray continuation bytes after '(' stay in the term */
+	{"a (\xba\xba" "b)", "a AND \xba\xba" "b"},
 };
 
 static void test_format(void)
@@ -69,8 +74,18 @@ static void test_format(void)
 		}
 		s = query_format(q);
 		CHECK_STR(s, format_cases[i].want);
-		free(s);
 		query_free(q);
+		/* the formatted form reads back as itself */
+		q = NULL;
+		CHECK_INT(query_parse(s, 1, &q, &e), 0);
+		if (q != NULL) {
+			char *again = query_format(q);
+
+			CHECK_STR(again, s);
+			free(again);
+			query_free(q);
+		}
+		free(s);
 	}
 }
 
