@@ -1065,6 +1065,9 @@ static void repeat_arm(struct hark *h, struct rule_rt *r,
 	int64_t now = timeutil_now_ms();
 
 	closed_bucket_fini(&r->fired_b);
+	/* kept for repeats after the raw part has gone back to the series */
+	closed_bucket_fill(&e->b);
+	series_reclaim(r->series, &e->b);
 	r->fired_b = e->b;
 	memset(&e->b, 0, sizeof(e->b));
 	r->fired_res = *res;
@@ -1155,6 +1158,11 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		  "score=%.2f state=%s", r->cfg->name, (long long)res.start_ms,
 		  (long long)res.count, res.baseline, res.score,
 		  detect_state_name(res.state));
+	/* Only a notification reads the bucket's samples and tops: most
+	 * buckets never rank or copy them. */
+	if (res.action != DETECT_NONE) {
+		closed_bucket_fill(&e->b);
+	}
 	if (res.action == DETECT_FIRE) {
 		r->fired_total++;
 		h->alerts_total++;
@@ -1186,6 +1194,8 @@ static void drain_rule(struct hark *h, struct rule_rt *r)
 			r->tail = NULL;
 		}
 		evaluate(h, r, e);
+		/* the bucket's tallies and ring, to the next bucket to open */
+		series_reclaim(r->series, &e->b);
 		free_eval(e);
 	}
 }
@@ -1247,7 +1257,7 @@ void hark_process(struct hark *h)
 		if (!r->loaded) {
 			continue;
 		}
-		while (series_pop_closed(r->series, wm, max_gap, &b)) {
+		while (series_pop_closed_lazy(r->series, wm, max_gap, &b)) {
 			struct eval *e = xcalloc(1, sizeof(*e));
 
 			e->h = h;

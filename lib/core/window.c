@@ -3,8 +3,10 @@
  * Counting by event time: the watermark, bucket math and the per-rule series
  * of open buckets (see window.h). The series is a small sorted array, so a
  * far-future timestamp costs one slot, never one per bucket skipped; gaps
- * come out as at most max_gap_buckets zero buckets. Pure; the store keeps
- * the durable counts, this keeps what the detector needs next.
+ * come out as at most max_gap_buckets zero buckets. A closed bucket's tops
+ * and samples are ranked and copied only when asked for (the lazy pop):
+ * most buckets never notify. Pure; the store keeps the durable counts, this
+ * keeps what the detector needs next.
  */
 #include "core/window.h"
 
@@ -103,6 +105,11 @@ struct series {
 	 * buckets to open: a bucket costs no allocation once warm. */
 	struct open_bucket spare[SERIES_SPARES];
 	size_t n_spare;
+	/* Empty holders for the raw part of lazily closed buckets (their
+	 * contents are copied in and out by value): a lazy pop costs no
+	 * malloc once warm either. */
+	struct open_bucket *shell[SERIES_SPARES];
+	size_t n_shell;
 	/* owned; the words never counted as terms, end to end NUL-terminated,
 	 * with their hashes: checked for every term of every mention */
 	char *exclude;
@@ -357,14 +364,21 @@ static void open_bucket_fini(struct open_bucket *b)
 	b->n_ring = 0;
 }
 
+/* Whether b holds memory of its own (a bucket with no author, language,
+ * term or sample never allocated any). */
+static bool has_memory(const struct open_bucket *b)
+{
+	return b->authors.index != NULL || b->langs.index != NULL ||
+	       b->terms.index != NULL || b->ring != NULL;
+}
+
 /*
  * Keeps b's memory, emptied, as a spare of the series for a next bucket
  * to open; frees it when the series has enough spares.
  */
 static void recycle_open(struct series *s, struct open_bucket *b)
 {
-	if (b->authors.index == NULL && b->langs.index == NULL &&
-	    b->terms.index == NULL && b->ring == NULL) {
+	if (!has_memory(b)) {
 		return;
 	}
 	if (s->n_spare == SERIES_SPARES) {
@@ -398,6 +412,9 @@ void series_free(struct series *s)
 	}
 	for (size_t i = 0; i < s->n_spare; i++) {
 		open_bucket_fini(&s->spare[i]);
+	}
+	for (size_t i = 0; i < s->n_shell; i++) {
+		free(s->shell[i]);
 	}
 	free(s->exclude);
 	free(s->exclude_hash);
@@ -747,13 +764,12 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
 }
 
 /*
- * Moves open bucket 0 into *out, samples newest first: the samples, the
- * tops and all their strings in one block (out->mem), so evaluating a
- * bucket that does not fire costs one malloc and one free.
+ * Writes b's samples (newest first), tops and other counts into *out: the
+ * samples, the tops and all their strings in one block (out->mem), so a
+ * bucket costs one malloc and one free when it is read.
  */
-static void take_first(struct series *s, struct closed_bucket *out)
+static void fill_from(const struct open_bucket *b, struct closed_bucket *out)
 {
-	struct open_bucket *b = &s->open[0];
 	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N], tt[WINDOW_TOP_N];
 	size_t na = tally_top(&b->authors, ta);
 	size_t nl = tally_top(&b->langs, tl);
@@ -762,9 +778,6 @@ static void take_first(struct series *s, struct closed_bucket *out)
 		      (na + nl + nt) * sizeof(out->top_authors[0]);
 	char *str;
 
-	out->start_ms = b->start_ms;
-	out->end_ms = b->start_ms + s->bucket_ms;
-	out->count = b->count;
 	out->n_samples = b->n_ring;
 	out->n_top_authors = na;
 	out->n_top_langs = nl;
@@ -789,8 +802,8 @@ static void take_first(struct series *s, struct closed_bucket *out)
 		str = (char *)(out->top_terms + nt);
 		for (size_t k = 0; k < b->n_ring; k++) {
 			const struct sample *sm =
-				&b->ring[(b->head + s->max_samples - 1 - k) %
-					 s->max_samples];
+				&b->ring[(b->head + b->ring_slots - 1 - k) %
+					 b->ring_slots];
 
 			unpack_sample(sm, str, &out->samples[k]);
 			str += sm->len;
@@ -808,12 +821,35 @@ static void take_first(struct series *s, struct closed_bucket *out)
 			out->top_terms = NULL;
 		}
 	}
-	recycle_open(s, b);
+}
+
+/*
+ * Moves open bucket 0 into *out: filled now (eager), or its raw memory
+ * moved whole into a holder for closed_bucket_fill (lazy).
+ */
+static void take_first(struct series *s, struct closed_bucket *out, bool lazy)
+{
+	struct open_bucket *b = &s->open[0];
+	struct open_bucket *raw;
+
+	out->start_ms = b->start_ms;
+	out->end_ms = b->start_ms + s->bucket_ms;
+	out->count = b->count;
+	if (!lazy) {
+		fill_from(b, out);
+		recycle_open(s, b);
+	} else if (has_memory(b)) {
+		raw = s->n_shell > 0 ? s->shell[--s->n_shell]
+				     : xmalloc(sizeof(*raw));
+		*raw = *b;
+		out->raw = raw;
+	}
 	remove_open(s, 0);
 }
 
-bool series_pop_closed(struct series *s, int64_t watermark_ms,
-		       size_t max_gap_buckets, struct closed_bucket *out)
+static bool pop_closed(struct series *s, int64_t watermark_ms,
+		       size_t max_gap_buckets, struct closed_bucket *out,
+		       bool lazy)
 {
 	int64_t last_closed; /* start of the newest bucket that is closed */
 	int64_t gap_end;     /* first bucket after the empty stretch */
@@ -831,7 +867,7 @@ bool series_pop_closed(struct series *s, int64_t watermark_ms,
 		return false;
 	}
 	if (s->n_open > 0 && s->open[0].start_ms == s->next_ms) {
-		take_first(s, out);
+		take_first(s, out, lazy);
 		s->next_ms += s->bucket_ms;
 		return true;
 	}
@@ -846,12 +882,58 @@ bool series_pop_closed(struct series *s, int64_t watermark_ms,
 	}
 	if (s->next_ms == gap_end) {
 		/* max_gap_buckets == 0: the stretch is skipped entirely. */
-		return series_pop_closed(s, watermark_ms, max_gap_buckets, out);
+		return pop_closed(s, watermark_ms, max_gap_buckets, out, lazy);
 	}
 	out->start_ms = s->next_ms;
 	out->end_ms = s->next_ms + s->bucket_ms;
 	s->next_ms += s->bucket_ms;
 	return true;
+}
+
+bool series_pop_closed(struct series *s, int64_t watermark_ms,
+		       size_t max_gap_buckets, struct closed_bucket *out)
+{
+	return pop_closed(s, watermark_ms, max_gap_buckets, out, false);
+}
+
+bool series_pop_closed_lazy(struct series *s, int64_t watermark_ms,
+			    size_t max_gap_buckets, struct closed_bucket *out)
+{
+	return pop_closed(s, watermark_ms, max_gap_buckets, out, true);
+}
+
+void closed_bucket_fill(struct closed_bucket *b)
+{
+	/* filled already: its block is there, or nothing needed one (and
+	 * filling again would write the same zeros) */
+	if (b->raw == NULL || b->mem != NULL) {
+		return;
+	}
+	fill_from(b->raw, b);
+}
+
+void series_reclaim(struct series *s, struct closed_bucket *b)
+{
+	struct open_bucket *raw = b->raw;
+
+	if (raw == NULL) {
+		return;
+	}
+	b->raw = NULL;
+	/* A ring of another size (a bucket handed to another series) would
+	 * be overrun by this series' samples. */
+	if (s == NULL ||
+	    (raw->ring != NULL && raw->ring_slots != s->max_samples)) {
+		open_bucket_fini(raw);
+		free(raw);
+		return;
+	}
+	recycle_open(s, raw);
+	if (s->n_shell < SERIES_SPARES) {
+		s->shell[s->n_shell++] = raw;
+	} else {
+		free(raw);
+	}
 }
 
 size_t series_open_counts(const struct series *s, int64_t *starts_ms,
@@ -878,6 +960,11 @@ int64_t series_open_count(const struct series *s, int64_t start_ms)
 
 void closed_bucket_fini(struct closed_bucket *b)
 {
+	if (b->raw != NULL) {
+		open_bucket_fini(b->raw);
+		free(b->raw);
+		b->raw = NULL;
+	}
 	free(b->mem);
 	b->mem = NULL;
 	b->samples = NULL;

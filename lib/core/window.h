@@ -90,6 +90,11 @@ struct closed_bucket {
 	int64_t other_langs;
 	/* term occurrences that came after the terms table was full */
 	int64_t other_terms;
+	/* owned, opaque: the bucket's tallies and sample ring as counted,
+	 * from series_pop_closed_lazy until series_reclaim (or
+	 * closed_bucket_fini); the samples, tops and other_* above are only
+	 * set once closed_bucket_fill has run. NULL from series_pop_closed. */
+	void *raw;
 };
 
 /* Caller frees with series_free. max_samples: kept per bucket. */
@@ -166,6 +171,26 @@ void series_exclude_terms(struct series *s, const char *tokens, size_t len);
 bool series_pop_closed(struct series *s, int64_t watermark_ms,
 		       size_t max_gap_buckets, struct closed_bucket *out);
 /*
+ * series_pop_closed without ranking the tops or copying the samples: *out
+ * gets start, end and count, and keeps the bucket's raw tallies and sample
+ * ring (out->raw) for closed_bucket_fill. Most buckets never notify
+ * anyone; they go back with series_reclaim unread.
+ */
+bool series_pop_closed_lazy(struct series *s, int64_t watermark_ms,
+			    size_t max_gap_buckets, struct closed_bucket *out);
+/*
+ * Sets b's samples, tops and other_* counts from its raw part, exactly as
+ * series_pop_closed would have (a no-op for a bucket already complete).
+ * The raw part stays attached, for series_reclaim.
+ */
+void closed_bucket_fill(struct closed_bucket *b);
+/*
+ * Detaches b's raw part and gives its memory back to s (the series it
+ * came from) for the next buckets to open, or frees it when s has enough
+ * spares. b keeps what closed_bucket_fill wrote. s may be NULL (freed).
+ */
+void series_reclaim(struct series *s, struct closed_bucket *b);
+/*
  * Hands out every open bucket regardless of the watermark (for a flush at
  * shutdown); the series keeps counting them. Returns how many were written.
  */
@@ -173,6 +198,7 @@ size_t series_open_counts(const struct series *s, int64_t *starts_ms,
 			  int64_t *counts, size_t cap);
 /* Count of the open bucket starting at start_ms (0 if none). */
 int64_t series_open_count(const struct series *s, int64_t start_ms);
+/* Frees b's block and its raw part, if still attached. */
 void closed_bucket_fini(struct closed_bucket *b);
 
 #endif

@@ -3,13 +3,19 @@
  * Bucket math, the watermark (with idle advance) and the series of open
  * buckets: late events, gaps as zero buckets, a far-future jump that stays
  * bounded, samples kept newest first and capped; the top authors,
- * languages and terms of a bucket, and which words count as terms.
+ * languages and terms of a bucket, and which words count as terms; the
+ * lazy pop (filled on demand, reclaimed) against the eager one.
  */
 #include "core/window.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef __SANITIZE_ADDRESS__
+#include <malloc.h>
+#endif
 
 #include "check.h"
 #include "core/fold.h"
@@ -878,6 +884,308 @@ static void test_series_reuse(void)
 	series_free(s);
 }
 
+/* NULL-safe string equality. */
+static bool same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static bool same_tops(const struct window_top *a, size_t na,
+		      const struct window_top *b, size_t nb)
+{
+	if (na != nb || (a == NULL) != (b == NULL)) {
+		return false;
+	}
+	for (size_t k = 0; k < na; k++) {
+		if (strcmp(a[k].name, b[k].name) != 0 ||
+		    a[k].count != b[k].count) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Every field of a and b alike, strings compared byte for byte. */
+static bool same_closed(const struct closed_bucket *a,
+			const struct closed_bucket *b)
+{
+	if (a->start_ms != b->start_ms || a->end_ms != b->end_ms ||
+	    a->count != b->count || a->n_samples != b->n_samples ||
+	    (a->mem == NULL) != (b->mem == NULL) ||
+	    (a->samples == NULL) != (b->samples == NULL) ||
+	    a->other_authors != b->other_authors ||
+	    a->other_langs != b->other_langs ||
+	    a->other_terms != b->other_terms) {
+		return false;
+	}
+	for (size_t k = 0; k < a->n_samples; k++) {
+		const struct mention *x = &a->samples[k], *y = &b->samples[k];
+
+		if (!same_str(x->id, y->id) || !same_str(x->text, y->text) ||
+		    !same_str(x->lang, y->lang) ||
+		    !same_str(x->author, y->author) ||
+		    !same_str(x->url, y->url) ||
+		    !same_str(x->source, y->source) ||
+		    !same_str(x->tags, y->tags) ||
+		    x->created_at_ms != y->created_at_ms ||
+		    x->has_created_at != y->has_created_at) {
+			return false;
+		}
+	}
+	return same_tops(a->top_authors, a->n_top_authors, b->top_authors,
+			 b->n_top_authors) &&
+	       same_tops(a->top_langs, a->n_top_langs, b->top_langs,
+			 b->n_top_langs) &&
+	       same_tops(a->top_terms, a->n_top_terms, b->top_terms,
+			 b->n_top_terms);
+}
+
+/* Lazily popped buckets not handed back yet, as a store in flight. */
+#define LAZY_HELD 4
+
+/*
+ * One random stream into two series: popped eagerly from one, lazily from
+ * the other, then filled (or not), reclaimed in and out of order, held
+ * while newer buckets open on reclaimed memory, or finied with their raw
+ * part attached. Every filled bucket must equal its eager twin.
+ */
+static void lazy_stream(uint32_t seed, size_t max_samples, int *compared)
+{
+	struct series *a = series_new(B, max_samples);
+	struct series *b = series_new(B, max_samples);
+	struct closed_bucket ea, held[LAZY_HELD], eager[LAZY_HELD];
+	size_t n_held = 0;
+	char text[512], id[16], author[16], url[32];
+	int64_t t0 = 1000 * B;
+
+	series_exclude_terms(a, " w0 ", 4);
+	series_exclude_terms(b, " w0 ", 4);
+	for (int i = 0; i < 3000; i++) {
+		/* forward in time, several buckets open at once, now and
+		 * then a jump that leaves empty buckets behind */
+		int64_t t = t0 + (int64_t)i * (B / 30) +
+			    (int64_t)(next_rand(&seed) % (2 * B));
+		struct mention m;
+		size_t o = 0;
+		int nw = (int)(next_rand(&seed) % 12);
+
+		if (next_rand(&seed) % 400 == 0) {
+			t0 += (int64_t)(next_rand(&seed) % 20) * B;
+		}
+		o += (size_t)snprintf(text, sizeof(text), " ");
+		for (int w = 0; w < nw; w++) {
+			/* past WINDOW_TERMS_DISTINCT words in a busy bucket */
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "w%u ",
+					      next_rand(&seed) % 400);
+		}
+		snprintf(id, sizeof(id), "%d", i);
+		/* past WINDOW_TOP_DISTINCT authors now and then */
+		snprintf(author, sizeof(author), "u%u",
+			 next_rand(&seed) % (i % 3 ? 9 : 90));
+		snprintf(url, sizeof(url), "https://x.example/%d", i);
+		mk(&m, id, text);
+		m.author = next_rand(&seed) % 10 ? author : NULL;
+		m.lang = (char *)(const char *[]){"en", "fr", "",
+						  NULL}[next_rand(&seed) % 4];
+		m.url = url;
+		m.source = next_rand(&seed) % 2 ? (char *)"x" : NULL;
+		m.tags = next_rand(&seed) % 3 ? NULL : (char *)"a,b";
+		m.created_at_ms = t;
+		m.has_created_at = next_rand(&seed) % 5 != 0;
+		CHECK_INT(series_add_terms(a, t, &m, text, o),
+			  series_add_terms(b, t, &m, text, o));
+		if (i % 40 != 39) {
+			continue;
+		}
+		for (;;) {
+			int64_t wmk = t - B;
+			size_t gap = 1 + next_rand(&seed) % 5;
+			bool pa = series_pop_closed(a, wmk, gap, &ea);
+			bool pb;
+			uint32_t what;
+
+			if (n_held == LAZY_HELD) {
+				/* a store answering out of turn */
+				size_t k = next_rand(&seed) % n_held;
+
+				closed_bucket_fill(&held[k]);
+				series_reclaim(b, &held[k]);
+				CHECK(held[k].raw == NULL);
+				CHECK(same_closed(&held[k], &eager[k]));
+				closed_bucket_fini(&held[k]);
+				closed_bucket_fini(&eager[k]);
+				held[k] = held[n_held - 1];
+				eager[k] = eager[n_held - 1];
+				n_held--;
+				(*compared)++;
+			}
+			pb = series_pop_closed_lazy(b, wmk, gap,
+						    &held[n_held]);
+			CHECK(pa == pb);
+			if (!pa || !pb) {
+				if (pa) {
+					closed_bucket_fini(&ea);
+				}
+				if (pb) {
+					closed_bucket_fini(&held[n_held]);
+				}
+				break;
+			}
+			/* what a lazy pop says without a fill */
+			CHECK_INT(held[n_held].start_ms, ea.start_ms);
+			CHECK_INT(held[n_held].end_ms, ea.end_ms);
+			CHECK_INT(held[n_held].count, ea.count);
+			CHECK(held[n_held].mem == NULL &&
+			      held[n_held].n_samples == 0 &&
+			      held[n_held].n_top_terms == 0);
+			CHECK((held[n_held].raw == NULL) ==
+			      (ea.mem == NULL && ea.other_authors == 0 &&
+			       ea.other_langs == 0 && ea.other_terms == 0));
+			what = next_rand(&seed) % 6;
+			if (what == 0) {
+				/* kept for later, as an eval in flight */
+				eager[n_held++] = ea;
+				continue;
+			}
+			if (what == 1) {
+				/* never read: back unfilled */
+				series_reclaim(b, &held[n_held]);
+				CHECK(held[n_held].mem == NULL);
+			} else if (what == 2) {
+				/* a removed rule: freed with its raw part */
+				closed_bucket_fini(&held[n_held]);
+			} else {
+				closed_bucket_fill(&held[n_held]);
+				if (what == 3) {
+					/* a second fill changes nothing */
+					closed_bucket_fill(&held[n_held]);
+				}
+				CHECK(same_closed(&held[n_held], &ea));
+				if (what != 5) {
+					series_reclaim(b, &held[n_held]);
+					CHECK(same_closed(&held[n_held], &ea));
+				}
+				(*compared)++;
+				closed_bucket_fini(&held[n_held]);
+			}
+			closed_bucket_fini(&ea);
+		}
+	}
+	/* buckets still in flight when the rule goes: the series first */
+	series_free(b);
+	for (size_t k = 0; k < n_held; k++) {
+		if (k % 2 == 0) {
+			series_reclaim(NULL, &held[k]);
+			CHECK(held[k].raw == NULL);
+		}
+		closed_bucket_fini(&held[k]);
+		closed_bucket_fini(&eager[k]);
+	}
+	series_free(a);
+}
+
+static void test_series_lazy(void)
+{
+	int compared = 0;
+
+	for (uint32_t seed = 1; seed <= 12; seed++) {
+		lazy_stream(seed, seed % 4, &compared);
+	}
+	CHECK(compared > 1000);
+}
+
+#ifdef __SANITIZE_ADDRESS__
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+static size_t heap_in_use(void)
+{
+	return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t heap_in_use(void)
+{
+	return mallinfo2().uordblks;
+}
+#endif
+
+/*
+ * 10,000 buckets popped lazily and reclaimed, some filled: the holders
+ * and the buckets' tallies and rings go round, the heap does not grow.
+ * A raw part of another ring size is freed, not pooled.
+ */
+static void test_series_lazy_reuse(void)
+{
+	struct series *s = series_new(B, 3), *other = series_new(B, 1);
+	struct closed_bucket cb;
+	struct mention m;
+	void *seen[8];
+	size_t n_seen = 0, before = 0;
+	char author[8];
+
+	mk(&m, "1", "some text here");
+	m.lang = (char *)"en";
+	for (int k = 0; k < 10000; k++) {
+		bool found = false;
+
+		for (int j = 0; j < 6; j++) {
+			snprintf(author, sizeof(author), "a%d", j);
+			m.author = author;
+			/* two buckets open at once, as with lateness */
+			CHECK_INT(series_add_terms(s, k * B + 7 + j, &m,
+						   " gamma ", 7),
+				  SERIES_COUNTED);
+			CHECK_INT(series_add_terms(s, (k + 1) * B + j, &m,
+						   " alpha beta ", 12),
+				  SERIES_COUNTED);
+		}
+		CHECK(series_pop_closed_lazy(s, (k + 1) * B, 10, &cb));
+		CHECK(cb.raw != NULL);
+		if (k % 7 == 1) {
+			closed_bucket_fill(&cb);
+			CHECK_INT(cb.n_samples, 3);
+			CHECK_INT(cb.n_top_authors, 5);
+			CHECK_INT(cb.other_authors, 0);
+			CHECK_INT(cb.n_top_terms, 3);
+			CHECK_STR(cb.top_terms[0].name, "alpha");
+			CHECK_INT(cb.top_terms[0].count, 6);
+			CHECK_STR(cb.top_terms[2].name, "gamma");
+			CHECK_INT(cb.count, 12);
+		}
+		for (size_t j = 0; j < n_seen && !found; j++) {
+			found = seen[j] == cb.raw;
+		}
+		if (!found && n_seen < 8) {
+			seen[n_seen++] = cb.raw;
+		}
+		series_reclaim(s, &cb);
+		closed_bucket_fini(&cb);
+		if (k == 100) {
+			before = heap_in_use();
+		}
+	}
+	CHECK(n_seen <= 2);
+	CHECK(before > 0);
+	CHECK_INT(heap_in_use(), before);
+
+	/* into a series of another sample count: freed, not overrun */
+	CHECK(series_pop_closed_lazy(s, 10002 * B, 10, &cb));
+	series_reclaim(other, &cb);
+	closed_bucket_fini(&cb);
+	for (int j = 0; j < 4; j++) {
+		mk(&m, "2", "x");
+		CHECK_INT(series_add(other, B + j, &m), SERIES_COUNTED);
+	}
+	CHECK(series_pop_closed_lazy(other, 2 * B, 10, &cb));
+	closed_bucket_fill(&cb);
+	CHECK_INT(cb.n_samples, 1);
+	CHECK_INT(cb.count, 4);
+	series_reclaim(other, &cb);
+	closed_bucket_fini(&cb);
+	series_free(other);
+	series_free(s);
+}
+
 int main(void)
 {
 	test_bucket_start();
@@ -895,5 +1203,7 @@ int main(void)
 	test_terms_of();
 	test_series_add_mention();
 	test_series_reuse();
+	test_series_lazy();
+	test_series_lazy_reuse();
 	return check_done();
 }
