@@ -1734,7 +1734,9 @@ static bool quiescent(const struct hark *h)
 		return false;
 	}
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		if (h->rules[i].load_inflight) {
+		/* An eval holds its rule's index until evaluated: none may
+		 * be queued (each in flight is counted in inflight too). */
+		if (h->rules[i].load_inflight || h->rules[i].head != NULL) {
 			return false;
 		}
 	}
