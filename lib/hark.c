@@ -138,7 +138,8 @@ struct hark {
 	struct source_http **streams;
 	struct source_redis **redis_sources;
 	struct source_http_multi *multi;
-	struct dedupe *dedupe; /* recent ids, shared by pulled and file sources */
+	/* recent ids, shared by pulled and file sources */
+	struct dedupe *dedupe;
 	struct source_env env;
 	struct event *tick;
 	enum hark_phase phase;
@@ -183,8 +184,8 @@ struct hark {
 	 * wall time (0: none yet) and, when it failed, why. */
 	int64_t last_reload_ms;
 	char *last_reload_error;
-	bool replay;       /* hark replay: virtual clock, no API, no sources */
-	bool flush_all;    /* replay end: close every bucket with events */
+	bool replay;    /* hark replay: virtual clock, no API, no sources */
+	bool flush_all; /* replay end: close every bucket with events */
 	struct hark_replay replay_out;
 };
 
@@ -314,8 +315,8 @@ static void rule_fini(struct rule_rt *r)
 
 /* Adds every rule of cfg to m (empty, over h's folding table) and
  * compiles it; -1 with the reason in err. */
-static int build_matcher(struct matcher *m, const struct config *cfg,
-			 char *err, size_t errlen)
+static int build_matcher(struct matcher *m, const struct config *cfg, char *err,
+			 size_t errlen)
 {
 	char why[256];
 
@@ -376,8 +377,8 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
 	h->file_pos = xcalloc(cfg->n_sources + 1, sizeof(*h->file_pos));
 	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
-	h->redis_sources = xcalloc(cfg->n_sources + 1,
-				   sizeof(*h->redis_sources));
+	h->redis_sources =
+		xcalloc(cfg->n_sources + 1, sizeof(*h->redis_sources));
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
 	return h;
 fail:
@@ -552,7 +553,8 @@ static int check_event_time(const struct hark *h, const struct mention *m,
 	}
 	if (!h->replay &&
 	    m->created_at_ms > timeutil_now_ms() + HARK_MAX_FUTURE_MS) {
-		snprintf(err, errlen, "created_at: more than 7 days in the "
+		snprintf(err, errlen,
+			 "created_at: more than 7 days in the "
 			 "future");
 		return -1;
 	}
@@ -564,7 +566,8 @@ static int check_event_time(const struct hark *h, const struct mention *m,
 		limit = timeutil_now_ms() + 3600000;
 	}
 	if (m->created_at_ms > limit) {
-		snprintf(err, errlen, "created_at: more than a day ahead of the "
+		snprintf(err, errlen,
+			 "created_at: more than a day ahead of the "
 			 "newest mention");
 		return -1;
 	}
@@ -649,8 +652,8 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 				  : NULL,
 		.author = m->author,
 	};
-	size_t n = matcher_match(h->matcher, &in, h->match_ids,
-				 h->cfg->n_rules);
+	size_t n =
+		matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
 	struct window_mention wm;
 	const char *folded;
 	size_t folded_len;
@@ -775,7 +778,8 @@ void hark_push_body(struct hark *h, int source, const char *body, size_t len,
 
 					cJSON_AddNumberToObject(e, "line",
 								(double)lineno);
-					cJSON_AddStringToObject(e, "error", why);
+					cJSON_AddStringToObject(e, "error",
+								why);
 					cJSON_AddItemToArray(errors, e);
 					n_errors++;
 				}
@@ -1012,14 +1016,15 @@ static void notify(struct hark *h, struct rule_rt *r,
 	struct render_top terms[WINDOW_TOP_N];
 
 	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs,
-		   terms);
+	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs, terms);
 	record_alert(h, r, &a, e);
-	last = &h->history.v[(h->history.head + h->history.n - 1) %
-			     HISTORY_MAX];
-	log_info("alert", "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
-		 "score=%.1f id=%s%s%s", status, r->cfg->name,
-		 (long long)a.count, a.baseline, a.ratio, a.score, a.id,
+	last = &h->history
+			.v[(h->history.head + h->history.n - 1) % HISTORY_MAX];
+	log_info("alert",
+		 "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
+		 "score=%.1f id=%s%s%s",
+		 status, r->cfg->name, (long long)a.count, a.baseline, a.ratio,
+		 a.score, a.id,
 		 last->silenced_by != NULL ? " silenced_by=" : "",
 		 last->silenced_by != NULL ? last->silenced_by : "");
 	if (h->replay) {
@@ -1110,7 +1115,8 @@ static void repeat_due(struct hark *h)
 			const struct config_receiver *rc =
 				&h->cfg->receivers[ri];
 
-			if (r->repeat_at_ms[i] == 0 || now < r->repeat_at_ms[i]) {
+			if (r->repeat_at_ms[i] == 0 ||
+			    now < r->repeat_at_ms[i]) {
 				continue;
 			}
 			/* A clock jump sends one repeat, not a burst. */
@@ -1122,17 +1128,19 @@ static void repeat_due(struct hark *h)
 				sl[j].name = r->cfg->labels[j].name;
 				sl[j].value = r->cfg->labels[j].value;
 			}
-			silenced = silences_match(&h->silences, r->cfg->name, sl,
-						  r->cfg->n_labels, now) != NULL;
+			silenced =
+				silences_match(&h->silences, r->cfg->name, sl,
+					       r->cfg->n_labels, now) != NULL;
 			free(sl);
 			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
 				   &a, labels, authors, langs, terms);
 			a.repeat = r->repeats[i];
 			render_alert_id(&a);
-			log_info("alert", "repeat rule=%s receiver=%s n=%lld "
-				 "id=%s%s", r->cfg->name, rc->name,
-				 (long long)a.repeat, a.id,
-				 silenced ? " silenced" : "");
+			log_info("alert",
+				 "repeat rule=%s receiver=%s n=%lld "
+				 "id=%s%s",
+				 r->cfg->name, rc->name, (long long)a.repeat,
+				 a.id, silenced ? " silenced" : "");
 			if (!silenced) {
 				a.receiver = rc->name;
 				deliver_alert(h->deliver, rc, ri, &a);
@@ -1154,10 +1162,11 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	detector_step(r->det, e->b.start_ms, e->total, &res);
 	r->last_count = e->total;
 	r->has_last = true;
-	log_debug("detect", "rule=%s start=%lld count=%lld baseline=%.2f "
-		  "score=%.2f state=%s", r->cfg->name, (long long)res.start_ms,
-		  (long long)res.count, res.baseline, res.score,
-		  detect_state_name(res.state));
+	log_debug("detect",
+		  "rule=%s start=%lld count=%lld baseline=%.2f "
+		  "score=%.2f state=%s",
+		  r->cfg->name, (long long)res.start_ms, (long long)res.count,
+		  res.baseline, res.score, detect_state_name(res.state));
 	/* Only a notification reads the bucket's samples and tops: most
 	 * buckets never rank or copy them. */
 	if (res.action != DETECT_NONE) {
@@ -1323,8 +1332,10 @@ static void file_loaded_cb(void *arg, int status, const char *val, size_t len)
 		/* Reading from the start would count the file again:
 		 * asked again by the tick until the store answers. */
 		if (!fp->warned) {
-			log_warn("hark", "source=%s: the store cannot say where "
-				 "the last run stopped; waiting for it", name);
+			log_warn("hark",
+				 "source=%s: the store cannot say where "
+				 "the last run stopped; waiting for it",
+				 name);
 		}
 		fp->warned = true;
 		return;
@@ -1334,8 +1345,10 @@ static void file_loaded_cb(void *arg, int status, const char *val, size_t len)
 		return;
 	}
 	if (ingest_pos_decode(&pos, val, len) < 0) {
-		log_warn("hark", "source=%s: saved position unreadable; "
-			 "reading from the start", name);
+		log_warn("hark",
+			 "source=%s: saved position unreadable; "
+			 "reading from the start",
+			 name);
 		start_file(h, i, NULL);
 		return;
 	}
@@ -1374,8 +1387,8 @@ static void start_files(struct hark *h)
 
 static bool same_pos(const struct ingest_pos *a, const struct ingest_pos *b)
 {
-	return a->dev == b->dev && a->ino == b->ino &&
-	       a->offset == b->offset && a->size == b->size;
+	return a->dev == b->dev && a->ino == b->ino && a->offset == b->offset &&
+	       a->size == b->size;
 }
 
 static void file_saved_cb(void *arg, int status, long long value)
@@ -1405,8 +1418,8 @@ static void save_file_pos(struct hark *h, size_t i, bool force)
 	if (h->files[i] == NULL || !ingest_file_position(h->files[i], &pos)) {
 		return;
 	}
-	if (!force && (fp->saving ||
-		       (fp->has_saved && same_pos(&pos, &fp->saved)))) {
+	if (!force &&
+	    (fp->saving || (fp->has_saved && same_pos(&pos, &fp->saved)))) {
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -1507,12 +1520,14 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 			if (next != INT64_MIN) {
 				series_set_next(r->series, next);
 			}
-			log_info("hark", "rule=%s state restored baseline=%.1f "
-				 "state=%s", r->cfg->name,
-				 detector_baseline(r->det),
+			log_info("hark",
+				 "rule=%s state restored baseline=%.1f "
+				 "state=%s",
+				 r->cfg->name, detector_baseline(r->det),
 				 detect_state_name(detector_state(r->det)));
 		} else {
-			log_warn("hark", "rule=%s saved state is incompatible "
+			log_warn("hark",
+				 "rule=%s saved state is incompatible "
 				 "(bucket changed?); starting afresh",
 				 r->cfg->name);
 		}
@@ -1547,13 +1562,14 @@ static void globals_cb(void *arg, int status, const char *val, size_t len)
 	if (alerts) {
 		if (val != NULL && history_decode(&h->history, val, len) < 0) {
 			log_warn("hark", "saved alert history unreadable; "
-				 "starting without");
+					 "starting without");
 		}
 		h->history_ok = true;
 	} else {
-		if (val != NULL && silences_decode(&h->silences, val, len) < 0) {
+		if (val != NULL &&
+		    silences_decode(&h->silences, val, len) < 0) {
 			log_warn("hark", "saved silences unreadable; starting "
-				 "without");
+					 "without");
 		}
 		h->silences_ok = true;
 	}
@@ -1653,9 +1669,10 @@ static void drained_cb(void *arg)
 	struct hark *h = arg;
 
 	if (h->pw_count > 0 || h->dropped_writes > 0) {
-		log_warn("hark", "exiting with %zu count writes the store never "
-			 "took (%llu dropped)", h->pw_count,
-			 (unsigned long long)h->dropped_writes);
+		log_warn("hark",
+			 "exiting with %zu count writes the store never "
+			 "took (%llu dropped)",
+			 h->pw_count, (unsigned long long)h->dropped_writes);
 	}
 	store_close(h->store, store_closed_cb, h);
 }
@@ -1780,8 +1797,8 @@ static void rule_move(struct hark *h, struct rule_rt *r, struct rule_rt *o,
 		   cr->n_notify * sizeof(cr->notify[0])) != 0) {
 		free(r->repeat_at_ms);
 		free(r->repeats);
-		r->repeat_at_ms = xcalloc(cr->n_notify + 1,
-					  sizeof(*r->repeat_at_ms));
+		r->repeat_at_ms =
+			xcalloc(cr->n_notify + 1, sizeof(*r->repeat_at_ms));
 		r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
 	}
 }
@@ -1814,7 +1831,8 @@ static void apply_reload(struct hark *h)
 	for (size_t j = 0; j < old->n_rules; j++) {
 		if (!kept[j]) {
 			if (h->rules[j].firing) {
-				log_warn("reload", "rule=%s removed while firing; "
+				log_warn("reload",
+					 "rule=%s removed while firing; "
 					 "no resolve will be sent",
 					 old->rules[j].name);
 			}
@@ -1840,8 +1858,10 @@ static void apply_reload(struct hark *h)
 	free(h->last_reload_error);
 	h->last_reload_error = NULL;
 	h->rule_load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
-	log_info("reload", "applied %s: rules=%zu kept=%zu added=%zu "
-		 "removed=%zu", n->path, n->n_rules, kept_n, added, removed);
+	log_info("reload",
+		 "applied %s: rules=%zu kept=%zu added=%zu "
+		 "removed=%zu",
+		 n->path, n->n_rules, kept_n, added, removed);
 	load_rules(h);
 }
 
@@ -1859,8 +1879,10 @@ static void reload_step(struct hark *h)
 			continue;
 		}
 		if (timeutil_mono_ms() >= h->rule_load_deadline_ms) {
-			log_warn("reload", "rule=%s: store unreachable, starting "
-				 "without its saved state", r->cfg->name);
+			log_warn("reload",
+				 "rule=%s: store unreachable, starting "
+				 "without its saved state",
+				 r->cfg->name);
 			r->loaded = true;
 		} else {
 			load_rules(h);
@@ -1878,7 +1900,8 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 		goto refuse;
 	}
 	if (n->fixed_digest != h->cfg->fixed_digest) {
-		snprintf(err, errlen, "store, http, sources or receivers "
+		snprintf(err, errlen,
+			 "store, http, sources or receivers "
 			 "changed: restart required (restart harkd to apply "
 			 "them; nothing applied: rules, external_url and "
 			 "log_level reload live)");
@@ -1901,9 +1924,10 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 		reload_step(h);
 	}
 	if (h->reload_cfg != NULL) {
-		log_info("reload", "accepted %s; applied once the store has "
-			 "answered the %zu requests in flight", n->path,
-			 h->inflight);
+		log_info("reload",
+			 "accepted %s; applied once the store has "
+			 "answered the %zu requests in flight",
+			 n->path, h->inflight);
 	}
 	return 0;
 refuse:
@@ -1940,7 +1964,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			h->globals_loaded = true;
 			log_warn("hark", "store unreachable: starting without "
-				 "saved rule states");
+					 "saved rule states");
 			begin_serving(h);
 		} else {
 			load_states(h);
@@ -1981,10 +2005,9 @@ static void config_json(const struct hark *h, cJSON *root)
 	if (h->reload_cfg != NULL) {
 		cJSON_AddStringToObject(c, "last_reload", "pending");
 	} else if (h->last_reload_ms != 0) {
-		cJSON_AddStringToObject(c, "last_reload",
-					h->last_reload_error != NULL
-						? "failed"
-						: "applied");
+		cJSON_AddStringToObject(
+			c, "last_reload",
+			h->last_reload_error != NULL ? "failed" : "applied");
 	}
 	if (h->last_reload_ms != 0) {
 		timeutil_format_rfc3339(h->last_reload_ms / 1000, ts);
@@ -2070,63 +2093,66 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	METRIC(out, "Mention lines received from every source.", "counter",
 	       "hark_mentions_received_total");
 	emit(out, "hark_mentions_received_total %llu\n",
-			 (unsigned long long)h->received);
+	     (unsigned long long)h->received);
 	METRIC(out, "Mention lines rejected as malformed.", "counter",
 	       "hark_mentions_rejected_total");
 	emit(out, "hark_mentions_rejected_total %llu\n",
-			 (unsigned long long)h->rejected);
+	     (unsigned long long)h->rejected);
 	METRIC(out, "Mentions older than the watermark of a rule they matched.",
 	       "counter", "hark_mentions_late_total");
 	emit(out, "hark_mentions_late_total %llu\n",
-			 (unsigned long long)h->late);
+	     (unsigned long long)h->late);
 	METRIC(out, "Lines received per source.", "counter",
 	       "hark_source_received_total");
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		emit(out,
-				 "hark_source_received_total{source=\"%s\"} "
-				 "%llu\n",
-				 cfg->sources[i].name,
-				 (unsigned long long)h->src_stats[i].received);
+		     "hark_source_received_total{source=\"%s\"} "
+		     "%llu\n",
+		     cfg->sources[i].name,
+		     (unsigned long long)h->src_stats[i].received);
 	}
-	METRIC(out, "Configuration reloads (SIGHUP) applied, and refused or "
-	       "invalid.", "counter", "hark_config_reloads_total");
-	emit(out, "hark_config_reloads_total{result=\"applied\"} %llu\n"
-		  "hark_config_reloads_total{result=\"failed\"} %llu\n",
+	METRIC(out,
+	       "Configuration reloads (SIGHUP) applied, and refused or "
+	       "invalid.",
+	       "counter", "hark_config_reloads_total");
+	emit(out,
+	     "hark_config_reloads_total{result=\"applied\"} %llu\n"
+	     "hark_config_reloads_total{result=\"failed\"} %llu\n",
 	     (unsigned long long)h->reloads_applied,
 	     (unsigned long long)h->reloads_failed);
 	METRIC(out, "Mentions matched per rule.", "counter",
 	       "hark_rule_matched_total");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		emit(out, "hark_rule_matched_total{rule=\"%s\"} "
-				 "%llu\n", cfg->rules[i].name,
-				 (unsigned long long)h->rules[i].matched_total);
+		emit(out,
+		     "hark_rule_matched_total{rule=\"%s\"} "
+		     "%llu\n",
+		     cfg->rules[i].name,
+		     (unsigned long long)h->rules[i].matched_total);
 	}
 	METRIC(out, "Expected count of the next bucket per rule.", "gauge",
 	       "hark_rule_baseline");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		emit(out, "hark_rule_baseline{rule=\"%s\"} %.3f\n",
-				 cfg->rules[i].name,
-				 detector_baseline(h->rules[i].det));
+		     cfg->rules[i].name, detector_baseline(h->rules[i].det));
 	}
 	METRIC(out, "1 while the rule's alert is firing.", "gauge",
 	       "hark_rule_firing");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		emit(out, "hark_rule_firing{rule=\"%s\"} %d\n",
-				 cfg->rules[i].name,
-				 detector_state(h->rules[i].det) ==
-					 DETECT_STATE_FIRING);
+		     cfg->rules[i].name,
+		     detector_state(h->rules[i].det) == DETECT_STATE_FIRING);
 	}
 	METRIC(out, "Alert notifications per rule and status.", "counter",
 	       "hark_alerts_total");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		emit(out,
-				 "hark_alerts_total{rule=\"%s\",status=\"firing\"} "
-				 "%llu\nhark_alerts_total{rule=\"%s\","
-				 "status=\"resolved\"} %llu\n",
-				 cfg->rules[i].name,
-				 (unsigned long long)h->rules[i].fired_total,
-				 cfg->rules[i].name,
-				 (unsigned long long)h->rules[i].resolved_total);
+		     "hark_alerts_total{rule=\"%s\",status=\"firing\"} "
+		     "%llu\nhark_alerts_total{rule=\"%s\","
+		     "status=\"resolved\"} %llu\n",
+		     cfg->rules[i].name,
+		     (unsigned long long)h->rules[i].fired_total,
+		     cfg->rules[i].name,
+		     (unsigned long long)h->rules[i].resolved_total);
 	}
 	METRIC(out, "Notifications suppressed by a silence.", "counter",
 	       "hark_alerts_silenced_total");
@@ -2138,13 +2164,11 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 		struct deliver_stats s = deliver_stats(h->deliver, i);
 
 		emit(out,
-				 "hark_deliveries_total{receiver=\"%s\",result=\"sent\"} "
-				 "%llu\nhark_deliveries_total{receiver=\"%s\","
-				 "result=\"failed\"} %llu\n",
-				 cfg->receivers[i].name,
-				 (unsigned long long)s.sent,
-				 cfg->receivers[i].name,
-				 (unsigned long long)s.failed);
+		     "hark_deliveries_total{receiver=\"%s\",result=\"sent\"} "
+		     "%llu\nhark_deliveries_total{receiver=\"%s\","
+		     "result=\"failed\"} %llu\n",
+		     cfg->receivers[i].name, (unsigned long long)s.sent,
+		     cfg->receivers[i].name, (unsigned long long)s.failed);
 	}
 	METRIC(out, "Notifications in the outbox, not yet delivered.", "gauge",
 	       "hark_outbox_pending");
@@ -2169,7 +2193,8 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 		     (unsigned long long)deliver_stats(h->deliver, i)
 			     .outbox_full);
 	}
-	METRIC(out, "1 while the store is reachable.", "gauge", "hark_store_up");
+	METRIC(out, "1 while the store is reachable.", "gauge",
+	       "hark_store_up");
 	emit(out, "hark_store_up %d\n", store_up(h->store));
 	METRIC(out, "Count writes waiting for the store to come back.", "gauge",
 	       "hark_store_pending_writes");
@@ -2177,7 +2202,7 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	METRIC(out, "Count writes dropped because the pending queue was full.",
 	       "counter", "hark_store_dropped_writes_total");
 	emit(out, "hark_store_dropped_writes_total %llu\n",
-			 (unsigned long long)h->dropped_writes);
+	     (unsigned long long)h->dropped_writes);
 }
 
 /* ---- replay ---- */
@@ -2301,8 +2326,10 @@ int hark_silence_add(struct hark *h, const char *body, size_t len,
 	}
 	if (silences_add(&h->silences, &sil, now) < 0) {
 		silence_fini(&sil);
-		if (buf_printf(out, "{\"error\":\"too many silences (at most "
-			       "%d)\"}", SILENCE_MAX) < 0) {
+		if (buf_printf(out,
+			       "{\"error\":\"too many silences (at most "
+			       "%d)\"}",
+			       SILENCE_MAX) < 0) {
 			buf_reset(out);
 		}
 		return 409;
@@ -2383,21 +2410,24 @@ void hark_sources_json(struct hark *h, struct buf *out)
 				/* Not started: its saved position is on
 				 * the way, or it could not be opened. */
 				state = h->phase == PHASE_SERVING &&
-						!h->file_pos[i].started
-					? "waiting"
-					: "stopped";
+							!h->file_pos[i].started
+						? "waiting"
+						: "stopped";
 			} else if (src->type != CONFIG_SOURCE_HTTP_PUSH) {
 				state = "stopped"; /* failed to start */
 			}
 			cJSON_AddStringToObject(o, "name", src->name);
 			cJSON_AddStringToObject(o, "type", types[src->type]);
 			cJSON_AddStringToObject(o, "state", state);
-			cJSON_AddNumberToObject(o, "received",
-						(double)h->src_stats[i].received);
-			cJSON_AddNumberToObject(o, "duplicates",
-						(double)h->src_stats[i].duplicates);
-			cJSON_AddNumberToObject(o, "rejected",
-						(double)h->src_stats[i].rejected);
+			cJSON_AddNumberToObject(
+				o, "received",
+				(double)h->src_stats[i].received);
+			cJSON_AddNumberToObject(
+				o, "duplicates",
+				(double)h->src_stats[i].duplicates);
+			cJSON_AddNumberToObject(
+				o, "rejected",
+				(double)h->src_stats[i].rejected);
 			cJSON_AddNumberToObject(o, "reconnects", 0);
 			if (src->type == CONFIG_SOURCE_FILE &&
 			    h->files[i] != NULL) {
@@ -2408,8 +2438,9 @@ void hark_sources_json(struct hark *h, struct buf *out)
 				 * are what reconnects are to streams. */
 				cJSON_ReplaceItemInObject(
 					o, "reconnects",
-					cJSON_CreateNumber((double)(
-						fs.reopens + fs.truncations)));
+					cJSON_CreateNumber(
+						(double)(fs.reopens +
+							 fs.truncations)));
 				cJSON_AddNumberToObject(o, "reopens",
 							(double)fs.reopens);
 				cJSON_AddNumberToObject(o, "truncations",

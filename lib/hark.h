@@ -34,15 +34,15 @@ void hark_detect_params(const struct config_rule *r, struct detect_params *p);
  * with a reason in err (a term that folds to nothing, a malformed store
  * url, a corrupt snapshot). Caller frees with hark_free.
  */
-struct hark *hark_new(struct event_base *base, struct config *cfg,
-		      char *err, size_t errlen);
+struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
+		      size_t errlen);
 /*
  * Loads each rule's saved state from the store, then starts the HTTP API
  * and the sources. Returns -1 (reason logged) when the listener cannot be
  * bound. Calls ready (may be NULL) once serving.
  */
-int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
-	HARK_MUST_CHECK;
+int hark_start(struct hark *h, void (*ready)(void *arg),
+	       void *arg) HARK_MUST_CHECK;
 /*
  * Stops intake, evaluates and flushes counts, lets deliveries and the
  * store finish up to a deadline, then calls done from the loop.
@@ -56,8 +56,8 @@ void hark_free(struct hark *h);
  * with the reason in err. Counting only: closed buckets are evaluated by
  * hark_process.
  */
-int hark_ingest_line(struct hark *h, int source, const char *line,
-		     size_t len, char *err, size_t errlen);
+int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
+		     char *err, size_t errlen);
 /*
  * The same, the line read as o says (a source's format or fields; see
  * core/mention.h). Returns 0 when counted, 1 when valid but not counted
@@ -94,8 +94,8 @@ const struct config *hark_config(const struct hark *h);
  * and lifecycle; an added one reads its saved state; a removed one is
  * dropped. Otherwise returns -1 with the reason in err, nothing changed.
  */
-int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
-	HARK_MUST_CHECK;
+int hark_reload(struct hark *h, struct config *n, char *err,
+		size_t errlen) HARK_MUST_CHECK;
 /* Records a reload refused for why (a file that did not validate: its
  * first problem), for /metrics and GET /v1/rules. */
 void hark_reload_failed(struct hark *h, const char *why);

@@ -27,17 +27,23 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: hark COMMAND [ARGS]\n"
-		"  check FILE                     validate a config, print its rules\n"
-		"  match -c FILE [--source NAME] MENTIONS.ndjson…\n"
-		"                                 print {\"id\",\"rules\"} per mention\n"
-		"  replay --counts FILE.csv [-c FILE --rule NAME] [--bucket DUR]\n"
-		"                                 backtest a count series (CSV out)\n"
-		"  replay -c FILE MENTIONS.ndjson… backtest mentions (webhook bodies out)\n"
-		"  status [-c FILE | --url URL]   show a running harkd's rules\n"
-		"  silence add|list|expire …      manage a running harkd's silences\n"
-		"  version\n");
+	fprintf(out, "usage: hark COMMAND [ARGS]\n"
+		     "  check FILE                     validate a config, "
+		     "print its rules\n"
+		     "  match -c FILE [--source NAME] MENTIONS.ndjson…\n"
+		     "                                 print "
+		     "{\"id\",\"rules\"} per mention\n"
+		     "  replay --counts FILE.csv [-c FILE --rule NAME] "
+		     "[--bucket DUR]\n"
+		     "                                 backtest a count series "
+		     "(CSV out)\n"
+		     "  replay -c FILE MENTIONS.ndjson… backtest mentions "
+		     "(webhook bodies out)\n"
+		     "  status [-c FILE | --url URL]   show a running harkd's "
+		     "rules\n"
+		     "  silence add|list|expire …      manage a running "
+		     "harkd's silences\n"
+		     "  version\n");
 }
 
 static int load(struct config *cfg, const char *path)
@@ -109,9 +115,10 @@ static int cmd_check(int argc, char **argv)
 		form = query_format(r->match);
 		printf("rule %s: match(%s) bucket=%s direction=%s "
 		       "sensitivity=%g min_count=%lld min_ratio=%g "
-		       "cooldown=%s notify=[", r->name, form, bucket,
-		       dirs[r->direction], r->sensitivity,
-		       (long long)r->min_count, r->min_ratio, cooldown);
+		       "cooldown=%s notify=[",
+		       r->name, form, bucket, dirs[r->direction],
+		       r->sensitivity, (long long)r->min_count, r->min_ratio,
+		       cooldown);
 		free(form);
 		for (size_t j = 0; j < r->n_notify; j++) {
 			printf("%s%s", j ? ", " : "",
@@ -152,7 +159,8 @@ static int match_stream(FILE *in, const char *name, const struct config *cfg,
 		if (n == 0) {
 			continue;
 		}
-		if (mention_parse(&men, line, (size_t)n, why, sizeof(why)) < 0) {
+		if (mention_parse(&men, line, (size_t)n, why, sizeof(why)) <
+		    0) {
 			fprintf(stderr, "%s:%ld: %s\n", name, lineno, why);
 			bad++;
 			continue;
@@ -168,7 +176,8 @@ static int match_stream(FILE *in, const char *name, const struct config *cfg,
 		rules = cJSON_AddArrayToObject(o, "rules");
 		for (size_t j = 0; j < k; j++) {
 			cJSON_AddItemToArray(
-				rules, cJSON_CreateString(cfg->rules[ids[j]].name));
+				rules,
+				cJSON_CreateString(cfg->rules[ids[j]].name));
 		}
 		text = cJSON_PrintUnformatted(o);
 		printf("%s\n", text);
@@ -219,8 +228,8 @@ static int cmd_match(int argc, char **argv)
 		bad += match_stream(stdin, "-", &cfg, m, ids, source);
 	}
 	for (; i < argc; i++) {
-		FILE *in = strcmp(argv[i], "-") == 0 ? stdin
-						     : fopen(argv[i], "r");
+		FILE *in =
+			strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
 
 		if (in == NULL) {
 			fprintf(stderr, "hark: %s: %s\n", argv[i],
@@ -318,8 +327,7 @@ static int cmd_status(int argc, char **argv)
 	rules = cJSON_GetObjectItem(root, "rules");
 	printf("%-24s %-8s %8s %10s %12s\n", "RULE", "STATE", "COUNT",
 	       "BASELINE", "MATCHED");
-	cJSON_ArrayForEach(r, rules)
-	{
+	cJSON_ArrayForEach (r, rules) {
 		printf("%-24s %-8s %8.0f %10.1f %12.0f\n",
 		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")),
 		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "state")),
@@ -359,7 +367,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "status") == 0) {
 		return cmd_status(argc - 1, argv + 1);
 	}
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
 		printf("hark %s\n", HARK_VERSION);
 		return 0;
 	}

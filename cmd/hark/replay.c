@@ -39,7 +39,7 @@ struct day_count {
 struct replay_out {
 	const char *only_rule; /* NULL: every rule */
 	const struct config *cfg;
-	uint64_t *alerts;      /* per rule, firing notifications */
+	uint64_t *alerts; /* per rule, firing notifications */
 	struct day_count *days;
 	size_t n_days;
 };
@@ -72,8 +72,9 @@ static void alert_cb(void *arg, const char *rule, const char *status,
 			o->alerts[i]++;
 		}
 	}
-	day = window_start_ms >= 0 ? window_start_ms / 86400000
-				   : -((-window_start_ms + 86399999) / 86400000);
+	day = window_start_ms >= 0
+		      ? window_start_ms / 86400000
+		      : -((-window_start_ms + 86399999) / 86400000);
 	for (i = 0; i < o->n_days; i++) {
 		if (o->days[i].day == day) {
 			o->days[i].n++;
@@ -81,8 +82,8 @@ static void alert_cb(void *arg, const char *rule, const char *status,
 		}
 	}
 	if (o->n_days < REPLAY_MAX_DAYS) {
-		o->days = xreallocarray(o->days, o->n_days + 1,
-					sizeof(*o->days));
+		o->days =
+			xreallocarray(o->days, o->n_days + 1, sizeof(*o->days));
 		o->days[o->n_days].day = day;
 		o->days[o->n_days].n = 1;
 		o->n_days++;
@@ -114,19 +115,19 @@ enum item_kind {
 
 struct item {
 	enum item_kind kind;
-	bool fail;      /* ITEM_MSG: the file could not be read */
+	bool fail; /* ITEM_MSG: the file could not be read */
 	struct mention m;
-	size_t off;     /* the raw line, in batch.raw */
+	size_t off; /* the raw line, in batch.raw */
 	size_t len;
-	size_t ids;     /* offset in batch.ids */
+	size_t ids; /* offset in batch.ids */
 	size_t n_ids;
 	/* counting's view of m (when n_ids > 0), its terms at these
 	 * offsets: the batch's arrays may move while the worker fills them */
 	struct window_mention wm;
-	size_t terms;   /* offset in batch.terms */
-	size_t toks;    /* offset in batch.toks */
+	size_t terms; /* offset in batch.terms */
+	size_t toks;  /* offset in batch.toks */
 	long lineno;
-	char *why;      /* owned */
+	char *why; /* owned */
 };
 
 struct batch {
@@ -139,32 +140,32 @@ struct batch {
 	size_t terms_len, terms_cap;
 	struct terms_tok *toks;
 	size_t n_toks, cap_toks;
-	char *raw;      /* the batch's lines, copied out of the reader */
+	char *raw; /* the batch's lines, copied out of the reader */
 	size_t raw_len, raw_cap;
 	/* the parsed mentions' strings (mention_parse_in): one arena per
 	 * batch, reused, instead of a malloc and a free per mention */
 	char *mem;
 	size_t mem_cap;
-	uint64_t seq;   /* position in the sequence the main thread counts */
-	size_t lines;   /* lines read, empty ones included */
-	int file;       /* index in files; batches never span two files */
-	bool run;       /* a full batch: evaluate closed buckets after it */
-	bool last;      /* no batch follows */
+	uint64_t seq; /* position in the sequence the main thread counts */
+	size_t lines; /* lines read, empty ones included */
+	int file;     /* index in files; batches never span two files */
+	bool run;     /* a full batch: evaluate closed buckets after it */
+	bool last;    /* no batch follows */
 	struct batch *next;
 };
 
 /* The files, read one after the other; only under pipeline.read_lock. */
 struct reader {
-	int file;       /* the file being read, or the next one to open */
-	FILE *in;       /* NULL: files[file] not opened yet */
+	int file; /* the file being read, or the next one to open */
+	FILE *in; /* NULL: files[file] not opened yet */
 	char *chunk;
 	size_t pos, end;
 	bool eof;
-	char *carry;    /* a line cut by the end of the chunk */
+	char *carry; /* a line cut by the end of the chunk */
 	size_t carry_len, carry_cap;
 	long lineno;
 	uint64_t seq;
-	bool done;      /* the last batch has been handed out */
+	bool done; /* the last batch has been handed out */
 };
 
 /* Enough queued batches that neither side waits on the other's hiccups
@@ -188,8 +189,8 @@ struct pipeline {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_mutex_t read_lock;
-	struct batch *full;                  /* to the main thread, any order */
-	struct batch *free_list;             /* back to the workers */
+	struct batch *full;      /* to the main thread, any order */
+	struct batch *free_list; /* back to the workers */
 	struct batch slots[REPLAY_BATCHES];
 	struct worker workers[REPLAY_WORKERS];
 	struct reader rd;
@@ -273,8 +274,7 @@ static void put_msg(struct batch *b, bool fail, char *msg)
 	it->why = msg;
 }
 
-static void put_line(struct batch *b, const char *line, size_t len,
-		     long lineno)
+static void put_line(struct batch *b, const char *line, size_t len, long lineno)
 {
 	struct item *it;
 
@@ -373,8 +373,9 @@ static bool fill_batch(struct pipeline *p, struct batch *b)
 	if (r->in == NULL) {
 		r->in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 		if (r->in == NULL) {
-			put_msg(b, true, xasprintf("hark: %s: %s", path,
-						   strerror(errno)));
+			put_msg(b, true,
+				xasprintf("hark: %s: %s", path,
+					  strerror(errno)));
 			goto file_end;
 		}
 		r->pos = 0;
@@ -419,8 +420,8 @@ static void describe(struct worker *w, struct batch *b, struct item *it,
 
 	folded = matcher_folded(w->matcher, &folded_len);
 	window_mention_init(&it->wm, &it->m);
-	n = terms_of(ts, matcher_fold(w->matcher), it->m.text, text_len,
-		     folded, folded_len);
+	n = terms_of(ts, matcher_fold(w->matcher), it->m.text, text_len, folded,
+		     folded_len);
 	it->wm.n_toks = n;
 	if (n == 0) {
 		return;
@@ -431,8 +432,7 @@ static void describe(struct worker *w, struct batch *b, struct item *it,
 	}
 	if (b->n_toks + n > b->cap_toks) {
 		b->cap_toks = (b->n_toks + n) * 2;
-		b->toks = xreallocarray(b->toks, b->cap_toks,
-					sizeof(*b->toks));
+		b->toks = xreallocarray(b->toks, b->cap_toks, sizeof(*b->toks));
 	}
 	memcpy(b->terms + b->terms_len, ts->out.data, ts->out.len);
 	memcpy(b->toks + b->n_toks, ts->toks, n * sizeof(*b->toks));
@@ -595,8 +595,8 @@ static int feed_files(struct hark *h, char **files, int n_files,
 
 		w->p = &p;
 		w->matcher = i == 0 ? first : matcher_clone(first);
-		w->scratch_ids = xcalloc(p.n_rules + 1,
-					 sizeof(*w->scratch_ids));
+		w->scratch_ids =
+			xcalloc(p.n_rules + 1, sizeof(*w->scratch_ids));
 		terms_scratch_init(&w->terms);
 	}
 	for (int i = 0; i < REPLAY_WORKERS; i++) {
@@ -608,8 +608,10 @@ static int feed_files(struct hark *h, char **files, int n_files,
 		err = pthread_create(&w->tid, NULL, parse_thread, w);
 		if (err != 0) {
 			if (started == 0) {
-				fprintf(stderr, "hark: cannot start the "
-					"parse thread: %s\n", strerror(err));
+				fprintf(stderr,
+					"hark: cannot start the "
+					"parse thread: %s\n",
+					strerror(err));
 				rc = -1;
 				goto out;
 			}
@@ -806,7 +808,8 @@ int cmd_replay(int argc, char **argv)
 	if (bucket_text != NULL) {
 		const char *why;
 
-		if (timeutil_parse_duration(bucket_text, &bucket_ms, &why) < 0 ||
+		if (timeutil_parse_duration(bucket_text, &bucket_ms, &why) <
+			    0 ||
 		    bucket_ms <= 0) {
 			fprintf(stderr, "hark: --bucket: %s, got \"%s\"\n",
 				why != NULL ? why : "must be positive",
@@ -845,9 +848,10 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	if (counts != NULL) {
-		long ri = cfg != NULL ? (rule != NULL ? config_find_rule(cfg, rule)
-						      : 0)
-				      : -1;
+		long ri = cfg != NULL
+				  ? (rule != NULL ? config_find_rule(cfg, rule)
+						  : 0)
+				  : -1;
 
 		if (cfg != NULL && cfg->n_rules > 0 && ri >= 0) {
 			hark_detect_params(&cfg->rules[ri], &p);

@@ -19,8 +19,8 @@
 #define INFER_ROWS 1000
 
 struct row {
-	char *ts;     /* owned, as given */
-	char *value;  /* owned, as given */
+	char *ts;    /* owned, as given */
+	char *value; /* owned, as given */
 	int64_t at_ms;
 	int64_t count;
 };
@@ -62,7 +62,8 @@ static int64_t infer_bucket(const struct row *rows, size_t n)
 	return gaps[k / 2];
 }
 
-static int read_rows(FILE *in, const char *path, struct row **out, size_t *n_out)
+static int read_rows(FILE *in, const char *path, struct row **out,
+		     size_t *n_out)
 {
 	char *line = NULL;
 	size_t cap = 0, n = 0, alloc = 0;
@@ -77,7 +78,8 @@ static int read_rows(FILE *in, const char *path, struct row **out, size_t *n_out
 		long long v;
 
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r')) {
 			line[--len] = '\0';
 		}
 		if (len == 0) {
@@ -165,9 +167,9 @@ int replay_counts(const char *path, const struct detect_params *params,
 		struct detect_result res;
 		/* Rows are bucketed relative to the first one, so that series
 		 * stamped at :53 past the minute keep one row per bucket. */
-		int64_t start = rows[0].at_ms +
-				(rows[i].at_ms - rows[0].at_ms) / bucket_ms *
-					bucket_ms;
+		int64_t start =
+			rows[0].at_ms +
+			(rows[i].at_ms - rows[0].at_ms) / bucket_ms * bucket_ms;
 
 		if (start <= last_start) {
 			start = last_start + bucket_ms;

@@ -30,7 +30,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: hark silence add (--rule NAME | --match NAME=VALUE…) "
 		"(--for DUR | --until TIME)\n"
-		"                        --comment TEXT [--author NAME] [TARGET]\n"
+		"                        --comment TEXT [--author NAME] "
+		"[TARGET]\n"
 		"       hark silence list [TARGET]\n"
 		"       hark silence expire ID [TARGET]\n"
 		"TARGET: -c CONFIG | --url http://HOST:PORT [--token TOKEN]\n"
@@ -66,7 +67,8 @@ static int call(const struct target *t, const char *method, const char *path,
 		hdrs = curl_slist_append(hdrs, auth);
 	}
 	if (body != NULL) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs,
+					 "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -75,7 +77,8 @@ static int call(const struct target *t, const char *method, const char *path,
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
-		fprintf(stderr, "hark: %s: %s\n", t->url, curl_easy_strerror(rc));
+		fprintf(stderr, "hark: %s: %s\n", t->url,
+			curl_easy_strerror(rc));
 		buf_fini(&out);
 		return 1;
 	}
@@ -171,8 +174,10 @@ int cmd_silence(int argc, char **argv)
 			cJSON *m;
 
 			if (eq == NULL) {
-				fprintf(stderr, "hark: --match: expected "
-					"NAME=VALUE, got \"%s\"\n", argv[i + 1]);
+				fprintf(stderr,
+					"hark: --match: expected "
+					"NAME=VALUE, got \"%s\"\n",
+					argv[i + 1]);
 				goto out;
 			}
 			m = cJSON_CreateObject();

@@ -39,7 +39,8 @@ static void usage(FILE *out)
 		"[--log-level LEVEL]\n"
 		"  -c, --config FILE   configuration (YAML)\n"
 		"      --check         validate the configuration and exit\n"
-		"      --listen ADDR   override http.listen (port 0 picks one)\n"
+		"      --listen ADDR   override http.listen (port 0 picks "
+		"one)\n"
 		"      --log-level L   error, warn, info or debug\n"
 		"  -V, --version       print the version\n");
 }
@@ -100,16 +101,19 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 			log_error("reload", "%s", s);
 			free(s);
 		}
-		log_error("reload", "configuration invalid; keeping the running "
+		log_error("reload",
+			  "configuration invalid; keeping the running "
 			  "one");
 		free(cfg);
 		{
-			char *first = dg.n > 0 ? diag_format(&dg, 0)
-					       : xstrdup("configuration invalid");
-			char *why = dg.n > 1
-					    ? xasprintf("%s (and %zu more problems)",
-							first, dg.n - 1)
-					    : xstrdup(first);
+			char *first =
+				dg.n > 0 ? diag_format(&dg, 0)
+					 : xstrdup("configuration invalid");
+			char *why =
+				dg.n > 1 ? xasprintf(
+						   "%s (and %zu more problems)",
+						   first, dg.n - 1)
+					 : xstrdup(first);
 
 			hark_reload_failed(d->h, why);
 			free(why);
@@ -121,8 +125,10 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 			set_level = true;
 		}
 		if (hark_reload(d->h, cfg, err, sizeof(err)) < 0) {
-			log_error("reload", "%s; keeping the running "
-				  "configuration", err);
+			log_error("reload",
+				  "%s; keeping the running "
+				  "configuration",
+				  err);
 		} else if (set_level) {
 			log_set_level(lv);
 		}
@@ -153,8 +159,8 @@ static int check_only(struct config *cfg)
 		event_base_free(base);
 		return 1;
 	}
-	printf("%s: OK (%zu rules, %zu receivers, %zu sources)\n",
-	       cfg->path, cfg->n_rules, cfg->n_receivers, cfg->n_sources);
+	printf("%s: OK (%zu rules, %zu receivers, %zu sources)\n", cfg->path,
+	       cfg->n_rules, cfg->n_receivers, cfg->n_sources);
 	hark_free(h);
 	event_base_free(base);
 	return 0;

@@ -62,9 +62,9 @@ enum sect {
 #define F_REQUIRED 0x01u
 #define F_MIN 0x02u
 #define F_MAX 0x04u
-#define F_MIN_EXCL 0x08u   /* floats: strictly greater than min */
-#define F_ENUM_STR 0x10u   /* enum stored as its name (char *), not an int */
-#define F_RECEIVERS 0x20u  /* list of receiver names → indexes */
+#define F_MIN_EXCL 0x08u  /* floats: strictly greater than min */
+#define F_ENUM_STR 0x10u  /* enum stored as its name (char *), not an int */
+#define F_RECEIVERS 0x20u /* list of receiver names → indexes */
 
 struct key {
 	enum sect sect;
@@ -72,23 +72,23 @@ struct key {
 	enum ktype type;
 	const char *def; /* default, in the same text form as the YAML value */
 	const char *help;
-	size_t off;      /* the field in the section's struct */
-	size_t off_n;    /* lists: the count field */
+	size_t off;   /* the field in the section's struct */
+	size_t off_n; /* lists: the count field */
 	unsigned flags;
-	int64_t min;     /* ms for durations, bytes for sizes */
+	int64_t min; /* ms for durations, bytes for sizes */
 	int64_t max;
 	const char *const *names; /* enums: value i is names[i] */
 	size_t n_names;
-	enum sect child;     /* maps and lists: the section of their items */
-	size_t elem_size;    /* lists of sections */
-	size_t max_items;    /* lists */
+	enum sect child;  /* maps and lists: the section of their items */
+	size_t elem_size; /* lists of sections */
+	size_t max_items; /* lists */
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug"};
-static const char *const source_types[] = {"http-push", "file",
-	"http-stream", "sse", "redis-stream"};
+static const char *const source_types[] = {"http-push", "file", "http-stream",
+					   "sse", "redis-stream"};
 static const char *const source_formats[] = {"auto", "x-v2", "mastodon",
-	"flat"};
+					     "flat"};
 static const char *const source_reblogs[] = {"original", "skip"};
 static const char *const source_start_ats[] = {"beginning", "end", "resume"};
 static const char *const receiver_types[] = {"webhook", "log", "email",
@@ -123,16 +123,17 @@ _Static_assert(sizeof(enum config_direction) == sizeof(int),
  */
 static const struct key keys[] = {
 	{S_TOP, "store", T_MAP, NULL,
-	 "state store; omit for the embedded in-memory store", .child = S_STORE},
+	 "state store; omit for the embedded in-memory store",
+	 .child = S_STORE},
 	{S_TOP, "http", T_MAP, NULL, "HTTP API, metrics and push ingest",
 	 .child = S_HTTP},
 	{S_TOP, "sources", T_LIST, NULL, "where mentions come from",
 	 CFG(sources), .off_n = offsetof(struct config, n_sources),
 	 .child = S_SOURCE, .elem_size = sizeof(struct config_source),
 	 .max_items = CONFIG_MAX_SOURCES},
-	{S_TOP, "receivers", T_LIST, NULL, "where alerts go",
-	 CFG(receivers), .off_n = offsetof(struct config, n_receivers),
-	 .child = S_RECEIVER, .elem_size = sizeof(struct config_receiver),
+	{S_TOP, "receivers", T_LIST, NULL, "where alerts go", CFG(receivers),
+	 .off_n = offsetof(struct config, n_receivers), .child = S_RECEIVER,
+	 .elem_size = sizeof(struct config_receiver),
 	 .max_items = CONFIG_MAX_RECEIVERS},
 	{S_TOP, "rules", T_LIST, NULL, "keyword rules to count and watch",
 	 CFG(rules), .off_n = offsetof(struct config, n_rules),
@@ -161,7 +162,8 @@ static const struct key keys[] = {
 	{S_STORE, "snapshot_interval", T_DURATION, "30s",
 	 "how often the embedded store writes its snapshot in the background "
 	 "(a forked child), so that a crash loses at most that; 0s: only at "
-	 "stop", CFG(snapshot_interval_ms), .flags = F_MIN, .min = 0},
+	 "stop",
+	 CFG(snapshot_interval_ms), .flags = F_MIN, .min = 0},
 
 	{S_HTTP, "listen", T_STRING, "127.0.0.1:8686",
 	 "HOST:PORT of the HTTP API", CFG(listen)},
@@ -199,9 +201,10 @@ static const struct key keys[] = {
 	 "http-stream, sse: bearer token (use ${VAR})", SRC(token)},
 	{S_SOURCE, "token_file", T_STRING, NULL,
 	 "http-stream, sse: file holding the bearer token, read at each "
-	 "connect", SRC(token_file)},
-	{S_SOURCE, "format", T_ENUM, "auto",
-	 "auto, x-v2, mastodon or flat", SRC(format), NAMES(source_formats)},
+	 "connect",
+	 SRC(token_file)},
+	{S_SOURCE, "format", T_ENUM, "auto", "auto, x-v2, mastodon or flat",
+	 SRC(format), NAMES(source_formats)},
 	{S_SOURCE, "fields", T_MAP, NULL,
 	 "JSON pointers for text, id, created_at, lang, author, url",
 	 .child = S_NONE},
@@ -233,14 +236,14 @@ static const struct key keys[] = {
 	 SRC(queue), .flags = F_MIN | F_MAX, .min = 1, .max = 10000000},
 	{S_SOURCE, "dedupe", T_INT, "100000",
 	 "recent mention ids remembered to drop duplicates (one set for all "
-	 "sources, sized by the largest)", SRC(dedupe),
-	 .flags = F_MIN | F_MAX, .min = 1, .max = 50000000},
+	 "sources, sized by the largest)",
+	 SRC(dedupe), .flags = F_MIN | F_MAX, .min = 1, .max = 50000000},
 
 	{S_RECEIVER, "name", T_STRING, NULL, "unique receiver name", RCV(name),
 	 .flags = F_REQUIRED},
 	{S_RECEIVER, "type", T_ENUM, NULL,
-	 "webhook, log, email or alertmanager", RCV(type),
-	 .flags = F_REQUIRED, NAMES(receiver_types)},
+	 "webhook, log, email or alertmanager", RCV(type), .flags = F_REQUIRED,
+	 NAMES(receiver_types)},
 	{S_RECEIVER, "url", T_STRING, NULL, "webhook: http:// or https:// URL",
 	 RCV(url)},
 	{S_RECEIVER, "timeout", T_DURATION, "10s", "per delivery attempt",
@@ -256,21 +259,23 @@ static const struct key keys[] = {
 	 .child = S_NONE},
 	{S_RECEIVER, "secret", T_STRING, NULL,
 	 "webhook: Standard Webhooks secrets (whsec_BASE64 or raw), space "
-	 "separated", RCV(secret)},
+	 "separated",
+	 RCV(secret)},
 	{S_RECEIVER, "secret_file", T_STRING, NULL,
 	 "webhook: file holding the secrets (relative to the config)",
 	 RCV(secret_file)},
 	{S_RECEIVER, "template", T_STRING, NULL,
 	 "webhook body: slack, teams, discord, alertmanager-webhook or a "
-	 "{{field}} template FILE", RCV(template_name)},
+	 "{{field}} template FILE",
+	 RCV(template_name)},
 	{S_RECEIVER, "starttls", T_ENUM, "required",
 	 "email: required, optional or never", RCV(starttls),
 	 NAMES(starttls_modes)},
 	{S_RECEIVER, "from", T_STRING, NULL, "email: sender address",
 	 RCV(from)},
-	{S_RECEIVER, "to", T_LIST, NULL, "email: recipient addresses",
-	 RCV(to), .off_n = offsetof(struct config_receiver, n_to),
-	 .child = S_NONE, .max_items = 100},
+	{S_RECEIVER, "to", T_LIST, NULL, "email: recipient addresses", RCV(to),
+	 .off_n = offsetof(struct config_receiver, n_to), .child = S_NONE,
+	 .max_items = 100},
 	{S_RECEIVER, "username", T_STRING, NULL, "email: SMTP AUTH user",
 	 RCV(username)},
 	{S_RECEIVER, "password_file", T_STRING, NULL,
@@ -287,27 +292,25 @@ static const struct key keys[] = {
 	 RCV(repeat_interval_ms), .flags = F_MIN, .min = 0},
 	{S_RECEIVER, "group_wait", T_DURATION, NULL,
 	 "send rules firing within this long of each other as one message; "
-	 "default 0: no grouping", RCV(group_wait_ms),
-	 .flags = F_MIN | F_MAX, .min = 0, .max = 3600000},
+	 "default 0: no grouping",
+	 RCV(group_wait_ms), .flags = F_MIN | F_MAX, .min = 0, .max = 3600000},
 	{S_RECEIVER, "resend", T_DURATION, "1m",
-	 "alertmanager: re-send a firing alert this often",
-	 RCV(resend_ms), .flags = F_MIN, .min = 1000},
+	 "alertmanager: re-send a firing alert this often", RCV(resend_ms),
+	 .flags = F_MIN, .min = 1000},
 
 	{S_RULE, "name", T_STRING, NULL,
 	 "unique rule name: 1-100 of A-Z a-z 0-9 _ . -", RUL(name),
 	 .flags = F_REQUIRED},
 	{S_RULE, "match", T_MAP, NULL, "what a mention must contain",
 	 .flags = F_REQUIRED, .child = S_MATCH},
-	{S_RULE, "bucket", T_DURATION, "5m",
-	 "counting window; divides one day", RUL(bucket_ms),
-	 .flags = F_MIN | F_MAX, .min = 1000, .max = DAY_MS},
+	{S_RULE, "bucket", T_DURATION, "5m", "counting window; divides one day",
+	 RUL(bucket_ms), .flags = F_MIN | F_MAX, .min = 1000, .max = DAY_MS},
 	{S_RULE, "lateness", T_DURATION, NULL,
-	 "how late a mention may arrive; default: one bucket",
-	 RUL(lateness_ms), .flags = F_MIN, .min = 0},
+	 "how late a mention may arrive; default: one bucket", RUL(lateness_ms),
+	 .flags = F_MIN, .min = 0},
 	{S_RULE, "notify", T_LIST, NULL, "receiver names", RUL(notify),
-	 .off_n = offsetof(struct config_rule, n_notify),
-	 .flags = F_RECEIVERS, .child = S_NONE,
-	 .max_items = CONFIG_MAX_RECEIVERS},
+	 .off_n = offsetof(struct config_rule, n_notify), .flags = F_RECEIVERS,
+	 .child = S_NONE, .max_items = CONFIG_MAX_RECEIVERS},
 	{S_RULE, "direction", T_ENUM, "up", "alert on up, down or both",
 	 RUL(direction), NAMES(directions)},
 	{S_RULE, "sensitivity", T_FLOAT, "5", "score needed to fire",
@@ -318,11 +321,11 @@ static const struct key keys[] = {
 	 RUL(min_ratio), .flags = F_MIN, .min = 1},
 	{S_RULE, "window", T_INT, "2",
 	 "consecutive buckets that must all be off to fire (one far off "
-	 "fires alone)", RUL(window), .flags = F_MIN | F_MAX, .min = 1,
-	 .max = 12},
+	 "fires alone)",
+	 RUL(window), .flags = F_MIN | F_MAX, .min = 1, .max = 12},
 	{S_RULE, "cooldown", T_DURATION, "1d",
-	 "quiet time after an alert resolves", RUL(cooldown_ms),
-	 .flags = F_MIN, .min = 0},
+	 "quiet time after an alert resolves", RUL(cooldown_ms), .flags = F_MIN,
+	 .min = 0},
 	{S_RULE, "warmup", T_DURATION, "1d", "history needed before alerting",
 	 RUL(warmup_ms), .flags = F_MIN, .min = 0},
 	{S_RULE, "labels", T_MAP, NULL,
@@ -333,9 +336,9 @@ static const struct key keys[] = {
 	 RUL(samples), .flags = F_MIN | F_MAX, .min = 0, .max = 50},
 
 	{S_MATCH, "any", T_LIST, NULL,
-	 "terms; a mention matching one counts (or use query)",
-	 RUL(any), .off_n = offsetof(struct config_rule, n_any),
-	 .child = S_NONE, .max_items = CONFIG_MAX_TERMS},
+	 "terms; a mention matching one counts (or use query)", RUL(any),
+	 .off_n = offsetof(struct config_rule, n_any), .child = S_NONE,
+	 .max_items = CONFIG_MAX_TERMS},
 	{S_MATCH, "query", T_STRING, NULL,
 	 "a query: terms, \"phrases\", AND, OR, NOT, NEAR/n, ... (or use any)",
 	 RUL(query)},
@@ -392,8 +395,8 @@ static void key_problem(struct ctx *c, const struct yaml_value *m,
 			const char *path, const char *key, const char *fmt, ...)
 {
 	const struct yaml_entry *e = yaml_map_find(m, key);
-	char *kpath = path[0] != '\0' ? xasprintf("%s.%s", path, key)
-				      : xstrdup(key);
+	char *kpath =
+		path[0] != '\0' ? xasprintf("%s.%s", path, key) : xstrdup(key);
 	va_list ap;
 	char *msg = NULL;
 
@@ -527,8 +530,8 @@ static char *expand(const char *s, const char **why)
  * The scalar's text after ${VAR} expansion (caller frees), or NULL after
  * reporting why: not a scalar, an inner NUL byte, a bad reference.
  */
-static char *scalar(struct ctx *c, const struct yaml_value *v,
-		    const char *path, const char *expected)
+static char *scalar(struct ctx *c, const struct yaml_value *v, const char *path,
+		    const char *expected)
 {
 	const char *why;
 	char *s;
@@ -663,8 +666,9 @@ static char *enum_choices(const struct key *k)
 
 	buf_init(&b, 4096);
 	for (size_t i = 0; i < k->n_names; i++) {
-		const char *sep = i == 0 ? "" :
-				  i + 1 == k->n_names ? " or " : ", ";
+		const char *sep = i == 0                ? ""
+				  : i + 1 == k->n_names ? " or "
+							: ", ";
 
 		if (buf_printf(&b, "%s%s", sep, k->names[i]) < 0) {
 			break;
@@ -705,14 +709,16 @@ static char *convert(const struct key *k, void *base, const char *s)
 		}
 		q = quoted(s);
 		why = xasprintf("not a boolean (expected true, false, yes or "
-				"no, got %s)", q);
+				"no, got %s)",
+				q);
 		free(q);
 		return why;
 	case T_INT:
 		if (!parse_int(s, &i64)) {
 			q = quoted(s);
 			why = xasprintf("not an integer (expected a whole "
-					"number, got %s)", q);
+					"number, got %s)",
+					q);
 			free(q);
 			return why;
 		}
@@ -725,7 +731,8 @@ static char *convert(const struct key *k, void *base, const char *s)
 		if (!parse_float(s, &f)) {
 			q = quoted(s);
 			why = xasprintf("not a number (expected e.g. 2 or 2.5, "
-					"got %s)", q);
+					"got %s)",
+					q);
 			free(q);
 			return why;
 		}
@@ -903,8 +910,8 @@ static const struct yaml_value *value_of(const struct yaml_value *m,
 }
 
 static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
-			 const struct yaml_value *m, const char *path,
-			 int line, int col);
+			 const struct yaml_value *m, const char *path, int line,
+			 int col);
 
 static bool header_name_ok(const char *s)
 {
@@ -938,16 +945,17 @@ static bool label_name_ok(const char *s)
 static bool walk_fields(struct ctx *c, struct config_source *src,
 			const struct yaml_value *m, const char *path)
 {
-	static const char *const names[] = {"text", "id", "created_at",
+	static const char *const names[] = {"text", "id",     "created_at",
 					    "lang", "author", "url"};
-	char **slots[] = {&src->fields.text, &src->fields.id,
+	char **slots[] = {&src->fields.text,       &src->fields.id,
 			  &src->fields.created_at, &src->fields.lang,
-			  &src->fields.author, &src->fields.url};
+			  &src->fields.author,     &src->fields.url};
 
 	if (m->kind != YAML_VALUE_MAP) {
 		problem(c, m->line, m->col, path,
 			"wrong type (expected a mapping of field names to JSON "
-			"pointers, got %s)", yaml_value_kind_name(m));
+			"pointers, got %s)",
+			yaml_value_kind_name(m));
 		return false;
 	}
 	for (size_t i = 0; i < m->n_entries; i++) {
@@ -973,10 +981,11 @@ static bool walk_fields(struct ctx *c, struct config_source *src,
 		} else {
 			v = scalar(c, e->value, fpath, "a JSON pointer");
 			if (v != NULL && !mention_pointer_valid(v)) {
-				problem(c, e->value->line, e->value->col,
-					fpath, "not a JSON pointer (expected "
+				problem(c, e->value->line, e->value->col, fpath,
+					"not a JSON pointer (expected "
 					"\"/a/b/0\", ~0 for ~ and ~1 for /, "
-					"got %s)", v);
+					"got %s)",
+					v);
 				free(v);
 			} else if (v != NULL) {
 				*slots[k] = v;
@@ -1008,8 +1017,8 @@ static bool walk_pairs(struct ctx *c, const struct key *k, void *base,
 	if (m->kind != YAML_VALUE_MAP) {
 		problem(c, m->line, m->col, path,
 			"wrong type (expected a mapping of %s names to "
-			"values, got %s)", labels ? "label" : "header",
-			yaml_value_kind_name(m));
+			"values, got %s)",
+			labels ? "label" : "header", yaml_value_kind_name(m));
 		return false;
 	}
 	if (m->n_entries > CONFIG_MAX_HEADERS) {
@@ -1046,13 +1055,12 @@ static bool walk_pairs(struct ctx *c, const struct key *k, void *base,
 		} else {
 			v = scalar(c, e->value, hpath, "a string");
 			if (v != NULL && strpbrk(v, "\r\n") != NULL) {
-				problem(c, e->value->line, e->value->col,
-					hpath, "header values must be one "
+				problem(c, e->value->line, e->value->col, hpath,
+					"header values must be one "
 					"line");
 				free(v);
 			} else if (v != NULL) {
-				r->headers[r->n_headers].name =
-					xstrdup(e->key);
+				r->headers[r->n_headers].name = xstrdup(e->key);
 				r->headers[r->n_headers].value = v;
 				r->n_headers++;
 			}
@@ -1141,8 +1149,8 @@ static void check_unique_names(struct ctx *c, const struct key *k,
 	size_t name_off = find_key(k->child, "name")->off;
 
 	for (size_t i = 1; i < n; i++) {
-		const char *a = *FIELD(items + i * k->elem_size, name_off,
-				       char *);
+		const char *a =
+			*FIELD(items + i * k->elem_size, name_off, char *);
 		const struct yaml_value *at;
 
 		if (a == NULL) {
@@ -1158,7 +1166,8 @@ static void check_unique_names(struct ctx *c, const struct key *k,
 			at = value_of(v->items[i], "name");
 			problem(c, at->line, at->col, path,
 				"duplicate name \"%s\" (already used by "
-				"%s[%zu])", a, k->name, j);
+				"%s[%zu])",
+				a, k->name, j);
 			break;
 		}
 	}
@@ -1219,8 +1228,8 @@ static void set_default(const struct key *k, void *base)
 
 /* Returns true when v gave k a value. */
 static bool apply_key(struct ctx *c, const struct key *k, void *base,
-		      const struct yaml_value *m, const char *path,
-		      int line, int col, bool quiet)
+		      const struct yaml_value *m, const char *path, int line,
+		      int col, bool quiet)
 {
 	const struct yaml_entry *e = yaml_map_find(m, k->name);
 	const struct yaml_value *v = e != NULL ? e->value : NULL;
@@ -1354,13 +1363,13 @@ static void check_store(struct ctx *c, const struct yaml_value *m,
 		q = url_shown(cfg->redis_url);
 		key_problem(c, m, path, "redis",
 			    "invalid URL (expected redis://HOST:PORT/DB or "
-			    "unix:///PATH, got %s)", q);
+			    "unix:///PATH, got %s)",
+			    q);
 		free(q);
 	}
 	if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] == '\0') {
 		key_problem(c, m, path, "snapshot", "must not be empty");
-	} else if (cfg->snapshot_path != NULL &&
-		   cfg->snapshot_path[0] != '/') {
+	} else if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] != '/') {
 		/*
 		 * Relative to the working directory at load time, so that a
 		 * later chdir cannot move the snapshot under us.
@@ -1384,15 +1393,16 @@ static void check_http(struct ctx *c, const struct yaml_value *m,
 		q = quoted(c->cfg->listen);
 		key_problem(c, m, path, "listen",
 			    "invalid address (expected HOST:PORT with a port "
-			    "from 0 to 65535, got %s)", q);
+			    "from 0 to 65535, got %s)",
+			    q);
 		free(q);
 	}
 }
 
 /* A key given to a source type that has no use for it is a mistake. */
 static void only_for(struct ctx *c, const struct config_source *src,
-		     uint32_t set, const struct yaml_value *m,
-		     const char *path, const char *key, unsigned types)
+		     uint32_t set, const struct yaml_value *m, const char *path,
+		     const char *key, unsigned types)
 {
 	if (was_set(S_SOURCE, set, key) && !(types & (1u << src->type))) {
 		key_problem(c, m, path, key, "not valid for type %s",
@@ -1404,8 +1414,8 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 				uint32_t set, const struct yaml_value *m,
 				const char *path, int line, int col)
 {
-	const unsigned web = 1u << CONFIG_SOURCE_HTTP_STREAM |
-			     1u << CONFIG_SOURCE_SSE;
+	const unsigned web =
+		1u << CONFIG_SOURCE_HTTP_STREAM | 1u << CONFIG_SOURCE_SSE;
 	const unsigned redis = 1u << CONFIG_SOURCE_REDIS_STREAM;
 	const unsigned file = 1u << CONFIG_SOURCE_FILE;
 	const unsigned pulled = web | redis | file;
@@ -1441,7 +1451,8 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 		if (!was_set(S_SOURCE, set, "url")) {
 			problem(c, line, col, path,
 				"missing required key \"url\" (required for "
-				"type %s)", source_types[src->type]);
+				"type %s)",
+				source_types[src->type]);
 		} else {
 			rest = NULL;
 			if (has_prefix(src->url, "http://")) {
@@ -1492,9 +1503,9 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 	}
 }
 
-static void check_source(struct ctx *c, struct config_source *src,
-			 uint32_t set, const struct yaml_value *m,
-			 const char *path, int line, int col)
+static void check_source(struct ctx *c, struct config_source *src, uint32_t set,
+			 const struct yaml_value *m, const char *path, int line,
+			 int col)
 {
 	const struct yaml_value *v = value_of(m, "path");
 	bool has_path = was_set(S_SOURCE, set, "path");
@@ -1517,10 +1528,11 @@ static void check_source(struct ctx *c, struct config_source *src,
 		p = resolve(c->cfg->dir, src->path);
 		free(src->path);
 		src->path = p;
-	} else if (src->type != CONFIG_SOURCE_FILE &&
-		   !yaml_value_is_null(v)) {
-		key_problem(c, m, path, "path", "only valid for type file "
-			    "(got type %s)", source_types[src->type]);
+	} else if (src->type != CONFIG_SOURCE_FILE && !yaml_value_is_null(v)) {
+		key_problem(c, m, path, "path",
+			    "only valid for type file "
+			    "(got type %s)",
+			    source_types[src->type]);
 	}
 	check_stream_source(c, src, set, m, path, line, col);
 }
@@ -1539,15 +1551,15 @@ static bool web_url_ok(const char *url)
 	return rest[0] != '\0' && rest[0] != '/';
 }
 
-static const char *const webhook_only[] = {"secret", "secret_file",
-					   "template", "headers"};
-static const char *const email_only[] = {"starttls", "from", "to",
-					 "username", "password_file"};
+static const char *const webhook_only[] = {"secret", "secret_file", "template",
+					   "headers"};
+static const char *const email_only[] = {"starttls", "from", "to", "username",
+					 "password_file"};
 
 /* Keys of other receiver types are errors, not silently ignored. */
 static void receiver_only_for(struct ctx *c, const struct yaml_value *m,
-		     const char *path, const char *const *names, size_t n,
-		     const char *type, const char *got)
+			      const char *path, const char *const *names,
+			      size_t n, const char *type, const char *got)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!yaml_value_is_null(value_of(m, names[i]))) {
@@ -1601,7 +1613,8 @@ static void check_receiver(struct ctx *c, struct config_receiver *r,
 		q = url_shown(r->url);
 		key_problem(c, m, path, "url",
 			    "invalid URL (expected http://... or https://..., "
-			    "got %s)", q);
+			    "got %s)",
+			    q);
 		free(q);
 	} else if (r->type == CONFIG_RECEIVER_EMAIL &&
 		   was_set(S_RECEIVER, set, "url") &&
@@ -1610,30 +1623,33 @@ static void check_receiver(struct ctx *c, struct config_receiver *r,
 		q = url_shown(r->url);
 		key_problem(c, m, path, "url",
 			    "invalid URL (expected smtp://HOST:PORT or "
-			    "smtps://HOST:PORT, got %s)", q);
+			    "smtps://HOST:PORT, got %s)",
+			    q);
 		free(q);
-	} else if (r->type == CONFIG_RECEIVER_LOG &&
-		   !yaml_value_is_null(url)) {
+	} else if (r->type == CONFIG_RECEIVER_LOG && !yaml_value_is_null(url)) {
 		key_problem(c, m, path, "url",
 			    "only valid for type webhook (got type log)");
 	}
 	if (r->type != CONFIG_RECEIVER_WEBHOOK) {
 		receiver_only_for(c, m, path, webhook_only,
-			 sizeof(webhook_only) / sizeof(webhook_only[0]),
-			 "webhook", tname);
+				  sizeof(webhook_only) /
+					  sizeof(webhook_only[0]),
+				  "webhook", tname);
 	}
 	if (r->type != CONFIG_RECEIVER_EMAIL) {
 		receiver_only_for(c, m, path, email_only,
-			 sizeof(email_only) / sizeof(email_only[0]), "email",
-			 tname);
+				  sizeof(email_only) / sizeof(email_only[0]),
+				  "email", tname);
 	}
 	if (r->type == CONFIG_RECEIVER_EMAIL &&
 	    yaml_value_is_null(value_of(m, "from"))) {
-		problem(c, line, col, path, "missing required key \"from\" "
+		problem(c, line, col, path,
+			"missing required key \"from\" "
 			"(required for type email)");
 	}
 	if (r->type == CONFIG_RECEIVER_EMAIL && r->n_to == 0) {
-		problem(c, line, col, path, "missing required key \"to\" (at "
+		problem(c, line, col, path,
+			"missing required key \"to\" (at "
 			"least one recipient for type email)");
 	}
 	if (r->secret != NULL && r->secret_file != NULL) {
@@ -1787,7 +1803,8 @@ static void check_match(struct ctx *c, struct config_rule *r, uint32_t set,
 		ipath = xasprintf("%s.lang[%zu]", path, i);
 		problem(c, v->items[i]->line, v->items[i]->col, ipath,
 			"invalid language code (expected e.g. fr, en or "
-			"pt-BR, got %s)", lq);
+			"pt-BR, got %s)",
+			lq);
 		free(ipath);
 		free(lq);
 		ok = false;
@@ -1819,8 +1836,7 @@ static void check_match(struct ctx *c, struct config_rule *r, uint32_t set,
 			return;
 		}
 	}
-	if (!ok || !all_set(r->any, r->n_any) ||
-	    !all_set(r->lang, r->n_lang) ||
+	if (!ok || !all_set(r->any, r->n_any) || !all_set(r->lang, r->n_lang) ||
 	    !all_set(r->sources, r->n_sources)) {
 		query_free(q);
 		return;
@@ -1848,14 +1864,16 @@ static void check_rule(struct ctx *c, struct config_rule *r, uint32_t set,
 		q = quoted(r->name);
 		key_problem(c, m, path, "name",
 			    "invalid rule name (expected 1-100 characters of "
-			    "A-Z a-z 0-9 _ . -, got %s)", q);
+			    "A-Z a-z 0-9 _ . -, got %s)",
+			    q);
 		free(q);
 	}
 	if (was_set(S_RULE, set, "bucket") && DAY_MS % r->bucket_ms != 0) {
 		timeutil_format_duration(r->bucket_ms, dur);
 		key_problem(c, m, path, "bucket",
 			    "must divide one day evenly (expected e.g. 1m, "
-			    "5m, 15m, 1h, got %s)", dur);
+			    "5m, 15m, 1h, got %s)",
+			    dur);
 	}
 	if (!was_set(S_RULE, set, "lateness")) {
 		r->lateness_ms = r->bucket_ms;
@@ -1868,8 +1886,8 @@ static void check_rule(struct ctx *c, struct config_rule *r, uint32_t set,
  * locate missing keys when m is absent. Returns the mask of keys set.
  */
 static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
-			 const struct yaml_value *m, const char *path,
-			 int line, int col)
+			 const struct yaml_value *m, const char *path, int line,
+			 int col)
 {
 	uint32_t set = 0;
 	unsigned bit = 0;
@@ -1889,7 +1907,8 @@ static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
 		for (size_t i = 0; i < m->n_entries; i++) {
 			const struct yaml_entry *e = &m->entries[i];
 			char *kpath = join_path(path, e->key);
-			const struct yaml_entry *first = yaml_map_find(m, e->key);
+			const struct yaml_entry *first =
+				yaml_map_find(m, e->key);
 
 			if (first != e) {
 				problem(c, e->line, e->col, kpath,
@@ -1946,10 +1965,9 @@ static void sort_problems(struct diag *d, size_t first)
 		struct diag_entry e = d->entries[i];
 		size_t j = i;
 
-		while (j > first &&
-		       (d->entries[j - 1].line > e.line ||
-			(d->entries[j - 1].line == e.line &&
-			 d->entries[j - 1].col > e.col))) {
+		while (j > first && (d->entries[j - 1].line > e.line ||
+				     (d->entries[j - 1].line == e.line &&
+				      d->entries[j - 1].col > e.col))) {
 			d->entries[j] = d->entries[j - 1];
 			j--;
 		}
@@ -2233,10 +2251,9 @@ long config_find_receiver(const struct config *cfg, const char *name)
 }
 
 static const char *const type_names[] = {
-	[T_STRING] = "string", [T_BOOL] = "bool",   [T_INT] = "int",
-	[T_FLOAT] = "float",   [T_DURATION] = "duration",
-	[T_SIZE] = "size",     [T_ENUM] = "enum",   [T_LIST] = "list",
-	[T_MAP] = "map",
+	[T_STRING] = "string", [T_BOOL] = "bool",         [T_INT] = "int",
+	[T_FLOAT] = "float",   [T_DURATION] = "duration", [T_SIZE] = "size",
+	[T_ENUM] = "enum",     [T_LIST] = "list",         [T_MAP] = "map",
 };
 
 /* The dotted prefix of a section's keys in config_list_keys. */
@@ -2266,8 +2283,8 @@ void config_list_keys(FILE *out)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
-		char *name = xasprintf("%s%s", section_prefix(k->sect),
-				       k->name);
+		char *name =
+			xasprintf("%s%s", section_prefix(k->sect), k->name);
 
 		fprintf(out, "%-26s %-8s %-16s %s%s\n", name,
 			type_names[k->type], k->def != NULL ? k->def : "-",

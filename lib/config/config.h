@@ -66,32 +66,32 @@ struct config_fields {
 struct config_source {
 	char *name;
 	enum config_source_type type;
-	char *path;            /* file: absolute, or resolved against cfg->dir */
-	uint64_t max_line_bytes; /* "max_line", default 1MiB */
-	bool follow;           /* file: tail -F, default false */
-	int64_t poll_ms;       /* file follow: "poll", default 250ms */
+	char *path; /* file: absolute, or resolved against cfg->dir */
+	uint64_t max_line_bytes;       /* "max_line", default 1MiB */
+	bool follow;                   /* file: tail -F, default false */
+	int64_t poll_ms;               /* file follow: "poll", default 250ms */
 	enum config_start_at start_at; /* file: default resume with follow,
 					* else beginning */
-	char *url;             /* http-stream, sse */
+	char *url;                     /* http-stream, sse */
 	struct config_header *headers; /* "headers" map; owned */
 	size_t n_headers;
-	char *token;           /* sent as "Authorization: Bearer …" */
-	char *token_file;      /* read at each connect; resolved like path */
+	char *token;      /* sent as "Authorization: Bearer …" */
+	char *token_file; /* read at each connect; resolved like path */
 	enum config_source_format format; /* default auto */
 	struct config_fields fields;      /* "fields" map; overrides format */
 	bool has_fields;
-	enum config_reblogs reblogs;      /* default original */
-	int64_t stall_timeout_ms; /* "stall_timeout", default 20s */
-	int64_t connect_timeout_ms; /* "connect_timeout", default 10s */
-	char *redis;           /* redis-stream: URL; NULL → store.redis */
-	char *stream;          /* redis-stream: key */
-	char *group;           /* redis-stream: default "hark" */
-	char *consumer;        /* redis-stream: NULL → "<host>-<pid>" */
-	int64_t block_ms;      /* redis-stream: "block", default 5s */
-	int64_t batch;         /* redis-stream: COUNT, default 100 */
-	int64_t queue;         /* mentions held between read and match,
+	enum config_reblogs reblogs; /* default original */
+	int64_t stall_timeout_ms;    /* "stall_timeout", default 20s */
+	int64_t connect_timeout_ms;  /* "connect_timeout", default 10s */
+	char *redis;      /* redis-stream: URL; NULL → store.redis */
+	char *stream;     /* redis-stream: key */
+	char *group;      /* redis-stream: default "hark" */
+	char *consumer;   /* redis-stream: NULL → "<host>-<pid>" */
+	int64_t block_ms; /* redis-stream: "block", default 5s */
+	int64_t batch;    /* redis-stream: COUNT, default 100 */
+	int64_t queue;    /* mentions held between read and match,
 				* default 10000 */
-	int64_t dedupe;        /* recent ids remembered, default 100000;
+	int64_t dedupe;   /* recent ids remembered, default 100000;
 				* the one shared set uses the largest */
 };
 
@@ -124,29 +124,29 @@ struct config_receiver {
 	size_t n_headers;
 	/* webhook: Standard Webhooks signing; whitespace-separated secrets
 	 * ("whsec_<base64>" or raw), several for rotation */
-	char *secret;                  /* "secret" */
-	char *secret_file;             /* "secret_file": resolved path */
+	char *secret;      /* "secret" */
+	char *secret_file; /* "secret_file": resolved path */
 	/* webhook: slack | teams | discord | alertmanager-webhook | FILE
 	 * (resolved path of a {{field}} template); NULL: the v1 body */
-	char *template_name;           /* "template" */
+	char *template_name; /* "template" */
 	/* email */
 	enum config_starttls starttls; /* "starttls", default required */
 	char *from;                    /* "from" */
 	char **to;                     /* "to" list; owned */
 	size_t n_to;
-	char *username;                /* "username" */
-	char *password_file;           /* "password_file": resolved path */
+	char *username;      /* "username" */
+	char *password_file; /* "password_file": resolved path */
 	/* delivery */
-	int64_t rate_limit_ms;         /* "rate_limit": least time between
+	int64_t rate_limit_ms;      /* "rate_limit": least time between
 					  two messages; 0 none (slack: 1s) */
-	int64_t max_age_ms;            /* "max_age", default 24h: then the
+	int64_t max_age_ms;         /* "max_age", default 24h: then the
 					  dead-letter list */
-	int64_t repeat_interval_ms;    /* "repeat_interval": re-notify this
+	int64_t repeat_interval_ms; /* "repeat_interval": re-notify this
 					  often while a rule stays firing;
 					  0 (default) never */
-	int64_t resend_ms;             /* "resend" (alertmanager), default
+	int64_t resend_ms;          /* "resend" (alertmanager), default
 					  1m: re-send while firing */
-	int64_t group_wait_ms;         /* "group_wait": hold firing
+	int64_t group_wait_ms;      /* "group_wait": hold firing
 					  notifications this long from the
 					  first and send them as one; 0
 					  (default) no grouping; ignored by
@@ -164,26 +164,26 @@ struct config_rule {
 	char *name;
 	char **any; /* match.any terms, owned */
 	size_t n_any;
-	char *query;      /* match.query as written; NULL when any is used */
-	char **lang;      /* match.lang filter: language codes; owned */
+	char *query; /* match.query as written; NULL when any is used */
+	char **lang; /* match.lang filter: language codes; owned */
 	size_t n_lang;
-	char **sources;   /* match.sources filter: source names; owned */
+	char **sources; /* match.sources filter: source names; owned */
 	size_t n_sources;
 	/* The whole match (query or any, AND lang, AND sources) as one
 	 * query tree, for matcher_add_query and `hark check`; owned. */
 	struct query_node *match;
-	int64_t bucket_ms;     /* "bucket", default 5m; divides 1d */
-	int64_t lateness_ms;   /* "lateness", default = bucket */
-	size_t *notify;        /* indexes into cfg->receivers; owned */
+	int64_t bucket_ms;   /* "bucket", default 5m; divides 1d */
+	int64_t lateness_ms; /* "lateness", default = bucket */
+	size_t *notify;      /* indexes into cfg->receivers; owned */
 	size_t n_notify;
 	enum config_direction direction; /* "direction", default up */
-	double sensitivity;    /* score threshold, "sensitivity", default 5 */
-	int64_t min_count;     /* "min_count", default 10 */
-	double min_ratio;      /* "min_ratio", default 2 */
-	int64_t window;        /* "window", buckets, default 2 */
-	int64_t cooldown_ms;   /* "cooldown", default 1d */
-	int64_t warmup_ms;     /* "warmup", default 1d */
-	int64_t samples;       /* "samples", default 5 */
+	double sensitivity;  /* score threshold, "sensitivity", default 5 */
+	int64_t min_count;   /* "min_count", default 10 */
+	double min_ratio;    /* "min_ratio", default 2 */
+	int64_t window;      /* "window", buckets, default 2 */
+	int64_t cooldown_ms; /* "cooldown", default 1d */
+	int64_t warmup_ms;   /* "warmup", default 1d */
+	int64_t samples;     /* "samples", default 5 */
 	struct config_header *labels; /* "labels" map (name → value); owned */
 	size_t n_labels;
 };
@@ -197,15 +197,15 @@ struct config {
 	char *prefix;             /* "prefix", default "hark:" */
 	int64_t store_timeout_ms; /* "store.timeout", default 2s */
 	int64_t retention_ms;     /* "store.retention", default 8d */
-	char *snapshot_path;      /* "store.snapshot", default ./hark.snapshot */
+	char *snapshot_path; /* "store.snapshot", default ./hark.snapshot */
 	int64_t snapshot_interval_ms; /* "store.snapshot_interval", default 30s */
 
-	char *listen;             /* "http.listen", default 127.0.0.1:8686 */
-	char *token;              /* "http.token"; NULL or "" = none */
-	uint64_t max_body_bytes;  /* "http.max_body", default 10MiB */
+	char *listen;            /* "http.listen", default 127.0.0.1:8686 */
+	char *token;             /* "http.token"; NULL or "" = none */
+	uint64_t max_body_bytes; /* "http.max_body", default 10MiB */
 
-	char *log_level;          /* "log_level", default info */
-	char *external_url;       /* "external_url" link template; NULL: none */
+	char *log_level;    /* "log_level", default info */
+	char *external_url; /* "external_url" link template; NULL: none */
 
 	struct config_source *sources;
 	size_t n_sources;
@@ -230,8 +230,8 @@ struct config {
 int config_parse(struct config *cfg, const char *path, const char *text,
 		 size_t len, struct diag *d) HARK_MUST_CHECK;
 /* Reads the file then config_parse; a read error is one diag entry. */
-int config_load(struct config *cfg, const char *path, struct diag *d)
-	HARK_MUST_CHECK;
+int config_load(struct config *cfg, const char *path,
+		struct diag *d) HARK_MUST_CHECK;
 void config_fini(struct config *cfg);
 /* Index of the receiver or rule with that name, or -1. */
 long config_find_receiver(const struct config *cfg, const char *name);

@@ -126,7 +126,8 @@ static int attach(struct builder *b, struct yaml_value *v)
 		if (v->kind != YAML_VALUE_SCALAR) {
 			diag_add(b->d, b->file, v->line, v->col,
 				 "YAML: mapping keys must be plain strings, "
-				 "got %s", yaml_value_kind_name(v));
+				 "got %s",
+				 yaml_value_kind_name(v));
 			yaml_value_free(v);
 			return -1;
 		}
@@ -193,7 +194,8 @@ static int on_event(struct builder *b, const yaml_event_t *ev, int *docs,
 		diag_add(b->d, b->file, (int)ev->start_mark.line + 1,
 			 (int)ev->start_mark.column + 1,
 			 "YAML: aliases (*%s) are not supported; write the "
-			 "value out", (const char *)ev->data.alias.anchor);
+			 "value out",
+			 (const char *)ev->data.alias.anchor);
 		return -1;
 	case YAML_SCALAR_EVENT:
 		v = value_new(YAML_VALUE_SCALAR, &ev->start_mark);
@@ -238,8 +240,7 @@ int yaml_tree_parse(const char *file, const char *text, size_t len,
 		diag_add(d, file, 0, 0, "YAML: cannot initialize the parser");
 		return -1;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			diag_add(d, file, (int)parser.problem_mark.line + 1,

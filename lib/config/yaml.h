@@ -56,8 +56,8 @@ struct yaml_entry {
  * than YAML_TREE_MAX_DEPTH, adds one diag entry and returns -1.
  */
 int yaml_tree_parse(const char *file, const char *text, size_t len,
-		    struct diag *d, struct yaml_value **root_out)
-	HARK_MUST_CHECK;
+		    struct diag *d,
+		    struct yaml_value **root_out) HARK_MUST_CHECK;
 /* Frees v and everything below it; accepts NULL. */
 void yaml_value_free(struct yaml_value *v);
 /* True for an empty, "~" or "null" plain scalar (also NULL itself). */

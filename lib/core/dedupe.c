@@ -26,8 +26,8 @@ struct dedupe {
 	size_t capacity;
 	size_t head;
 	size_t count;
-	uint32_t *table;    /* ring indexes or EMPTY */
-	size_t mask;        /* table size - 1 */
+	uint32_t *table; /* ring indexes or EMPTY */
+	size_t mask;     /* table size - 1 */
 	uint64_t evicted;
 };
 

@@ -100,9 +100,9 @@ struct detector {
 	size_t cap;
 	size_t head;
 	bool wide;
-	void *hist;     /* uint16_t[cap], or uint32_t[cap] when wide */
-	size_t seen;    /* buckets of history in the ring (<= cap) */
-	int64_t steps;  /* buckets evaluated since the start, gaps included */
+	void *hist;      /* uint16_t[cap], or uint32_t[cap] when wide */
+	size_t seen;     /* buckets of history in the ring (<= cap) */
+	int64_t steps;   /* buckets evaluated since the start, gaps included */
 	int64_t next_ms; /* INT64_MIN before the first step */
 	enum detect_state state;
 	int64_t fired_start_ms;
@@ -143,13 +143,12 @@ struct detector {
 	struct detect_result last;
 };
 
-
 /* What one side (up or down) of the test saw for a bucket. */
 struct side {
 	double mu;
 	double typical; /* up: the level min_ratio is checked against */
-	double score; /* positive when the count is off in this side's way */
-	double ratio; /* count / mu for up, mu / count for down (floored) */
+	double score;   /* positive when the count is off in this side's way */
+	double ratio;   /* count / mu for up, mu / count for down (floored) */
 	bool anomalous; /* the whole window is off */
 	bool single;    /* this bucket alone is off: keep it out of history */
 	bool calm;
@@ -440,7 +439,8 @@ static bool periodic_level(const struct detector *d, int64_t k, int64_t lag,
 				if (m < 0.0) {
 					continue;
 				}
-				if (best < 0.0 || (dilate ? m > best : m < best)) {
+				if (best < 0.0 ||
+				    (dilate ? m > best : m < best)) {
 					best = m;
 				}
 			}
@@ -480,9 +480,8 @@ static void profiles(const struct detector *d, int64_t k, bool dilate,
 	day_b = DAY_MS / d->p.bucket_ms;
 	pr->has_day = periodic_level(d, k, day_b, MAX_DAYS, dilate, &pr->day,
 				     NULL, NULL);
-	if ((int64_t)d->seen >= WEEK_DAYS * day_b + SEASON_HALF_MS /
-							     d->p.bucket_ms +
-						     2) {
+	if ((int64_t)d->seen >=
+	    WEEK_DAYS * day_b + SEASON_HALF_MS / d->p.bucket_ms + 2) {
 		pr->has_week = periodic_level(d, k, WEEK_DAYS * day_b,
 					      MAX_WEEKS, dilate, &pr->week,
 					      pr->weeks, &pr->n_weeks);
@@ -702,8 +701,8 @@ static void learn_dispersion_side(struct detector *d, int side, double x,
 {
 	double w = 1.0 - exp(-(double)d->p.bucket_ms / DISP_TAU_MS);
 	double s = spread(d, side, mu);
-	double e = (side == 1 ? x < mu : x > mu) ? 2.0 * (x - mu) * (x - mu)
-						  : 0.0;
+	double e =
+		(side == 1 ? x < mu : x > mu) ? 2.0 * (x - mu) * (x - mu) : 0.0;
 	double cap = DISP_WINSOR * DISP_WINSOR * s * s;
 
 	if (e > cap) {
@@ -777,7 +776,8 @@ static void push_raw(struct detector *d, int64_t count)
 	uint32_t v = count > (int64_t)COUNT_MAX ? COUNT_MAX : (uint32_t)count;
 
 	if (d->n_raw == DETECT_MAX_WINDOW) {
-		memmove(d->raw, d->raw + 1, (DETECT_MAX_WINDOW - 1) * sizeof(d->raw[0]));
+		memmove(d->raw, d->raw + 1,
+			(DETECT_MAX_WINDOW - 1) * sizeof(d->raw[0]));
 		d->n_raw--;
 	}
 	d->raw[d->n_raw++] = v;
@@ -807,9 +807,10 @@ static double up_threshold(const struct detector *d)
 	    level_factor(d, 0, 1) <= 1.0) {
 		lo = a <= CALM_ALPHA_LO
 			     ? PEAK_FLOOR
-			     : PEAK_FLOOR + (1.0 - PEAK_FLOOR) *
-						    (a - CALM_ALPHA_LO) /
-						    (CALM_ALPHA_HI - CALM_ALPHA_LO);
+			     : PEAK_FLOOR +
+				       (1.0 - PEAK_FLOOR) *
+					       (a - CALM_ALPHA_LO) /
+					       (CALM_ALPHA_HI - CALM_ALPHA_LO);
 	}
 	t = PEAK_FACTOR * d->peak_median;
 	return t > lo * d->p.threshold ? t : lo * d->p.threshold;
@@ -848,17 +849,16 @@ static void note_peak(struct detector *d, int64_t t, double score)
 
 /* x is off upwards: score against the envelope mu, ratio against the
  * typical level. */
-static bool off_up(const struct detector *d, double x, double mu,
-		   double sd, double typical)
+static bool off_up(const struct detector *d, double x, double mu, double sd,
+		   double typical)
 {
 	double floored = typical > RATIO_FLOOR ? typical : RATIO_FLOOR;
 
-	return (x - mu) / sd >= d->up_thr &&
-	       x >= (double)d->p.min_count && x >= d->p.min_ratio * floored;
+	return (x - mu) / sd >= d->up_thr && x >= (double)d->p.min_count &&
+	       x >= d->p.min_ratio * floored;
 }
 
-static bool off_down(const struct detector *d, double x, double mu,
-		     double sd)
+static bool off_down(const struct detector *d, double x, double mu, double sd)
 {
 	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
 
@@ -922,8 +922,8 @@ static void sustained_up(const struct detector *d, double x, double mu,
  * carry a quiet neighbour: scoring the window's sum instead found a few
  * more synthetic spikes but let many short real bursts through.
  */
-static void test_up(const struct detector *d, double x, double xw,
-		    double mu, struct side *s)
+static void test_up(const struct detector *d, double x, double xw, double mu,
+		    struct side *s)
 {
 	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
 	double sd = spread(d, 0, mu);
@@ -947,8 +947,8 @@ static void test_up(const struct detector *d, double x, double xw,
  * total over n buckets. A drop is scored on the total (independent
  * buckets add their variances); the guards hold for every bucket of it.
  */
-static void test_down(const struct detector *d, double x, double xw,
-		      double sum, int n, double mu, struct side *s)
+static void test_down(const struct detector *d, double x, double xw, double sum,
+		      int n, double mu, struct side *s)
 {
 	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
 	double xwf = xw > RATIO_FLOOR ? xw : RATIO_FLOOR;
@@ -968,7 +968,8 @@ static void test_down(const struct detector *d, double x, double xw,
 	}
 	s->ratio = mu / xf;
 	s->anomalous = s->score >= d->p.threshold &&
-		       mu >= (double)d->p.min_count && mu >= d->p.min_ratio * xwf;
+		       mu >= (double)d->p.min_count &&
+		       mu >= d->p.min_ratio * xwf;
 	s->single = off_down(d, x, mu, sd);
 	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
 }
@@ -1094,9 +1095,8 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 			&up);
 	}
 	if (test_d) {
-		test_down(d, (double)count, window_count(d, count, false),
-			  wsum, n_w,
-			  baseline_down(d, k, &pr_down, recent), &down);
+		test_down(d, (double)count, window_count(d, count, false), wsum,
+			  n_w, baseline_down(d, k, &pr_down, recent), &down);
 	}
 	anomalous = (test_u && up.anomalous) || (test_d && down.anomalous);
 	calm = (!test_u || up.calm) && (!test_d || down.calm);
@@ -1232,9 +1232,10 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 		if ((uint64_t)missing > d->n_slots) {
 			/* Older zeros would fall out of the ring anyway. */
 			d->steps = missing - (int64_t)d->n_slots >
-					   INT64_MAX - d->steps
-				   ? INT64_MAX
-				   : d->steps + missing - (int64_t)d->n_slots;
+						   INT64_MAX - d->steps
+					   ? INT64_MAX
+					   : d->steps + missing -
+						     (int64_t)d->n_slots;
 			d->next_ms = start_ms - (int64_t)d->n_slots * bucket;
 			d->seen = 0;
 			d->head = 0;
@@ -1277,12 +1278,12 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		detect_state_name(d->state), d->fired_start_ms, d->calm_run,
 		d->cooldown_until_ms, d->learning ? 1 : 0, d->disp_num[0],
 		d->disp_den[0], d->disp_num[1], d->disp_den[1], d->diff_num,
-		d->diff_den, d->perr[0],
-		d->perr[1], d->has_week_err ? 1 : 0);
+		d->diff_den, d->perr[0], d->perr[1], d->has_week_err ? 1 : 0);
 	HARK_ASSERT(rc == 0);
 	for (int side = 0; side < 2; side++) {
 		for (int j = 0; j < 2; j++) {
-			rc = buf_printf(&b, "%.17g,%.17g%s", d->lvl_num[side][j],
+			rc = buf_printf(&b, "%.17g,%.17g%s",
+					d->lvl_num[side][j],
 					d->lvl_den[side][j],
 					side == 1 && j == 1 ? " raw=" : ",");
 			HARK_ASSERT(rc == 0);
@@ -1299,13 +1300,12 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		rc = buf_printf(&b, ",%.17g", d->peaks[i]);
 		HARK_ASSERT(rc == 0);
 	}
-	rc = buf_printf(
-		&b,
-		" last=%" PRId64 ",%" PRId64 ",%" PRId64
-		",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64 ";h=",
-		l->start_ms, l->end_ms, l->count, l->baseline, l->ratio,
-		l->score, l->anomalous ? 1 : 0, (int)l->state, (int)l->action,
-		l->fired_start_ms);
+	rc = buf_printf(&b,
+			" last=%" PRId64 ",%" PRId64 ",%" PRId64
+			",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64 ";h=",
+			l->start_ms, l->end_ms, l->count, l->baseline, l->ratio,
+			l->score, l->anomalous ? 1 : 0, (int)l->state,
+			(int)l->action, l->fired_start_ms);
 	HARK_ASSERT(rc == 0);
 	if (d->seen > 0) {
 		for (size_t i = 0; i < d->seen;) {
@@ -1458,9 +1458,8 @@ static bool parse_perr(const char **p, double *perr, bool *has_week)
 		return false;
 	}
 	*p += 5;
-	if (!read_dbl(p, &perr[0]) || !read_dbl(p, &perr[1]) ||
-	    perr[0] < 0.0 || perr[1] < 0.0 || !read_num(p, &v, ' ') ||
-	    (v != 0 && v != 1)) {
+	if (!read_dbl(p, &perr[0]) || !read_dbl(p, &perr[1]) || perr[0] < 0.0 ||
+	    perr[1] < 0.0 || !read_num(p, &v, ' ') || (v != 0 && v != 1)) {
 		return false;
 	}
 	*has_week = v == 1;
@@ -1483,7 +1482,8 @@ static bool parse_lvl(const char **p, double num[2][2], double den[2][2])
 	}
 	*p += 4;
 	for (int i = 0; i < 4; i++) {
-		if (!read_dbl(p, &num[i / 2][i % 2]) || num[i / 2][i % 2] < 0.0) {
+		if (!read_dbl(p, &num[i / 2][i % 2]) ||
+		    num[i / 2][i % 2] < 0.0) {
 			return false;
 		}
 		if (i < 3) {
@@ -1581,8 +1581,7 @@ static bool parse_peaks(const char **p, struct detector *d)
 	}
 }
 
-static bool parse_last(const char **p, struct detect_result *l,
-		       int64_t bucket)
+static bool parse_last(const char **p, struct detect_result *l, int64_t bucket)
 {
 	int64_t v;
 
@@ -1592,9 +1591,8 @@ static bool parse_last(const char **p, struct detect_result *l,
 	*p += 5;
 	memset(l, 0, sizeof(*l));
 	if (!read_num(p, &l->start_ms, ',') || !read_num(p, &l->end_ms, ',') ||
-	    !read_num(p, &l->count, ',') ||
-	    !read_dbl(p, &l->baseline) || !read_dbl(p, &l->ratio) ||
-	    !read_dbl(p, &l->score)) {
+	    !read_num(p, &l->count, ',') || !read_dbl(p, &l->baseline) ||
+	    !read_dbl(p, &l->ratio) || !read_dbl(p, &l->score)) {
 		return false;
 	}
 	if (!read_num(p, &v, ',') || (v != 0 && v != 1)) {
@@ -1720,9 +1718,9 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_disp(&p, disp_num, disp_den) ||
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
-	    !parse_lvl(&p, lvl_num, lvl_den) ||
-	    !parse_raw(&p, raw, &n_raw) || !parse_peaks(&p, &pk) ||
-	    !parse_last(&p, &last, bucket) || !parse_history(p, &vals, &n_vals)) {
+	    !parse_lvl(&p, lvl_num, lvl_den) || !parse_raw(&p, raw, &n_raw) ||
+	    !parse_peaks(&p, &pk) || !parse_last(&p, &last, bucket) ||
+	    !parse_history(p, &vals, &n_vals)) {
 		goto out;
 	}
 	if (steps < 0 || calm < 0 || calm >= calm_needed(d) ||

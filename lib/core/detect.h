@@ -30,13 +30,13 @@ enum detect_direction {
 struct detect_params {
 	int64_t bucket_ms;
 	enum detect_direction direction;
-	double threshold;     /* score needed to fire */
-	int64_t min_count;    /* up: count >= min_count; down: baseline >= */
-	double min_ratio;     /* up: count >= ratio * baseline; down: inverse */
-	int64_t cooldown_ms;  /* after a resolve, no new firing for this long */
-	int64_t warmup_ms;    /* history needed before the first alert */
-	int64_t history_ms;   /* kept history, default 15d */
-	int window;           /* buckets in the test; all of them must be off */
+	double threshold;    /* score needed to fire */
+	int64_t min_count;   /* up: count >= min_count; down: baseline >= */
+	double min_ratio;    /* up: count >= ratio * baseline; down: inverse */
+	int64_t cooldown_ms; /* after a resolve, no new firing for this long */
+	int64_t warmup_ms;   /* history needed before the first alert */
+	int64_t history_ms;  /* kept history, default 15d */
+	int window;          /* buckets in the test; all of them must be off */
 };
 
 /* The longest window, in buckets. */
@@ -98,7 +98,7 @@ const char *detect_state_name(enum detect_state s);
  * text.
  */
 char *detector_encode(const struct detector *d, size_t *len_out);
-int detector_decode(struct detector *d, const char *text, size_t len)
-	HARK_MUST_CHECK;
+int detector_decode(struct detector *d, const char *text,
+		    size_t len) HARK_MUST_CHECK;
 
 #endif

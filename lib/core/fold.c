@@ -103,8 +103,10 @@ static void frag_add_output(struct frag *fr, int32_t o)
 		frag_boundary(fr);
 		frag_put(fr, u, (size_t)n);
 		frag_put(fr, " ", 1);
-	} else if ((cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
-		   (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) ||
+	} else if ((cat >= UTF8PROC_CATEGORY_LU &&
+		    cat <= UTF8PROC_CATEGORY_LO) ||
+		   (cat >= UTF8PROC_CATEGORY_ND &&
+		    cat <= UTF8PROC_CATEGORY_NO) ||
 		   o == '_') {
 		frag_put(fr, u, (size_t)n);
 	} else {
@@ -198,9 +200,9 @@ struct fold *fold_new(void)
 		}
 		f->entry[c] = e;
 		if (c < 128) {
-			f->ascii[c] = fr.len == 1 && fr.b[0] != ' ' ?
-					      (unsigned char)fr.b[0] :
-					      0;
+			f->ascii[c] = fr.len == 1 && fr.b[0] != ' '
+					      ? (unsigned char)fr.b[0]
+					      : 0;
 		}
 	}
 	/* slack for put_frag's fixed-size copy of the last fragment */
@@ -357,8 +359,8 @@ static int fold_into(const struct fold *f, const char *in, size_t len,
 	while (i < len) {
 		if (s[i] < 0x80) {
 			/* ASCII fast path: batch a run of word bytes. */
-			size_t end = len - i < sizeof(run) ? len
-							   : i + sizeof(run);
+			size_t end =
+				len - i < sizeof(run) ? len : i + sizeof(run);
 			unsigned char c;
 
 			r = 0;
@@ -406,8 +408,7 @@ static int fold_into(const struct fold *f, const char *in, size_t len,
 	return put_sep(out, &in_word);
 }
 
-int fold_text(const struct fold *f, const char *in, size_t len,
-	      struct buf *out)
+int fold_text(const struct fold *f, const char *in, size_t len, struct buf *out)
 {
 	int rc = fold_into(f, in, len, out);
 

@@ -49,8 +49,8 @@ void history_add(struct history *h, const struct history_entry *e)
 	slot = &h->v[(h->head + h->n) % HISTORY_MAX];
 	*slot = *e;
 	slot->rule = xstrdup(e->rule);
-	slot->silenced_by = e->silenced_by != NULL ? xstrdup(e->silenced_by)
-						   : NULL;
+	slot->silenced_by =
+		e->silenced_by != NULL ? xstrdup(e->silenced_by) : NULL;
 	h->n++;
 }
 
@@ -83,7 +83,8 @@ char *history_encode(const struct history *h, const struct history_filter *f)
 	char *text;
 
 	for (size_t i = h->n; i-- > 0 && out < limit;) {
-		const struct history_entry *e = &h->v[(h->head + i) % HISTORY_MAX];
+		const struct history_entry *e =
+			&h->v[(h->head + i) % HISTORY_MAX];
 		cJSON *o;
 		char ts[32];
 
@@ -106,7 +107,8 @@ char *history_encode(const struct history *h, const struct history_filter *f)
 		cJSON_AddStringToObject(o, "at", ts);
 		cJSON_AddBoolToObject(o, "silenced", e->silenced_by != NULL);
 		if (e->silenced_by != NULL) {
-			cJSON_AddStringToObject(o, "silence_id", e->silenced_by);
+			cJSON_AddStringToObject(o, "silence_id",
+						e->silenced_by);
 		}
 		cJSON_AddItemToArray(arr, o);
 		out++;
@@ -156,8 +158,7 @@ int history_decode(struct history *h, const char *json, size_t len)
 	}
 	/* Encoded newest first: collect, then append oldest first. */
 	tmp = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*tmp));
-	cJSON_ArrayForEach(o, arr)
-	{
+	cJSON_ArrayForEach (o, arr) {
 		struct history_entry *e = &tmp[n];
 		const char *id = s_field(o, "id"), *rule = s_field(o, "rule");
 		const char *status = s_field(o, "status");

@@ -18,15 +18,15 @@
 
 struct history_entry {
 	char id[33];
-	char *rule;       /* owned */
-	char status[16];  /* "firing" or "resolved" */
+	char *rule;      /* owned */
+	char status[16]; /* "firing" or "resolved" */
 	int64_t window_start_ms;
 	int64_t window_end_ms;
 	int64_t count;
 	double baseline;
 	double ratio;
 	double score;
-	int64_t at_ms;    /* when the notification was decided */
+	int64_t at_ms;     /* when the notification was decided */
 	char *silenced_by; /* owned; the silence id, or NULL */
 };
 
@@ -52,7 +52,7 @@ struct history_filter {
 char *history_encode(const struct history *h, const struct history_filter *f);
 /* Replaces h with what history_encode wrote (no filter); -1 (h unchanged)
  * on bad text. */
-int history_decode(struct history *h, const char *json, size_t len)
-	HARK_MUST_CHECK;
+int history_decode(struct history *h, const char *json,
+		   size_t len) HARK_MUST_CHECK;
 
 #endif

@@ -44,16 +44,16 @@ struct enode {
 	uint32_t arg;  /* TERM: atom; NEAR: distance */
 	uint32_t kids; /* index of the first kid */
 	uint32_t n_kids;
-	char *value;   /* FIELD: owned */
+	char *value; /* FIELD: owned */
 };
 
 struct atom {
 	char *key; /* owned: the token form, e.g. " bla bla car " */
 	size_t len;
 	bool raw;
-	bool prefix;     /* the last word is open: no trailing space */
-	bool any_sigil;  /* raw without sigil: also after '#' or '@' */
-	bool need_pos;   /* used under NEAR: report every occurrence */
+	bool prefix;    /* the last word is open: no trailing space */
+	bool any_sigil; /* raw without sigil: also after '#' or '@' */
+	bool need_pos;  /* used under NEAR: report every occurrence */
 	uint32_t n_words;
 };
 
@@ -73,7 +73,7 @@ struct hit {
 	uint32_t atom;
 	uint32_t start; /* first and last word index */
 	uint32_t end;
-	size_t to;      /* scan offset, turned into words after the scan */
+	size_t to; /* scan offset, turned into words after the scan */
 	bool raw;
 };
 
@@ -130,7 +130,7 @@ struct matcher {
 	size_t n_hits;
 	size_t cap_hits;
 	bool scanning_raw;
-	bool folded; /* text holds the whole last text matched, folded */
+	bool folded;     /* text holds the whole last text matched, folded */
 	struct buf text; /* the folded text being matched */
 	struct buf raw;  /* its raw token form, when some rule needs it */
 	size_t *spaces;  /* offsets of ' ' in the buffer positions are for */
@@ -249,8 +249,8 @@ static bool is_cjk_single(uint32_t c)
 	return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) ||
 	       (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
 	       (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-	       (c >= 0xFF66 && c <= 0xFF9D) ||
-	       (c >= 0x1B000 && c <= 0x1B16F) || (c >= 0x20000 && c <= 0x323AF);
+	       (c >= 0xFF66 && c <= 0xFF9D) || (c >= 0x1B000 && c <= 0x1B16F) ||
+	       (c >= 0x20000 && c <= 0x323AF);
 }
 
 static bool ascii_word(unsigned char c)
@@ -378,8 +378,8 @@ static uint64_t hash_atom(const char *key, size_t len, bool raw, bool prefix)
 	return h * 1099511628211ULL;
 }
 
-static bool atom_eq(const struct atom *a, const char *key, size_t len,
-		    bool raw, bool prefix)
+static bool atom_eq(const struct atom *a, const char *key, size_t len, bool raw,
+		    bool prefix)
 {
 	return a->len == len && a->raw == raw && a->prefix == prefix &&
 	       memcmp(a->key, key, len) == 0;
@@ -538,8 +538,8 @@ static int build_term(struct build *b, const struct query_node *q,
 		return -1;
 	}
 	if (b->tok.len <= 1) {
-		snprintf(b->err, b->errlen,
-			 "term %s has no letters or digits", shown);
+		snprintf(b->err, b->errlen, "term %s has no letters or digits",
+			 shown);
 		return -1;
 	}
 	len = b->tok.len;
@@ -554,8 +554,8 @@ static int build_term(struct build *b, const struct query_node *q,
 			 MATCH_MAX_ATOMS);
 		return -1;
 	}
-	*atom_out = intern_atom(m, b->tok.data, len, q->raw,
-				len < b->tok.len, any_sigil);
+	*atom_out = intern_atom(m, b->tok.data, len, q->raw, len < b->tok.len,
+				any_sigil);
 	if (need_pos) {
 		m->atoms[*atom_out].need_pos = true;
 	}
@@ -775,9 +775,11 @@ static int compile_db(struct matcher *m, bool raw, hs_database_t **db,
 					 m->atoms[ids[ce->expression]].key,
 					 ce->message);
 			} else {
-				snprintf(err, errlen, "cannot compile the "
-					 "rules: %s", ce != NULL ? ce->message :
-					 "unknown error");
+				snprintf(err, errlen,
+					 "cannot compile the "
+					 "rules: %s",
+					 ce != NULL ? ce->message
+						    : "unknown error");
 			}
 			hs_free_compile_error(ce);
 			*db = NULL;
@@ -851,8 +853,8 @@ size_t matcher_patterns(const struct matcher *m)
 
 /* ---- matching ---- */
 
-static int on_match(unsigned id, unsigned long long from,
-		    unsigned long long to, unsigned flags, void *ctx)
+static int on_match(unsigned id, unsigned long long from, unsigned long long to,
+		    unsigned flags, void *ctx)
 {
 	struct matcher *m = ctx;
 	const struct atom *a = &m->atoms[id];

@@ -62,16 +62,16 @@ int matcher_add_rule(struct matcher *m, uint32_t rule_id,
  * A failed add leaves the matcher as it was.
  */
 int matcher_add_query(struct matcher *m, uint32_t rule_id,
-		      const struct query_node *q, char *err, size_t errlen)
-	HARK_MUST_CHECK;
+		      const struct query_node *q, char *err,
+		      size_t errlen) HARK_MUST_CHECK;
 /*
  * Builds the Hyperscan database from the rules added so far. Call it
  * once after the last add to see compile errors (pattern too large, out
  * of memory); matcher_match compiles on first use otherwise, and then
  * matches nothing if compiling fails.
  */
-int matcher_compile(struct matcher *m, char *err, size_t errlen)
-	HARK_MUST_CHECK;
+int matcher_compile(struct matcher *m, char *err,
+		    size_t errlen) HARK_MUST_CHECK;
 /* Number of distinct patterns in the compiled database (for logs). */
 size_t matcher_patterns(const struct matcher *m);
 /*

@@ -124,7 +124,8 @@ static bool string_ok(const char *s, size_t n)
 				return false;
 			}
 			if (u >= 0xD800 && u <= 0xDBFF) {
-				if (end - p < 12 || p[6] != '\\' || p[7] != 'u') {
+				if (end - p < 12 || p[6] != '\\' ||
+				    p[7] != 'u') {
 					return false;
 				}
 				lo = hex4(p + 8);
@@ -152,7 +153,8 @@ static bool primitive_ok(const char *s, size_t n)
 {
 	size_t i = 0;
 
-	if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) {
+	if (n == 4 &&
+	    (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) {
 		return true;
 	}
 	if (n == 5 && memcmp(s, "false", 5) == 0) {
@@ -238,15 +240,13 @@ static int check_value(const struct doc *d, int i, int depth)
 	t = &d->t[i];
 	switch (t->type) {
 	case JSMN_STRING:
-		return t->size == 0 &&
-				       (!d->escapes ||
+		return t->size == 0 && (!d->escapes ||
 					string_ok(d->js + t->start,
 						  (size_t)(t->end - t->start)))
 			       ? i + 1
 			       : -1;
 	case JSMN_PRIMITIVE:
-		return t->size == 0 &&
-				       primitive_ok(d->js + t->start,
+		return t->size == 0 && primitive_ok(d->js + t->start,
 						    (size_t)(t->end - t->start))
 			       ? i + 1
 			       : -1;
@@ -778,8 +778,8 @@ static bool strings_equal(const struct doc *d, int a, int b)
 	char *ua, *ub;
 	bool eq;
 
-	if (na == nb && memcmp(d->js + d->t[a].start, d->js + d->t[b].start,
-			       na) == 0) {
+	if (na == nb &&
+	    memcmp(d->js + d->t[a].start, d->js + d->t[b].start, na) == 0) {
 		return true;
 	}
 	ua = str_dup(d, a);
@@ -1091,8 +1091,8 @@ static int pointer_string(const struct doc *d, const char *name,
 	if (number_ok && is_number(d, v)) {
 		x = number_value(d, v);
 		if (x == floor(x) && fabs(x) <= EXACT_DOUBLE_INT) {
-			n = (size_t)snprintf(digits, sizeof(digits),
-					     "%" PRId64, (int64_t)x);
+			n = (size_t)snprintf(digits, sizeof(digits), "%" PRId64,
+					     (int64_t)x);
 			*out = keep_str(d, digits, n);
 			return 0;
 		}
@@ -1126,14 +1126,13 @@ static enum mention_result parse_fields(const struct doc *d,
 		return MENTION_REJECTED;
 	}
 	if (pointer_string(d, "id", f->id, true, &m->id, err, errlen) < 0 ||
-	    pointer_string(d, "lang", f->lang, false, &m->lang, err,
-			   errlen) < 0 ||
+	    pointer_string(d, "lang", f->lang, false, &m->lang, err, errlen) <
+		    0 ||
 	    pointer_string(d, "author", f->author, true, &m->author, err,
 			   errlen) < 0 ||
-	    pointer_string(d, "url", f->url, false, &m->url, err,
-			   errlen) < 0 ||
-	    pointer_string(d, "created_at", f->created_at, false, &created,
-			   err, errlen) < 0) {
+	    pointer_string(d, "url", f->url, false, &m->url, err, errlen) < 0 ||
+	    pointer_string(d, "created_at", f->created_at, false, &created, err,
+			   errlen) < 0) {
 		unkeep(d, created); /* NULL when an earlier field failed */
 		return MENTION_REJECTED;
 	}
@@ -1190,8 +1189,7 @@ static enum mention_result parse_root(const struct doc *d,
 	}
 	content = field(d, 0, "content");
 	reblog = field(d, 0, "reblog");
-	if ((content >= 0 || is_object(d, reblog)) &&
-	    field(d, 0, "text") < 0) {
+	if ((content >= 0 || is_object(d, reblog)) && field(d, 0, "text") < 0) {
 		return parse_status(d, 0, o, m, err, errlen);
 	}
 	return parse_flat(d, 0, m, err, errlen) < 0 ? MENTION_REJECTED
@@ -1394,8 +1392,8 @@ static size_t decode_entity(const char *s, size_t n, char *out, size_t *o)
 		const char *name;
 		const char *text;
 	} named[] = {
-		{"&amp;", "&"},   {"&lt;", "<"},     {"&gt;", ">"},
-		{"&quot;", "\""}, {"&apos;", "'"},   {"&#39;", "'"},
+		{"&amp;", "&"},         {"&lt;", "<"},   {"&gt;", ">"},
+		{"&quot;", "\""},       {"&apos;", "'"}, {"&#39;", "'"},
 		{"&nbsp;", "\xC2\xA0"},
 	};
 	size_t i, k, len;

@@ -40,8 +40,8 @@ struct mention {
 
 /* How a source's lines are read (config `format` / `fields`). */
 enum mention_format {
-	MENTION_FORMAT_AUTO,     /* any shape of DESIGN §5, as mention_parse */
-	MENTION_FORMAT_X_V2,     /* {"data":{…},"includes":…} or {"errors"} */
+	MENTION_FORMAT_AUTO, /* any shape of DESIGN §5, as mention_parse */
+	MENTION_FORMAT_X_V2, /* {"data":{…},"includes":…} or {"errors"} */
 	MENTION_FORMAT_MASTODON, /* a Status */
 	MENTION_FORMAT_FLAT,     /* {"id","text","created_at",…} */
 	MENTION_FORMAT_FIELDS,   /* JSON pointers (struct mention_fields) */

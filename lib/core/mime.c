@@ -219,14 +219,18 @@ static int check_addr(const char *what, const char *addr, char *err,
 		unsigned char c = (unsigned char)*p;
 
 		if (c < 32 || c >= 127) {
-			snprintf(err, errlen, "%s: addresses must be one line "
-				 "of ASCII", what);
+			snprintf(err, errlen,
+				 "%s: addresses must be one line "
+				 "of ASCII",
+				 what);
 			return -1;
 		}
 	}
 	if (mime_addr_spec(addr, spec, sizeof(spec)) < 0) {
-		snprintf(err, errlen, "%s: not an address (expected "
-			 "user@host or Name <user@host>)", what);
+		snprintf(err, errlen,
+			 "%s: not an address (expected "
+			 "user@host or Name <user@host>)",
+			 what);
 		return -1;
 	}
 	return 0;
@@ -318,8 +322,8 @@ char *mime_build(const struct mime_message *m, size_t *len_out, char *err,
 	puts_(&b, "\r\nSubject: ");
 	puts_(&b, subject);
 	if (buf_printf(&b, "\r\nMessage-ID: <%s.%" PRId64 "@%s>\r\n", tok,
-		       m->date_ms, domain[0] != '\0' ? domain : "hark.invalid")
-	    != 0) {
+		       m->date_ms,
+		       domain[0] != '\0' ? domain : "hark.invalid") != 0) {
 		HARK_ASSERT(!"mime: unbounded buffer refused");
 	}
 	/* RFC 3834: keeps vacation responders from answering alerts. */

@@ -16,13 +16,13 @@
 #define MIME_MAX_RECIPIENTS 100
 
 struct mime_message {
-	const char *from;       /* "hark <hark@example.org>" or bare; borrowed */
-	const char *const *to;  /* borrowed; n_to of them */
+	const char *from;      /* "hark <hark@example.org>" or bare; borrowed */
+	const char *const *to; /* borrowed; n_to of them */
 	size_t n_to;
-	const char *subject;    /* UTF-8; borrowed */
-	const char *text;       /* UTF-8 plain-text body; borrowed */
-	const char *html;       /* UTF-8 HTML body; borrowed */
-	int64_t date_ms;        /* the Date header */
+	const char *subject; /* UTF-8; borrowed */
+	const char *text;    /* UTF-8 plain-text body; borrowed */
+	const char *html;    /* UTF-8 HTML body; borrowed */
+	int64_t date_ms;     /* the Date header */
 	/* Unique per message (e.g. the alert id): Message-ID and boundary. */
 	const char *id;
 };
@@ -36,8 +36,7 @@ char *mime_build(const struct mime_message *m, size_t *len_out, char *err,
 		 size_t errlen);
 /* The bare address of "Name <a@b>" or "a@b" (what SMTP's MAIL FROM and
  * RCPT TO take) into out. Returns -1 when there is none or it is too long. */
-int mime_addr_spec(const char *addr, char *out, size_t outlen)
-	HARK_MUST_CHECK;
+int mime_addr_spec(const char *addr, char *out, size_t outlen) HARK_MUST_CHECK;
 /* Quoted-printable of text, LF or CRLF line ends in, CRLF out. */
 char *mime_qp(const char *text, size_t *len_out);
 /* A header value: as is when it is short printable ASCII, otherwise

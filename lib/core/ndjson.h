@@ -19,7 +19,7 @@ typedef void ndjson_line_fn(void *arg, const char *line, size_t len);
 
 struct ndjson {
 	size_t max_line_bytes;
-	char *line;          /* owned: the partial line */
+	char *line; /* owned: the partial line */
 	size_t len;
 	size_t cap;
 	bool skipping;       /* inside an over-long line */

@@ -68,16 +68,17 @@ static void fail(struct parser *p, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct query_node *node_new(struct parser *p, enum query_op op,
-				   int col)
+static struct query_node *node_new(struct parser *p, enum query_op op, int col)
 {
 	struct query_node *n = xcalloc(1, sizeof(*n));
 
 	n->op = op;
 	n->col = col;
 	if (p != NULL && ++p->n_nodes > QUERY_MAX_NODES) {
-		fail(p, col, "query too large (more than %d terms and "
-			     "operators)", QUERY_MAX_NODES);
+		fail(p, col,
+		     "query too large (more than %d terms and "
+		     "operators)",
+		     QUERY_MAX_NODES);
 	}
 	return n;
 }
@@ -159,7 +160,8 @@ static bool lex_phrase(struct parser *p, struct buf *out)
 		if (c == '\0') {
 			fail(p, p->col,
 			     "expected '\"' to close the phrase opened at "
-			     "column %d", open_col);
+			     "column %d",
+			     open_col);
 			return false;
 		}
 		if (c == '"') {
@@ -245,7 +247,8 @@ static bool finish_term(struct parser *p, struct query_node *n,
 		    is_space(text[len])) {
 			fail(p, star_col,
 			     "a wildcard needs at least %d characters before "
-			     "'*'", QUERY_MIN_PREFIX);
+			     "'*'",
+			     QUERY_MIN_PREFIX);
 			return false;
 		}
 	}
@@ -405,8 +408,9 @@ static bool lex_near(struct parser *p, int col)
 		return false;
 	}
 	if (s[kw] != '/') {
-		fail(p, col, "expected %s/n, with n the largest number of "
-			     "words between the two sides",
+		fail(p, col,
+		     "expected %s/n, with n the largest number of "
+		     "words between the two sides",
 		     ordered ? "ONEAR" : "NEAR");
 		return true;
 	}
@@ -491,8 +495,8 @@ static void next(struct parser *p)
 	if ((*s == 'N' || *s == 'O') && lex_near(p, col)) {
 		return;
 	}
-	for (size_t i = 0; i < sizeof(field_prefixes) / sizeof(field_prefixes[0]);
-	     i++) {
+	for (size_t i = 0;
+	     i < sizeof(field_prefixes) / sizeof(field_prefixes[0]); i++) {
 		if (starts_with_ci(s, field_prefixes[i].prefix)) {
 			lex_field(p, field_prefixes[i].field,
 				  strlen(field_prefixes[i].prefix), col);
@@ -574,8 +578,10 @@ static struct query_node *parse_primary(struct parser *p)
 	case TOK_LPAREN:
 		open_col = p->tok.col;
 		if (++p->depth > QUERY_MAX_DEPTH) {
-			fail(p, open_col, "nested too deeply (at most %d "
-					  "levels)", QUERY_MAX_DEPTH);
+			fail(p, open_col,
+			     "nested too deeply (at most %d "
+			     "levels)",
+			     QUERY_MAX_DEPTH);
 			return NULL;
 		}
 		next(p);
@@ -646,8 +652,9 @@ static struct query_node *parse_near(struct parser *p)
 		ordered = p->tok.ordered;
 		op = ordered ? "ONEAR" : "NEAR";
 		if (!positional(left)) {
-			fail(p, left->col, "%s/%u needs a term, a phrase or an "
-					   "OR group of them on each side",
+			fail(p, left->col,
+			     "%s/%u needs a term, a phrase or an "
+			     "OR group of them on each side",
 			     op, dist);
 			break;
 		}
@@ -664,8 +671,9 @@ static struct query_node *parse_near(struct parser *p)
 			break;
 		}
 		if (!positional(right)) {
-			fail(p, right->col, "%s/%u needs a term, a phrase or "
-					    "an OR group of them on each side",
+			fail(p, right->col,
+			     "%s/%u needs a term, a phrase or "
+			     "an OR group of them on each side",
 			     op, dist);
 			query_free(right);
 			break;
@@ -869,8 +877,9 @@ int query_parse(const char *text, int col_base, struct query_node **out,
 		fail(&p, p.tok.col, "unexpected ')' (no '(' to close)");
 	}
 	if (n != NULL && !p.failed && !positive(n)) {
-		fail(&p, n->col, "query matches almost every mention (it "
-				 "needs a term or filter outside NOT)");
+		fail(&p, n->col,
+		     "query matches almost every mention (it "
+		     "needs a term or filter outside NOT)");
 	}
 	query_free(p.tok.node);
 	if (p.failed) {
@@ -884,7 +893,7 @@ int query_parse(const char *text, int col_base, struct query_node **out,
 struct query_node *query_from_terms(const char *const *terms, size_t n,
 				    struct query_error *err)
 {
-	struct query_node *or;
+	struct query_node * or ;
 	struct query_node *t;
 	const char *s;
 	size_t len;
@@ -929,7 +938,7 @@ struct query_node *query_from_terms(const char *const *terms, size_t n,
 		query_free(or);
 		return t;
 	}
-	return or;
+	return or ;
 }
 
 struct query_node *query_new_field(enum query_field f, const char *value)

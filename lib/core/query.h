@@ -15,11 +15,11 @@
 
 /* Caps on what one query can make the parser and the matcher build. */
 #define QUERY_MAX_BYTES 8192
-#define QUERY_MAX_DEPTH 32      /* nested parentheses and operators */
+#define QUERY_MAX_DEPTH 32 /* nested parentheses and operators */
 #define QUERY_MAX_TERM_BYTES 256
 #define QUERY_MAX_NODES 2000
-#define QUERY_MAX_NEAR 100      /* largest n of NEAR/n and ONEAR/n */
-#define QUERY_MIN_PREFIX 2      /* characters before a trailing '*' */
+#define QUERY_MAX_NEAR 100 /* largest n of NEAR/n and ONEAR/n */
+#define QUERY_MIN_PREFIX 2 /* characters before a trailing '*' */
 
 enum query_op {
 	QUERY_TERM,  /* a word or "phrase" */

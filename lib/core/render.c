@@ -144,9 +144,9 @@ static void add_extras(cJSON *root, const struct alert *a)
 				      tops_json(a->top_terms, a->n_top_terms));
 	}
 	if (a->n_top_authors > 0) {
-		cJSON_AddItemToObject(root, "top_authors",
-				      tops_json(a->top_authors,
-						a->n_top_authors));
+		cJSON_AddItemToObject(
+			root, "top_authors",
+			tops_json(a->top_authors, a->n_top_authors));
 	}
 	if (a->n_top_langs > 0) {
 		cJSON_AddItemToObject(root, "top_languages",
@@ -478,13 +478,13 @@ static void append_html(struct buf *b, const char *s)
 
 static bool is_web_url(const char *s)
 {
-	return s != NULL && (strncmp(s, "https://", 8) == 0 ||
-			     strncmp(s, "http://", 7) == 0) &&
+	return s != NULL &&
+	       (strncmp(s, "https://", 8) == 0 ||
+		strncmp(s, "http://", 7) == 0) &&
 	       strpbrk(s, " <>|\"\r\n") == NULL;
 }
 
-static char *tops_text(const char *what, const struct render_top *t,
-		       size_t n)
+static char *tops_text(const char *what, const struct render_top *t, size_t n)
 {
 	struct buf b;
 
@@ -658,8 +658,8 @@ char *render_slack(const struct alert *a, size_t *len_out)
 			append_str(&b, "*");
 		}
 		if (is_web_url(m->url)) {
-			if (buf_printf(&b, "%s<%s|link>", b.len > 0 ? " · " : "",
-				       m->url) != 0) {
+			if (buf_printf(&b, "%s<%s|link>",
+				       b.len > 0 ? " · " : "", m->url) != 0) {
 				HARK_ASSERT(!"render: unbounded buffer");
 			}
 		}
@@ -820,8 +820,8 @@ char *render_teams(const struct alert *a, size_t *len_out)
 
 /* ---- Discord: content + one embed, within Discord's limits ---- */
 
-static void add_embed_field(cJSON *fields, const char *name,
-			    const char *value, size_t max_units, bool inl)
+static void add_embed_field(cJSON *fields, const char *name, const char *value,
+			    size_t max_units, bool inl)
 {
 	cJSON *f;
 	char *v;
@@ -855,9 +855,8 @@ char *render_discord(const struct alert *a, size_t *len_out)
 	cJSON_AddStringToObject(root, "content", t);
 	free(t);
 	/* Samples may say @everyone: nothing in an alert pings anyone. */
-	cJSON_AddArrayToObject(cJSON_AddObjectToObject(root,
-						       "allowed_mentions"),
-			       "parse");
+	cJSON_AddArrayToObject(
+		cJSON_AddObjectToObject(root, "allowed_mentions"), "parse");
 	embed = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "embeds"), embed);
 	c = xasprintf("%s: %s", title_word(a), or_empty(a->rule));
@@ -1096,14 +1095,14 @@ static const struct {
 	const char *name;
 	enum fkind kind;
 } tfields[] = {
-	{"id", FK_STRING},	      {"status", FK_STRING},
-	{"rule", FK_STRING},	      {"window_start", FK_STRING},
-	{"window_end", FK_STRING},    {"window", FK_STRING},
-	{"count", FK_NUMBER},	      {"baseline", FK_NUMBER},
-	{"ratio", FK_NUMBER},	      {"score", FK_NUMBER},
-	{"summary", FK_STRING},	      {"subject", FK_STRING},
-	{"link", FK_STRING},	      {"samples", FK_JSON_ONLY},
-	{"labels", FK_JSON_ONLY},     {"body", FK_JSON_ONLY},
+	{"id", FK_STRING},         {"status", FK_STRING},
+	{"rule", FK_STRING},       {"window_start", FK_STRING},
+	{"window_end", FK_STRING}, {"window", FK_STRING},
+	{"count", FK_NUMBER},      {"baseline", FK_NUMBER},
+	{"ratio", FK_NUMBER},      {"score", FK_NUMBER},
+	{"summary", FK_STRING},    {"subject", FK_STRING},
+	{"link", FK_STRING},       {"samples", FK_JSON_ONLY},
+	{"labels", FK_JSON_ONLY},  {"body", FK_JSON_ONLY},
 };
 
 /* -1: no such field. */
@@ -1340,7 +1339,8 @@ static int expand_template(const char *tmpl, const struct alert *a,
 			}
 			free(v);
 			if (rc != 0) {
-				snprintf(err, errlen, "rendered body too large");
+				snprintf(err, errlen,
+					 "rendered body too large");
 				return -1;
 			}
 		}
@@ -1358,8 +1358,8 @@ int render_template_check(const char *tmpl, char *err, size_t errlen)
 	return expand_template(tmpl, NULL, TMODE_JSON, NULL, err, errlen);
 }
 
-char *render_template(const char *tmpl, const struct alert *a,
-		      size_t *len_out, char *err, size_t errlen)
+char *render_template(const char *tmpl, const struct alert *a, size_t *len_out,
+		      char *err, size_t errlen)
 {
 	struct buf b;
 
@@ -1408,8 +1408,8 @@ enum render_format render_format_parse(const char *name)
 	return RENDER_TEMPLATE;
 }
 
-char *render_body(const struct alert *a, enum render_format f,
-		  const char *tmpl, size_t *len_out, char *err, size_t errlen)
+char *render_body(const struct alert *a, enum render_format f, const char *tmpl,
+		  size_t *len_out, char *err, size_t errlen)
 {
 	switch (f) {
 	case RENDER_V1:
@@ -1448,8 +1448,8 @@ char *render_email_subject(const struct alert *a)
 			      rule, a->count, dur, clean_number(a->baseline));
 	} else {
 		s = xasprintf("[hark] %s: %" PRId64 " mentions in %s (usual "
-			      "%.0f)", rule, a->count, dur,
-			      clean_number(a->baseline));
+			      "%.0f)",
+			      rule, a->count, dur, clean_number(a->baseline));
 	}
 	free(rule);
 	return s;
@@ -1708,13 +1708,12 @@ static char *group_title(const struct alert *alerts, size_t n, size_t max)
 	return t;
 }
 
-char *render_group_slack(const struct alert *alerts, size_t n,
-			 size_t *len_out)
+char *render_group_slack(const struct alert *alerts, size_t n, size_t *len_out)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *blocks, *blk;
-	size_t shown = n < RENDER_GROUP_CHAT_MEMBERS ? n
-						     : RENDER_GROUP_CHAT_MEMBERS;
+	size_t shown =
+		n < RENDER_GROUP_CHAT_MEMBERS ? n : RENDER_GROUP_CHAT_MEMBERS;
 	char *t, *c;
 	struct buf b;
 
@@ -1768,13 +1767,12 @@ char *render_group_slack(const struct alert *alerts, size_t n,
 	return print_json(root, len_out);
 }
 
-char *render_group_teams(const struct alert *alerts, size_t n,
-			 size_t *len_out)
+char *render_group_teams(const struct alert *alerts, size_t n, size_t *len_out)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *att, *card, *body, *blk;
-	size_t shown = n < RENDER_GROUP_CHAT_MEMBERS ? n
-						     : RENDER_GROUP_CHAT_MEMBERS;
+	size_t shown =
+		n < RENDER_GROUP_CHAT_MEMBERS ? n : RENDER_GROUP_CHAT_MEMBERS;
 	char *t;
 
 	cJSON_AddStringToObject(root, "type", "message");
@@ -1832,9 +1830,8 @@ char *render_group_discord(const struct alert *alerts, size_t n,
 	t = group_title(alerts, n, RENDER_DISCORD_CONTENT);
 	cJSON_AddStringToObject(root, "content", t);
 	free(t);
-	cJSON_AddArrayToObject(cJSON_AddObjectToObject(root,
-						       "allowed_mentions"),
-			       "parse");
+	cJSON_AddArrayToObject(
+		cJSON_AddObjectToObject(root, "allowed_mentions"), "parse");
 	embed = cJSON_CreateObject();
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "embeds"), embed);
 	c = xasprintf("FIRING: %zu rules", n);
@@ -1908,7 +1905,8 @@ char *render_group_email_text(const struct alert *alerts, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char *one = render_email_text(&alerts[i]);
 
-		append_str(&b, "\n----------------------------------------\n\n");
+		append_str(&b,
+			   "\n----------------------------------------\n\n");
 		append_str(&b, one);
 		free(one);
 	}

@@ -64,12 +64,12 @@ struct alert {
 
 /* Body formats of a webhook receiver's "template" key. */
 enum render_format {
-	RENDER_V1 = 0,          /* DESIGN §6, the default */
-	RENDER_SLACK,           /* text + blocks */
-	RENDER_TEAMS,           /* Adaptive Card in attachments */
-	RENDER_DISCORD,         /* content + embeds */
-	RENDER_AM_WEBHOOK,      /* Alertmanager's webhook_config body */
-	RENDER_TEMPLATE,        /* a {{field}} template file */
+	RENDER_V1 = 0,     /* DESIGN §6, the default */
+	RENDER_SLACK,      /* text + blocks */
+	RENDER_TEAMS,      /* Adaptive Card in attachments */
+	RENDER_DISCORD,    /* content + embeds */
+	RENDER_AM_WEBHOOK, /* Alertmanager's webhook_config body */
+	RENDER_TEMPLATE,   /* a {{field}} template file */
 };
 
 /* Per-sample text in chat and mail bodies, in characters. */
@@ -102,8 +102,8 @@ enum render_format render_format_parse(const char *name);
  * (ignored otherwise). NULL with a reason in err when the template is
  * bad or the result too large. Caller frees.
  */
-char *render_body(const struct alert *a, enum render_format f,
-		  const char *tmpl, size_t *len_out, char *err, size_t errlen);
+char *render_body(const struct alert *a, enum render_format f, const char *tmpl,
+		  size_t *len_out, char *err, size_t errlen);
 char *render_slack(const struct alert *a, size_t *len_out);
 char *render_teams(const struct alert *a, size_t *len_out);
 char *render_discord(const struct alert *a, size_t *len_out);
@@ -125,11 +125,11 @@ char *render_am_alerts(const struct alert *a, int64_t ends_at_ms,
  * instead: any field above, or samples, labels, body (the v1 body).
  * Unknown fields and unterminated {{ are errors (NULL, reason in err).
  */
-char *render_template(const char *tmpl, const struct alert *a,
-		      size_t *len_out, char *err, size_t errlen);
+char *render_template(const char *tmpl, const struct alert *a, size_t *len_out,
+		      char *err, size_t errlen);
 /* Checks a template's syntax and field names without an alert. */
-int render_template_check(const char *tmpl, char *err, size_t errlen)
-	HARK_MUST_CHECK;
+int render_template_check(const char *tmpl, char *err,
+			  size_t errlen) HARK_MUST_CHECK;
 /* a->external_url expanded with URL-escaped values, or NULL. */
 char *render_link(const struct alert *a);
 /* "[hark] brand: 240 mentions in 5 min (usual 31)"; caller frees. */
@@ -150,10 +150,8 @@ void render_group_id(const struct alert *alerts, size_t n, char out[33]);
 /* {"version":1,"id":…,"status":"firing","group":true,"alerts":[<v1>…]} */
 char *render_group_webhook(const struct alert *alerts, size_t n,
 			   size_t *len_out);
-char *render_group_slack(const struct alert *alerts, size_t n,
-			 size_t *len_out);
-char *render_group_teams(const struct alert *alerts, size_t n,
-			 size_t *len_out);
+char *render_group_slack(const struct alert *alerts, size_t n, size_t *len_out);
+char *render_group_teams(const struct alert *alerts, size_t n, size_t *len_out);
 char *render_group_discord(const struct alert *alerts, size_t n,
 			   size_t *len_out);
 /* RENDER_V1, SLACK, TEAMS or DISCORD; others: NULL, reason in err. */

@@ -97,7 +97,8 @@ int sign_key_parse(const char *secret, struct sign_key *out, const char **err)
 		}
 		got = sign_unbase64(secret, n, out->bytes, sizeof(out->bytes));
 		if (got <= 0) {
-			*err = "whsec_ secret is not valid base64 (or too long)";
+			*err = "whsec_ secret is not valid base64 (or too "
+			       "long)";
 			return -1;
 		}
 		out->len = (size_t)got;

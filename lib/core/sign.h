@@ -26,8 +26,8 @@ struct sign_key {
  * else is used as raw bytes. Returns -1 with a static reason in *err for
  * an empty secret, bad base64 or a key over SIGN_MAX_KEY_BYTES.
  */
-int sign_key_parse(const char *secret, struct sign_key *out, const char **err)
-	HARK_MUST_CHECK;
+int sign_key_parse(const char *secret, struct sign_key *out,
+		   const char **err) HARK_MUST_CHECK;
 /*
  * Parses whitespace-separated secrets (the "secret" key, or the lines of
  * secret_file) into keys[0..max). Returns how many, or -1 with *err set
@@ -47,7 +47,7 @@ char *sign_base64(const void *data, size_t len);
  * Decodes standard base64 (padding optional, no whitespace) into out (at
  * most cap bytes). Returns the length, or -1 on bad input or overflow.
  */
-long sign_unbase64(const char *s, size_t n, unsigned char *out, size_t cap)
-	HARK_MUST_CHECK;
+long sign_unbase64(const char *s, size_t n, unsigned char *out,
+		   size_t cap) HARK_MUST_CHECK;
 
 #endif

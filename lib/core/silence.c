@@ -72,8 +72,7 @@ static int parse_time(const cJSON *o, const char *name, int64_t *out,
 	return 0;
 }
 
-static void add_matcher(struct silence *s, const char *name,
-			const char *value)
+static void add_matcher(struct silence *s, const char *name, const char *value)
 {
 	s->matchers = xreallocarray(s->matchers, s->n_matchers + 1,
 				    sizeof(*s->matchers));
@@ -101,22 +100,26 @@ static int parse_matchers(struct silence *s, const cJSON *root, char *err,
 		snprintf(err, errlen, "matchers: expected a list");
 		return -1;
 	}
-	cJSON_ArrayForEach(m, ms)
-	{
+	cJSON_ArrayForEach (m, ms) {
 		const char *name = str_field(m, "name");
 		const char *value = str_field(m, "value");
-		const cJSON *regex = cJSON_GetObjectItemCaseSensitive(m, "isRegex");
+		const cJSON *regex =
+			cJSON_GetObjectItemCaseSensitive(m, "isRegex");
 
 		if (!cJSON_IsObject(m) || bad_text(name) || value == NULL ||
 		    strlen(value) > SILENCE_MAX_TEXT) {
-			snprintf(err, errlen, "matchers[%d]: expected "
-				 "{\"name\": NAME, \"value\": VALUE}", i);
+			snprintf(err, errlen,
+				 "matchers[%d]: expected "
+				 "{\"name\": NAME, \"value\": VALUE}",
+				 i);
 			return -1;
 		}
 		if (cJSON_IsTrue(regex)) {
-			snprintf(err, errlen, "matchers[%d]: regular "
+			snprintf(err, errlen,
+				 "matchers[%d]: regular "
 				 "expressions are not supported; match values "
-				 "exactly", i);
+				 "exactly",
+				 i);
 			return -1;
 		}
 		if (s->n_matchers >= SILENCE_MAX_MATCHERS) {
@@ -128,7 +131,8 @@ static int parse_matchers(struct silence *s, const cJSON *root, char *err,
 		i++;
 	}
 	if (s->n_matchers == 0) {
-		snprintf(err, errlen, "a silence needs \"rule\" or at least one "
+		snprintf(err, errlen,
+			 "a silence needs \"rule\" or at least one "
 			 "matcher");
 		return -1;
 	}
@@ -153,8 +157,10 @@ int silence_parse(struct silence *s, const char *json, size_t len,
 	}
 	comment = str_field(root, "comment");
 	if (bad_text(comment)) {
-		snprintf(err, errlen, "comment: required (up to %d bytes): say "
-			 "why the alerts are silenced", SILENCE_MAX_TEXT);
+		snprintf(err, errlen,
+			 "comment: required (up to %d bytes): say "
+			 "why the alerts are silenced",
+			 SILENCE_MAX_TEXT);
 		goto fail;
 	}
 	by = str_field(root, "created_by");
@@ -165,8 +171,8 @@ int silence_parse(struct silence *s, const char *json, size_t len,
 	s->starts_at_ms = now_ms;
 	if (parse_time(root, "starts_at", &s->starts_at_ms, &has_start, err,
 		       errlen) < 0 ||
-	    parse_time(root, "ends_at", &s->ends_at_ms, &has_end, err,
-		       errlen) < 0) {
+	    parse_time(root, "ends_at", &s->ends_at_ms, &has_end, err, errlen) <
+		    0) {
 		goto fail;
 	}
 	dur = str_field(root, "duration");
@@ -174,7 +180,8 @@ int silence_parse(struct silence *s, const char *json, size_t len,
 		const char *why;
 
 		if (has_end) {
-			snprintf(err, errlen, "give ends_at or duration, not "
+			snprintf(err, errlen,
+				 "give ends_at or duration, not "
 				 "both");
 			goto fail;
 		}
@@ -192,7 +199,8 @@ int silence_parse(struct silence *s, const char *json, size_t len,
 		goto fail;
 	}
 	if (s->ends_at_ms <= s->starts_at_ms || s->ends_at_ms <= now_ms) {
-		snprintf(err, errlen, "the silence must end in the future and "
+		snprintf(err, errlen,
+			 "the silence must end in the future and "
 			 "after it starts");
 		goto fail;
 	}
@@ -358,8 +366,7 @@ int silences_decode(struct silences *set, const char *json, size_t len)
 		cJSON_Delete(root);
 		return -1;
 	}
-	cJSON_ArrayForEach(o, arr)
-	{
+	cJSON_ArrayForEach (o, arr) {
 		struct silence s;
 		const char *id = str_field(o, "id");
 		const char *starts = str_field(o, "starts_at");
@@ -367,8 +374,8 @@ int silences_decode(struct silences *set, const char *json, size_t len)
 		int64_t st, en;
 
 		memset(&s, 0, sizeof(s));
-		if (id == NULL || strlen(id) >= sizeof(s.id) || starts == NULL ||
-		    ends == NULL ||
+		if (id == NULL || strlen(id) >= sizeof(s.id) ||
+		    starts == NULL || ends == NULL ||
 		    timeutil_parse_rfc3339(starts, strlen(starts), &st) < 0 ||
 		    timeutil_parse_rfc3339(ends, strlen(ends), &en) < 0 ||
 		    parse_matchers(&s, o, err, sizeof(err)) < 0 ||

@@ -58,15 +58,15 @@ void silence_fini(struct silence *s);
  * silence's id. Returns -1 with a reason in err on any problem.
  */
 int silence_parse(struct silence *s, const char *json, size_t len,
-		  const char *id, int64_t now_ms, char *err, size_t errlen)
-	HARK_MUST_CHECK;
+		  const char *id, int64_t now_ms, char *err,
+		  size_t errlen) HARK_MUST_CHECK;
 /* Takes s (moved: s is left empty). Drops silences expired for longer than
  * SILENCE_KEEP_EXPIRED_MS first; -1 when SILENCE_MAX are still kept. */
-int silences_add(struct silences *set, struct silence *s, int64_t now_ms)
-	HARK_MUST_CHECK;
+int silences_add(struct silences *set, struct silence *s,
+		 int64_t now_ms) HARK_MUST_CHECK;
 /* Ends silence id now. -1 when there is no such silence. */
-int silences_expire(struct silences *set, const char *id, int64_t now_ms)
-	HARK_MUST_CHECK;
+int silences_expire(struct silences *set, const char *id,
+		    int64_t now_ms) HARK_MUST_CHECK;
 /* The first silence active at now_ms whose every matcher matches the rule
  * name or one of the labels, or NULL. */
 const struct silence *silences_match(const struct silences *set,
@@ -82,7 +82,7 @@ char *silences_encode(const struct silences *set, int64_t now_ms);
 char *silence_encode(const struct silence *s, int64_t now_ms);
 /* Replaces set with what silences_encode wrote; -1 (set unchanged) on bad
  * text. */
-int silences_decode(struct silences *set, const char *json, size_t len)
-	HARK_MUST_CHECK;
+int silences_decode(struct silences *set, const char *json,
+		    size_t len) HARK_MUST_CHECK;
 
 #endif

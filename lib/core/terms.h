@@ -23,8 +23,8 @@
  * http://, https:// and www. run up to the next blank replaced by one
  * space. Returns -1 when out's cap is reached.
  */
-int terms_strip_urls(const char *text, size_t len, struct buf *out)
-	HARK_MUST_CHECK;
+int terms_strip_urls(const char *text, size_t len,
+		     struct buf *out) HARK_MUST_CHECK;
 /* True for a folded stop-word or URL piece (len bytes, no NUL needed). */
 bool terms_is_stop(const char *tok, size_t len);
 /*
@@ -32,8 +32,8 @@ bool terms_is_stop(const char *tok, size_t len);
  * text (" a b ", len bytes) as " a b " (or "" when none), each once, at
  * most TERMS_PER_MENTION. Returns -1 when out's cap is reached.
  */
-int terms_filter(const char *folded, size_t len, struct buf *out)
-	HARK_MUST_CHECK;
+int terms_filter(const char *folded, size_t len,
+		 struct buf *out) HARK_MUST_CHECK;
 
 /* One kept token of terms_filter's output: where it is and its hash
  * (terms_hash), so that counting it for each rule hashes nothing. */

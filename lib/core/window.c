@@ -33,7 +33,7 @@ _Static_assert((int)N_FIELDS == (int)WINDOW_N_FIELDS,
 struct sample {
 	char *buf; /* owned */
 	size_t cap;
-	size_t len; /* bytes of buf in use */
+	size_t len;             /* bytes of buf in use */
 	uint32_t off[N_FIELDS]; /* UINT32_MAX: NULL (source, tags only) */
 	int64_t created_at_ms;
 	bool has_created_at;
@@ -202,7 +202,6 @@ static const char *tally_name(const struct tally *t, size_t e)
 {
 	return t->names + t->entries[e].name;
 }
-
 
 /*
  * Whether the NUL-terminated name is v (n bytes, no NUL in them); a loop,
@@ -474,11 +473,11 @@ static size_t cut_text(const char *text, size_t max)
 /* The lengths pack_sample copies of m's fields into len[]. */
 static void sample_lens(const struct mention *m, size_t *len)
 {
-	const char *f[N_FIELDS] = {m->id, m->text, m->lang, m->author, m->url,
-				   m->source, m->tags};
+	const char *f[N_FIELDS] = {m->id,  m->text,   m->lang, m->author,
+				   m->url, m->source, m->tags};
 
 	for (int i = 0; i < N_FIELDS; i++) {
-		len[i] = f[i] == NULL ? 0
+		len[i] = f[i] == NULL  ? 0
 			 : i == F_TEXT ? cut_text(f[i], SAMPLE_TEXT_BYTES)
 				       : strlen(f[i]);
 	}
@@ -488,8 +487,8 @@ static void sample_lens(const struct mention *m, size_t *len)
 static void pack_sample(struct sample *sm, const struct mention *m,
 			const size_t *len)
 {
-	const char *f[N_FIELDS] = {m->id, m->text, m->lang, m->author, m->url,
-				   m->source, m->tags};
+	const char *f[N_FIELDS] = {m->id,  m->text,   m->lang, m->author,
+				   m->url, m->source, m->tags};
 	size_t need = 0, o = 0;
 
 	for (int i = 0; i < N_FIELDS; i++) {
@@ -521,8 +520,7 @@ static char *unpack_field(const struct sample *sm, char *str, int i)
 }
 
 /* Fills *m with pointers into str, where the caller copied sm's buffer. */
-static void unpack_sample(const struct sample *sm, char *str,
-			  struct mention *m)
+static void unpack_sample(const struct sample *sm, char *str, struct mention *m)
 {
 	memcpy(str, sm->buf, sm->len);
 	m->id = unpack_field(sm, str, F_ID);
@@ -796,7 +794,8 @@ static void fill_from(const struct open_bucket *b, struct closed_bucket *out)
 		out->samples = b->n_ring > 0 ? out->mem : NULL;
 		out->top_authors =
 			(struct window_top *)((char *)out->mem +
-					      b->n_ring * sizeof(out->samples[0]));
+					      b->n_ring *
+						      sizeof(out->samples[0]));
 		out->top_langs = out->top_authors + na;
 		out->top_terms = out->top_langs + nl;
 		str = (char *)(out->top_terms + nt);
@@ -861,8 +860,8 @@ static bool pop_closed(struct series *s, int64_t watermark_ms,
 	    s->next_ms > INT64_MAX - 2 * s->bucket_ms) {
 		return false;
 	}
-	last_closed = window_bucket_start(watermark_ms - s->bucket_ms,
-					  s->bucket_ms);
+	last_closed =
+		window_bucket_start(watermark_ms - s->bucket_ms, s->bucket_ms);
 	if (s->next_ms > last_closed) {
 		return false;
 	}

@@ -208,7 +208,8 @@ static void handle_silences(struct api *a, struct evhttp_request *req,
  * since being RFC 3339 or a duration back from now ("24h"). */
 static void handle_alerts(struct api *a, struct evhttp_request *req)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *query =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	const char *rule, *status, *since, *limit;
 	int64_t since_ms = INT64_MIN;
@@ -225,7 +226,8 @@ static void handle_alerts(struct api *a, struct evhttp_request *req)
 	since = evhttp_find_header(&params, "since");
 	limit = evhttp_find_header(&params, "limit");
 	if (status != NULL && strcmp(status, "firing") != 0 &&
-	    strcmp(status, "resolved") != 0 && strcmp(status, "silenced") != 0) {
+	    strcmp(status, "resolved") != 0 &&
+	    strcmp(status, "silenced") != 0) {
 		reply_error(req, 400, "Bad Request",
 			    "status: expected firing, resolved or silenced");
 		goto out;
@@ -234,7 +236,8 @@ static void handle_alerts(struct api *a, struct evhttp_request *req)
 		int64_t d;
 		const char *why;
 
-		if (timeutil_parse_rfc3339(since, strlen(since), &since_ms) < 0) {
+		if (timeutil_parse_rfc3339(since, strlen(since), &since_ms) <
+		    0) {
 			if (timeutil_parse_duration(since, &d, &why) < 0) {
 				reply_error(req, 400, "Bad Request",
 					    "since: expected an RFC 3339 time "
@@ -265,7 +268,8 @@ out:
 static void request_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	const char *path =
+		evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	struct buf out;
 
 	if (path == NULL) {
@@ -280,7 +284,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		handle_silences(a, req, path);
 		return;
 	}
-	if (!method_is(req, EVHTTP_REQ_GET) && !method_is(req, EVHTTP_REQ_HEAD)) {
+	if (!method_is(req, EVHTTP_REQ_GET) &&
+	    !method_is(req, EVHTTP_REQ_HEAD)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 				  "Allow", "GET, HEAD");
 		reply_error(req, 405, "Method Not Allowed", "use GET");
@@ -368,10 +373,9 @@ struct api *api_start(struct event_base *base, struct hark *h,
 	}
 	a->http = evhttp_new(base);
 	evhttp_set_max_body_size(a->http, (ev_ssize_t)max_body_bytes);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-						    EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE);
+	evhttp_set_allowed_methods(
+		a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+				 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	/* Read and discard an oversized body so that the client sees the
 	 * 413 instead of a reset. */
 	evhttp_set_flags(a->http, EVHTTP_SERVER_LINGERING_CLOSE);
@@ -387,7 +391,8 @@ struct api *api_start(struct event_base *base, struct hark *h,
 		if (ss.ss_family == AF_INET) {
 			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		} else if (ss.ss_family == AF_INET6) {
-			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			a->port =
+				ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 		}
 	}
 	log_info("api", "listening on %s port=%d", host, a->port);

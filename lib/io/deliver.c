@@ -73,14 +73,15 @@ struct job {
 	char *id;
 	char *body;
 	size_t len;
-	char *url;     /* where this delivery goes */
-	char *url_log; /* "scheme://host/…" */
-	unsigned attempt; /* attempts started so far */
+	char *url;          /* where this delivery goes */
+	char *url_log;      /* "scheme://host/…" */
+	unsigned attempt;   /* attempts started so far */
 	bool slot_reserved; /* the rate limit already gave this attempt a slot */
 	size_t read_off;    /* SMTP upload position */
 	struct curl_slist *rcpt; /* SMTP recipients */
 	struct curl_slist *headers;
-	struct curl_slist *attempt_headers; /* headers + this attempt's signature */
+	/* headers + this attempt's signature */
+	struct curl_slist *attempt_headers;
 	CURL *easy;             /* non-NULL while an attempt is running */
 	struct event *retry_ev; /* pending while waiting for the next attempt */
 	char errbuf[CURL_ERROR_SIZE];
@@ -116,12 +117,12 @@ struct receiver_state {
 	bool ob_loaded, ob_loading, ob_dirty;
 	unsigned ob_writes; /* outbox SETs in flight */
 	bool dl_loaded, dl_loading, dl_writing, dl_dirty;
-	bool store_failing; /* the last outbox read or write failed */
+	bool store_failing;   /* the last outbox read or write failed */
 	uint64_t ob_gen;      /* bumped on each change of the entries */
 	uint64_t ob_done_gen; /* newest generation whose write finished */
 	uint64_t n_pending;   /* durable jobs, parked included */
 	uint64_t pending_bytes;
-	cJSON *dl;            /* dead letters, oldest first; capped */
+	cJSON *dl;              /* dead letters, oldest first; capped */
 	struct rs_timer *retry; /* reads and writes again after a failure */
 	/* Firing alerts held for the receiver's group_wait, oldest first,
 	 * sent as one message when group_timer fires. */
@@ -182,13 +183,13 @@ struct am_firing {
 
 struct deliver {
 	struct event_base *base; /* borrowed */
-	struct curlev *curl;    /* the multi handle on the loop */
-	CURLM *multi;           /* borrowed from curl */
-	struct event *drain_ev; /* drain deadline, and calling done */
+	struct curlev *curl;     /* the multi handle on the loop */
+	CURLM *multi;            /* borrowed from curl */
+	struct event *drain_ev;  /* drain deadline, and calling done */
 	struct event *start_ev; /* first attempts of due jobs, in queue order */
-	struct job *jobs; /* oldest first */
+	struct job *jobs;       /* oldest first */
 	struct job *jobs_tail;
-	size_t n_jobs; /* not parked */
+	size_t n_jobs;       /* not parked */
 	struct store *store; /* borrowed; NULL: no outbox */
 	char *prefix;
 	struct io_ctx *ios;
@@ -209,7 +210,6 @@ enum verdict {
 	VERDICT_PERMANENT,
 	VERDICT_GONE, /* 410: the receiver is gone for good */
 };
-
 
 static const char *or_empty_(const char *s)
 {
@@ -310,8 +310,10 @@ static struct curl_slist *build_headers(const struct config_receiver *r,
 		const struct config_header *h = &r->headers[i];
 
 		if (has_crlf(h->name) || has_crlf(h->value)) {
-			log_warn(SUBSYS, "header skipped: receiver=%s name=%s "
-				 "reason=line break", r->name, h->name);
+			log_warn(SUBSYS,
+				 "header skipped: receiver=%s name=%s "
+				 "reason=line break",
+				 r->name, h->name);
 			continue;
 		}
 		/* "Name:" would make curl drop the header; "Name;" sends it empty. */
@@ -406,8 +408,7 @@ static void job_free(struct job *j)
 
 /* ---- the durable outbox ---- */
 
-static struct io_ctx *io_new(struct deliver *d, size_t index,
-			     enum io_kind kind)
+static struct io_ctx *io_new(struct deliver *d, size_t index, enum io_kind kind)
 {
 	struct io_ctx *c = xcalloc(1, sizeof(*c));
 
@@ -446,9 +447,10 @@ static void store_failed(struct deliver *d, size_t index, const char *what)
 	struct receiver_state *rs = receiver(d, index);
 
 	if (!rs->store_failing) {
-		log_warn(SUBSYS, "outbox %s failed: receiver=%s (retrying; "
-			 "deliveries go on from memory meanwhile)", what,
-			 rs->r->name);
+		log_warn(SUBSYS,
+			 "outbox %s failed: receiver=%s (retrying; "
+			 "deliveries go on from memory meanwhile)",
+			 what, rs->r->name);
 		rs->store_failing = true;
 	}
 }
@@ -511,9 +513,9 @@ static char *outbox_doc(struct deliver *d, size_t index, size_t *len)
 		}
 		cJSON_AddNumberToObject(e, "created_at_ms",
 					(double)j->created_ms);
-		cJSON_AddNumberToObject(e, "attempts",
-					(double)(j->attempts_before +
-						 j->attempt));
+		cJSON_AddNumberToObject(
+			e, "attempts",
+			(double)(j->attempts_before + j->attempt));
 		cJSON_AddStringToObject(e, "body", j->body);
 		cJSON_AddItemToArray(arr, e);
 	}
@@ -604,8 +606,10 @@ static void dead_letter(struct deliver *d, const struct config_receiver *r,
 	char ts[32];
 
 	rs->stats.deadletter++;
-	log_warn(SUBSYS, "dead letter: receiver=%s id=%s attempts=%u "
-		 "reason=%s", r->name, id, attempts, reason);
+	log_warn(SUBSYS,
+		 "dead letter: receiver=%s id=%s attempts=%u "
+		 "reason=%s",
+		 r->name, id, attempts, reason);
 	memcpy(copy, body, len);
 	copy[len] = '\0';
 	cJSON_AddStringToObject(item, "id", id);
@@ -851,8 +855,8 @@ static void schedule_retry(struct job *j, int64_t retry_after_ms)
 	}
 	/* The last attempt of an outbox entry is at its max_age. */
 	if (j->durable && j->r->max_age_ms > 0) {
-		int64_t left = j->created_ms + j->r->max_age_ms -
-			       timeutil_now_ms();
+		int64_t left =
+			j->created_ms + j->r->max_age_ms - timeutil_now_ms();
 
 		if (delay_ms > left) {
 			delay_ms = left > 0 ? left : 0;
@@ -866,9 +870,10 @@ static void schedule_retry(struct job *j, int64_t retry_after_ms)
 	}
 	timeutil_tv(delay_ms, &tv);
 	evtimer_add(j->retry_ev, &tv);
-	log_debug(SUBSYS, "retry scheduled: receiver=%s id=%s attempt=%u "
-		  "delay_ms=%lld", j->r->name, j->id, j->attempt + 1,
-		  (long long)delay_ms);
+	log_debug(SUBSYS,
+		  "retry scheduled: receiver=%s id=%s attempt=%u "
+		  "delay_ms=%lld",
+		  j->r->name, j->id, j->attempt + 1, (long long)delay_ms);
 }
 
 static void attempt_failed(struct job *j, enum verdict v, const char *reason,
@@ -884,10 +889,12 @@ static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 	j->last_error = xstrdup(reason);
 	if (v == VERDICT_GONE) {
 		rs->disabled = true;
-		log_error(SUBSYS, "receiver disabled: receiver=%s url=%s "
-			  "error=%s (410 Gone: it asked not to be called again; "
-			  "fix the config and reload)", j->r->name, j->url_log,
-			  reason);
+		log_error(
+			SUBSYS,
+			"receiver disabled: receiver=%s url=%s "
+			"error=%s (410 Gone: it asked not to be called again; "
+			"fix the config and reload)",
+			j->r->name, j->url_log, reason);
 		snprintf(why, sizeof(why), "%s: receiver disabled", reason);
 		job_end(j, false, why);
 		return;
@@ -895,14 +902,16 @@ static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 	/* A 4xx rejects this body; it says nothing about the receiver being
 	 * down, so it leaves the failing state alone. */
 	if (v == VERDICT_PERMANENT) {
-		log_warn(SUBSYS, "delivery rejected, not retried: receiver=%s "
-			 "url=%s id=%s error=%s", j->r->name, j->url_log, j->id,
-			 reason);
+		log_warn(SUBSYS,
+			 "delivery rejected, not retried: receiver=%s "
+			 "url=%s id=%s error=%s",
+			 j->r->name, j->url_log, j->id, reason);
 		job_end(j, false, reason);
 		return;
 	}
 	if (!rs->failing) {
-		log_warn(SUBSYS, "receiver failing: receiver=%s url=%s error=%s",
+		log_warn(SUBSYS,
+			 "receiver failing: receiver=%s url=%s error=%s",
 			 j->r->name, j->url_log, reason);
 		rs->failing = true;
 	}
@@ -910,7 +919,8 @@ static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 		size_t index = j->receiver_index;
 
 		if (d->draining) {
-			log_info(SUBSYS, "delivery kept in the outbox for the "
+			log_info(SUBSYS,
+				 "delivery kept in the outbox for the "
 				 "next start: receiver=%s id=%s error=%s",
 				 j->r->name, j->id, reason);
 			job_park(j);
@@ -920,29 +930,34 @@ static void attempt_failed(struct job *j, enum verdict v, const char *reason,
 		}
 		if (too_old(j->r, j->created_ms, timeutil_now_ms())) {
 			timeutil_format_duration(j->r->max_age_ms, age);
-			snprintf(why, sizeof(why), "expired: not delivered "
-				 "within max_age %s; last error: %s", age,
-				 reason);
+			snprintf(why, sizeof(why),
+				 "expired: not delivered "
+				 "within max_age %s; last error: %s",
+				 age, reason);
 			job_end(j, false, why);
 			return;
 		}
-		log_debug(SUBSYS, "attempt failed: receiver=%s id=%s "
-			  "attempt=%u error=%s", j->r->name, j->id, j->attempt,
-			  reason);
+		log_debug(SUBSYS,
+			  "attempt failed: receiver=%s id=%s "
+			  "attempt=%u error=%s",
+			  j->r->name, j->id, j->attempt, reason);
 		schedule_retry(j, retry_after_ms);
 		return;
 	}
 	if ((int64_t)j->attempt > retries) {
-		log_warn(SUBSYS, "delivery failed: receiver=%s id=%s "
-			 "attempts=%u error=%s", j->r->name, j->id, j->attempt,
-			 reason);
+		log_warn(SUBSYS,
+			 "delivery failed: receiver=%s id=%s "
+			 "attempts=%u error=%s",
+			 j->r->name, j->id, j->attempt, reason);
 		snprintf(why, sizeof(why), "gave up after %u attempts: %s",
 			 j->attempt, reason);
 		job_end(j, false, why);
 		return;
 	}
-	log_debug(SUBSYS, "attempt failed: receiver=%s id=%s attempt=%u "
-		  "error=%s", j->r->name, j->id, j->attempt, reason);
+	log_debug(SUBSYS,
+		  "attempt failed: receiver=%s id=%s attempt=%u "
+		  "error=%s",
+		  j->r->name, j->id, j->attempt, reason);
 	schedule_retry(j, retry_after_ms);
 }
 
@@ -978,15 +993,18 @@ static void attempt_done(struct job *j, CURLcode rc)
 				 j->r->name);
 			rs->failing = false;
 		}
-		log_debug(SUBSYS, "delivered: receiver=%s id=%s attempt=%u "
-			  "status=%ld", j->r->name, j->id, j->attempt, status);
+		log_debug(SUBSYS,
+			  "delivered: receiver=%s id=%s attempt=%u "
+			  "status=%ld",
+			  j->r->name, j->id, j->attempt, status);
 		job_end(j, true, NULL);
 		return;
 	}
 	if (rc != CURLE_OK && status > 0) {
 		snprintf(reason, sizeof(reason), "%s (%ld)",
 			 j->errbuf[0] != '\0' ? j->errbuf
-					      : curl_easy_strerror(rc), status);
+					      : curl_easy_strerror(rc),
+			 status);
 	} else if (rc != CURLE_OK) {
 		snprintf(reason, sizeof(reason), "%s",
 			 j->errbuf[0] != '\0' ? j->errbuf
@@ -1044,7 +1062,8 @@ static int load_keys(struct deliver *d, const struct config_receiver *r,
 	if (r->secret_file != NULL) {
 		text = read_small_file(r->secret_file, 64 * 1024);
 		if (text == NULL) {
-			log_error(SUBSYS, "receiver not signing, not sending: "
+			log_error(SUBSYS,
+				  "receiver not signing, not sending: "
 				  "receiver=%s secret_file=%s error=%s",
 				  r->name, r->secret_file, strerror(errno));
 			rs->n_keys = -1;
@@ -1056,8 +1075,10 @@ static int load_keys(struct deliver *d, const struct config_receiver *r,
 			    SIGN_MAX_SECRETS, &err);
 	free(text);
 	if (n < 0) {
-		log_error(SUBSYS, "receiver not signing, not sending: "
-			  "receiver=%s error=%s", r->name, err);
+		log_error(SUBSYS,
+			  "receiver not signing, not sending: "
+			  "receiver=%s error=%s",
+			  r->name, err);
 		rs->n_keys = -1;
 		return -1;
 	}
@@ -1172,9 +1193,10 @@ static void setup_smtp(struct job *j, CURL *e)
 		if (r->password_file != NULL) {
 			pw = read_small_file(r->password_file, 4096);
 			if (pw == NULL) {
-				log_warn(SUBSYS, "cannot read password_file: "
-					 "receiver=%s error=%s", r->name,
-					 strerror(errno));
+				log_warn(SUBSYS,
+					 "cannot read password_file: "
+					 "receiver=%s error=%s",
+					 r->name, strerror(errno));
 			}
 		} else if (getenv("HARK_SMTP_PASSWORD") != NULL) {
 			pw = xstrdup(getenv("HARK_SMTP_PASSWORD"));
@@ -1204,8 +1226,8 @@ static void start_attempt(struct job *j)
 	if (rate_limited(j)) {
 		return;
 	}
-	timeout_ms = j->r->timeout_ms > 0 ? j->r->timeout_ms
-					  : DEFAULT_TIMEOUT_MS;
+	timeout_ms =
+		j->r->timeout_ms > 0 ? j->r->timeout_ms : DEFAULT_TIMEOUT_MS;
 	connect_ms = timeout_ms < CONNECT_TIMEOUT_MAX_MS
 			     ? timeout_ms
 			     : CONNECT_TIMEOUT_MAX_MS;
@@ -1277,8 +1299,10 @@ static void abandon_all(struct deliver *d)
 			job_end(j, false, "abandoned at the drain deadline");
 		}
 	}
-	log_warn(SUBSYS, "drain deadline passed: abandoned=%zu "
-		 "kept_in_outbox=%zu", n, kept);
+	log_warn(SUBSYS,
+		 "drain deadline passed: abandoned=%zu "
+		 "kept_in_outbox=%zu",
+		 n, kept);
 }
 
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
@@ -1503,8 +1527,10 @@ static void print_log(struct deliver *d, const struct config_receiver *r,
 		clearerr(stdout);
 		rs->stats.failed++;
 		if (!rs->failing) {
-			log_warn(SUBSYS, "receiver failing: receiver=%s "
-				 "error=cannot write stdout", r->name);
+			log_warn(SUBSYS,
+				 "receiver failing: receiver=%s "
+				 "error=cannot write stdout",
+				 r->name);
 			rs->failing = true;
 		}
 		return;
@@ -1515,8 +1541,8 @@ static void print_log(struct deliver *d, const struct config_receiver *r,
 
 /* Why a notification cannot be sent to r at all, or NULL. */
 static const char *refuse_reason(struct deliver *d,
-				 const struct config_receiver *r,
-				 size_t index, const char *id)
+				 const struct config_receiver *r, size_t index,
+				 const char *id)
 {
 	if (r->url == NULL) {
 		return "no url";
@@ -1603,8 +1629,10 @@ static void enqueue(struct deliver *d, const struct config_receiver *r,
 	rs->r = r;
 	refused = refuse_reason(d, r, index, id);
 	if (refused != NULL) {
-		log_warn(SUBSYS, "delivery rejected, not retried: receiver=%s "
-			 "id=%s error=%s", r->name, id, refused);
+		log_warn(SUBSYS,
+			 "delivery rejected, not retried: receiver=%s "
+			 "id=%s error=%s",
+			 r->name, id, refused);
 		rs->stats.failed++;
 		dead_letter(d, r, index, id, key, body, len, timeutil_now_ms(),
 			    0, refused);
@@ -1614,17 +1642,20 @@ static void enqueue(struct deliver *d, const struct config_receiver *r,
 	if (durable && is_pending(d, index, id)) {
 		/* Resumed from the outbox and notified again (a restart that
 		 * re-judged a window): the receiver gets it once. */
-		log_info(SUBSYS, "already pending, not queued twice: "
-			 "receiver=%s id=%s", r->name, id);
+		log_info(SUBSYS,
+			 "already pending, not queued twice: "
+			 "receiver=%s id=%s",
+			 r->name, id);
 		return;
 	}
 	if (durable && (rs->n_pending >= DELIVER_OUTBOX_MAX ||
 			rs->pending_bytes + len > DELIVER_OUTBOX_MAX_BYTES)) {
-		log_error(SUBSYS, "outbox full: receiver=%s id=%s pending=%llu "
+		log_error(SUBSYS,
+			  "outbox full: receiver=%s id=%s pending=%llu "
 			  "bytes=%llu (the receiver has been failing for a "
 			  "while; this notification goes to the dead-letter "
-			  "list)", r->name, id,
-			  (unsigned long long)rs->n_pending,
+			  "list)",
+			  r->name, id, (unsigned long long)rs->n_pending,
 			  (unsigned long long)rs->pending_bytes);
 		rs->stats.outbox_full++;
 		rs->stats.failed++;
@@ -1718,13 +1749,15 @@ static void outbox_loaded(struct deliver *d, size_t index, const char *val,
 		root = cJSON_ParseWithLength(val, len);
 		arr = cJSON_GetObjectItemCaseSensitive(root, "entries");
 		if (!cJSON_IsArray(arr)) {
-			log_error(SUBSYS, "outbox unreadable, its entries are "
-				  "lost: receiver=%s", r->name);
+			log_error(SUBSYS,
+				  "outbox unreadable, its entries are "
+				  "lost: receiver=%s",
+				  r->name);
 			arr = NULL;
 			dropped++;
 		}
 	}
-	cJSON_ArrayForEach(e, arr) {
+	cJSON_ArrayForEach (e, arr) {
 		const char *id = json_str(e, "id");
 		const char *body = json_str(e, "body");
 		const char *rule = json_str(e, "rule");
@@ -1732,17 +1765,19 @@ static void outbox_loaded(struct deliver *d, size_t index, const char *val,
 			cJSON_GetObjectItemCaseSensitive(e, "created_at_ms");
 		const cJSON *attempts =
 			cJSON_GetObjectItemCaseSensitive(e, "attempts");
-		unsigned n_att = cJSON_IsNumber(attempts) &&
-						 attempts->valuedouble >= 0
-					 ? (unsigned)attempts->valuedouble
-					 : 0;
+		unsigned n_att =
+			cJSON_IsNumber(attempts) && attempts->valuedouble >= 0
+				? (unsigned)attempts->valuedouble
+				: 0;
 		const char *refused;
 		struct job *j;
 		int64_t at;
 
 		if (id == NULL || body == NULL || !cJSON_IsNumber(created)) {
-			log_warn(SUBSYS, "outbox entry unreadable, dropped: "
-				 "receiver=%s", r->name);
+			log_warn(SUBSYS,
+				 "outbox entry unreadable, dropped: "
+				 "receiver=%s",
+				 r->name);
 			dropped++;
 			continue;
 		}
@@ -1754,8 +1789,10 @@ static void outbox_loaded(struct deliver *d, size_t index, const char *val,
 		refused = refuse_reason(d, r, index, id);
 		if (refused == NULL && too_old(r, at, now)) {
 			timeutil_format_duration(r->max_age_ms, age);
-			snprintf(why, sizeof(why), "expired: older than "
-				 "max_age %s at start-up", age);
+			snprintf(why, sizeof(why),
+				 "expired: older than "
+				 "max_age %s at start-up",
+				 age);
 			refused = why;
 		}
 		if (refused != NULL) {
@@ -1793,8 +1830,10 @@ static void outbox_loaded(struct deliver *d, size_t index, const char *val,
 		d->n_jobs += resumed;
 	}
 	if (resumed > 0 || dropped > 0) {
-		log_info(SUBSYS, "outbox resumed: receiver=%s pending=%zu "
-			 "dropped=%zu", r->name, resumed, dropped);
+		log_info(SUBSYS,
+			 "outbox resumed: receiver=%s pending=%zu "
+			 "dropped=%zu",
+			 r->name, resumed, dropped);
 	}
 	/* Also writes what this run queued while the read was out. */
 	if (dropped > 0 || rs->ob_gen > rs->ob_done_gen) {
@@ -1804,8 +1843,8 @@ static void outbox_loaded(struct deliver *d, size_t index, const char *val,
 }
 
 /* The stored dead letters, then those of this run, newest kept. */
-static void deadletter_loaded(struct deliver *d, size_t index,
-			      const char *val, size_t len)
+static void deadletter_loaded(struct deliver *d, size_t index, const char *val,
+			      size_t len)
 {
 	struct receiver_state *rs = receiver(d, index);
 	cJSON *list = NULL;
@@ -1816,7 +1855,8 @@ static void deadletter_loaded(struct deliver *d, size_t index,
 	if (val != NULL) {
 		list = cJSON_ParseWithLength(val, len);
 		if (!cJSON_IsArray(list)) {
-			log_error(SUBSYS, "dead-letter list unreadable, "
+			log_error(SUBSYS,
+				  "dead-letter list unreadable, "
 				  "starting a new one: receiver=%s",
 				  rs->r->name);
 			cJSON_Delete(list);
@@ -2031,8 +2071,7 @@ static void am_resend_cb(evutil_socket_t fd, short what, void *arg)
 	char *body = with_ends_at(f->body, am_ends_at(f->r, timeutil_now_ms()),
 				  &len);
 
-	enqueue(f->d, f->r, f->receiver_index, f->id, f->rule, body, len,
-		NULL);
+	enqueue(f->d, f->r, f->receiver_index, f->id, f->rule, body, len, NULL);
 	free(body);
 	evtimer_add(f->ev, &tv);
 }
@@ -2104,13 +2143,16 @@ static const char *template_text(struct deliver *d,
 		rs->tmpl = read_small_file(r->template_name,
 					   RENDER_TEMPLATE_MAX_BYTES);
 		if (rs->tmpl == NULL) {
-			log_error(SUBSYS, "cannot read template: receiver=%s "
-				  "file=%s error=%s", r->name,
-				  r->template_name, strerror(errno));
+			log_error(SUBSYS,
+				  "cannot read template: receiver=%s "
+				  "file=%s error=%s",
+				  r->name, r->template_name, strerror(errno));
 		} else if (render_template_check(rs->tmpl, err, sizeof(err)) <
 			   0) {
-			log_error(SUBSYS, "bad template: receiver=%s file=%s "
-				  "error=%s", r->name, r->template_name, err);
+			log_error(SUBSYS,
+				  "bad template: receiver=%s file=%s "
+				  "error=%s",
+				  r->name, r->template_name, err);
 			free(rs->tmpl);
 			rs->tmpl = NULL;
 		}
@@ -2318,8 +2360,8 @@ static void group_add(struct deliver *d, const struct config_receiver *r,
 		rs->grp_timer = xcalloc(1, sizeof(*rs->grp_timer));
 		rs->grp_timer->d = d;
 		rs->grp_timer->index = index;
-		rs->grp_timer->ev = evtimer_new(d->base, group_cb,
-						rs->grp_timer);
+		rs->grp_timer->ev =
+			evtimer_new(d->base, group_cb, rs->grp_timer);
 		if (rs->grp_timer->ev == NULL) {
 			fatal("evtimer_new");
 		}
@@ -2332,8 +2374,8 @@ void deliver_alert(struct deliver *d, const struct config_receiver *r,
 		   size_t receiver_index, const struct alert *alert)
 {
 	struct receiver_state *rs;
-	bool resolved = alert->status != NULL &&
-			strcmp(alert->status, "resolved") == 0;
+	bool resolved =
+		alert->status != NULL && strcmp(alert->status, "resolved") == 0;
 
 	if (groups(r)) {
 		rs = receiver(d, receiver_index);

@@ -25,8 +25,8 @@ struct deliver_stats {
 	uint64_t failed;   /* given up after the last retry, or permanent 4xx */
 	uint64_t retries;  /* attempts after the first */
 	uint64_t inflight; /* queued or being attempted */
-	uint64_t pending;    /* in the outbox: written, not yet delivered */
-	uint64_t deadletter; /* moved to the dead-letter list */
+	uint64_t pending;  /* in the outbox: written, not yet delivered */
+	uint64_t deadletter;  /* moved to the dead-letter list */
 	uint64_t outbox_full; /* refused because the outbox was at its cap */
 };
 

@@ -35,8 +35,8 @@ struct ingest_file {
 	const struct config_source *src; /* borrowed from the config */
 	struct mention_opts opts;
 	struct mention_fields fields; /* borrowed strings of src->fields */
-	int fd;           /* -1 while a followed path names no file */
-	dev_t dev;        /* identity of the open file, to see rotation */
+	int fd;    /* -1 while a followed path names no file */
+	dev_t dev; /* identity of the open file, to see rotation */
 	ino_t ino;
 	int64_t offset;   /* bytes read from fd, to see truncation */
 	int64_t done;     /* offset after the last line handed on */
@@ -45,8 +45,8 @@ struct ingest_file {
 	struct event *ev; /* zero delay while reading, poll_ms at the end */
 	char *line;       /* owned: the partial line carried between chunks */
 	size_t line_len;
-	size_t line_cap;  /* at most src->max_line_bytes */
-	bool skipping;    /* inside an over-long line, dropped up to its end */
+	size_t line_cap; /* at most src->max_line_bytes */
+	bool skipping;   /* inside an over-long line, dropped up to its end */
 	struct ingest_stats stats;
 };
 
@@ -266,8 +266,10 @@ static bool check_followed(struct ingest_file *f)
 			f->offset = 0;
 			f->done = 0;
 			f->stats.truncations++;
-			log_info("ingest", "source=%s %s truncated, reading "
-				 "from the start", f->src->name, f->src->path);
+			log_info("ingest",
+				 "source=%s %s truncated, reading "
+				 "from the start",
+				 f->src->name, f->src->path);
 			return true;
 		}
 		log_error("ingest", "source=%s seek %s: %s", f->src->name,
@@ -288,8 +290,8 @@ static bool check_followed(struct ingest_file *f)
 	f->offset = 0;
 	f->done = 0;
 	f->stats.reopens++;
-	log_info("ingest", "source=%s %s was replaced, reopening",
-		 f->src->name, f->src->path);
+	log_info("ingest", "source=%s %s was replaced, reopening", f->src->name,
+		 f->src->path);
 	return true;
 }
 
@@ -302,9 +304,10 @@ static bool reopen(struct ingest_file *f)
 		return true;
 	}
 	if (!f->stats.missing) {
-		log_warn("ingest", "source=%s cannot open %s: %s; waiting "
-			 "for it", f->src->name, f->src->path,
-			 strerror(errno));
+		log_warn("ingest",
+			 "source=%s cannot open %s: %s; waiting "
+			 "for it",
+			 f->src->name, f->src->path, strerror(errno));
 	}
 	f->stats.missing = true;
 	return false;
@@ -435,9 +438,10 @@ static void skip_existing(struct ingest_file *f)
 	at = last_line_end(f->fd, (int64_t)st.st_size, f->src->max_line_bytes,
 			   &inside);
 	if (lseek(f->fd, (off_t)at, SEEK_SET) != (off_t)at) {
-		log_error("ingest", "source=%s seek %s: %s; reading from the "
-			  "start", f->src->name, f->src->path,
-			  strerror(errno));
+		log_error("ingest",
+			  "source=%s seek %s: %s; reading from the "
+			  "start",
+			  f->src->name, f->src->path, strerror(errno));
 		lseek(f->fd, 0, SEEK_SET);
 		return;
 	}
@@ -485,10 +489,11 @@ struct ingest_file *ingest_file_start_at(struct event_base *base,
 				 src->name, src->path,
 				 (long long)saved->offset);
 		} else if (resume) {
-			log_info("ingest", "source=%s %s is not the file the "
+			log_info("ingest",
+				 "source=%s %s is not the file the "
 				 "last run read (rotated or truncated): "
-				 "reading it from the start", src->name,
-				 src->path);
+				 "reading it from the start",
+				 src->name, src->path);
 		} else if (src->start_at == CONFIG_START_END) {
 			skip_existing(f);
 		}
@@ -499,8 +504,10 @@ struct ingest_file *ingest_file_start_at(struct event_base *base,
 			free(f);
 			return NULL;
 		}
-		log_warn("ingest", "source=%s cannot open %s: %s; waiting for "
-			 "it", src->name, src->path, strerror(errno));
+		log_warn("ingest",
+			 "source=%s cannot open %s: %s; waiting for "
+			 "it",
+			 src->name, src->path, strerror(errno));
 		f->stats.missing = true;
 	}
 	f->ev = evtimer_new(base, read_cb, f);
@@ -533,8 +540,8 @@ bool ingest_file_position(const struct ingest_file *f, struct ingest_pos *pos)
 char *ingest_pos_encode(const struct ingest_pos *pos)
 {
 	return xasprintf("dev=%" PRIu64 " ino=%" PRIu64 " offset=%" PRId64
-			 " size=%" PRId64, pos->dev, pos->ino, pos->offset,
-			 pos->size);
+			 " size=%" PRId64,
+			 pos->dev, pos->ino, pos->offset, pos->size);
 }
 
 int ingest_pos_decode(struct ingest_pos *pos, const char *s, size_t len)
@@ -549,9 +556,11 @@ int ingest_pos_decode(struct ingest_pos *pos, const char *s, size_t len)
 	}
 	memcpy(text, s, len);
 	text[len] = '\0';
-	if (sscanf(text, "dev=%" SCNu64 " ino=%" SCNu64 " offset=%" SCNd64
-		   " size=%" SCNd64 "%n", &dev, &ino, &offset, &size,
-		   &used) != 4 || used != (int)len || offset > size) {
+	if (sscanf(text,
+		   "dev=%" SCNu64 " ino=%" SCNu64 " offset=%" SCNd64
+		   " size=%" SCNd64 "%n",
+		   &dev, &ino, &offset, &size, &used) != 4 ||
+	    used != (int)len || offset > size) {
 		return -1;
 	}
 	pos->dev = dev;

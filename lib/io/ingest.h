@@ -25,14 +25,14 @@ struct ingest_file;
 struct ingest_stats {
 	uint64_t received; /* lines handed on, accepted or not */
 	uint64_t rejected;
-	bool done;         /* reached the end of the file (never with follow) */
-	uint64_t skipped;  /* valid but not counted (skipped boosts) */
-	uint64_t reopens;  /* follow: the path named a new file (rotation) */
+	bool done;        /* reached the end of the file (never with follow) */
+	uint64_t skipped; /* valid but not counted (skipped boosts) */
+	uint64_t reopens; /* follow: the path named a new file (rotation) */
 	uint64_t truncations; /* follow: the file shrank, read again from 0 */
-	uint64_t partial;  /* follow: a partial line lost to a truncation */
-	bool missing;      /* follow: the path names no file right now */
-	bool at_end;       /* follow: read up to the end, polling */
-	uint64_t duplicates; /* ids seen recently (the shared dedupe set) */
+	uint64_t partial;     /* follow: a partial line lost to a truncation */
+	bool missing;         /* follow: the path names no file right now */
+	bool at_end;          /* follow: read up to the end, polling */
+	uint64_t duplicates;  /* ids seen recently (the shared dedupe set) */
 };
 
 /*
@@ -66,8 +66,7 @@ struct ingest_file *ingest_file_start_at(struct event_base *base,
 					 const struct ingest_pos *saved);
 struct ingest_stats ingest_file_stats(const struct ingest_file *f);
 /* The position to save; false while no file is open (none to resume). */
-bool ingest_file_position(const struct ingest_file *f,
-			  struct ingest_pos *pos);
+bool ingest_file_position(const struct ingest_file *f, struct ingest_pos *pos);
 /* Text form kept in the store. Caller frees. */
 char *ingest_pos_encode(const struct ingest_pos *pos);
 /* 0, or -1 when s (len bytes) is not a position ingest_pos_encode made. */

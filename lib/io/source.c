@@ -154,9 +154,8 @@ static void push(struct source_core *c, struct mention *m, const char *id)
 	schedule_drain(c);
 }
 
-enum mention_result source_core_offer(struct source_core *c,
-				      const char *json, size_t len,
-				      const char *ack_id)
+enum mention_result source_core_offer(struct source_core *c, const char *json,
+				      size_t len, const char *ack_id)
 {
 	struct mention m;
 	char err[SOURCE_ERROR_BYTES];
@@ -230,8 +229,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 			c->st.accepted++;
 		} else {
 			c->st.rejected++;
-			log_debug(SUBSYS, "source=%s refused: %s",
-				  c->cfg->name, err);
+			log_debug(SUBSYS, "source=%s refused: %s", c->cfg->name,
+				  err);
 		}
 		ack(c, id);
 		mention_fini(m);
@@ -335,10 +334,9 @@ int64_t source_reconnect_delay_ms(enum source_failure k, unsigned attempt,
 		if (base_ms < 1) {
 			base_ms = 1000;
 		}
-		return backoff_delay_ms(attempt, base_ms,
-					base_ms > SSE_MAX_MS ? base_ms
-							     : SSE_MAX_MS,
-					rnd);
+		return backoff_delay_ms(
+			attempt, base_ms,
+			base_ms > SSE_MAX_MS ? base_ms : SSE_MAX_MS, rnd);
 	}
 	if (k == SOURCE_FAIL_HTTP) {
 		return doubling(attempt, HTTP_BASE_MS, HTTP_MAX_MS);

@@ -68,9 +68,9 @@ struct source_stats {
 	uint64_t overlong;      /* lines over max_line */
 	uint64_t partial;       /* partial lines dropped at a disconnect */
 	uint64_t reconnects;
-	uint64_t pauses;        /* times reading paused on a full queue */
-	uint64_t queued;        /* in the queue now */
-	int64_t last_delay_ms;  /* the last reconnect delay chosen */
+	uint64_t pauses;       /* times reading paused on a full queue */
+	uint64_t queued;       /* in the queue now */
+	int64_t last_delay_ms; /* the last reconnect delay chosen */
 	char last_error[SOURCE_ERROR_BYTES]; /* "" when none */
 };
 
@@ -81,13 +81,13 @@ struct source_core {
 	const struct config_source *cfg; /* borrowed */
 	struct mention_opts opts;
 	struct mention_fields fields;
-	struct mention *q;   /* owned ring of queued mentions */
-	char **q_ack;        /* owned: per queued mention, an ack id or NULL */
+	struct mention *q; /* owned ring of queued mentions */
+	char **q_ack;      /* owned: per queued mention, an ack id or NULL */
 	size_t q_cap;
 	size_t q_head;
 	size_t q_len;
 	struct event *drain_ev;
-	bool want_resume;    /* the transport paused on a full queue */
+	bool want_resume; /* the transport paused on a full queue */
 	/* Called when the queue drained below half after a pause. */
 	void (*resume)(void *owner);
 	/* Called with each ack id once its entry was handled (counted,
@@ -107,9 +107,8 @@ void source_core_fini(struct source_core *c);
  * format. ack_id (may be NULL) goes to c->ack once it is handled. Returns
  * how it was read; a stream error's text is kept as last_error.
  */
-enum mention_result source_core_offer(struct source_core *c,
-				      const char *json, size_t len,
-				      const char *ack_id);
+enum mention_result source_core_offer(struct source_core *c, const char *json,
+				      size_t len, const char *ack_id);
 /* Queue at capacity: the transport should stop reading. */
 bool source_core_full(const struct source_core *c);
 /* Marks that the transport paused; resume is called once drained. */

@@ -31,29 +31,29 @@
 struct source_http_multi {
 	struct event_base *base; /* borrowed */
 	struct curlev *curl;
-	CURLM *multi;            /* borrowed from curl */
+	CURLM *multi; /* borrowed from curl */
 };
 
 struct source_http {
 	struct source_core core;
-	struct source_http_multi *m; /* borrowed */
+	struct source_http_multi *m;     /* borrowed */
 	const struct config_source *cfg; /* borrowed */
 	bool sse;
-	CURL *easy;                  /* non-NULL while connected */
-	struct curl_slist *headers;  /* owned while easy is */
+	CURL *easy;                 /* non-NULL while connected */
+	struct curl_slist *headers; /* owned while easy is */
 	char errbuf[CURL_ERROR_SIZE];
 	struct ndjson nd;
 	struct sse_parser sp;
 	struct event *stall_ev;
 	struct event *retry_ev;
-	int64_t connected_at_ms;     /* mono: transfer started */
-	int64_t last_byte_ms;        /* mono */
-	long status;                 /* HTTP status of this connection */
+	int64_t connected_at_ms; /* mono: transfer started */
+	int64_t last_byte_ms;    /* mono */
+	long status;             /* HTTP status of this connection */
 	bool got_status;
 	bool paused;
 	char err_body[ERROR_BODY_BYTES + 1];
 	size_t err_body_len;
-	unsigned attempt;            /* failures since the last healthy run */
+	unsigned attempt;              /* failures since the last healthy run */
 	enum source_failure last_kind; /* each kind's plan starts afresh */
 	uint64_t rng;
 };
@@ -254,8 +254,10 @@ static void transfer_done(struct source_http *s, CURLcode rc)
 		/* SSE: 204 No Content means "do not reconnect". */
 		source_core_set_error(&s->core, "HTTP 204: server ended");
 		set_state(s, SOURCE_FINISHED);
-		log_warn(SUBSYS, "source=%s server answered 204, not "
-			 "reconnecting", s->cfg->name);
+		log_warn(SUBSYS,
+			 "source=%s server answered 204, not "
+			 "reconnecting",
+			 s->cfg->name);
 		return;
 	}
 	if (rc != CURLE_OK) {
@@ -276,8 +278,8 @@ static void transfer_done(struct source_http *s, CURLcode rc)
 	if (k == SOURCE_FAIL_NETWORK || status < 400 || retry_after <= 0) {
 		retry_after = -1;
 	}
-	schedule_reconnect(s, k, retry_after >= 0 ? (int64_t)retry_after * 1000
-						  : -1);
+	schedule_reconnect(s, k,
+			   retry_after >= 0 ? (int64_t)retry_after * 1000 : -1);
 }
 
 static void stall_cb(evutil_socket_t fd, short what, void *arg)
@@ -293,7 +295,8 @@ static void stall_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->paused || idle < s->cfg->stall_timeout_ms) {
 		timeutil_tv(s->paused ? s->cfg->stall_timeout_ms
-				     : s->cfg->stall_timeout_ms - idle, &tv);
+				      : s->cfg->stall_timeout_ms - idle,
+			    &tv);
 		evtimer_add(s->stall_ev, &tv);
 		return;
 	}
@@ -413,7 +416,9 @@ static void connect_now(struct source_http *s)
 	curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* X compresses on request; curl decodes before write_cb. */
 	curl_easy_setopt(s->easy, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "hark/" "1");
+	curl_easy_setopt(s->easy, CURLOPT_USERAGENT,
+			 "hark/"
+			 "1");
 	curl_easy_setopt(s->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	s->connected_at_ms = timeutil_mono_ms();
 	s->last_byte_ms = s->connected_at_ms;

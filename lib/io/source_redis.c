@@ -53,7 +53,7 @@ struct source_redis {
 	struct event *timeout_ev;
 	struct event *retry_ev;
 	struct event *drop_ev;
-	char **acks;           /* owned ids waiting for XACK */
+	char **acks; /* owned ids waiting for XACK */
 	size_t n_acks;
 	uint64_t acked;
 	unsigned attempt;
@@ -71,7 +71,8 @@ static int parse_url(struct source_redis *s, const char *url, char *err,
 
 	if (strncmp(url, "unix://", 7) == 0) {
 		if (url[7] != '/') {
-			snprintf(err, errlen, "redis url: unix:// needs an "
+			snprintf(err, errlen,
+				 "redis url: unix:// needs an "
 				 "absolute path");
 			return -1;
 		}
@@ -79,7 +80,8 @@ static int parse_url(struct source_redis *s, const char *url, char *err,
 		return 0;
 	}
 	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen, "redis url: expected redis:// or unix://");
+		snprintf(err, errlen,
+			 "redis url: expected redis:// or unix://");
 		return -1;
 	}
 	p = url + 8;
@@ -270,8 +272,9 @@ static void offer_entry(struct source_redis *s, const redisReply *id,
 		const redisReply *k = fields->element[i];
 		const redisReply *v = fields->element[i + 1];
 
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-		    k->len == 7 && memcmp(k->str, "mention", 7) == 0) {
+		if (k->type == REDIS_REPLY_STRING &&
+		    v->type == REDIS_REPLY_STRING && k->len == 7 &&
+		    memcmp(k->str, "mention", 7) == 0) {
 			source_core_offer(&s->core, v->str, v->len, id->str);
 			return;
 		}
@@ -371,8 +374,8 @@ static void send_read(struct source_redis *s)
 	argv[8] = "STREAMS";
 	argv[9] = s->cfg->stream;
 	argv[10] = s->pending_phase ? "0" : ">";
-	if (redisAsyncCommandArgv(s->ac, read_reply_cb, NULL, 11, argv,
-				  NULL) != REDIS_OK) {
+	if (redisAsyncCommandArgv(s->ac, read_reply_cb, NULL, 11, argv, NULL) !=
+	    REDIS_OK) {
 		source_core_set_error(&s->core, "cannot send XREADGROUP");
 		evtimer_add(s->drop_ev, &zero_tv);
 		return;
@@ -512,8 +515,7 @@ static void start_connect(struct source_redis *s)
 	evtimer_add(s->timeout_ev, &tv);
 }
 
-struct source_redis *source_redis_start(const struct source_env *env,
-					int index,
+struct source_redis *source_redis_start(const struct source_env *env, int index,
 					const struct config_source *cfg,
 					const char *default_url, char *err,
 					size_t errlen)

@@ -24,8 +24,7 @@ struct source_redis;
  * the source). url is cfg->redis, else the store's (default_url). Returns
  * NULL with a reason in err when the url is malformed.
  */
-struct source_redis *source_redis_start(const struct source_env *env,
-					int index,
+struct source_redis *source_redis_start(const struct source_env *env, int index,
 					const struct config_source *cfg,
 					const char *default_url, char *err,
 					size_t errlen);

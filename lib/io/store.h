@@ -59,8 +59,7 @@ void store_incrby(struct store *st, const char *key, long long delta,
 /* SET key val PX ttl_ms (no expiry when ttl_ms <= 0). cb may be NULL. */
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg);
-void store_get(struct store *st, const char *key, store_str_fn *cb,
-	       void *arg);
+void store_get(struct store *st, const char *key, store_str_fn *cb, void *arg);
 
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);

@@ -35,7 +35,7 @@ struct entry {
 	struct entry *next;
 	uint64_t hash;
 	int64_t expire_at_ms; /* 0: never */
-	char *key;	      /* owned, NUL-terminated */
+	char *key;            /* owned, NUL-terminated */
 	size_t klen;
 	char *val; /* owned, NUL-terminated (not counted in vlen) */
 	size_t vlen;
@@ -62,12 +62,12 @@ struct completion {
 struct store_mem {
 	struct store st;
 	struct event_base *base; /* borrowed */
-	char *snapshot_path;	 /* owned; NULL: no snapshot */
-	struct entry **buckets;	 /* owned */
-	size_t nbuckets;	 /* a power of two */
+	char *snapshot_path;     /* owned; NULL: no snapshot */
+	struct entry **buckets;  /* owned */
+	size_t nbuckets;         /* a power of two */
 	size_t count;
 	size_t max_keys;
-	size_t sweep_at;       /* next bucket the incremental sweep looks at */
+	size_t sweep_at; /* next bucket the incremental sweep looks at */
 	struct completion *head;
 	struct completion *tail;
 	size_t npending;
@@ -111,8 +111,8 @@ static bool expired(const struct entry *e, int64_t now_ms)
 }
 
 /* Finds key, dropping it on the way if it has expired. */
-static struct entry *lookup(struct store_mem *ms, const char *key,
-			    size_t klen, int64_t now_ms)
+static struct entry *lookup(struct store_mem *ms, const char *key, size_t klen,
+			    int64_t now_ms)
 {
 	uint64_t h = hash_key(key, klen);
 	struct entry **pp = &ms->buckets[h & (ms->nbuckets - 1)];
@@ -181,8 +181,8 @@ static void grow(struct store_mem *ms)
 }
 
 /* Adds a new key with an empty value; NULL when the store is full. */
-static struct entry *insert(struct store_mem *ms, const char *key,
-			    size_t klen, int64_t now_ms)
+static struct entry *insert(struct store_mem *ms, const char *key, size_t klen,
+			    int64_t now_ms)
 {
 	struct entry *e;
 	size_t i;
@@ -419,8 +419,7 @@ static int snapshot_save(struct store_mem *ms, bool background)
 	}
 	fputs(SNAP_MAGIC, f);
 	for (size_t i = 0; i < ms->nbuckets; i++) {
-		for (struct entry *e = ms->buckets[i]; e != NULL;
-		     e = e->next) {
+		for (struct entry *e = ms->buckets[i]; e != NULL; e = e->next) {
 			if (expired(e, now_ms)) {
 				continue;
 			}
@@ -442,8 +441,10 @@ static int snapshot_save(struct store_mem *ms, bool background)
 	}
 	fsync_dir(ms->snapshot_path);
 	if (background) {
-		log_debug("store", "snapshot saved in the background path=%s "
-			  "keys=%zu", ms->snapshot_path, n);
+		log_debug("store",
+			  "snapshot saved in the background path=%s "
+			  "keys=%zu",
+			  ms->snapshot_path, n);
 	} else {
 		log_info("store", "snapshot saved path=%s keys=%zu",
 			 ms->snapshot_path, n);
@@ -542,8 +543,7 @@ static int snapshot_parse(struct store_mem *ms, const char *buf, size_t len,
 		if (exp == 0 || exp > now_ms) {
 			e = lookup(ms, buf + pos, (size_t)klen, now_ms);
 			if (e == NULL) {
-				e = insert(ms, buf + pos, (size_t)klen,
-					   now_ms);
+				e = insert(ms, buf + pos, (size_t)klen, now_ms);
 			}
 			if (e == NULL) {
 				*bad_at = rec_at;
@@ -627,8 +627,8 @@ static int snapshot_load(struct store_mem *ms, char *err, size_t errlen)
 		snprintf(err, errlen, "SNAPSHOT: corrupt at byte %zu", bad_at);
 		return -1;
 	}
-	log_info("store", "snapshot loaded path=%s keys=%zu",
-		 ms->snapshot_path, loaded);
+	log_info("store", "snapshot loaded path=%s keys=%zu", ms->snapshot_path,
+		 loaded);
 	return 0;
 }
 
@@ -648,8 +648,10 @@ static void snap_reap(struct store_mem *ms, bool wait)
 		return; /* still writing */
 	}
 	if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_error("store", "background snapshot failed path=%s (child "
-			  "%ld)", ms->snapshot_path, (long)ms->snap_child);
+		log_error("store",
+			  "background snapshot failed path=%s (child "
+			  "%ld)",
+			  ms->snapshot_path, (long)ms->snap_child);
 		/* Try again at the next interval. */
 		ms->snap_writes = 0;
 	}

@@ -46,12 +46,12 @@ enum cmd_kind {
  */
 struct cmd {
 	struct store_redis *rs; /* borrowed */
-	struct event *timer;	/* owned; NULL until sent */
+	struct event *timer;    /* owned; NULL until sent */
 	enum cmd_kind kind;
 	store_int_fn *int_cb;
 	store_str_fn *str_cb;
 	void *arg;
-	bool done; /* the user callback has run */
+	bool done;        /* the user callback has run */
 	struct cmd *next; /* fail queue link */
 };
 
@@ -64,7 +64,7 @@ enum conn_state {
 struct store_redis {
 	struct store st;
 	struct event_base *base; /* borrowed */
-	char *host;		 /* owned; NULL for a unix socket */
+	char *host;              /* owned; NULL for a unix socket */
 	int port;
 	char *path; /* owned; unix socket path or NULL */
 	char *user;
@@ -83,8 +83,8 @@ struct store_redis {
 	char reason[160];
 
 	struct event *conn_timer; /* reconnect delay, or connect timeout */
-	struct event *drop_ev;	  /* drops the link outside hiredis callbacks */
-	struct event *fail_ev;	  /* runs the fail queue */
+	struct event *drop_ev;    /* drops the link outside hiredis callbacks */
+	struct event *fail_ev;    /* runs the fail queue */
 	struct event *done_ev;
 	struct cmd *fail_head;
 	struct cmd *fail_tail;
@@ -113,7 +113,8 @@ static void cmd_complete(struct cmd *c, int status, const redisReply *r)
 	if (c->kind == CMD_INT) {
 		long long v = 0;
 
-		if (status == 0 && r != NULL && r->type == REDIS_REPLY_INTEGER) {
+		if (status == 0 && r != NULL &&
+		    r->type == REDIS_REPLY_INTEGER) {
 			v = r->integer;
 		}
 		if (c->int_cb != NULL) {
@@ -148,9 +149,8 @@ static int reply_status(const struct cmd *c, const redisReply *r)
 			       ? 0
 			       : -1;
 	}
-	return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL
-		       ? 0
-		       : -1;
+	return r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL ? 0
+									   : -1;
 }
 
 static struct cmd *cmd_new(struct store_redis *rs, enum cmd_kind kind,
@@ -236,7 +236,7 @@ static void schedule_reconnect(struct store_redis *rs)
 	{
 		struct timeval tv;
 
-	timeutil_tv(delay_ms, &tv);
+		timeutil_tv(delay_ms, &tv);
 
 		evtimer_add(rs->conn_timer, &tv);
 	}
@@ -414,7 +414,7 @@ static void start_connect(struct store_redis *rs)
 	{
 		struct timeval tv;
 
-	timeutil_tv(connect_ms, &tv);
+		timeutil_tv(connect_ms, &tv);
 
 		evtimer_add(rs->conn_timer, &tv);
 	}
@@ -531,8 +531,7 @@ static void redis_get(struct store *st, const char *key, store_str_fn *cb,
 	struct cmd *c = cmd_new(rs, CMD_STR, NULL, cb, arg);
 
 	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "GET %s", key) !=
-		    REDIS_OK) {
+	    redisAsyncCommand(rs->ac, reply_cb, c, "GET %s", key) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -702,8 +701,8 @@ static int parse_userinfo(struct store_redis *rs, const char *s, size_t n,
 				return -1;
 			}
 		}
-		rs->password = pct_decode(colon + 1,
-					  n - (size_t)(colon + 1 - s));
+		rs->password =
+			pct_decode(colon + 1, n - (size_t)(colon + 1 - s));
 	}
 	if (rs->password == NULL) {
 		snprintf(err, errlen, "redis url: bad %%-escape in password");

@@ -23,8 +23,8 @@ void buf_fini(struct buf *b);
 void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *p, size_t n) HARK_MUST_CHECK;
 int buf_putc(struct buf *b, char c) HARK_MUST_CHECK;
-int buf_printf(struct buf *b, const char *fmt, ...) HARK_PRINTF(2, 3)
-	HARK_MUST_CHECK;
+int buf_printf(struct buf *b, const char *fmt, ...)
+	HARK_PRINTF(2, 3) HARK_MUST_CHECK;
 /* Takes the data out (caller frees with free()); the buffer is left empty. */
 char *buf_steal(struct buf *b, size_t *len_out);
 

@@ -28,11 +28,11 @@ void log_write(enum log_level level, const char *subsys, const char *fmt, ...)
 #define log_error(sub, ...) log_write(LOG_LEVEL_ERROR, sub, __VA_ARGS__)
 #define log_warn(sub, ...) log_write(LOG_LEVEL_WARN, sub, __VA_ARGS__)
 #define log_info(sub, ...) log_write(LOG_LEVEL_INFO, sub, __VA_ARGS__)
-#define log_debug(sub, ...)                                         \
-	do {                                                        \
-		if (log_enabled(LOG_LEVEL_DEBUG)) {                 \
+#define log_debug(sub, ...)                                           \
+	do {                                                          \
+		if (log_enabled(LOG_LEVEL_DEBUG)) {                   \
 			log_write(LOG_LEVEL_DEBUG, sub, __VA_ARGS__); \
-		}                                                   \
+		}                                                     \
 	} while (0)
 
 #endif

@@ -229,8 +229,8 @@ void timeutil_format_duration(int64_t ms, char out[32])
 	static const struct {
 		int64_t ms;
 		const char *unit;
-	} units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"},
-		     {1000, "s"}};
+	} units[] = {
+		{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
 
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (ms != 0 && ms % units[i].ms == 0) {
@@ -247,12 +247,8 @@ int timeutil_parse_size(const char *s, uint64_t *bytes_out, const char **err)
 	static const struct {
 		const char *unit;
 		uint64_t mult;
-	} units[] = {{"B", 1},
-		     {"KB", 1000},
-		     {"KiB", 1024},
-		     {"MB", 1000000},
-		     {"MiB", 1048576},
-		     {"GB", 1000000000},
+	} units[] = {{"B", 1},           {"KB", 1000},     {"KiB", 1024},
+		     {"MB", 1000000},    {"MiB", 1048576}, {"GB", 1000000000},
 		     {"GiB", 1073741824}};
 	uint64_t n = 0;
 

@@ -17,8 +17,8 @@
  * instead of 'T' and, when there is no zone, as UTC ("2015-02-26 21:42:53").
  * Stores milliseconds since the epoch. Returns -1 on anything else.
  */
-int timeutil_parse_rfc3339(const char *s, size_t len, int64_t *ms_out)
-	HARK_MUST_CHECK;
+int timeutil_parse_rfc3339(const char *s, size_t len,
+			   int64_t *ms_out) HARK_MUST_CHECK;
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with the NUL) for seconds. */
 void timeutil_format_rfc3339(int64_t s, char out[32]);
 /* Same with milliseconds when they are not zero ("…:05.250Z"). */
@@ -28,13 +28,13 @@ void timeutil_format_rfc3339_ms(int64_t ms, char out[32]);
  * number without a unit is an error. Returns -1 and leaves *err pointing
  * at a static reason on failure.
  */
-int timeutil_parse_duration(const char *s, int64_t *ms_out, const char **err)
-	HARK_MUST_CHECK;
+int timeutil_parse_duration(const char *s, int64_t *ms_out,
+			    const char **err) HARK_MUST_CHECK;
 /* Formats a duration in its largest exact unit ("5m", "90s", "1d"). */
 void timeutil_format_duration(int64_t ms, char out[32]);
 /* Parses a size: B, KB, KiB, MB, MiB, GB, GiB ("64KiB", "1MiB"). */
-int timeutil_parse_size(const char *s, uint64_t *bytes_out, const char **err)
-	HARK_MUST_CHECK;
+int timeutil_parse_size(const char *s, uint64_t *bytes_out,
+			const char **err) HARK_MUST_CHECK;
 /* Days from the civil date (proleptic Gregorian), as in H. Hinnant's. */
 int64_t timeutil_days_from_civil(int64_t y, unsigned m, unsigned d);
 struct timeval;

@@ -19,13 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Fails the run the way a sanitizer would: a property the library
  * promises did not hold. */
-#define FUZZ_REQUIRE(e)                                                  \
-	do {                                                             \
-		if (!(e)) {                                              \
+#define FUZZ_REQUIRE(e)                                                     \
+	do {                                                                \
+		if (!(e)) {                                                 \
 			fprintf(stderr, "%s:%d: FUZZ_REQUIRE(%s) failed\n", \
-				__FILE__, __LINE__, #e);                 \
-			abort();                                         \
-		}                                                        \
+				__FILE__, __LINE__, #e);                    \
+			abort();                                            \
+		}                                                           \
 	} while (0)
 
 struct fields {

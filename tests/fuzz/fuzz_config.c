@@ -61,8 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 &d) == 0) {
 		FUZZ_REQUIRE(d.n == 0);
 		for (size_t i = 0; i < cfg.n_rules; i++) {
-			FUZZ_REQUIRE(config_find_rule(&cfg, cfg.rules[i].name) ==
-				     (long)i);
+			FUZZ_REQUIRE(
+				config_find_rule(&cfg, cfg.rules[i].name) ==
+				(long)i);
 		}
 		compile_rules(&cfg);
 		config_fini(&cfg);

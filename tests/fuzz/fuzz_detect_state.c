@@ -58,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	text2 = detector_encode(again, &len2);
 	if (len != len2 || memcmp(text, text2, len) != 0) {
-		fprintf(stderr, "state changed on a round trip:\n%s\n%s\n", text,
-			text2);
+		fprintf(stderr, "state changed on a round trip:\n%s\n%s\n",
+			text, text2);
 		abort();
 	}
 	free(text2);

@@ -61,9 +61,10 @@ static void setup(void)
 					       sizeof(err)) == 0);
 		query_free(q);
 	}
-	FUZZ_REQUIRE(matcher_add_rule(matcher, id, rule_terms,
-				      sizeof(rule_terms) / sizeof(rule_terms[0]),
-				      err, sizeof(err)) == 0);
+	FUZZ_REQUIRE(
+		matcher_add_rule(matcher, id, rule_terms,
+				 sizeof(rule_terms) / sizeof(rule_terms[0]),
+				 err, sizeof(err)) == 0);
 	FUZZ_REQUIRE(matcher_compile(matcher, err, sizeof(err)) == 0);
 }
 

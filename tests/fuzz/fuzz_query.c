@@ -17,8 +17,10 @@
 
 static struct fold *fold;
 
-#define SAMPLE(text, lang, source, author) \
-	{text, sizeof(text) - 1, lang, source, author}
+#define SAMPLE(text, lang, source, author)                   \
+	{                                                    \
+		text, sizeof(text) - 1, lang, source, author \
+	}
 
 static const struct match_input samples[] = {
 	SAMPLE("BlaBlaCar: covoiturage annulé, prix trop cher #blablacar", "fr",
@@ -36,7 +38,8 @@ static void run(const struct query_node *q)
 
 	if (matcher_add_query(m, 0, q, err, sizeof(err)) == 0 &&
 	    matcher_compile(m, err, sizeof(err)) == 0) {
-		for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]);
+		     i++) {
 			size_t n = matcher_match(m, &samples[i], ids, 4);
 
 			FUZZ_REQUIRE(n <= 1 && (n == 0 || ids[0] == 0));
@@ -64,8 +67,8 @@ static void parse_query(const char *text)
 	}
 	form2 = query_format(again);
 	if (strcmp(form, form2) != 0) {
-		fprintf(stderr, "query: %s\nformat: %s\nagain: %s\n", text, form,
-			form2);
+		fprintf(stderr, "query: %s\nformat: %s\nagain: %s\n", text,
+			form, form2);
 		abort();
 	}
 	free(form2);

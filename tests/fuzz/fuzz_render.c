@@ -17,8 +17,8 @@
 
 #define MAX_SAMPLES 12
 
-static const double numbers[] = {0.0, 31.2, 1e-300, 1e300, -4.5,
-				 123456789.125, 0.5, 7.0};
+static const double numbers[] = {0.0,  31.2,          1e-300, 1e300,
+				 -4.5, 123456789.125, 0.5,    7.0};
 
 /* The JSON bodies go to receivers that parse them: they must be JSON. */
 static void require_json(char *body, size_t len)
@@ -36,9 +36,9 @@ static void require_json(char *body, size_t len)
 }
 
 /* The call is made before its length is read. */
-#define JSON(call)                       \
-	do {                             \
-		char *body_ = (call);    \
+#define JSON(call)                        \
+	do {                              \
+		char *body_ = (call);     \
 		require_json(body_, len); \
 	} while (0)
 
@@ -88,7 +88,8 @@ static void render_groups(const struct alert *a)
 	JSON(render_group_slack(g, 3, &len));
 	JSON(render_group_teams(g, 3, &len));
 	JSON(render_group_discord(g, 3, &len));
-	free(render_group_body(g, 3, RENDER_AM_WEBHOOK, &len, err, sizeof(err)));
+	free(render_group_body(g, 3, RENDER_AM_WEBHOOK, &len, err,
+			       sizeof(err)));
 	free(render_group_email_subject(g, 3));
 	free(render_group_email_text(g, 3));
 	free(render_group_email_html(g, 3));
@@ -113,9 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.external_url = fields_next(&f);
 	bits = fields_u64(&f);
 	a.status = (bits & 1) ? "resolved" : "firing";
-	a.window_start_ms = 1700000000000LL - (int64_t)((bits >> 1) & 0xffff) *
-						      300000;
-	a.window_end_ms = a.window_start_ms + 300000 * (int64_t)((bits >> 17 & 3) + 1);
+	a.window_start_ms =
+		1700000000000LL - (int64_t)((bits >> 1) & 0xffff) * 300000;
+	a.window_end_ms =
+		a.window_start_ms + 300000 * (int64_t)((bits >> 17 & 3) + 1);
 	a.count = (int64_t)(bits >> 19 & 0xfffff);
 	a.baseline = numbers[bits >> 39 & 7];
 	a.ratio = numbers[bits >> 42 & 7];

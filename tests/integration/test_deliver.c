@@ -38,9 +38,9 @@
 
 enum sink_mode {
 	SINK_OK,
-	SINK_500,        /* 500 fail_left times, then 200 */
+	SINK_500, /* 500 fail_left times, then 200 */
 	SINK_400,
-	SINK_STALL,      /* never answers */
+	SINK_STALL,       /* never answers */
 	SINK_RETRY_AFTER, /* 429 with Retry-After: retry_after_s once, then 200 */
 	SINK_410
 };
@@ -93,19 +93,19 @@ static void sink_cb(struct evhttp_request *req, void *arg)
 					    ? "POST"
 					    : "OTHER");
 		r->uri = xstrdup(evhttp_request_get_uri(req));
-		r->content_type = dup_or_null(evhttp_find_header(in,
-							"Content-Type"));
-		r->webhook_id = dup_or_null(evhttp_find_header(in,
-							       "webhook-id"));
-		r->user_agent = dup_or_null(evhttp_find_header(in,
-							       "User-Agent"));
+		r->content_type =
+			dup_or_null(evhttp_find_header(in, "Content-Type"));
+		r->webhook_id =
+			dup_or_null(evhttp_find_header(in, "webhook-id"));
+		r->user_agent =
+			dup_or_null(evhttp_find_header(in, "User-Agent"));
 		r->custom = dup_or_null(evhttp_find_header(in, "X-Custom"));
 		r->empty = dup_or_null(evhttp_find_header(in, "X-Empty"));
 		r->expect = dup_or_null(evhttp_find_header(in, "Expect"));
-		r->wh_ts = dup_or_null(evhttp_find_header(in,
-							  "webhook-timestamp"));
-		r->wh_sig = dup_or_null(evhttp_find_header(in,
-							   "webhook-signature"));
+		r->wh_ts = dup_or_null(
+			evhttp_find_header(in, "webhook-timestamp"));
+		r->wh_sig = dup_or_null(
+			evhttp_find_header(in, "webhook-signature"));
 		r->len = evbuffer_get_length(body);
 		r->body = xmalloc(r->len + 1);
 		evbuffer_copyout(body, r->body, r->len);
@@ -138,8 +138,9 @@ static void sink_cb(struct evhttp_request *req, void *arg)
 		if (s->fail_left > 0) {
 			s->fail_left--;
 			snprintf(ra, sizeof(ra), "%d", s->retry_after_s);
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-					  "Retry-After", ra);
+			evhttp_add_header(
+				evhttp_request_get_output_headers(req),
+				"Retry-After", ra);
 			evhttp_send_reply(req, 429, "Too Many Requests", NULL);
 		} else {
 			evhttp_send_reply(req, 200, "OK", NULL);
@@ -214,12 +215,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 }
 
-#define WAIT_FOR(cond, ms)                                              \
-	do {                                                            \
-		int64_t wait_dl_ = timeutil_mono_ms() + (ms);           \
-		while (!(cond) && timeutil_mono_ms() < wait_dl_) {      \
-			event_base_loop(base, EVLOOP_ONCE);             \
-		}                                                       \
+#define WAIT_FOR(cond, ms)                                         \
+	do {                                                       \
+		int64_t wait_dl_ = timeutil_mono_ms() + (ms);      \
+		while (!(cond) && timeutil_mono_ms() < wait_dl_) { \
+			event_base_loop(base, EVLOOP_ONCE);        \
+		}                                                  \
 	} while (0)
 
 static struct config_receiver webhook(char *url, int64_t timeout_ms,
@@ -238,7 +239,8 @@ static struct config_receiver webhook(char *url, int64_t timeout_ms,
 
 static void test_post(void)
 {
-	static const char body[] = "{\"version\":1,\"id\":\"a1\",\"count\":240}";
+	static const char body[] =
+		"{\"version\":1,\"id\":\"a1\",\"count\":240}";
 	struct config_header hdrs[] = {
 		{"X-Custom", "abc def"},
 		{"X-Empty", ""},
@@ -698,8 +700,8 @@ static void test_signed(void)
 		if (s.reqs[i].wh_ts == NULL || s.reqs[i].wh_sig == NULL) {
 			continue;
 		}
-		CHECK(llabs(atoll(s.reqs[i].wh_ts) -
-			    timeutil_now_ms() / 1000) < 30);
+		CHECK(llabs(atoll(s.reqs[i].wh_ts) - timeutil_now_ms() / 1000) <
+		      30);
 		CHECK(strchr(s.reqs[i].wh_sig, ' ') != NULL);
 		fprintf(f, "%s\t%s\t%s\t", s.reqs[i].webhook_id,
 			s.reqs[i].wh_ts, s.reqs[i].wh_sig);
@@ -843,7 +845,8 @@ static void test_alertmanager(void)
 	CHECK_INT(s.n, 2);
 	for (int i = 0; i < s.n && i < 2; i++) {
 		CHECK_STR(s.reqs[i].uri, "/am/api/v2/alerts");
-		CHECK(strstr(s.reqs[i].body, "\"alertname\":\"brand\"") != NULL);
+		CHECK(strstr(s.reqs[i].body, "\"alertname\":\"brand\"") !=
+		      NULL);
 	}
 	if (s.n >= 2) {
 		CHECK(s.reqs[1].at_ms - s.reqs[0].at_ms >= 900);
@@ -868,7 +871,8 @@ static const char check_mail_py[] =
 	"raw=t.split('---------- MESSAGE FOLLOWS ----------\\n',1)[1]\n"
 	"raw=raw.split('------------ END MESSAGE ------------',1)[0]\n"
 	"m=email.message_from_string(raw,policy=policy.default)\n"
-	"assert m.get_content_type()=='multipart/alternative',m.get_content_type()\n"
+	"assert "
+	"m.get_content_type()=='multipart/alternative',m.get_content_type()\n"
 	"assert m['Subject']=='[hark] brand: 240 mentions in 5 min (usual 31)',"
 	"m['Subject']\n"
 	"assert 'ann@example.org' in m['To'] and 'bob@example.org' in m['To']\n"
@@ -1098,8 +1102,8 @@ static void test_outbox(void)
 			"\"created_at_ms\":1000,\"attempts\":7,"
 			"\"body\":\"{}\"}]}";
 
-		store_set(st, "hark:v1:outbox:hook", old, strlen(old), 0,
-			  NULL, NULL);
+		store_set(st, "hark:v1:outbox:hook", old, strlen(old), 0, NULL,
+			  NULL);
 	}
 	deliver_free(d);
 	d = deliver_new(base, st, "hark:");

@@ -153,14 +153,14 @@ static void read_log(const char *path, double x_t[8], char sse_lei[2][16],
 
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		cJSON *o = cJSON_Parse(line);
-		const char *p = cJSON_GetStringValue(
-			cJSON_GetObjectItem(o, "path"));
+		const char *p =
+			cJSON_GetStringValue(cJSON_GetObjectItem(o, "path"));
 		int step = (int)cJSON_GetNumberValue(
 			cJSON_GetObjectItem(o, "step"));
 		const char *lei = cJSON_GetStringValue(
 			cJSON_GetObjectItem(o, "last_event_id"));
-		const char *a = cJSON_GetStringValue(
-			cJSON_GetObjectItem(o, "auth"));
+		const char *a =
+			cJSON_GetStringValue(cJSON_GetObjectItem(o, "auth"));
 
 		if (p != NULL && strcmp(p, "/x") == 0 && step < 8) {
 			x_t[step] = cJSON_GetNumberValue(
@@ -216,27 +216,26 @@ int main(void)
 	fputs("s3cret-token\n", tf);
 	fclose(tf);
 	pid = start_server(log, &port);
-	yaml = xasprintf(
-		"sources:\n"
-		"  - name: x\n"
-		"    type: http-stream\n"
-		"    url: http://127.0.0.1:%d/x\n"
-		"    format: x-v2\n"
-		"    token_file: %s\n"
-		"    stall_timeout: 1s\n"
-		"  - name: masto\n"
-		"    type: sse\n"
-		"    url: http://127.0.0.1:%d/sse\n"
-		"    headers: {X-Test: yes}\n"
-		"  - name: bulk\n"
-		"    type: http-stream\n"
-		"    url: http://127.0.0.1:%d/bulk\n"
-		"    format: flat\n"
-		"    queue: 10\n"
-		"rules:\n"
-		"  - name: brand\n"
-		"    match: {any: [brand]}\n",
-		port, tokfile, port, port);
+	yaml = xasprintf("sources:\n"
+			 "  - name: x\n"
+			 "    type: http-stream\n"
+			 "    url: http://127.0.0.1:%d/x\n"
+			 "    format: x-v2\n"
+			 "    token_file: %s\n"
+			 "    stall_timeout: 1s\n"
+			 "  - name: masto\n"
+			 "    type: sse\n"
+			 "    url: http://127.0.0.1:%d/sse\n"
+			 "    headers: {X-Test: yes}\n"
+			 "  - name: bulk\n"
+			 "    type: http-stream\n"
+			 "    url: http://127.0.0.1:%d/bulk\n"
+			 "    format: flat\n"
+			 "    queue: 10\n"
+			 "rules:\n"
+			 "  - name: brand\n"
+			 "    match: {any: [brand]}\n",
+			 port, tokfile, port, port);
 	diag_init(&d);
 	if (config_parse(&cfg, "test.yaml", yaml, strlen(yaml), &d) != 0) {
 		diag_print(&d, stderr);
@@ -319,10 +318,9 @@ int main(void)
 	printf("reconnect delays measured by the server:\n");
 	check_between("close -> reconnect (network, +250ms)", x_t[1] - x_t[0],
 		      0.2, 0.9);
-	check_between("429 Retry-After: 1 -> reconnect", x_t[2] - x_t[1],
-		      0.95, 1.6);
-	check_between("503 -> reconnect (HTTP, 5s)", x_t[3] - x_t[2], 4.9,
-		      5.8);
+	check_between("429 Retry-After: 1 -> reconnect", x_t[2] - x_t[1], 0.95,
+		      1.6);
+	check_between("503 -> reconnect (HTTP, 5s)", x_t[3] - x_t[2], 4.9, 5.8);
 	check_between("stall 1s + network 250ms", x_t[4] - x_t[3], 1.2, 2.0);
 
 	for (size_t i = 0; i < sink.n; i++) {

@@ -174,10 +174,11 @@ int main(void)
 	}
 	CHECK_STR(source_state_name(source_redis_stats(r.s).state),
 		  "streaming");
-	freeReplyObject(redisCommand(c, "XADD m * mention %s",
-		"{\"data\":{\"id\":\"1\",\"text\":\"brand x\"}}"));
-	freeReplyObject(redisCommand(c, "XADD m * id 2 text %s lang fr",
-				     "flat brand"));
+	freeReplyObject(
+		redisCommand(c, "XADD m * mention %s",
+			     "{\"data\":{\"id\":\"1\",\"text\":\"brand x\"}}"));
+	freeReplyObject(
+		redisCommand(c, "XADD m * id 2 text %s lang fr", "flat brand"));
 	freeReplyObject(redisCommand(c, "XADD m * id 1 text %s", "dup"));
 	freeReplyObject(redisCommand(c, "XADD m * mention %s", "not json"));
 	run_until(&r, 4);

@@ -259,13 +259,13 @@ static void loop_fini(struct loop *l)
 	event_base_free(l->base);
 }
 
-#define WAIT_FOR(l, cond, ms)                                            \
-	({                                                               \
-		int64_t wf_deadline_ = timeutil_mono_ms() + (ms);        \
-		while (!(cond) && timeutil_mono_ms() < wf_deadline_) {   \
-			event_base_loop((l)->base, EVLOOP_ONCE);         \
-		}                                                        \
-		(cond);                                                  \
+#define WAIT_FOR(l, cond, ms)                                          \
+	({                                                             \
+		int64_t wf_deadline_ = timeutil_mono_ms() + (ms);      \
+		while (!(cond) && timeutil_mono_ms() < wf_deadline_) { \
+			event_base_loop((l)->base, EVLOOP_ONCE);       \
+		}                                                      \
+		(cond);                                                \
 	})
 
 /* Runs the loop for ms, to see that nothing more happens. */
@@ -722,11 +722,11 @@ static void test_redis_close_pending(struct redis_proc *rp)
 static void test_redis_urls(void)
 {
 	static const char *const bad[] = {
-		"http://127.0.0.1:6379",  "redis://",
-		"redis://host:0",	  "redis://host:99999",
-		"redis://host:12ab",	  "redis://host/abc",
-		"redis://@host",	  "redis://[::1",
-		"unix://relative.sock",	  "unix://",
+		"http://127.0.0.1:6379", "redis://",
+		"redis://host:0",        "redis://host:99999",
+		"redis://host:12ab",     "redis://host/abc",
+		"redis://@host",         "redis://[::1",
+		"unix://relative.sock",  "unix://",
 		"redis://:pa%zzss@host", "",
 	};
 	struct loop l;
@@ -748,8 +748,8 @@ static void test_redis_urls(void)
 		CHECK(strncmp(err, "redis url: ", 11) == 0);
 	}
 	/* A unix socket that does not exist: valid url, down, fails fast. */
-	st = store_redis_new(l.base, "unix:///nonexistent/hark.sock", 1000,
-			     err, sizeof(err));
+	st = store_redis_new(l.base, "unix:///nonexistent/hark.sock", 1000, err,
+			     sizeof(err));
 	CHECK(st != NULL);
 	if (st != NULL) {
 		CHECK(!store_up(st));

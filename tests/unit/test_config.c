@@ -17,17 +17,17 @@
 #include "check.h"
 
 /* Lines 1-6 of most fixtures: two receivers, then the rules key. */
-#define HEAD                                     \
-	"receivers:\n"                           \
-	"  - name: hook\n"                       \
-	"    type: webhook\n"                    \
+#define HEAD                                      \
+	"receivers:\n"                            \
+	"  - name: hook\n"                        \
+	"    type: webhook\n"                     \
 	"    url: \"https://example.org/hark\"\n" \
-	"  - {name: log, type: log}\n"           \
+	"  - {name: log, type: log}\n"            \
 	"rules:\n"
 
 /* Lines 7-8: the start of rules[0]; fixtures go on at line 9. */
-#define RULE0                       \
-	"  - name: brand\n"         \
+#define RULE0               \
+	"  - name: brand\n" \
 	"    match: {any: [blablacar]}\n"
 
 struct bad_case {
@@ -55,8 +55,7 @@ static const struct bad_case bad_cases[] = {
 	 "x.yaml:9:15: rules[0].cooldown: a duration needs a unit"},
 	{"unknown key with hint", HEAD RULE0 "    buckte: 5m\n",
 	 "x.yaml:9:5: rules[0].buckte: unknown key (did you mean \"bucket\"?)"},
-	{"unknown top-level key with hint",
-	 HEAD RULE0 "log_levle: debug\n",
+	{"unknown top-level key with hint", HEAD RULE0 "log_levle: debug\n",
 	 "x.yaml:9:1: log_levle: unknown key (did you mean \"log_level\"?)"},
 	{"unknown key without hint", HEAD RULE0 "    colour: red\n",
 	 "x.yaml:9:5: rules[0].colour: unknown key (expected one of: name, "
@@ -82,16 +81,19 @@ static const struct bad_case bad_cases[] = {
 	 "receivers:\n  - name: log\n    type: log\n    send_resolved: 1\n"
 	 "rules:\n" RULE0,
 	 "x.yaml:4:20: receivers[0].send_resolved: not a boolean"},
-	{"map where a string goes", HEAD "  - name: {first: brand}\n"
-	 "    match: {any: [x]}\n",
+	{"map where a string goes",
+	 HEAD "  - name: {first: brand}\n"
+	      "    match: {any: [x]}\n",
 	 "x.yaml:7:11: rules[0].name: wrong type (expected a string, got a "
 	 "mapping)"},
-	{"string where a map goes", HEAD "  - name: brand\n"
-	 "    match: blablacar\n",
+	{"string where a map goes",
+	 HEAD "  - name: brand\n"
+	      "    match: blablacar\n",
 	 "x.yaml:8:12: rules[0].match: wrong type (expected a mapping, got a "
 	 "string)"},
-	{"string where a list goes", HEAD "  - name: brand\n"
-	 "    match: {any: blablacar}\n",
+	{"string where a list goes",
+	 HEAD "  - name: brand\n"
+	      "    match: {any: blablacar}\n",
 	 "x.yaml:8:18: rules[0].match.any: wrong type (expected a list, got a "
 	 "string)"},
 	{"list where an int goes", HEAD RULE0 "    samples: [1, 2]\n",
@@ -130,13 +132,13 @@ static const struct bad_case bad_cases[] = {
 	 "x.yaml:2:63: receivers[0].group_wait: out of range (expected from "
 	 "0ms to 1h, got \"2h\")"},
 	{"negative group_wait",
-	 "receivers:\n  - {name: log, type: log, group_wait: -5s}\nrules:\n"
-	 RULE0,
+	 "receivers:\n  - {name: log, type: log, group_wait: "
+	 "-5s}\nrules:\n" RULE0,
 	 "x.yaml:2:40: receivers[0].group_wait: expected a number followed "
 	 "by a unit (ms, s, m, h, d, w), e.g. 30s, 5m, 1h, got \"-5s\""},
 	{"group_wait without unit",
-	 "receivers:\n  - {name: log, type: log, group_wait: 30}\nrules:\n"
-	 RULE0,
+	 "receivers:\n  - {name: log, type: log, group_wait: "
+	 "30}\nrules:\n" RULE0,
 	 "x.yaml:2:40: receivers[0].group_wait: a duration needs a unit"},
 	{"repeat_interval in words",
 	 "receivers:\n  - {name: log, type: log, repeat_interval: often}\n"
@@ -169,8 +171,7 @@ static const struct bad_case bad_cases[] = {
 	 "none defined)"},
 	{"missing rules", "log_level: info\n",
 	 "x.yaml:1:1: missing required key \"rules\""},
-	{"empty document", "",
-	 "x.yaml:1:1: missing required key \"rules\""},
+	{"empty document", "", "x.yaml:1:1: missing required key \"rules\""},
 	{"empty rules", "rules: []\n",
 	 "x.yaml:1:8: rules: must not be empty (expected at least one item)"},
 	{"rule without match", HEAD "  - name: brand\n    bucket: 5m\n",
@@ -183,8 +184,9 @@ static const struct bad_case bad_cases[] = {
 	 "x.yaml:8:12: rules[0].match: missing required key \"any\""},
 	{"empty any", HEAD "  - name: brand\n    match: {any: []}\n",
 	 "x.yaml:8:18: rules[0].match.any: must not be empty"},
-	{"empty term", HEAD "  - name: brand\n    match:\n      any:\n"
-	 "        - blablacar\n        - \"\"\n",
+	{"empty term",
+	 HEAD "  - name: brand\n    match:\n      any:\n"
+	      "        - blablacar\n        - \"\"\n",
 	 "x.yaml:11:11: rules[0].match.any[1]: must not be empty"},
 	{"bad rule name", HEAD "  - name: my brand\n    match: {any: [x]}\n",
 	 "x.yaml:7:11: rules[0].name: invalid rule name (expected 1-100 "
@@ -230,8 +232,8 @@ static const struct bad_case bad_cases[] = {
 	{"bad listen address", "http:\n  listen: localhost\n" HEAD RULE0,
 	 "x.yaml:2:11: http.listen: invalid address (expected HOST:PORT with "
 	 "a port from 0 to 65535, got \"localhost\")"},
-	{"listen port too big", "http:\n  listen: \"127.0.0.1:65536\"\n" HEAD
-	 RULE0,
+	{"listen port too big",
+	 "http:\n  listen: \"127.0.0.1:65536\"\n" HEAD RULE0,
 	 "x.yaml:2:11: http.listen: invalid address"},
 	{"bad direction", HEAD RULE0 "    direction: sideways\n",
 	 "x.yaml:9:16: rules[0].direction: invalid value (expected up, down "
@@ -325,8 +327,7 @@ static const struct bad_case bad_cases[] = {
 	 "this context"},
 	{"YAML unclosed flow", HEAD "  - name: brand\n    match: {any: [x\n",
 	 "YAML syntax error: "},
-	{"YAML alias", "defaults: &d {bucket: 5m}\n" HEAD RULE0
-	 "    <<: *d\n",
+	{"YAML alias", "defaults: &d {bucket: 5m}\n" HEAD RULE0 "    <<: *d\n",
 	 "x.yaml:10:9: YAML: aliases (*d) are not supported"},
 	{"two documents", HEAD RULE0 "---\nrules: []\n",
 	 "x.yaml:9:1: YAML: only one document is allowed"},
@@ -335,8 +336,8 @@ static const struct bad_case bad_cases[] = {
 	 "${NAME} or ${NAME:-default})"},
 	{"unterminated variable", HEAD RULE0 "    bucket: ${X:-5m\n",
 	 "x.yaml:9:13: rules[0].bucket: unterminated ${"},
-	{"unset variable is empty", HEAD RULE0
-	 "    bucket: \"${HARK_TEST_SURELY_UNSET}\"\n",
+	{"unset variable is empty",
+	 HEAD RULE0 "    bucket: \"${HARK_TEST_SURELY_UNSET}\"\n",
 	 "x.yaml:9:13: rules[0].bucket: empty duration, got \"\""},
 };
 
@@ -381,8 +382,10 @@ static void test_bad_cases(void)
 		CHECK(d.n >= 1);
 		if (!has_msg(&d, bc->msg)) {
 			check_failed++;
-			fprintf(stderr, "case \"%s\": no message like\n  %s\n"
-				"got:\n", bc->name, bc->msg);
+			fprintf(stderr,
+				"case \"%s\": no message like\n  %s\n"
+				"got:\n",
+				bc->name, bc->msg);
 			diag_print(&d, stderr);
 		} else {
 			check_passed++;
@@ -399,14 +402,13 @@ static void test_bad_cases(void)
 
 static void test_all_problems_reported(void)
 {
-	const char *yaml = HEAD RULE0
-		"    bucket: 5\n"
-		"    direction: sideways\n"
-		"    notify: [nope]\n"
-		"  - name: brand\n"
-		"    match: {any: [x]}\n"
-		"    colour: red\n"
-		"loglevel: debug\n";
+	const char *yaml = HEAD RULE0 "    bucket: 5\n"
+				      "    direction: sideways\n"
+				      "    notify: [nope]\n"
+				      "  - name: brand\n"
+				      "    match: {any: [x]}\n"
+				      "    colour: red\n"
+				      "loglevel: debug\n";
 	struct config cfg;
 	struct diag d;
 
@@ -574,7 +576,8 @@ static void test_every_key(void)
 
 	diag_init(&d);
 	CHECK_INT(config_parse(&cfg, "/etc/hark/hark.yaml", yaml, strlen(yaml),
-			       &d), 0);
+			       &d),
+		  0);
 	diag_print(&d, stderr);
 	CHECK_STR(cfg.dir, "/etc/hark");
 	CHECK_STR(cfg.redis_url, "unix:///run/redis.sock");
@@ -964,7 +967,8 @@ static void test_fixed_digest(void)
 	CHECK(digest_of(base) == d0);
 	other = xasprintf("log_level: debug\nexternal_url: http://x/{rule}\n%s"
 			  "  - name: b\n    match:\n      query: 'y OR z'\n"
-			  "    sensitivity: 3\n", base);
+			  "    sensitivity: 3\n",
+			  base);
 	CHECK(digest_of(other) == d0);
 	free(other);
 	other = xasprintf("%s", base);

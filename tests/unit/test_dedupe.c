@@ -20,13 +20,18 @@ static void test_script(void)
 		const char *id;
 		enum dedupe_result want;
 	} steps[] = {
-		{"a", DEDUPE_NEW},       {"b", DEDUPE_NEW},
-		{"a", DEDUPE_DUPLICATE}, {"", DEDUPE_NO_ID},
-		{"", DEDUPE_NO_ID},      {"c", DEDUPE_NEW},
+		{"a", DEDUPE_NEW},
+		{"b", DEDUPE_NEW},
+		{"a", DEDUPE_DUPLICATE},
+		{"", DEDUPE_NO_ID},
+		{"", DEDUPE_NO_ID},
+		{"c", DEDUPE_NEW},
 		/* capacity 3: "d" evicts "a", the oldest */
-		{"d", DEDUPE_NEW},       {"a", DEDUPE_NEW},
+		{"d", DEDUPE_NEW},
+		{"a", DEDUPE_NEW},
 		/* "a" came back and evicted "b" */
-		{"c", DEDUPE_DUPLICATE}, {"b", DEDUPE_NEW},
+		{"c", DEDUPE_DUPLICATE},
+		{"b", DEDUPE_NEW},
 		{"d", DEDUPE_DUPLICATE},
 	};
 	struct dedupe *d = dedupe_new(3);

@@ -139,16 +139,18 @@ static double sim_rate(const struct sim *s, int64_t t_ms)
 
 	switch (s->shape) {
 	case SHAPE_SMOOTH:
-		rate = s->night + (s->level - s->night) *
-					  (1.0 - cos(2.0 * M_PI *
-						     (double)(tod - 2 * HOUR_MS) /
-						     (double)DAY_MS)) /
-					  2.0;
+		rate = s->night +
+		       (s->level - s->night) *
+			       (1.0 -
+				cos(2.0 * M_PI * (double)(tod - 2 * HOUR_MS) /
+				    (double)DAY_MS)) /
+			       2.0;
 		break;
 	case SHAPE_STEPS:
 		rate = tod >= 8 * HOUR_MS + s->jitter_up_ms[day % 8] &&
 				       tod < 20 * HOUR_MS +
-						     s->jitter_down_ms[day % 8]
+						       s->jitter_down_ms[day %
+									 8]
 			       ? 20.0
 			       : 2.0;
 		break;
@@ -210,8 +212,7 @@ static struct detector *new_default(void)
 	return detector_new(&p);
 }
 
-static const struct event *first_of(const struct run *r,
-				    enum detect_action a)
+static const struct event *first_of(const struct run *r, enum detect_action a)
 {
 	for (size_t i = 0; i < r->n_ev; i++) {
 		if (r->ev[i].action == a) {
@@ -267,18 +268,18 @@ static void spike_case(enum shape shape, const char *name)
 		      rs->start_ms < spike + 3 * HOUR_MS);
 		CHECK(rs != NULL && f != NULL &&
 		      rs->fired_start_ms == f->start_ms);
-		delays[seed - 1] = f != NULL ? (f->start_ms - spike) / MIN_MS
-					     : -1;
-		resolve_after[seed - 1] =
-			rs != NULL
-				? (rs->start_ms + BUCKET_MS - spike -
-				   30 * MIN_MS) / MIN_MS
-				: -1;
+		delays[seed - 1] =
+			f != NULL ? (f->start_ms - spike) / MIN_MS : -1;
+		resolve_after[seed - 1] = rs != NULL
+						  ? (rs->start_ms + BUCKET_MS -
+						     spike - 30 * MIN_MS) /
+							    MIN_MS
+						  : -1;
 		ok += r.fires == 1 && r.resolves == 1;
 		detector_free(d);
 	}
-	printf("%s spike 8x: %d/%d seeds fire exactly once; delay (min):",
-	       name, ok, N_SEEDS);
+	printf("%s spike 8x: %d/%d seeds fire exactly once; delay (min):", name,
+	       ok, N_SEEDS);
 	for (int i = 0; i < N_SEEDS; i++) {
 		printf(" %" PRId64, delays[i]);
 	}
@@ -451,8 +452,8 @@ static void quiet_stream_case(void)
 		}
 	}
 	printf("quiet stream (7/bucket by day), 30 min at 3.5x: %d/%d found "
-	       "once inside; %d false alarms without it\n", hits, N_SEEDS,
-	       quiet_fa);
+	       "once inside; %d false alarms without it\n",
+	       hits, N_SEEDS, quiet_fa);
 	CHECK(hits >= N_SEEDS * 8 / 10);
 	CHECK_INT(quiet_fa, 0);
 }
@@ -485,7 +486,8 @@ static void early_case(void)
 		}
 	}
 	printf("first-day spike 8x at 15:00: %d/%d runs fire exactly once in "
-	       "it\n", exact, 2 * N_SEEDS);
+	       "it\n",
+	       exact, 2 * N_SEEDS);
 	CHECK_INT(exact, 2 * N_SEEDS);
 }
 
@@ -522,8 +524,9 @@ static void drop_case(void)
 				CHECK_INT(r.fires, 1);
 				CHECK(f != NULL && f->start_ms >= drop &&
 				      f->start_ms < drop + 30 * MIN_MS);
-				fired_in_time += f != NULL &&
-						 f->start_ms == drop + BUCKET_MS;
+				fired_in_time +=
+					f != NULL &&
+					f->start_ms == drop + BUCKET_MS;
 			}
 			detector_free(d);
 		}
@@ -553,8 +556,8 @@ static void cooldown_case(void)
 		d = detector_new(&p);
 		sim_init(&s, SHAPE_SMOOTH, (uint64_t)seed + 3000);
 		sim_spike(&s, spike, 30 * MIN_MS, 8.0);
-		for (t = s.origin_ms; resolved == 0 &&
-				      t < s.origin_ms + 3 * DAY_MS;
+		for (t = s.origin_ms;
+		     resolved == 0 && t < s.origin_ms + 3 * DAY_MS;
 		     t += BUCKET_MS) {
 			detector_step(d, t, sim_count(&s, t), &res);
 			record(&r, &res);
@@ -595,8 +598,7 @@ static bool same_result(const struct detect_result *a,
 	       a->count == b->count && a->baseline == b->baseline &&
 	       a->ratio == b->ratio && a->score == b->score &&
 	       a->anomalous == b->anomalous && a->state == b->state &&
-	       a->action == b->action &&
-	       a->fired_start_ms == b->fired_start_ms;
+	       a->action == b->action && a->fired_start_ms == b->fired_start_ms;
 }
 
 /* (h): encode in the middle of a firing, decode into a fresh detector and
@@ -674,15 +676,17 @@ static void roundtrip_case(void)
 		CHECK(pk != NULL && end != NULL && strchr(pk + 7, ',') < end &&
 		      strchr(strchr(pk + 7, ',') + 1, ',') < end);
 		if (pk != NULL && end != NULL) {
-			bad = xasprintf("%.*s%s", (int)(pk - text2), text2, end);
+			bad = xasprintf("%.*s%s", (int)(pk - text2), text2,
+					end);
 			CHECK_INT(detector_decode(b, bad, strlen(bad)), 0);
 			re = detector_encode(b, &n);
-			CHECK(strstr(re, " peaks=-9223372036854775808,-1 last=") !=
+			CHECK(strstr(re,
+				     " peaks=-9223372036854775808,-1 last=") !=
 			      NULL);
 			free(re);
 			free(bad);
-			bad = xasprintf("%.*s,-0.5%s", (int)(end - text2), text2,
-					end);
+			bad = xasprintf("%.*s,-0.5%s", (int)(end - text2),
+					text2, end);
 			CHECK_INT(detector_decode(b, bad, strlen(bad)), -1);
 			free(bad);
 			bad = xasprintf("%.*s,1,1,1,1,1,1,1,1,1,1,1,1,1,1%s",
@@ -824,9 +828,10 @@ static void history_storage_run(double threshold)
 	for (int64_t t = t0; t < t0 + 17 * DAY_MS; t += BUCKET_MS, i++) {
 		/* Small counts, a stretch above 16 bits, then a daily ramp
 		 * with a burst now and then. */
-		int64_t cnt = i < 100 ? i % 7 : i < 140 ? 100000 + i :
-			      20 + (i % 288) / 12 + (i % 5) +
-				      (i % 1000 == 7 ? 400 : 0);
+		int64_t cnt = i < 100   ? i % 7
+			      : i < 140 ? 100000 + i
+					: 20 + (i % 288) / 12 + (i % 5) +
+						  (i % 1000 == 7 ? 400 : 0);
 
 		if (t == t0 + 30 * BUCKET_MS) {
 			text = detector_encode(a, &len);
@@ -838,7 +843,8 @@ static void history_storage_run(double threshold)
 			if (raw) {
 				CHECK(strstr(text, ";h=0,1,2,3,4,5,6,0,1,") !=
 				      NULL);
-				CHECK(strstr(text, ",1,100100,100101,") != NULL);
+				CHECK(strstr(text, ",1,100100,100101,") !=
+				      NULL);
 				CHECK(strstr(text, ",100139,") != NULL);
 			}
 			CHECK_INT(detector_decode(c, text, len), 0);
@@ -909,8 +915,8 @@ static void repeat_case(void)
 		ok += r.fires == 2;
 		detector_free(d);
 	}
-	printf("spike 6x on day 2 and day 3 at 14:00: both fire in %d/%d\n",
-	       ok, N_SEEDS);
+	printf("spike 6x on day 2 and day 3 at 14:00: both fire in %d/%d\n", ok,
+	       N_SEEDS);
 }
 
 /* A gap is filled with zeros: the ring stays aligned, and a drop alert
@@ -1048,7 +1054,8 @@ static void level_shift_seasonal_case(void)
 	CHECK_INT(worst, 1);
 	CHECK_INT(missed, 0);
 	printf("level shift x2.5 on day 10, 8 seeds: %zu alerts in 14 days "
-	       "(at most 1 per seed: %zu)\n", total, worst);
+	       "(at most 1 per seed: %zu)\n",
+	       total, worst);
 }
 
 /* The window: one bucket at 4x is a blip and stays silent, two in a row
@@ -1065,14 +1072,15 @@ static void window_case(void)
 		struct run r = {0};
 
 		for (int64_t t = t0; t < t0 + 3 * DAY_MS; t += BUCKET_MS) {
-			int64_t c = t >= at && t < at + len * BUCKET_MS ? 80 : 20;
+			int64_t c =
+				t >= at && t < at + len * BUCKET_MS ? 80 : 20;
 
 			detector_step(d, t, c, &res);
 			record(&r, &res);
 		}
 		CHECK_INT(r.fires, len == 1 ? 0 : 1);
-		CHECK(len == 1 || (r.n_ev >= 1 && r.ev[0].start_ms ==
-							 at + BUCKET_MS));
+		CHECK(len == 1 ||
+		      (r.n_ev >= 1 && r.ev[0].start_ms == at + BUCKET_MS));
 		detector_free(d);
 	}
 	for (int bursty = 0; bursty <= 1; bursty++) {
@@ -1083,10 +1091,12 @@ static void window_case(void)
 		for (int64_t t = t0; t < t0 + 4 * DAY_MS; t += BUCKET_MS) {
 			int64_t c = 20;
 
-			if (bursty && (t - t0) % (2 * HOUR_MS) < 2 * BUCKET_MS) {
+			if (bursty &&
+			    (t - t0) % (2 * HOUR_MS) < 2 * BUCKET_MS) {
 				c = 80;
 			}
-			if (t >= at + DAY_MS && t < at + DAY_MS + 2 * BUCKET_MS) {
+			if (t >= at + DAY_MS &&
+			    t < at + DAY_MS + 2 * BUCKET_MS) {
 				c = 80;
 			}
 			detector_step(d, t, c, &res);
@@ -1223,8 +1233,8 @@ static void calibration_case(void)
 	CHECK_INT(quiet_fires, 0);
 	printf("calibrated threshold: 15 min at %.1fx on a Poisson afternoon "
 	       "found within 2 buckets in %zu/%d (%zu on the third), %zu "
-	       "false alarms; %zu without it\n", CALIB_FACTOR, found, N_SEEDS,
-	       late, false_alarms, quiet_fires);
+	       "false alarms; %zu without it\n",
+	       CALIB_FACTOR, found, N_SEEDS, late, false_alarms, quiet_fires);
 }
 
 int main(void)

@@ -32,7 +32,9 @@ static const struct {
 	{"hyphens", "bla-bla-car", " bla bla car "},
 	{"apostrophe", "l'appli", " l appli "},
 	{"spaces collapse", "  a \t\n b  ", " a b "},
-	{"emoji separate", "bla\xf0\x9f\x98\x80" "car\xe2\x9d\xa4\xef\xb8\x8f!",
+	{"emoji separate",
+	 "bla\xf0\x9f\x98\x80"
+	 "car\xe2\x9d\xa4\xef\xb8\x8f!",
 	 " bla car "},
 	{"japanese", "東京タワー", " 東 京 タ ワ ー "},
 	{"cjk between latin", "abc東京def", " abc 東 京 def "},
@@ -48,17 +50,45 @@ static const struct {
 	{"greek final sigma", "ΟΔΟΣ", " οδοσ "},
 	{"cyrillic", "Москва", " москва "},
 	{"turkish dotted I", "İstanbul", " istanbul "},
-	{"soft hyphen ignorable", "bla\xc2\xad" "bla", " blabla "},
-	{"zero-width joiner ignorable", "a\xe2\x80\x8d" "b", " ab "},
-	{"nbsp separates", "a\xc2\xa0" "b", " a b "},
-	{"invalid utf-8 separates", "ab\xff" "cd\xc3", " ab cd "},
-	{"overlong separates", "a\xc0\xaf" "b", " a b "},
-	{"surrogate bytes separate", "a\xed\xa0\x80" "b", " a b "},
-	{"han ext. G", "a\xf0\xb0\x80\x80" "b", " a \xf0\xb0\x80\x80 b "},
-	{"private use separates", "a\xf3\xb0\x80\x80" "b", " a b "},
-	{"tag chars ignorable", "a\xf3\xa0\x80\xa1" "b", " ab "},
-	{"long ascii run", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+	{"soft hyphen ignorable",
+	 "bla\xc2\xad"
+	 "bla",
+	 " blabla "},
+	{"zero-width joiner ignorable",
+	 "a\xe2\x80\x8d"
+	 "b",
+	 " ab "},
+	{"nbsp separates",
+	 "a\xc2\xa0"
+	 "b",
+	 " a b "},
+	{"invalid utf-8 separates",
+	 "ab\xff"
+	 "cd\xc3",
+	 " ab cd "},
+	{"overlong separates",
+	 "a\xc0\xaf"
+	 "b",
+	 " a b "},
+	{"surrogate bytes separate",
+	 "a\xed\xa0\x80"
+	 "b",
+	 " a b "},
+	{"han ext. G",
+	 "a\xf0\xb0\x80\x80"
+	 "b",
+	 " a \xf0\xb0\x80\x80 b "},
+	{"private use separates",
+	 "a\xf3\xb0\x80\x80"
+	 "b",
+	 " a b "},
+	{"tag chars ignorable",
+	 "a\xf3\xa0\x80\xa1"
+	 "b",
+	 " ab "},
+	{"long ascii run",
+	 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+	 "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 	 " abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
 	 "abcdefghijklmnopqrstuvwxyz "},
 };
@@ -121,8 +151,10 @@ static bool all_plain_word_chars(const utf8proc_uint8_t *s)
 		      (cat >= UTF8PROC_CATEGORY_ND &&
 		       cat <= UTF8PROC_CATEGORY_NO) ||
 		      c == '_') ||
-		    (c >= 0x3040 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x9FFF) ||
-		    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
+		    (c >= 0x3040 && c <= 0x30FF) ||
+		    (c >= 0x3400 && c <= 0x9FFF) ||
+		    (c >= 0xAC00 && c <= 0xD7A3) ||
+		    (c >= 0xF900 && c <= 0xFAFF) ||
 		    (c >= 0x1B000 && c <= 0x1B16F) || c >= 0x20000) {
 			return false;
 		}
@@ -162,8 +194,10 @@ static void test_fold_vs_utf8proc(const struct fold *f)
 	for (c = 0; c < 0x30000; c++) {
 		/* Kana keep their voicing marks; dotless ı folds to i on
 		 * purpose (checked in test_turkish). */
-		if ((c >= 0xD800 && c <= 0xDFFF) || (c >= 0x3040 && c <= 0x30FF) ||
-		    (c >= 0x31F0 && c <= 0x31FF) || (c >= 0xFF66 && c <= 0xFF9D)) {
+		if ((c >= 0xD800 && c <= 0xDFFF) ||
+		    (c >= 0x3040 && c <= 0x30FF) ||
+		    (c >= 0x31F0 && c <= 0x31FF) ||
+		    (c >= 0xFF66 && c <= 0xFF9D)) {
 			continue;
 		}
 		n = utf8proc_encode_char(c, u);
@@ -175,8 +209,7 @@ static void test_fold_vs_utf8proc(const struct fold *f)
 					 UTF8PROC_STRIPMARK) < 0) {
 			continue;
 		}
-		if ((all_plain_word_chars(mapped) ||
-		     single_han(mapped)) &&
+		if ((all_plain_word_chars(mapped) || single_han(mapped)) &&
 		    strstr((char *)mapped, "\xc4\xb1") == NULL &&
 		    strlen((char *)mapped) + 3 < sizeof(want)) {
 			snprintf(want, sizeof(want), " %s ", (char *)mapped);
@@ -185,7 +218,8 @@ static void test_fold_vs_utf8proc(const struct fold *f)
 			    strcmp(out.data, want) != 0) {
 				if (bad++ < 5) {
 					fprintf(stderr,
-						"U+%04X: got \"%s\" want \"%s\"\n",
+						"U+%04X: got \"%s\" want "
+						"\"%s\"\n",
 						(unsigned)c, out.data, want);
 				}
 			}

@@ -33,7 +33,8 @@ int main(void)
 	history_init(&h);
 	history_init(&back);
 	for (int i = 0; i < HISTORY_MAX + 5; i++) {
-		entry(&e, i, i % 2 ? "brand" : "app", i % 3 ? "firing" : "resolved",
+		entry(&e, i, i % 2 ? "brand" : "app",
+		      i % 3 ? "firing" : "resolved",
 		      i == HISTORY_MAX + 4 ? "s1" : NULL);
 		history_add(&h, &e);
 	}

@@ -26,7 +26,8 @@ struct parse_case {
 
 static const struct parse_case ok_cases[] = {
 	{"x v2 with includes",
-	 "{\"data\":{\"id\":\"1861234567890123456\",\"text\":\"Hello BlaBlaCar\","
+	 "{\"data\":{\"id\":\"1861234567890123456\",\"text\":\"Hello "
+	 "BlaBlaCar\","
 	 "\"created_at\":\"2026-11-21T14:00:00.000Z\",\"lang\":\"en\","
 	 "\"author_id\":\"42\"},\"includes\":{\"users\":[{\"id\":\"7\","
 	 "\"username\":\"other\"},{\"id\":\"42\",\"username\":\"alice\"},"
@@ -63,8 +64,8 @@ static const struct parse_case ok_cases[] = {
 	 "", false, 0},
 	{"negative integer id", "{\"id\":-7,\"text\":\"t\"}", "-7", "t", "", "",
 	 "", false, 0},
-	{"integral id with exponent", "{\"id\":1e3,\"text\":\"t\"}", "1000", "t",
-	 "", "", "", false, 0},
+	{"integral id with exponent", "{\"id\":1e3,\"text\":\"t\"}", "1000",
+	 "t", "", "", "", false, 0},
 	{"id key inside a string first",
 	 "{\"text\":\"\\\"id\\\": 9\",\"x\":{\"id\":8},\"id\":77}", "77",
 	 "\"id\": 9", "", "", "", false, 0},
@@ -77,24 +78,23 @@ static const struct parse_case ok_cases[] = {
 	{"fractional seconds",
 	 "{\"text\":\"t\",\"created_at\":\"2026-11-21T14:00:00.250Z\"}", "",
 	 "t", "", "", "", true, T0 + 250},
-	{"surrogate pair",
-	 "{\"text\":\"smile \\ud83d\\ude00 \\u00e9\"}", "",
+	{"surrogate pair", "{\"text\":\"smile \\ud83d\\ude00 \\u00e9\"}", "",
 	 "smile \xf0\x9f\x98\x80 \xc3\xa9", "", "", "", false, 0},
 	{"trailing whitespace", "{\"text\":\"t\"}  \r\n", "", "t", "", "", "",
 	 false, 0},
-	{"every escape",
-	 "{\"text\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t end\"}", "",
-	 "q\" b\\ s/ \b\f\n\r\t end", "", "", "", false, 0},
+	{"every escape", "{\"text\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t end\"}",
+	 "", "q\" b\\ s/ \b\f\n\r\t end", "", "", "", false, 0},
 	{"\\u escapes of 1, 2 and 3 UTF-8 bytes, either case",
 	 "{\"text\":\"\\u0041\\u00E9\\u00e9\\u20ac\\uFFFF\"}", "",
 	 "A\xc3\xa9\xc3\xa9\xe2\x82\xac\xef\xbf\xbf", "", "", "", false, 0},
 	{"surrogate pairs: highest code point and adjacent pairs",
 	 "{\"text\":\"\\uDBFF\\uDFFF\\ud83d\\ude00\\ud83c\\uDDEB!\"}", "",
-	 "\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80\xf0\x9f\x87\xab!", "", "", "",
-	 false, 0},
-	{"\\u0000 does not cut the text",
-	 "{\"text\":\"a\\u0000b\"}", "", "a\xef\xbf\xbd" "b", "", "", "",
-	 false, 0},
+	 "\xf4\x8f\xbf\xbf\xf0\x9f\x98\x80\xf0\x9f\x87\xab!", "", "", "", false,
+	 0},
+	{"\\u0000 does not cut the text", "{\"text\":\"a\\u0000b\"}", "",
+	 "a\xef\xbf\xbd"
+	 "b",
+	 "", "", "", false, 0},
 	{"escaped keys and values",
 	 "{\"t\\u0065xt\":\"caf\\u00e9\",\"\\u0069d\":\"\\u0031\","
 	 "\"la\\u006eg\":\"f\\u0072\"}",
@@ -116,7 +116,8 @@ static const struct parse_case ok_cases[] = {
 	 "\"language\":\"fr\",\"url\":\"https://m.example/@carol/109\","
 	 "\"content\":\"<p>J&#39;adore <a href=\\\"https://x\\\" "
 	 "class=\\\"mention\\\">@<span>BlaBlaCar</span></a> &amp; "
-	 "co</p><p>2nd<br />line</p>\",\"account\":{\"acct\":\"carol@m.example\","
+	 "co</p><p>2nd<br "
+	 "/>line</p>\",\"account\":{\"acct\":\"carol@m.example\","
 	 "\"username\":\"carol\"}}",
 	 "109", " J'adore @BlaBlaCar & co  2nd line ", "fr", "carol@m.example",
 	 "https://m.example/@carol/109", true, T0},
@@ -153,7 +154,8 @@ static void test_parse_ok(void)
 		    strcmp(m.author, c->author) != 0 ||
 		    strcmp(m.url, c->url) != 0 ||
 		    m.has_created_at != c->has_created_at ||
-		    (c->has_created_at && m.created_at_ms != c->created_at_ms)) {
+		    (c->has_created_at &&
+		     m.created_at_ms != c->created_at_ms)) {
 			fprintf(stderr, "parse case \"%s\" differs:\n",
 				c->name);
 		}
@@ -220,8 +222,10 @@ static const struct {
 	{"array trailing comma", "{\"text\":\"t\",\"a\":[1,]}", "invalid JSON"},
 	{"array missing comma", "{\"text\":\"t\",\"a\":[1 2]}", "invalid JSON"},
 	{"key without value", "{\"text\":\"t\",\"a\"}", "invalid JSON"},
-	{"chained colons", "{\"a\":\"b\":\"c\",\"text\":\"t\"}", "invalid JSON"},
-	{"colon in an array", "{\"text\":\"t\",\"a\":[\"k\":1]}", "invalid JSON"},
+	{"chained colons", "{\"a\":\"b\":\"c\",\"text\":\"t\"}",
+	 "invalid JSON"},
+	{"colon in an array", "{\"text\":\"t\",\"a\":[\"k\":1]}",
+	 "invalid JSON"},
 	{"number key", "{1:\"t\"}", "invalid JSON"},
 	{"bare word", "{\"text\":\"t\",\"a\":nope}", "invalid JSON"},
 	{"truncated literal", "{\"text\":\"t\",\"a\":tru}", "invalid JSON"},
@@ -248,8 +252,7 @@ static void test_parse_bad(void)
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		strcpy(err, "(unset)");
 		rc = mention_parse(&m, bad_cases[i].line,
-				   strlen(bad_cases[i].line), err,
-				   sizeof(err));
+				   strlen(bad_cases[i].line), err, sizeof(err));
 		if (rc != -1 || strcmp(err, bad_cases[i].err) != 0) {
 			fprintf(stderr, "bad case \"%s\": rc %d, \"%s\"\n",
 				bad_cases[i].name, rc, err);
@@ -287,8 +290,9 @@ static void test_parse_limits(void)
 	CHECK_STR(m.text, "ab");
 	mention_fini(&m);
 	/* A NUL inside the line is not JSON whitespace. */
-	CHECK_INT(mention_parse(&m, "{\"text\":\"ab\"}\0", 14, err, sizeof(err)),
-		  -1);
+	CHECK_INT(
+		mention_parse(&m, "{\"text\":\"ab\"}\0", 14, err, sizeof(err)),
+		-1);
 	CHECK_STR(err, "invalid JSON");
 	/* More tokens than fit on the stack, and nesting deeper than
 	 * anyone writes. */
@@ -347,12 +351,17 @@ static const struct {
 	{"link", "see <a href=\"https://x\" rel=\"nofollow\">link</a>!",
 	 "see link!"},
 	{"named entities", "&amp;&lt;&gt;&quot;&#39;&apos;", "&<>\"''"},
-	{"nbsp", "a&nbsp;b", "a\xc2\xa0" "b"},
+	{"nbsp", "a&nbsp;b",
+	 "a\xc2\xa0"
+	 "b"},
 	{"decimal entity", "&#233;t&#233;", "\xc3\xa9t\xc3\xa9"},
-	{"hex entity", "&#x1F600;&#X41;", "\xf0\x9f\x98\x80" "A"},
+	{"hex entity", "&#x1F600;&#X41;",
+	 "\xf0\x9f\x98\x80"
+	 "A"},
 	{"bad numeric entities", "&#0;&#xD800;&#x110000;",
 	 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-	{"unknown entity kept", "&copy; & &#; &#x; &amp", "&copy; & &#; &#x; &amp"},
+	{"unknown entity kept", "&copy; & &#; &#x; &amp",
+	 "&copy; & &#; &#x; &amp"},
 	{"lone less-than", "a < b <3", "a < b <3"},
 	{"unclosed tag kept", "a <b", "a <b"},
 	{"pre is not p", "<pre>x</pre>", "x"},
@@ -387,15 +396,18 @@ static void test_copy(void)
 {
 	struct mention m, c;
 	char err[64];
-	const char *line = "{\"id\":\"1\",\"text\":\"h\xc3\xa9\xe2\x82\xac" "x\","
+	const char *line = "{\"id\":\"1\",\"text\":\"h\xc3\xa9\xe2\x82\xac"
+			   "x\","
 			   "\"lang\":\"fr\",\"author\":\"a\",\"url\":\"u\","
 			   "\"created_at\":\"2026-11-21T14:00:00Z\"}";
 	static const struct {
 		size_t max;
 		const char *want;
 	} cuts[] = {
-		{100, "h\xc3\xa9\xe2\x82\xac" "x"},
-		{7, "h\xc3\xa9\xe2\x82\xac" "x"},
+		{100, "h\xc3\xa9\xe2\x82\xac"
+		      "x"},
+		{7, "h\xc3\xa9\xe2\x82\xac"
+		    "x"},
 		{6, "h\xc3\xa9\xe2\x82\xac"},
 		{5, "h\xc3\xa9"},
 		{4, "h\xc3\xa9"},
@@ -435,11 +447,11 @@ static const struct mention_fields test_fields = {
 	.url = "/links/a~0b/1",
 };
 
-#define MASTO_STATUS(id, content, extra)                                  \
-	"{\"id\":\"" id "\",\"created_at\":\"2026-11-21T14:00:00.000Z\","  \
-	"\"language\":null,\"url\":\"https://m.example/@a/" id "\","       \
+#define MASTO_STATUS(id, content, extra)                                     \
+	"{\"id\":\"" id "\",\"created_at\":\"2026-11-21T14:00:00.000Z\","    \
+	"\"language\":null,\"url\":\"https://m.example/@a/" id "\","         \
 	"\"content\":\"" content "\",\"account\":{\"acct\":\"a@m.example\"," \
-	"\"username\":\"a\"},\"tags\":[{\"name\":\"blablacar\"},"          \
+	"\"username\":\"a\"},\"tags\":[{\"name\":\"blablacar\"},"            \
 	"{\"name\":\"covoit\"}]" extra "}"
 
 static const struct {
@@ -460,30 +472,36 @@ static const struct {
 	 "\":\"UpstreamOperationalDisconnect\",\"detail\":\"This stream has "
 	 "been disconnected upstream for operational reasons.\",\"type\":"
 	 "\"https://api.twitter.com/2/problems/operational-disconnect\"}]}",
-	 MENTION_STREAM_ERROR, "operational-disconnect: This stream has been "
-	 "disconnected upstream for operational reasons.", NULL, NULL, NULL, NULL, NULL},
+	 MENTION_STREAM_ERROR,
+	 "operational-disconnect: This stream has been "
+	 "disconnected upstream for operational reasons.",
+	 NULL, NULL, NULL, NULL, NULL},
 	{"auto in-stream error", MENTION_FORMAT_AUTO, true,
 	 "{\"errors\":[{\"title\":\"ConnectionException\"}]}",
-	 MENTION_STREAM_ERROR, "ConnectionException: ", NULL, NULL, NULL, NULL, NULL},
+	 MENTION_STREAM_ERROR, "ConnectionException: ", NULL, NULL, NULL, NULL,
+	 NULL},
 	{"x-v2 partial errors with data", MENTION_FORMAT_X_V2, true,
 	 "{\"data\":{\"id\":\"3\",\"text\":\"t\"},\"errors\":[{\"title\":"
 	 "\"Not Found Error\"}]}",
 	 MENTION_OK, "3", "t", "", "", "https://x.com/i/web/status/3", NULL},
 	{"x-v2 rejects flat", MENTION_FORMAT_X_V2, true,
-	 "{\"id\":\"1\",\"text\":\"t\"}", MENTION_REJECTED,
-	 "missing \"data\"", NULL, NULL, NULL, NULL, NULL},
+	 "{\"id\":\"1\",\"text\":\"t\"}", MENTION_REJECTED, "missing \"data\"",
+	 NULL, NULL, NULL, NULL, NULL},
 	{"flat rejects x-v2", MENTION_FORMAT_FLAT, true,
 	 "{\"data\":{\"id\":\"1\",\"text\":\"t\"}}", MENTION_REJECTED,
 	 "missing \"text\"", NULL, NULL, NULL, NULL, NULL},
 	{"mastodon status", MENTION_FORMAT_MASTODON, true,
-	 MASTO_STATUS("1100", "<p>Trip with <a href=\\\"https://m.example/tags/"
+	 MASTO_STATUS("1100",
+		      "<p>Trip with <a href=\\\"https://m.example/tags/"
 		      "blablacar\\\" class=\\\"mention hashtag\\\" rel=\\\"tag"
 		      "\\\">#<span>BlaBlaCar</span></a> &amp; friends "
 		      "\\ud83d\\ude97</p><p>see <a href=\\\"https://ex.org\\\">"
 		      "<span class=\\\"invisible\\\">https://</span>ex.org</a>"
-		      "</p>", ""),
+		      "</p>",
+		      ""),
 	 MENTION_OK, "1100",
-	 " Trip with #BlaBlaCar & friends \xF0\x9F\x9A\x97  see https://ex.org ",
+	 " Trip with #BlaBlaCar & friends \xF0\x9F\x9A\x97  see "
+	 "https://ex.org ",
 	 "", "a@m.example", "https://m.example/@a/1100", "blablacar covoit"},
 	{"mastodon boost as original", MENTION_FORMAT_MASTODON, true,
 	 "{\"id\":\"2000\",\"content\":\"\",\"account\":{\"acct\":\"booster\"},"
@@ -491,11 +509,12 @@ static const struct {
 	 MENTION_OK, "1100", "orig", "", "a@m.example",
 	 "https://m.example/@a/1100", "blablacar covoit"},
 	{"mastodon boost skipped", MENTION_FORMAT_MASTODON, false,
-	 "{\"id\":\"2000\",\"content\":\"\",\"reblog\":"
-	 MASTO_STATUS("1100", "orig", "") "}",
+	 "{\"id\":\"2000\",\"content\":\"\",\"reblog\":" MASTO_STATUS(
+		 "1100", "orig", "") "}",
 	 MENTION_SKIPPED, "boost skipped", NULL, NULL, NULL, NULL, NULL},
 	{"mastodon edit keeps id", MENTION_FORMAT_MASTODON, true,
-	 MASTO_STATUS("1100", "edited", ",\"edited_at\":\"2026-11-21T14:05:00Z\""),
+	 MASTO_STATUS("1100", "edited",
+		      ",\"edited_at\":\"2026-11-21T14:05:00Z\""),
 	 MENTION_OK, "1100", "edited", "", "a@m.example",
 	 "https://m.example/@a/1100", "blablacar covoit"},
 	{"mastodon without content", MENTION_FORMAT_MASTODON, true,
@@ -516,7 +535,8 @@ static const struct {
 	 "missing text (/data/text)", NULL, NULL, NULL, NULL, NULL},
 	{"fields wrong type", MENTION_FORMAT_FIELDS, true,
 	 "{\"data\":{\"text\":\"t\",\"meta/lang\":5}}", MENTION_REJECTED,
-	 "lang (/data/meta~1lang): expected a string", NULL, NULL, NULL, NULL, NULL},
+	 "lang (/data/meta~1lang): expected a string", NULL, NULL, NULL, NULL,
+	 NULL},
 	{"fields array index no leading zero", MENTION_FORMAT_FIELDS, true,
 	 "{\"data\":{\"text\":\"t\"},\"links\":{\"a~b\":[\"0\",\"1\"]},"
 	 "\"includes\":{\"users\":{\"0\":{\"username\":\"objkey\"}}}}",
@@ -659,11 +679,12 @@ static void test_many_members(void)
 		buf_init(&line, 1 << 16);
 		CHECK_INT(buf_append(&line, "{\"data\":{", 9), 0);
 		for (int k = 0; k < keys; k++) {
-			CHECK_INT(buf_printf(&line, "\"k%d\":{\"a\":[%d]},",
-					     k, k),
+			CHECK_INT(buf_printf(&line, "\"k%d\":{\"a\":[%d]},", k,
+					     k),
 				  0);
 		}
-		CHECK_INT(buf_printf(&line, "\"lang\":\"de\",\"text\":\"t%d\","
+		CHECK_INT(buf_printf(&line,
+				     "\"lang\":\"de\",\"text\":\"t%d\","
 				     "\"text\":\"dup\",\"id\":\"9\"},"
 				     "\"z\":1}",
 				     keys),

@@ -99,7 +99,8 @@ static void test_qp(void)
 	char *qp;
 
 	roundtrip("plain ascii", "plain ascii");
-	roundtrip("a=b caf\xc3\xa9\n.dot\r\nend  \nx\t", "a=b caf\xc3\xa9\n.dot\n"
+	roundtrip("a=b caf\xc3\xa9\n.dot\r\nend  \nx\t",
+		  "a=b caf\xc3\xa9\n.dot\n"
 		  "end  \nx\t");
 	memset(long_line, 'x', sizeof(long_line) - 1);
 	long_line[sizeof(long_line) - 1] = '\0';
@@ -269,8 +270,8 @@ static void test_message(void)
 	m.n_to = 2;
 	m.subject = "\xc3\xa9t\xc3\xa9";
 	msg = mime_build(&m, NULL, err, sizeof(err));
-	CHECK(msg != NULL && strstr(msg, "\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n")
-				     != NULL);
+	CHECK(msg != NULL &&
+	      strstr(msg, "\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n") != NULL);
 	free(msg);
 }
 

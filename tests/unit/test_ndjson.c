@@ -25,8 +25,8 @@ static const struct {
 	size_t pending; /* partial bytes left at the end */
 } cases[] = {
 	{"{\"a\":1}\n{\"b\":2}\n", 100, "{\"a\":1}|{\"b\":2}|", 0, 0, 0},
-	{"{\"a\":1}\r\n\r\n\r\n{\"b\":2}\r\n", 100, "{\"a\":1}|{\"b\":2}|",
-	 2, 0, 0},
+	{"{\"a\":1}\r\n\r\n\r\n{\"b\":2}\r\n", 100, "{\"a\":1}|{\"b\":2}|", 2,
+	 0, 0},
 	{"\n\n  \n", 100, "", 3, 0, 0},
 	/* a partial tail is held, never reported */
 	{"one\ntwo", 100, "one|", 0, 0, 3},

@@ -48,14 +48,18 @@ static const struct {
 	{"y NOT -x", "y AND x"},
 	{"a AND NOT b OR c", "(a AND NOT b) OR c"},
 	{"  spaced\tout  ", "spaced AND out"},
-	{"NEARBY ORANGE ANDROID NOTE", "NEARBY AND ORANGE AND ANDROID AND NOTE"},
+	{"NEARBY ORANGE ANDROID NOTE",
+	 "NEARBY AND ORANGE AND ANDROID AND NOTE"},
 	{"\"say \\\"hi\\\"\"", "\"say \\\"hi\\\"\""},
 	{"lang:fr", "lang:fr"},
 	/* a backslash is a plain character of a bare word (fuzz_query) */
 	{"#bovit\\", "#bovit\\"},
 	{"a\\b lang:x\\", "a\\b AND lang:x\\"},
 	/* stray continuation bytes after '(' stay in the term */
-	{"a (\xba\xba" "b)", "a AND \xba\xba" "b"},
+	{"a (\xba\xba"
+	 "b)",
+	 "a AND \xba\xba"
+	 "b"},
 };
 
 static void test_format(void)
@@ -98,7 +102,8 @@ static const struct {
 	{"", 1, 1, "empty query"},
 	{"   ", 1, 4, "empty query"},
 	{"(a OR b", 1, 8, "expected ')' to close '(' opened at column 1"},
-	{"x (a OR (b c)", 1, 14, "expected ')' to close '(' opened at column 3"},
+	{"x (a OR (b c)", 1, 14,
+	 "expected ')' to close '(' opened at column 3"},
 	{"(a OR b", 14, 21, "expected ')' to close '(' opened at column 14"},
 	{"(été OR x", 1, 10, "expected ')' to close '(' opened at column 1"},
 	{"été)", 1, 4, "unexpected ')' (no '(' to close)"},
@@ -111,7 +116,8 @@ static const struct {
 	{"a -", 1, 3, "expected a term right after '-'"},
 	{"a - b", 1, 3, "expected a term right after '-'"},
 	{"\"abc", 1, 5, "expected '\"' to close the phrase opened at column 1"},
-	{"x \"été", 1, 7, "expected '\"' to close the phrase opened at column 3"},
+	{"x \"été", 1, 7,
+	 "expected '\"' to close the phrase opened at column 3"},
 	{"\"\"", 1, 1, "empty phrase"},
 	{"()", 1, 2, "empty parentheses"},
 	{"a NEAR b", 1, 3,
@@ -121,7 +127,8 @@ static const struct {
 	{"a ONEAR/ b", 1, 9, "expected a number after ONEAR/"},
 	{"a NEAR/101 b", 1, 8, "NEAR distance must be from 0 to 100 (got 101)"},
 	{"a NEAR/3", 1, 9, "expected a term after NEAR/3"},
-	{"a NEAR/3 lang:fr", 1, 10, "expected a term after NEAR/3, got a filter"},
+	{"a NEAR/3 lang:fr", 1, 10,
+	 "expected a term after NEAR/3, got a filter"},
 	{"a NEAR/3 NOT b", 1, 10, "expected a term after NEAR/3, got NOT"},
 	{"(a AND b) NEAR/2 c", 1, 2,
 	 "NEAR/2 needs a term, a phrase or an OR group of them on each side"},
@@ -130,7 +137,8 @@ static const struct {
 	{"co*v", 1, 3, "'*' is only allowed at the end of a term"},
 	{"*cov", 1, 1, "'*' is only allowed at the end of a term"},
 	{"c*", 1, 2, "a wildcard needs at least 2 characters before '*'"},
-	{"\"bla *\"", 1, 6, "a wildcard needs at least 2 characters before '*'"},
+	{"\"bla *\"", 1, 6,
+	 "a wildcard needs at least 2 characters before '*'"},
 	{"\"a* b\"", 1, 1, "'*' is only allowed at the end of a term"},
 	{"lang:", 1, 6, "expected a value after 'lang:'"},
 	{"x author: y", 1, 10, "expected a value after 'author:'"},
@@ -388,12 +396,9 @@ static void test_tables(const struct fold *fold)
 static void test_many_rules(const struct fold *fold)
 {
 	static const char *const queries[] = {
-		"blablacar",
-		"annul* NEAR/2 trajet",
-		"lang:fr",
-		"raw:SNCF",
-		"trajet -annul*",
-		"\"bla bla car\" OR covoiturage",
+		"blablacar",      "annul* NEAR/2 trajet",
+		"lang:fr",        "raw:SNCF",
+		"trajet -annul*", "\"bla bla car\" OR covoiturage",
 	};
 	struct matcher *m = matcher_new(fold);
 	struct match_input in = {0};
@@ -499,8 +504,8 @@ static char **read_lines(const char *name, size_t *n_out)
 		return NULL;
 	}
 	while ((len = getline(&line, &cap, in)) >= 0) {
-		while (len > 0 && (line[len - 1] == '\n' ||
-				   line[len - 1] == '\r')) {
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r')) {
 			line[--len] = '\0';
 		}
 		if (len == 0) {
@@ -567,7 +572,8 @@ static void differential(const struct fold *f, char **kw, size_t n_kw,
 	for (size_t i = 0; i < n_kw; i++) {
 		total += want[i];
 		if (got[i] != want[i] && mismatches++ < 10) {
-			fprintf(stderr, "keyword \"%s\": %llu != reference %llu\n",
+			fprintf(stderr,
+				"keyword \"%s\": %llu != reference %llu\n",
 				kw[i], (unsigned long long)got[i],
 				(unsigned long long)want[i]);
 		}
@@ -576,8 +582,8 @@ static void differential(const struct fold *f, char **kw, size_t n_kw,
 	CHECK_INT(mentions, n_lines);
 	/* the fixture plants keywords: a zero total would test nothing */
 	CHECK(total > n_lines / 4);
-	printf("differential: %zu keywords, %zu mentions, %llu matches\n",
-	       n_kw, mentions, (unsigned long long)total);
+	printf("differential: %zu keywords, %zu mentions, %llu matches\n", n_kw,
+	       mentions, (unsigned long long)total);
 	buf_fini(&kb);
 	buf_fini(&tb);
 	free(got);
@@ -611,14 +617,14 @@ static void test_differential(const struct fold *f)
 
 /* ---- rules[].match in the config ---- */
 
-#define CFG_HEAD                                                          \
-	"sources:\n"                                                       \
-	"  - name: push\n"                                                 \
-	"    type: http-push\n"                                            \
-	"  - name: masto\n"                                                \
-	"    type: http-push\n"                                            \
-	"rules:\n"                                                         \
-	"  - name: brand\n"                                                \
+#define CFG_HEAD                \
+	"sources:\n"            \
+	"  - name: push\n"      \
+	"    type: http-push\n" \
+	"  - name: masto\n"     \
+	"    type: http-push\n" \
+	"rules:\n"              \
+	"  - name: brand\n"     \
 	"    match:\n"
 
 static const struct {
@@ -645,8 +651,7 @@ static const struct {
 	 "x.yaml:10:18: rules[0].match.lang[1]: invalid language code"},
 	{CFG_HEAD "      query: x\n      sources: [push, nope]\n",
 	 "x.yaml:10:23: rules[0].match.sources[1]: unknown source \"nope\""},
-	{CFG_HEAD "      query: \"\"\n",
-	 "x.yaml:9:15: empty query"},
+	{CFG_HEAD "      query: \"\"\n", "x.yaml:9:15: empty query"},
 	{CFG_HEAD "      query: [x]\n",
 	 "x.yaml:9:14: rules[0].match.query: wrong type"},
 };
@@ -677,8 +682,8 @@ static void test_config(void)
 			free(s);
 		}
 		if (!found) {
-			fprintf(stderr, "config case %zu: no \"%s\"; got:\n",
-				i, config_bad[i].msg);
+			fprintf(stderr, "config case %zu: no \"%s\"; got:\n", i,
+				config_bad[i].msg);
 			diag_print(&d, stderr);
 		}
 		CHECK(found);

@@ -112,9 +112,9 @@ static void test_ids(void)
 static void test_webhook(void)
 {
 	static const char *const order[] = {
-		"version", "id",	 "status",   "rule",  "labels",
-		"window_start", "window_end", "count", "baseline", "ratio",
-		"score",   "samples", "summary",
+		"version",      "id",         "status",  "rule",     "labels",
+		"window_start", "window_end", "count",   "baseline", "ratio",
+		"score",        "samples",    "summary",
 	};
 	static const char *const sample_keys[] = {"id", "text", "created_at",
 						  "author", "url"};
@@ -195,12 +195,12 @@ static void test_webhook(void)
 	root = cJSON_Parse(body);
 	CHECK(root != NULL);
 	if (root != NULL) {
-		CHECK_DBL(cJSON_GetObjectItem(root, "baseline")->valuedouble,
-			  0, 0);
+		CHECK_DBL(cJSON_GetObjectItem(root, "baseline")->valuedouble, 0,
+			  0);
 		CHECK_DBL(cJSON_GetObjectItem(root, "ratio")->valuedouble, 1e9,
 			  0);
-		CHECK_DBL(cJSON_GetObjectItem(root, "score")->valuedouble,
-			  -1e9, 0);
+		CHECK_DBL(cJSON_GetObjectItem(root, "score")->valuedouble, -1e9,
+			  0);
 		CHECK_STR(cJSON_GetObjectItem(root, "status")->valuestring,
 			  "resolved");
 		CHECK_INT(cJSON_GetArraySize(
@@ -278,14 +278,14 @@ static void test_backoff(void)
 		unsigned attempt;
 		int64_t lo, hi;
 	} cases[] = {
-		{1, 500, 1000},	   {2, 1000, 2000},	{3, 2000, 4000},
-		{4, 4000, 8000},   {7, 30000, 60000},	{40, 30000, 60000},
+		{1, 500, 1000},       {2, 1000, 2000},   {3, 2000, 4000},
+		{4, 4000, 8000},      {7, 30000, 60000}, {40, 30000, 60000},
 		{1000, 30000, 60000}, {0, 500, 1000},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		uint32_t rnds[] = {0, 1, 0x7fffffffu, 0x80000000u,
-				   0xfffffffeu, 0xffffffffu};
+		uint32_t rnds[] = {0,           1,           0x7fffffffu,
+				   0x80000000u, 0xfffffffeu, 0xffffffffu};
 
 		for (size_t j = 0; j < sizeof(rnds) / sizeof(rnds[0]); j++) {
 			int64_t d = backoff_delay_ms(cases[i].attempt, 1000,
@@ -370,7 +370,7 @@ static int validate(const cJSON *v, const cJSON *schema, const cJSON *root,
 	if (cJSON_IsArray(en)) {
 		bool found = false;
 
-		cJSON_ArrayForEach(c, en) {
+		cJSON_ArrayForEach (c, en) {
 			found = found || cJSON_Compare(c, v, true);
 		}
 		if (!found) {
@@ -390,7 +390,7 @@ static int validate(const cJSON *v, const cJSON *schema, const cJSON *root,
 		bad++;
 	}
 	req = cJSON_GetObjectItem(schema, "required");
-	cJSON_ArrayForEach(c, req) {
+	cJSON_ArrayForEach (c, req) {
 		if (!cJSON_HasObjectItem(v, c->valuestring)) {
 			fprintf(stderr, "schema: %s: missing %s\n", path,
 				c->valuestring);
@@ -400,7 +400,7 @@ static int validate(const cJSON *v, const cJSON *schema, const cJSON *root,
 	props = cJSON_GetObjectItem(schema, "properties");
 	addl = cJSON_GetObjectItem(schema, "additionalProperties");
 	if (cJSON_IsObject(v)) {
-		cJSON_ArrayForEach(c, v) {
+		cJSON_ArrayForEach (c, v) {
 			const cJSON *ps = cJSON_GetObjectItem(props, c->string);
 
 			snprintf(sub, sizeof(sub), "%s.%s", path, c->string);
@@ -415,7 +415,7 @@ static int validate(const cJSON *v, const cJSON *schema, const cJSON *root,
 	if (cJSON_IsArray(v) && items != NULL) {
 		int i = 0;
 
-		cJSON_ArrayForEach(c, v) {
+		cJSON_ArrayForEach (c, v) {
 			snprintf(sub, sizeof(sub), "%s[%d]", path, i++);
 			bad += validate(c, items, root, sub);
 		}
@@ -466,7 +466,8 @@ static void fill_full(struct alert *a, const char *status,
 	fill(a, status, samples, n);
 	a->labels = labels;
 	a->n_labels = 2;
-	a->external_url = "https://dash.example/r/{{rule}}?from={{window_start}}";
+	a->external_url =
+		"https://dash.example/r/{{rule}}?from={{window_start}}";
 	a->top_terms = terms;
 	a->n_top_terms = 2;
 	a->top_authors = authors;
@@ -505,7 +506,8 @@ static void test_schema(void)
 		if (full) {
 			CHECK_STR(cJSON_GetObjectItem(
 					  cJSON_GetObjectItem(root, "labels"),
-					  "severity")->valuestring,
+					  "severity")
+					  ->valuestring,
 				  "warning");
 			CHECK_STR(cJSON_GetObjectItem(root, "url")->valuestring,
 				  "https://dash.example/r/brand?from=2026-11-"
@@ -599,7 +601,7 @@ static void test_slack(void)
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 0), "type")
 			  ->valuestring,
 		  "header");
-	cJSON_ArrayForEach(b, blocks) {
+	cJSON_ArrayForEach (b, blocks) {
 		const char *type = cJSON_GetObjectItem(b, "type")->valuestring;
 		cJSON *t = cJSON_GetObjectItem(b, "text");
 		cJSON *f;
@@ -619,12 +621,13 @@ static void test_slack(void)
 		}
 		if (strcmp(type, "actions") == 0) {
 			CHECK(strncmp(cJSON_GetObjectItem(
-					     cJSON_GetArrayItem(
-						     cJSON_GetObjectItem(
-							     b, "elements"),
-						     0),
-					     "url")->valuestring,
-				     "https://dash.example/r/brand", 28) == 0);
+					      cJSON_GetArrayItem(
+						      cJSON_GetObjectItem(
+							      b, "elements"),
+						      0),
+					      "url")
+					      ->valuestring,
+				      "https://dash.example/r/brand", 28) == 0);
 		}
 	}
 	/* The summary section, then RENDER_CHAT_SAMPLES samples. */
@@ -666,7 +669,8 @@ static void test_teams(void)
 	CHECK_STR(cJSON_GetObjectItem(
 			  cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"),
 					     0),
-			  "text")->valuestring,
+			  "text")
+			  ->valuestring,
 		  "RESOLVED: brand");
 	facts = cJSON_GetObjectItem(
 		cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"), 2),
@@ -680,10 +684,10 @@ static void test_teams(void)
 	CHECK(strstr(body, "\"title\":\"team\",\"value\":\"community\"") !=
 	      NULL);
 	CHECK_STR(cJSON_GetObjectItem(
-			  cJSON_GetArrayItem(cJSON_GetObjectItem(card,
-								 "actions"),
-					     0),
-			  "type")->valuestring,
+			  cJSON_GetArrayItem(
+				  cJSON_GetObjectItem(card, "actions"), 0),
+			  "type")
+			  ->valuestring,
 		  "Action.OpenUrl");
 	cJSON_Delete(root);
 	free(body);
@@ -735,10 +739,11 @@ static void test_discord(void)
 	      4096);
 	total += units(cJSON_GetObjectItem(e, "title")->valuestring);
 	total += units(cJSON_GetObjectItem(e, "description")->valuestring);
-	total += units(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"),
-					   "text")->valuestring);
+	total += units(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"), "text")
+			->valuestring);
 	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(e, "fields")) <= 25);
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(e, "fields")) {
+	cJSON_ArrayForEach (f, cJSON_GetObjectItem(e, "fields")) {
 		const char *n = cJSON_GetObjectItem(f, "name")->valuestring;
 		const char *v = cJSON_GetObjectItem(f, "value")->valuestring;
 
@@ -756,7 +761,9 @@ static void test_discord(void)
 static void test_alertmanager(void)
 {
 	static const struct render_label bad[] = {
-		{"severity", "page"}, {"alertname", "spoof"}, {"bad-name", "x"},
+		{"severity", "page"},
+		{"alertname", "spoof"},
+		{"bad-name", "x"},
 	};
 	struct mention ms[1];
 	struct alert a;
@@ -843,10 +850,12 @@ static void test_template(void)
 		CHECK_STR(cJSON_GetObjectItem(
 				  cJSON_GetArrayItem(
 					  cJSON_GetObjectItem(root, "s"), 0),
-				  "text")->valuestring,
+				  "text")
+				  ->valuestring,
 			  "say \"hi\"");
 		CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "l"),
-					      "severity")->valuestring,
+					      "severity")
+				  ->valuestring,
 			  "warning");
 		CHECK_STR(cJSON_GetObjectItem(root, "w")->valuestring, "5m");
 		cJSON_Delete(root);
@@ -1003,9 +1012,9 @@ static void test_group_webhook(void)
 		cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"),
 				    "alerts"),
 		"items", cJSON_Duplicate(v1, true));
-	cJSON_AddItemToObject(schema, "$defs",
-			      cJSON_Duplicate(cJSON_GetObjectItem(v1, "$defs"),
-					      true));
+	cJSON_AddItemToObject(
+		schema, "$defs",
+		cJSON_Duplicate(cJSON_GetObjectItem(v1, "$defs"), true));
 
 	mk(&ms[0], "1", "one", "ann", T0);
 	mk(&ms[1], "2", "two", "bob", T0);
@@ -1093,7 +1102,7 @@ static void test_group_chat(void)
 		      "120 rules firing: r0, r1, r2", 28) == 0);
 	blocks = cJSON_GetObjectItem(root, "blocks");
 	CHECK(cJSON_GetArraySize(blocks) <= 50);
-	cJSON_ArrayForEach(b, blocks) {
+	cJSON_ArrayForEach (b, blocks) {
 		const char *type = cJSON_GetObjectItem(b, "type")->valuestring;
 		cJSON *t = cJSON_GetObjectItem(b, "text");
 
@@ -1134,8 +1143,7 @@ static void test_group_chat(void)
 	free(body);
 
 	/* Discord */
-	body = render_group_body(as, N, RENDER_DISCORD, NULL, err,
-				 sizeof(err));
+	body = render_group_body(as, N, RENDER_DISCORD, NULL, err, sizeof(err));
 	root = cJSON_Parse(body);
 	CHECK(root != NULL);
 	CHECK(units(cJSON_GetObjectItem(root, "content")->valuestring) <=
@@ -1146,8 +1154,9 @@ static void test_group_chat(void)
 	      4096);
 	total += units(cJSON_GetObjectItem(e, "title")->valuestring);
 	total += units(cJSON_GetObjectItem(e, "description")->valuestring);
-	total += units(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"),
-					   "text")->valuestring);
+	total += units(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(e, "footer"), "text")
+			->valuestring);
 	CHECK(total <= RENDER_DISCORD_EMBED_TOTAL);
 	CHECK(strstr(body, "r0: 100 mentions") != NULL);
 	cJSON_Delete(root);

@@ -92,8 +92,12 @@ static void test_base64(void)
 		const char *enc;
 	} v[] = {
 		/* RFC 4648 §10 */
-		{"", ""},	  {"f", "Zg=="},	 {"fo", "Zm8="},
-		{"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+		{"", ""},
+		{"f", "Zg=="},
+		{"fo", "Zm8="},
+		{"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="},
+		{"fooba", "Zm9vYmE="},
 		{"foobar", "Zm9vYmFy"},
 	};
 	unsigned char out[16];

@@ -29,7 +29,8 @@ static void test_parse_errors(void)
 		{"{", "expected a JSON object"},
 		{"{\"comment\":\"x\",\"duration\":\"1h\"}",
 		 "needs \"rule\" or at least one matcher"},
-		{"{\"rule\":\"brand\",\"duration\":\"1h\"}", "comment: required"},
+		{"{\"rule\":\"brand\",\"duration\":\"1h\"}",
+		 "comment: required"},
 		{"{\"rule\":\"brand\",\"comment\":\"x\"}",
 		 "ends_at or duration is required"},
 		{"{\"rule\":\"brand\",\"comment\":\"x\",\"duration\":\"60\"}",
@@ -76,8 +77,11 @@ static void test_match_and_expire(void)
 	struct silence_label team_b[] = {{"team", "ops"}};
 
 	silences_init(&set);
-	CHECK_INT(parse(&s, "{\"rule\":\"brand\",\"comment\":\"known outage\","
-			"\"duration\":\"2h\",\"created_by\":\"ana\"}", err), 0);
+	CHECK_INT(parse(&s,
+			"{\"rule\":\"brand\",\"comment\":\"known outage\","
+			"\"duration\":\"2h\",\"created_by\":\"ana\"}",
+			err),
+		  0);
 	CHECK_STR(s.id, "s1");
 	CHECK_INT(s.ends_at_ms - s.starts_at_ms, 2 * HOUR);
 	CHECK_INT(silences_add(&set, &s, NOW), 0);
@@ -114,8 +118,11 @@ static void test_match_and_expire(void)
 	CHECK_STR(silence_state(&set.v[0], NOW + 60000), "expired");
 
 	/* Expired for over a week: forgotten at the next add. */
-	CHECK_INT(parse(&s, "{\"rule\":\"x\",\"comment\":\"c\","
-			"\"duration\":\"30d\"}", err), 0);
+	CHECK_INT(parse(&s,
+			"{\"rule\":\"x\",\"comment\":\"c\","
+			"\"duration\":\"30d\"}",
+			err),
+		  0);
 	CHECK_INT(silences_add(&set, &s, NOW + 8 * 24 * HOUR), 0);
 	CHECK_INT(set.n, 1);
 	CHECK_STR(set.v[0].matchers[0].value, "x");
@@ -131,10 +138,13 @@ static void test_round_trip(void)
 
 	silences_init(&set);
 	silences_init(&back);
-	CHECK_INT(parse(&s, "{\"matchers\":[{\"name\":\"rule\",\"value\":"
-			"\"brand\"},{\"name\":\"team\",\"value\":\"é\\\"q\"}],"
-			"\"comment\":\"quotes \\\" and é\",\"duration\":\"90m\"}",
-			err), 0);
+	CHECK_INT(
+		parse(&s,
+		      "{\"matchers\":[{\"name\":\"rule\",\"value\":"
+		      "\"brand\"},{\"name\":\"team\",\"value\":\"é\\\"q\"}],"
+		      "\"comment\":\"quotes \\\" and é\",\"duration\":\"90m\"}",
+		      err),
+		0);
 	CHECK_INT(silences_add(&set, &s, NOW), 0);
 	a = silences_encode(&set, NOW);
 	CHECK_INT(silences_decode(&back, a, strlen(a)), 0);

@@ -30,8 +30,8 @@ static const struct {
 	{"data: a\ndata: b\n\n", "message||a\nb;", -1},
 	{"data:a\r\n\r\n", "message||a;", -1},
 	{"data: a\r\rdata: b\r\r", "message||a;message||b;", -1},
-	{"event: update\ndata: {\"id\":1}\nid: 7\n\n",
-	 "update|7|{\"id\":1};", -1},
+	{"event: update\ndata: {\"id\":1}\nid: 7\n\n", "update|7|{\"id\":1};",
+	 -1},
 	{":thump\n\n:thump\ndata: x\n\n", "message||x;", -1},
 	/* only one leading space is stripped */
 	{"data:  two\n\n", "message|| two;", -1},
@@ -47,7 +47,9 @@ static const struct {
 	/* an id on an event without data is still committed */
 	{"id: 9\n\ndata: a\n\n", "message|9|a;", -1},
 	{"retry: 3s\n\n", "", -1},
-	{"\xEF\xBB\xBF" "data: bom\n\n", "message||bom;", -1},
+	{"\xEF\xBB\xBF"
+	 "data: bom\n\n",
+	 "message||bom;", -1},
 	/* a BOM later in the stream is not stripped */
 	{"data: \xEF\xBB\xBFx\n\n", "message||\xEF\xBB\xBFx;", -1},
 	/* unknown fields are ignored */
@@ -129,7 +131,10 @@ static void test_reset(void)
 	 * so is the id it carried */
 	sse_reset(&p);
 	CHECK_STR(p.last_id, "42");
-	sse_feed(&p, "\xEF\xBB\xBF" "data: b\n\n", 12);
+	sse_feed(&p,
+		 "\xEF\xBB\xBF"
+		 "data: b\n\n",
+		 12);
 	CHECK(buf_putc(&s.out, '\0') == 0);
 	CHECK_STR(s.out.data, "message|42|a;message|42|b;");
 	CHECK_INT(p.comments, 1);

@@ -179,8 +179,7 @@ static void test_duration(void)
 			CHECK_INT(ms, cases[i].ms);
 			CHECK(err == NULL);
 		} else {
-			CHECK(err != NULL &&
-			      strstr(err, cases[i].err) != NULL);
+			CHECK(err != NULL && strstr(err, cases[i].err) != NULL);
 			CHECK_INT(ms, -7);
 		}
 	}
@@ -192,7 +191,7 @@ static void test_format_duration(void)
 		int64_t ms;
 		const char *s;
 	} cases[] = {
-		{300000, "5m"}, {90000, "90s"},    {86400000, "1d"},
+		{300000, "5m"},   {90000, "90s"},  {86400000, "1d"},
 		{5400000, "90m"}, {3600000, "1h"}, {250, "250ms"},
 		{1500, "1500ms"}, {0, "0ms"},
 	};
@@ -249,8 +248,7 @@ static void test_size(void)
 		if (cases[i].rc == 0) {
 			CHECK(b == cases[i].bytes);
 		} else {
-			CHECK(err != NULL &&
-			      strstr(err, cases[i].err) != NULL);
+			CHECK(err != NULL && strstr(err, cases[i].err) != NULL);
 			CHECK(b == 7);
 		}
 	}

@@ -514,8 +514,8 @@ static void test_series_terms(void)
 
 /* The terms of text: its URLs cut, folded, filtered. */
 static const char *terms_old(const struct fold *f, const char *text,
-			    struct buf *raw, struct buf *folded,
-			    struct buf *out)
+			     struct buf *raw, struct buf *folded,
+			     struct buf *out)
 {
 	CHECK_INT(terms_strip_urls(text, strlen(text), raw), 0);
 	CHECK_INT(fold_text(f, raw->data, raw->len, folded), 0);
@@ -530,9 +530,9 @@ static void test_terms_filter(void)
 	char many[4096];
 	size_t o = 0;
 	static const char *const stops[] = {
-		"the", "and", "der", "und", "les", "est", "los", "por",
-		"della", "che", "voce", "nao", "uber", "aber", "zur",
-		"http", "https", "www", "com",
+		"the", "and",   "der",   "und",  "les", "est",  "los",
+		"por", "della", "che",   "voce", "nao", "uber", "aber",
+		"zur", "http",  "https", "www",  "com",
 	};
 	static const char *const words[] = {
 		"outage", "panne", "ps5", "thee", "zzz", "aaa", "berlin",
@@ -555,21 +555,21 @@ static void test_terms_filter(void)
 	/* stop-words of every language, short words, numbers, URLs and
 	 * repeats go; accents are folded (Überlastung → uberlastung) */
 	CHECK_STR(terms_old(f,
-			   "The app is DOWN again!! Outage since 10:30, see "
-			   "https://t.co/AbC123 and (www.example.com/x) — "
-			   "l'application est en panne, down Down 2024 ps5 "
-			   "Überlastung der Server",
-			   &raw, &folded, &out),
+			    "The app is DOWN again!! Outage since 10:30, see "
+			    "https://t.co/AbC123 and (www.example.com/x) — "
+			    "l'application est en panne, down Down 2024 ps5 "
+			    "Überlastung der Server",
+			    &raw, &folded, &out),
 		  " app down outage since see application panne ps5 "
 		  "uberlastung server ");
 	/* a URL only where a word starts; the text around it stays */
 	CHECK_STR(terms_old(f,
 			    "xhttp://kept.example sehr https://gone.example/a",
-			   &raw, &folded, &out),
+			    &raw, &folded, &out),
 		  " xhttp kept example ");
 	/* nothing left: empty, not " " */
 	CHECK_STR(terms_old(f, "the and of 42 http://x.example", &raw, &folded,
-			   &out),
+			    &out),
 		  "");
 	/* at most TERMS_PER_MENTION terms, the first ones; overlong
 	 * tokens skipped */
@@ -584,8 +584,10 @@ static void test_terms_filter(void)
 	CHECK(strstr(out.data, " word063 ") != NULL);
 	CHECK(strstr(out.data, " word064 ") == NULL);
 	CHECK(strstr(out.data, "abcdefghij") == NULL);
-	CHECK_STR(terms_old(f, "abcdefghijabcdefghijabcdefghijabcdefghijX ok "
-			   "fine", &raw, &folded, &out),
+	CHECK_STR(terms_old(f,
+			    "abcdefghijabcdefghijabcdefghijabcdefghijX ok "
+			    "fine",
+			    &raw, &folded, &out),
 		  " fine ");
 	buf_fini(&raw);
 	buf_fini(&folded);
@@ -621,12 +623,11 @@ static void check_terms_of(const struct fold *f, struct terms_scratch *ts,
 	want = "";
 	if (cut > 0 && terms_strip_urls(text, cut, &raw) == 0 &&
 	    (fold_text(f, raw.data, raw.len, &folded) == 0 || folded.len > 0) &&
-	    terms_filter(folded.data, folded.len, &out) == 0 &&
-	    out.len > 0) {
+	    terms_filter(folded.data, folded.len, &out) == 0 && out.len > 0) {
 		want = out.data;
 	}
-	stripped = cut > 0 &&
-		   (raw.len != cut || memcmp(raw.data, text, cut) != 0);
+	stripped =
+		cut > 0 && (raw.len != cut || memcmp(raw.data, text, cut) != 0);
 	CHECK(terms_has_url(text, cut) == stripped);
 	if (fold_text(f, text, len, &whole) < 0) {
 		buf_reset(&whole);
@@ -767,8 +768,9 @@ static void test_series_add_mention(void)
 	struct terms_scratch ts;
 	struct closed_bucket ca, cb;
 	static const char *const words[] = {
-		"outage", "down", "acme", "panne", "login", "billing",
-		"zeta", "http://x.example", "the", "server", "école",
+		"outage", "down",    "acme",  "panne",
+		"login",  "billing", "zeta",  "http://x.example",
+		"the",    "server",  "école",
 	};
 	static const char *const authors[] = {"ann", "bob", "", "cy", "dee"};
 	static const char *const langs[] = {"fr", "en", "", "de"};
@@ -791,8 +793,8 @@ static void test_series_add_mention(void)
 		for (int w = 0; w < 1 + (int)(next_rand(&seed) % 8); w++) {
 			o += (size_t)snprintf(
 				text + o, sizeof(text) - o, "%s ",
-				words[next_rand(&seed) % (sizeof(words) /
-							  sizeof(words[0]))]);
+				words[next_rand(&seed) %
+				      (sizeof(words) / sizeof(words[0]))]);
 		}
 		snprintf(id, sizeof(id), "%d", i);
 		mk(&m, id, text);
@@ -976,8 +978,7 @@ static void lazy_stream(uint32_t seed, size_t max_samples, int *compared)
 		for (int w = 0; w < nw; w++) {
 			/* past WINDOW_TERMS_DISTINCT words in a busy bucket */
 			o += (size_t)snprintf(text + o, sizeof(text) - o,
-					      "w%u ",
-					      next_rand(&seed) % 400);
+					      "w%u ", next_rand(&seed) % 400);
 		}
 		snprintf(id, sizeof(id), "%d", i);
 		/* past WINDOW_TOP_DISTINCT authors now and then */
@@ -1020,8 +1021,7 @@ static void lazy_stream(uint32_t seed, size_t max_samples, int *compared)
 				n_held--;
 				(*compared)++;
 			}
-			pb = series_pop_closed_lazy(b, wmk, gap,
-						    &held[n_held]);
+			pb = series_pop_closed_lazy(b, wmk, gap, &held[n_held]);
 			CHECK(pa == pb);
 			if (!pa || !pb) {
 				if (pa) {
