@@ -61,6 +61,22 @@ static bool is_cjk_single(int32_t c)
 	       (c >= 0x20000 && c <= 0x323AF);   /* Han ext. B-H */
 }
 
+/* Pictographic symbols: what people track as emoji. Skin-tone modifiers
+ * are Sk, not So, and so separate (they follow the emoji they modify). */
+static bool is_emoji(int32_t c)
+{
+	return ((c >= 0x2300 && c <= 0x23FF) || (c >= 0x2600 && c <= 0x27BF) ||
+		(c >= 0x2B00 && c <= 0x2BFF) ||
+		(c >= 0x1F000 && c <= 0x1FAFF)) &&
+	       utf8proc_category(c) == UTF8PROC_CATEGORY_SO;
+}
+
+bool fold_single_token(uint32_t cp)
+{
+	return cp <= 0x10FFFF &&
+	       (is_cjk_single((int32_t)cp) || is_emoji((int32_t)cp));
+}
+
 static bool is_kana_letter(int32_t c, utf8proc_category_t cat)
 {
 	return ((c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) ||

@@ -244,15 +244,6 @@ void matcher_free(struct matcher *m)
 
 /* ---- raw token form ---- */
 
-static bool is_cjk_single(uint32_t c)
-{
-	return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) ||
-	       (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
-	       (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-	       (c >= 0xFF66 && c <= 0xFF9D) || (c >= 0x1B000 && c <= 0x1B16F) ||
-	       (c >= 0x20000 && c <= 0x323AF);
-}
-
 static bool ascii_word(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -273,7 +264,7 @@ static enum cls classify(uint32_t c)
 	if (c < 0x80) {
 		return ascii_word((unsigned char)c) ? CLS_WORD : CLS_SEP;
 	}
-	if (is_cjk_single(c)) {
+	if (fold_single_token(c)) {
 		return CLS_CJK;
 	}
 	if (c > 0x10FFFF) {
@@ -498,7 +489,7 @@ static bool last_token_cjk(const char *t, size_t len)
 		start--;
 	}
 	n = decode((const unsigned char *)t + start, len - 1 - start, &cp);
-	return n > 0 && n == len - 1 - start && is_cjk_single(cp);
+	return n > 0 && n == len - 1 - start && fold_single_token(cp);
 }
 
 struct build {
@@ -518,6 +509,7 @@ static int build_term(struct build *b, const struct query_node *q,
 	size_t len;
 	int rc;
 	bool any_sigil = false;
+	bool raw = q->raw;
 
 	if (q->raw && q->sigil != 0) {
 		text = xasprintf("%c%s", q->sigil, q->text);
@@ -530,6 +522,14 @@ static int build_term(struct build *b, const struct query_node *q,
 		any_sigil = q->sigil == 0;
 	} else {
 		rc = fold_text(m->fold, text, len, &b->tok);
+		if (rc == 0 && b->tok.len <= 1) {
+			/* Emoji only: folding keeps no symbol, the raw token
+			 * form keeps each emoji as a word (case and accents
+			 * do not apply to them). */
+			rc = raw_tokens(q->text, strlen(q->text), &b->tok);
+			raw = true;
+			any_sigil = true;
+		}
 	}
 	free(text);
 	term_shown(q, shown, sizeof(shown));
@@ -554,12 +554,12 @@ static int build_term(struct build *b, const struct query_node *q,
 			 MATCH_MAX_ATOMS);
 		return -1;
 	}
-	*atom_out = intern_atom(m, b->tok.data, len, q->raw, len < b->tok.len,
+	*atom_out = intern_atom(m, b->tok.data, len, raw, len < b->tok.len,
 				any_sigil);
 	if (need_pos) {
 		m->atoms[*atom_out].need_pos = true;
 	}
-	if (q->raw) {
+	if (raw) {
 		m->has_raw = true;
 	}
 	return 0;
