@@ -597,17 +597,24 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 	const struct mention *m = wm->m;
 	int64_t ev = m->has_created_at ? m->created_at_ms : now;
 	bool late = false;
+	struct window_mention shared = *wm;
 
 	watermark_observe(&h->wm, ev, now);
+	/* One copy of the terms for all the rules, tallied per rule only
+	 * for a bucket whose tops are read. */
+	if (wm->n_toks > 0 && wm->terms != NULL) {
+		shared.shared = window_terms_new(wm);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct rule_rt *r = &h->rules[ids[i]];
 
 		r->matched_total++;
-		if (series_add_mention(r->series, ev, wm) == SERIES_LATE) {
+		if (series_add_mention(r->series, ev, &shared) == SERIES_LATE) {
 			r->late_total++;
 			late = true;
 		}
 	}
+	window_terms_release(shared.shared);
 	if (late) {
 		h->late++;
 	}

@@ -74,12 +74,25 @@ _Static_assert((WINDOW_TERMS_DISTINCT & (WINDOW_TERMS_DISTINCT - 1)) == 0 &&
 		       (WINDOW_TOP_DISTINCT & (WINDOW_TOP_DISTINCT - 1)) == 0,
 	       "tally caps are powers of two");
 
+struct window_terms {
+	uint32_t refs;
+	uint32_t n_toks;
+	const char *text; /* points past toks[] in the same block */
+	struct terms_tok toks[];
+};
+
 struct open_bucket {
 	int64_t start_ms;
 	int64_t count;
 	struct tally authors;
 	struct tally langs;
 	struct tally terms;
+	/* the shared terms of the mentions counted, in order, not yet in
+	 * terms (tallied by fill_from; see struct window_terms) */
+	struct window_terms **tref;
+	size_t n_tref;
+	size_t cap_tref;
+	const struct series *owner; /* whose exclusions apply to tref */
 	struct sample *ring; /* owned; max_samples slots, NULL until needed */
 	size_t ring_slots;   /* max_samples once ring is allocated */
 	size_t n_ring;
@@ -346,8 +359,50 @@ static void top_write(const struct tally *t, const size_t *top, size_t n,
 	}
 }
 
+struct window_terms *window_terms_new(const struct window_mention *wm)
+{
+	size_t end = 0;
+	struct window_terms *t;
+	char *text;
+
+	for (size_t k = 0; k < wm->n_toks; k++) {
+		size_t e = (size_t)wm->toks[k].off + wm->toks[k].len;
+
+		end = e > end ? e : end;
+	}
+	t = xmalloc(sizeof(*t) + wm->n_toks * sizeof(t->toks[0]) + end + 1);
+	t->refs = 1;
+	t->n_toks = (uint32_t)wm->n_toks;
+	memcpy(t->toks, wm->toks, wm->n_toks * sizeof(t->toks[0]));
+	text = (char *)(t->toks + wm->n_toks);
+	memcpy(text, wm->terms, end);
+	text[end] = '\0';
+	t->text = text;
+	return t;
+}
+
+void window_terms_release(struct window_terms *t)
+{
+	if (t != NULL && --t->refs == 0) {
+		free(t);
+	}
+}
+
+/* Drops b's references to shared terms (keeping the array). */
+static void drop_trefs(struct open_bucket *b)
+{
+	for (size_t i = 0; i < b->n_tref; i++) {
+		window_terms_release(b->tref[i]);
+	}
+	b->n_tref = 0;
+}
+
 static void open_bucket_fini(struct open_bucket *b)
 {
+	drop_trefs(b);
+	free(b->tref);
+	b->tref = NULL;
+	b->cap_tref = 0;
 	tally_fini(&b->authors);
 	tally_fini(&b->langs);
 	tally_fini(&b->terms);
@@ -368,7 +423,7 @@ static void open_bucket_fini(struct open_bucket *b)
 static bool has_memory(const struct open_bucket *b)
 {
 	return b->authors.index != NULL || b->langs.index != NULL ||
-	       b->terms.index != NULL || b->ring != NULL;
+	       b->terms.index != NULL || b->ring != NULL || b->tref != NULL;
 }
 
 /*
@@ -384,6 +439,7 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 		open_bucket_fini(b);
 		return;
 	}
+	drop_trefs(b);
 	tally_clear(&b->authors);
 	tally_clear(&b->langs);
 	tally_clear(&b->terms);
@@ -754,7 +810,15 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
 	if (b == NULL) {
 		return SERIES_LATE;
 	}
-	if (wm->terms != NULL) {
+	if (wm->shared != NULL) {
+		if (b->n_tref == b->cap_tref) {
+			b->cap_tref = b->cap_tref ? b->cap_tref * 2 : 16;
+			b->tref = xreallocarray(b->tref, b->cap_tref,
+						sizeof(b->tref[0]));
+		}
+		wm->shared->refs++;
+		b->tref[b->n_tref++] = wm->shared;
+	} else if (wm->terms != NULL) {
 		add_toks(s, b, wm->terms, wm->toks, wm->n_toks);
 	}
 	keep_sample(s, b, wm->m, wm->len);
@@ -766,16 +830,25 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
  * samples, the tops and all their strings in one block (out->mem), so a
  * bucket costs one malloc and one free when it is read.
  */
-static void fill_from(const struct open_bucket *b, struct closed_bucket *out)
+static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 {
 	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N], tt[WINDOW_TOP_N];
-	size_t na = tally_top(&b->authors, ta);
-	size_t nl = tally_top(&b->langs, tl);
-	size_t nt = tally_top(&b->terms, tt);
-	size_t need = b->n_ring * sizeof(out->samples[0]) +
-		      (na + nl + nt) * sizeof(out->top_authors[0]);
+	size_t na, nl, nt;
+	size_t need;
 	char *str;
 
+	/* The shared terms, tallied now and in the order they came: the
+	 * same table as tallying each mention as it was counted. */
+	for (size_t i = 0; i < b->n_tref; i++) {
+		add_toks(b->owner, b, b->tref[i]->text, b->tref[i]->toks,
+			 b->tref[i]->n_toks);
+	}
+	drop_trefs(b);
+	na = tally_top(&b->authors, ta);
+	nl = tally_top(&b->langs, tl);
+	nt = tally_top(&b->terms, tt);
+	need = b->n_ring * sizeof(out->samples[0]) +
+	       (na + nl + nt) * sizeof(out->top_authors[0]);
 	out->n_samples = b->n_ring;
 	out->n_top_authors = na;
 	out->n_top_langs = nl;
@@ -834,6 +907,7 @@ static void take_first(struct series *s, struct closed_bucket *out, bool lazy)
 	out->start_ms = b->start_ms;
 	out->end_ms = b->start_ms + s->bucket_ms;
 	out->count = b->count;
+	b->owner = s;
 	if (!lazy) {
 		fill_from(b, out);
 		recycle_open(s, b);

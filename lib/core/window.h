@@ -139,6 +139,14 @@ enum { WINDOW_N_FIELDS = 7 };
  * terms_filter_toks: the tokens are at terms + toks[i].off, toks[i].len
  * bytes each). Everything is borrowed.
  */
+/*
+ * A mention's terms shared by every rule it counts for (see
+ * window_terms_new): a bucket keeps a reference instead of tallying them,
+ * and its tally is built from the references, in the order they came,
+ * only when the bucket's tops are read (closed_bucket_fill).
+ */
+struct window_terms;
+
 struct window_mention {
 	const struct mention *m;
 	size_t len[WINDOW_N_FIELDS]; /* of the kept sample's strings */
@@ -147,7 +155,18 @@ struct window_mention {
 	const char *terms; /* NULL: none */
 	const struct terms_tok *toks;
 	size_t n_toks;
+	/* when set, the same terms as one shared block (terms/toks unread) */
+	struct window_terms *shared;
 };
+
+/*
+ * Copies wm's terms into a reference-counted block, held once by the
+ * caller; each bucket that counts the mention takes a reference. Drop the
+ * caller's with window_terms_release once the mention is counted. Not
+ * thread-safe: one thread counts.
+ */
+struct window_terms *window_terms_new(const struct window_mention *wm);
+void window_terms_release(struct window_terms *t);
 
 /* Fills *wm for m (not NULL), with no terms (set them afterwards). */
 void window_mention_init(struct window_mention *wm, const struct mention *m);

@@ -760,13 +760,17 @@ static void check_same_bucket(const struct closed_bucket *a,
  * series_add_mention (lengths, hashes and tokens found once, elsewhere)
  * against series_add_terms on the same stream: several buckets open at
  * once and closing together, so that closed buckets' memory is reused.
+ * A third series takes the terms as shared blocks (window_terms_new), is
+ * popped lazily and filled: the same tops, past the distinct-terms cap
+ * too (words w0-w599 come in), and every block freed (ASan, valgrind).
  */
 static void test_series_add_mention(void)
 {
 	struct series *a = series_new(B, 3), *b = series_new(B, 3);
+	struct series *c = series_new(B, 3);
 	struct fold *f = fold_new();
 	struct terms_scratch ts;
-	struct closed_bucket ca, cb;
+	struct closed_bucket ca, cb, cc;
 	static const char *const words[] = {
 		"outage", "down",    "acme",  "panne",
 		"login",  "billing", "zeta",  "http://x.example",
@@ -774,27 +778,32 @@ static void test_series_add_mention(void)
 	};
 	static const char *const authors[] = {"ann", "bob", "", "cy", "dee"};
 	static const char *const langs[] = {"fr", "en", "", "de"};
-	char text[256], id[16];
+	char text[512], id[16];
 	uint32_t seed = 7;
-	int popped = 0;
+	int popped = 0, capped = 0;
 
 	terms_scratch_init(&ts);
 	series_exclude_terms(a, " acme down ", 11);
 	series_exclude_terms(b, " acme down ", 11);
+	series_exclude_terms(c, " acme down ", 11);
 	for (int i = 0; i < 4000; i++) {
 		/* mostly forward in time, buckets overlapping by a few */
 		int64_t t = (int64_t)i * (B / 40) +
 			    (int64_t)(next_rand(&seed) % (3 * B));
-		struct window_mention wm;
+		struct window_mention wm, wc;
 		struct mention m;
 		size_t o = 0, n;
-		enum series_add_result ra, rb;
+		enum series_add_result ra, rb, rc;
 
 		for (int w = 0; w < 1 + (int)(next_rand(&seed) % 8); w++) {
 			o += (size_t)snprintf(
 				text + o, sizeof(text) - o, "%s ",
 				words[next_rand(&seed) %
 				      (sizeof(words) / sizeof(words[0]))]);
+		}
+		for (int w = 0; i % 3 == 0 && w < 25; w++) {
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "w%u ", next_rand(&seed) % 600);
 		}
 		snprintf(id, sizeof(id), "%d", i);
 		mk(&m, id, text);
@@ -814,33 +823,52 @@ static void test_series_add_mention(void)
 		}
 		rb = series_add_mention(b, t, &wm);
 		CHECK_INT(ra, rb);
+		wc = wm;
+		wc.shared = n > 0 ? window_terms_new(&wm) : NULL;
+		rc = series_add_mention(c, t, &wc);
+		window_terms_release(wc.shared);
+		CHECK_INT(ra, rc);
 		if (i % 50 == 49) {
 			int64_t wmk = t - B;
 
 			for (;;) {
 				bool pa = series_pop_closed(a, wmk, 10, &ca);
 				bool pb = series_pop_closed(b, wmk, 10, &cb);
+				bool pc =
+					series_pop_closed_lazy(c, wmk, 10, &cc);
 
-				CHECK(pa == pb);
-				if (!pa || !pb) {
+				CHECK(pa == pb && pa == pc);
+				if (!pa || !pb || !pc) {
 					if (pa) {
 						closed_bucket_fini(&ca);
 					}
 					if (pb) {
 						closed_bucket_fini(&cb);
 					}
+					if (pc) {
+						closed_bucket_fini(&cc);
+					}
 					break;
 				}
 				check_same_bucket(&ca, &cb);
+				if (popped % 2 == 0) {
+					closed_bucket_fill(&cc);
+					check_same_bucket(&ca, &cc);
+					capped += ca.other_terms > 0;
+				}
 				popped++;
+				series_reclaim(c, &cc);
 				closed_bucket_fini(&ca);
 				closed_bucket_fini(&cb);
+				closed_bucket_fini(&cc);
 			}
 		}
 	}
 	CHECK(popped > 80);
+	CHECK(capped > 0);
 	series_free(a);
 	series_free(b);
+	series_free(c);
 	terms_scratch_fini(&ts);
 	fold_free(f);
 }
