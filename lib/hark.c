@@ -600,10 +600,14 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 	struct window_mention shared = *wm;
 
 	watermark_observe(&h->wm, ev, now);
-	/* One copy of the terms for all the rules, tallied per rule only
-	 * for a bucket whose tops are read. */
-	if (wm->n_toks > 0 && wm->terms != NULL) {
-		shared.shared = window_terms_new(wm);
+	/* One copy of the text for all the rules; its terms are found and
+	 * tallied per rule only for a bucket whose tops are read. */
+	if (n > 0 && m->text != NULL) {
+		shared.shared = window_terms_new_text(h->fold, m->text,
+						      strlen(m->text));
+		shared.terms = NULL;
+		shared.toks = NULL;
+		shared.n_toks = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct rule_rt *r = &h->rules[ids[i]];
@@ -635,15 +639,12 @@ static void describe(struct hark *h, const struct mention *m, size_t n,
 		wm->m = m;
 		return;
 	}
+	/* Its terms are found later, only for a bucket whose tops are read
+	 * (count_matched, window_terms_new_text). */
+	HARK_UNUSED(h);
+	HARK_UNUSED(folded);
+	HARK_UNUSED(folded_len);
 	window_mention_init(wm, m);
-	if (m->text != NULL) {
-		wm->n_toks = terms_of(&h->terms, h->fold, m->text,
-				      strlen(m->text), folded, folded_len);
-		if (wm->n_toks > 0) {
-			wm->terms = h->terms.out.data;
-			wm->toks = h->terms.toks;
-		}
-	}
 }
 
 /* Counts one parsed mention: watermark, match, per-rule buckets. */

@@ -121,11 +121,9 @@ struct item {
 	size_t len;
 	size_t ids; /* offset in batch.ids */
 	size_t n_ids;
-	/* counting's view of m (when n_ids > 0), its terms at these
-	 * offsets: the batch's arrays may move while the worker fills them */
+	/* counting's view of m (when n_ids > 0); its terms are found on the
+	 * counting side, only for a bucket whose tops are read */
 	struct window_mention wm;
-	size_t terms; /* offset in batch.terms */
-	size_t toks;  /* offset in batch.toks */
 	long lineno;
 	char *why; /* owned */
 };
@@ -135,11 +133,6 @@ struct batch {
 	size_t n, cap;
 	uint32_t *ids;
 	size_t n_ids, cap_ids;
-	/* the terms of matched mentions, found by the worker (terms_of) */
-	char *terms;
-	size_t terms_len, terms_cap;
-	struct terms_tok *toks;
-	size_t n_toks, cap_toks;
 	char *raw; /* the batch's lines, copied out of the reader */
 	size_t raw_len, raw_cap;
 	/* the parsed mentions' strings (mention_parse_in): one arena per
@@ -180,7 +173,6 @@ struct worker {
 	struct pipeline *p;
 	struct matcher *matcher;
 	uint32_t *scratch_ids;
-	struct terms_scratch terms;
 	pthread_t tid;
 	bool started;
 };
@@ -210,8 +202,6 @@ static void batch_clear(struct batch *b)
 	}
 	b->n = 0;
 	b->n_ids = 0;
-	b->terms_len = 0;
-	b->n_toks = 0;
 	b->raw_len = 0;
 	b->lines = 0;
 	b->run = false;
@@ -406,42 +396,6 @@ file_end:
 	return true;
 }
 
-/*
- * Describes a matched mention for counting here, not on the counting
- * thread (the critical path): lengths, hashes, its terms (from the
- * matcher's folded text when the mention has no URL).
- */
-static void describe(struct worker *w, struct batch *b, struct item *it,
-		     size_t text_len)
-{
-	struct terms_scratch *ts = &w->terms;
-	const char *folded;
-	size_t folded_len, n;
-
-	folded = matcher_folded(w->matcher, &folded_len);
-	window_mention_init(&it->wm, &it->m);
-	n = terms_of(ts, matcher_fold(w->matcher), it->m.text, text_len, folded,
-		     folded_len);
-	it->wm.n_toks = n;
-	if (n == 0) {
-		return;
-	}
-	if (b->terms_len + ts->out.len > b->terms_cap) {
-		b->terms_cap = (b->terms_len + ts->out.len) * 2;
-		b->terms = xrealloc(b->terms, b->terms_cap);
-	}
-	if (b->n_toks + n > b->cap_toks) {
-		b->cap_toks = (b->n_toks + n) * 2;
-		b->toks = xreallocarray(b->toks, b->cap_toks, sizeof(*b->toks));
-	}
-	memcpy(b->terms + b->terms_len, ts->out.data, ts->out.len);
-	memcpy(b->toks + b->n_toks, ts->toks, n * sizeof(*b->toks));
-	it->terms = b->terms_len;
-	it->toks = b->n_toks;
-	b->terms_len += ts->out.len;
-	b->n_toks += n;
-}
-
 static void parse_batch(struct worker *w, struct batch *b)
 {
 	static const struct mention_opts auto_opts = {
@@ -494,7 +448,7 @@ static void parse_batch(struct worker *w, struct batch *b)
 		it->ids = b->n_ids;
 		b->n_ids += it->n_ids;
 		if (it->n_ids > 0) {
-			describe(w, b, it, in.len);
+			window_mention_init(&it->wm, &it->m);
 		}
 	}
 }
@@ -555,10 +509,6 @@ static const struct window_mention *view(const struct batch *b,
 		return wm;
 	}
 	*wm = it->wm;
-	if (wm->n_toks > 0) {
-		wm->terms = b->terms + it->terms;
-		wm->toks = b->toks + it->toks;
-	}
 	return wm;
 }
 
@@ -597,7 +547,6 @@ static int feed_files(struct hark *h, char **files, int n_files,
 		w->matcher = i == 0 ? first : matcher_clone(first);
 		w->scratch_ids =
 			xcalloc(p.n_rules + 1, sizeof(*w->scratch_ids));
-		terms_scratch_init(&w->terms);
 	}
 	for (int i = 0; i < REPLAY_WORKERS; i++) {
 		struct worker *w = &p.workers[i];
@@ -676,15 +625,12 @@ out:
 		batch_clear(&p.slots[i]);
 		free(p.slots[i].items);
 		free(p.slots[i].ids);
-		free(p.slots[i].terms);
-		free(p.slots[i].toks);
 		free(p.slots[i].raw);
 		free(p.slots[i].mem);
 	}
 	/* Clones first: they share the first matcher's database. */
 	for (int i = REPLAY_WORKERS - 1; i >= 0; i--) {
 		free(p.workers[i].scratch_ids);
-		terms_scratch_fini(&p.workers[i].terms);
 		if (p.workers[i].matcher != first) {
 			matcher_free(p.workers[i].matcher);
 		}

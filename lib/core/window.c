@@ -77,6 +77,8 @@ _Static_assert((WINDOW_TERMS_DISTINCT & (WINDOW_TERMS_DISTINCT - 1)) == 0 &&
 struct window_terms {
 	uint32_t refs;
 	uint32_t n_toks;
+	const struct fold *fold; /* set: text is the mention's, not tokens */
+	size_t text_len;
 	const char *text; /* points past toks[] in the same block */
 	struct terms_tok toks[];
 };
@@ -372,12 +374,35 @@ struct window_terms *window_terms_new(const struct window_mention *wm)
 	}
 	t = xmalloc(sizeof(*t) + wm->n_toks * sizeof(t->toks[0]) + end + 1);
 	t->refs = 1;
+	t->fold = NULL;
+	t->text_len = end;
 	t->n_toks = (uint32_t)wm->n_toks;
 	memcpy(t->toks, wm->toks, wm->n_toks * sizeof(t->toks[0]));
 	text = (char *)(t->toks + wm->n_toks);
 	memcpy(text, wm->terms, end);
 	text[end] = '\0';
 	t->text = text;
+	return t;
+}
+
+struct window_terms *window_terms_new_text(const struct fold *f,
+					   const char *text, size_t len)
+{
+	struct window_terms *t;
+	char *copy;
+
+	if (len > TERMS_TEXT_MAX) {
+		len = TERMS_TEXT_MAX;
+	}
+	t = xmalloc(sizeof(*t) + len + 1);
+	t->refs = 1;
+	t->n_toks = 0;
+	t->fold = f;
+	t->text_len = len;
+	copy = (char *)(t + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	t->text = copy;
 	return t;
 }
 
@@ -838,10 +863,28 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 	char *str;
 
 	/* The shared terms, tallied now and in the order they came: the
-	 * same table as tallying each mention as it was counted. */
-	for (size_t i = 0; i < b->n_tref; i++) {
-		add_toks(b->owner, b, b->tref[i]->text, b->tref[i]->toks,
-			 b->tref[i]->n_toks);
+	 * same table as tallying each mention as it was counted; a text
+	 * gets its terms here (terms_of, as the counting side would). */
+	if (b->n_tref > 0) {
+		struct terms_scratch ts;
+
+		terms_scratch_init(&ts);
+		for (size_t i = 0; i < b->n_tref; i++) {
+			const struct window_terms *t = b->tref[i];
+			size_t n;
+
+			if (t->fold == NULL) {
+				add_toks(b->owner, b, t->text, t->toks,
+					 t->n_toks);
+				continue;
+			}
+			n = terms_of(&ts, t->fold, t->text, t->text_len, NULL,
+				     0);
+			if (n > 0) {
+				add_toks(b->owner, b, ts.out.data, ts.toks, n);
+			}
+		}
+		terms_scratch_fini(&ts);
 	}
 	drop_trefs(b);
 	na = tally_top(&b->authors, ta);

@@ -146,6 +146,7 @@ enum { WINDOW_N_FIELDS = 7 };
  * only when the bucket's tops are read (closed_bucket_fill).
  */
 struct window_terms;
+struct fold;
 
 struct window_mention {
 	const struct mention *m;
@@ -166,6 +167,14 @@ struct window_mention {
  * thread-safe: one thread counts.
  */
 struct window_terms *window_terms_new(const struct window_mention *wm);
+/*
+ * The same for a mention whose terms were not worked out: its text (len
+ * bytes, up to TERMS_TEXT_MAX kept) is copied, and its terms are found
+ * with f (terms_of; f must outlive the block) only if a bucket holding it
+ * is read: most never are.
+ */
+struct window_terms *window_terms_new_text(const struct fold *f,
+					   const char *text, size_t len);
 void window_terms_release(struct window_terms *t);
 
 /* Fills *wm for m (not NULL), with no terms (set them afterwards). */

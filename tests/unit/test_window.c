@@ -767,10 +767,10 @@ static void check_same_bucket(const struct closed_bucket *a,
 static void test_series_add_mention(void)
 {
 	struct series *a = series_new(B, 3), *b = series_new(B, 3);
-	struct series *c = series_new(B, 3);
+	struct series *c = series_new(B, 3), *d = series_new(B, 3);
 	struct fold *f = fold_new();
 	struct terms_scratch ts;
-	struct closed_bucket ca, cb, cc;
+	struct closed_bucket ca, cb, cc, cd;
 	static const char *const words[] = {
 		"outage", "down",    "acme",  "panne",
 		"login",  "billing", "zeta",  "http://x.example",
@@ -786,6 +786,7 @@ static void test_series_add_mention(void)
 	series_exclude_terms(a, " acme down ", 11);
 	series_exclude_terms(b, " acme down ", 11);
 	series_exclude_terms(c, " acme down ", 11);
+	series_exclude_terms(d, " acme down ", 11);
 	for (int i = 0; i < 4000; i++) {
 		/* mostly forward in time, buckets overlapping by a few */
 		int64_t t = (int64_t)i * (B / 40) +
@@ -793,7 +794,7 @@ static void test_series_add_mention(void)
 		struct window_mention wm, wc;
 		struct mention m;
 		size_t o = 0, n;
-		enum series_add_result ra, rb, rc;
+		enum series_add_result ra, rb, rc, rd;
 
 		for (int w = 0; w < 1 + (int)(next_rand(&seed) % 8); w++) {
 			o += (size_t)snprintf(
@@ -828,6 +829,12 @@ static void test_series_add_mention(void)
 		rc = series_add_mention(c, t, &wc);
 		window_terms_release(wc.shared);
 		CHECK_INT(ra, rc);
+		/* the text alone, its terms found when the bucket is read */
+		window_mention_init(&wc, &m);
+		wc.shared = window_terms_new_text(f, text, strlen(text));
+		rd = series_add_mention(d, t, &wc);
+		window_terms_release(wc.shared);
+		CHECK_INT(ra, rd);
 		if (i % 50 == 49) {
 			int64_t wmk = t - B;
 
@@ -836,8 +843,15 @@ static void test_series_add_mention(void)
 				bool pb = series_pop_closed(b, wmk, 10, &cb);
 				bool pc =
 					series_pop_closed_lazy(c, wmk, 10, &cc);
+				bool pd = series_pop_closed(d, wmk, 10, &cd);
 
-				CHECK(pa == pb && pa == pc);
+				CHECK(pa == pb && pa == pc && pa == pd);
+				if (pd) {
+					if (pa) {
+						check_same_bucket(&ca, &cd);
+					}
+					closed_bucket_fini(&cd);
+				}
 				if (!pa || !pb || !pc) {
 					if (pa) {
 						closed_bucket_fini(&ca);
@@ -869,6 +883,7 @@ static void test_series_add_mention(void)
 	series_free(a);
 	series_free(b);
 	series_free(c);
+	series_free(d);
 	terms_scratch_fini(&ts);
 	fold_free(f);
 }
