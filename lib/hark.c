@@ -120,9 +120,6 @@ struct hark {
 	struct config *cfg;
 	struct fold *fold;
 	struct matcher *matcher;
-	/* count_matched's scratch for a mention's terms (terms_of; reused:
-	 * no allocation per mention once warm) */
-	struct terms_scratch terms;
 	struct watermark wm;
 	struct rule_rt *rules;
 	uint32_t *match_ids;
@@ -350,7 +347,6 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	history_init(&h->history);
 	h->fold = fold_new();
 	h->matcher = matcher_new(h->fold);
-	terms_scratch_init(&h->terms);
 	h->rules = xcalloc(cfg->n_rules, sizeof(*h->rules));
 	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
 	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
@@ -507,7 +503,6 @@ void hark_free(struct hark *h)
 	free(h->src_stats);
 	matcher_free(h->matcher);
 	fold_free(h->fold);
-	terms_scratch_fini(&h->terms);
 	config_fini(h->cfg);
 	free(h->cfg);
 	free(h);
@@ -626,11 +621,11 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 }
 
 /*
- * Describes m in *wm, its terms (when it matched some rule: n > 0) in
- * h->terms; folded: m's text as the matcher folded it (NULL: fold here).
+ * Describes m in *wm for the n rules it matched. Its terms are found
+ * later, only for a bucket whose tops are read (count_matched,
+ * window_terms_new_text).
  */
-static void describe(struct hark *h, const struct mention *m, size_t n,
-		     const char *folded, size_t folded_len,
+static void describe(const struct mention *m, size_t n,
 		     struct window_mention *wm)
 {
 	if (n == 0) {
@@ -639,11 +634,6 @@ static void describe(struct hark *h, const struct mention *m, size_t n,
 		wm->m = m;
 		return;
 	}
-	/* Its terms are found later, only for a bucket whose tops are read
-	 * (count_matched, window_terms_new_text). */
-	HARK_UNUSED(h);
-	HARK_UNUSED(folded);
-	HARK_UNUSED(folded_len);
 	window_mention_init(wm, m);
 }
 
@@ -663,11 +653,8 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 	size_t n =
 		matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
 	struct window_mention wm;
-	const char *folded;
-	size_t folded_len;
 
-	folded = matcher_folded(h->matcher, &folded_len);
-	describe(h, m, n, folded, folded_len, &wm);
+	describe(m, n, &wm);
 	count_matched(h, &wm, now, h->match_ids, n);
 }
 
@@ -2266,7 +2253,7 @@ int hark_replay_count(struct hark *h, const struct mention *m,
 {
 	struct window_mention wm;
 
-	describe(h, m, n, NULL, 0, &wm);
+	describe(m, n, &wm);
 	return hark_replay_count_prepared(h, &wm, ids, n, err, errlen);
 }
 

@@ -497,9 +497,9 @@ static struct batch *next_full(struct pipeline *p, uint64_t seq)
 	return b;
 }
 
-/* The window_mention of item it, its terms pointing into b's arrays. */
-static const struct window_mention *view(const struct batch *b,
-					 const struct item *it,
+/* The window_mention of item it (only its mention when it matched no
+ * rule). */
+static const struct window_mention *view(const struct item *it,
 					 struct window_mention *wm)
 {
 	if (it->n_ids == 0) {
@@ -581,9 +581,8 @@ static int feed_files(struct hark *h, char **files, int n_files,
 				break;
 			case ITEM_OK:
 				if (hark_replay_count_prepared(
-					    h, view(b, it, &wm),
-					    b->ids + it->ids, it->n_ids, why,
-					    sizeof(why)) == 0) {
+					    h, view(it, &wm), b->ids + it->ids,
+					    it->n_ids, why, sizeof(why)) == 0) {
 					break;
 				}
 				if (*errors < REPLAY_MAX_LINE_ERRORS) {

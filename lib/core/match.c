@@ -130,7 +130,6 @@ struct matcher {
 	size_t n_hits;
 	size_t cap_hits;
 	bool scanning_raw;
-	bool folded;     /* text holds the whole last text matched, folded */
 	struct buf text; /* the folded text being matched */
 	struct buf raw;  /* its raw token form, when some rule needs it */
 	size_t *spaces;  /* offsets of ' ' in the buffer positions are for */
@@ -1124,28 +1123,12 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-const char *matcher_folded(const struct matcher *m, size_t *len)
-{
-	if (!m->folded) {
-		*len = 0;
-		return NULL;
-	}
-	*len = m->text.len;
-	return m->text.data;
-}
-
-const struct fold *matcher_fold(const struct matcher *m)
-{
-	return m->fold;
-}
-
 size_t matcher_match(struct matcher *m, const struct match_input *in,
 		     uint32_t *out, size_t cap)
 {
 	char why[256];
 	size_t n = 0;
 
-	m->folded = false;
 	if (m->dirty && matcher_compile(m, why, sizeof(why)) < 0) {
 		return 0;
 	}
@@ -1160,14 +1143,11 @@ size_t matcher_match(struct matcher *m, const struct match_input *in,
 	}
 	m->n_cand = 0;
 	m->n_hits = 0;
-	m->folded = false;
 	if (m->db_fold != NULL) {
 		/* Over the cap, fold_text leaves a prefix whose cut-off last
 		 * word lacks its closing space, so it cannot match. */
 		if (fold_text(m->fold, in->text, in->len, &m->text) < 0) {
 			HARK_ASSERT(m->text.len > 0);
-		} else {
-			m->folded = true;
 		}
 		m->scanning_raw = false;
 		hs_scan(m->db_fold, m->text.data, (unsigned)m->text.len, 0,

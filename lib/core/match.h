@@ -80,14 +80,5 @@ size_t matcher_patterns(const struct matcher *m);
  */
 size_t matcher_match(struct matcher *m, const struct match_input *in,
 		     uint32_t *out, size_t cap);
-/*
- * The folded token form (fold_text's) of the text the last matcher_match
- * call looked at, and its length in *len; NULL when that call did not
- * fold it whole (no rule needs it, or the cap cut it). Valid until the
- * next call: what terms_of reuses instead of folding the text again.
- */
-const char *matcher_folded(const struct matcher *m, size_t *len);
-/* The folding table m was made with. */
-const struct fold *matcher_fold(const struct matcher *m);
 
 #endif

@@ -215,35 +215,6 @@ int terms_strip_urls(const char *text, size_t len, struct buf *out)
 	return buf_append(out, text + from, len - from);
 }
 
-/* Whether text[i - back] starts a URL, i - back being in range. */
-static bool url_back(const char *text, size_t i, size_t back, size_t len)
-{
-	return i >= back && url_starts(text, i - back, len);
-}
-
-bool terms_has_url(const char *text, size_t len)
-{
-	const char *p;
-
-	/* Every URL has its ':' of "http://" or "https://" or the '.' of
-	 * "www." at a fixed distance from its start: look at those only. */
-	for (p = memchr(text, ':', len); p != NULL;
-	     p = memchr(p + 1, ':', len - (size_t)(p + 1 - text))) {
-		size_t i = (size_t)(p - text);
-
-		if (url_back(text, i, 4, len) || url_back(text, i, 5, len)) {
-			return true;
-		}
-	}
-	for (p = memchr(text, '.', len); p != NULL;
-	     p = memchr(p + 1, '.', len - (size_t)(p + 1 - text))) {
-		if (url_back(text, (size_t)(p - text), 3, len)) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /* The lookup, once stop_set is built. */
 static bool is_stop(const char *tok, size_t len)
 {
@@ -375,25 +346,13 @@ static size_t filter_into(struct terms_scratch *ts, const char *folded,
 }
 
 size_t terms_of(struct terms_scratch *ts, const struct fold *f,
-		const char *text, size_t text_len, const char *folded,
-		size_t folded_len)
+		const char *text, size_t text_len)
 {
 	size_t len = text_len < TERMS_TEXT_MAX ? text_len : TERMS_TEXT_MAX;
 
 	ts->n = 0;
 	if (text == NULL || len == 0) {
 		return 0;
-	}
-	/*
-	 * Folding is per code point and a URL is cut from one separator to
-	 * the next, so without a URL the text to fold is the whole text,
-	 * which the caller folded already; the margin keeps away from
-	 * ts->fold's cap, where folding again would have cut the text.
-	 */
-	if (folded != NULL && text_len == len &&
-	    folded_len + 64 < TERMS_TEXT_MAX && folded_len > 0 &&
-	    folded[folded_len - 1] == ' ' && !terms_has_url(text, len)) {
-		return filter_into(ts, folded, folded_len);
 	}
 	if (terms_strip_urls(text, len, &ts->raw) < 0 || ts->raw.data == NULL) {
 		return 0;

@@ -60,8 +60,6 @@ static inline uint32_t terms_hash(const char *v, size_t n)
  */
 int terms_filter_toks(const char *folded, size_t len, struct buf *out,
 		      struct terms_tok *toks, size_t *n) HARK_MUST_CHECK;
-/* Whether terms_strip_urls would cut anything out of text (len bytes). */
-bool terms_has_url(const char *text, size_t len);
 
 struct fold;
 
@@ -82,14 +80,10 @@ void terms_scratch_fini(struct terms_scratch *ts);
 /*
  * The terms of a mention's text: its first TERMS_TEXT_MAX bytes, URLs cut
  * out, folded with f, filtered (terms_filter_toks), into ts->out and
- * ts->toks. folded (may be NULL) is fold_text's form of the whole text
- * (text_len bytes, as strlen gives) when the caller already has it: used
- * instead of folding again when the text has no URL and it is complete
- * (folded_len bytes, ending in ' '). Returns the number of tokens (0:
- * none, ts->out may then hold anything).
+ * ts->toks. Returns the number of tokens (0: none, ts->out may then hold
+ * anything).
  */
 size_t terms_of(struct terms_scratch *ts, const struct fold *f,
-		const char *text, size_t text_len, const char *folded,
-		size_t folded_len);
+		const char *text, size_t text_len);
 
 #endif

@@ -76,11 +76,9 @@ _Static_assert((WINDOW_TERMS_DISTINCT & (WINDOW_TERMS_DISTINCT - 1)) == 0 &&
 
 struct window_terms {
 	uint32_t refs;
-	uint32_t n_toks;
-	const struct fold *fold; /* set: text is the mention's, not tokens */
+	const struct fold *fold;
 	size_t text_len;
-	const char *text; /* points past toks[] in the same block */
-	struct terms_tok toks[];
+	char text[]; /* the mention's text, NUL-terminated */
 };
 
 struct open_bucket {
@@ -361,48 +359,20 @@ static void top_write(const struct tally *t, const size_t *top, size_t n,
 	}
 }
 
-struct window_terms *window_terms_new(const struct window_mention *wm)
-{
-	size_t end = 0;
-	struct window_terms *t;
-	char *text;
-
-	for (size_t k = 0; k < wm->n_toks; k++) {
-		size_t e = (size_t)wm->toks[k].off + wm->toks[k].len;
-
-		end = e > end ? e : end;
-	}
-	t = xmalloc(sizeof(*t) + wm->n_toks * sizeof(t->toks[0]) + end + 1);
-	t->refs = 1;
-	t->fold = NULL;
-	t->text_len = end;
-	t->n_toks = (uint32_t)wm->n_toks;
-	memcpy(t->toks, wm->toks, wm->n_toks * sizeof(t->toks[0]));
-	text = (char *)(t->toks + wm->n_toks);
-	memcpy(text, wm->terms, end);
-	text[end] = '\0';
-	t->text = text;
-	return t;
-}
-
 struct window_terms *window_terms_new_text(const struct fold *f,
 					   const char *text, size_t len)
 {
 	struct window_terms *t;
-	char *copy;
 
 	if (len > TERMS_TEXT_MAX) {
 		len = TERMS_TEXT_MAX;
 	}
 	t = xmalloc(sizeof(*t) + len + 1);
 	t->refs = 1;
-	t->n_toks = 0;
 	t->fold = f;
 	t->text_len = len;
-	copy = (char *)(t + 1);
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	t->text = copy;
+	memcpy(t->text, text, len);
+	t->text[len] = '\0';
 	return t;
 }
 
@@ -862,9 +832,9 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 	size_t need;
 	char *str;
 
-	/* The shared terms, tallied now and in the order they came: the
-	 * same table as tallying each mention as it was counted; a text
-	 * gets its terms here (terms_of, as the counting side would). */
+	/* The shared mentions' terms, found and tallied now, in the order
+	 * the mentions came: the same table as tallying each as it was
+	 * counted. */
 	if (b->n_tref > 0) {
 		struct terms_scratch ts;
 
@@ -873,13 +843,7 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 			const struct window_terms *t = b->tref[i];
 			size_t n;
 
-			if (t->fold == NULL) {
-				add_toks(b->owner, b, t->text, t->toks,
-					 t->n_toks);
-				continue;
-			}
-			n = terms_of(&ts, t->fold, t->text, t->text_len, NULL,
-				     0);
+			n = terms_of(&ts, t->fold, t->text, t->text_len);
 			if (n > 0) {
 				add_toks(b->owner, b, ts.out.data, ts.toks, n);
 			}

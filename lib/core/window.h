@@ -140,10 +140,10 @@ enum { WINDOW_N_FIELDS = 7 };
  * bytes each). Everything is borrowed.
  */
 /*
- * A mention's terms shared by every rule it counts for (see
- * window_terms_new): a bucket keeps a reference instead of tallying them,
- * and its tally is built from the references, in the order they came,
- * only when the bucket's tops are read (closed_bucket_fill).
+ * A mention's text shared by every rule it counts for (see
+ * window_terms_new_text): a bucket keeps a reference instead of tallying
+ * its terms, and its tally is built from the references, in the order they
+ * came, only when the bucket's tops are read (closed_bucket_fill).
  */
 struct window_terms;
 struct fold;
@@ -156,22 +156,19 @@ struct window_mention {
 	const char *terms; /* NULL: none */
 	const struct terms_tok *toks;
 	size_t n_toks;
-	/* when set, the same terms as one shared block (terms/toks unread) */
+	/* when set, the mention's text as one shared block, its terms found
+	 * only if its bucket is read (terms/toks unread) */
 	struct window_terms *shared;
 };
 
 /*
- * Copies wm's terms into a reference-counted block, held once by the
- * caller; each bucket that counts the mention takes a reference. Drop the
- * caller's with window_terms_release once the mention is counted. Not
- * thread-safe: one thread counts.
- */
-struct window_terms *window_terms_new(const struct window_mention *wm);
-/*
- * The same for a mention whose terms were not worked out: its text (len
- * bytes, up to TERMS_TEXT_MAX kept) is copied, and its terms are found
- * with f (terms_of; f must outlive the block) only if a bucket holding it
- * is read: most never are.
+ * Copies a mention's text (len bytes, up to TERMS_TEXT_MAX kept) into a
+ * reference-counted block, held once by the caller; each bucket that
+ * counts the mention takes a reference. Its terms are found with f
+ * (terms_of; f must outlive the block) only if a bucket holding it is
+ * read: most never are. Drop the caller's reference with
+ * window_terms_release once the mention is counted. Not thread-safe: one
+ * thread counts.
  */
 struct window_terms *window_terms_new_text(const struct fold *f,
 					   const char *text, size_t len);

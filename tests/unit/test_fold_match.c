@@ -381,41 +381,6 @@ static void test_match_rules(const struct fold *f)
 	matcher_free(m);
 }
 
-/* matcher_folded: the folded text the last match looked at, for the
- * terms to reuse; NULL when that match did not fold it whole. */
-static void test_matcher_folded(const struct fold *f)
-{
-	static const char *const r0[] = {"alpha"};
-	struct matcher *m = matcher_new(f), *c;
-	struct buf want;
-	uint32_t out[2];
-	char err[128];
-	const char *text = "Alpha, ÉCOLE 東京 https://t.co/x ß";
-	const char *got;
-	size_t len;
-
-	buf_init(&want, 1 << 20);
-	CHECK(matcher_fold(m) == f);
-	got = matcher_folded(m, &len);
-	CHECK(got == NULL && len == 0);
-	CHECK_INT(matcher_add_rule(m, 0, r0, 1, err, sizeof(err)), 0);
-	CHECK_INT(match_text(m, text, out, 2), 1);
-	CHECK_INT(fold_text(f, text, strlen(text), &want), 0);
-	got = matcher_folded(m, &len);
-	CHECK(got != NULL && len == want.len &&
-	      memcmp(got, want.data, len) == 0);
-	/* a clone folds into its own buffer */
-	c = matcher_clone(m);
-	CHECK_INT(match_text(c, "nothing", out, 2), 0);
-	got = matcher_folded(c, &len);
-	CHECK(got != NULL && len == 9 && memcmp(got, " nothing ", 9) == 0);
-	got = matcher_folded(m, &len);
-	CHECK(got != NULL && len == want.len);
-	matcher_free(c);
-	matcher_free(m);
-	buf_fini(&want);
-}
-
 int main(void)
 {
 	struct fold *f = fold_new();
@@ -426,7 +391,6 @@ int main(void)
 	test_turkish(f);
 	test_match_table(f);
 	test_match_rules(f);
-	test_matcher_folded(f);
 	fold_free(f);
 	return check_done();
 }
