@@ -555,9 +555,10 @@ static bool season_of(const struct detector *d, const struct profile *pr,
 static double typical_up(const struct detector *d, int64_t k,
 			 const struct profile *pr, double recent)
 {
-	double v[MAX_DAYS], w[3], sum = 0.0, c;
+	struct profile pc = {0};
+	double v[MAX_DAYS], sum = 0.0, c;
 	int64_t day_b;
-	size_t n = 0, nw = 0;
+	size_t n = 0;
 
 	if (!pr->has_day) {
 		return recent;
@@ -575,21 +576,23 @@ static double typical_up(const struct detector *d, int64_t k,
 	if (n == 0) {
 		return recent;
 	}
-	c = (n < 3 ? sum / (double)n : median(v, n)) * level_factor(d, 0, 0);
-	if (pr->has_week) {
-		for (int i = 1; i <= pr->n_weeks; i++) {
-			double m = mean3(d, k, i * WEEK_DAYS * day_b);
+	pc.has_day = true;
+	pc.day = n < 3 ? sum / (double)n : median(v, n);
+	for (int i = 1; pr->has_week && i <= pr->n_weeks; i++) {
+		double m = mean3(d, k, i * WEEK_DAYS * day_b);
 
-			if (m >= 0.0) {
-				w[nw++] = m * level_factor(d, 0, 1);
-			}
+		if (m >= 0.0) {
+			pc.weeks[pc.n_weeks++] = m;
+			pc.week += m;
 		}
-		if (nw == 2 && pr->n_weeks >= 2) {
-			w[nw++] = c;
-			c = median(w, 3);
-		} else if (nw == 1 && d->perr[1] < d->perr[0]) {
-			c = w[0];
-		}
+	}
+	if (pc.n_weeks > 0) {
+		pc.has_week = true;
+		pc.week /= (double)pc.n_weeks;
+	}
+	/* combined as the profiles are, with the same level factors */
+	if (!season_of(d, &pc, 0, &c)) {
+		return recent;
 	}
 	return c > recent ? c : recent;
 }
