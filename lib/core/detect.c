@@ -84,6 +84,35 @@
 #define PEAK_FLOOR 0.6
 #define CALM_ALPHA_LO 0.02
 #define CALM_ALPHA_HI 0.1
+/*
+ * Records (record_ratio): on a stream whose ordinary bursts already go past
+ * the threshold, a spike must also be bigger than what the stream reached
+ * without an alert on the last RECORD_DAYS days. Scales: the bucket's count
+ * (beaten by RECORD_COUNT), the hour's level, an exponentially weighted
+ * mean with time constant RECORD_TAU_MS (come within RECORD_LEVEL of it;
+ * a broad rise that is no single burst), and the score (RECORD_SCORE times
+ * it; on a calm stream the highest score without an alert is low, so this
+ * is what lets a 3x spike through there whatever its volume). A bucket
+ * joins the records RECORD_LAG_MS later, unless an alert fired meanwhile
+ * (it was that alert's onset); buckets of a firing never do. With fewer
+ * than RECORD_DAYS days seen, the records are scaled up by (RECORD_DAYS /
+ * (days + 1))^RECORD_TAIL: the highest of a few days is lower than the
+ * highest of three weeks would be, and nearly every day comes close to it.
+ */
+#define RECORD_DAYS 21
+#define RECORD_SCALES 3
+#define RECORD_TAU_MS (3600 * 1000.0)
+#define RECORD_LAG_MS (3600 * 1000LL)
+#define RECORD_LAG_MAX 64
+#define RECORD_TAIL 0.25
+#define RECORD_COUNT 1.1
+#define RECORD_LEVEL 0.9
+#define RECORD_SCORE 1.5
+/* The shortest sustained rise tested (sustained_up), and the factor on the
+ * threshold its sum must pass: two buckets summed reach a score more
+ * easily than each of them does. */
+#define SUSTAIN_PAIR 2
+#define PAIR_FACTOR 1.2
 #define ENCODE_MAX_BYTES (4u * 1024 * 1024)
 #define COUNT_MAX 0xffffffffu
 
@@ -138,6 +167,19 @@ struct detector {
 	int64_t peak_day;
 	double peak_cur;
 	double peak_median; /* of peaks[], kept as they change */
+	/* Records per scale (count, hour's level, score) of the last
+	 * RECORD_DAYS days (UTC) outside firings, oldest first, and of the
+	 * current day rec_day (rec_cur[0] < 0: none yet); the levels of the
+	 * last buckets not yet in them (consecutive, the newest last); the
+	 * hour's level after the last bucket (< 0: none yet). */
+	double rec_max[RECORD_DAYS][RECORD_SCALES];
+	int64_t rec_days[RECORD_DAYS]; /* the day of each */
+	int n_rec;
+	int64_t rec_day;
+	double rec_cur[RECORD_SCALES];
+	double rec_pend[RECORD_LAG_MAX][RECORD_SCALES];
+	int n_pend;
+	double rec_ema;
 	/* up_threshold for the bucket being evaluated (not saved) */
 	double up_thr;
 	struct detect_result last;
@@ -163,6 +205,8 @@ struct profile {
 	bool has_day;
 	bool has_week;
 };
+
+static double alpha_of(const struct detector *d, int side);
 
 static const char *const state_names[] = {
 	[DETECT_STATE_WARMING] = "warming",
@@ -226,6 +270,11 @@ struct detector *detector_new(const struct detect_params *p)
 	d->next_ms = INT64_MIN;
 	d->peak_day = INT64_MIN;
 	d->peak_cur = -1.0;
+	d->rec_day = INT64_MIN;
+	for (int s = 0; s < RECORD_SCALES; s++) {
+		d->rec_cur[s] = -1.0;
+	}
+	d->rec_ema = -1.0;
 	d->state = DETECT_STATE_WARMING;
 	d->cooldown_until_ms = INT64_MIN;
 	return d;
@@ -788,15 +837,14 @@ static void push_raw(struct detector *d, int64_t count)
 
 /*
  * The score a spike must reach. The threshold assumes the count model's
- * tails, and a stream's own days say how far its ordinary bursts go: one
- * whose every day peaks at a score of 4 must not page daily at 5, and a
- * Poisson-like one whose days peak at 1-2 can afford a lower bar. So:
- * PEAK_FACTOR times the median daily peak of the last PEAK_DAYS days, but
- * not under the threshold, or under PEAK_FLOOR of it for a Poisson-like
- * stream (alpha up to CALM_ALPHA_LO, rising back to the threshold at
- * CALM_ALPHA_HI) whose level is steady (a level factor above 1 means the
- * baseline is still catching up with a shift: not to be trusted that far).
- * No peak yet (the first day): the threshold.
+ * tails, and a Poisson-like stream whose days peak at 1-2 can afford a
+ * lower bar: PEAK_FACTOR times the median daily peak of the last PEAK_DAYS
+ * days, not over the threshold, and not under PEAK_FLOOR of it for a
+ * Poisson-like stream (alpha up to CALM_ALPHA_LO, rising back to the
+ * threshold at CALM_ALPHA_HI) whose level is steady (a level factor above 1
+ * means the baseline is still catching up with a shift: not to be trusted
+ * that far). A bursty stream keeps the threshold: the records (below) say
+ * which of its bursts are news. No peak yet (the first day): the threshold.
  */
 static double up_threshold(const struct detector *d)
 {
@@ -816,7 +864,10 @@ static double up_threshold(const struct detector *d)
 					       (CALM_ALPHA_HI - CALM_ALPHA_LO);
 	}
 	t = PEAK_FACTOR * d->peak_median;
-	return t > lo * d->p.threshold ? t : lo * d->p.threshold;
+	if (t < lo * d->p.threshold) {
+		t = lo * d->p.threshold;
+	}
+	return t < d->p.threshold ? t : d->p.threshold;
 }
 
 static void peaks_changed(struct detector *d)
@@ -850,6 +901,159 @@ static void note_peak(struct detector *d, int64_t t, double score)
 	}
 }
 
+/* The levels of a bucket with count and up score: the count, the hour's
+ * level, the score (0 when below the baseline). */
+static void record_levels(const struct detector *d, int64_t count, double score,
+			  double lv[RECORD_SCALES])
+{
+	double a = (double)d->p.bucket_ms / RECORD_TAU_MS;
+
+	if (a > 1.0) {
+		a = 1.0;
+	}
+	lv[0] = (double)count;
+	lv[1] = d->rec_ema < 0.0
+			? (double)count
+			: d->rec_ema + a * ((double)count - d->rec_ema);
+	lv[2] = score > 0.0 ? score : 0.0;
+}
+
+/* Whether the stream is calm: Poisson-like dispersion and no day of the
+ * last PEAK_DAYS peaking past the threshold outside an alert. */
+static bool calm_stream(const struct detector *d)
+{
+	if (alpha_of(d, 0) >= CALM_ALPHA_HI) {
+		return false;
+	}
+	for (int i = 0; i < d->n_peaks; i++) {
+		if (d->peaks[i] >= d->p.threshold) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * How far past its records the bucket starting at t is: the largest of its
+ * scales' level over that scale's record times its factor (>= 1: news).
+ * The score scale counts on calm streams only: a bursty one's bursts are
+ * what its count and level records are for, and its ordinary scores say
+ * little about the next. Infinite before any record.
+ */
+static double record_ratio(const struct detector *d, int64_t t,
+			   const double lv[RECORD_SCALES])
+{
+	static const double need[RECORD_SCALES] = {RECORD_COUNT, RECORD_LEVEL,
+						   RECORD_SCORE};
+	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
+	int scales = calm_stream(d) ? RECORD_SCALES : RECORD_SCALES - 1;
+	double best = 0.0;
+	double young = 1.0;
+	int first = 0;
+
+	/* Days older than RECORD_DAYS (left before a long gap) are past. */
+	while (first < d->n_rec && d->rec_days[first] < oldest) {
+		first++;
+	}
+	if (d->rec_cur[0] < 0.0 && first == d->n_rec) {
+		return INFINITY;
+	}
+	if (d->n_rec - first < RECORD_DAYS) {
+		young = pow((double)RECORD_DAYS / (d->n_rec - first + 1.0),
+			    RECORD_TAIL);
+	}
+	for (int s = 0; s < scales; s++) {
+		double ref = d->rec_cur[s];
+		double r;
+
+		for (int i = first; i < d->n_rec; i++) {
+			if (d->rec_max[i][s] > ref) {
+				ref = d->rec_max[i][s];
+			}
+		}
+		/* The score's record needs no extrapolation: a calm
+		 * stream's ordinary scores do not grow with its days. */
+		ref *= (s == RECORD_SCALES - 1 ? 1.0 : young) * need[s];
+		/* At least a mention (a score of 1) over a silent record. */
+		r = lv[s] / (ref > need[s] ? ref : need[s]);
+		if (r > best) {
+			best = r;
+		}
+	}
+	return best;
+}
+
+/* Folds the levels of the bucket starting at t into the day's records. */
+static void record_fold(struct detector *d, int64_t t,
+			const double lv[RECORD_SCALES])
+{
+	int64_t day = floor_div(t, DAY_MS);
+
+	if (day != d->rec_day) {
+		if (d->rec_cur[0] >= 0.0) {
+			if (d->n_rec == RECORD_DAYS) {
+				memmove(d->rec_max, d->rec_max + 1,
+					(RECORD_DAYS - 1) *
+						sizeof(d->rec_max[0]));
+				memmove(d->rec_days, d->rec_days + 1,
+					(RECORD_DAYS - 1) *
+						sizeof(d->rec_days[0]));
+				d->n_rec--;
+			}
+			memcpy(d->rec_max[d->n_rec], d->rec_cur,
+			       sizeof(d->rec_cur));
+			d->rec_days[d->n_rec++] = d->rec_day;
+		}
+		d->rec_day = day;
+		for (int s = 0; s < RECORD_SCALES; s++) {
+			d->rec_cur[s] = -1.0;
+		}
+	}
+	for (int s = 0; s < RECORD_SCALES; s++) {
+		if (lv[s] > d->rec_cur[s]) {
+			d->rec_cur[s] = lv[s];
+		}
+	}
+}
+
+static int record_lag(const struct detector *d)
+{
+	int64_t n = RECORD_LAG_MS / d->p.bucket_ms;
+
+	return n < 1 ? 1 : n > RECORD_LAG_MAX ? RECORD_LAG_MAX : (int)n;
+}
+
+/* After bucket t (its levels lv; news: it passed the whole test, whether
+ * it fired or was held back by the cooldown). Warmup buckets join the
+ * count and level records, not the score's: their baseline is too young
+ * for a score to mean anything. */
+static void note_record(struct detector *d, int64_t t,
+			const double lv[RECORD_SCALES], bool news)
+{
+	int lag = record_lag(d);
+	double *slot;
+
+	d->rec_ema = lv[1];
+	if (news) {
+		d->n_pend = 0;
+	}
+	if (news || d->state == DETECT_STATE_FIRING) {
+		return;
+	}
+	if (d->n_pend == lag) {
+		record_fold(d, t - (int64_t)lag * d->p.bucket_ms,
+			    d->rec_pend[0]);
+		memmove(d->rec_pend, d->rec_pend + 1,
+			(size_t)(lag - 1) * sizeof(d->rec_pend[0]));
+		d->n_pend--;
+	}
+	slot = d->rec_pend[d->n_pend++];
+	memcpy(slot, lv, sizeof(d->rec_pend[0]));
+	if (d->state == DETECT_STATE_WARMING) {
+		slot[RECORD_SCALES - 1] = -1.0;
+	}
+}
+
 /* x is off upwards: score against the envelope mu, ratio against the
  * typical level. */
 static bool off_up(const struct detector *d, double x, double mu, double sd,
@@ -870,26 +1074,34 @@ static bool off_down(const struct detector *d, double x, double mu, double sd)
 }
 
 /*
- * A sustained rise: the last SUSTAIN_SHORT (then SUSTAIN_LONG) buckets
- * together, against their expected total. Over-dispersion is counted as
- * fully correlated across the buckets (variance M + alpha M^2), so a
- * bursty stream gains nothing from summing, while on quiet, Poisson-like
- * streams a rise that is modest bucket by bucket (2-3x at 5-20 a bucket)
- * but lasts shows up, as it would to a person looking at the graph. The
- * guards hold for the total: min_ratio times the expected, and min_count
- * per bucket on average.
+ * A sustained rise: the last SUSTAIN_PAIR, SUSTAIN_SHORT, then SUSTAIN_LONG
+ * buckets together, against their expected total. Over-dispersion is
+ * counted as fully correlated across the buckets (variance M + alpha M^2),
+ * so a bursty stream gains nothing from summing, while on quiet,
+ * Poisson-like streams a rise that is modest bucket by bucket (2-3x at 5-20
+ * a bucket) but lasts shows up, as it would to a person looking at the
+ * graph. The guards hold for the total: min_ratio times the expected, and
+ * min_count per bucket on average. The pair is held to the usual level at
+ * that time (off_up's), not the envelope, with both its buckets at least
+ * halfway to min_ratio and this one at min_count: a 3x quarter of an hour
+ * that drew low is found on its second bucket.
  */
 static void sustained_up(const struct detector *d, double x, double mu,
 			 struct side *s)
 {
-	static const int lens[] = {SUSTAIN_SHORT, SUSTAIN_LONG};
+	static const int lens[] = {SUSTAIN_PAIR, SUSTAIN_SHORT, SUSTAIN_LONG};
 	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
+	double usual = s->typical > RATIO_FLOOR ? s->typical : RATIO_FLOOR;
 	double alpha = alpha_of(d, 0);
 
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		int n = lens[k];
+		bool pair = n == SUSTAIN_PAIR;
+		double ref = pair ? usual : floored;
+		double half = (1.0 + d->p.min_ratio) / 2.0 * usual;
 		double v[SUSTAIN_LONG];
 		double sum = x, m, z;
+		bool now;
 		int j = 0;
 
 		if (n - 1 > d->n_raw) {
@@ -906,9 +1118,12 @@ static void sustained_up(const struct detector *d, double x, double mu,
 		 * quiet neighbours: the median passes the ratio too; and so
 		 * must this bucket, so a rise that has ended cannot fire
 		 * late (after a cooldown, say). */
-		if (z >= d->up_thr && sum >= d->p.min_ratio * m &&
-		    x >= d->p.min_ratio * floored &&
-		    median(v, (size_t)n) >= d->p.min_ratio * floored &&
+		now = pair ? x >= half && v[1] >= half &&
+				      x >= (double)d->p.min_count
+			   : x >= d->p.min_ratio * ref;
+		if (z >= d->up_thr * (pair ? PAIR_FACTOR : 1.0) && now &&
+		    sum >= d->p.min_ratio * (double)n * ref &&
+		    median(v, (size_t)n) >= d->p.min_ratio * ref &&
 		    sum >= (double)n * (double)d->p.min_count) {
 			s->anomalous = true;
 			if (z > s->score) {
@@ -1080,6 +1295,8 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	int n_w;
 	double wsum;
 	double recent;
+	double lv[RECORD_SCALES];
+	bool news;
 
 	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
 		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
@@ -1102,6 +1319,9 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 			  n_w, baseline_down(d, k, &pr_down, recent), &down);
 	}
 	anomalous = (test_u && up.anomalous) || (test_d && down.anomalous);
+	record_levels(d, count, test_u ? up.score : 0.0, lv);
+	news = !(test_u && up.anomalous) || (test_d && down.anomalous) ||
+	       record_ratio(d, start_ms, lv) >= 1.0;
 	calm = (!test_u || up.calm) && (!test_d || down.calm);
 	if (!test_u) {
 		shown = &down;
@@ -1152,7 +1372,7 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		if (d->learning && !anomalous) {
 			d->learning = false;
 		}
-		if (anomalous && !d->learning &&
+		if (anomalous && news && !d->learning &&
 		    start_ms >= d->cooldown_until_ms) {
 			out->action = DETECT_FIRE;
 			d->state = DETECT_STATE_FIRING;
@@ -1162,10 +1382,14 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 		clean = anomalous && !d->learning;
 	}
 	/* Bursts are learned too (winsorized): a stream that bursts often
-	 * must raise its own bar. A firing episode is not. */
-	if (d->state != DETECT_STATE_FIRING && test_u && d->n_raw > 0) {
-		learn_dispersion_diff(d, (double)count,
-				      (double)d->raw[d->n_raw - 1]);
+	 * must raise its own bar. A firing episode is not, nor the onset of
+	 * an alert: the step into the previous bucket is learned now that
+	 * this one did not fire (a stream with a real spike every other day
+	 * must not learn them as its burstiness). */
+	if (test_u && d->n_raw > 1 && d->state != DETECT_STATE_FIRING &&
+	    d->last.state != DETECT_STATE_FIRING && !(anomalous && news)) {
+		learn_dispersion_diff(d, (double)d->raw[d->n_raw - 1],
+				      (double)d->raw[d->n_raw - 2]);
 	}
 	if (d->state != DETECT_STATE_FIRING && test_u) {
 		learn_dispersion_side(d, 0, (double)count, up.mu);
@@ -1185,6 +1409,7 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	if (test_u && !warming && d->state != DETECT_STATE_FIRING) {
 		note_peak(d, start_ms, up.score);
 	}
+	note_record(d, start_ms, lv, anomalous && news);
 	push_raw(d, count);
 	if (d->steps < INT64_MAX) {
 		d->steps++;
