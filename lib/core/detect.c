@@ -1487,6 +1487,37 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 	}
 }
 
+/*
+ * " rec=DAY,EMA,CUR0,CUR1,CUR2 recd=DAY:M0:M1:M2,... recp=L0:L1:L2,...":
+ * the records (recd, recp: "-" when empty).
+ */
+static void encode_records(struct buf *b, const struct detector *d)
+{
+	int rc;
+
+	rc = buf_printf(
+		b, " rec=%" PRId64 ",%.17g,%.17g,%.17g,%.17g recd=", d->rec_day,
+		d->rec_ema, d->rec_cur[0], d->rec_cur[1], d->rec_cur[2]);
+	HARK_ASSERT(rc == 0);
+	for (int i = 0; i < d->n_rec; i++) {
+		rc = buf_printf(b, "%s%" PRId64 ":%.17g:%.17g:%.17g",
+				i > 0 ? "," : "", d->rec_days[i],
+				d->rec_max[i][0], d->rec_max[i][1],
+				d->rec_max[i][2]);
+		HARK_ASSERT(rc == 0);
+	}
+	rc = buf_printf(b, "%s recp=", d->n_rec == 0 ? "-" : "");
+	HARK_ASSERT(rc == 0);
+	for (int i = 0; i < d->n_pend; i++) {
+		rc = buf_printf(b, "%s%.17g:%.17g:%.17g", i > 0 ? "," : "",
+				d->rec_pend[i][0], d->rec_pend[i][1],
+				d->rec_pend[i][2]);
+		HARK_ASSERT(rc == 0);
+	}
+	rc = buf_printf(b, "%s", d->n_pend == 0 ? "-" : "");
+	HARK_ASSERT(rc == 0);
+}
+
 char *detector_encode(const struct detector *d, size_t *len_out)
 {
 	struct buf b;
@@ -1528,6 +1559,7 @@ char *detector_encode(const struct detector *d, size_t *len_out)
 		rc = buf_printf(&b, ",%.17g", d->peaks[i]);
 		HARK_ASSERT(rc == 0);
 	}
+	encode_records(&b, d);
 	rc = buf_printf(&b,
 			" last=%" PRId64 ",%" PRId64 ",%" PRId64
 			",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64 ";h=",
@@ -1809,6 +1841,103 @@ static bool parse_peaks(const char **p, struct detector *d)
 	}
 }
 
+/* A level at *p (a count, an hour's level or a score: >= -1, -1 for none)
+ * ended by sep, moved past. */
+static bool read_level(const char **p, double *out, char sep)
+{
+	char *end;
+	double v = strtod(*p, &end);
+
+	if (end == *p || !isfinite(v) || v < -1.0 || *end != sep) {
+		return false;
+	}
+	*out = v;
+	*p = end + 1;
+	return true;
+}
+
+/* LEVEL:LEVEL:LEVEL ended by ',' or ' ' (*last: it was ' '). */
+static bool read_levels(const char **p, double lv[RECORD_SCALES], bool *last)
+{
+	const char *q;
+
+	if (!read_level(p, &lv[0], ':') || !read_level(p, &lv[1], ':')) {
+		return false;
+	}
+	q = *p;
+	if (read_level(p, &lv[2], ',')) {
+		*last = false;
+		return true;
+	}
+	*p = q;
+	*last = true;
+	return read_level(p, &lv[2], ' ');
+}
+
+/*
+ * "rec=... recd=... recp=... " (encode_records) into the record fields of
+ * *d (a scratch copy). Absent in states saved before records existed: none.
+ */
+static bool parse_records(const char **p, struct detector *d, int64_t bucket)
+{
+	int64_t lag = RECORD_LAG_MS / bucket;
+	bool last = false;
+
+	d->n_rec = 0;
+	d->n_pend = 0;
+	d->rec_day = INT64_MIN;
+	d->rec_ema = -1.0;
+	for (int s = 0; s < RECORD_SCALES; s++) {
+		d->rec_cur[s] = -1.0;
+	}
+	if (strncmp(*p, "rec=", 4) != 0) {
+		return true;
+	}
+	*p += 4;
+	if (!read_num(p, &d->rec_day, ',') ||
+	    !read_level(p, &d->rec_ema, ',') ||
+	    !read_level(p, &d->rec_cur[0], ',') ||
+	    !read_level(p, &d->rec_cur[1], ',') ||
+	    !read_level(p, &d->rec_cur[2], ' ') ||
+	    strncmp(*p, "recd=", 5) != 0) {
+		return false;
+	}
+	*p += 5;
+	if (strncmp(*p, "- ", 2) == 0) {
+		*p += 2;
+	} else {
+		while (!last) {
+			int64_t day;
+
+			if (d->n_rec == RECORD_DAYS ||
+			    !read_num(p, &day, ':') ||
+			    (d->n_rec > 0 &&
+			     day <= d->rec_days[d->n_rec - 1]) ||
+			    !read_levels(p, d->rec_max[d->n_rec], &last)) {
+				return false;
+			}
+			d->rec_days[d->n_rec++] = day;
+		}
+	}
+	if (strncmp(*p, "recp=", 5) != 0) {
+		return false;
+	}
+	*p += 5;
+	if (strncmp(*p, "- ", 2) == 0) {
+		*p += 2;
+		return true;
+	}
+	lag = lag < 1 ? 1 : lag > RECORD_LAG_MAX ? RECORD_LAG_MAX : lag;
+	for (last = false; !last;) {
+		if (d->n_pend == lag ||
+		    !read_levels(p, d->rec_pend[d->n_pend], &last)) {
+			return false;
+		}
+		d->n_pend++;
+	}
+	return true;
+}
+
 static bool parse_last(const char **p, struct detect_result *l, int64_t bucket)
 {
 	int64_t v;
@@ -1947,7 +2076,8 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
 	    !parse_lvl(&p, lvl_num, lvl_den) || !parse_raw(&p, raw, &n_raw) ||
-	    !parse_peaks(&p, &pk) || !parse_last(&p, &last, bucket) ||
+	    !parse_peaks(&p, &pk) || !parse_records(&p, &pk, bucket) ||
+	    !parse_last(&p, &last, bucket) ||
 	    !parse_history(p, &vals, &n_vals)) {
 		goto out;
 	}
@@ -1994,6 +2124,14 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	d->peak_day = pk.peak_day;
 	d->peak_cur = pk.peak_cur;
 	peaks_changed(d);
+	memcpy(d->rec_max, pk.rec_max, sizeof(pk.rec_max));
+	memcpy(d->rec_days, pk.rec_days, sizeof(pk.rec_days));
+	d->n_rec = pk.n_rec;
+	d->rec_day = pk.rec_day;
+	memcpy(d->rec_cur, pk.rec_cur, sizeof(pk.rec_cur));
+	memcpy(d->rec_pend, pk.rec_pend, sizeof(pk.rec_pend));
+	d->n_pend = pk.n_pend;
+	d->rec_ema = pk.rec_ema;
 	d->last = last;
 	rc = 0;
 out:
