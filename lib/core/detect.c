@@ -85,19 +85,22 @@
 #define CALM_ALPHA_LO 0.02
 #define CALM_ALPHA_HI 0.1
 /*
- * Records (record_ratio): on a stream whose ordinary bursts already go past
- * the threshold, a spike must also be bigger than what the stream reached
- * without an alert on the last RECORD_DAYS days. Scales: the bucket's count
- * (beaten by RECORD_COUNT), the hour's level, an exponentially weighted
- * mean with time constant RECORD_TAU_MS (come within RECORD_LEVEL of it;
- * a broad rise that is no single burst), and the score (RECORD_SCORE times
- * it; on a calm stream the highest score without an alert is low, so this
- * is what lets a 3x spike through there whatever its volume). A bucket
- * joins the records RECORD_LAG_MS later, unless an alert fired meanwhile
- * (it was that alert's onset); buckets of a firing never do. With fewer
- * than RECORD_DAYS days seen, the records are scaled up by (RECORD_DAYS /
- * (days + 1))^RECORD_TAIL: the highest of a few days is lower than the
- * highest of three weeks would be, and nearly every day comes close to it.
+ * Records (record_ratio): a spike must also be bigger than what the stream
+ * reached without an alert (outside firings, their onsets and what the
+ * cooldown held back) on the last RECORD_DAYS days. Scales: the bucket's
+ * count (beaten by RECORD_COUNT); the hour's level, an exponentially
+ * weighted mean with time constant RECORD_TAU_MS (come within RECORD_LEVEL
+ * of it: a broad rise that is no single burst; the price is that a stream
+ * whose ordinary bursts are as broad as its records sometimes passes); and,
+ * on a calm stream only (calm_stream), the score (RECORD_SCORE times it:
+ * such a stream's highest score without an alert is low, so this lets a 3x
+ * spike through whatever its volume, at a weekend or in the morning). A
+ * bucket joins the records RECORD_LAG_MS later, unless it turned out to be
+ * the onset of an alert; warmup buckets join the count and level records
+ * only. With fewer than RECORD_DAYS days seen, the count and level records
+ * are scaled up by (RECORD_DAYS / (days + 1))^RECORD_TAIL: the highest of a
+ * few days is lower than the highest of three weeks would be, and nearly
+ * every day comes close to it.
  */
 #define RECORD_DAYS 21
 #define RECORD_SCALES 3
@@ -107,7 +110,7 @@
 #define RECORD_TAIL 0.25
 #define RECORD_COUNT 1.1
 #define RECORD_LEVEL 0.9
-#define RECORD_SCORE 1.5
+#define RECORD_SCORE 2.0
 /* The shortest sustained rise tested (sustained_up), and the factor on the
  * threshold its sum must pass: two buckets summed reach a score more
  * easily than each of them does. */
