@@ -6,11 +6,14 @@
  * time-of-day profile of previous days and, once a week is in the history,
  * the day-of-week profile, learned from counts cleaned of the anomalies
  * they contained, each scaled by a level factor (the last day's counts over
- * what it said) so that a lasting shift is followed before it holds it. Test: count-aware (dispersion learned from recent
- * residuals and, for spikes, successive differences), a spike on the
- * window's least bucket, a drop on the window's sum by its deviance, with
- * min_count and min_ratio guards on each bucket. Pure and
- * deterministic; the state round-trips through detector_encode/decode.
+ * what it said) so that a lasting shift is followed before it holds it.
+ * Test: count-aware (dispersion learned from recent residuals and, for
+ * spikes, successive differences), a spike on the window's least bucket or
+ * a sustained rise, a drop on the window's sum by its deviance, with
+ * min_count and min_ratio guards on each bucket; a spike must also beat
+ * the records of what the stream did without an alert over three weeks.
+ * Pure and deterministic; the state round-trips through
+ * detector_encode/decode.
  */
 #ifndef HARK_CORE_DETECT_H
 #define HARK_CORE_DETECT_H
