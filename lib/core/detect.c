@@ -992,7 +992,9 @@ static void record_fold(struct detector *d, int64_t t,
 {
 	int64_t day = floor_div(t, DAY_MS);
 
-	if (day != d->rec_day) {
+	/* Days only move forward (a restored state from a clock that was
+	 * ahead keeps folding into its current day). */
+	if (day > d->rec_day) {
 		if (d->rec_cur[0] >= 0.0) {
 			if (d->n_rec == RECORD_DAYS) {
 				memmove(d->rec_max, d->rec_max + 1,
@@ -1921,6 +1923,10 @@ static bool parse_records(const char **p, struct detector *d, int64_t bucket)
 			}
 			d->rec_days[d->n_rec++] = day;
 		}
+	}
+	if (d->n_rec > 0 && d->rec_cur[0] >= 0.0 &&
+	    d->rec_day <= d->rec_days[d->n_rec - 1]) {
+		return false;
 	}
 	if (strncmp(*p, "recp=", 5) != 0) {
 		return false;

@@ -1329,6 +1329,22 @@ static void records_case(void)
 				(int)(r0 - text), text, r1);
 			CHECK_INT(detector_decode(o, bad, strlen(bad)), -1);
 			free(bad);
+			/* The current day before the last kept one (found by
+			 * fuzzing: days must only move forward). */
+			bad = xasprintf(
+				"%.*s rec=1,1,1,1,1 recd=5:1:1:1 recp=-%s",
+				(int)(r0 - text), text, r1);
+			CHECK_INT(detector_decode(o, bad, strlen(bad)), -1);
+			free(bad);
+			bad = xasprintf(
+				"%.*s rec=6,1,1,1,1 recd=5:1:1:1 recp=-%s",
+				(int)(r0 - text), text, r1);
+			CHECK_INT(detector_decode(o, bad, strlen(bad)), 0);
+			free(bad);
+			/* Back to the state saved before records. */
+			old = xasprintf("%.*s%s", (int)(r0 - text), text, r1);
+			CHECK_INT(detector_decode(o, old, strlen(old)), 0);
+			free(old);
 		}
 		free(text);
 
