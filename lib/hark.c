@@ -981,6 +981,8 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	a.baseline = res->baseline;
 	a.ratio = res->ratio;
 	a.score = res->score;
+	a.record = res->record;
+	a.record_days = res->record_days;
 	a.samples = b->samples;
 	a.n_samples = b->n_samples;
 	if (a.n_samples > (size_t)r->cfg->samples) {

@@ -183,6 +183,10 @@ struct detector {
 	double rec_pend[RECORD_LAG_MAX][RECORD_SCALES];
 	int n_pend;
 	double rec_ema;
+	/* The record of the last DETECT_FIRE (not saved: reported in the
+	 * same detector_step). */
+	int64_t fire_record;
+	int fire_record_days;
 	/* up_threshold for the bucket being evaluated (not saved) */
 	double up_thr;
 	struct detect_result last;
@@ -986,6 +990,27 @@ static double record_ratio(const struct detector *d, int64_t t,
 	return best;
 }
 
+/* The highest count of the records that count at bucket t (*days: how many
+ * days they cover, 0: none). */
+static int64_t record_count(const struct detector *d, int64_t t, int *days)
+{
+	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
+	double best = d->rec_cur[0];
+	int n = d->rec_cur[0] >= 0.0 ? 1 : 0;
+
+	for (int i = 0; i < d->n_rec; i++) {
+		if (d->rec_days[i] < oldest) {
+			continue;
+		}
+		n++;
+		if (d->rec_max[i][0] > best) {
+			best = d->rec_max[i][0];
+		}
+	}
+	*days = n < RECORD_DAYS ? n : RECORD_DAYS;
+	return best >= 0.0 ? (int64_t)best : 0;
+}
+
 /* Folds the levels of the bucket starting at t into the day's records. */
 static void record_fold(struct detector *d, int64_t t,
 			const double lv[RECORD_SCALES])
@@ -1383,6 +1408,11 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 			d->state = DETECT_STATE_FIRING;
 			d->fired_start_ms = start_ms;
 			d->calm_run = 0;
+			d->fire_record_days = 0;
+			if (test_u && up.anomalous) {
+				d->fire_record = record_count(
+					d, start_ms, &d->fire_record_days);
+			}
 		}
 		clean = anomalous && !d->learning;
 	}
@@ -1435,6 +1465,10 @@ static void step_one(struct detector *d, int64_t start_ms, int64_t count,
 	out->score = shown == &up ? up.score : -down.score;
 	out->anomalous = anomalous;
 	out->state = d->state;
+	if (out->action == DETECT_FIRE) {
+		out->record = d->fire_record;
+		out->record_days = d->fire_record_days;
+	}
 	if (d->state == DETECT_STATE_FIRING) {
 		out->fired_start_ms = d->fired_start_ms;
 	}
@@ -1483,6 +1517,8 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 	if (out->action == DETECT_NONE) {
 		if (!was_firing && d->state == DETECT_STATE_FIRING) {
 			out->action = DETECT_FIRE;
+			out->record = d->fire_record;
+			out->record_days = d->fire_record_days;
 		} else if (was_firing && d->state != DETECT_STATE_FIRING) {
 			out->action = DETECT_RESOLVE;
 			out->fired_start_ms = fired_start;

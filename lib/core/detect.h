@@ -71,6 +71,11 @@ struct detect_result {
 	enum detect_state state; /* after this bucket */
 	enum detect_action action;
 	int64_t fired_start_ms; /* while firing: start of the firing window */
+	/* On a spike's DETECT_FIRE: the highest count the stream reached
+	 * without an alert over the last record_days days (the record it
+	 * beat or came near); record_days 0: none (a drop, or no record). */
+	int64_t record;
+	int record_days;
 };
 
 struct detector;

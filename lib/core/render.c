@@ -213,6 +213,12 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 	cJSON_AddNumberToObject(root, "baseline", clean_number(a->baseline));
 	cJSON_AddNumberToObject(root, "ratio", clean_number(a->ratio));
 	cJSON_AddNumberToObject(root, "score", clean_number(a->score));
+	if (!is_resolved(a) && a->record_days > 0) {
+		cJSON *rec = cJSON_AddObjectToObject(root, "record");
+
+		cJSON_AddNumberToObject(rec, "count", (double)a->record);
+		cJSON_AddNumberToObject(rec, "days", a->record_days);
+	}
 	samples = cJSON_AddArrayToObject(root, "samples");
 	for (size_t i = 0; i < a->n_samples; i++) {
 		cJSON_AddItemToArray(samples, sample_json(&a->samples[i]));

@@ -56,6 +56,11 @@ struct alert {
 	int64_t started_at_ms;
 	/* Receiver name for the alertmanager-webhook body; NULL: "hark". */
 	const char *receiver;
+	/* Firing: the highest count the stream reached without an alert over
+	 * the last record_days days (what this spike beat or came near);
+	 * record_days 0: not shown. */
+	int64_t record;
+	int record_days;
 	/* 0: the episode's firing notification; N > 0: its Nth re-notification
 	 * (a receiver's repeat_interval). Part of the id, so every repeat has
 	 * its own; the v1 body says "repeat": N. */

@@ -1244,6 +1244,8 @@ static void calibration_case(void)
 /* Steps d through n buckets of count c (c < 0: Poisson 200) from *t;
  * returns the last result's action seen (FIRE wins), *anom whether any of
  * them passed the test. */
+static struct detect_result probe_fire; /* probe's last DETECT_FIRE */
+
 static enum detect_action probe(struct detector *d, int64_t *t, int n,
 				int64_t c, bool *anom)
 {
@@ -1254,6 +1256,9 @@ static enum detect_action probe(struct detector *d, int64_t *t, int n,
 		detector_step(d, *t, c < 0 ? poisson(200.0) : c, &res);
 		if (anom != NULL && res.anomalous) {
 			*anom = true;
+		}
+		if (res.action == DETECT_FIRE) {
+			probe_fire = res;
 		}
 		if (res.action == DETECT_FIRE ||
 		    (res.action != DETECT_NONE && act == DETECT_NONE)) {
@@ -1358,6 +1363,10 @@ static void records_case(void)
 		probe(d, &t, 12, -1, NULL);
 		probe(b, &tb, 12, -1, NULL);
 		a = probe(d, &t, 2, 800, NULL);
+		/* The alert says what it beat: 640 (the burst held back
+		 * just before joined the records), over 21 days. */
+		CHECK(a != DETECT_FIRE || (probe_fire.record == 640 &&
+					   probe_fire.record_days == 21));
 		ab = probe(b, &tb, 2, 800, NULL);
 		fired += a == DETECT_FIRE;
 		same += a == ab;

@@ -183,7 +183,21 @@ static void test_webhook(void)
 	CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(s, 1), "created_at")
 			  ->valuestring,
 		  "2026-11-21T14:01:00Z");
+	CHECK(cJSON_GetObjectItem(root, "record") == NULL);
 	cJSON_Delete(root);
+	free(body);
+
+	/* A spike's record follows the score; never on a resolve. */
+	a.record = 96;
+	a.record_days = 21;
+	body = render_webhook(&a, NULL);
+	CHECK(strstr(body, "\"score\":12.35,\"record\":{\"count\":96,"
+			   "\"days\":21},\"samples\":") != NULL);
+	free(body);
+	a.status = "resolved";
+	render_alert_id(&a);
+	body = render_webhook(&a, NULL);
+	CHECK(strstr(body, "\"record\"") == NULL);
 	free(body);
 
 	/* Non-finite numbers never make invalid JSON. */
