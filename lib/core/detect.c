@@ -180,8 +180,9 @@ struct detector {
 	int n_rec;
 	int64_t rec_day;
 	double rec_cur[RECORD_SCALES];
-	double rec_pend[RECORD_LAG_MAX][RECORD_SCALES];
+	double (*rec_pend)[RECORD_SCALES]; /* a ring of record_lag() */
 	int n_pend;
+	int pend_first; /* the oldest's slot */
 	double rec_ema;
 	/* The record of the last DETECT_FIRE (not saved: reported in the
 	 * same detector_step). */
@@ -253,6 +254,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return q;
 }
 
+static int record_lag(const struct detector *d)
+{
+	int64_t n = RECORD_LAG_MS / d->p.bucket_ms;
+
+	return n < 1 ? 1 : n > RECORD_LAG_MAX ? RECORD_LAG_MAX : (int)n;
+}
+
 struct detector *detector_new(const struct detect_params *p)
 {
 	struct detector *d = xcalloc(1, sizeof(*d));
@@ -282,6 +290,7 @@ struct detector *detector_new(const struct detect_params *p)
 		d->rec_cur[s] = -1.0;
 	}
 	d->rec_ema = -1.0;
+	d->rec_pend = xcalloc((size_t)record_lag(d), sizeof(*d->rec_pend));
 	d->state = DETECT_STATE_WARMING;
 	d->cooldown_until_ms = INT64_MIN;
 	return d;
@@ -293,6 +302,7 @@ void detector_free(struct detector *d)
 		return;
 	}
 	free(d->hist);
+	free(d->rec_pend);
 	free(d);
 }
 
@@ -1046,13 +1056,6 @@ static void record_fold(struct detector *d, int64_t t,
 	}
 }
 
-static int record_lag(const struct detector *d)
-{
-	int64_t n = RECORD_LAG_MS / d->p.bucket_ms;
-
-	return n < 1 ? 1 : n > RECORD_LAG_MAX ? RECORD_LAG_MAX : (int)n;
-}
-
 /* After bucket t (its levels lv; news: it passed the whole test, whether
  * it fired or was held back by the cooldown). Warmup buckets join the
  * count and level records, not the score's: their baseline is too young
@@ -1066,18 +1069,18 @@ static void note_record(struct detector *d, int64_t t,
 	d->rec_ema = lv[1];
 	if (news) {
 		d->n_pend = 0;
+		d->pend_first = 0;
 	}
 	if (news || d->state == DETECT_STATE_FIRING) {
 		return;
 	}
 	if (d->n_pend == lag) {
 		record_fold(d, t - (int64_t)lag * d->p.bucket_ms,
-			    d->rec_pend[0]);
-		memmove(d->rec_pend, d->rec_pend + 1,
-			(size_t)(lag - 1) * sizeof(d->rec_pend[0]));
+			    d->rec_pend[d->pend_first]);
+		d->pend_first = (d->pend_first + 1) % lag;
 		d->n_pend--;
 	}
-	slot = d->rec_pend[d->n_pend++];
+	slot = d->rec_pend[(d->pend_first + d->n_pend++) % lag];
 	memcpy(slot, lv, sizeof(d->rec_pend[0]));
 	if (d->state == DETECT_STATE_WARMING) {
 		slot[RECORD_SCALES - 1] = -1.0;
@@ -1549,10 +1552,11 @@ static void encode_records(struct buf *b, const struct detector *d)
 	}
 	rc = buf_printf(b, "%s recp=", d->n_rec == 0 ? "-" : "");
 	HARK_ASSERT(rc == 0);
-	for (int i = 0; i < d->n_pend; i++) {
+	for (int i = 0, lag = record_lag(d); i < d->n_pend; i++) {
+		const double *l = d->rec_pend[(d->pend_first + i) % lag];
+
 		rc = buf_printf(b, "%s%.17g:%.17g:%.17g", i > 0 ? "," : "",
-				d->rec_pend[i][0], d->rec_pend[i][1],
-				d->rec_pend[i][2]);
+				l[0], l[1], l[2]);
 		HARK_ASSERT(rc == 0);
 	}
 	rc = buf_printf(b, "%s", d->n_pend == 0 ? "-" : "");
@@ -1919,7 +1923,8 @@ static bool read_levels(const char **p, double lv[RECORD_SCALES], bool *last)
  * "rec=... recd=... recp=... " (encode_records) into the record fields of
  * *d (a scratch copy). Absent in states saved before records existed: none.
  */
-static bool parse_records(const char **p, struct detector *d, int64_t bucket)
+static bool parse_records(const char **p, struct detector *d, int64_t bucket,
+			  double pend[RECORD_LAG_MAX][RECORD_SCALES])
 {
 	int64_t lag = RECORD_LAG_MS / bucket;
 	bool last = false;
@@ -1975,7 +1980,7 @@ static bool parse_records(const char **p, struct detector *d, int64_t bucket)
 	lag = lag < 1 ? 1 : lag > RECORD_LAG_MAX ? RECORD_LAG_MAX : lag;
 	for (last = false; !last;) {
 		if (d->n_pend == lag ||
-		    !read_levels(p, d->rec_pend[d->n_pend], &last)) {
+		    !read_levels(p, pend[d->n_pend], &last)) {
 			return false;
 		}
 		d->n_pend++;
@@ -2095,6 +2100,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	uint32_t raw[DETECT_MAX_WINDOW] = {0};
 	int n_raw;
 	struct detector pk;
+	double pend[RECORD_LAG_MAX][RECORD_SCALES];
 	enum detect_state state;
 	struct detect_result last;
 	uint32_t *vals = NULL;
@@ -2121,7 +2127,7 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
 	    !parse_lvl(&p, lvl_num, lvl_den) || !parse_raw(&p, raw, &n_raw) ||
-	    !parse_peaks(&p, &pk) || !parse_records(&p, &pk, bucket) ||
+	    !parse_peaks(&p, &pk) || !parse_records(&p, &pk, bucket, pend) ||
 	    !parse_last(&p, &last, bucket) ||
 	    !parse_history(p, &vals, &n_vals)) {
 		goto out;
@@ -2174,8 +2180,9 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	d->n_rec = pk.n_rec;
 	d->rec_day = pk.rec_day;
 	memcpy(d->rec_cur, pk.rec_cur, sizeof(pk.rec_cur));
-	memcpy(d->rec_pend, pk.rec_pend, sizeof(pk.rec_pend));
+	memcpy(d->rec_pend, pend, (size_t)pk.n_pend * sizeof(pend[0]));
 	d->n_pend = pk.n_pend;
+	d->pend_first = 0;
 	d->rec_ema = pk.rec_ema;
 	d->last = last;
 	rc = 0;
