@@ -935,11 +935,13 @@ static void record_levels(const struct detector *d, int64_t count, double score,
 	lv[2] = score > 0.0 ? score : 0.0;
 }
 
-/* Whether the stream is calm: Poisson-like dispersion and no day of the
- * last PEAK_DAYS peaking past the threshold outside an alert. */
+/* Whether the stream is calm: Poisson-like dispersion (under
+ * CALM_ALPHA_LO, where the threshold's floor is lowest) and no day of the
+ * last PEAK_DAYS peaking past the threshold outside an alert. A bursty
+ * stream's first days can look calm by the peaks alone. */
 static bool calm_stream(const struct detector *d)
 {
-	if (alpha_of(d, 0) >= CALM_ALPHA_HI) {
+	if (alpha_of(d, 0) >= CALM_ALPHA_LO) {
 		return false;
 	}
 	for (int i = 0; i < d->n_peaks; i++) {
