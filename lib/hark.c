@@ -1800,6 +1800,35 @@ static void rule_move(struct hark *h, struct rule_rt *r, struct rule_rt *o,
 	}
 }
 
+/*
+ * A rule removed by a reload while it was firing: its receivers are told it
+ * resolved (the last evaluated bucket's figures, no samples), so none keeps
+ * an open alert, and its saved state stops firing, so that adding it back
+ * later does not resume the episode.
+ */
+static void resolve_removed(struct hark *h, struct rule_rt *r)
+{
+	int64_t fired_start = detector_last(r->det)->fired_start_ms;
+	struct detect_result res;
+	struct eval e;
+
+	if (!detector_end_firing(r->det)) {
+		return;
+	}
+	res = *detector_last(r->det);
+	res.fired_start_ms = fired_start;
+	memset(&e, 0, sizeof(e));
+	e.h = h;
+	e.b.start_ms = res.start_ms;
+	e.b.end_ms = res.end_ms;
+	e.b.count = res.count;
+	r->resolved_total++;
+	notify(h, r, &res, &e, "resolved");
+	log_info("reload", "rule=%s removed while firing: resolved",
+		 r->cfg->name);
+	save_state(h, r);
+}
+
 /* Swaps in the accepted config's rules and matcher (see hark_reload). */
 static void apply_reload(struct hark *h)
 {
@@ -1827,12 +1856,7 @@ static void apply_reload(struct hark *h)
 	}
 	for (size_t j = 0; j < old->n_rules; j++) {
 		if (!kept[j]) {
-			if (h->rules[j].firing) {
-				log_warn("reload",
-					 "rule=%s removed while firing; "
-					 "no resolve will be sent",
-					 old->rules[j].name);
-			}
+			resolve_removed(h, &h->rules[j]);
 			rule_fini(&h->rules[j]);
 			removed++;
 		}

@@ -306,6 +306,24 @@ void detector_free(struct detector *d)
 	free(d);
 }
 
+bool detector_end_firing(struct detector *d)
+{
+	bool warming;
+
+	if (d->state != DETECT_STATE_FIRING) {
+		return false;
+	}
+	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
+		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
+	d->state = warming ? DETECT_STATE_WARMING : DETECT_STATE_OK;
+	d->calm_run = 0;
+	d->cooldown_until_ms = d->next_ms + d->p.cooldown_ms;
+	d->last.state = d->state;
+	d->last.action = DETECT_RESOLVE;
+	d->last.fired_start_ms = d->fired_start_ms;
+	return true;
+}
+
 int64_t detector_next_start(const struct detector *d)
 {
 	return d->next_ms;

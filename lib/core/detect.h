@@ -90,6 +90,13 @@ void detector_free(struct detector *d);
  */
 void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 		   struct detect_result *out);
+/*
+ * Ends a firing from outside (its rule was removed): the lifecycle goes back
+ * to ok (or warming) and the cooldown starts at the next bucket, as after a
+ * resolve, so a state saved now does not fire on again. Returns false when
+ * it was not firing.
+ */
+bool detector_end_firing(struct detector *d);
 /* Start of the next bucket expected, or INT64_MIN before the first. */
 int64_t detector_next_start(const struct detector *d);
 /* The expected count of the next bucket (0 before any history). */

@@ -187,6 +187,44 @@ class Reload(H.HarkTestCase):
         self.assertEqual(rules(h.port)["cancel"]["matched_total"], 2)
         self.stop(h)
 
+    def test_removed_while_firing_resolves(self):
+        """A rule removed by a reload while it fires gets its resolve, and
+        its saved state no longer fires: added back, it stays quiet."""
+        port = H.free_port()
+        head = HEAD.format(store="", port=port, extra_source="")
+        both = head + BRAND.format(query="blablacar", sensitivity=5) + OLD
+        h = self.harkd(both)
+        lines = []
+        n = 0
+        for b in range(2 * 288):
+            for k in range(3):
+                lines.append(mention(n, "trajet blablacar %d" % k, 5 * b + k))
+                n += 1
+        for b in range(576, 579):
+            for k in range(60):
+                lines.append(mention(n, "blablacar en panne %d" % k, 5 * b + k / 20.0))
+                n += 1
+        lines.append(mention(n, "covoiturage", 5 * 581))
+        n += 1
+        H.push(h.port, lines)
+        H.wait_until(lambda: rules(h.port)["brand"]["state"] == "firing", 20,
+                     what="brand firing")
+        self.write(h, head + OLD)
+        self.hup_and_wait(h, "applied", 1)
+        self.assertEqual(list(rules(h.port)), ["old"])
+        status, body = H.get_json(h.port, "/v1/alerts?rule=brand")
+        self.assertEqual(status, 200)
+        self.assertEqual([a["status"] for a in body["alerts"]], ["resolved", "firing"])
+        log = open(h.log, encoding="utf-8", errors="replace").read()
+        self.assertIn("rule=brand removed while firing: resolved", log)
+        # Back again: its baseline comes back, the episode does not.
+        self.write(h, both)
+        self.hup_and_wait(h, "applied", 2)
+        H.wait_until(lambda: rules(h.port)["brand"].get("baseline", 0) > 1.0, 20,
+                     what="brand's saved state loaded")
+        self.assertNotEqual(rules(h.port)["brand"]["state"], "firing")
+        self.stop(h)
+
     def test_reload_under_load(self):
         """SIGHUPs alternating two files while mentions keep coming and
         buckets keep closing against Redis: every reload is applied, the

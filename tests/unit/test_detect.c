@@ -1391,6 +1391,43 @@ static void records_case(void)
 	       ordinary, held, fired, again, same);
 }
 
+/* A firing ended from outside (its rule removed by a reload): back to ok,
+ * the cooldown starts, the saved state says so; a second call does nothing. */
+static void end_firing_case(void)
+{
+	struct detector *d = new_default();
+	struct detector *b = new_default();
+	struct detect_result res;
+	int64_t t0 = origin(), t;
+	char *text;
+	size_t len;
+
+	CHECK(!detector_end_firing(d));
+	for (t = t0; t < t0 + 2 * DAY_MS; t += BUCKET_MS) {
+		detector_step(d, t, 20, &res);
+	}
+	detector_step(d, t, 400, &res);
+	t += BUCKET_MS;
+	detector_step(d, t, 400, &res);
+	t += BUCKET_MS;
+	CHECK_INT(detector_state(d), DETECT_STATE_FIRING);
+	CHECK(detector_end_firing(d));
+	CHECK_INT(detector_state(d), DETECT_STATE_OK);
+	CHECK_INT(detector_last(d)->action, DETECT_RESOLVE);
+	CHECK(!detector_end_firing(d));
+	text = detector_encode(d, &len);
+	CHECK(strstr(text, " state=ok ") != NULL);
+	CHECK_INT(detector_decode(b, text, len), 0);
+	free(text);
+	/* The same spike again, inside the cooldown: no new alert. */
+	detector_step(b, t, 400, &res);
+	CHECK_INT(res.action, DETECT_NONE);
+	detector_step(b, t + BUCKET_MS, 400, &res);
+	CHECK_INT(res.action, DETECT_NONE);
+	detector_free(d);
+	detector_free(b);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -1418,5 +1455,6 @@ int main(void)
 	seasonal_burst_case();
 	calibration_case();
 	records_case();
+	end_firing_case();
 	return check_done();
 }
