@@ -59,6 +59,12 @@ def mention(i, text, minutes):
                       ensure_ascii=False)
 
 
+def two_days():
+    """Two days of brand mentions, 3 per bucket: a learned baseline."""
+    return [mention(3 * b + k, "trajet blablacar %d" % k, 5 * b + k)
+            for b in range(2 * 288) for k in range(3)]
+
+
 def rules(port):
     status, body = H.get_json(port, "/v1/rules")
     assert status == 200, status
@@ -104,14 +110,9 @@ class Reload(H.HarkTestCase):
         text = (head() +
                 BRAND.format(query="blablacar", sensitivity=5) + OLD)
         h = self.harkd(text)
-        # Two days of brand mentions (3 per bucket) so that it learns a
-        # baseline, then a few for each rule.
-        lines = []
-        n = 0
-        for b in range(2 * 288):
-            for k in range(3):
-                lines.append(mention(n, "trajet blablacar %d" % k, 5 * b + k))
-                n += 1
+        # Two days of brand mentions, then a few for each rule.
+        lines = two_days()
+        n = len(lines)
         lines.append(mention(n, "covoiturage vers Lyon", 5 * 576))
         lines.append(mention(n + 1, "trajet annulé encore", 5 * 576))
         lines.append(mention(n + 2, "bla bla car, super", 5 * 576))
@@ -194,12 +195,8 @@ class Reload(H.HarkTestCase):
         head = HEAD.format(store="", port=port, extra_source="")
         both = head + BRAND.format(query="blablacar", sensitivity=5) + OLD
         h = self.harkd(both)
-        lines = []
-        n = 0
-        for b in range(2 * 288):
-            for k in range(3):
-                lines.append(mention(n, "trajet blablacar %d" % k, 5 * b + k))
-                n += 1
+        lines = two_days()
+        n = len(lines)
         for b in range(576, 579):
             for k in range(60):
                 lines.append(mention(n, "blablacar en panne %d" % k, 5 * b + k / 20.0))
