@@ -1912,13 +1912,25 @@ static void reload_step(struct hark *h)
 	}
 }
 
-int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
+struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
+				   char *err, size_t errlen)
 {
-	struct matcher *m;
+	struct matcher *m = matcher_new(h->fold);
 
+	if (build_matcher(m, n, err, errlen) < 0) {
+		matcher_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Whether n may replace the running rules at all (err: why not). */
+static bool reload_allowed(const struct hark *h, const struct config *n,
+			   char *err, size_t errlen)
+{
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_LOADING) {
 		snprintf(err, errlen, "not serving");
-		goto refuse;
+		return false;
 	}
 	if (n->fixed_digest != h->cfg->fixed_digest) {
 		snprintf(err, errlen,
@@ -1926,12 +1938,31 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 			 "changed: restart required (restart harkd to apply "
 			 "them; nothing applied: rules, external_url and "
 			 "log_level reload live)");
-		goto refuse;
+		return false;
 	}
-	m = matcher_new(h->fold);
-	if (build_matcher(m, n, err, errlen) < 0) {
+	return true;
+}
+
+int hark_reload_check(const struct hark *h, const struct config *n, char *err,
+		      size_t errlen)
+{
+	return reload_allowed(h, n, err, errlen) ? 0 : -1;
+}
+
+static int reload_refuse(struct hark *h, struct config *n, const char *err)
+{
+	hark_reload_failed(h, err);
+	config_fini(n);
+	free(n);
+	return -1;
+}
+
+int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
+			 char *err, size_t errlen)
+{
+	if (!reload_allowed(h, n, err, errlen)) {
 		matcher_free(m);
-		goto refuse;
+		return reload_refuse(h, n, err);
 	}
 	if (h->reload_cfg != NULL) {
 		/* A newer file wins over one still waiting. */
@@ -1951,11 +1982,20 @@ int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
 			 n->path, h->inflight);
 	}
 	return 0;
-refuse:
-	hark_reload_failed(h, err);
-	config_fini(n);
-	free(n);
-	return -1;
+}
+
+int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
+{
+	struct matcher *m;
+
+	if (!reload_allowed(h, n, err, errlen)) {
+		return reload_refuse(h, n, err);
+	}
+	m = hark_compile_rules(h, n, err, errlen);
+	if (m == NULL) {
+		return reload_refuse(h, n, err);
+	}
+	return hark_reload_compiled(h, n, m, err, errlen);
 }
 
 void hark_reload_failed(struct hark *h, const char *why)

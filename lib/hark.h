@@ -96,6 +96,22 @@ const struct config *hark_config(const struct hark *h);
  */
 int hark_reload(struct hark *h, struct config *n, char *err,
 		size_t errlen) HARK_MUST_CHECK;
+/*
+ * hark_reload's two halves, so that the slow one can run off the loop.
+ * hark_compile_rules compiles n's rules into a matcher (NULL with the
+ * reason in err when one does not compile); it reads nothing of h but its
+ * folding table, which never changes, so it may run on another thread
+ * while the loop goes on. hark_reload_compiled is hark_reload with that
+ * matcher (taken, freed on refusal); loop only.
+ */
+struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
+				   char *err, size_t errlen);
+int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
+			 char *err, size_t errlen) HARK_MUST_CHECK;
+/* 0 when n may replace the running rules at all (serving, and its store,
+ * http, sources and receivers unchanged); else -1 with why in err. */
+int hark_reload_check(const struct hark *h, const struct config *n, char *err,
+		      size_t errlen);
 /* Records a reload refused for why (a file that did not validate: its
  * first problem), for /metrics and GET /v1/rules. */
 void hark_reload_failed(struct hark *h, const char *why);

@@ -6,6 +6,7 @@
  * 0 ok, 1 runtime failure (and, for --check, a bad config), 2 usage,
  * 3 bad config at start.
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "config/config.h"
 #include "hark-config.h"
 #include "hark.h"
+#include "reloader.h"
 #include "util/diag.h"
 #include "util/log.h"
 
@@ -28,6 +30,7 @@ struct daemon {
 	struct hark *h;
 	const char *config_path;
 	bool level_override; /* --log-level: the file's log_level is ignored */
+	struct reloader *reloader;
 	bool stopped;
 	int exit_code;
 };
@@ -74,69 +77,18 @@ static void stop_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: reads the file again; a valid one whose store, http, sources and
- * receivers are unchanged replaces the rules (see hark_reload); anything
- * else is reported and the running configuration stays.
+ * SIGHUP: reads the file again (off the loop, see reloader.h); a valid one
+ * whose store, http, sources and receivers are unchanged replaces the rules
+ * (see hark_reload); anything else is reported and the running
+ * configuration stays.
  */
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct diag dg;
-	enum log_level lv;
-	char err[512];
-	bool set_level = false;
 
 	HARK_UNUSED(sig);
 	HARK_UNUSED(what);
-	diag_init(&dg);
-	log_info("reload", "SIGHUP: reading %s", d->config_path);
-#if HAVE_SYSTEMD
-	sd_notify(0, "RELOADING=1");
-#endif
-	if (config_load(cfg, d->config_path, &dg) < 0) {
-		for (size_t i = 0; i < dg.n; i++) {
-			char *s = diag_format(&dg, i);
-
-			log_error("reload", "%s", s);
-			free(s);
-		}
-		log_error("reload",
-			  "configuration invalid; keeping the running "
-			  "one");
-		free(cfg);
-		{
-			char *first =
-				dg.n > 0 ? diag_format(&dg, 0)
-					 : xstrdup("configuration invalid");
-			char *why =
-				dg.n > 1 ? xasprintf(
-						   "%s (and %zu more problems)",
-						   first, dg.n - 1)
-					 : xstrdup(first);
-
-			hark_reload_failed(d->h, why);
-			free(why);
-			free(first);
-		}
-	} else {
-		if (!d->level_override && cfg->log_level != NULL &&
-		    log_level_parse(cfg->log_level, &lv) == 0) {
-			set_level = true;
-		}
-		if (hark_reload(d->h, cfg, err, sizeof(err)) < 0) {
-			log_error("reload",
-				  "%s; keeping the running "
-				  "configuration",
-				  err);
-		} else if (set_level) {
-			log_set_level(lv);
-		}
-	}
-	diag_fini(&dg);
-#if HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	reloader_hup(d->reloader);
 }
 
 static int check_only(struct config *cfg)
@@ -257,6 +209,13 @@ int main(int argc, char **argv)
 		event_base_free(d.base);
 		return 3;
 	}
+	d.reloader = reloader_new(d.base, d.h, d.config_path, d.level_override);
+	if (d.reloader == NULL) {
+		fprintf(stderr, "harkd: pipe: %s\n", strerror(errno));
+		hark_free(d.h);
+		event_base_free(d.base);
+		return 1;
+	}
 	log_info("harkd", "starting version=%s config=%s", HARK_VERSION,
 		 d.config_path);
 	sigterm = evsignal_new(d.base, SIGTERM, stop_signal_cb, &d);
@@ -274,6 +233,7 @@ int main(int argc, char **argv)
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
+	reloader_free(d.reloader);
 	hark_free(d.h);
 	event_base_free(d.base);
 	if (d.exit_code == 0) {

@@ -90,8 +90,11 @@ def reloads(port, result):
 class Reload(H.HarkTestCase):
 
     def write(self, h, text):
-        with open(h.conf, "w", encoding="utf-8") as f:
+        # Renamed into place, as editors and config management do: a
+        # reader never sees half a file.
+        with open(h.conf + ".tmp", "w", encoding="utf-8") as f:
             f.write(text)
+        os.replace(h.conf + ".tmp", h.conf)
 
     def hup_and_wait(self, h, result, n):
         h.proc.send_signal(signal.SIGHUP)
@@ -220,6 +223,30 @@ class Reload(H.HarkTestCase):
         H.wait_until(lambda: rules(h.port)["brand"].get("baseline", 0) > 1.0, 20,
                      what="brand's saved state loaded")
         self.assertNotEqual(rules(h.port)["brand"]["state"], "firing")
+        self.stop(h)
+
+    def test_hups_back_to_back(self):
+        """A SIGHUP that comes while the previous file is still being read
+        and compiled (off the loop) is not lost: the newest file wins."""
+        port = H.free_port()
+        head = HEAD.format(store="", port=port, extra_source="")
+        h = self.harkd(head + BRAND.format(query="blablacar", sensitivity=5))
+        H.wait_until(lambda: H.get_json(h.port, "/v1/rules")[0] == 200, 20,
+                     what="serving")
+        # A first file big enough to take a while to compile, so that the
+        # second signal likely comes while it does.
+        many = "".join("  - name: k%d\n    match:\n      any: [mot%dx]\n"
+                       "    notify: [log]\n" % (i, i) for i in range(3000))
+        self.write(h, head + BRAND.format(query="blablacar", sensitivity=5) + many)
+        h.proc.send_signal(signal.SIGHUP)
+        self.write(h, head + BRAND.format(query="blablacar", sensitivity=5) + CANCEL)
+        h.proc.send_signal(signal.SIGHUP)
+        H.wait_until(lambda: list(rules(h.port)) == ["brand", "cancel"], 20,
+                     what="the second file applied")
+        self.assertEqual(reloads(h.port, "failed"), 0)
+        self.assertGreaterEqual(reloads(h.port, "applied"), 1)
+        H.push(h.port, [mention(1, "mon trajet est annulé", 1)])
+        self.assertEqual(rules(h.port)["cancel"]["matched_total"], 1)
         self.stop(h)
 
     def test_reload_under_load(self):
