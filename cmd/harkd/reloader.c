@@ -135,8 +135,7 @@ static void finish(struct reloader *r)
 		if (hark_reload_compiled(r->h, cfg, r->m, err, sizeof(err)) <
 		    0) {
 			log_error("reload",
-				  "%s; keeping the running configuration",
-				  err);
+				  "%s; keeping the running configuration", err);
 		} else if (set_level) {
 			log_set_level(lv);
 		}
@@ -183,8 +182,8 @@ struct reloader *reloader_new(struct event_base *base, struct hark *h,
 	r->h = h;
 	r->path = path;
 	r->level_override = level_override;
-	r->done_ev = event_new(base, r->wake[0], EV_READ | EV_PERSIST, done_cb,
-			       r);
+	r->done_ev =
+		event_new(base, r->wake[0], EV_READ | EV_PERSIST, done_cb, r);
 	event_add(r->done_ev, NULL);
 	return r;
 }
