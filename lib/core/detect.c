@@ -173,8 +173,9 @@ struct detector {
 	/* Records per scale (count, hour's level, score) of the last
 	 * RECORD_DAYS days (UTC) outside firings, oldest first, and of the
 	 * current day rec_day (rec_cur[0] < 0: none yet); the levels of the
-	 * last buckets not yet in them (consecutive, the newest last); the
-	 * hour's level after the last bucket (< 0: none yet). */
+	 * last buckets not yet in them (consecutive buckets up to the last
+	 * one, in a ring from pend_first); the hour's level after the last
+	 * bucket (< 0: none yet). */
 	double rec_max[RECORD_DAYS][RECORD_SCALES];
 	int64_t rec_days[RECORD_DAYS]; /* the day of each */
 	int n_rec;
