@@ -2091,6 +2091,8 @@ void hark_rules_json(struct hark *h, struct buf *out)
 		const struct detect_result *last = detector_last(r->det);
 		cJSON *o = cJSON_CreateObject();
 		char dur[32], ts[32];
+		int64_t rec;
+		int rec_days;
 
 		timeutil_format_duration(r->cfg->bucket_ms, dur);
 		cJSON_AddStringToObject(o, "name", r->cfg->name);
@@ -2112,6 +2114,13 @@ void hark_rules_json(struct hark *h, struct buf *out)
 			cJSON_AddStringToObject(o, "window_end", ts);
 			cJSON_AddNumberToObject(o, "ratio", last->ratio);
 			cJSON_AddNumberToObject(o, "score", last->score);
+		}
+		rec = detector_record(r->det, &rec_days);
+		if (rec_days > 0) {
+			cJSON *ro = cJSON_AddObjectToObject(o, "record");
+
+			cJSON_AddNumberToObject(ro, "count", (double)rec);
+			cJSON_AddNumberToObject(ro, "days", rec_days);
 		}
 		cJSON_AddNumberToObject(o, "alerts_fired",
 					(double)r->fired_total);

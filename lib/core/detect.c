@@ -216,6 +216,7 @@ struct profile {
 };
 
 static double alpha_of(const struct detector *d, int side);
+static int64_t record_count(const struct detector *d, int64_t t, int *days);
 
 static const char *const state_names[] = {
 	[DETECT_STATE_WARMING] = "warming",
@@ -323,6 +324,15 @@ bool detector_end_firing(struct detector *d)
 	d->last.action = DETECT_RESOLVE;
 	d->last.fired_start_ms = d->fired_start_ms;
 	return true;
+}
+
+int64_t detector_record(const struct detector *d, int *days)
+{
+	*days = 0;
+	if (d->next_ms == INT64_MIN) {
+		return 0;
+	}
+	return record_count(d, d->next_ms, days);
 }
 
 int64_t detector_next_start(const struct detector *d)

@@ -97,6 +97,11 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
  * it was not firing.
  */
 bool detector_end_firing(struct detector *d);
+/*
+ * The record a spike of the next bucket has to beat: the highest count the
+ * stream reached without an alert over the last *days days (0: none yet).
+ */
+int64_t detector_record(const struct detector *d, int *days);
 /* Start of the next bucket expected, or INT64_MIN before the first. */
 int64_t detector_next_start(const struct detector *d);
 /* The expected count of the next bucket (0 before any history). */

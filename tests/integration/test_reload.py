@@ -131,6 +131,8 @@ class Reload(H.HarkTestCase):
         self.assertEqual(before["brand"]["matched_total"], 2 * 288 * 3)
         self.assertEqual(before["old"]["matched_total"], 1)
         self.assertGreater(before["brand"]["baseline"], 1.0)
+        # Three a bucket for two days: the record to beat is 3.
+        self.assertEqual(before["brand"]["record"], {"count": 3, "days": 2})
 
         # Brand's query and sensitivity change, old goes, cancel comes.
         self.write(h, head() +
@@ -148,6 +150,7 @@ class Reload(H.HarkTestCase):
         self.assertEqual(after["brand"]["matched_total"], 2 * 288 * 3)
         self.assertEqual(after["brand"]["baseline"], before["brand"]["baseline"])
         self.assertEqual(after["brand"]["state"], before["brand"]["state"])
+        self.assertEqual(after["brand"]["record"], before["brand"]["record"])
         self.assertEqual(after["cancel"]["matched_total"], 0)
         H.push(h.port, [mention(n, "bla bla car, encore", 5 * 576 + 1),
                         mention(n + 1, "mon trajet est annulé", 5 * 576 + 1),
