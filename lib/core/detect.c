@@ -1014,6 +1014,12 @@ static double record_ratio(const struct detector *d, int64_t t,
 		double ref = d->rec_cur[s];
 		double r;
 
+		/* A bucket of an hour or more is its own hour's level: the
+		 * count must beat its record. */
+		if (s == 1 && (double)d->p.bucket_ms >= RECORD_TAU_MS) {
+			continue;
+		}
+
 		for (int i = first; i < d->n_rec; i++) {
 			if (d->rec_max[i][s] > ref) {
 				ref = d->rec_max[i][s];

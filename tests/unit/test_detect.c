@@ -1428,6 +1428,45 @@ static void end_firing_case(void)
 	detector_free(b);
 }
 
+/* Hourly buckets: the hour's level is the count itself, so a spike must
+ * beat the count record (not come within 10% of it). A flat 200 an hour
+ * with a burst to 600 every day for three weeks; then 590 (under the
+ * record) is held back and 700 (past it by more than 10%) fires. */
+static void hourly_records_case(void)
+{
+	struct detect_params p;
+	struct detector *d;
+	struct detect_result res;
+	int64_t t0 = origin(), t, hour = HOUR_MS;
+	bool anom = false;
+	int fires = 0;
+
+	detect_params_default(&p, hour);
+	p.window = 1;
+	d = detector_new(&p);
+	rng_seed(8100);
+	for (t = t0; t < t0 + 22 * DAY_MS; t += hour) {
+		int64_t k = (t - t0) / hour;
+
+		detector_step(d, t, k % 24 == 13 ? 600 : poisson(200.0), &res);
+	}
+	for (; t < t0 + 24 * DAY_MS; t += hour) {
+		detector_step(d, t, poisson(200.0), &res);
+	}
+	detector_step(d, t, 590, &res);
+	anom = res.anomalous;
+	fires += res.action == DETECT_FIRE;
+	t += hour;
+	for (int i = 0; i < 3; i++, t += hour) {
+		detector_step(d, t, poisson(200.0), &res);
+	}
+	detector_step(d, t, 700, &res);
+	CHECK(anom);
+	CHECK_INT(fires, 0);
+	CHECK_INT(res.action, DETECT_FIRE);
+	detector_free(d);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -1456,5 +1495,6 @@ int main(void)
 	calibration_case();
 	records_case();
 	end_firing_case();
+	hourly_records_case();
 	return check_done();
 }
