@@ -1808,15 +1808,14 @@ static void rule_move(struct hark *h, struct rule_rt *r, struct rule_rt *o,
  */
 static void resolve_removed(struct hark *h, struct rule_rt *r)
 {
-	int64_t fired_start = detector_last(r->det)->fired_start_ms;
 	struct detect_result res;
 	struct eval e;
 
 	if (!detector_end_firing(r->det)) {
 		return;
 	}
+	/* The resolve detector_end_firing left, with the episode's start. */
 	res = *detector_last(r->det);
-	res.fired_start_ms = fired_start;
 	memset(&e, 0, sizeof(e));
 	e.h = h;
 	e.b.start_ms = res.start_ms;
@@ -1829,7 +1828,8 @@ static void resolve_removed(struct hark *h, struct rule_rt *r)
 	save_state(h, r);
 }
 
-/* Swaps in the accepted config's rules and matcher (see hark_reload). */
+/* Swaps in the accepted config's rules and matcher (see
+ * hark_reload_compiled). */
 static void apply_reload(struct hark *h)
 {
 	struct config *n = h->reload_cfg;
@@ -1924,13 +1924,12 @@ struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
 	return m;
 }
 
-/* Whether n may replace the running rules at all (err: why not). */
-static bool reload_allowed(const struct hark *h, const struct config *n,
-			   char *err, size_t errlen)
+int hark_reload_check(const struct hark *h, const struct config *n, char *err,
+		      size_t errlen)
 {
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_LOADING) {
 		snprintf(err, errlen, "not serving");
-		return false;
+		return -1;
 	}
 	if (n->fixed_digest != h->cfg->fixed_digest) {
 		snprintf(err, errlen,
@@ -1938,31 +1937,20 @@ static bool reload_allowed(const struct hark *h, const struct config *n,
 			 "changed: restart required (restart harkd to apply "
 			 "them; nothing applied: rules, external_url and "
 			 "log_level reload live)");
-		return false;
+		return -1;
 	}
-	return true;
-}
-
-int hark_reload_check(const struct hark *h, const struct config *n, char *err,
-		      size_t errlen)
-{
-	return reload_allowed(h, n, err, errlen) ? 0 : -1;
-}
-
-static int reload_refuse(struct hark *h, struct config *n, const char *err)
-{
-	hark_reload_failed(h, err);
-	config_fini(n);
-	free(n);
-	return -1;
+	return 0;
 }
 
 int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
 			 char *err, size_t errlen)
 {
-	if (!reload_allowed(h, n, err, errlen)) {
+	if (hark_reload_check(h, n, err, errlen) < 0) {
+		hark_reload_failed(h, err);
 		matcher_free(m);
-		return reload_refuse(h, n, err);
+		config_fini(n);
+		free(n);
+		return -1;
 	}
 	if (h->reload_cfg != NULL) {
 		/* A newer file wins over one still waiting. */
@@ -1982,20 +1970,6 @@ int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
 			 n->path, h->inflight);
 	}
 	return 0;
-}
-
-int hark_reload(struct hark *h, struct config *n, char *err, size_t errlen)
-{
-	struct matcher *m;
-
-	if (!reload_allowed(h, n, err, errlen)) {
-		return reload_refuse(h, n, err);
-	}
-	m = hark_compile_rules(h, n, err, errlen);
-	if (m == NULL) {
-		return reload_refuse(h, n, err);
-	}
-	return hark_reload_compiled(h, n, m, err, errlen);
 }
 
 void hark_reload_failed(struct hark *h, const char *why)

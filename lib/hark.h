@@ -85,27 +85,25 @@ int hark_push_source(const struct hark *h);
 const struct config *hark_config(const struct hark *h);
 
 /*
- * SIGHUP: takes config n (ownership, also on refusal), already validated.
- * When its store, http, sources and receivers are those running (see
- * config.h's fixed_digest) and every rule compiles, it is accepted and
+ * SIGHUP, in two halves so that the slow one can run off the loop.
+ * hark_compile_rules compiles n's rules into a matcher (NULL with the
+ * reason in err when one does not compile); it reads nothing of h but its
+ * folding table, which never changes, so it may run on another thread
+ * while the loop goes on.
+ */
+struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
+				   char *err, size_t errlen);
+/*
+ * Takes config n (already validated) and its matcher m (ownership of both,
+ * also on refusal); loop only. When n's store, http, sources and receivers
+ * are those running (see config.h's fixed_digest), it is accepted and
  * returns 0: its rules, external_url and log_level replace the running
  * ones as soon as no store reply is awaited (at once on an idle daemon).
  * A rule kept by name and bucket keeps its counts, open buckets, history
  * and lifecycle; an added one reads its saved state; a removed one is
- * dropped. Otherwise returns -1 with the reason in err, nothing changed.
+ * dropped (resolved first if it was firing). Otherwise returns -1 with the
+ * reason in err, recorded by hark_reload_failed, nothing changed.
  */
-int hark_reload(struct hark *h, struct config *n, char *err,
-		size_t errlen) HARK_MUST_CHECK;
-/*
- * hark_reload's two halves, so that the slow one can run off the loop.
- * hark_compile_rules compiles n's rules into a matcher (NULL with the
- * reason in err when one does not compile); it reads nothing of h but its
- * folding table, which never changes, so it may run on another thread
- * while the loop goes on. hark_reload_compiled is hark_reload with that
- * matcher (taken, freed on refusal); loop only.
- */
-struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
-				   char *err, size_t errlen);
 int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
 			 char *err, size_t errlen) HARK_MUST_CHECK;
 /* 0 when n may replace the running rules at all (serving, and its store,

@@ -79,7 +79,7 @@ static void stop_signal_cb(evutil_socket_t sig, short what, void *arg)
 /*
  * SIGHUP: reads the file again (off the loop, see reloader.h); a valid one
  * whose store, http, sources and receivers are unchanged replaces the rules
- * (see hark_reload); anything else is reported and the running
+ * (see hark_reload_compiled); anything else is reported and the running
  * configuration stays.
  */
 static void hup_cb(evutil_socket_t sig, short what, void *arg)

@@ -118,7 +118,7 @@ static void finish(struct reloader *r)
 		free(cfg);
 	} else if (r->m == NULL) {
 		/* A rule that does not compile; but a file that needs a
-		 * restart says so first, as hark_reload does. */
+		 * restart says so first. */
 		if (hark_reload_check(r->h, cfg, err, sizeof(err)) < 0) {
 			snprintf(r->err, sizeof(r->err), "%s", err);
 		}
