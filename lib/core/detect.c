@@ -263,6 +263,19 @@ static int record_lag(const struct detector *d)
 	return n < 1 ? 1 : n > RECORD_LAG_MAX ? RECORD_LAG_MAX : (int)n;
 }
 
+/* No records yet (the pending ring emptied, not freed). */
+static void records_reset(struct detector *d)
+{
+	d->n_rec = 0;
+	d->n_pend = 0;
+	d->pend_first = 0;
+	d->rec_day = INT64_MIN;
+	d->rec_ema = -1.0;
+	for (int s = 0; s < RECORD_SCALES; s++) {
+		d->rec_cur[s] = -1.0;
+	}
+}
+
 struct detector *detector_new(const struct detect_params *p)
 {
 	struct detector *d = xcalloc(1, sizeof(*d));
@@ -287,11 +300,7 @@ struct detector *detector_new(const struct detect_params *p)
 	d->next_ms = INT64_MIN;
 	d->peak_day = INT64_MIN;
 	d->peak_cur = -1.0;
-	d->rec_day = INT64_MIN;
-	for (int s = 0; s < RECORD_SCALES; s++) {
-		d->rec_cur[s] = -1.0;
-	}
-	d->rec_ema = -1.0;
+	records_reset(d);
 	d->rec_pend = xcalloc((size_t)record_lag(d), sizeof(*d->rec_pend));
 	d->state = DETECT_STATE_WARMING;
 	d->cooldown_until_ms = INT64_MIN;
@@ -988,21 +997,42 @@ static bool calm_stream(const struct detector *d)
  * what its count and level records are for, and its ordinary scores say
  * little about the next. Infinite before any record.
  */
+/* The first kept day that still counts at bucket t: days older than
+ * RECORD_DAYS (left before a long gap) are past. */
+static int record_first(const struct detector *d, int64_t t)
+{
+	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
+	int first = 0;
+
+	while (first < d->n_rec && d->rec_days[first] < oldest) {
+		first++;
+	}
+	return first;
+}
+
+/* Scale s's record: its highest from day first on and today (< 0: none). */
+static double record_max(const struct detector *d, int first, int s)
+{
+	double ref = d->rec_cur[s];
+
+	for (int i = first; i < d->n_rec; i++) {
+		if (d->rec_max[i][s] > ref) {
+			ref = d->rec_max[i][s];
+		}
+	}
+	return ref;
+}
+
 static double record_ratio(const struct detector *d, int64_t t,
 			   const double lv[RECORD_SCALES])
 {
 	static const double need[RECORD_SCALES] = {RECORD_COUNT, RECORD_LEVEL,
 						   RECORD_SCORE};
-	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
 	int scales = calm_stream(d) ? RECORD_SCALES : RECORD_SCALES - 1;
+	int first = record_first(d, t);
 	double best = 0.0;
 	double young = 1.0;
-	int first = 0;
 
-	/* Days older than RECORD_DAYS (left before a long gap) are past. */
-	while (first < d->n_rec && d->rec_days[first] < oldest) {
-		first++;
-	}
 	if (d->rec_cur[0] < 0.0 && first == d->n_rec) {
 		return INFINITY;
 	}
@@ -1011,20 +1041,14 @@ static double record_ratio(const struct detector *d, int64_t t,
 			    RECORD_TAIL);
 	}
 	for (int s = 0; s < scales; s++) {
-		double ref = d->rec_cur[s];
-		double r;
+		double ref, r;
 
 		/* A bucket of an hour or more is its own hour's level: the
 		 * count must beat its record. */
 		if (s == 1 && (double)d->p.bucket_ms >= RECORD_TAU_MS) {
 			continue;
 		}
-
-		for (int i = first; i < d->n_rec; i++) {
-			if (d->rec_max[i][s] > ref) {
-				ref = d->rec_max[i][s];
-			}
-		}
+		ref = record_max(d, first, s);
 		/* The score's record needs no extrapolation: a calm
 		 * stream's ordinary scores do not grow with its days. */
 		ref *= (s == RECORD_SCALES - 1 ? 1.0 : young) * need[s];
@@ -1041,19 +1065,10 @@ static double record_ratio(const struct detector *d, int64_t t,
  * days they cover, 0: none). */
 static int64_t record_count(const struct detector *d, int64_t t, int *days)
 {
-	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
-	double best = d->rec_cur[0];
-	int n = d->rec_cur[0] >= 0.0 ? 1 : 0;
+	int first = record_first(d, t);
+	double best = record_max(d, first, 0);
+	int n = d->n_rec - first + (d->rec_cur[0] >= 0.0 ? 1 : 0);
 
-	for (int i = 0; i < d->n_rec; i++) {
-		if (d->rec_days[i] < oldest) {
-			continue;
-		}
-		n++;
-		if (d->rec_max[i][0] > best) {
-			best = d->rec_max[i][0];
-		}
-	}
 	*days = n < RECORD_DAYS ? n : RECORD_DAYS;
 	return best >= 0.0 ? (int64_t)best : 0;
 }
@@ -1162,13 +1177,13 @@ static void sustained_up(const struct detector *d, double x, double mu,
 	static const int lens[] = {SUSTAIN_PAIR, SUSTAIN_SHORT, SUSTAIN_LONG};
 	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
 	double usual = s->typical > RATIO_FLOOR ? s->typical : RATIO_FLOOR;
+	double half = (1.0 + d->p.min_ratio) / 2.0 * usual;
 	double alpha = alpha_of(d, 0);
 
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		int n = lens[k];
 		bool pair = n == SUSTAIN_PAIR;
 		double ref = pair ? usual : floored;
-		double half = (1.0 + d->p.min_ratio) / 2.0 * usual;
 		double v[SUSTAIN_LONG];
 		double sum = x, m, z;
 		bool now;
@@ -1960,19 +1975,12 @@ static bool read_levels(const char **p, double lv[RECORD_SCALES], bool *last)
  * "rec=... recd=... recp=... " (encode_records) into the record fields of
  * *d (a scratch copy). Absent in states saved before records existed: none.
  */
-static bool parse_records(const char **p, struct detector *d, int64_t bucket,
+static bool parse_records(const char **p, struct detector *d, int lag,
 			  double pend[RECORD_LAG_MAX][RECORD_SCALES])
 {
-	int64_t lag = RECORD_LAG_MS / bucket;
 	bool last = false;
 
-	d->n_rec = 0;
-	d->n_pend = 0;
-	d->rec_day = INT64_MIN;
-	d->rec_ema = -1.0;
-	for (int s = 0; s < RECORD_SCALES; s++) {
-		d->rec_cur[s] = -1.0;
-	}
+	records_reset(d);
 	if (strncmp(*p, "rec=", 4) != 0) {
 		return true;
 	}
@@ -2014,7 +2022,6 @@ static bool parse_records(const char **p, struct detector *d, int64_t bucket,
 		*p += 2;
 		return true;
 	}
-	lag = lag < 1 ? 1 : lag > RECORD_LAG_MAX ? RECORD_LAG_MAX : lag;
 	for (last = false; !last;) {
 		if (d->n_pend == lag ||
 		    !read_levels(p, pend[d->n_pend], &last)) {
@@ -2164,7 +2171,8 @@ int detector_decode(struct detector *d, const char *text, size_t len)
 	    !parse_diff(&p, &diff_num, &diff_den) ||
 	    !parse_perr(&p, perr, &has_week_err) ||
 	    !parse_lvl(&p, lvl_num, lvl_den) || !parse_raw(&p, raw, &n_raw) ||
-	    !parse_peaks(&p, &pk) || !parse_records(&p, &pk, bucket, pend) ||
+	    !parse_peaks(&p, &pk) ||
+	    !parse_records(&p, &pk, record_lag(d), pend) ||
 	    !parse_last(&p, &last, bucket) ||
 	    !parse_history(p, &vals, &n_vals)) {
 		goto out;
