@@ -73,6 +73,10 @@ struct rule_rt {
 	char *state_key;
 	bool loaded;
 	bool load_inflight;
+	/* Counting began (rule_begin); begin_ms: the bucket it began at,
+	 * for detector_begin before the first step (INT64_MIN: none). */
+	bool begun;
+	int64_t begin_ms;
 	struct eval *head; /* FIFO: evaluated strictly in bucket order */
 	struct eval *tail;
 	uint64_t matched_total;
@@ -122,6 +126,7 @@ struct hark {
 	struct matcher *matcher;
 	struct watermark wm;
 	struct rule_rt *rules;
+	bool begin_pending; /* a loaded rule may not have begun counting */
 	uint32_t *match_ids;
 	struct src_counts *src_stats;
 	struct store *store;
@@ -226,16 +231,41 @@ static enum detect_direction map_direction(enum config_direction d)
 
 void hark_detect_params(const struct config_rule *r, struct detect_params *p)
 {
+	/* Zeroed first: rule_move compares two of these with memcmp. */
+	memset(p, 0, sizeof(*p));
 	detect_params_default(p, r->bucket_ms);
 	p->direction = map_direction(r->direction);
-	p->threshold = r->sensitivity;
-	p->min_count = r->min_count;
-	p->min_ratio = r->min_ratio;
-	p->window = (int)r->window;
-	p->cooldown_ms = r->cooldown_ms;
-	p->warmup_ms = r->warmup_ms;
-	/* history_ms: the detector's default (two weeks and a day, for the
-	 * day-of-week profile). */
+	/* A key the rule leaves unset keeps the detector's default. */
+	if (r->sensitivity_set) {
+		p->threshold = r->sensitivity;
+	}
+	if (r->false_alarms_set) {
+		p->false_alarms = r->false_alarms;
+	}
+	if (r->min_count_set) {
+		p->min_count = r->min_count;
+	}
+	if (r->min_excess_set) {
+		p->min_excess = r->min_excess;
+	}
+	if (r->min_ratio_set) {
+		p->min_ratio = r->min_ratio;
+	}
+	if (r->window_set) {
+		p->window = (int)r->window;
+	}
+	if (r->escalation_set) {
+		p->escalation = r->escalation;
+	}
+	if (r->cooldown_set) {
+		p->cooldown_ms = r->cooldown_ms;
+	}
+	if (r->warmup_set) {
+		p->warmup_ms = r->warmup_ms;
+	}
+	if (r->novelty_set) {
+		p->novelty_ms = r->novelty_ms;
+	}
 }
 
 static struct detector *make_detector(const struct config_rule *r)
@@ -289,6 +319,7 @@ static void rule_init(struct hark *h, const struct config *cfg, size_t i,
 	r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
 	exclude_rule_terms(h, cr, r->series);
 	r->det = make_detector(cr);
+	r->begin_ms = INT64_MIN;
 	r->state_key = keys_state(cfg->prefix, cr->name);
 	r->repeat_at_ms = xcalloc(cr->n_notify + 1, sizeof(*r->repeat_at_ms));
 	r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
@@ -582,6 +613,55 @@ static int admit_event_time(struct hark *h, struct src_counts *ss,
 }
 
 /*
+ * A rule without a saved state begins counting at the stream's newest
+ * bucket once it is loaded and a mention has been seen (at start: the
+ * first mention's bucket; after a reload that added it: where the stream
+ * stands), or at the bucket of its first match if that came first. From
+ * there every bucket is closed and evaluated, with count 0 when nothing
+ * matched, and its warmup runs from there rather than from its first
+ * match. A restored state already knows where it stands.
+ */
+static void rule_begin(struct hark *h, struct rule_rt *r)
+{
+	int64_t start;
+
+	if (r->begun || !r->loaded || !h->wm.has_event) {
+		return;
+	}
+	r->begun = true;
+	if (detector_next_start(r->det) != INT64_MIN) {
+		return;
+	}
+	start = series_next(r->series);
+	if (start == INT64_MIN) {
+		start = window_bucket_start(h->wm.max_event_ms,
+					    r->cfg->bucket_ms);
+		series_set_next(r->series, start);
+	}
+	r->begin_ms = start;
+	detector_begin(r->det, start);
+}
+
+/* rule_begin for every rule loaded since the last call. */
+static void begin_rules(struct hark *h)
+{
+	if (!h->begin_pending || !h->wm.has_event) {
+		return;
+	}
+	h->begin_pending = false;
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		rule_begin(h, &h->rules[i]);
+	}
+}
+
+/* The rule's saved state was read (or given up on): it may count. */
+static void rule_loaded(struct hark *h, struct rule_rt *r)
+{
+	r->loaded = true;
+	h->begin_pending = true;
+}
+
+/*
  * Counts one parsed and matched mention (wm; ids: the rules it matched,
  * ascending): watermark, per-rule buckets. Its terms were found once,
  * whatever the number of rules it counts for.
@@ -614,6 +694,7 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 		}
 	}
 	window_terms_release(shared.shared);
+	begin_rules(h);
 	if (late) {
 		h->late++;
 	}
@@ -983,6 +1064,15 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	a.score = res->score;
 	a.record = res->record;
 	a.record_days = res->record_days;
+	if (!resolved) {
+		a.escalation = res->escalation;
+		/* What the score is of, when longer than the bucket. */
+		if (res->span > 1) {
+			a.span_ms = (int64_t)res->span * r->cfg->bucket_ms;
+			a.span_count = res->span_count;
+			a.span_baseline = res->span_baseline;
+		}
+	}
 	a.samples = b->samples;
 	a.n_samples = b->n_samples;
 	if (a.n_samples > (size_t)r->cfg->samples) {
@@ -991,8 +1081,9 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	a.labels = labels;
 	a.n_labels = r->cfg->n_labels;
 	a.external_url = h->cfg->external_url;
-	/* The episode's start, for Alertmanager's startsAt. */
-	a.started_at_ms = resolved && res->fired_start_ms != 0
+	/* The episode's start, for Alertmanager's startsAt (an escalation
+	 * is the same alert there). */
+	a.started_at_ms = (resolved || a.escalation) && res->fired_start_ms != 0
 				  ? res->fired_start_ms
 				  : res->start_ms;
 	render_alert_id(&a);
@@ -1019,9 +1110,10 @@ static void notify(struct hark *h, struct rule_rt *r,
 			.v[(h->history.head + h->history.n - 1) % HISTORY_MAX];
 	log_info("alert",
 		 "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
-		 "score=%.1f id=%s%s%s",
+		 "score=%.1f span=%d reason=%s id=%s%s%s%s",
 		 status, r->cfg->name, (long long)a.count, a.baseline, a.ratio,
-		 a.score, a.id,
+		 a.score, res->span, detect_reason_name(res->reason), a.id,
+		 a.escalation ? " escalation=true" : "",
 		 last->silenced_by != NULL ? " silenced_by=" : "",
 		 last->silenced_by != NULL ? last->silenced_by : "");
 	if (h->replay) {
@@ -1156,14 +1248,20 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		/* Already evaluated before a restart: counted, not re-judged. */
 		return;
 	}
+	if (r->begin_ms != INT64_MIN) {
+		/* (a no-op unless a reload rebuilt the detector meanwhile) */
+		detector_begin(r->det, r->begin_ms);
+		r->begin_ms = INT64_MIN;
+	}
 	detector_step(r->det, e->b.start_ms, e->total, &res);
 	r->last_count = e->total;
 	r->has_last = true;
 	log_debug("detect",
 		  "rule=%s start=%lld count=%lld baseline=%.2f "
-		  "score=%.2f state=%s",
+		  "score=%.2f threshold=%.2f span=%d state=%s reason=%s",
 		  r->cfg->name, (long long)res.start_ms, (long long)res.count,
-		  res.baseline, res.score, detect_state_name(res.state));
+		  res.baseline, res.score, res.threshold, res.span,
+		  detect_state_name(res.state), detect_reason_name(res.reason));
 	/* Only a notification reads the bucket's samples and tops: most
 	 * buckets never rank or copy them. */
 	if (res.action != DETECT_NONE) {
@@ -1249,6 +1347,7 @@ void hark_process(struct hark *h)
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
 		return;
 	}
+	begin_rules(h);
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
 		int64_t wm = h->flush_all
@@ -1523,13 +1622,16 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 				 r->cfg->name, detector_baseline(r->det),
 				 detect_state_name(detector_state(r->det)));
 		} else {
+			/* Text states of the previous detector, or a
+			 * state of another bucket size: refused whole. */
 			log_warn("hark",
-				 "rule=%s saved state is incompatible "
-				 "(bucket changed?); starting afresh",
+				 "rule=%s saved detector state is from an "
+				 "older version or another bucket; learning "
+				 "again",
 				 r->cfg->name);
 		}
 	}
-	r->loaded = true;
+	rule_loaded(h, r);
 	if (h->phase == PHASE_LOADING && all_loaded(h)) {
 		begin_serving(h);
 	}
@@ -1904,7 +2006,7 @@ static void reload_step(struct hark *h)
 				 "rule=%s: store unreachable, starting "
 				 "without its saved state",
 				 r->cfg->name);
-			r->loaded = true;
+			rule_loaded(h, r);
 		} else {
 			load_rules(h);
 			break;
@@ -1995,7 +2097,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	case PHASE_LOADING:
 		if (timeutil_mono_ms() >= h->load_deadline_ms) {
 			for (size_t i = 0; i < h->cfg->n_rules; i++) {
-				h->rules[i].loaded = true;
+				rule_loaded(h, &h->rules[i]);
 			}
 			h->globals_loaded = true;
 			log_warn("hark", "store unreachable: starting without "
@@ -2054,6 +2156,26 @@ static void config_json(const struct hark *h, cJSON *root)
 	}
 }
 
+/*
+ * "last": why the last bucket did or did not alert, the score of its
+ * strongest span, the threshold that span had, its length and its start.
+ */
+static void last_json(const struct rule_rt *r, const struct detect_result *last,
+		      cJSON *o)
+{
+	cJSON *l = cJSON_AddObjectToObject(o, "last");
+	int span = last->span > 0 ? last->span : 1;
+	int64_t span_ms = (int64_t)span * r->cfg->bucket_ms;
+	char ts[32];
+
+	cJSON_AddStringToObject(l, "reason", detect_reason_name(last->reason));
+	cJSON_AddNumberToObject(l, "score", last->score);
+	cJSON_AddNumberToObject(l, "threshold", last->threshold);
+	cJSON_AddNumberToObject(l, "span_minutes", (double)span_ms / 60000.0);
+	timeutil_format_rfc3339((last->end_ms - span_ms) / 1000, ts);
+	cJSON_AddStringToObject(l, "window_start", ts);
+}
+
 void hark_rules_json(struct hark *h, struct buf *out)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -2065,8 +2187,10 @@ void hark_rules_json(struct hark *h, struct buf *out)
 		const struct detect_result *last = detector_last(r->det);
 		cJSON *o = cJSON_CreateObject();
 		char dur[32], ts[32];
-		int64_t rec;
+		int64_t rec, warm_at;
 		int rec_days;
+		/* zeroed until the first bucket (after a restore too) */
+		bool stepped = last->end_ms != last->start_ms;
 
 		timeutil_format_duration(r->cfg->bucket_ms, dur);
 		cJSON_AddStringToObject(o, "name", r->cfg->name);
@@ -2081,13 +2205,19 @@ void hark_rules_json(struct hark *h, struct buf *out)
 					(double)r->matched_total);
 		cJSON_AddNumberToObject(o, "late_total", (double)r->late_total);
 		cJSON_AddStringToObject(o, "bucket", dur);
-		if (detector_next_start(r->det) != INT64_MIN) {
+		if (stepped) {
 			timeutil_format_rfc3339(last->start_ms / 1000, ts);
 			cJSON_AddStringToObject(o, "window_start", ts);
 			timeutil_format_rfc3339(last->end_ms / 1000, ts);
 			cJSON_AddStringToObject(o, "window_end", ts);
 			cJSON_AddNumberToObject(o, "ratio", last->ratio);
 			cJSON_AddNumberToObject(o, "score", last->score);
+			last_json(r, last, o);
+		}
+		warm_at = detector_warm_at(r->det);
+		if (warm_at != INT64_MIN) {
+			timeutil_format_rfc3339(warm_at / 1000, ts);
+			cJSON_AddStringToObject(o, "warm_at", ts);
 		}
 		rec = detector_record(r->det, &rec_days);
 		if (rec_days > 0) {

@@ -25,7 +25,12 @@ struct mention_opts;
 struct window_mention;
 struct hark;
 
-/* The detector settings of a rule: defaults, then the rule's keys. */
+/*
+ * The detector settings of rule r: detect_params_default for its bucket,
+ * then the detection keys the rule sets (a key it leaves unset keeps the
+ * detector's default). The one place config → detect_params; padding
+ * zeroed, so two results compare with memcmp.
+ */
 void hark_detect_params(const struct config_rule *r, struct detect_params *p);
 
 /*

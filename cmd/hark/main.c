@@ -14,11 +14,13 @@
 #include <cjson/cJSON.h>
 
 #include "config/config.h"
+#include "core/detect.h"
 #include "core/fold.h"
 #include "core/match.h"
 #include "core/mention.h"
 #include "core/query.h"
 #include "hark-config.h"
+#include "hark.h"
 #include "replay.h"
 #include "silence.h"
 #include "util/buf.h"
@@ -34,9 +36,14 @@ static void usage(FILE *out)
 		     "                                 print "
 		     "{\"id\",\"rules\"} per mention\n"
 		     "  replay --counts FILE.csv [-c FILE --rule NAME] "
-		     "[--bucket DUR]\n"
+		     "[--bucket DUR] [--explain]\n"
 		     "                                 backtest a count series "
-		     "(CSV out)\n"
+		     "(CSV out: timestamp,value,\n"
+		     "                                 baseline,score,alert; "
+		     "--explain adds reason,\n"
+		     "                                 threshold,span: why, "
+		     "the score needed, its span\n"
+		     "                                 in buckets)\n"
 		     "  replay -c FILE MENTIONS.ndjson… backtest mentions "
 		     "(webhook bodies out)\n"
 		     "  status [-c FILE | --url URL]   show a running harkd's "
@@ -83,12 +90,43 @@ static struct matcher *compile(const struct config *cfg, struct fold *f)
 	return m;
 }
 
+/*
+ * The detection settings harkd will use for rule r: its own keys, the
+ * detector's defaults for the others ("sensitivity=auto": each span's
+ * threshold comes from false_alarms).
+ */
+static void print_detection(const struct config_rule *r)
+{
+	static const char *const dirs[] = {"up", "down", "both"};
+	struct detect_params p;
+	char bucket[32], cooldown[32], warmup[32], novelty[32];
+
+	hark_detect_params(r, &p);
+	timeutil_format_duration(p.bucket_ms, bucket);
+	timeutil_format_duration(p.cooldown_ms, cooldown);
+	timeutil_format_duration(p.warmup_ms, warmup);
+	if (p.novelty_ms > 0) {
+		timeutil_format_duration(p.novelty_ms, novelty);
+	} else {
+		snprintf(novelty, sizeof(novelty), "off");
+	}
+	printf("bucket=%s direction=%s ", bucket, dirs[p.direction]);
+	if (p.threshold > 0) {
+		printf("sensitivity=%g ", p.threshold);
+	} else {
+		printf("sensitivity=auto ");
+	}
+	printf("false_alarms=%g min_count=%lld min_excess=%lld min_ratio=%g "
+	       "window=%d escalation=%g cooldown=%s warmup=%s novelty=%s",
+	       p.false_alarms, (long long)p.min_count, (long long)p.min_excess,
+	       p.min_ratio, p.window, p.escalation, cooldown, warmup, novelty);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct config cfg;
 	struct fold *f;
 	struct matcher *m;
-	static const char *const dirs[] = {"up", "down", "both"};
 
 	if (argc != 2) {
 		usage(stderr);
@@ -107,19 +145,13 @@ static int cmd_check(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg.n_rules; i++) {
 		const struct config_rule *r = &cfg.rules[i];
-		char bucket[32], cooldown[32];
 		char *form;
 
-		timeutil_format_duration(r->bucket_ms, bucket);
-		timeutil_format_duration(r->cooldown_ms, cooldown);
 		form = query_format(r->match);
-		printf("rule %s: match(%s) bucket=%s direction=%s "
-		       "sensitivity=%g min_count=%lld min_ratio=%g "
-		       "cooldown=%s notify=[",
-		       r->name, form, bucket, dirs[r->direction],
-		       r->sensitivity, (long long)r->min_count, r->min_ratio,
-		       cooldown);
+		printf("rule %s: match(%s) ", r->name, form);
 		free(form);
+		print_detection(r);
+		printf(" notify=[");
 		for (size_t j = 0; j < r->n_notify; j++) {
 			printf("%s%s", j ? ", " : "",
 			       cfg.receivers[r->notify[j]].name);
@@ -280,6 +312,30 @@ static void print_config(const cJSON *c)
 	printf("\n");
 }
 
+/* One rule of GET /v1/rules: its figures, why its last bucket did (not)
+ * alert, and while warming, until when. */
+static void print_rule(const cJSON *r)
+{
+	const char *state =
+		cJSON_GetStringValue(cJSON_GetObjectItem(r, "state"));
+	const char *reason = cJSON_GetStringValue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(r, "last"), "reason"));
+	const char *warm_at =
+		cJSON_GetStringValue(cJSON_GetObjectItem(r, "warm_at"));
+
+	printf("%-24s %-8s %8.0f %10.1f %12.0f  %s",
+	       cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")),
+	       state != NULL ? state : "?",
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "count")),
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "baseline")),
+	       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "matched_total")),
+	       reason != NULL && reason[0] != '\0' ? reason : "-");
+	if (state != NULL && strcmp(state, "warming") == 0 && warm_at != NULL) {
+		printf(", warming until %s", warm_at);
+	}
+	printf("\n");
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	char url[512];
@@ -325,16 +381,10 @@ static int cmd_status(int argc, char **argv)
 	}
 	root = cJSON_Parse(body.data);
 	rules = cJSON_GetObjectItem(root, "rules");
-	printf("%-24s %-8s %8s %10s %12s\n", "RULE", "STATE", "COUNT",
-	       "BASELINE", "MATCHED");
+	printf("%-24s %-8s %8s %10s %12s  %s\n", "RULE", "STATE", "COUNT",
+	       "BASELINE", "MATCHED", "LAST");
 	cJSON_ArrayForEach (r, rules) {
-		printf("%-24s %-8s %8.0f %10.1f %12.0f\n",
-		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "name")),
-		       cJSON_GetStringValue(cJSON_GetObjectItem(r, "state")),
-		       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "count")),
-		       cJSON_GetNumberValue(cJSON_GetObjectItem(r, "baseline")),
-		       cJSON_GetNumberValue(
-			       cJSON_GetObjectItem(r, "matched_total")));
+		print_rule(r);
 	}
 	if (rules == NULL) {
 		fprintf(stderr, "hark: %s: unexpected reply\n", url);

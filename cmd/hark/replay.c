@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "core/detect.h"
 #include "core/match.h"
 #include "core/mention.h"
 #include "core/terms.h"
@@ -48,7 +47,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: hark replay --counts FILE.csv [-c CONFIG --rule NAME] "
-		"[--bucket DUR]\n"
+		"[--bucket DUR] [--explain]\n"
 		"       hark replay -c CONFIG [--rule NAME] FILE.ndjson…\n");
 }
 
@@ -725,9 +724,9 @@ int cmd_replay(int argc, char **argv)
 	const char *bucket_text = NULL;
 	int64_t bucket_ms = 0;
 	struct config *cfg = NULL;
-	struct detect_params p;
 	char **files = xcalloc((size_t)argc + 1, sizeof(*files));
 	int n_files = 0, rc;
+	bool explain = false;
 
 	for (int i = 1; i < argc; i++) {
 		bool has_val = i + 1 < argc;
@@ -742,6 +741,8 @@ int cmd_replay(int argc, char **argv)
 			rule = argv[++i];
 		} else if (strcmp(argv[i], "--bucket") == 0 && has_val) {
 			bucket_text = argv[++i];
+		} else if (strcmp(argv[i], "--explain") == 0) {
+			explain = true;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			usage();
 			free(files);
@@ -765,7 +766,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	if ((counts == NULL && (config_path == NULL || n_files == 0)) ||
 	    (counts != NULL && n_files > 0) ||
-	    (counts != NULL && rule != NULL && config_path == NULL)) {
+	    (counts != NULL && rule != NULL && config_path == NULL) ||
+	    (explain && counts == NULL)) {
 		usage();
 		free(files);
 		return 2;
@@ -798,12 +800,11 @@ int cmd_replay(int argc, char **argv)
 						  : 0)
 				  : -1;
 
-		if (cfg != NULL && cfg->n_rules > 0 && ri >= 0) {
-			hark_detect_params(&cfg->rules[ri], &p);
-		} else {
-			detect_params_default(&p, 300000);
-		}
-		rc = replay_counts(counts, &p, bucket_ms, stdout);
+		rc = replay_counts(counts,
+				   cfg != NULL && cfg->n_rules > 0 && ri >= 0
+					   ? &cfg->rules[ri]
+					   : NULL,
+				   bucket_ms, explain, stdout);
 		if (cfg != NULL) {
 			config_fini(cfg);
 			free(cfg);

@@ -2,8 +2,10 @@
 /*
  * `hark replay --counts`: one detector over a timestamp,value CSV, the same
  * code the daemon runs per rule. Output: timestamp,value,baseline,score,
- * alert with the timestamp copied as given and alert = 1 only on the row
- * where a firing notification would be sent.
+ * alert with the timestamp copied as given and alert = 1 only on the rows
+ * where a firing notification would be sent (escalations included); with
+ * --explain also reason,threshold,span (why, what the score had to reach,
+ * the span it is of in buckets).
  */
 #include "replay.h"
 
@@ -11,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/detect.h"
+#include "hark.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -127,13 +131,13 @@ static int read_rows(FILE *in, const char *path, struct row **out,
 	return bad ? -1 : 0;
 }
 
-int replay_counts(const char *path, const struct detect_params *params,
-		  int64_t bucket_ms, FILE *out)
+int replay_counts(const char *path, const struct config_rule *rule,
+		  int64_t bucket_ms, bool explain, FILE *out)
 {
 	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	struct row *rows;
 	size_t n;
-	struct detect_params p = *params;
+	struct detect_params p;
 	struct detector *d;
 	int64_t last_start = INT64_MIN;
 
@@ -160,9 +164,23 @@ int replay_counts(const char *path, const struct detect_params *params,
 		free_rows(rows, n);
 		return 1;
 	}
-	p.bucket_ms = bucket_ms;
+	if (rule != NULL) {
+		/* The rule's keys, the detector's defaults for this bucket. */
+		struct config_rule r = *rule;
+
+		r.bucket_ms = bucket_ms;
+		hark_detect_params(&r, &p);
+	} else {
+		detect_params_default(&p, bucket_ms);
+	}
 	d = detector_new(&p);
-	fprintf(out, "timestamp,value,baseline,score,alert\n");
+	if (n > 0) {
+		/* Counting began with the first row: the warmup runs from
+		 * there. */
+		detector_begin(d, rows[0].at_ms);
+	}
+	fprintf(out, "timestamp,value,baseline,score,alert%s\n",
+		explain ? ",reason,threshold,span" : "");
 	for (size_t i = 0; i < n; i++) {
 		struct detect_result res;
 		/* Rows are bucketed relative to the first one, so that series
@@ -176,8 +194,14 @@ int replay_counts(const char *path, const struct detect_params *params,
 		}
 		last_start = start;
 		detector_step(d, start, rows[i].count, &res);
-		fprintf(out, "%s,%s,%.3f,%.3f,%d\n", rows[i].ts, rows[i].value,
+		fprintf(out, "%s,%s,%.3f,%.3f,%d", rows[i].ts, rows[i].value,
 			res.baseline, res.score, res.action == DETECT_FIRE);
+		if (explain) {
+			fprintf(out, ",%s,%.3f,%d",
+				detect_reason_name(res.reason), res.threshold,
+				res.span);
+		}
+		fputc('\n', out);
 	}
 	detector_free(d);
 	free_rows(rows, n);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/yaml.h"
+#include "core/detect.h"
 #include "core/query.h"
 #include "core/mention.h"
 #include "util/buf.h"
@@ -65,6 +66,9 @@ enum sect {
 #define F_MIN_EXCL 0x08u  /* floats: strictly greater than min */
 #define F_ENUM_STR 0x10u  /* enum stored as its name (char *), not an int */
 #define F_RECEIVERS 0x20u /* list of receiver names → indexes */
+/* no default in the table: unset leaves the detector's own
+ * (detect_params_default), see struct config_rule */
+#define F_DETECT 0x40u
 
 struct key {
 	enum sect sect;
@@ -313,21 +317,41 @@ static const struct key keys[] = {
 	 .child = S_NONE, .max_items = CONFIG_MAX_RECEIVERS},
 	{S_RULE, "direction", T_ENUM, "up", "alert on up, down or both",
 	 RUL(direction), NAMES(directions)},
-	{S_RULE, "sensitivity", T_FLOAT, "5", "score needed to fire",
-	 RUL(sensitivity), .flags = F_MIN | F_MIN_EXCL, .min = 0},
-	{S_RULE, "min_count", T_INT, "10", "count needed to fire",
-	 RUL(min_count), .flags = F_MIN, .min = 0},
-	{S_RULE, "min_ratio", T_FLOAT, "2", "count / baseline needed to fire",
-	 RUL(min_ratio), .flags = F_MIN, .min = 1},
-	{S_RULE, "window", T_INT, "2",
-	 "consecutive buckets that must all be off to fire (one far off "
-	 "fires alone)",
-	 RUL(window), .flags = F_MIN | F_MAX, .min = 1, .max = 12},
-	{S_RULE, "cooldown", T_DURATION, "1d",
-	 "quiet time after an alert resolves", RUL(cooldown_ms), .flags = F_MIN,
-	 .min = 0},
-	{S_RULE, "warmup", T_DURATION, "1d", "history needed before alerting",
-	 RUL(warmup_ms), .flags = F_MIN, .min = 0},
+	{S_RULE, "sensitivity", T_FLOAT, NULL,
+	 "a fixed score every span must reach; default: derived from "
+	 "false_alarms",
+	 RUL(sensitivity), .flags = F_DETECT | F_MIN | F_MIN_EXCL, .min = 0},
+	{S_RULE, "false_alarms", T_FLOAT, NULL,
+	 "expected false alarms per week on a stream that behaves as its "
+	 "model says",
+	 RUL(false_alarms), .flags = F_DETECT | F_MIN | F_MIN_EXCL | F_MAX,
+	 .min = 0, .max = 1000},
+	{S_RULE, "min_count", T_INT, NULL,
+	 "mentions a spike's span needs (a drop: its usual count)",
+	 RUL(min_count), .flags = F_DETECT | F_MIN, .min = 0},
+	{S_RULE, "min_excess", T_INT, NULL,
+	 "mentions the span must differ from its usual count by",
+	 RUL(min_excess), .flags = F_DETECT | F_MIN, .min = 0},
+	{S_RULE, "min_ratio", T_FLOAT, NULL, "count / usual needed to fire",
+	 RUL(min_ratio), .flags = F_DETECT | F_MIN, .min = 1},
+	{S_RULE, "window", T_INT, NULL, "shortest span tested, in buckets",
+	 RUL(window), .flags = F_DETECT | F_MIN | F_MAX, .min = 1,
+	 .max = DETECT_MAX_WINDOW},
+	{S_RULE, "escalation", T_FLOAT, NULL,
+	 "during an episode or its cooldown, fire again at this many times "
+	 "its peak excess",
+	 RUL(escalation), .flags = F_DETECT | F_MIN, .min = 1},
+	{S_RULE, "cooldown", T_DURATION, NULL,
+	 "after an alert resolves, only a clearly bigger peak fires",
+	 RUL(cooldown_ms), .flags = F_DETECT | F_MIN, .min = 0},
+	{S_RULE, "warmup", T_DURATION, NULL,
+	 "counting time needed before the first alert", RUL(warmup_ms),
+	 .flags = F_DETECT | F_MIN, .min = 0},
+	{S_RULE, "novelty", T_DURATION, NULL,
+	 "a spike must beat the highest count of this long without an alert; "
+	 "0s: off",
+	 RUL(novelty_ms), .flags = F_DETECT | F_MIN | F_MAX, .min = 0,
+	 .max = DETECT_MAX_NOVELTY_DAYS * DAY_MS},
 	{S_RULE, "labels", T_MAP, NULL,
 	 "labels carried by the rule's alerts (e.g. severity: warning)",
 	 RUL(labels), .off_n = offsetof(struct config_rule, n_labels),
@@ -596,6 +620,9 @@ static char *range_text(const struct key *k)
 
 	format_bound(k, k->min, lo);
 	format_bound(k, k->max, hi);
+	if ((k->flags & F_MIN_EXCL) && (k->flags & F_MAX)) {
+		return xasprintf("greater than %s and at most %s", lo, hi);
+	}
 	if ((k->flags & F_MIN) && (k->flags & F_MAX)) {
 		return xasprintf("from %s to %s", lo, hi);
 	}
@@ -1878,6 +1905,16 @@ static void check_rule(struct ctx *c, struct config_rule *r, uint32_t set,
 	if (!was_set(S_RULE, set, "lateness")) {
 		r->lateness_ms = r->bucket_ms;
 	}
+	r->sensitivity_set = was_set(S_RULE, set, "sensitivity");
+	r->false_alarms_set = was_set(S_RULE, set, "false_alarms");
+	r->min_count_set = was_set(S_RULE, set, "min_count");
+	r->min_excess_set = was_set(S_RULE, set, "min_excess");
+	r->min_ratio_set = was_set(S_RULE, set, "min_ratio");
+	r->window_set = was_set(S_RULE, set, "window");
+	r->escalation_set = was_set(S_RULE, set, "escalation");
+	r->cooldown_set = was_set(S_RULE, set, "cooldown");
+	r->warmup_set = was_set(S_RULE, set, "warmup");
+	r->novelty_set = was_set(S_RULE, set, "novelty");
 }
 
 /*
@@ -2287,7 +2324,10 @@ void config_list_keys(FILE *out)
 			xasprintf("%s%s", section_prefix(k->sect), k->name);
 
 		fprintf(out, "%-26s %-8s %-16s %s%s\n", name,
-			type_names[k->type], k->def != NULL ? k->def : "-",
+			type_names[k->type],
+			k->def != NULL          ? k->def
+			: (k->flags & F_DETECT) ? "(detector)"
+						: "-",
 			k->help, (k->flags & F_REQUIRED) ? " (required)" : "");
 		free(name);
 	}

@@ -177,13 +177,38 @@ struct config_rule {
 	size_t *notify;      /* indexes into cfg->receivers; owned */
 	size_t n_notify;
 	enum config_direction direction; /* "direction", default up */
-	double sensitivity;  /* score threshold, "sensitivity", default 5 */
-	int64_t min_count;   /* "min_count", default 10 */
-	double min_ratio;    /* "min_ratio", default 2 */
-	int64_t window;      /* "window", buckets, default 2 */
-	int64_t cooldown_ms; /* "cooldown", default 1d */
-	int64_t warmup_ms;   /* "warmup", default 1d */
-	int64_t samples;     /* "samples", default 5 */
+	/*
+	 * The detection keys. A key the rule does not set has its *_set
+	 * false and its value 0: the detector's default applies
+	 * (detect_params_default, through hark_detect_params).
+	 */
+	double sensitivity; /* "sensitivity": a fixed score every span must
+			       reach; unset: derived from false_alarms */
+	bool sensitivity_set;
+	double false_alarms; /* "false_alarms": expected false alarms per
+				week on a stream that behaves as its model
+				says, > 0, <= 1000 */
+	bool false_alarms_set;
+	int64_t min_count; /* "min_count": the span's count (up) or usual
+			      (down) needed */
+	bool min_count_set;
+	int64_t min_excess; /* "min_excess": |span count - usual| needed */
+	bool min_excess_set;
+	double min_ratio; /* "min_ratio": count / usual needed, >= 1 */
+	bool min_ratio_set;
+	int64_t window; /* "window": shortest span tested, buckets, 1..12 */
+	bool window_set;
+	double escalation; /* "escalation": re-fire at this many times the
+			      episode's peak excess, >= 1 */
+	bool escalation_set;
+	int64_t cooldown_ms; /* "cooldown": after a resolve, only
+				escalations */
+	bool cooldown_set;
+	int64_t warmup_ms; /* "warmup": counting time before alerting */
+	bool warmup_set;
+	int64_t novelty_ms; /* "novelty": 0 off, at most 60d */
+	bool novelty_set;
+	int64_t samples;              /* "samples", default 5 */
 	struct config_header *labels; /* "labels" map (name → value); owned */
 	size_t n_labels;
 };

@@ -1,222 +1,164 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Spike and drop detection for one rule's bucket series (see detect.h).
- * The baseline combines a recent level (median of the last hour) with the
- * time-of-day and day-of-week profiles, read from a ring of counts cleaned
- * of the anomalies they held and scaled by level factors; the test is
- * negative-binomial like (var = mu + alpha mu^2; for spikes the larger of
- * the alphas learned from the excesses over the baseline and from
- * successive differences, for drops from the deficits below it) over a
- * window of buckets that must all be off, plus min_count and min_ratio.
- * Pure: the caller (the detect tick, or hark replay) passes every bucket
- * in order.
+ * The detector (see detect.h for the paragraph). Units: counts per bucket;
+ * the test works on the variance-stabilised scale v(x) = 2 sqrt(x + 3/8)
+ * (Anscombe), on which a Poisson count's noise has a variance close to 1
+ * whatever its mean, so one threshold means one tail probability at 0.5 and
+ * at 20,000 mentions a bucket. Over-dispersion alpha (negative binomial:
+ * variance mu + alpha mu^2, i.e. 1 + alpha mu on that scale) is learned per
+ * span from the stream's own prediction residuals.
  */
-#include "core/detect.h"
+#include "detect.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 
-#define DAY_MS (86400 * 1000LL)
 #define MINUTE_MS (60 * 1000LL)
-/* 15 days of 30 s buckets: two weeks back and the half-hour around them;
- * beyond that the ring costs more than it tells. */
-#define MAX_SLOTS 43200
-#define MAX_DAYS 7
-#define WEEK_DAYS 7
-#define MAX_WEEKS 2
-/* Time constant of the profiles' forecast errors: a whole week, so that
- * the comparison sees weekdays and weekends alike. */
-#define PERR_TAU_MS (7 * 86400 * 1000.0)
-#define MAX_RECENT 48
-/* Calm needed to resolve: a story's tail comes in waves, and each resolve
- * re-arms the alert, so "back to normal" must last a while. */
-#define CALM_MS (3600 * 1000LL)
-#define CALM_MIN_BUCKETS 3
-/* A firing that lasts this long is a new level, not a spike. */
-#define MAX_FIRING_MS (6 * 3600 * 1000LL)
-#define RATIO_FLOOR 0.5
-/* Dispersion (alpha of var = mu + alpha mu^2) learned with this time
- * constant, residuals winsorized at DISP_WINSOR sd; never below
- * ALPHA_MIN, the burstiness of even a calm stream. */
-#define DISP_TAU_MS (86400 * 1000.0)
-#define DISP_WINSOR 5.0
-#define ALPHA_MIN 0.01
-/* What a bucket that is off on its own is cut to before it is stored. */
-#define CLEAN_SD 2.0
-/* A bucket far enough off fires without waiting for the window: this many
- * times the threshold and min_ratio (a one-bucket flood still matters). */
-#define SINGLE_FACTOR 4.0
-/* Half-width of the time-of-day neighbourhood. Days repeat only roughly: a
- * morning rise jitters by ±15 min, so two days can be 30 min apart. */
-#define SEASON_HALF_MS (30 * MINUTE_MS)
-/* Buckets summed by the sustained-rise test (at most DETECT_MAX_WINDOW). */
-#define SUSTAIN_SHORT 3
-#define SUSTAIN_LONG 6
-/* Level factors: the stored counts over what a seasonal profile said for
- * them, bounded, scale that profile, so that a lasting shift is followed
- * before the profile holds it (a week; two for the weekly median). Learned
- * over a day, so that a morning still sees yesterday's daytime level and
- * not only the night's few counts; LEVEL_PRIOR counts per bucket are added
- * to both sums, since on a near-silent stretch the ratio is noise. */
-#define LEVEL_TAU_MS (86400 * 1000.0)
-#define LEVEL_PRIOR 1.0
-/* A factor is taken past this much only (divided by it): a day's counts
- * move it by a few percent without any shift (an hour's excursion), and the
- * up profile is an envelope that covers that much already. */
-#define LEVEL_SLACK 1.2
-#define LEVEL_LO 0.5
-#define LEVEL_HI 4.0
-/* First allocation of the history ring, in buckets. */
-#define HIST_MIN_CAP 64
-/* The up threshold's calibration (up_threshold): daily peak scores kept,
- * the factor over their median, the floor for Poisson-like streams (as a
- * fraction of the threshold) and the dispersion range over which that
- * floor rises back to the threshold. */
-#define PEAK_DAYS 14
-#define PEAK_FACTOR 2.5
-#define PEAK_FLOOR 0.6
-#define CALM_ALPHA_LO 0.02
-#define CALM_ALPHA_HI 0.1
+#define HOUR_MS (60 * MINUTE_MS)
+#define DAY_MS (24 * HOUR_MS)
+#define WEEK_MS (7 * DAY_MS)
+
 /*
- * Records (record_ratio): a spike must also be bigger than what the stream
- * reached without an alert (outside firings, their onsets and what the
- * cooldown held back) on the last RECORD_DAYS days. Scales: the bucket's
- * count (beaten by RECORD_COUNT); the hour's level, an exponentially
- * weighted mean with time constant RECORD_TAU_MS (come within RECORD_LEVEL
- * of it: a broad rise that is no single burst; the price is that a stream
- * whose ordinary bursts are as broad as its records sometimes passes); and,
- * on a calm stream only (calm_stream), the score (RECORD_SCORE times it:
- * such a stream's highest score without an alert is low, so this lets a 3x
- * spike through whatever its volume, at a weekend or in the morning). A
- * bucket joins the records RECORD_LAG_MS later, unless it turned out to be
- * the onset of an alert; warmup buckets join the count and level records
- * only. With fewer than RECORD_DAYS days seen, the count and level records
- * are scaled up by (RECORD_DAYS / (days + 1))^RECORD_TAIL: the highest of a
- * few days is lower than the highest of three weeks would be, and nearly
- * every day comes close to it.
+ * Season resolution: slots of at most 15 minutes. Finer slots would learn
+ * noise at low counts (a 5-minute median of a 0.5/bucket stream is 0); a
+ * quarter of an hour still follows a morning rise. Buckets inside a slot
+ * are interpolated between slot centres.
  */
-#define RECORD_DAYS 21
-#define RECORD_SCALES 3
-#define RECORD_TAU_MS (3600 * 1000.0)
-#define RECORD_LAG_MS (3600 * 1000LL)
-#define RECORD_LAG_MAX 64
-#define RECORD_TAIL 0.25
-#define RECORD_COUNT 1.1
-#define RECORD_LEVEL 0.9
-#define RECORD_SCORE 2.0
-/* The shortest sustained rise tested (sustained_up), and the factor on the
- * threshold its sum must pass: two buckets summed reach a score more
- * easily than each of them does. */
-#define SUSTAIN_PAIR 2
-#define PAIR_FACTOR 1.2
-#define ENCODE_MAX_BYTES (4u * 1024 * 1024)
-#define COUNT_MAX 0xffffffffu
+#define SLOT_MAX_MS (15 * MINUTE_MS)
+/* The daily profile: the same time over the past week. */
+#define SEASON_DAYS 7
+/* The weekly profile: the same weekday over up to three weeks (it needs
+ * two, so that no single week-ago value is ever the baseline). */
+#define SEASON_WEEKS 3
+#define WEEK_MIN 2
+/* Weekday factors follow about a month of each weekday. */
+#define WEEKDAY_DECAY 0.7788007830714049 /* exp(-1/4) */
+#define RING_DAYS (SEASON_WEEKS * 7)
+/* Buckets of history kept for the spans (the longest span). */
+#define RECENT_MAX 256
+/*
+ * Spans tested: one bucket; a run of `window` buckets, at least two, each
+ * of them off (a rise that lasts is seen on its second bucket, and a
+ * one-bucket burst, the commonest noise of social streams, never makes a
+ * run); the totals of a quarter of an hour, an hour and four hours (a broad
+ * rise, or a silence). The one-bucket span always learns (the runs and the
+ * cleaning use its dispersion); it is tested when window is 1.
+ */
+#define MAX_SPANS 5
+static const int64_t span_len_ms[MAX_SPANS] = {0, 0, 15 * MINUTE_MS, HOUR_MS,
+					       4 * HOUR_MS};
+#define SPAN_ONE 0
+#define SPAN_RUN 1
+/* Before a day is known: an EWMA level over about the last hour. */
+#define EWMA_TAU_MS (1.0 * HOUR_MS)
+/* The level factor follows the last day (a lasting shift in about a day). */
+#define LEVEL_TAU_MS (1.0 * DAY_MS)
+/* Its prior: one mention's worth of "as the profiles say". */
+#define LEVEL_PRIOR 1.0
+#define LEVEL_AFTER_MS (8 * DAY_MS)
+#define LEVEL_MIN 0.1
+#define LEVEL_MAX 10.0
+/* Over-dispersion: learned over a week (every hour of every weekday), from
+ * a prior of alpha 0.05 (social streams are over-dispersed; 0.05 is a 22%
+ * relative spread at 100 a bucket) worth a dozen typical buckets. */
+#define DISP_TAU_MS (1.0 * WEEK_MS)
+#define ALPHA_PRIOR 0.05
+#define ALPHA_PRIOR_N 12.0
+/* Which profile predicts better: squared errors over about a week. */
+#define CHOICE_TAU_MS (1.0 * WEEK_MS)
+/* A tail probability never above that of 3 sigma: further into the body
+ * of the distribution, the normal tail the budget is spent on stops
+ * describing real streams. */
+#define THRESHOLD_TAIL 1.3498980316301e-3
+/* Daily bursts: a spike must beat the second-highest daily peak excess of
+ * the last week: ordinary bursts then pass on at most one day in three or
+ * four, which keeps a bursty stream within a couple of alerts a week,
+ * while "bigger than anything last week" always passes. */
+#define BURST_DAYS 28
+/* Gumbel: median = loc + 0.3665 beta, interquartile range = 1.5725 beta. */
+#define GUMBEL_MEDIAN 0.36651292058166435
+#define GUMBEL_IQR 1.5725
+/* Peaks are logged from half a mention a bucket: below it, excess is
+ * noise whatever its ratio. */
+#define BURST_FLOOR 0.5
+/* Back to normal: every span under its threshold and the last bucket
+ * under half of its own, for a quarter of an hour. */
+#define CALM_MS (15 * MINUTE_MS)
+/* A median's efficiency against the mean: 2/pi. */
+#define TWO_OVER_PI 0.6366197723675814
+#define RATIO_FLOOR 0.5
+/* Exact tails under 30 mentions expected (where the square-root scale's
+ * error is a few percent), for counts a loop of that length can walk. */
+#define EXACT_BELOW 30.0
+#define EXACT_MAX 4096.0
+#define PEAK_DAYS DETECT_MAX_NOVELTY_DAYS
+#define ENCODE_MAGIC "HKD2"
+#define ENCODE_VERSION 2u
+
+/*
+ * Everything a detector learns, as scalars: listed once, so that the state
+ * image writes and reads them in one order. X(type, name).
+ */
+#define CORE_FIELDS(X)         \
+	X(i64, next_start)     \
+	X(i64, begin_ms)       \
+	X(i64, n_steps)        \
+	X(i64, slot_abs)       \
+	X(f64, slot_acc)       \
+	X(i64, slot_n)         \
+	X(i64, first_slot)     \
+	X(f64, lvl_num)        \
+	X(f64, lvl_den)        \
+	X(f64, ew_num)         \
+	X(f64, ew_w)           \
+	X(f64, err_day)        \
+	X(f64, err_week)       \
+	X(i64, peak_day)       \
+	X(i64, state)          \
+	X(i64, fired_start)    \
+	X(i64, cooldown_until) \
+	X(i64, calm_run)       \
+	X(i64, ep_dir)         \
+	X(f64, ep_peak)        \
+	X(f64, ep_rel)         \
+	X(f64, day_x)          \
+	X(f64, day_s)
 
 struct detector {
 	struct detect_params p;
-	size_t n_slots; /* most buckets of history kept */
-	/* The ring of cleaned counts, newest at head - 1. Allocated lazily
-	 * and grown as history accumulates (most rules of a large config
-	 * are young or replayed over a day, and 15 days of 5-min buckets
-	 * per rule was most of replay's memory); while cap < n_slots it has
-	 * not wrapped, so growing is a realloc. 16-bit counts until one
-	 * does not fit, then the whole ring is widened: the values, and so
-	 * the results, are the same either way. */
-	size_t cap;
-	size_t head;
-	bool wide;
-	void *hist;      /* uint16_t[cap], or uint32_t[cap] when wide */
-	size_t seen;     /* buckets of history in the ring (<= cap) */
-	int64_t steps;   /* buckets evaluated since the start, gaps included */
-	int64_t next_ms; /* INT64_MIN before the first step */
-	enum detect_state state;
-	int64_t fired_start_ms;
-	int calm_run;
-	int64_t cooldown_until_ms;
-	/* After a forced resolve: store raw counts until one bucket looks
-	 * normal again, so that a lasting level shift is learned. */
-	bool learning;
-	/* Over-dispersion learned from recent residuals: the variance of a
-	 * count around its baseline mu is mu + alpha mu^2. Kept as two
-	 * exponentially weighted sums, so alpha = disp_num / disp_den. */
-	double disp_num[2]; /* [0] around the up baseline, [1] the down one */
-	double disp_den[2];
-	/* Up side's burstiness from successive differences. */
-	double diff_num;
-	double diff_den;
-	/* Forecast error of the daily [0] and weekly [1] profiles. */
-	double perr[2];
-	bool has_week_err;
-	/* Level factors of the up [0] and down [1] side's daily [.][0] and
-	 * weekly [.][1] profiles, as exponentially weighted sums of the
-	 * stored counts (num) and of the profile's values for them (den). */
-	double lvl_num[2][2];
-	double lvl_den[2][2];
-	/* Raw counts of the last window - 1 buckets, newest last. */
-	uint32_t raw[DETECT_MAX_WINDOW];
-	int n_raw;
-	/* The highest up score of each of the last PEAK_DAYS days (UTC)
-	 * outside warmup and firings, oldest first, and of the current day
-	 * peak_day (peak_cur < 0: none yet). */
-	double peaks[PEAK_DAYS];
-	int n_peaks;
-	int64_t peak_day;
-	double peak_cur;
-	double peak_median; /* of peaks[], kept as they change */
-	/* Records per scale (count, hour's level, score) of the last
-	 * RECORD_DAYS days (UTC) outside firings, oldest first, and of the
-	 * current day rec_day (rec_cur[0] < 0: none yet); the levels of the
-	 * last buckets not yet in them (consecutive buckets up to the last
-	 * one, in a ring from pend_first); the hour's level after the last
-	 * bucket (< 0: none yet). */
-	double rec_max[RECORD_DAYS][RECORD_SCALES];
-	int64_t rec_days[RECORD_DAYS]; /* the day of each */
-	int n_rec;
-	int64_t rec_day;
-	double rec_cur[RECORD_SCALES];
-	double (*rec_pend)[RECORD_SCALES]; /* a ring of record_lag() */
-	int n_pend;
-	int pend_first; /* the oldest's slot */
-	double rec_ema;
-	/* The record of the last DETECT_FIRE (not saved: reported in the
-	 * same detector_step). */
-	int64_t fire_record;
-	int fire_record_days;
-	/* up_threshold for the bucket being evaluated (not saved) */
-	double up_thr;
+	/* Derived from p. */
+	int64_t slot_ms;
+	int bps;  /* buckets per slot */
+	int spd;  /* slots per day */
+	int ring; /* slots kept */
+	int n_spans;
+	int span[MAX_SPANS]; /* buckets */
+	bool tested[MAX_SPANS];
+	double thr[MAX_SPANS]; /* per side; a run's is each bucket's */
+	int recent;            /* ring size of x and mu */
+	double e_disp, e_level, e_ewma, e_choice;
+	/* Learned (encoded). */
+#define DECL_i64(n) int64_t n;
+#define DECL_f64(n) double n;
+#define DECL(t, n) DECL_##t(n)
+	CORE_FIELDS(DECL)
+#undef DECL
+	double a_num[MAX_SPANS], a_den[MAX_SPANS], m_mean[MAX_SPANS];
+	/* Weekday factors of the daily profile: decayed sums of each
+	 * weekday's total over what the daily profile said, and their
+	 * weights. */
+	double wd_sum[7], wd_n[7];
+	/* Today's highest excess and count per bucket, per span. */
+	double peak_ex[MAX_SPANS], peak_ct[MAX_SPANS];
+	float *slots;                /* ring of slot totals, NaN: unknown */
+	double *rx, *rmu;            /* the last `recent` counts and usuals */
+	float (*days_ex)[MAX_SPANS]; /* PEAK_DAYS daily peaks, NaN: none */
+	float (*days_ct)[MAX_SPANS];
 	struct detect_result last;
 };
-
-/* What one side (up or down) of the test saw for a bucket. */
-struct side {
-	double mu;
-	double typical; /* up: the level min_ratio is checked against */
-	double score;   /* positive when the count is off in this side's way */
-	double ratio;   /* count / mu for up, mu / count for down (floored) */
-	bool anomalous; /* the whole window is off */
-	bool single;    /* this bucket alone is off: keep it out of history */
-	bool calm;
-};
-
-/* The seasonal profiles of one bucket, for one side. */
-struct profile {
-	double day;
-	double week;
-	double weeks[MAX_WEEKS];
-	int n_weeks;
-	bool has_day;
-	bool has_week;
-};
-
-static double alpha_of(const struct detector *d, int side);
-static int64_t record_count(const struct detector *d, int64_t t, int *days);
 
 static const char *const state_names[] = {
 	[DETECT_STATE_WARMING] = "warming",
@@ -224,18 +166,39 @@ static const char *const state_names[] = {
 	[DETECT_STATE_FIRING] = "firing",
 };
 
+static const char *const reason_names[] = {
+	[DETECT_WHY_NONE] = "",
+	[DETECT_WHY_WARMING] = "warming",
+	[DETECT_WHY_NORMAL] = "normal",
+	[DETECT_WHY_GUARD] = "guard",
+	[DETECT_WHY_BURSTS] = "bursts",
+	[DETECT_WHY_NOVELTY] = "novelty",
+	[DETECT_WHY_COOLDOWN] = "cooldown",
+	[DETECT_WHY_FIRED] = "fired",
+	[DETECT_WHY_ESCALATED] = "escalated",
+	[DETECT_WHY_FIRING] = "firing",
+	[DETECT_WHY_RESOLVED] = "resolved",
+};
+
 void detect_params_default(struct detect_params *p, int64_t bucket_ms)
 {
 	memset(p, 0, sizeof(*p));
 	p->bucket_ms = bucket_ms;
 	p->direction = DETECT_UP;
-	p->threshold = 5.0;
-	p->min_count = 10;
-	p->min_ratio = 2.0;
-	p->cooldown_ms = DAY_MS;
-	p->warmup_ms = DAY_MS;
-	p->history_ms = 15 * DAY_MS;
-	p->window = 2;
+	p->threshold = 0;
+	p->false_alarms = 0.5;
+	p->min_count = 0;
+	p->min_excess = 5;
+	p->min_ratio = 1.5;
+	p->escalation = 2;
+	p->cooldown_ms = 6 * HOUR_MS;
+	p->warmup_ms = HOUR_MS;
+	p->novelty_ms = 0;
+	/* Under a quarter of an hour, a spike must last two buckets: a
+	 * one-bucket burst is the commonest noise of social streams (a
+	 * retweet storm, a bot). From 15 minutes on, one bucket is that
+	 * long already. */
+	p->window = bucket_ms < 15 * MINUTE_MS ? 2 : 1;
 }
 
 const char *detect_state_name(enum detect_state s)
@@ -246,64 +209,293 @@ const char *detect_state_name(enum detect_state s)
 	return "unknown";
 }
 
+const char *detect_reason_name(enum detect_reason r)
+{
+	if ((unsigned)r < sizeof(reason_names) / sizeof(reason_names[0])) {
+		return reason_names[r];
+	}
+	return "";
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
 
-	if ((a % b != 0) && ((a < 0) != (b < 0))) {
-		q--;
-	}
-	return q;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static int record_lag(const struct detector *d)
+static double vst(double x)
 {
-	int64_t n = RECORD_LAG_MS / d->p.bucket_ms;
-
-	return n < 1 ? 1 : n > RECORD_LAG_MAX ? RECORD_LAG_MAX : (int)n;
+	return 2.0 * sqrt((x > 0 ? x : 0) + 0.375);
 }
 
-/* No records yet (the pending ring emptied, not freed). */
-static void records_reset(struct detector *d)
+/* The z with P(Z > z) = p, by bisection on erfc (only at creation). */
+static double normal_upper(double p)
 {
-	d->n_rec = 0;
-	d->n_pend = 0;
-	d->pend_first = 0;
-	d->rec_day = INT64_MIN;
-	d->rec_ema = -1.0;
-	for (int s = 0; s < RECORD_SCALES; s++) {
-		d->rec_cur[s] = -1.0;
+	double lo = 0, hi = 40;
+
+	if (p >= 0.5) {
+		return 0;
 	}
+	for (int i = 0; i < 200; i++) {
+		double mid = 0.5 * (lo + hi);
+
+		if (0.5 * erfc(mid / sqrt(2.0)) > p) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	return 0.5 * (lo + hi);
+}
+
+/*
+ * The z with P(Z > z) = p, quickly: Acklam's rational approximation of the
+ * normal quantile (relative error 1.15e-9), for the scores of every step.
+ */
+static double normal_score(double p)
+{
+	static const double a[] = {
+		-3.969683028665376e+01, 2.209460984245205e+02,
+		-2.759285104469687e+02, 1.383577518672690e+02,
+		-3.066479806614716e+01, 2.506628277459239e+00};
+	static const double b[] = {
+		-5.447609879822406e+01, 1.615858368580409e+02,
+		-1.556989798598866e+02, 6.680131188771972e+01,
+		-1.328068155288572e+01};
+	static const double c[] = {
+		-7.784894002430293e-03, -3.223964580411365e-01,
+		-2.400758277161838e+00, -2.549732539343734e+00,
+		4.374664141464968e+00,  2.938163982698783e+00};
+	static const double e[] = {7.784695709041462e-03, 3.224671290700398e-01,
+				   2.445134137142996e+00,
+				   3.754408661907416e+00};
+	double q = 1 - p, r, x;
+
+	if (p <= 1e-300) {
+		return 37.5; /* as far as a double's tail goes */
+	}
+	if (q <= 1e-300) {
+		return -37.5;
+	}
+	if (q < 0.02425) {
+		r = sqrt(-2 * log(q));
+		x = (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) *
+			     r +
+		     c[5]) /
+		    ((((e[0] * r + e[1]) * r + e[2]) * r + e[3]) * r + 1);
+	} else if (q <= 1 - 0.02425) {
+		r = (q - 0.5) * (q - 0.5);
+		x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) *
+			     r +
+		     a[5]) *
+		    (q - 0.5) /
+		    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) *
+			     r +
+		     1);
+	} else {
+		r = sqrt(-2 * log(p));
+		x = -(((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) *
+			      r +
+		      c[5]) /
+		    ((((e[0] * r + e[1]) * r + e[2]) * r + e[3]) * r + 1);
+	}
+	return x;
+}
+
+/*
+ * The negative binomial of mean m and variance v (Poisson when v = m),
+ * walked from 0: under about EXACT_BELOW mentions the square-root scale
+ * misstates how rare a count is (6 mentions where 0.01 are usual would
+ * be a mere 3.8 there), and there the walk is short.
+ */
+struct nbwalk {
+	double pmf, cdf; /* at k, and P(X < k) */
+	double k, r, q;
+	bool nb;
+};
+
+static void nb_start(struct nbwalk *w, double m, double v)
+{
+	if (m <= 0) {
+		m = 1e-9;
+	}
+	w->nb = v > m * (1 + 1e-9);
+	w->r = w->nb ? m * m / (v - m) : m;
+	w->q = w->nb ? (v - m) / v : 0;
+	w->pmf = w->nb ? exp(w->r * log(m / v)) : exp(-m);
+	w->cdf = 0;
+	w->k = 0;
+}
+
+static void nb_next(struct nbwalk *w)
+{
+	w->cdf += w->pmf;
+	w->pmf *= w->nb ? (w->k + w->r) * w->q / (w->k + 1) : w->r / (w->k + 1);
+	w->k++;
+}
+
+/* P(X > k) + P(X = k) / 2 at the walk's k. */
+static double nb_midp(const struct nbwalk *w)
+{
+	return fmax(0, 1 - w->cdf - w->pmf) + w->pmf / 2;
+}
+
+/* x's score from its exact mid-p tail, signed. */
+static double exact_score(double x, double m, double v)
+{
+	struct nbwalk w;
+	double k = floor(x + 0.5);
+
+	nb_start(&w, m, v);
+	while (w.k < k) {
+		nb_next(&w);
+		if (w.pmf < 1e-300 && w.k > m) {
+			return 37.5; /* past a double's tail */
+		}
+	}
+	return normal_score(nb_midp(&w));
+}
+
+/* Buckets per slot: the largest divisor of the day's buckets whose slot is
+ * at most SLOT_MAX_MS (1 for buckets of 15 minutes or more). */
+static int slot_buckets(int64_t bucket_ms)
+{
+	int64_t per_day = DAY_MS / bucket_ms;
+	int best = 1;
+
+	for (int64_t k = 1; k * bucket_ms <= SLOT_MAX_MS; k++) {
+		if (per_day % k == 0) {
+			best = (int)k;
+		}
+	}
+	return best;
+}
+
+static void derive(struct detector *d)
+{
+	const struct detect_params *p = &d->p;
+	int sides = p->direction == DETECT_BOTH ? 2 : 1, tests = 0;
+	double per_week = (double)WEEK_MS / (double)p->bucket_ms;
+
+	d->bps = slot_buckets(p->bucket_ms);
+	d->slot_ms = p->bucket_ms * d->bps;
+	d->spd = (int)(DAY_MS / d->slot_ms);
+	if (d->spd < 1) {
+		d->spd = 1;
+	}
+	d->ring = d->spd * RING_DAYS;
+	d->span[SPAN_ONE] = 1;
+	d->tested[SPAN_ONE] = p->window == 1;
+	d->span[SPAN_RUN] = p->window > 1 ? p->window : 2;
+	d->tested[SPAN_RUN] = true;
+	d->n_spans = 2;
+	for (int i = 2; i < MAX_SPANS; i++) {
+		int64_t n = span_len_ms[i] / p->bucket_ms;
+
+		if (n <= d->span[d->n_spans - 1] || n > RECENT_MAX) {
+			continue;
+		}
+		d->span[d->n_spans] = (int)n;
+		d->tested[d->n_spans++] = true;
+	}
+	d->recent = d->span[d->n_spans - 1];
+	for (int i = 0; i < d->n_spans; i++) {
+		tests += d->tested[i];
+	}
+	for (int i = 0; i < d->n_spans; i++) {
+		/* The budget is shared by every span tested and side: a total
+		 * of n buckets makes per_week / n independent tests a week, a
+		 * run one a bucket. Each bucket of a run must pass the
+		 * one-bucket threshold: neighbouring buckets of a social
+		 * stream are not independent (a story lasts), so the run's
+		 * probability is not the product of its buckets'. */
+		bool run = i == SPAN_RUN;
+		double pr = p->false_alarms /
+			    (per_week / (run ? 1 : d->span[i]) * tests * sides);
+
+		if (pr > THRESHOLD_TAIL) {
+			pr = THRESHOLD_TAIL;
+		}
+		d->thr[i] = p->threshold > 0 ? p->threshold : normal_upper(pr);
+	}
+	d->e_disp = exp(-(double)p->bucket_ms / DISP_TAU_MS);
+	d->e_level = exp(-(double)p->bucket_ms / LEVEL_TAU_MS);
+	d->e_ewma = exp(-(double)p->bucket_ms / EWMA_TAU_MS);
+	d->e_choice = exp(-(double)d->slot_ms / CHOICE_TAU_MS);
+}
+
+static void reset_learned(struct detector *d)
+{
+	d->next_start = INT64_MIN;
+	d->begin_ms = INT64_MIN;
+	d->n_steps = 0;
+	d->slot_abs = INT64_MIN;
+	d->slot_acc = 0;
+	d->slot_n = 0;
+	d->first_slot = INT64_MAX;
+	d->lvl_num = d->lvl_den = 0;
+	d->ew_num = d->ew_w = 0;
+	d->err_day = d->err_week = 0;
+	d->peak_day = INT64_MIN;
+	d->state = DETECT_STATE_WARMING;
+	d->fired_start = 0;
+	d->cooldown_until = INT64_MIN;
+	d->calm_run = 0;
+	d->ep_dir = 0;
+	d->ep_peak = d->ep_rel = 0;
+	d->day_x = d->day_s = 0;
+	for (int i = 0; i < 7; i++) {
+		d->wd_sum[i] = d->wd_n[i] = 0;
+	}
+	for (int i = 0; i < MAX_SPANS; i++) {
+		d->a_num[i] = d->a_den[i] = d->m_mean[i] = 0;
+		d->peak_ex[i] = d->peak_ct[i] = NAN;
+	}
+	for (int i = 0; i < d->ring; i++) {
+		d->slots[i] = NAN;
+	}
+	for (int i = 0; i < d->recent; i++) {
+		d->rx[i] = d->rmu[i] = 0;
+	}
+	for (int i = 0; i < PEAK_DAYS; i++) {
+		for (int s = 0; s < MAX_SPANS; s++) {
+			d->days_ex[i][s] = d->days_ct[i][s] = NAN;
+		}
+	}
+	memset(&d->last, 0, sizeof(d->last));
 }
 
 struct detector *detector_new(const struct detect_params *p)
 {
 	struct detector *d = xcalloc(1, sizeof(*d));
-	int64_t slots;
 
-	HARK_ASSERT(p->bucket_ms > 0);
 	d->p = *p;
-	if (d->p.window < 1) {
+	if (d->p.bucket_ms <= 0) {
+		d->p.bucket_ms = 5 * MINUTE_MS;
+	}
+	if (d->p.false_alarms <= 0) {
+		d->p.false_alarms = 1.0;
+	}
+	if (d->p.min_ratio < 1) {
+		d->p.min_ratio = 1;
+	}
+	if (d->p.escalation < 1) {
+		d->p.escalation = 1;
+	}
+	if (d->p.novelty_ms > PEAK_DAYS * DAY_MS) {
+		d->p.novelty_ms = PEAK_DAYS * DAY_MS;
+	}
+	if (d->p.window < 1 || d->p.window > DETECT_MAX_WINDOW) {
 		d->p.window = 1;
 	}
-	if (d->p.window > DETECT_MAX_WINDOW) {
-		d->p.window = DETECT_MAX_WINDOW;
-	}
-	slots = p->history_ms / p->bucket_ms;
-	if (slots < 1) {
-		slots = 1;
-	}
-	if (slots > MAX_SLOTS) {
-		slots = MAX_SLOTS;
-	}
-	d->n_slots = (size_t)slots;
-	d->next_ms = INT64_MIN;
-	d->peak_day = INT64_MIN;
-	d->peak_cur = -1.0;
-	records_reset(d);
-	d->rec_pend = xcalloc((size_t)record_lag(d), sizeof(*d->rec_pend));
-	d->state = DETECT_STATE_WARMING;
-	d->cooldown_until_ms = INT64_MIN;
+	derive(d);
+	d->slots = xcalloc((size_t)d->ring, sizeof(d->slots[0]));
+	d->rx = xcalloc((size_t)d->recent, sizeof(d->rx[0]));
+	d->rmu = xcalloc((size_t)d->recent, sizeof(d->rmu[0]));
+	d->days_ex = xcalloc(PEAK_DAYS, sizeof(d->days_ex[0]));
+	d->days_ct = xcalloc(PEAK_DAYS, sizeof(d->days_ct[0]));
+	reset_learned(d);
 	return d;
 }
 
@@ -312,46 +504,38 @@ void detector_free(struct detector *d)
 	if (d == NULL) {
 		return;
 	}
-	free(d->hist);
-	free(d->rec_pend);
+	free(d->slots);
+	free(d->rx);
+	free(d->rmu);
+	free(d->days_ex);
+	free(d->days_ct);
 	free(d);
 }
 
-bool detector_end_firing(struct detector *d)
+void detector_begin(struct detector *d, int64_t start_ms)
 {
-	bool warming;
-
-	if (d->state != DETECT_STATE_FIRING) {
-		return false;
+	if (d->next_start == INT64_MIN) {
+		d->begin_ms = start_ms;
+		d->next_start = start_ms;
 	}
-	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
-		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
-	d->state = warming ? DETECT_STATE_WARMING : DETECT_STATE_OK;
-	d->calm_run = 0;
-	d->cooldown_until_ms = d->next_ms + d->p.cooldown_ms;
-	d->last.state = d->state;
-	d->last.action = DETECT_RESOLVE;
-	d->last.fired_start_ms = d->fired_start_ms;
-	return true;
-}
-
-int64_t detector_record(const struct detector *d, int *days)
-{
-	*days = 0;
-	if (d->next_ms == INT64_MIN) {
-		return 0;
-	}
-	return record_count(d, d->next_ms, days);
 }
 
 int64_t detector_next_start(const struct detector *d)
 {
-	return d->next_ms;
+	return d->n_steps > 0 ? d->next_start : INT64_MIN;
+}
+
+int64_t detector_warm_at(const struct detector *d)
+{
+	if (d->begin_ms == INT64_MIN) {
+		return INT64_MIN;
+	}
+	return d->begin_ms + d->p.warmup_ms;
 }
 
 enum detect_state detector_state(const struct detector *d)
 {
-	return d->state;
+	return (enum detect_state)d->state;
 }
 
 const struct detect_result *detector_last(const struct detector *d)
@@ -359,1880 +543,1176 @@ const struct detect_result *detector_last(const struct detector *d)
 	return &d->last;
 }
 
-static int calm_needed(const struct detector *d)
-{
-	int64_t n = CALM_MS / d->p.bucket_ms;
+/* ---- the usual level ------------------------------------------------ */
 
-	return n < CALM_MIN_BUCKETS ? CALM_MIN_BUCKETS : (int)n;
-}
-
-static uint32_t slot_get(const struct detector *d, size_t i)
+static double slot_at(const struct detector *d, int64_t a)
 {
-	return d->wide ? ((const uint32_t *)d->hist)[i]
-		       : ((const uint16_t *)d->hist)[i];
-}
-
-/* Ring index of the bucket `back` before the next one (1 <= back <= cap). */
-static size_t slot_back(const struct detector *d, size_t back)
-{
-	return d->head >= back ? d->head - back : d->head + d->cap - back;
-}
-
-/* Cleaned count of the bucket `back` buckets before bucket k (back >= 1),
- * or -1 when the ring does not reach that far. */
-static double hist_at(const struct detector *d, int64_t k, int64_t back)
-{
-	if (back < 1 || back > (int64_t)d->seen) {
-		return -1.0;
+	if (a < d->first_slot || a >= d->slot_abs ||
+	    a < d->slot_abs - d->ring) {
+		return NAN;
 	}
-	(void)k;
-	return (double)slot_get(d, slot_back(d, (size_t)back));
+	return d->slots[(size_t)(a % d->ring + d->ring) % (size_t)d->ring];
 }
 
-/* Sorts in place; an insertion sort, since n is at most MAX_RECENT and this
- * runs several times per bucket (qsort was a third of replay's time). */
-static double median(double *v, size_t n)
+static int cmp_dbl(const void *a, const void *b)
 {
-	for (size_t i = 1; i < n; i++) {
-		double x = v[i];
-		size_t j = i;
+	double x = *(const double *)a, y = *(const double *)b;
 
-		while (j > 0 && v[j - 1] > x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
-	if (n % 2 == 1) {
-		return v[n / 2];
-	}
-	return (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	return (x > y) - (x < y);
 }
 
-/* Highest cleaned count in the ring (0 when empty); read during warmup
- * only, when the ring holds at most one day. */
-static double hist_max(const struct detector *d)
+/* The mean of the values past the lowest and the highest (from three on):
+ * robust to one odd day (a holiday, a spike the cleaning only clipped)
+ * yet, unlike a median, never 0 on a stream of a mention an hour. */
+static double trimmed(double *v, int n)
 {
-	int64_t k = floor_div(d->next_ms, d->p.bucket_ms);
-	double m = 0.0;
+	double s = 0;
 
-	for (int64_t back = 1; back <= (int64_t)d->seen; back++) {
-		double v = hist_at(d, k, back);
+	if (n >= 3) {
+		qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
+		v++;
+		n -= 2;
+	}
+	for (int i = 0; i < n; i++) {
+		s += v[i];
+	}
+	return s / n;
+}
 
-		if (v > m) {
-			m = v;
+/* The profile's value of absolute slot a from `lags` slots back, step
+ * `step` slots; *n: values found. */
+static double profile(const struct detector *d, int64_t a, int lags,
+		      int64_t step, int *n)
+{
+	double v[SEASON_DAYS];
+
+	*n = 0;
+	for (int k = 1; k <= lags; k++) {
+		double x = slot_at(d, a - k * step);
+
+		if (!isnan(x)) {
+			v[(*n)++] = x;
 		}
 	}
-	return m;
+	return *n > 0 ? trimmed(v, *n) : NAN;
 }
 
-static size_t recent_len(const struct detector *d)
+static bool weekly_ok(const struct detector *d)
 {
-	int64_t r = 3600 * 1000LL / d->p.bucket_ms;
-
-	if (r < 6) {
-		r = 6;
-	}
-	if (r > MAX_RECENT) {
-		r = MAX_RECENT;
-	}
-	return (size_t)r;
+	return d->err_week < d->err_day;
 }
 
-/* Median of the last hour or so of cleaned counts; 0 with no history. */
-static double recent_level(const struct detector *d, int64_t k)
+static int64_t weekday(int64_t day)
 {
-	double v[MAX_RECENT];
-	size_t n = recent_len(d);
-
-	if (n > d->seen) {
-		n = d->seen;
-	}
-	if (n == 0) {
-		return 0.0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		v[i] = hist_at(d, k, (int64_t)i + 1);
-	}
-	return median(v, n);
+	return (day % 7 + 7) % 7;
 }
 
-/* Mean of the available counts among back-1, back, back+1. */
-static double mean3(const struct detector *d, int64_t k, int64_t back)
+/* How a weekday's total compares with what the daily profile says of it
+ * (weekends are often quieter), from a prior of one week at 1. */
+static double weekday_factor(const struct detector *d, int64_t day)
 {
-	double sum = 0.0;
-	int n = 0;
+	int64_t w = weekday(day);
 
-	for (int64_t j = back - 1; j <= back + 1; j++) {
-		double v = hist_at(d, k, j);
-
-		if (v >= 0.0) {
-			sum += v;
-			n++;
-		}
-	}
-	return n > 0 ? sum / n : -1.0;
+	return (d->wd_sum[w] + 1) / (d->wd_n[w] + 1);
 }
 
-/* The highest (dilate) or lowest 3-bucket mean centred on back in
- * [center - half, center + half], all of it in the ring: one pass over the
- * slots, since this runs for every day of every bucket. */
-static double extreme3(const struct detector *d, int64_t k, int64_t center,
-		       int64_t half, bool dilate)
+/* The two profiles interpolated at position f between slots a and a+1,
+ * per bucket; *n: the fewer values either rests on. */
+static double interp(const struct detector *d, int64_t a, double f, int lags,
+		     int64_t step, int *n)
 {
-	size_t n = d->cap;
-	size_t slot = slot_back(d, (size_t)(center + half + 1));
-	double a, b, c, best = -1.0;
+	int n0, n1;
+	double v0 = profile(d, a, lags, step, &n0);
+	double v1 = profile(d, a + 1, lags, step, &n1);
 
-	(void)k;
-	a = (double)slot_get(d, slot);
-	slot = slot + 1 == n ? 0 : slot + 1;
-	b = (double)slot_get(d, slot);
-	for (int64_t i = 0; i <= 2 * half; i++) {
-		double m;
-
-		slot = slot + 1 == n ? 0 : slot + 1;
-		c = (double)slot_get(d, slot);
-		m = (a + b + c) / 3.0;
-		if (best < 0.0 || (dilate ? m > best : m < best)) {
-			best = m;
-		}
-		a = b;
-		b = c;
+	if (isnan(v0)) {
+		v0 = v1, n0 = n1;
+	} else if (isnan(v1)) {
+		v1 = v0, n1 = n0;
 	}
-	return best;
+	*n = n0 < n1 ? n0 : n1;
+	return ((1 - f) * v0 + f * v1) / d->bps;
+}
+
+static double level_factor(const struct detector *d)
+{
+	double f = (d->lvl_num + LEVEL_PRIOR) / (d->lvl_den + LEVEL_PRIOR);
+
+	return f < LEVEL_MIN ? LEVEL_MIN : f > LEVEL_MAX ? LEVEL_MAX : f;
 }
 
 /*
- * A seasonal profile for bucket k: per previous period (lag buckets back,
- * up to n_max of them), the highest (dilate) or lowest (erode) 3-bucket
- * mean around the same time, so that a rise or fall that shifts a little
- * is still covered; then the median over periods (the mean below 3). False
- * when no period is in the ring yet.
+ * The usual count of the bucket starting at t: *season gets it before the
+ * level factor (NAN before a day is known), *n_eff how many buckets' worth
+ * of observations it rests on, the unit of its own uncertainty.
  */
-static bool periodic_level(const struct detector *d, int64_t k, int64_t lag,
-			   int n_max, bool dilate, double *out, double *each,
-			   int *n_each)
+static double expect(const struct detector *d, int64_t t, double *season,
+		     double *daily, double *n_eff)
 {
-	int64_t half;
-	double vals[MAX_DAYS];
-	size_t n_vals = 0;
-	double sum = 0.0;
+	double u = (double)(t + d->p.bucket_ms / 2) / (double)d->slot_ms - 0.5;
+	int64_t a0 = (int64_t)floor(u);
+	double f = u - (double)a0;
+	int nd, nw;
+	double sd = interp(d, a0, f, SEASON_DAYS, d->spd, &nd);
+	double sw = interp(d, a0, f, SEASON_WEEKS, 7LL * d->spd, &nw);
+	double s;
+	int n;
 
-	half = SEASON_HALF_MS / d->p.bucket_ms;
-	if (half < 1) {
-		half = 1;
+	*daily = sd;
+	if (nw >= WEEK_MIN && weekly_ok(d)) {
+		s = sw;
+		n = nw;
+	} else if (nd > 0) {
+		s = sd * weekday_factor(d, floor_div(t, DAY_MS));
+		n = nd;
+	} else {
+		*season = NAN;
+		*n_eff = d->ew_w;
+		return d->ew_w > 0 ? d->ew_num / d->ew_w : 0;
 	}
-	if (half > lag / 4) {
-		half = lag / 4;
+	*season = s;
+	/* A trimmed mean of n days is about as good as the mean of 2n/pi;
+	 * each day saw the slot's bps buckets. */
+	*n_eff = TWO_OVER_PI * n * d->bps;
+	if (*n_eff < 1) {
+		*n_eff = 1;
 	}
-	for (int i = 1; i <= n_max && i <= MAX_DAYS; i++) {
-		int64_t center = i * lag;
-		double best = -1.0;
-
-		if (center > (int64_t)d->seen) {
-			break;
-		}
-		if (center + half + 1 <= (int64_t)d->seen) {
-			best = extreme3(d, k, center, half, dilate);
-		} else {
-			for (int64_t back = center - half;
-			     back <= center + half; back++) {
-				double m = mean3(d, k, back);
-
-				if (m < 0.0) {
-					continue;
-				}
-				if (best < 0.0 ||
-				    (dilate ? m > best : m < best)) {
-					best = m;
-				}
-			}
-		}
-		if (best >= 0.0) {
-			if (each != NULL) {
-				each[n_vals] = best;
-			}
-			vals[n_vals++] = best;
-			sum += best;
-		}
-	}
-	if (n_each != NULL) {
-		*n_each = (int)n_vals;
-	}
-	if (n_vals == 0) {
-		return false;
-	}
-	*out = n_vals < 3 ? sum / (double)n_vals : median(vals, n_vals);
-	return true;
-}
-
-/*
- * Both profiles of bucket k for one side: the time-of-day one (previous
- * days) and the day-of-week one (the same time 1 and 2 weeks back, once a
- * whole week is in the ring). Buckets longer than half a day have neither.
- */
-static void profiles(const struct detector *d, int64_t k, bool dilate,
-		     struct profile *pr)
-{
-	int64_t day_b;
-
-	pr->has_day = pr->has_week = false;
-	if (d->p.bucket_ms > DAY_MS / 2) {
-		return;
-	}
-	day_b = DAY_MS / d->p.bucket_ms;
-	pr->has_day = periodic_level(d, k, day_b, MAX_DAYS, dilate, &pr->day,
-				     NULL, NULL);
-	if ((int64_t)d->seen >=
-	    WEEK_DAYS * day_b + SEASON_HALF_MS / d->p.bucket_ms + 2) {
-		pr->has_week = periodic_level(d, k, WEEK_DAYS * day_b,
-					      MAX_WEEKS, dilate, &pr->week,
-					      pr->weeks, &pr->n_weeks);
-	}
-}
-
-/*
- * The profile to trust. With two weeks in the ring: the median of the two
- * same-time-last-week values and the daily profile, so that a quiet
- * weekend follows its own weeks, a weekday its many days, and one stale
- * value cannot drag it. With one week: the weekly value once it has
- * forecast the stored counts better than the daily profile over the last
- * week (a stream with quiet weekends), else the daily one.
- */
-/*
- * The level factor of a side's (0 up, 1 down) daily (0) or weekly (1)
- * profile: the stored counts over what that profile said, bounded. It
- * only moves the profile the side's own way: the up profile is an upper
- * envelope, so the counts sit below it on most days and a factor under 1
- * would mostly measure that bias; a level that fell is the down side's to
- * follow, and the reverse. Each profile has its own: the daily one mixes
- * weekdays into weekends, which the weekly one does not.
- */
-static double level_factor(const struct detector *d, int side, int which)
-{
-	double f = (d->lvl_num[side][which] + LEVEL_PRIOR) /
-		   (d->lvl_den[side][which] + LEVEL_PRIOR);
-
-	if (side == 0) {
-		f /= LEVEL_SLACK;
-		return f < 1.0 ? 1.0 : f > LEVEL_HI ? LEVEL_HI : f;
-	}
-	f *= LEVEL_SLACK;
-	return f > 1.0 ? 1.0 : f < LEVEL_LO ? LEVEL_LO : f;
-}
-
-static bool season_of(const struct detector *d, const struct profile *pr,
-		      int side, double *out)
-{
-	double fd = level_factor(d, side, 0);
-	double fw = level_factor(d, side, 1);
-
-	if (pr->has_week && pr->has_day && pr->n_weeks >= 2) {
-		double v[3] = {fw * pr->weeks[0], fw * pr->weeks[1],
-			       fd * pr->day};
-
-		*out = median(v, 3);
-		return true;
-	}
-	if (pr->has_week && (!pr->has_day || d->perr[1] < d->perr[0])) {
-		*out = fw * pr->week;
-		return true;
-	}
-	if (pr->has_day) {
-		*out = fd * pr->day;
-		return true;
-	}
-	return false;
-}
-
-/*
- * The typical level of bucket k for the up side's min_ratio guard: the
- * same-time 3-bucket means of previous days (median; mean below 3) and of
- * the same time 1 and 2 weeks back, combined as season_of combines the
- * profiles and scaled by the same level factors, never under the recent
- * level. The up baseline is an upper envelope over +-30 min, right for the
- * score (a rise that comes a little early must not page) but not for the
- * ratio: "twice the usual" means twice the usual, and the envelope of a
- * morning rise or a quiet weekend afternoon is 20-30 % above it.
- */
-static double typical_up(const struct detector *d, int64_t k,
-			 const struct profile *pr, double recent)
-{
-	struct profile pc = {0};
-	double v[MAX_DAYS], sum = 0.0, c;
-	int64_t day_b;
-	size_t n = 0;
-
-	if (!pr->has_day) {
-		return recent;
-	}
-	day_b = DAY_MS / d->p.bucket_ms;
-	for (int i = 1; i <= MAX_DAYS && i * day_b + 1 <= (int64_t)d->seen;
-	     i++) {
-		double m = mean3(d, k, i * day_b);
-
-		if (m >= 0.0) {
-			v[n++] = m;
-			sum += m;
-		}
-	}
-	if (n == 0) {
-		return recent;
-	}
-	pc.has_day = true;
-	pc.day = n < 3 ? sum / (double)n : median(v, n);
-	for (int i = 1; pr->has_week && i <= pr->n_weeks; i++) {
-		double m = mean3(d, k, i * WEEK_DAYS * day_b);
-
-		if (m >= 0.0) {
-			pc.weeks[pc.n_weeks++] = m;
-			pc.week += m;
-		}
-	}
-	if (pc.n_weeks > 0) {
-		pc.has_week = true;
-		pc.week /= (double)pc.n_weeks;
-	}
-	/* combined as the profiles are, with the same level factors */
-	if (!season_of(d, &pc, 0, &c)) {
-		return recent;
-	}
-	return c > recent ? c : recent;
-}
-
-/* recent: recent_level(d, k) */
-static double baseline_up(const struct detector *d, int64_t k,
-			  struct profile *pr, double recent)
-{
-	double season;
-
-	profiles(d, k, true, pr);
-	if (season_of(d, pr, 0, &season) && season > recent) {
-		return season;
-	}
-	return recent;
-}
-
-static double baseline_down(const struct detector *d, int64_t k,
-			    struct profile *pr, double recent)
-{
-	double season;
-
-	profiles(d, k, false, pr);
-	if (season_of(d, pr, 1, &season) && season < recent) {
-		return season;
-	}
-	return recent;
-}
-
-/* Learns a side's level factors from the stored (cleaned) count v. */
-static void learn_level(struct detector *d, int side, const struct profile *pr,
-			double v)
-{
-	double w = 1.0 - exp(-(double)d->p.bucket_ms / LEVEL_TAU_MS);
-
-	if (pr->has_day) {
-		d->lvl_num[side][0] += w * (v - d->lvl_num[side][0]);
-		d->lvl_den[side][0] += w * (pr->day - d->lvl_den[side][0]);
-	}
-	if (pr->has_week) {
-		d->lvl_num[side][1] += w * (v - d->lvl_num[side][1]);
-		d->lvl_den[side][1] += w * (pr->week - d->lvl_den[side][1]);
-	}
-}
-
-/* Tracks how well each profile forecast the stored (cleaned) count v. */
-static void learn_profiles(struct detector *d, const struct profile *pr,
-			   double v)
-{
-	double w = 1.0 - exp(-(double)d->p.bucket_ms / PERR_TAU_MS);
-
-	if (pr->has_day) {
-		d->perr[0] += w * (fabs(v - pr->day) / sqrt(pr->day + 1.0) -
-				   d->perr[0]);
-	}
-	if (pr->has_week) {
-		double e = fabs(v - pr->week) / sqrt(pr->week + 1.0);
-
-		if (!d->has_week_err) {
-			/* Starts even: the week must earn its place. */
-			d->perr[1] = d->perr[0];
-			d->has_week_err = true;
-		}
-		d->perr[1] += w * (e - d->perr[1]);
-	}
+	return s * level_factor(d);
 }
 
 double detector_baseline(const struct detector *d)
 {
-	struct profile pr;
-	int64_t k;
+	double s, daily, n;
 
-	if (d->next_ms == INT64_MIN || d->seen == 0) {
-		return 0.0;
+	if (d->n_steps == 0) {
+		return 0;
 	}
-	k = floor_div(d->next_ms, d->p.bucket_ms);
-	if (d->p.direction == DETECT_DOWN) {
-		return baseline_down(d, k, &pr, recent_level(d, k));
-	}
-	return baseline_up(d, k, &pr, recent_level(d, k));
+	return expect(d, d->next_start, &s, &daily, &n);
 }
 
-static double alpha_of(const struct detector *d, int side)
-{
-	double a = d->disp_den[side] > 0.0
-			   ? d->disp_num[side] / d->disp_den[side]
-			   : 0.0;
+/* ---- spans and scores ----------------------------------------------- */
 
-	if (side == 0 && d->diff_den > 0.0 && d->diff_num / d->diff_den > a) {
-		a = d->diff_num / d->diff_den;
+struct span_eval {
+	bool ok;      /* enough buckets seen */
+	double x, mu; /* totals */
+	double stat;  /* what a total is judged on (see eval_spans) */
+	double z0;    /* raw residual on the stabilised scale (totals) */
+	double sd;    /* its scale */
+	/* Scores up and down: a total's z both ways; a run's least and
+	 * greatest bucket z. */
+	double z_up, z_dn;
+	/* Per bucket: the excess (a run: its least), the deficit (a run: its
+	 * least); the least ratio of count to usual, the greatest of usual
+	 * to count (a run's buckets each; a total's as a whole). */
+	double ex_up, ex_dn, r_up, r_dn;
+};
+
+static double alpha_of(const struct detector *d, int i)
+{
+	double w = ALPHA_PRIOR_N * d->m_mean[i] * d->m_mean[i];
+	double a;
+
+	if (d->a_den[i] + w <= 0) {
+		return ALPHA_PRIOR;
 	}
-	return a > ALPHA_MIN ? a : ALPHA_MIN;
+	a = (d->a_num[i] + ALPHA_PRIOR * w) / (d->a_den[i] + w);
+	return a > 0 ? a : 0;
 }
 
-static double spread(const struct detector *d, int side, double mu)
+/* The median of the last n counts. */
+static double median_recent(const struct detector *d, int64_t pos, int n)
 {
-	return sqrt(mu + alpha_of(d, side) * mu * mu + 1.0);
-}
+	double v[RECENT_MAX];
 
-/*
- * Learns a side's dispersion from a bucket outside a firing: E[(x - mu)^2]
- * = mu + alpha mu^2 over the counts on that side of the baseline only
- * (doubled): the up baseline is an upper envelope, so the counts below it
- * measure its bias, not the forecast error a spike must beat (and the
- * reverse for down). Winsorized so one burst or outage cannot teach it.
- */
-static void learn_dispersion_side(struct detector *d, int side, double x,
-				  double mu)
-{
-	double w = 1.0 - exp(-(double)d->p.bucket_ms / DISP_TAU_MS);
-	double s = spread(d, side, mu);
-	double e =
-		(side == 1 ? x < mu : x > mu) ? 2.0 * (x - mu) * (x - mu) : 0.0;
-	double cap = DISP_WINSOR * DISP_WINSOR * s * s;
-
-	if (e > cap) {
-		e = cap;
+	for (int k = 1; k <= n; k++) {
+		v[k - 1] = d->rx[(size_t)((pos - k) % d->recent)];
 	}
-	d->disp_num[side] += w * ((e - mu) - d->disp_num[side]);
-	d->disp_den[side] += w * (mu * mu - d->disp_den[side]);
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /*
- * Up-side burstiness from successive differences: for two neighbouring
- * buckets of a slowly moving level m, E[(x1 - x0)^2] / 2 = m + alpha m^2.
- * Free of the baseline's bias and bursts included (winsorized), so a
- * stream that bursts often raises its own bar even where the baseline
- * forecasts well, while a Poisson one keeps alpha near zero. The up test
- * uses the larger of this and the excess-based alpha: one measures the
- * bursts, the other the baseline's own error.
+ * x against its usual mu: variance c mu (1 + alpha mu)(1 + unc), c the
+ * statistic's own factor (1 for a count, pi/2 for a median). The square-
+ * root scale from EXACT_BELOW on, the exact tail under it.
  */
-static void learn_dispersion_diff(struct detector *d, double x, double prev)
+static double score(double x, double mu, double c, double alpha, double unc)
 {
-	double w = 1.0 - exp(-(double)d->p.bucket_ms / DISP_TAU_MS);
-	double m = (x + prev) / 2.0;
-	double s2 = m + alpha_of(d, 0) * m * m + 1.0;
-	double e = (x - prev) * (x - prev) / 2.0;
-	double cap = DISP_WINSOR * DISP_WINSOR * s2;
+	double f = c * (1 + alpha * mu) * (1 + unc);
 
-	if (e > cap) {
-		e = cap;
+	if (mu < EXACT_BELOW && x < EXACT_MAX) {
+		return exact_score(x, mu, mu * f);
 	}
-	d->diff_num += w * ((e - m) - d->diff_num);
-	d->diff_den += w * (m * m - d->diff_den);
+	return (vst(x) - vst(mu)) / sqrt(f);
 }
 
-/* The window's least count (up) or greatest (down), this bucket included. */
-static double window_count(const struct detector *d, int64_t count, bool up)
+static void eval_spans(const struct detector *d, double n_eff,
+		       struct span_eval *ev)
 {
-	double v = (double)count;
+	int64_t pos = d->n_steps; /* the bucket just pushed is pos - 1 */
 
-	for (int i = d->n_raw - (d->p.window - 1); i < d->n_raw; i++) {
-		double r;
+	double a1 = alpha_of(d, SPAN_ONE);
+	double unc1 = n_eff > 0 ? 1 / n_eff : 1;
 
-		if (i < 0) {
+	for (int i = 0; i < d->n_spans; i++) {
+		struct span_eval *e = &ev[i];
+		int n = d->span[i];
+		double unc;
+
+		memset(e, 0, sizeof(*e));
+		if (pos < n) {
 			continue;
 		}
-		r = (double)d->raw[i];
-		if (up ? r < v : r > v) {
-			v = r;
+		e->ok = true;
+		e->z_up = e->ex_up = e->ex_dn = e->r_up = INFINITY;
+		e->z_dn = -INFINITY;
+		e->r_dn = 0;
+		for (int k = 1; k <= n; k++) {
+			size_t j = (size_t)((pos - k) % d->recent);
+			double x = d->rx[j], mu = d->rmu[j];
+
+			e->x += x;
+			e->mu += mu;
+			if (i == SPAN_RUN) {
+				double z = score(x, mu, 1, a1, unc1);
+
+				e->z_up = fmin(e->z_up, z);
+				e->z_dn = fmax(e->z_dn, z);
+				e->ex_up = fmin(e->ex_up, x - mu);
+				e->ex_dn = fmin(e->ex_dn, mu - x);
+				e->r_up = fmin(e->r_up,
+					       x / fmax(mu, RATIO_FLOOR));
+				e->r_dn = fmax(e->r_dn,
+					       x / fmax(mu, RATIO_FLOOR));
+			}
+		}
+		/* A total longer than the run is its buckets' median times
+		 * their number: a broad rise (or a silence), which one
+		 * bucket alone cannot make. The median's variance is about
+		 * pi/2 that of the mean. */
+		e->stat = i > SPAN_RUN ? n * median_recent(d, pos, n) : e->x;
+		e->z0 = vst(e->stat) - vst(e->mu);
+		/* The usual's own uncertainty on this scale: the span's
+		 * buckets over those it was learned from (a span wider than
+		 * a slot spans independently learned slots). */
+		unc = n_eff > 0 ? (n < d->bps ? n : d->bps) / n_eff : (double)n;
+		e->sd = sqrt((i > SPAN_RUN ? M_PI / 2 : 1) *
+			     (1 + alpha_of(d, i) * e->mu) * (1 + unc));
+		if (i != SPAN_RUN) {
+			e->z_up = e->z_dn = score(e->stat, e->mu,
+						  i > SPAN_RUN ? M_PI / 2 : 1,
+						  alpha_of(d, i), unc);
+			e->ex_up = (e->stat - e->mu) / n;
+			e->ex_dn = (e->mu - e->stat) / n;
+			e->r_up = e->r_dn = e->stat / fmax(e->mu, RATIO_FLOOR);
 		}
 	}
-	return v;
 }
 
-/* Sum of the window's counts, this bucket included; *n gets how many. */
-static double window_sum(const struct detector *d, int64_t count, int *n)
-{
-	double sum = (double)count;
-
-	*n = 1;
-	for (int i = d->n_raw - (d->p.window - 1); i < d->n_raw; i++) {
-		if (i < 0) {
-			continue;
-		}
-		sum += (double)d->raw[i];
-		(*n)++;
-	}
-	return sum;
-}
-
-static void push_raw(struct detector *d, int64_t count)
-{
-	uint32_t v = count > (int64_t)COUNT_MAX ? COUNT_MAX : (uint32_t)count;
-
-	if (d->n_raw == DETECT_MAX_WINDOW) {
-		memmove(d->raw, d->raw + 1,
-			(DETECT_MAX_WINDOW - 1) * sizeof(d->raw[0]));
-		d->n_raw--;
-	}
-	d->raw[d->n_raw++] = v;
-}
-
-/*
- * The score a spike must reach. The threshold assumes the count model's
- * tails, and a Poisson-like stream whose days peak at 1-2 can afford a
- * lower bar: PEAK_FACTOR times the median daily peak of the last PEAK_DAYS
- * days, not over the threshold, and not under PEAK_FLOOR of it for a
- * Poisson-like stream (alpha up to CALM_ALPHA_LO, rising back to the
- * threshold at CALM_ALPHA_HI) whose level is steady (a level factor above 1
- * means the baseline is still catching up with a shift: not to be trusted
- * that far). A bursty stream keeps the threshold: the records (below) say
- * which of its bursts are news. No peak yet (the first day): the threshold.
- */
-static double up_threshold(const struct detector *d)
-{
-	double a, lo = 1.0, t;
-
-	if (d->n_peaks == 0) {
-		return d->p.threshold;
-	}
-	a = alpha_of(d, 0);
-	if (a < CALM_ALPHA_HI && level_factor(d, 0, 0) <= 1.0 &&
-	    level_factor(d, 0, 1) <= 1.0) {
-		lo = a <= CALM_ALPHA_LO
-			     ? PEAK_FLOOR
-			     : PEAK_FLOOR +
-				       (1.0 - PEAK_FLOOR) *
-					       (a - CALM_ALPHA_LO) /
-					       (CALM_ALPHA_HI - CALM_ALPHA_LO);
-	}
-	t = PEAK_FACTOR * d->peak_median;
-	if (t < lo * d->p.threshold) {
-		t = lo * d->p.threshold;
-	}
-	return t < d->p.threshold ? t : d->p.threshold;
-}
-
-static void peaks_changed(struct detector *d)
+/* The k-th highest of the last `days` daily values of span i, or NAN. */
+static double daily_rank(const struct detector *d, float (*days)[MAX_SPANS],
+			 int i, int ndays, int k, int *found)
 {
 	double v[PEAK_DAYS];
+	int n = 0;
 
-	memcpy(v, d->peaks, (size_t)d->n_peaks * sizeof(v[0]));
-	d->peak_median = d->n_peaks > 0 ? median(v, (size_t)d->n_peaks) : 0.0;
-}
+	for (int back = 1; back <= ndays && d->peak_day != INT64_MIN; back++) {
+		int64_t day = d->peak_day - back;
+		float x = days[(size_t)(day % PEAK_DAYS + PEAK_DAYS) %
+			       PEAK_DAYS][i];
 
-/* Keeps the day's peak up score (t: the bucket's start). */
-static void note_peak(struct detector *d, int64_t t, double score)
-{
-	int64_t day = floor_div(t, DAY_MS);
-
-	if (day != d->peak_day) {
-		if (d->peak_cur >= 0.0) {
-			if (d->n_peaks == PEAK_DAYS) {
-				memmove(d->peaks, d->peaks + 1,
-					(PEAK_DAYS - 1) * sizeof(d->peaks[0]));
-				d->n_peaks--;
-			}
-			d->peaks[d->n_peaks++] = d->peak_cur;
-			peaks_changed(d);
+		if (!isnan(x)) {
+			v[n++] = x;
 		}
-		d->peak_day = day;
-		d->peak_cur = -1.0;
 	}
-	if (d->peak_cur < 0.0 || score > d->peak_cur) {
-		d->peak_cur = score > 0.0 ? score : 0.0;
+	*found = n;
+	if (n == 0) {
+		return NAN;
+	}
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
+	return v[n - (k < n ? k : n)];
+}
+
+/* The q-quantile of sorted v (linear between order statistics). */
+static double quantile(const double *v, int n, double q)
+{
+	double h = q * (n - 1);
+	int lo = (int)floor(h);
+
+	return lo + 1 < n ? v[lo] + (h - lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+/*
+ * The excess per bucket that the stream's own daily peaks (outside alerts)
+ * reach about false_alarms times a week. Bursts of social streams
+ * are heavy-tailed (their sizes follow a power law), so the law of daily
+ * maxima fitted is a Frechet law: a Gumbel law of their logarithms, fitted
+ * by its quartiles to the days of the last BURST_DAYS with an excess, so that one or two real stories among them move it little.
+ * Fewer than three days: the lowest daily peak known. *found: days used.
+ */
+static double burst_level(const struct detector *d, int i, int *found)
+{
+	double v[PEAK_DAYS], w[PEAK_DAYS];
+	int n = 0, k, pos;
+	double q1, q2, q3, beta, loc, p;
+
+	for (int back = 1; back <= BURST_DAYS && d->peak_day != INT64_MIN;
+	     back++) {
+		int64_t day = d->peak_day - back;
+		float x = d->days_ex[(size_t)(day % PEAK_DAYS + PEAK_DAYS) %
+				     PEAK_DAYS][i];
+
+		if (!isnan(x)) {
+			v[n++] = x;
+		}
+	}
+	*found = n;
+	if (n == 0) {
+		return NAN;
+	}
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
+	if (n < 3) {
+		return v[0];
+	}
+	/* Only days with an excess at all count: when they are rarer than
+	 * the budget, the threshold alone keeps it. */
+	p = fmin(d->p.false_alarms / 7.0, 1);
+	for (k = 0; k < n && v[k] <= BURST_FLOOR; k++) {
+	}
+	pos = n - k;
+	if (pos <= p * n) {
+		return 0;
+	}
+	if (pos < 3) {
+		return v[k];
+	}
+	for (int j = 0; j < pos; j++) {
+		w[j] = log(v[k + j]);
+	}
+	q1 = quantile(w, pos, 0.25);
+	q2 = quantile(w, pos, 0.5);
+	q3 = quantile(w, pos, 0.75);
+	beta = (q3 - q1) / GUMBEL_IQR;
+	loc = q2 - GUMBEL_MEDIAN * beta;
+	/* The level those days pass on a fraction p of all days. */
+	return exp(loc - beta * log(-log1p(-p * n / pos)));
+}
+
+/* ---- learning --------------------------------------------------------- */
+
+static void roll_day(struct detector *d, int64_t day)
+{
+	if (d->peak_day == day) {
+		return;
+	}
+	/* A day with a mention expected at least teaches its weekday, by at
+	 * most the level factor's bounds. */
+	if (d->peak_day != INT64_MIN && d->day_s >= 1) {
+		int64_t w = weekday(d->peak_day);
+		double f = d->day_x / d->day_s;
+
+		f = f < LEVEL_MIN ? LEVEL_MIN : f > LEVEL_MAX ? LEVEL_MAX : f;
+		d->wd_sum[w] = WEEKDAY_DECAY * d->wd_sum[w] + f;
+		d->wd_n[w] = WEEKDAY_DECAY * d->wd_n[w] + 1;
+	}
+	d->day_x = d->day_s = 0;
+	if (d->peak_day != INT64_MIN && day > d->peak_day) {
+		/* Close the day (and mark the skipped ones unknown). */
+		for (int64_t k = d->peak_day;
+		     k < day && k < d->peak_day + PEAK_DAYS; k++) {
+			size_t j =
+				(size_t)(k % PEAK_DAYS + PEAK_DAYS) % PEAK_DAYS;
+
+			for (int i = 0; i < MAX_SPANS; i++) {
+				d->days_ex[j][i] =
+					k == d->peak_day ? (float)d->peak_ex[i]
+							 : NAN;
+				d->days_ct[j][i] =
+					k == d->peak_day ? (float)d->peak_ct[i]
+							 : NAN;
+			}
+		}
+	}
+	d->peak_day = day;
+	for (int i = 0; i < MAX_SPANS; i++) {
+		d->peak_ex[i] = d->peak_ct[i] = NAN;
 	}
 }
 
-/* The levels of a bucket with count and up score: the count, the hour's
- * level, the score (0 when below the baseline). */
-static void record_levels(const struct detector *d, int64_t count, double score,
-			  double lv[RECORD_SCALES])
+/* Today's peaks: counts from every bucket (novelty: the biggest in N
+ * days, alerts included), bursts only from buckets outside alerts. */
+static void note_peaks(struct detector *d, const struct span_eval *ev,
+		       bool bursts)
 {
-	double a = (double)d->p.bucket_ms / RECORD_TAU_MS;
+	for (int i = 0; i < d->n_spans; i++) {
+		double ex, ct;
 
-	if (a > 1.0) {
-		a = 1.0;
+		if (!ev[i].ok) {
+			continue;
+		}
+		ex = ev[i].ex_up;
+		ct = ev[i].stat / d->span[i];
+		if (bursts && (isnan(d->peak_ex[i]) || ex > d->peak_ex[i])) {
+			d->peak_ex[i] = ex;
+		}
+		if (isnan(d->peak_ct[i]) || ct > d->peak_ct[i]) {
+			d->peak_ct[i] = ct;
+		}
 	}
-	lv[0] = (double)count;
-	lv[1] = d->rec_ema < 0.0
-			? (double)count
-			: d->rec_ema + a * ((double)count - d->rec_ema);
-	lv[2] = score > 0.0 ? score : 0.0;
 }
 
-/* Whether the stream is calm: Poisson-like dispersion (under
- * CALM_ALPHA_LO, where the threshold's floor is lowest) and no day of the
- * last PEAK_DAYS peaking past the threshold outside an alert. A bursty
- * stream's first days can look calm by the peaks alone. */
-static bool calm_stream(const struct detector *d)
+/* The highest count per bucket of span i over the novelty period, today
+ * so far included; *days: the days it covers (0: none known). */
+static double novelty_record(const struct detector *d, int i, int *days)
 {
-	if (alpha_of(d, 0) >= CALM_ALPHA_LO) {
-		return false;
+	int nd = (int)(d->p.novelty_ms / DAY_MS);
+	int found;
+	double rec =
+		daily_rank(d, d->days_ct, i, nd > 1 ? nd - 1 : 1, 1, &found);
+
+	if (!isnan(d->peak_ct[i])) {
+		rec = found > 0 ? fmax(rec, d->peak_ct[i]) : d->peak_ct[i];
+		found++;
 	}
-	for (int i = 0; i < d->n_peaks; i++) {
-		if (d->peaks[i] >= d->p.threshold) {
+	*days = found;
+	return rec;
+}
+
+static void learn_dispersion(struct detector *d, const struct span_eval *ev)
+{
+	for (int i = 0; i < d->n_spans; i++) {
+		double cap, e;
+
+		d->a_num[i] *= d->e_disp;
+		d->a_den[i] *= d->e_disp;
+		if (!ev[i].ok || i == SPAN_RUN) {
+			continue;
+		}
+		d->m_mean[i] = d->m_mean[i] == 0
+				       ? ev[i].mu
+				       : d->e_disp * d->m_mean[i] +
+						 (1 - d->e_disp) * ev[i].mu;
+		/* Past the threshold is an anomaly, not noise: it is
+		 * counted as at the threshold. */
+		cap = d->thr[i] * d->thr[i] * ev[i].sd * ev[i].sd;
+		e = ev[i].z0 * ev[i].z0;
+		if (e > cap) {
+			e = cap;
+		}
+		if (i > SPAN_RUN) {
+			e /= M_PI / 2; /* a median's residual (eval_spans) */
+		}
+		d->a_num[i] += ev[i].mu * (e - 1);
+		d->a_den[i] += ev[i].mu * ev[i].mu;
+	}
+}
+
+/* x clipped to within the one-bucket threshold of its usual: what the
+ * season and level learn, so that an anomaly never teaches them. */
+static double cleaned(const struct detector *d, double x, double mu, double sd)
+{
+	double c = d->thr[0] * sd / 2, r = sqrt(mu + 0.375);
+	double hi = (r + c) * (r + c) - 0.375;
+	double lo = r > c ? (r - c) * (r - c) - 0.375 : 0;
+
+	return x > hi ? hi : x < lo ? (lo > 0 ? lo : 0) : x;
+}
+
+/* How long the stream has been counted. */
+static int64_t known_ms(const struct detector *d)
+{
+	return d->n_steps * d->p.bucket_ms;
+}
+
+static void learn_season(struct detector *d, int64_t t, double x, double season,
+			 double daily, bool learn_level)
+{
+	int64_t a = floor_div(t, d->slot_ms);
+
+	if (d->slot_abs != a) {
+		if (d->slot_abs != INT64_MIN && d->slot_n > 0 &&
+		    a > d->slot_abs) {
+			double v = d->slot_acc * d->bps / (double)d->slot_n;
+			int nd, nw;
+			double pd = profile(d, d->slot_abs, SEASON_DAYS, d->spd,
+					    &nd);
+			double pw = profile(d, d->slot_abs, SEASON_WEEKS,
+					    7LL * d->spd, &nw);
+
+			if (nd > 0 && nw >= WEEK_MIN) {
+				double ed = vst(v) -
+					    vst(pd *
+						weekday_factor(
+							d,
+							floor_div(
+								d->slot_abs *
+									d->slot_ms,
+								DAY_MS))),
+				       ew = vst(v) - vst(pw);
+
+				d->err_day = d->e_choice * d->err_day + ed * ed;
+				d->err_week =
+					d->e_choice * d->err_week + ew * ew;
+			}
+			d->slots[(size_t)(d->slot_abs % d->ring + d->ring) %
+				 (size_t)d->ring] = (float)v;
+			/* Slots skipped (a step past a gap) stay unknown. */
+			for (int64_t k = d->slot_abs + 1;
+			     k < a && k < d->slot_abs + 1 + d->ring; k++) {
+				d->slots[(size_t)(k % d->ring + d->ring) %
+					 (size_t)d->ring] = NAN;
+			}
+			if (d->first_slot == INT64_MAX) {
+				d->first_slot = d->slot_abs;
+			}
+		}
+		d->slot_abs = a;
+		d->slot_acc = 0;
+		d->slot_n = 0;
+	}
+	d->slot_acc += x;
+	d->slot_n++;
+	if (!isnan(daily)) {
+		d->day_x += x;
+		d->day_s += daily;
+	}
+	/* The level factor follows what the profiles miss (a lasting shift,
+	 * growth), but not an alert's own buckets; it waits until every
+	 * weekday has been seen once with a profile, or it would take the
+	 * first weekend for a shift. */
+	if (!isnan(season) && learn_level && known_ms(d) >= LEVEL_AFTER_MS) {
+		if (d->lvl_den == 0) {
+			/* Starting as if a day had gone as the profiles say. */
+			d->lvl_num = d->lvl_den = season / (1 - d->e_level);
+		}
+		d->lvl_num = d->e_level * d->lvl_num + x;
+		d->lvl_den = d->e_level * d->lvl_den + season;
+	}
+	d->ew_num = d->e_ewma * d->ew_num + x;
+	d->ew_w = d->e_ewma * d->ew_w + 1;
+}
+
+/* ---- the test --------------------------------------------------------- */
+
+struct verdict {
+	int span;               /* the strongest span's index */
+	int dir;                /* +1 spike, -1 drop, 0 none */
+	enum detect_reason why; /* for a span past its threshold: what held
+				   it back, or DETECT_WHY_FIRED */
+	double score;           /* its score (signed) */
+	double excess;          /* per bucket, of the span, the way it is off */
+	double rel;             /* that excess over the usual level */
+	int64_t record;
+	int record_days;
+};
+
+static enum detect_reason check_up(const struct detector *d,
+				   const struct span_eval *e, int i,
+				   int64_t *record, int *record_days)
+{
+	double ex = e->ex_up;
+	int found;
+	double burst;
+
+	if (e->stat < (double)d->p.min_count ||
+	    e->stat - e->mu < (double)d->p.min_excess ||
+	    e->r_up < d->p.min_ratio) {
+		return DETECT_WHY_GUARD;
+	}
+	burst = burst_level(d, i, &found);
+	if (found > 0 && ex <= burst) {
+		return DETECT_WHY_BURSTS;
+	}
+	if (d->p.novelty_ms > 0) {
+		double rec = novelty_record(d, i, &found);
+
+		if (found > 0 && e->stat / d->span[i] <= rec) {
+			return DETECT_WHY_NOVELTY;
+		}
+		*record = found > 0 ? (int64_t)ceil(rec) : 0;
+		*record_days = found;
+	}
+	return DETECT_WHY_FIRED;
+}
+
+static enum detect_reason check_down(const struct detector *d,
+				     const struct span_eval *e)
+{
+	if (e->mu < (double)d->p.min_count ||
+	    e->mu - e->stat < (double)d->p.min_excess ||
+	    e->r_dn * d->p.min_ratio > 1) {
+		return DETECT_WHY_GUARD;
+	}
+	return DETECT_WHY_FIRED;
+}
+
+/* Which span fires, if any; else the strongest and what held it back. */
+static void judge(const struct detector *d, const struct span_eval *ev,
+		  struct verdict *v)
+{
+	double best = -INFINITY, best_pass = -INFINITY;
+	bool up = d->p.direction != DETECT_DOWN;
+	/* A drop is judged against a known week: before, a first weekend
+	 * looks like one. */
+	bool down = d->p.direction != DETECT_UP && known_ms(d) > WEEK_MS;
+
+	memset(v, 0, sizeof(*v));
+	v->why = DETECT_WHY_NORMAL;
+	for (int i = 0; i < d->n_spans; i++) {
+		const struct span_eval *e = &ev[i];
+		double rel_up = up ? e->z_up / d->thr[i] : -INFINITY;
+		double rel_dn = down ? -e->z_dn / d->thr[i] : -INFINITY;
+		double rel = fmax(rel_up, rel_dn);
+		int dir = rel_up >= rel_dn ? 1 : -1;
+		enum detect_reason why = DETECT_WHY_NORMAL;
+		int64_t rec = 0;
+		int rec_days = 0;
+
+		if (!e->ok || !d->tested[i]) {
+			continue;
+		}
+		if (rel >= 1) {
+			why = dir > 0 ? check_up(d, e, i, &rec, &rec_days)
+				      : check_down(d, e);
+		}
+		if (why == DETECT_WHY_FIRED
+			    ? rel > best_pass
+			    : best_pass == -INFINITY && rel > best) {
+			if (why == DETECT_WHY_FIRED) {
+				best_pass = rel;
+			} else {
+				best = rel;
+			}
+			v->span = i;
+			v->dir = dir;
+			v->why = why;
+			v->score = dir > 0 ? e->z_up : e->z_dn;
+			v->excess = dir > 0 ? e->ex_up : e->ex_dn;
+			v->rel = v->excess * d->span[i] /
+				 fmax(e->mu, RATIO_FLOOR * d->span[i]);
+			v->record = rec;
+			v->record_days = rec_days;
+		}
+	}
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static bool calm(const struct detector *d, const struct span_eval *ev)
+{
+	int dir = (int)d->ep_dir;
+
+	for (int i = 0; i < d->n_spans; i++) {
+		double z = dir < 0 ? -ev[i].z_dn : ev[i].z_up;
+
+		if (!ev[i].ok) {
+			continue;
+		}
+		if ((d->tested[i] && z >= d->thr[i]) ||
+		    (i == SPAN_ONE && z >= d->thr[i] / 2)) {
 			return false;
 		}
 	}
 	return true;
 }
 
-/*
- * How far past its records the bucket starting at t is: the largest of its
- * scales' level over that scale's record times its factor (>= 1: news).
- * The score scale counts on calm streams only: a bursty one's bursts are
- * what its count and level records are for, and its ordinary scores say
- * little about the next. Infinite before any record.
- */
-/* The first kept day that still counts at bucket t: days older than
- * RECORD_DAYS (left before a long gap) are past. */
-static int record_first(const struct detector *d, int64_t t)
+static void fill_result(const struct detector *d, int64_t t, int64_t count,
+			double mu, const struct span_eval *ev,
+			const struct verdict *v, struct detect_result *out)
 {
-	int64_t oldest = floor_div(t, DAY_MS) - RECORD_DAYS;
-	int first = 0;
-
-	while (first < d->n_rec && d->rec_days[first] < oldest) {
-		first++;
-	}
-	return first;
-}
-
-/* Scale s's record: its highest from day first on and today (< 0: none). */
-static double record_max(const struct detector *d, int first, int s)
-{
-	double ref = d->rec_cur[s];
-
-	for (int i = first; i < d->n_rec; i++) {
-		if (d->rec_max[i][s] > ref) {
-			ref = d->rec_max[i][s];
-		}
-	}
-	return ref;
-}
-
-static double record_ratio(const struct detector *d, int64_t t,
-			   const double lv[RECORD_SCALES])
-{
-	static const double need[RECORD_SCALES] = {RECORD_COUNT, RECORD_LEVEL,
-						   RECORD_SCORE};
-	int scales = calm_stream(d) ? RECORD_SCALES : RECORD_SCALES - 1;
-	int first = record_first(d, t);
-	double best = 0.0;
-	double young = 1.0;
-
-	if (d->rec_cur[0] < 0.0 && first == d->n_rec) {
-		return INFINITY;
-	}
-	if (d->n_rec - first < RECORD_DAYS) {
-		young = pow((double)RECORD_DAYS / (d->n_rec - first + 1.0),
-			    RECORD_TAIL);
-	}
-	for (int s = 0; s < scales; s++) {
-		double ref, r;
-
-		/* A bucket of an hour or more is its own hour's level: the
-		 * count must beat its record. */
-		if (s == 1 && (double)d->p.bucket_ms >= RECORD_TAU_MS) {
-			continue;
-		}
-		ref = record_max(d, first, s);
-		/* The score's record needs no extrapolation: a calm
-		 * stream's ordinary scores do not grow with its days. */
-		ref *= (s == RECORD_SCALES - 1 ? 1.0 : young) * need[s];
-		/* At least a mention (a score of 1) over a silent record. */
-		r = lv[s] / (ref > need[s] ? ref : need[s]);
-		if (r > best) {
-			best = r;
-		}
-	}
-	return best;
-}
-
-/* The highest count of the records that count at bucket t (*days: how many
- * days they cover, 0: none). */
-static int64_t record_count(const struct detector *d, int64_t t, int *days)
-{
-	int first = record_first(d, t);
-	double best = record_max(d, first, 0);
-	int n = d->n_rec - first + (d->rec_cur[0] >= 0.0 ? 1 : 0);
-
-	*days = n < RECORD_DAYS ? n : RECORD_DAYS;
-	return best >= 0.0 ? (int64_t)best : 0;
-}
-
-/* Folds the levels of the bucket starting at t into the day's records. */
-static void record_fold(struct detector *d, int64_t t,
-			const double lv[RECORD_SCALES])
-{
-	int64_t day = floor_div(t, DAY_MS);
-
-	/* Days only move forward (a restored state from a clock that was
-	 * ahead keeps folding into its current day). */
-	if (day > d->rec_day) {
-		if (d->rec_cur[0] >= 0.0) {
-			if (d->n_rec == RECORD_DAYS) {
-				memmove(d->rec_max, d->rec_max + 1,
-					(RECORD_DAYS - 1) *
-						sizeof(d->rec_max[0]));
-				memmove(d->rec_days, d->rec_days + 1,
-					(RECORD_DAYS - 1) *
-						sizeof(d->rec_days[0]));
-				d->n_rec--;
-			}
-			memcpy(d->rec_max[d->n_rec], d->rec_cur,
-			       sizeof(d->rec_cur));
-			d->rec_days[d->n_rec++] = d->rec_day;
-		}
-		d->rec_day = day;
-		for (int s = 0; s < RECORD_SCALES; s++) {
-			d->rec_cur[s] = -1.0;
-		}
-	}
-	for (int s = 0; s < RECORD_SCALES; s++) {
-		if (lv[s] > d->rec_cur[s]) {
-			d->rec_cur[s] = lv[s];
-		}
-	}
-}
-
-/* After bucket t (its levels lv; news: it passed the whole test, whether
- * it fired or was held back by the cooldown). Warmup buckets join the
- * count and level records, not the score's: their baseline is too young
- * for a score to mean anything. */
-static void note_record(struct detector *d, int64_t t,
-			const double lv[RECORD_SCALES], bool news)
-{
-	int lag = record_lag(d);
-	double *slot;
-
-	d->rec_ema = lv[1];
-	if (news) {
-		d->n_pend = 0;
-		d->pend_first = 0;
-	}
-	if (news || d->state == DETECT_STATE_FIRING) {
-		return;
-	}
-	if (d->n_pend == lag) {
-		record_fold(d, t - (int64_t)lag * d->p.bucket_ms,
-			    d->rec_pend[d->pend_first]);
-		d->pend_first = (d->pend_first + 1) % lag;
-		d->n_pend--;
-	}
-	slot = d->rec_pend[(d->pend_first + d->n_pend++) % lag];
-	memcpy(slot, lv, sizeof(d->rec_pend[0]));
-	if (d->state == DETECT_STATE_WARMING) {
-		slot[RECORD_SCALES - 1] = -1.0;
-	}
-}
-
-/* x is off upwards: score against the envelope mu, ratio against the
- * typical level. */
-static bool off_up(const struct detector *d, double x, double mu, double sd,
-		   double typical)
-{
-	double floored = typical > RATIO_FLOOR ? typical : RATIO_FLOOR;
-
-	return (x - mu) / sd >= d->up_thr && x >= (double)d->p.min_count &&
-	       x >= d->p.min_ratio * floored;
-}
-
-static bool off_down(const struct detector *d, double x, double mu, double sd)
-{
-	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
-
-	return (mu - x) / sd >= d->p.threshold &&
-	       mu >= (double)d->p.min_count && mu >= d->p.min_ratio * xf;
-}
-
-/*
- * A sustained rise: the last SUSTAIN_PAIR, SUSTAIN_SHORT, then SUSTAIN_LONG
- * buckets together, against their expected total. Over-dispersion is
- * counted as fully correlated across the buckets (variance M + alpha M^2),
- * so a bursty stream gains nothing from summing, while on quiet,
- * Poisson-like streams a rise that is modest bucket by bucket (2-3x at 5-20
- * a bucket) but lasts shows up, as it would to a person looking at the
- * graph. The guards hold for the total: min_ratio times the expected, and
- * min_count per bucket on average. The pair is held to the usual level at
- * that time (off_up's), not the envelope, with both its buckets at least
- * halfway to min_ratio and this one at min_count: a 3x quarter of an hour
- * that drew low is found on its second bucket.
- */
-static void sustained_up(const struct detector *d, double x, double mu,
-			 struct side *s)
-{
-	static const int lens[] = {SUSTAIN_PAIR, SUSTAIN_SHORT, SUSTAIN_LONG};
-	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
-	double usual = s->typical > RATIO_FLOOR ? s->typical : RATIO_FLOOR;
-	double half = (1.0 + d->p.min_ratio) / 2.0 * usual;
-	double alpha = alpha_of(d, 0);
-
-	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
-		int n = lens[k];
-		bool pair = n == SUSTAIN_PAIR;
-		double ref = pair ? usual : floored;
-		double v[SUSTAIN_LONG];
-		double sum = x, m, z;
-		bool now;
-		int j = 0;
-
-		if (n - 1 > d->n_raw) {
-			break;
-		}
-		v[j++] = x;
-		for (int i = d->n_raw - (n - 1); i < d->n_raw; i++) {
-			sum += (double)d->raw[i];
-			v[j++] = (double)d->raw[i];
-		}
-		m = (double)n * floored;
-		z = (sum - m) / sqrt(m + alpha * m * m + 1.0);
-		/* The typical bucket must be up, not one burst carrying
-		 * quiet neighbours: the median passes the ratio too; and so
-		 * must this bucket, so a rise that has ended cannot fire
-		 * late (after a cooldown, say). */
-		now = pair ? x >= half && v[1] >= half &&
-				      x >= (double)d->p.min_count
-			   : x >= d->p.min_ratio * ref;
-		if (z >= d->up_thr * (pair ? PAIR_FACTOR : 1.0) && now &&
-		    sum >= d->p.min_ratio * (double)n * ref &&
-		    median(v, (size_t)n) >= d->p.min_ratio * ref &&
-		    sum >= (double)n * (double)d->p.min_count) {
-			s->anomalous = true;
-			if (z > s->score) {
-				s->score = z;
-			}
-			return;
-		}
-	}
-}
-
-/*
- * x: this bucket; xw: the window's least count. The score and the guards
- * hold for every bucket of the window (its least), so one burst cannot
- * carry a quiet neighbour: scoring the window's sum instead found a few
- * more synthetic spikes but let many short real bursts through.
- */
-static void test_up(const struct detector *d, double x, double xw, double mu,
-		    struct side *s)
-{
-	double floored = mu > RATIO_FLOOR ? mu : RATIO_FLOOR;
-	double sd = spread(d, 0, mu);
-
-	s->mu = mu;
-	s->score = (xw - mu) / sd;
-	s->ratio = x / floored;
-	s->anomalous = off_up(d, xw, mu, sd, s->typical);
-	s->single = off_up(d, x, mu, sd, s->typical);
-	if (s->single && (x - mu) / sd >= SINGLE_FACTOR * d->up_thr &&
-	    x >= SINGLE_FACTOR * d->p.min_ratio * floored) {
-		s->anomalous = true;
-		s->score = (x - mu) / sd;
-	}
-	sustained_up(d, x, mu, s);
-	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
-}
-
-/*
- * x: this bucket; xw: the window's greatest count; sum, n: the window's
- * total over n buckets. A drop is scored on the total (independent
- * buckets add their variances); the guards hold for every bucket of it.
- */
-static void test_down(const struct detector *d, double x, double xw, double sum,
-		      int n, double mu, struct side *s)
-{
-	double xf = x > RATIO_FLOOR ? x : RATIO_FLOOR;
-	double xwf = xw > RATIO_FLOOR ? xw : RATIO_FLOOR;
-	double sd = spread(d, 1, mu);
-	double var = (double)n * (mu + alpha_of(d, 1) * mu * mu) + 1.0;
-	double m = (double)n * mu;
-
-	/* A drop is scored by the Poisson deviance (scaled for the
-	 * dispersion): silence where 12 were expected is far less likely
-	 * than the normal approximation says. */
-	s->mu = mu;
-	s->score = (m - sum) / sqrt(var);
-	if (sum < m) {
-		double dev = sum > 0.0 ? sum * log(sum / m) - (sum - m) : m;
-
-		s->score = sqrt(2.0 * dev / (1.0 + alpha_of(d, 1) * mu));
-	}
-	s->ratio = mu / xf;
-	s->anomalous = s->score >= d->p.threshold &&
-		       mu >= (double)d->p.min_count &&
-		       mu >= d->p.min_ratio * xwf;
-	s->single = off_down(d, x, mu, sd);
-	s->calm = !s->single && s->ratio < d->p.min_ratio / 2.0 + 0.5;
-}
-
-/* Grows the ring while it is full and shorter than the history. */
-static void hist_grow(struct detector *d)
-{
-	size_t cap = d->cap < HIST_MIN_CAP ? HIST_MIN_CAP : d->cap * 2;
-	size_t width = d->wide ? sizeof(uint32_t) : sizeof(uint16_t);
-
-	if (cap > d->n_slots) {
-		cap = d->n_slots;
-	}
-	d->hist = xreallocarray(d->hist, cap, width);
-	d->cap = cap;
-}
-
-/* Widens every stored count to 32 bits. */
-static void hist_widen(struct detector *d)
-{
-	uint32_t *w = xreallocarray(NULL, d->cap, sizeof(uint32_t));
-	const uint16_t *n = d->hist;
-
-	for (size_t i = 0; i < d->cap; i++) {
-		w[i] = n[i];
-	}
-	free(d->hist);
-	d->hist = w;
-	d->wide = true;
-}
-
-/* Appends the newest bucket, dropping the oldest once the ring is full. */
-static void hist_push(struct detector *d, uint32_t v)
-{
-	if (d->seen == d->cap && d->cap < d->n_slots) {
-		/* Never wrapped: the data sits at [0, seen) and stays put; head
-		 * had wrapped to 0 and moves to the first new slot. */
-		hist_grow(d);
-		d->head = d->seen;
-	}
-	if (v > UINT16_MAX && !d->wide) {
-		hist_widen(d);
-	}
-	if (d->wide) {
-		((uint32_t *)d->hist)[d->head] = v;
-	} else {
-		((uint16_t *)d->hist)[d->head] = (uint16_t)v;
-	}
-	d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
-	if (d->seen < d->cap) {
-		d->seen++;
-	}
-}
-
-/* Stores the count of bucket k; cleaned into mu ± 2 sqrt(mu) of the sides
- * tested when the bucket must not teach the baseline. */
-static double store(struct detector *d, int64_t k, int64_t count, bool clean,
-		    const struct side *up, const struct side *down)
-{
-	double v = (double)count;
-
-	if (up != NULL && (clean || up->single)) {
-		double hi = ceil(up->mu + CLEAN_SD * spread(d, 0, up->mu));
-
-		if (v > hi) {
-			v = hi;
-		}
-	}
-	if (down != NULL && (clean || down->single)) {
-		double lo = floor(down->mu - CLEAN_SD * spread(d, 1, down->mu));
-
-		if (v < lo) {
-			v = lo;
-		}
-	}
-	if (v < 0.0) {
-		v = 0.0;
-	}
-	if (v > (double)COUNT_MAX) {
-		v = (double)COUNT_MAX;
-	}
-	(void)k;
-	hist_push(d, (uint32_t)v);
-	return (double)(uint32_t)v;
-}
-
-/* Evaluates bucket start_ms (== d->next_ms) and moves on by one bucket. */
-static void step_one(struct detector *d, int64_t start_ms, int64_t count,
-		     struct detect_result *out)
-{
-	int64_t k = floor_div(start_ms, d->p.bucket_ms);
-	int64_t end_ms = start_ms + d->p.bucket_ms;
-	bool test_u = d->p.direction != DETECT_DOWN;
-	bool test_d = d->p.direction != DETECT_UP;
-	bool warming;
-	bool anomalous;
-	bool calm;
-	bool clean;
-	struct side up = {0};
-	struct side down = {0};
-	const struct side *shown;
-	struct profile pr_up = {0};
-	struct profile pr_down = {0};
-	double stored;
-	int n_w;
-	double wsum;
-	double recent;
-	double lv[RECORD_SCALES];
-	bool news;
-
-	warming = d->steps < INT64_MAX / d->p.bucket_ms &&
-		  d->steps * d->p.bucket_ms < d->p.warmup_ms;
-	if (count < 0) {
-		count = 0;
-	}
-	wsum = window_sum(d, count, &n_w);
-	recent = recent_level(d, k);
-	if (test_u) {
-		double mu = baseline_up(d, k, &pr_up, recent);
-		double typical = typical_up(d, k, &pr_up, recent);
-
-		d->up_thr = up_threshold(d);
-		up.typical = typical < mu ? typical : mu;
-		test_up(d, (double)count, window_count(d, count, true), mu,
-			&up);
-	}
-	if (test_d) {
-		test_down(d, (double)count, window_count(d, count, false), wsum,
-			  n_w, baseline_down(d, k, &pr_down, recent), &down);
-	}
-	anomalous = (test_u && up.anomalous) || (test_d && down.anomalous);
-	record_levels(d, count, test_u ? up.score : 0.0, lv);
-	news = !(test_u && up.anomalous) || (test_d && down.anomalous) ||
-	       record_ratio(d, start_ms, lv) >= 1.0;
-	calm = (!test_u || up.calm) && (!test_d || down.calm);
-	if (!test_u) {
-		shown = &down;
-	} else if (!test_d) {
-		shown = &up;
-	} else if (down.anomalous && !up.anomalous) {
-		shown = &down;
-	} else if (up.anomalous) {
-		shown = &up;
-	} else {
-		shown = up.score >= down.score ? &up : &down;
-	}
+	const struct span_eval *e = &ev[v->span];
 
 	memset(out, 0, sizeof(*out));
-	out->action = DETECT_NONE;
-	clean = false;
-	if (warming) {
-		/* Only an outlier against everything seen so far may fire
-		 * before the profile exists, and only after half the warmup:
-		 * a daily rise on the first morning must not look like one. */
-		anomalous = test_u && up.anomalous &&
-			    d->steps * d->p.bucket_ms >= d->p.warmup_ms / 2 &&
-			    (double)count >= d->p.min_ratio * hist_max(d);
-	}
-	if (warming && d->state != DETECT_STATE_FIRING && !anomalous) {
-		/* No verdicts yet: the first day is stored as it came, so
-		 * that tomorrow's profile holds today's real rhythm. */
-		d->state = DETECT_STATE_WARMING;
-	} else if (d->state == DETECT_STATE_FIRING) {
-		d->calm_run = calm ? d->calm_run + 1 : 0;
-		if (d->calm_run >= calm_needed(d)) {
-			out->action = DETECT_RESOLVE;
-		} else if (end_ms - d->fired_start_ms >= MAX_FIRING_MS) {
-			out->action = DETECT_RESOLVE;
-			d->learning = true;
-		} else {
-			clean = true;
-		}
-		if (out->action == DETECT_RESOLVE) {
-			out->fired_start_ms = d->fired_start_ms;
-			d->state = warming ? DETECT_STATE_WARMING
-					   : DETECT_STATE_OK;
-			d->calm_run = 0;
-			d->cooldown_until_ms = end_ms + d->p.cooldown_ms;
-		}
-	} else {
-		d->state = warming ? DETECT_STATE_WARMING : DETECT_STATE_OK;
-		if (d->learning && !anomalous) {
-			d->learning = false;
-		}
-		if (anomalous && news && !d->learning &&
-		    start_ms >= d->cooldown_until_ms) {
-			out->action = DETECT_FIRE;
-			d->state = DETECT_STATE_FIRING;
-			d->fired_start_ms = start_ms;
-			d->calm_run = 0;
-			d->fire_record_days = 0;
-			if (test_u && up.anomalous) {
-				d->fire_record = record_count(
-					d, start_ms, &d->fire_record_days);
-			}
-		}
-		clean = anomalous && !d->learning;
-	}
-	/* Bursts are learned too (winsorized): a stream that bursts often
-	 * must raise its own bar. A firing episode is not, nor the onset of
-	 * an alert: the step into the previous bucket is learned now that
-	 * this one did not fire (a stream with a real spike every other day
-	 * must not learn them as its burstiness). */
-	if (test_u && d->n_raw > 1 && d->state != DETECT_STATE_FIRING &&
-	    d->last.state != DETECT_STATE_FIRING && !(anomalous && news)) {
-		learn_dispersion_diff(d, (double)d->raw[d->n_raw - 1],
-				      (double)d->raw[d->n_raw - 2]);
-	}
-	if (d->state != DETECT_STATE_FIRING && test_u) {
-		learn_dispersion_side(d, 0, (double)count, up.mu);
-	}
-	if (d->state != DETECT_STATE_FIRING && test_d) {
-		learn_dispersion_side(d, 1, (double)count, down.mu);
-	}
-	stored = store(d, k, count, clean, test_u ? &up : NULL,
-		       test_d ? &down : NULL);
-	learn_profiles(d, test_u ? &pr_up : &pr_down, stored);
-	if (test_u) {
-		learn_level(d, 0, &pr_up, stored);
-	}
-	if (test_d) {
-		learn_level(d, 1, &pr_down, stored);
-	}
-	if (test_u && !warming && d->state != DETECT_STATE_FIRING) {
-		note_peak(d, start_ms, up.score);
-	}
-	note_record(d, start_ms, lv, anomalous && news);
-	push_raw(d, count);
-	if (d->steps < INT64_MAX) {
-		d->steps++;
-	}
-	d->next_ms = end_ms;
-	if (d->state == DETECT_STATE_WARMING &&
-	    !(d->steps < INT64_MAX / d->p.bucket_ms &&
-	      d->steps * d->p.bucket_ms < d->p.warmup_ms)) {
-		d->state = DETECT_STATE_OK;
-	}
-
-	out->start_ms = start_ms;
-	out->end_ms = end_ms;
+	out->start_ms = t;
+	out->end_ms = t + d->p.bucket_ms;
 	out->count = count;
-	out->baseline = shown->mu;
-	out->ratio = (double)count /
-		     (shown->mu > RATIO_FLOOR ? shown->mu : RATIO_FLOOR);
-	out->score = shown == &up ? up.score : -down.score;
-	out->anomalous = anomalous;
-	out->state = d->state;
-	if (out->action == DETECT_FIRE) {
-		out->record = d->fire_record;
-		out->record_days = d->fire_record_days;
-	}
+	out->baseline = mu;
+	out->ratio = (double)count / (mu > RATIO_FLOOR ? mu : RATIO_FLOOR);
+	out->score = e->ok ? v->score : 0;
+	out->threshold = d->thr[v->span];
+	out->span = d->span[v->span];
+	out->span_count = (int64_t)llround(e->x);
+	out->span_baseline = e->mu;
+	out->anomalous = v->why == DETECT_WHY_FIRED;
+}
+
+static void lifecycle(struct detector *d, const struct span_eval *ev,
+		      const struct verdict *v, struct detect_result *out)
+{
+	int64_t t = out->start_ms;
+	bool warm = out->start_ms >= detector_warm_at(d);
+	bool pass = v->why == DETECT_WHY_FIRED;
+	/* Clearly bigger (spikes only): more mentions than the peak told,
+	 * and escalation times its excess relative to the usual level (a
+	 * rise that only follows the day's rhythm, as a lasting shift does,
+	 * is not). */
+	bool bigger = pass && v->dir > 0 && d->ep_dir > 0 && d->ep_peak > 0 &&
+		      v->excess >= d->ep_peak &&
+		      v->rel >= d->p.escalation * d->ep_rel;
+
+	out->action = DETECT_NONE;
+	out->reason = v->why;
 	if (d->state == DETECT_STATE_FIRING) {
-		out->fired_start_ms = d->fired_start_ms;
+		out->fired_start_ms = d->fired_start;
+		if (bigger) {
+			out->action = DETECT_FIRE;
+			out->escalation = true;
+			out->reason = DETECT_WHY_ESCALATED;
+			d->ep_peak = v->excess;
+			d->ep_rel = v->rel;
+			d->calm_run = 0;
+		} else if (calm(d, ev)) {
+			d->calm_run++;
+			out->reason = DETECT_WHY_FIRING;
+			if (d->calm_run * d->p.bucket_ms >= CALM_MS) {
+				out->action = DETECT_RESOLVE;
+				out->reason = DETECT_WHY_RESOLVED;
+				d->state = DETECT_STATE_OK;
+				d->cooldown_until =
+					out->end_ms + d->p.cooldown_ms;
+			}
+		} else {
+			d->calm_run = 0;
+			out->reason = DETECT_WHY_FIRING;
+		}
+	} else if (!warm) {
+		d->state = DETECT_STATE_WARMING;
+		out->reason = DETECT_WHY_WARMING;
+	} else {
+		d->state = DETECT_STATE_OK;
+		if (pass && t < d->cooldown_until) {
+			if (bigger) {
+				out->action = DETECT_FIRE;
+				out->escalation = true;
+				out->reason = DETECT_WHY_ESCALATED;
+				out->fired_start_ms = d->fired_start;
+				d->ep_peak = v->excess;
+				d->ep_rel = v->rel;
+				d->state = DETECT_STATE_FIRING;
+				d->calm_run = 0;
+			} else {
+				out->reason = DETECT_WHY_COOLDOWN;
+			}
+		} else if (pass) {
+			out->action = DETECT_FIRE;
+			out->reason = DETECT_WHY_FIRED;
+			d->state = DETECT_STATE_FIRING;
+			d->fired_start = t;
+			out->fired_start_ms = t;
+			d->ep_dir = v->dir;
+			d->ep_peak = v->excess;
+			d->ep_rel = v->rel;
+			d->calm_run = 0;
+		}
 	}
-	d->last = *out;
+	if (out->action == DETECT_FIRE) {
+		out->record = v->record;
+		out->record_days = v->record_days;
+	}
+	out->state = (enum detect_state)d->state;
+}
+
+/* One bucket: test it (unless learn_only) and learn from it. */
+static void step_one(struct detector *d, int64_t t, int64_t count,
+		     bool learn_only, struct detect_result *out)
+{
+	double season, daily, n_eff;
+	double mu = expect(d, t, &season, &daily, &n_eff);
+	double x = (double)count;
+	size_t j = (size_t)(d->n_steps % d->recent);
+	struct span_eval ev[MAX_SPANS];
+	struct verdict v;
+	bool firing_before;
+
+	d->rx[j] = x;
+	d->rmu[j] = mu;
+	d->n_steps++;
+	eval_spans(d, n_eff, ev);
+	judge(d, ev, &v);
+	fill_result(d, t, count, mu, ev, &v, out);
+	firing_before = d->state == DETECT_STATE_FIRING;
+	if (!learn_only) {
+		lifecycle(d, ev, &v, out);
+	} else {
+		out->reason = d->state == DETECT_STATE_FIRING
+				      ? DETECT_WHY_FIRING
+				      : DETECT_WHY_NORMAL;
+		out->state = (enum detect_state)d->state;
+		out->fired_start_ms =
+			d->state == DETECT_STATE_FIRING ? d->fired_start : 0;
+	}
+	roll_day(d, floor_div(t, DAY_MS));
+	/* Alerts teach nothing: neither the noise nor the daily bursts (on
+	 * a stream with frequent news, a story never hides the next). */
+	note_peaks(d, ev, !firing_before && d->state != DETECT_STATE_FIRING);
+	if (!firing_before && d->state != DETECT_STATE_FIRING) {
+		learn_dispersion(d, ev);
+	} else {
+		for (int i = 0; i < d->n_spans; i++) {
+			d->a_num[i] *= d->e_disp;
+			d->a_den[i] *= d->e_disp;
+		}
+	}
+	learn_season(d, t,
+		     d->n_steps > 1 ? cleaned(d, x, mu, ev[0].ok ? ev[0].sd : 1)
+				    : x,
+		     season, daily,
+		     !firing_before && d->state != DETECT_STATE_FIRING);
+	d->next_start = t + d->p.bucket_ms;
 }
 
 void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 		   struct detect_result *out)
 {
-	int64_t bucket = d->p.bucket_ms;
-	bool was_firing = d->state == DETECT_STATE_FIRING;
-	int64_t fired_start = d->fired_start_ms;
-	int64_t missing;
+	if (count < 0) {
+		count = 0;
+	}
+	if (d->n_steps > 0 || d->next_start != INT64_MIN) {
+		int64_t gap;
 
-	start_ms = floor_div(start_ms, bucket) * bucket;
-	if (d->next_ms != INT64_MIN && start_ms < d->next_ms) {
-		/* Already evaluated: report without learning it twice. */
-		*out = d->last;
-		out->start_ms = start_ms;
-		out->end_ms = start_ms + bucket;
-		out->count = count;
-		out->action = DETECT_NONE;
-		out->anomalous = false;
-		return;
-	}
-	if (d->next_ms != INT64_MIN && start_ms > d->next_ms) {
-		missing = start_ms / bucket - d->next_ms / bucket;
-		if ((uint64_t)missing > d->n_slots) {
-			/* Older zeros would fall out of the ring anyway. */
-			d->steps = missing - (int64_t)d->n_slots >
-						   INT64_MAX - d->steps
-					   ? INT64_MAX
-					   : d->steps + missing -
-						     (int64_t)d->n_slots;
-			d->next_ms = start_ms - (int64_t)d->n_slots * bucket;
-			d->seen = 0;
-			d->head = 0;
+		if (start_ms < d->next_start) {
+			/* Already judged (a replayed bucket): nothing moves. */
+			*out = d->last;
+			out->start_ms = start_ms;
+			out->end_ms = start_ms + d->p.bucket_ms;
+			out->count = count;
+			out->action = DETECT_NONE;
+			return;
 		}
-		while (d->next_ms < start_ms) {
-			step_one(d, d->next_ms, 0, out);
+		gap = (start_ms - d->next_start) / d->p.bucket_ms;
+		if (gap > (int64_t)RING_DAYS * (DAY_MS / d->p.bucket_ms)) {
+			/* Longer than all the history: start over. */
+			reset_learned(d);
+		} else {
+			for (int64_t k = 0; k < gap; k++) {
+				step_one(d, d->next_start, 0, true, out);
+			}
 		}
 	}
-	step_one(d, start_ms, count, out);
-	/* Report a change of state that happened inside a gap, so that no
-	 * notification is lost; a fire and resolve both inside it cancel. */
-	if (out->action == DETECT_NONE) {
-		if (!was_firing && d->state == DETECT_STATE_FIRING) {
-			out->action = DETECT_FIRE;
-			out->record = d->fire_record;
-			out->record_days = d->fire_record_days;
-		} else if (was_firing && d->state != DETECT_STATE_FIRING) {
-			out->action = DETECT_RESOLVE;
-			out->fired_start_ms = fired_start;
-		}
-		d->last.action = out->action;
-		d->last.fired_start_ms = out->fired_start_ms;
+	if (d->begin_ms == INT64_MIN) {
+		d->begin_ms = start_ms;
+	}
+	step_one(d, start_ms, count, false, out);
+	d->last = *out;
+}
+
+bool detector_end_firing(struct detector *d)
+{
+	if (d->state != DETECT_STATE_FIRING) {
+		return false;
+	}
+	d->state = DETECT_STATE_OK;
+	d->cooldown_until = d->next_start + d->p.cooldown_ms;
+	d->calm_run = 0;
+	d->last.action = DETECT_RESOLVE;
+	d->last.reason = DETECT_WHY_RESOLVED;
+	d->last.state = DETECT_STATE_OK;
+	d->last.fired_start_ms = d->fired_start;
+	d->last.escalation = false;
+	return true;
+}
+
+int64_t detector_record(const struct detector *d, int *days)
+{
+	int found = 0;
+	double rec;
+
+	*days = 0;
+	if (d->p.novelty_ms <= 0) {
+		return 0;
+	}
+	/* What a spike of the next bucket must beat, on a single bucket. */
+	rec = novelty_record(d, SPAN_ONE, &found);
+	if (found == 0) {
+		return 0;
+	}
+	*days = found;
+	return (int64_t)ceil(rec);
+}
+
+/* ---- the state image -------------------------------------------------- */
+
+/*
+ * Layout (native byte order, as the store is read by the same kind of
+ * machine): "HKD2", version, bucket_ms, slots, recent, then the scalars in
+ * CORE_FIELDS order, the per-span learners, the slot ring (float32), the
+ * recent counts and usuals, the daily peaks and the last result.
+ */
+struct image {
+	char *p;
+	size_t len, off;
+	bool bad;
+};
+
+static void put(struct buf *b, const void *v, size_t n)
+{
+	if (buf_append(b, v, n) < 0) {
+		abort(); /* xalloc-style: out of memory */
 	}
 }
 
-/*
- * " rec=DAY,EMA,CUR0,CUR1,CUR2 recd=DAY:M0:M1:M2,... recp=L0:L1:L2,...":
- * the records (recd, recp: "-" when empty).
- */
-static void encode_records(struct buf *b, const struct detector *d)
+static void get(struct image *im, void *v, size_t n)
 {
-	int rc;
-
-	rc = buf_printf(
-		b, " rec=%" PRId64 ",%.17g,%.17g,%.17g,%.17g recd=", d->rec_day,
-		d->rec_ema, d->rec_cur[0], d->rec_cur[1], d->rec_cur[2]);
-	HARK_ASSERT(rc == 0);
-	for (int i = 0; i < d->n_rec; i++) {
-		rc = buf_printf(b, "%s%" PRId64 ":%.17g:%.17g:%.17g",
-				i > 0 ? "," : "", d->rec_days[i],
-				d->rec_max[i][0], d->rec_max[i][1],
-				d->rec_max[i][2]);
-		HARK_ASSERT(rc == 0);
+	if (im->bad || im->len - im->off < n) {
+		im->bad = true;
+		memset(v, 0, n);
+		return;
 	}
-	rc = buf_printf(b, "%s recp=", d->n_rec == 0 ? "-" : "");
-	HARK_ASSERT(rc == 0);
-	for (int i = 0, lag = record_lag(d); i < d->n_pend; i++) {
-		const double *l = d->rec_pend[(d->pend_first + i) % lag];
+	memcpy(v, im->p + im->off, n);
+	im->off += n;
+}
 
-		rc = buf_printf(b, "%s%.17g:%.17g:%.17g", i > 0 ? "," : "",
-				l[0], l[1], l[2]);
-		HARK_ASSERT(rc == 0);
+static void put_result(struct buf *b, const struct detect_result *r)
+{
+	int64_t i64[] = {r->start_ms,   r->end_ms,         r->count,
+			 r->span_count, r->fired_start_ms, r->record,
+			 r->span,       r->record_days,    r->reason,
+			 r->state,      r->action,         r->anomalous,
+			 r->escalation};
+	double f64[] = {r->baseline, r->ratio, r->score, r->threshold,
+			r->span_baseline};
+
+	put(b, i64, sizeof(i64));
+	put(b, f64, sizeof(f64));
+}
+
+static void get_result(struct image *im, struct detect_result *r)
+{
+	int64_t i64[13];
+	double f64[5];
+
+	get(im, i64, sizeof(i64));
+	get(im, f64, sizeof(f64));
+	memset(r, 0, sizeof(*r));
+	r->start_ms = i64[0];
+	r->end_ms = i64[1];
+	r->count = i64[2];
+	r->span_count = i64[3];
+	r->fired_start_ms = i64[4];
+	r->record = i64[5];
+	if (i64[6] < 0 || i64[6] > RECENT_MAX || i64[7] < 0 ||
+	    i64[7] > PEAK_DAYS || i64[8] < 0 || i64[8] > DETECT_WHY_RESOLVED ||
+	    i64[9] < 0 || i64[9] > DETECT_STATE_FIRING || i64[10] < 0 ||
+	    i64[10] > DETECT_RESOLVE || (uint64_t)i64[11] > 1 ||
+	    (uint64_t)i64[12] > 1) {
+		im->bad = true;
+		return;
 	}
-	rc = buf_printf(b, "%s", d->n_pend == 0 ? "-" : "");
-	HARK_ASSERT(rc == 0);
+	r->span = (int)i64[6];
+	r->record_days = (int)i64[7];
+	r->reason = (enum detect_reason)i64[8];
+	r->state = (enum detect_state)i64[9];
+	r->action = (enum detect_action)i64[10];
+	r->anomalous = i64[11] != 0;
+	r->escalation = i64[12] != 0;
+	r->baseline = f64[0];
+	r->ratio = f64[1];
+	r->score = f64[2];
+	r->threshold = f64[3];
+	r->span_baseline = f64[4];
+	for (int i = 0; i < 5; i++) {
+		if (!isfinite(f64[i])) {
+			im->bad = true;
+		}
+	}
+}
+
+/* The learned arrays, in the image's order. */
+struct part {
+	void *p;
+	size_t n;
+};
+
+#define MAX_PARTS 12
+
+static int parts(const struct detector *d, struct part *out)
+{
+	struct part all[MAX_PARTS] = {
+		{(void *)d->a_num, sizeof(d->a_num)},
+		{(void *)d->a_den, sizeof(d->a_den)},
+		{(void *)d->m_mean, sizeof(d->m_mean)},
+		{(void *)d->wd_sum, sizeof(d->wd_sum)},
+		{(void *)d->wd_n, sizeof(d->wd_n)},
+		{(void *)d->peak_ex, sizeof(d->peak_ex)},
+		{(void *)d->peak_ct, sizeof(d->peak_ct)},
+		{d->slots, sizeof(d->slots[0]) * (size_t)d->ring},
+		{d->rx, sizeof(d->rx[0]) * (size_t)d->recent},
+		{d->rmu, sizeof(d->rmu[0]) * (size_t)d->recent},
+		{d->days_ex, sizeof(d->days_ex[0]) * PEAK_DAYS},
+		{d->days_ct, sizeof(d->days_ct[0]) * PEAK_DAYS},
+	};
+
+	memcpy(out, all, sizeof(all));
+	return MAX_PARTS;
 }
 
 char *detector_encode(const struct detector *d, size_t *len_out)
 {
+	struct part part[MAX_PARTS];
+	int n;
 	struct buf b;
-	const struct detect_result *l = &d->last;
-	int rc;
+	uint32_t head[4] = {ENCODE_VERSION, (uint32_t)d->ring,
+			    (uint32_t)d->recent, PEAK_DAYS};
 
-	/* History is written oldest first, runs as value*count: quiet rules
-	 * are mostly zeros. 20160 slots of 10 digits fit the cap. */
-	buf_init(&b, ENCODE_MAX_BYTES);
-	rc = buf_printf(
-		&b,
-		"hark-detect v2 bucket=%" PRId64 " next=%" PRId64
-		" steps=%" PRId64 " state=%s fired=%" PRId64 " calm=%d"
-		" cooldown=%" PRId64 " learning=%d disp=%.17g,%.17g,%.17g,%.17g"
-		" diff=%.17g,%.17g perr=%.17g,%.17g,%d lvl=",
-		d->p.bucket_ms, d->next_ms, d->steps,
-		detect_state_name(d->state), d->fired_start_ms, d->calm_run,
-		d->cooldown_until_ms, d->learning ? 1 : 0, d->disp_num[0],
-		d->disp_den[0], d->disp_num[1], d->disp_den[1], d->diff_num,
-		d->diff_den, d->perr[0], d->perr[1], d->has_week_err ? 1 : 0);
-	HARK_ASSERT(rc == 0);
-	for (int side = 0; side < 2; side++) {
-		for (int j = 0; j < 2; j++) {
-			rc = buf_printf(&b, "%.17g,%.17g%s",
-					d->lvl_num[side][j],
-					d->lvl_den[side][j],
-					side == 1 && j == 1 ? " raw=" : ",");
-			HARK_ASSERT(rc == 0);
-		}
+	buf_init(&b, (size_t)1 << 24);
+	put(&b, ENCODE_MAGIC, 4);
+	put(&b, head, sizeof(head));
+	put(&b, &d->p.bucket_ms, sizeof(d->p.bucket_ms));
+#define PUT(t, n) put(&b, &d->n, sizeof(d->n));
+	CORE_FIELDS(PUT)
+#undef PUT
+	n = parts(d, part);
+	for (int i = 0; i < n; i++) {
+		put(&b, part[i].p, part[i].n);
 	}
-	for (int i = 0; i < d->n_raw; i++) {
-		rc = buf_printf(&b, "%s%" PRIu32, i > 0 ? "," : "", d->raw[i]);
-		HARK_ASSERT(rc == 0);
-	}
-	rc = buf_printf(&b, " peaks=%" PRId64 ",%.17g", d->peak_day,
-			d->peak_cur);
-	HARK_ASSERT(rc == 0);
-	for (int i = 0; i < d->n_peaks; i++) {
-		rc = buf_printf(&b, ",%.17g", d->peaks[i]);
-		HARK_ASSERT(rc == 0);
-	}
-	encode_records(&b, d);
-	rc = buf_printf(&b,
-			" last=%" PRId64 ",%" PRId64 ",%" PRId64
-			",%.17g,%.17g,%.17g,%d,%d,%d,%" PRId64 ";h=",
-			l->start_ms, l->end_ms, l->count, l->baseline, l->ratio,
-			l->score, l->anomalous ? 1 : 0, (int)l->state,
-			(int)l->action, l->fired_start_ms);
-	HARK_ASSERT(rc == 0);
-	if (d->seen > 0) {
-		for (size_t i = 0; i < d->seen;) {
-			uint32_t v = slot_get(d, slot_back(d, d->seen - i));
-			size_t run = 1;
-
-			while (i + run < d->seen &&
-			       slot_get(d, slot_back(d, d->seen - i - run)) ==
-				       v) {
-				run++;
-			}
-			if (run > 1) {
-				rc = buf_printf(&b, "%s%" PRIu32 "*%zu",
-						i > 0 ? "," : "", v, run);
-			} else {
-				rc = buf_printf(&b, "%s%" PRIu32,
-						i > 0 ? "," : "", v);
-			}
-			HARK_ASSERT(rc == 0);
-			i += run;
-		}
-	}
+	put_result(&b, &d->last);
 	return buf_steal(&b, len_out);
 }
 
-/* Reads "key=<int64>" at *p and moves past it and one space. */
-static bool read_int(const char **p, const char *key, int64_t *out)
+static bool finite_or_nan(const double *v, size_t n, bool nan_ok)
 {
-	size_t kl = strlen(key);
-	char *end;
-	long long v;
-
-	if (strncmp(*p, key, kl) != 0 || (*p)[kl] != '=' ||
-	    !(isdigit((unsigned char)(*p)[kl + 1]) || (*p)[kl + 1] == '-')) {
-		return false;
-	}
-	errno = 0;
-	v = strtoll(*p + kl + 1, &end, 10);
-	if (errno != 0 || end == *p + kl + 1) {
-		return false;
-	}
-	*out = v;
-	*p = end;
-	if (**p == ' ') {
-		(*p)++;
-	}
-	return true;
-}
-
-static bool read_num(const char **p, int64_t *out, char sep)
-{
-	char *end;
-	long long v;
-
-	if (!(isdigit((unsigned char)**p) || **p == '-')) {
-		return false;
-	}
-	errno = 0;
-	v = strtoll(*p, &end, 10);
-	if (errno != 0 || end == *p || (sep != '\0' && *end != sep)) {
-		return false;
-	}
-	*out = v;
-	*p = sep != '\0' ? end + 1 : end;
-	return true;
-}
-
-static bool read_dbl(const char **p, double *out)
-{
-	char *end;
-	double v;
-
-	v = strtod(*p, &end);
-	if (end == *p || *end != ',' || !isfinite(v)) {
-		return false;
-	}
-	*out = v;
-	*p = end + 1;
-	return true;
-}
-
-static bool parse_state_name(const char **p, enum detect_state *out)
-{
-	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]);
-	     i++) {
-		size_t n = strlen(state_names[i]);
-
-		if (strncmp(*p, "state=", 6) == 0 &&
-		    strncmp(*p + 6, state_names[i], n) == 0 &&
-		    (*p)[6 + n] == ' ') {
-			*out = (enum detect_state)i;
-			*p += 6 + n + 1;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* "disp=<num>,<den>,<num>,<den> ": the dispersion sums, up then down
- * (denominators never negative). */
-static bool parse_disp(const char **p, double *num, double *den)
-{
-	char *end;
-
-	if (strncmp(*p, "disp=", 5) != 0) {
-		return false;
-	}
-	*p += 5;
-	if (!read_dbl(p, &num[0]) || !read_dbl(p, &den[0]) ||
-	    !read_dbl(p, &num[1])) {
-		return false;
-	}
-	den[1] = strtod(*p, &end);
-	if (end == *p || *end != ' ' || !isfinite(den[1]) || den[0] < 0.0 ||
-	    den[1] < 0.0) {
-		return false;
-	}
-	*p = end + 1;
-	return true;
-}
-
-/* "diff=<num>,<den> ": the up side's successive-difference sums; absent
- * in states written before it existed (then both stay 0). */
-static bool parse_diff(const char **p, double *num, double *den)
-{
-	char *end;
-
-	*num = *den = 0.0;
-	if (strncmp(*p, "diff=", 5) != 0) {
-		return true;
-	}
-	*p += 5;
-	if (!read_dbl(p, num)) {
-		return false;
-	}
-	*den = strtod(*p, &end);
-	if (end == *p || *end != ' ' || !isfinite(*den) || *den < 0.0) {
-		return false;
-	}
-	*p = end + 1;
-	return true;
-}
-
-/* "perr=<day>,<week>,<0|1> ": the profiles' forecast errors. */
-static bool parse_perr(const char **p, double *perr, bool *has_week)
-{
-	int64_t v;
-
-	if (strncmp(*p, "perr=", 5) != 0) {
-		return false;
-	}
-	*p += 5;
-	if (!read_dbl(p, &perr[0]) || !read_dbl(p, &perr[1]) || perr[0] < 0.0 ||
-	    perr[1] < 0.0 || !read_num(p, &v, ' ') || (v != 0 && v != 1)) {
-		return false;
-	}
-	*has_week = v == 1;
-	return true;
-}
-
-/*
- * "lvl=<num>,<den> x4 ": the level factors' sums, up daily, up weekly,
- * down daily, down weekly; absent in states written before they existed
- * (then all stay 0, a factor of 1). Never negative.
- */
-static bool parse_lvl(const char **p, double num[2][2], double den[2][2])
-{
-	char *end;
-
-	memset(num, 0, 2 * sizeof(num[0]));
-	memset(den, 0, 2 * sizeof(den[0]));
-	if (strncmp(*p, "lvl=", 4) != 0) {
-		return true;
-	}
-	*p += 4;
-	for (int i = 0; i < 4; i++) {
-		if (!read_dbl(p, &num[i / 2][i % 2]) ||
-		    num[i / 2][i % 2] < 0.0) {
-			return false;
-		}
-		if (i < 3) {
-			if (!read_dbl(p, &den[i / 2][i % 2])) {
-				return false;
-			}
-		} else {
-			den[1][1] = strtod(*p, &end);
-			if (end == *p || *end != ' ' || !isfinite(den[1][1])) {
-				return false;
-			}
-			*p = end + 1;
-		}
-		if (den[i / 2][i % 2] < 0.0) {
+	for (size_t i = 0; i < n; i++) {
+		if (isinf(v[i]) || (!nan_ok && isnan(v[i]))) {
 			return false;
 		}
 	}
 	return true;
 }
 
-/* "raw=<count>,... ": the last raw counts, at most DETECT_MAX_WINDOW. */
-static bool parse_raw(const char **p, uint32_t *raw, int *n_out)
+static bool floats_ok(const float *v, size_t n)
 {
-	int n = 0;
-
-	if (strncmp(*p, "raw=", 4) != 0) {
-		return false;
-	}
-	*p += 4;
-	while (**p != ' ') {
-		char *end;
-		long long v;
-
-		if (n == DETECT_MAX_WINDOW || !isdigit((unsigned char)**p)) {
+	for (size_t i = 0; i < n; i++) {
+		if (isinf(v[i]) || v[i] < 0 || v[i] > 1e30f) {
 			return false;
 		}
-		errno = 0;
-		v = strtoll(*p, &end, 10);
-		if (errno != 0 || v > (long long)COUNT_MAX) {
-			return false;
-		}
-		raw[n++] = (uint32_t)v;
-		*p = end;
-		if (**p == ',') {
-			(*p)++;
-			if (!isdigit((unsigned char)**p)) {
-				return false;
-			}
-		} else if (**p != ' ') {
-			return false;
-		}
-	}
-	(*p)++;
-	*n_out = n;
-	return true;
-}
-
-/*
- * "peaks=DAY,CUR[,PEAK...] " into the peak fields of *d (a scratch copy).
- * Absent in states saved before it existed: no peaks, as on a first day.
- */
-static bool parse_peaks(const char **p, struct detector *d)
-{
-	d->n_peaks = 0;
-	d->peak_day = INT64_MIN;
-	d->peak_cur = -1.0;
-	if (strncmp(*p, "peaks=", 6) != 0) {
-		return true;
-	}
-	*p += 6;
-	if (!read_num(p, &d->peak_day, ',')) {
-		return false;
-	}
-	for (int i = -1;; i++) {
-		char *end;
-		double v;
-
-		if (i == PEAK_DAYS) {
-			return false;
-		}
-		v = strtod(*p, &end);
-		if (end == *p || !isfinite(v) || v < (i < 0 ? -1.0 : 0.0) ||
-		    (*end != ',' && *end != ' ')) {
-			return false;
-		}
-		if (i < 0) {
-			d->peak_cur = v;
-		} else {
-			d->peaks[d->n_peaks++] = v;
-		}
-		*p = end + 1;
-		if (*end == ' ') {
-			return true;
-		}
-	}
-}
-
-/* A level at *p (a count, an hour's level or a score: >= -1, -1 for none)
- * ended by sep, moved past. */
-static bool read_level(const char **p, double *out, char sep)
-{
-	char *end;
-	double v = strtod(*p, &end);
-
-	if (end == *p || !isfinite(v) || v < -1.0 || *end != sep) {
-		return false;
-	}
-	*out = v;
-	*p = end + 1;
-	return true;
-}
-
-/* LEVEL:LEVEL:LEVEL ended by ',' or ' ' (*last: it was ' '). */
-static bool read_levels(const char **p, double lv[RECORD_SCALES], bool *last)
-{
-	const char *q;
-
-	if (!read_level(p, &lv[0], ':') || !read_level(p, &lv[1], ':')) {
-		return false;
-	}
-	q = *p;
-	if (read_level(p, &lv[2], ',')) {
-		*last = false;
-		return true;
-	}
-	*p = q;
-	*last = true;
-	return read_level(p, &lv[2], ' ');
-}
-
-/*
- * "rec=... recd=... recp=... " (encode_records) into the record fields of
- * *d (a scratch copy). Absent in states saved before records existed: none.
- */
-static bool parse_records(const char **p, struct detector *d, int lag,
-			  double pend[RECORD_LAG_MAX][RECORD_SCALES])
-{
-	bool last = false;
-
-	records_reset(d);
-	if (strncmp(*p, "rec=", 4) != 0) {
-		return true;
-	}
-	*p += 4;
-	if (!read_num(p, &d->rec_day, ',') ||
-	    !read_level(p, &d->rec_ema, ',') ||
-	    !read_level(p, &d->rec_cur[0], ',') ||
-	    !read_level(p, &d->rec_cur[1], ',') ||
-	    !read_level(p, &d->rec_cur[2], ' ') ||
-	    strncmp(*p, "recd=", 5) != 0) {
-		return false;
-	}
-	*p += 5;
-	if (strncmp(*p, "- ", 2) == 0) {
-		*p += 2;
-	} else {
-		while (!last) {
-			int64_t day;
-
-			if (d->n_rec == RECORD_DAYS ||
-			    !read_num(p, &day, ':') ||
-			    (d->n_rec > 0 &&
-			     day <= d->rec_days[d->n_rec - 1]) ||
-			    !read_levels(p, d->rec_max[d->n_rec], &last)) {
-				return false;
-			}
-			d->rec_days[d->n_rec++] = day;
-		}
-	}
-	if (d->n_rec > 0 && d->rec_cur[0] >= 0.0 &&
-	    d->rec_day <= d->rec_days[d->n_rec - 1]) {
-		return false;
-	}
-	if (strncmp(*p, "recp=", 5) != 0) {
-		return false;
-	}
-	*p += 5;
-	if (strncmp(*p, "- ", 2) == 0) {
-		*p += 2;
-		return true;
-	}
-	for (last = false; !last;) {
-		if (d->n_pend == lag ||
-		    !read_levels(p, pend[d->n_pend], &last)) {
-			return false;
-		}
-		d->n_pend++;
 	}
 	return true;
 }
 
-static bool parse_last(const char **p, struct detect_result *l, int64_t bucket)
+/* What a decoded state must hold for every later step to be sound. */
+static bool sane(const struct detector *t)
 {
-	int64_t v;
+	double scal[] = {t->slot_acc, t->lvl_num, t->lvl_den,  t->ew_num,
+			 t->ew_w,     t->err_day, t->err_week, t->ep_peak,
+			 t->ep_rel,   t->day_x,   t->day_s};
 
-	if (strncmp(*p, "last=", 5) != 0) {
+	if (!finite_or_nan(scal, sizeof(scal) / sizeof(scal[0]), false) ||
+	    !finite_or_nan(t->a_num, MAX_SPANS, false) ||
+	    !finite_or_nan(t->a_den, MAX_SPANS, false) ||
+	    !finite_or_nan(t->m_mean, MAX_SPANS, false) ||
+	    !finite_or_nan(t->wd_sum, 7, false) ||
+	    !finite_or_nan(t->wd_n, 7, false) ||
+	    !finite_or_nan(t->peak_ex, MAX_SPANS, true) ||
+	    !finite_or_nan(t->peak_ct, MAX_SPANS, true) ||
+	    !finite_or_nan(t->rx, (size_t)t->recent, false) ||
+	    !finite_or_nan(t->rmu, (size_t)t->recent, false)) {
 		return false;
 	}
-	*p += 5;
-	memset(l, 0, sizeof(*l));
-	if (!read_num(p, &l->start_ms, ',') || !read_num(p, &l->end_ms, ',') ||
-	    !read_num(p, &l->count, ',') || !read_dbl(p, &l->baseline) ||
-	    !read_dbl(p, &l->ratio) || !read_dbl(p, &l->score)) {
+	for (int i = 0; i < t->recent; i++) {
+		if (t->rx[i] < 0 || t->rmu[i] < 0 || t->rx[i] > 1e15 ||
+		    t->rmu[i] > 1e15) {
+			return false;
+		}
+	}
+	if (t->slot_acc < 0 || t->lvl_num < 0 || t->lvl_den < 0 ||
+	    t->ew_num < 0 || t->ew_w < 0 || t->err_day < 0 || t->err_week < 0 ||
+	    t->slot_acc > 1e15 || t->lvl_num > 1e18 || t->lvl_den > 1e18 ||
+	    t->ew_num > 1e18 || t->ew_w > 1e9 || t->err_day > 1e18 ||
+	    t->err_week > 1e18 || t->ep_peak < 0 || t->ep_peak > 1e15 ||
+	    t->ep_rel < 0 || t->ep_rel > 1e15) {
 		return false;
 	}
-	if (!read_num(p, &v, ',') || (v != 0 && v != 1)) {
+	for (int i = 0; i < 7; i++) {
+		if (t->wd_sum[i] < 0 || t->wd_n[i] < 0 || t->wd_sum[i] > 1e9 ||
+		    t->wd_n[i] > 100) {
+			return false;
+		}
+	}
+	if (t->day_x < 0 || t->day_s < 0 || t->day_x > 1e18 ||
+	    t->day_s > 1e18) {
 		return false;
 	}
-	l->anomalous = v == 1;
-	if (!read_num(p, &v, ',') || v < 0 || v > DETECT_STATE_FIRING) {
+	for (int i = 0; i < MAX_SPANS; i++) {
+		if (t->a_den[i] < 0 || fabs(t->a_num[i]) > 1e30 ||
+		    t->a_den[i] > 1e30 || t->m_mean[i] < 0 ||
+		    t->m_mean[i] > 1e15) {
+			return false;
+		}
+	}
+	if (!floats_ok(t->slots, (size_t)t->ring) ||
+	    !floats_ok(&t->days_ct[0][0], PEAK_DAYS * MAX_SPANS)) {
 		return false;
 	}
-	l->state = (enum detect_state)v;
-	if (!read_num(p, &v, ',') || v < 0 || v > DETECT_RESOLVE) {
-		return false;
-	}
-	l->action = (enum detect_action)v;
-	if (!read_num(p, &l->fired_start_ms, ';')) {
-		return false;
-	}
-	if (l->end_ms == 0 && l->start_ms == 0) {
-		return true; /* never stepped */
-	}
-	return !__builtin_sub_overflow(l->end_ms, l->start_ms, &v) &&
-	       v == bucket;
-}
+	for (size_t i = 0; i < PEAK_DAYS * MAX_SPANS; i++) {
+		float x = (&t->days_ex[0][0])[i];
 
-/* Parses the history list into a fresh array, newest last. */
-static bool parse_history(const char *p, uint32_t **vals_out, size_t *n_out)
-{
-	uint32_t *vals = NULL;
-	size_t n = 0, cap = 0;
-
-	if (strncmp(p, "h=", 2) != 0) {
+		if (isinf(x) || fabsf(x) > 1e30f) {
+			return false;
+		}
+	}
+	/* Times: a step moves next_start by one bucket, so keep every time
+	 * far from overflow; counters and enums in range. */
+	if (t->n_steps < 0 || t->slot_n < 0 || t->slot_n > t->bps ||
+	    t->state < DETECT_STATE_WARMING || t->state > DETECT_STATE_FIRING ||
+	    t->ep_dir < -1 || t->ep_dir > 1 || t->calm_run < 0 ||
+	    t->calm_run > (int64_t)1 << 40) {
 		return false;
 	}
-	p += 2;
-	while (*p != '\0') {
-		int64_t v, run = 1;
-		char *end;
-
-		if (!isdigit((unsigned char)*p)) {
-			goto fail;
-		}
-		errno = 0;
-		v = strtoll(p, &end, 10);
-		if (errno != 0 || v > COUNT_MAX) {
-			goto fail;
-		}
-		p = end;
-		if (*p == '*') {
-			p++;
-			if (!isdigit((unsigned char)*p)) {
-				goto fail;
-			}
-			errno = 0;
-			run = strtoll(p, &end, 10);
-			if (errno != 0 || run < 1 || run > MAX_SLOTS) {
-				goto fail;
-			}
-			p = end;
-		}
-		if (n + (size_t)run > 8 * MAX_SLOTS) {
-			goto fail;
-		}
-		if (n + (size_t)run > cap) {
-			cap = (n + (size_t)run) * 2;
-			vals = xreallocarray(vals, cap, sizeof(vals[0]));
-		}
-		for (int64_t i = 0; i < run; i++) {
-			vals[n++] = (uint32_t)v;
-		}
-		if (*p == ',') {
-			p++;
-			if (*p == '\0') {
-				goto fail;
-			}
-		} else if (*p != '\0') {
-			goto fail;
-		}
+	if (t->n_steps == 0) {
+		return t->next_start == INT64_MIN || t->begin_ms != INT64_MIN;
 	}
-	*vals_out = vals;
-	*n_out = n;
+	if (llabs(t->next_start) > (int64_t)1 << 60 ||
+	    llabs(t->begin_ms) > (int64_t)1 << 60 ||
+	    llabs(t->fired_start) > (int64_t)1 << 60 ||
+	    (t->cooldown_until != INT64_MIN &&
+	     llabs(t->cooldown_until) > (int64_t)1 << 61) ||
+	    t->slot_abs !=
+		    floor_div(t->next_start - t->p.bucket_ms, t->slot_ms) ||
+	    t->peak_day != floor_div(t->next_start - t->p.bucket_ms, DAY_MS) ||
+	    (t->first_slot != INT64_MAX && t->first_slot > t->slot_abs)) {
+		return false;
+	}
 	return true;
-fail:
-	free(vals);
-	return false;
 }
 
-int detector_decode(struct detector *d, const char *text, size_t len)
+int detector_decode(struct detector *d, const char *buf, size_t len)
 {
-	static const char magic[] = "hark-detect v2 ";
-	char *copy;
-	const char *p;
-	int64_t bucket, next, steps, fired, calm, cooldown, learning;
-	double disp_num[2], disp_den[2];
-	double diff_num, diff_den;
-	double perr[2];
-	bool has_week_err;
-	double lvl_num[2][2], lvl_den[2][2];
-	uint32_t raw[DETECT_MAX_WINDOW] = {0};
-	int n_raw;
-	struct detector pk;
-	double pend[RECORD_LAG_MAX][RECORD_SCALES];
-	enum detect_state state;
-	struct detect_result last;
-	uint32_t *vals = NULL;
-	size_t n_vals = 0, keep;
+	struct part part[MAX_PARTS];
+	int n;
+	struct image im = {(char *)buf, len, 0, false};
+	struct detector *t;
+	char magic[4];
+	uint32_t head[4];
+	int64_t bucket;
 	int rc = -1;
 
-	if (text == NULL || len > ENCODE_MAX_BYTES ||
-	    memchr(text, '\0', len) != NULL) {
+	get(&im, magic, 4);
+	get(&im, head, sizeof(head));
+	get(&im, &bucket, sizeof(bucket));
+	if (im.bad || memcmp(magic, ENCODE_MAGIC, 4) != 0 ||
+	    head[0] != ENCODE_VERSION || head[1] != (uint32_t)d->ring ||
+	    head[2] != (uint32_t)d->recent || head[3] != PEAK_DAYS ||
+	    bucket != d->p.bucket_ms) {
 		return -1;
 	}
-	copy = xstrndup(text, len);
-	p = copy;
-	if (strncmp(p, magic, sizeof(magic) - 1) != 0) {
-		goto out;
+	t = detector_new(&d->p);
+#define GET(ty, n) get(&im, &t->n, sizeof(t->n));
+	CORE_FIELDS(GET)
+#undef GET
+	n = parts(t, part);
+	for (int i = 0; i < n; i++) {
+		get(&im, part[i].p, part[i].n);
 	}
-	p += sizeof(magic) - 1;
-	if (!read_int(&p, "bucket", &bucket) || bucket != d->p.bucket_ms ||
-	    !read_int(&p, "next", &next) || !read_int(&p, "steps", &steps) ||
-	    !parse_state_name(&p, &state) || !read_int(&p, "fired", &fired) ||
-	    !read_int(&p, "calm", &calm) ||
-	    !read_int(&p, "cooldown", &cooldown) ||
-	    !read_int(&p, "learning", &learning) ||
-	    !parse_disp(&p, disp_num, disp_den) ||
-	    !parse_diff(&p, &diff_num, &diff_den) ||
-	    !parse_perr(&p, perr, &has_week_err) ||
-	    !parse_lvl(&p, lvl_num, lvl_den) || !parse_raw(&p, raw, &n_raw) ||
-	    !parse_peaks(&p, &pk) ||
-	    !parse_records(&p, &pk, record_lag(d), pend) ||
-	    !parse_last(&p, &last, bucket) ||
-	    !parse_history(p, &vals, &n_vals)) {
-		goto out;
+	get_result(&im, &t->last);
+	if (!im.bad && im.off == len && sane(t)) {
+		/* Swap the learned parts in; d keeps its own parameters. */
+		struct detector keep = *d;
+
+		*d = *t;
+		d->p = keep.p;
+		*t = keep;
+		rc = 0;
 	}
-	if (steps < 0 || calm < 0 || calm >= calm_needed(d) ||
-	    (learning != 0 && learning != 1) || (uint64_t)steps < n_vals) {
-		goto out;
-	}
-	if (next == INT64_MIN) {
-		if (n_vals != 0 || steps != 0) {
-			goto out;
-		}
-	} else if (next % bucket != 0 || next > INT64_MAX - bucket ||
-		   next < INT64_MIN / 2) {
-		goto out;
-	}
-	/* A detector with a shorter history keeps the newest part. */
-	keep = n_vals < d->n_slots ? n_vals : d->n_slots;
-	free(d->hist);
-	d->hist = NULL;
-	d->cap = d->head = d->seen = 0;
-	d->wide = false;
-	for (size_t i = 0; i < keep; i++) {
-		hist_push(d, vals[n_vals - keep + i]);
-	}
-	d->steps = steps;
-	d->next_ms = next;
-	d->state = state;
-	d->fired_start_ms = fired;
-	d->calm_run = (int)calm;
-	d->cooldown_until_ms = cooldown;
-	d->learning = learning == 1;
-	memcpy(d->disp_num, disp_num, sizeof(disp_num));
-	memcpy(d->disp_den, disp_den, sizeof(disp_den));
-	d->diff_num = diff_num;
-	d->diff_den = diff_den;
-	memcpy(d->perr, perr, sizeof(perr));
-	d->has_week_err = has_week_err;
-	memcpy(d->lvl_num, lvl_num, sizeof(lvl_num));
-	memcpy(d->lvl_den, lvl_den, sizeof(lvl_den));
-	memcpy(d->raw, raw, sizeof(raw));
-	d->n_raw = n_raw;
-	memcpy(d->peaks, pk.peaks, sizeof(pk.peaks));
-	d->n_peaks = pk.n_peaks;
-	d->peak_day = pk.peak_day;
-	d->peak_cur = pk.peak_cur;
-	peaks_changed(d);
-	memcpy(d->rec_max, pk.rec_max, sizeof(pk.rec_max));
-	memcpy(d->rec_days, pk.rec_days, sizeof(pk.rec_days));
-	d->n_rec = pk.n_rec;
-	d->rec_day = pk.rec_day;
-	memcpy(d->rec_cur, pk.rec_cur, sizeof(pk.rec_cur));
-	memcpy(d->rec_pend, pend, (size_t)pk.n_pend * sizeof(pend[0]));
-	d->n_pend = pk.n_pend;
-	d->pend_first = 0;
-	d->rec_ema = pk.rec_ema;
-	d->last = last;
-	rc = 0;
-out:
-	free(vals);
-	free(copy);
+	detector_free(t);
 	return rc;
 }

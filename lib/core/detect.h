@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Spike and drop detection for one rule's bucket series, with the alert
- * lifecycle (fire once at onset, stay firing silently, resolve after a
- * normal stretch, cooldown). Baseline: a robust recent level plus the
- * time-of-day profile of previous days and, once a week is in the history,
- * the day-of-week profile, learned from counts cleaned of the anomalies
- * they contained, each scaled by a level factor (the last day's counts over
- * what it said) so that a lasting shift is followed before it holds it.
- * Test: count-aware (dispersion learned from recent residuals and, for
- * spikes, successive differences), a spike on the window's least bucket or
- * a sustained rise, a drop on the window's sum by its deviance, with
- * min_count and min_ratio guards on each bucket; a spike must also beat
- * the records of what the stream did without an alert over three weeks.
+ * lifecycle. In one paragraph: the usual count of a bucket is the median of
+ * the same time of day over the past week (or of the same weekday over the
+ * past weeks, whichever has predicted this stream better), learned from
+ * counts cleaned of what was anomalous, times a recent level factor; an
+ * EWMA level stands in before a day is known. Counts and their usual are
+ * compared on the variance-stabilised scale 2*sqrt(x + 3/8), where Poisson
+ * noise is about N(0, 1), widened by an over-dispersion learned from the
+ * stream's own residuals and by the uncertainty of the usual level, over
+ * several spans (one bucket, 15 minutes, 1 and 4 hours); each span's
+ * threshold is the normal quantile that spends the rule's false-alarm
+ * budget per week. A spike must also exceed the usual by a few mentions and
+ * a ratio, and be bigger than the stream's ordinary daily bursts. Fire
+ * once, resolve when back to normal, then a cooldown in which only a
+ * clearly bigger peak re-fires (an escalation of the same episode).
  * Pure and deterministic; the state round-trips through
- * detector_encode/decode.
+ * detector_encode/decode (a compact binary image).
  */
 #ifndef HARK_CORE_DETECT_H
 #define HARK_CORE_DETECT_H
@@ -33,17 +36,28 @@ enum detect_direction {
 struct detect_params {
 	int64_t bucket_ms;
 	enum detect_direction direction;
-	double threshold;    /* score needed to fire */
-	int64_t min_count;   /* up: count >= min_count; down: baseline >= */
-	double min_ratio;    /* up: count >= ratio * baseline; down: inverse */
-	int64_t cooldown_ms; /* after a resolve, no new firing for this long */
-	int64_t warmup_ms;   /* history needed before the first alert */
-	int64_t history_ms;  /* kept history, default 15d */
-	int window;          /* buckets in the test; all of them must be off */
+	/* A fixed score every span must reach; 0: each span's threshold is
+	 * derived from false_alarms. */
+	double threshold;
+	/* Expected false alarms per week on a stream that behaves as its
+	 * learned model says (the budget the thresholds spend). */
+	double false_alarms;
+	int64_t min_count;   /* up: span count >= this; down: usual >= this */
+	int64_t min_excess;  /* |span count - usual| >= this */
+	double min_ratio;    /* up: count >= ratio * usual; down: inverse */
+	double escalation;   /* re-fire when the excess is this many times
+			       the episode's peak excess */
+	int64_t cooldown_ms; /* after a resolve, only escalations */
+	int64_t warmup_ms;   /* counting time needed before the first alert */
+	int64_t novelty_ms;  /* > 0: a spike must beat the highest count of
+				this long (outside alerts) */
+	int window;          /* shortest span tested, in buckets */
 };
 
-/* The longest window, in buckets. */
+/* The longest `window`, in buckets. */
 #define DETECT_MAX_WINDOW 12
+/* The longest novelty period. */
+#define DETECT_MAX_NOVELTY_DAYS 60
 
 /* Fills the documented defaults for a bucket size. */
 void detect_params_default(struct detect_params *p, int64_t bucket_ms);
@@ -56,24 +70,48 @@ enum detect_state {
 
 enum detect_action {
 	DETECT_NONE,
-	DETECT_FIRE,    /* send a firing notification */
+	DETECT_FIRE,    /* send a firing notification (or an escalation) */
 	DETECT_RESOLVE, /* send a resolved notification */
+};
+
+/* Why the last bucket did (not) alert. */
+enum detect_reason {
+	DETECT_WHY_NONE,      /* no bucket yet */
+	DETECT_WHY_WARMING,   /* counting for less than the warmup */
+	DETECT_WHY_NORMAL,    /* no span past its threshold */
+	DETECT_WHY_GUARD,     /* past the threshold but not min_count,
+				 min_excess or min_ratio */
+	DETECT_WHY_BURSTS,    /* no bigger than the stream's daily bursts */
+	DETECT_WHY_NOVELTY,   /* not above the novelty period's highest */
+	DETECT_WHY_COOLDOWN,  /* in the cooldown, not clearly bigger */
+	DETECT_WHY_FIRED,     /* a new episode */
+	DETECT_WHY_ESCALATED, /* a clearly bigger peak of the episode */
+	DETECT_WHY_FIRING,    /* still off, episode going on */
+	DETECT_WHY_RESOLVED,
 };
 
 struct detect_result {
 	int64_t start_ms; /* the bucket evaluated */
 	int64_t end_ms;
 	int64_t count;
-	double baseline; /* expected count */
-	double ratio;    /* count / baseline (baseline floored at 0.5) */
-	double score;    /* signed: > 0 above the baseline */
-	bool anomalous;  /* this bucket alone passed the test */
+	double baseline;  /* the bucket's usual count */
+	double ratio;     /* count / baseline (baseline floored at 0.5) */
+	double score;     /* signed: > 0 above the usual, strongest span */
+	double threshold; /* what that span's score had to reach */
+	/* The span the score is of: its length in buckets, its count and
+	 * its usual count (the whole span). */
+	int span;
+	int64_t span_count;
+	double span_baseline;
+	bool anomalous;  /* some span passed every test */
+	bool escalation; /* on DETECT_FIRE: a bigger peak, same episode */
+	enum detect_reason reason;
 	enum detect_state state; /* after this bucket */
 	enum detect_action action;
-	int64_t fired_start_ms; /* while firing: start of the firing window */
-	/* On a spike's DETECT_FIRE: the highest count the stream reached
-	 * without an alert over the last record_days days (the record it
-	 * beat or came near); record_days 0: none (a drop, or no record). */
+	int64_t fired_start_ms; /* while firing: the episode's first bucket */
+	/* With novelty: the highest count per bucket over the span that the
+	 * stream reached without an alert over record_days days, which the
+	 * spike beat; record_days 0: none. */
 	int64_t record;
 	int record_days;
 };
@@ -84,9 +122,15 @@ struct detector;
 struct detector *detector_new(const struct detect_params *p);
 void detector_free(struct detector *d);
 /*
+ * The rule started counting at start_ms (a bucket start): the warmup runs
+ * from there and the buckets before the first step count as zeros. Only
+ * before the first step; later calls do nothing.
+ */
+void detector_begin(struct detector *d, int64_t start_ms);
+/*
  * Evaluates the closed bucket [start_ms, start_ms + bucket) with count.
- * Buckets must come in increasing order; a gap is filled with zeros (up to
- * the history length). Fills *out.
+ * Buckets must come in increasing order; the buckets of a gap are learned
+ * as zeros (not alerted on). Fills *out.
  */
 void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 		   struct detect_result *out);
@@ -98,27 +142,32 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
  */
 bool detector_end_firing(struct detector *d);
 /*
- * The record a spike of the next bucket has to beat: the highest count the
- * stream reached without an alert over the last *days days (0: none yet).
+ * With novelty: the highest count per bucket the stream reached without an
+ * alert over the last *days days (0: novelty off or no day yet).
  */
 int64_t detector_record(const struct detector *d, int *days);
 /* Start of the next bucket expected, or INT64_MIN before the first. */
 int64_t detector_next_start(const struct detector *d);
+/* When the warmup ends (INT64_MIN before the first bucket). */
+int64_t detector_warm_at(const struct detector *d);
 /* The expected count of the next bucket (0 before any history). */
 double detector_baseline(const struct detector *d);
 enum detect_state detector_state(const struct detector *d);
 /* The last result (zeroed before the first step). */
 const struct detect_result *detector_last(const struct detector *d);
 const char *detect_state_name(enum detect_state s);
+/* "warming", "normal", "guard", "bursts", "novelty", "cooldown", "fired",
+ * "escalated", "firing", "resolved" ("" for DETECT_WHY_NONE). */
+const char *detect_reason_name(enum detect_reason r);
 
 /*
- * Serializes the whole state (history, level, lifecycle) to text; caller
- * frees. detector_decode restores it into a detector made with the same
- * bucket size and returns -1 (leaving d unchanged) on bad or incompatible
- * text.
+ * Serializes the whole state to a binary image; caller frees.
+ * detector_decode restores it into a detector made with the same bucket
+ * size and returns -1 (leaving d unchanged) on a bad, older or incompatible
+ * image: the caller then starts learning afresh.
  */
 char *detector_encode(const struct detector *d, size_t *len_out);
-int detector_decode(struct detector *d, const char *text,
+int detector_decode(struct detector *d, const char *buf,
 		    size_t len) HARK_MUST_CHECK;
 
 #endif

@@ -52,6 +52,12 @@ static uint64_t id_hash(uint64_t seed, const struct alert *a)
 	h = fnv1a(h, rule, strlen(rule) + 1);
 	h = fnv1a(h, start, strlen(start) + 1);
 	h = fnv1a(h, status, strlen(status));
+	if (a->escalation) {
+		/* Only escalations hash it, as repeats below: an escalation
+		 * is a notification of its own, whatever its window. */
+		h = fnv1a(h, "", 1);
+		h = fnv1a(h, "escalation", strlen("escalation"));
+	}
 	if (a->repeat > 0) {
 		/* Only repeats hash it: the ids of first notifications stay
 		 * what they always were. */
@@ -175,20 +181,57 @@ static bool is_resolved(const struct alert *a)
 	return a->status != NULL && strcmp(a->status, "resolved") == 0;
 }
 
+/* A firing alert's score is of a span longer than its window. */
+static bool has_span(const struct alert *a)
+{
+	return !is_resolved(a) &&
+	       a->span_ms > a->window_end_ms - a->window_start_ms;
+}
+
+/* What a firing alert is about: its span's figures when it has one (the
+ * ratio floored at 0.5 like the detector's), else its window's. */
+static void headline(const struct alert *a, int64_t *ms, int64_t *count,
+		     double *baseline, double *ratio)
+{
+	if (has_span(a)) {
+		*ms = a->span_ms;
+		*count = a->span_count;
+		*baseline = a->span_baseline;
+		*ratio = (double)a->span_count /
+			 (a->span_baseline > 0.5 ? a->span_baseline : 0.5);
+		return;
+	}
+	*ms = a->window_end_ms - a->window_start_ms;
+	*count = a->count;
+	*baseline = a->baseline;
+	*ratio = a->ratio;
+}
+
+/* "bigger: " on an escalation's texts, else "". */
+static const char *escalation_prefix(const struct alert *a)
+{
+	return !is_resolved(a) && a->escalation ? "bigger: " : "";
+}
+
 static char *summary(const struct alert *a)
 {
 	char dur[32];
-	double base = clean_number(a->baseline);
+	int64_t ms, count;
+	double base, ratio;
 
-	timeutil_format_duration(a->window_end_ms - a->window_start_ms, dur);
 	if (is_resolved(a)) {
+		timeutil_format_duration(a->window_end_ms - a->window_start_ms,
+					 dur);
 		return xasprintf("%s: back to normal, %" PRId64
 				 " mentions in %s (usual %.1f)",
-				 or_empty(a->rule), a->count, dur, base);
+				 or_empty(a->rule), a->count, dur,
+				 clean_number(a->baseline));
 	}
-	return xasprintf("%s: %" PRId64 " mentions in %s (usual %.1f, %.1fx)",
-			 or_empty(a->rule), a->count, dur, base,
-			 clean_number(a->ratio));
+	headline(a, &ms, &count, &base, &ratio);
+	timeutil_format_duration(ms, dur);
+	return xasprintf("%s%s: %" PRId64 " mentions in %s (usual %.1f, %.1fx)",
+			 escalation_prefix(a), or_empty(a->rule), count, dur,
+			 clean_number(base), clean_number(ratio));
 }
 
 char *render_webhook(const struct alert *a, size_t *len_out)
@@ -219,6 +262,16 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 		cJSON_AddNumberToObject(rec, "count", (double)a->record);
 		cJSON_AddNumberToObject(rec, "days", a->record_days);
 	}
+	if (has_span(a)) {
+		cJSON *span = cJSON_AddObjectToObject(root, "span");
+
+		cJSON_AddNumberToObject(
+			span, "minutes",
+			clean_number((double)a->span_ms / 60000.0));
+		cJSON_AddNumberToObject(span, "count", (double)a->span_count);
+		cJSON_AddNumberToObject(span, "baseline",
+					clean_number(a->span_baseline));
+	}
 	samples = cJSON_AddArrayToObject(root, "samples");
 	for (size_t i = 0; i < a->n_samples; i++) {
 		cJSON_AddItemToArray(samples, sample_json(&a->samples[i]));
@@ -227,6 +280,9 @@ char *render_webhook(const struct alert *a, size_t *len_out)
 	cJSON_AddStringToObject(root, "summary", sum);
 	free(sum);
 	add_extras(root, a);
+	if (!is_resolved(a) && a->escalation) {
+		cJSON_AddTrueToObject(root, "escalation");
+	}
 	if (a->repeat > 0) {
 		cJSON_AddNumberToObject(root, "repeat", (double)a->repeat);
 	}
@@ -287,6 +343,20 @@ char *render_text(const struct alert *a)
 		       or_empty(a->status), or_empty(a->rule), ts, dur,
 		       a->count, clean_number(a->baseline),
 		       clean_number(a->ratio), clean_number(a->score)) != 0) {
+		goto out;
+	}
+	if (has_span(a)) {
+		timeutil_format_duration(a->span_ms, dur);
+		if (buf_printf(&b,
+			       " span=%s span_count=%" PRId64
+			       " span_baseline=%.1f",
+			       dur, a->span_count,
+			       clean_number(a->span_baseline)) != 0) {
+			goto out;
+		}
+	}
+	if (!is_resolved(a) && a->escalation &&
+	    buf_append(&b, " escalation=true", 16) != 0) {
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1446,16 +1516,21 @@ char *render_email_subject(const struct alert *a)
 	char dur[32];
 	char *rule = clip(or_empty(a->rule), 100, true);
 	char *s;
+	int64_t ms, count;
+	double base, ratio;
 
-	human_duration(a->window_end_ms - a->window_start_ms, dur);
 	if (is_resolved(a)) {
+		human_duration(a->window_end_ms - a->window_start_ms, dur);
 		s = xasprintf("[hark] resolved: %s back to normal, %" PRId64
 			      " mentions in %s (usual %.0f)",
 			      rule, a->count, dur, clean_number(a->baseline));
 	} else {
-		s = xasprintf("[hark] %s: %" PRId64 " mentions in %s (usual "
+		headline(a, &ms, &count, &base, &ratio);
+		human_duration(ms, dur);
+		s = xasprintf("[hark] %s%s: %" PRId64 " mentions in %s (usual "
 			      "%.0f)",
-			      rule, a->count, dur, clean_number(a->baseline));
+			      escalation_prefix(a), rule, count, dur,
+			      clean_number(base));
 	}
 	free(rule);
 	return s;

@@ -8,6 +8,7 @@
 #ifndef HARK_CORE_RENDER_H
 #define HARK_CORE_RENDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +30,9 @@ struct render_top {
 
 /* Any field below the samples may stay zero/NULL: renderers skip it. */
 struct alert {
-	char id[33];        /* stable across retries: rule, window, status */
+	/* Stable across retries: rule, window, status (and escalation,
+	 * repeat). */
+	char id[33];
 	const char *rule;   /* borrowed */
 	const char *status; /* "firing" or "resolved" */
 	int64_t window_start_ms;
@@ -56,11 +59,23 @@ struct alert {
 	int64_t started_at_ms;
 	/* Receiver name for the alertmanager-webhook body; NULL: "hark". */
 	const char *receiver;
-	/* Firing: the highest count the stream reached without an alert over
-	 * the last record_days days (what this spike beat or came near);
-	 * record_days 0: not shown. */
+	/* Firing, with the rule's novelty: the highest count per bucket the
+	 * stream reached without an alert over the last record_days days,
+	 * which this spike beat; record_days 0: not shown. */
 	int64_t record;
 	int record_days;
+	/* Firing: a clearly bigger peak of an episode already notified (the
+	 * detector's escalation). Part of the id, so it is a notification of
+	 * its own; the v1 body says "escalation": true, the summary
+	 * "bigger: ". */
+	bool escalation;
+	/* Firing: the span the score is of when longer than the window (the
+	 * last hour, say): its length, its count and its usual count. The v1
+	 * body carries "span", and the summary speaks of it. span_ms 0: the
+	 * window itself. */
+	int64_t span_ms;
+	int64_t span_count;
+	double span_baseline;
 	/* 0: the episode's firing notification; N > 0: its Nth re-notification
 	 * (a receiver's repeat_interval). Part of the id, so every repeat has
 	 * its own; the v1 body says "repeat": N. */
@@ -91,7 +106,8 @@ enum render_format {
 /* Templates: the largest template and rendered body. */
 #define RENDER_TEMPLATE_MAX_BYTES (1024 * 1024)
 
-/* Fills a->id from rule, window start and status (hex of a 128-bit hash). */
+/* Fills a->id from rule, window start, status, and escalation and repeat
+ * when set (hex of a 128-bit hash). */
 void render_alert_id(struct alert *a);
 /* The webhook body, JSON with the fixed fields; caller frees. */
 char *render_webhook(const struct alert *a, size_t *len_out);
@@ -137,7 +153,8 @@ int render_template_check(const char *tmpl, char *err,
 			  size_t errlen) HARK_MUST_CHECK;
 /* a->external_url expanded with URL-escaped values, or NULL. */
 char *render_link(const struct alert *a);
-/* "[hark] brand: 240 mentions in 5 min (usual 31)"; caller frees. */
+/* "[hark] brand: 240 mentions in 5 min (usual 31)", of the span when it
+ * has one, "[hark] bigger: …" for an escalation; caller frees. */
 char *render_email_subject(const struct alert *a);
 char *render_email_text(const struct alert *a);
 char *render_email_html(const struct alert *a);

@@ -33,6 +33,7 @@ BRAND = """\
       query: '{query}'
     bucket: 5m
     sensitivity: {sensitivity}
+    novelty: 14d
     notify: [log]
 """
 
@@ -47,6 +48,7 @@ CANCEL = """\
   - name: cancel
     match:
       query: 'annul* NEAR/3 trajet'
+    warmup: 1h
     notify: [log]
 """
 
@@ -131,7 +133,8 @@ class Reload(H.HarkTestCase):
         self.assertEqual(before["brand"]["matched_total"], 2 * 288 * 3)
         self.assertEqual(before["old"]["matched_total"], 1)
         self.assertGreater(before["brand"]["baseline"], 1.0)
-        # Three a bucket for two days: the record to beat is 3.
+        # Three a bucket for two days: with novelty, the record to beat
+        # is 3.
         self.assertEqual(before["brand"]["record"], {"count": 3, "days": 2})
 
         # Brand's query and sensitivity change, old goes, cancel comes.
@@ -159,6 +162,15 @@ class Reload(H.HarkTestCase):
         after = rules(h.port)
         self.assertEqual(after["brand"]["matched_total"], 2 * 288 * 3 + 1)
         self.assertEqual(after["cancel"]["matched_total"], 1)
+        # The added rule began counting where the stream stood at the
+        # reload (the bucket of its newest mention, 2 days in), and warms
+        # up from there. A later mention of no rule closes its buckets.
+        H.push(h.port, [mention(n, "covoiturage", 5 * 576 + 20)])
+        n += 1
+        H.wait_until(lambda: rules(h.port)["cancel"].get("window_end") is not None, 20,
+                     what="cancel evaluated")
+        cancel = rules(h.port)["cancel"]
+        self.assertEqual(cancel["warm_at"], "2026-11-04T01:00:00Z", cancel)
 
         # An invalid file: reported with its position, nothing changes.
         self.write(h, head() +

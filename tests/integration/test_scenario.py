@@ -2,9 +2,14 @@
 """The acceptance scenario: three days of seasonal brand traffic with one
 30-minute spike on the last afternoon, pushed in a few seconds, must raise
 exactly one firing webhook over the spike; state survives a restart (Redis
-or the embedded store's snapshot) without a re-alert."""
+or the embedded store's snapshot) without a re-alert. And a rule's warmup
+runs from when it began counting (the stream's start), not from its first
+match: its empty buckets are evaluated as zeros meanwhile."""
 
+import json
 import os
+import random
+import subprocess
 import sys
 import time
 import unicodedata
@@ -35,6 +40,44 @@ sources:
 """
 
 ALERT_DEADLINE = 90.0
+
+# Two rules with a 2h warmup; "late" matches nothing for the first 3 hours.
+WARMUP = """\
+receivers:
+  - name: hook
+    type: webhook
+    url: "{sink}"
+    timeout: 5s
+rules:
+  - name: brand
+    match:
+      any: ["blablacar", "bla bla car", "#blablacar", "@blablacar"]
+    bucket: 5m
+    warmup: 2h
+    notify: [hook]
+  - name: late
+    match:
+      any: ["latecomer"]
+    bucket: 5m
+    warmup: 2h
+    notify: [hook]
+"""
+
+
+def duration_text(minutes):
+    """hark's short form of a whole number of minutes: 15m, 1h, 4h, 1d."""
+    m = int(minutes)
+    if m % 1440 == 0:
+        return "%dd" % (m // 1440)
+    if m % 60 == 0:
+        return "%dh" % (m // 60)
+    return "%dm" % m
+
+
+def line_time(line):
+    """The created_at of a generated NDJSON line, unix seconds."""
+    o = json.loads(line)
+    return int(H.parse_ts(o["data"]["created_at"] if "data" in o else o["created_at"]))
 
 
 def folded_tokens(text):
@@ -217,6 +260,144 @@ class Scenario(H.HarkTestCase):
         self.assert_no_new_firing(sink, n_firing, 3.0)
         self.assertEqual(len(self.firing(sink)), 1)
         self.stop(h2)
+
+    def wait_evaluated(self, port, until):
+        """Waits until both rules have evaluated every bucket that ends by
+        until (unix seconds), the same ones; returns their /v1/rules."""
+        got = {}
+
+        def done():
+            got["brand"] = H.rule_info(port, "brand")
+            got["late"] = H.rule_info(port, "late")
+            b, l = got["brand"].get("window_end"), got["late"].get("window_end")
+            return b is not None and b == l and H.parse_ts(b) >= until
+        try:
+            H.wait_until(done, 60.0, 0.1, "both rules evaluated up to %s" % H.rfc3339(until))
+        except AssertionError:
+            self.fail("not evaluated up to %s: %r" % (H.rfc3339(until), got))
+        return got["brand"], got["late"]
+
+    def test_warmup_from_stream_start(self):
+        sink = self.sink()
+        h = self.harkd(HTTP + WARMUP.format(sink=sink.url))
+        start = H.START_2026_11_01
+        stream = H.seasonal_stream(days=1, minutes=6 * 60, spike_day=-1, seed=77)
+        late = [json.dumps({"id": "late-%d" % i, "text": "a latecomer joins the stream",
+                            "created_at": H.rfc3339(t), "author": "late_author"})
+                for i, t in enumerate(range(start + 3 * 3600, start + 6 * 3600, 600))]
+        lines = sorted(stream.lines + late, key=line_time)
+        begin = stream.first // 300 * 300
+        warm_at = H.rfc3339(begin + 2 * 3600)
+
+        # Before any mention: nothing counted, no bucket, no warm_at.
+        info = H.rule_info(h.port, "late")
+        self.assertNotIn("last", info, info)
+        self.assertNotIn("warm_at", info, info)
+
+        # The first 90 minutes: "late" matches nothing, yet its buckets are
+        # evaluated (as zeros) along with brand's, and it warms from the
+        # stream's first bucket.
+        first = [l for l in lines if line_time(l) < start + 90 * 60]
+        H.push(h.port, first)
+        brand, lr = self.wait_evaluated(h.port, max(line_time(l) for l in first) - 600)
+        self.assertEqual(lr["matched_total"], 0)
+        self.assertEqual(lr["count"], 0)
+        self.assertEqual(lr["state"], "warming", lr)
+        self.assertEqual(lr["last"]["reason"], "warming", lr)
+        for k in ("score", "threshold", "span_minutes", "window_start"):
+            self.assertIn(k, lr["last"], lr)
+        self.assertEqual(lr["warm_at"], warm_at, lr)
+        self.assertEqual(brand["warm_at"], warm_at, brand)
+        out = subprocess.run([H.HARK_CLI, "status", "--url", "http://127.0.0.1:%d" % h.port],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"(?m)^late +warming .* warming, warming until %s$"
+                         % warm_at)
+
+        # The rest: "late" first matches at 03:00, an hour after it warmed
+        # up; its warmup still ends two hours after the stream began, not
+        # after its first match.
+        rest = lines[len(first):]
+        H.push(h.port, rest)
+        brand, lr = self.wait_evaluated(h.port, max(line_time(l) for l in rest) - 600)
+        self.assertEqual(lr["matched_total"], len(late))
+        self.assertEqual(lr["warm_at"], warm_at, lr)
+        self.assertNotEqual(lr["state"], "warming", lr)
+        self.assertNotEqual(lr["last"]["reason"], "warming", lr)
+        self.assertEqual(brand["warm_at"], warm_at, brand)
+        self.stop(h)
+
+    def test_old_state_learns_again(self):
+        """A saved state of the previous detector (text) is refused with a
+        plain warning: the rule learns again from the stream's start and
+        harkd keeps serving."""
+        port = self.redis()
+        old = ("hark-detect v2 bucket=300000 next=1793491200000 steps=864 "
+               "state=firing fired=1793487600000 calm=0 cooldown=0 learning=0")
+        H.redis_cmd(port, "SET", "hark:{brand}:v1:state", old)
+        sink = self.sink()
+        store = 'store:\n  redis: "redis://127.0.0.1:%d/0"\n' % port
+        h = self.harkd(store + HTTP + RULE.format(sink=sink.url).replace(
+            "bucket: 5m", "bucket: 5m\n    warmup: 1h"))
+        with open(h.log, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        self.assertIn("rule=brand saved detector state is from an older version or "
+                      "another bucket; learning again", log)
+        info = H.rule_info(h.port, "brand")
+        self.assertNotEqual(info["state"], "firing", info)
+        stream = H.seasonal_stream(days=1, minutes=120, spike_day=-1, seed=3)
+        H.push(h.port, stream.lines)
+        self.wait_ingested(h.port, stream.matching)
+        info = H.wait_until(lambda: "last" in H.rule_info(h.port, "brand") and
+                            H.rule_info(h.port, "brand"), 20.0, 0.1, "brand evaluated")
+        self.assertEqual(info["warm_at"],
+                         H.rfc3339(stream.first // 300 * 300 + 3600), info)
+        self.assertEqual(self.firing(sink), [])
+        H.wait_until(lambda: H.redis_cmd(port, "GET", "hark:{brand}:v1:state") != old.encode(),
+                     20.0, 0.1, "a new state saved")
+        self.stop(h)
+
+    def test_escalation(self):
+        """A spike, then one ten times bigger within the episode: a firing,
+        an escalation (its own id, "escalation": true, "bigger: " in its
+        summary, filed as a firing), and one resolve for the episode."""
+        sink = self.sink()
+        h = self.harkd(HTTP + RULE.format(sink=sink.url))
+        rng = random.Random(5)
+        t0 = H.START_2026_11_01
+        events = []
+        for m in range(6 * 60):
+            lam = 400 if 190 <= m < 200 else 40 if 180 <= m < 190 else 5
+            for _ in range(H.poisson(rng, lam)):
+                events.append(t0 + m * 60 + rng.randrange(60))
+        events.sort()
+        H.push(h.port, [json.dumps({"id": "e%d" % i, "text": "blablacar trip",
+                                    "created_at": H.rfc3339(t), "author": "a"})
+                        for i, t in enumerate(events)])
+        H.wait_until(lambda: any(b.get("status") == "resolved" for b in sink.bodies()),
+                     ALERT_DEADLINE, 0.1, "the episode's resolve")
+        bodies = sink.bodies()
+        self.assertEqual([(b["status"], b.get("escalation", False)) for b in bodies],
+                         [("firing", False), ("firing", True), ("resolved", False)],
+                         [b.get("summary") for b in bodies])
+        first, bigger, resolved = bodies
+        self.assertEqual(len({first["id"], bigger["id"], resolved["id"]}), 3)
+        self.assertGreater(H.parse_ts(bigger["window_start"]), H.parse_ts(first["window_start"]))
+        self.assertTrue(bigger["summary"].startswith("bigger: brand: "), bigger["summary"])
+        self.assertFalse(first["summary"].startswith("bigger"), first["summary"])
+        for b in (first, bigger):
+            if "span" in b:
+                self.assertGreater(b["span"]["minutes"], 5, b)
+                self.assertIn(" mentions in %s (" % duration_text(b["span"]["minutes"]),
+                              b["summary"])
+        _, hist = H.get_json(h.port, "/v1/alerts?rule=brand")
+        self.assertEqual([(a["status"], a["id"]) for a in hist["alerts"]],
+                         [("resolved", resolved["id"]), ("firing", bigger["id"]),
+                          ("firing", first["id"])])
+        info = H.rule_info(h.port, "brand")
+        self.assertEqual(info["alerts_fired"], 2)
+        self.assertEqual(info["alerts_resolved"], 1)
+        self.stop(h)
 
     def test_redis(self):
         port = self.redis()

@@ -60,7 +60,8 @@ static const struct bad_case bad_cases[] = {
 	{"unknown key without hint", HEAD RULE0 "    colour: red\n",
 	 "x.yaml:9:5: rules[0].colour: unknown key (expected one of: name, "
 	 "match, bucket, lateness, notify, direction, sensitivity, "
-	 "min_count, min_ratio, window, cooldown, warmup, labels, samples)"},
+	 "false_alarms, min_count, min_excess, min_ratio, window, escalation, "
+	 "cooldown, warmup, novelty, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
 	 "prefix, timeout, retention, snapshot, snapshot_interval)"},
@@ -122,6 +123,40 @@ static const struct bad_case bad_cases[] = {
 	{"negative min_count", HEAD RULE0 "    min_count: -1\n",
 	 "x.yaml:9:16: rules[0].min_count: out of range (expected at least 0, "
 	 "got \"-1\")"},
+	/* the detection keys of the new detector */
+	{"false_alarms as text", HEAD RULE0 "    false_alarms: rare\n",
+	 "x.yaml:9:19: rules[0].false_alarms: not a number (expected e.g. 2 "
+	 "or 2.5, got \"rare\")"},
+	{"false_alarms zero", HEAD RULE0 "    false_alarms: 0\n",
+	 "x.yaml:9:19: rules[0].false_alarms: out of range (expected greater "
+	 "than 0 and at most 1000, got \"0\")"},
+	{"false_alarms over 1000", HEAD RULE0 "    false_alarms: 1000.5\n",
+	 "x.yaml:9:19: rules[0].false_alarms: out of range (expected greater "
+	 "than 0 and at most 1000, got \"1000.5\")"},
+	{"min_excess as float", HEAD RULE0 "    min_excess: 2.5\n",
+	 "x.yaml:9:17: rules[0].min_excess: not an integer (expected a whole "
+	 "number, got \"2.5\")"},
+	{"negative min_excess", HEAD RULE0 "    min_excess: -3\n",
+	 "x.yaml:9:17: rules[0].min_excess: out of range (expected at least "
+	 "0, got \"-3\")"},
+	{"escalation as a list", HEAD RULE0 "    escalation: [2]\n",
+	 "x.yaml:9:17: rules[0].escalation: wrong type (expected a number, "
+	 "got a sequence)"},
+	{"escalation below one", HEAD RULE0 "    escalation: 0.9\n",
+	 "x.yaml:9:17: rules[0].escalation: out of range (expected at least "
+	 "1, got \"0.9\")"},
+	{"novelty without unit", HEAD RULE0 "    novelty: 14\n",
+	 "x.yaml:9:14: rules[0].novelty: a duration needs a unit (ms, s, m, "
+	 "h, d, w), e.g. 30s, 5m, 1h, got \"14\""},
+	{"novelty over 60 days", HEAD RULE0 "    novelty: 61d\n",
+	 "x.yaml:9:14: rules[0].novelty: out of range (expected from 0ms to "
+	 "60d, got \"61d\")"},
+	{"window over 12", HEAD RULE0 "    window: 13\n",
+	 "x.yaml:9:13: rules[0].window: out of range (expected from 1 to 12, "
+	 "got \"13\")"},
+	{"window zero", HEAD RULE0 "    window: 0\n",
+	 "x.yaml:9:13: rules[0].window: out of range (expected from 1 to 12, "
+	 "got \"0\")"},
 	{"negative retries",
 	 "receivers:\n  - {name: log, type: log, retries: -3}\nrules:\n" RULE0,
 	 "x.yaml:2:37: receivers[0].retries: out of range (expected at least "
@@ -499,11 +534,28 @@ static void test_defaults(void)
 	CHECK_INT(r->lateness_ms, 300000);
 	CHECK_INT(r->n_notify, 0);
 	CHECK_INT(r->direction, CONFIG_DIRECTION_UP);
-	CHECK_DBL(r->sensitivity, 5, 0);
-	CHECK_INT(r->min_count, 10);
-	CHECK_DBL(r->min_ratio, 2, 0);
-	CHECK_INT(r->cooldown_ms, 86400000);
-	CHECK_INT(r->warmup_ms, 86400000);
+	/* The detection keys left unset keep the detector's defaults: no
+	 * value of the config's own (hark_detect_params skips them). */
+	CHECK(!r->sensitivity_set);
+	CHECK(!r->false_alarms_set);
+	CHECK(!r->min_count_set);
+	CHECK(!r->min_excess_set);
+	CHECK(!r->min_ratio_set);
+	CHECK(!r->window_set);
+	CHECK(!r->escalation_set);
+	CHECK(!r->cooldown_set);
+	CHECK(!r->warmup_set);
+	CHECK(!r->novelty_set);
+	CHECK_DBL(r->sensitivity, 0, 0);
+	CHECK_DBL(r->false_alarms, 0, 0);
+	CHECK_INT(r->min_count, 0);
+	CHECK_INT(r->min_excess, 0);
+	CHECK_DBL(r->min_ratio, 0, 0);
+	CHECK_INT(r->window, 0);
+	CHECK_DBL(r->escalation, 0, 0);
+	CHECK_INT(r->cooldown_ms, 0);
+	CHECK_INT(r->warmup_ms, 0);
+	CHECK_INT(r->novelty_ms, 0);
 	CHECK_INT(r->samples, 5);
 	config_fini(&cfg);
 	CHECK(is_zeroed(&cfg));
@@ -558,10 +610,15 @@ static void test_every_key(void)
 		"    notify: [hook, log]\n"
 		"    direction: both\n"
 		"    sensitivity: 2.5\n"
+		"    false_alarms: 0.25\n"
 		"    min_count: 0\n"
+		"    min_excess: 7\n"
 		"    min_ratio: 1\n"
+		"    window: 12\n"
+		"    escalation: 1\n"
 		"    cooldown: 30m\n"
 		"    warmup: 0s\n"
+		"    novelty: 60d\n"
 		"    labels: {severity: warning, team_1: community}\n"
 		"    samples: 50\n"
 		"  - name: quiet\n"
@@ -628,10 +685,21 @@ static void test_every_key(void)
 	CHECK_INT(r->notify[1], 0);
 	CHECK_INT(r->direction, CONFIG_DIRECTION_BOTH);
 	CHECK_DBL(r->sensitivity, 2.5, 0);
+	CHECK_DBL(r->false_alarms, 0.25, 0);
 	CHECK_INT(r->min_count, 0);
+	CHECK_INT(r->min_excess, 7);
 	CHECK_DBL(r->min_ratio, 1, 0);
+	CHECK_INT(r->window, 12);
+	CHECK_DBL(r->escalation, 1, 0);
 	CHECK_INT(r->cooldown_ms, 1800000);
 	CHECK_INT(r->warmup_ms, 0);
+	CHECK_INT(r->novelty_ms, 60 * 86400000LL);
+	/* set, even to 0 or to the bound: the rule's value, not the
+	 * detector's */
+	CHECK(r->sensitivity_set && r->false_alarms_set && r->min_count_set &&
+	      r->min_excess_set && r->min_ratio_set && r->window_set &&
+	      r->escalation_set && r->cooldown_set && r->warmup_set &&
+	      r->novelty_set);
 	CHECK_INT(r->samples, 50);
 	CHECK_INT(r->n_labels, 2);
 	CHECK_STR(r->labels[0].name, "severity");
@@ -639,6 +707,10 @@ static void test_every_key(void)
 	CHECK_STR(r->labels[1].name, "team_1");
 	CHECK_STR(r->labels[1].value, "community");
 	r = &cfg.rules[1];
+	CHECK(!r->sensitivity_set && !r->false_alarms_set &&
+	      !r->min_count_set && !r->min_excess_set && !r->min_ratio_set &&
+	      !r->window_set && !r->escalation_set && !r->cooldown_set &&
+	      !r->warmup_set && !r->novelty_set);
 	CHECK_INT(r->n_labels, 0);
 	CHECK_INT(r->bucket_ms, 86400000);
 	CHECK_INT(r->lateness_ms, 86400000);
@@ -860,6 +932,9 @@ static void test_list_keys(void)
 	CHECK(strstr(text, "rules[].bucket") != NULL);
 	CHECK(strstr(text, "store.timeout") != NULL);
 	CHECK(strstr(text, "rules[].match.any") != NULL);
+	/* the detection keys' defaults are the detector's */
+	CHECK(strstr(text, "rules[].false_alarms") != NULL);
+	CHECK(strstr(text, "(detector)") != NULL);
 	free(text);
 }
 

@@ -109,6 +109,137 @@ static void test_ids(void)
 	CHECK(strncmp(a.id + 16, b.id + 16, 16) != 0);
 }
 
+/* An escalation is a notification of its own: its own id, stable across
+ * retries, distinct from a plain firing of the same window and from its
+ * repeats; a span changes nothing in the id. */
+static void test_escalation_ids(void)
+{
+	struct alert a, b;
+	char plain[33], esc[33];
+
+	fill(&a, "firing", NULL, 0);
+	memcpy(plain, a.id, sizeof(plain));
+	a.span_ms = 12 * BUCKET;
+	a.span_count = 900;
+	a.span_baseline = 300;
+	render_alert_id(&a);
+	CHECK_STR(a.id, plain);
+	a.escalation = true;
+	render_alert_id(&a);
+	CHECK(is_hex32(a.id));
+	CHECK(strcmp(a.id, plain) != 0);
+	memcpy(esc, a.id, sizeof(esc));
+	fill(&b, "firing", NULL, 0);
+	b.escalation = true;
+	render_alert_id(&b);
+	CHECK_STR(b.id, esc); /* stable across retries */
+	b.repeat = 1;
+	render_alert_id(&b);
+	CHECK(strcmp(b.id, esc) != 0);
+	CHECK(strcmp(b.id, plain) != 0);
+	fill(&b, "firing", NULL, 0);
+	b.repeat = 1;
+	render_alert_id(&b);
+	CHECK(strcmp(b.id, esc) != 0);
+}
+
+static cJSON *webhook_json(const struct alert *a)
+{
+	char *body = render_webhook(a, NULL);
+	cJSON *root = cJSON_Parse(body);
+
+	CHECK(root != NULL);
+	free(body);
+	return root;
+}
+
+static const char *summary_of(const cJSON *root)
+{
+	const cJSON *s = cJSON_GetObjectItem(root, "summary");
+
+	return cJSON_IsString(s) ? s->valuestring : "";
+}
+
+/* "escalation" only when true and firing; "span" only when the score is
+ * of more than the window; the summary speaks of the span. */
+static void test_webhook_span(const struct mention *ms)
+{
+	struct alert a;
+	cJSON *root, *span;
+	char *body;
+
+	fill(&a, "firing", ms, 2);
+	root = webhook_json(&a);
+	CHECK(!cJSON_HasObjectItem(root, "escalation"));
+	CHECK(!cJSON_HasObjectItem(root, "span"));
+	cJSON_Delete(root);
+
+	/* A span of one bucket is the window: not shown. */
+	a.span_ms = BUCKET;
+	a.span_count = 240;
+	a.span_baseline = 31.2;
+	root = webhook_json(&a);
+	CHECK(!cJSON_HasObjectItem(root, "span"));
+	CHECK_STR(summary_of(root),
+		  "brand: 240 mentions in 5m (usual 31.2, 7.7x)");
+	cJSON_Delete(root);
+
+	/* The last hour. */
+	a.span_ms = 12 * BUCKET;
+	a.span_count = 240;
+	a.span_baseline = 80;
+	root = webhook_json(&a);
+	span = cJSON_GetObjectItem(root, "span");
+	CHECK(cJSON_IsObject(span));
+	if (span != NULL) {
+		CHECK_DBL(cJSON_GetObjectItem(span, "minutes")->valuedouble, 60,
+			  0);
+		CHECK_DBL(cJSON_GetObjectItem(span, "count")->valuedouble, 240,
+			  0);
+		CHECK_DBL(cJSON_GetObjectItem(span, "baseline")->valuedouble,
+			  80, 0);
+	}
+	CHECK_STR(summary_of(root),
+		  "brand: 240 mentions in 1h (usual 80.0, 3.0x)");
+	CHECK(!cJSON_HasObjectItem(root, "escalation"));
+	/* The window's own figures stay. */
+	CHECK_DBL(cJSON_GetObjectItem(root, "count")->valuedouble, 240, 0);
+	CHECK_DBL(cJSON_GetObjectItem(root, "baseline")->valuedouble, 31.2, 0);
+	cJSON_Delete(root);
+	body = render_webhook(&a, NULL);
+	CHECK(strstr(body,
+		     "\"score\":12.35,\"span\":{\"minutes\":60,"
+		     "\"count\":240,\"baseline\":80},\"samples\":") != NULL);
+	free(body);
+
+	/* An escalation: flagged, "bigger: " in the summary. */
+	a.escalation = true;
+	render_alert_id(&a);
+	root = webhook_json(&a);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(root, "escalation")));
+	CHECK_STR(summary_of(root),
+		  "bigger: brand: 240 mentions in 1h (usual 80.0, 3.0x)");
+	CHECK_STR(cJSON_GetObjectItem(root, "id")->valuestring, a.id);
+	cJSON_Delete(root);
+	a.span_ms = 0;
+	root = webhook_json(&a);
+	CHECK_STR(summary_of(root),
+		  "bigger: brand: 240 mentions in 5m (usual 31.2, 7.7x)");
+	CHECK(!cJSON_HasObjectItem(root, "span"));
+	cJSON_Delete(root);
+
+	/* A resolve has neither, whatever the fields say. */
+	a.status = "resolved";
+	a.span_ms = 12 * BUCKET;
+	render_alert_id(&a);
+	root = webhook_json(&a);
+	CHECK(!cJSON_HasObjectItem(root, "escalation"));
+	CHECK(!cJSON_HasObjectItem(root, "span"));
+	CHECK_STR(summary_of(root),
+		  "brand: back to normal, 240 mentions in 5m (usual 31.2)");
+	cJSON_Delete(root);
+}
+
 static void test_webhook(void)
 {
 	static const char *const order[] = {
@@ -199,6 +330,7 @@ static void test_webhook(void)
 	body = render_webhook(&a, NULL);
 	CHECK(strstr(body, "\"record\"") == NULL);
 	free(body);
+	test_webhook_span(ms);
 
 	/* Non-finite numbers never make invalid JSON. */
 	fill(&a, "resolved", NULL, 0);
@@ -267,6 +399,19 @@ static void test_text(void)
 	t = render_text(&a);
 	CHECK(strncmp(t, "ALERT resolved rule=brand", 25) == 0);
 	CHECK(strchr(t, '\n') == NULL);
+	CHECK(strstr(t, "span=") == NULL);
+	CHECK(strstr(t, "escalation") == NULL);
+	free(t);
+
+	fill(&a, "firing", NULL, 0);
+	a.span_ms = 12 * BUCKET;
+	a.span_count = 700;
+	a.span_baseline = 200;
+	a.escalation = true;
+	t = render_text(&a);
+	CHECK_STR(t, "ALERT firing rule=brand window=2026-11-21T14:00:00Z/5m "
+		     "count=240 baseline=31.2 ratio=7.7 score=12.3 span=1h "
+		     "span_count=700 span_baseline=200.0 escalation=true");
 	free(t);
 }
 
@@ -358,6 +503,9 @@ static bool type_ok(const cJSON *v, const char *type)
 	if (strcmp(type, "integer") == 0) {
 		return cJSON_IsNumber(v) &&
 		       v->valuedouble == (double)(int64_t)v->valuedouble;
+	}
+	if (strcmp(type, "boolean") == 0) {
+		return cJSON_IsBool(v);
 	}
 	return false;
 }
@@ -510,6 +658,13 @@ static void test_schema(void)
 	for (int full = 0; full < 2; full++) {
 		if (full) {
 			fill_full(&a, "firing", ms, 2);
+			a.record = 96;
+			a.record_days = 60;
+			a.escalation = true;
+			a.span_ms = 12 * BUCKET;
+			a.span_count = 900;
+			a.span_baseline = 310.4;
+			render_alert_id(&a);
 		} else {
 			fill(&a, "resolved", ms, 2);
 		}
@@ -529,6 +684,8 @@ static void test_schema(void)
 			CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(
 					  root, "top_languages")),
 				  2);
+			CHECK(cJSON_HasObjectItem(root, "span"));
+			CHECK(cJSON_HasObjectItem(root, "escalation"));
 		} else {
 			CHECK(!cJSON_HasObjectItem(root, "url"));
 			CHECK(!cJSON_HasObjectItem(root, "top_terms"));
@@ -585,6 +742,30 @@ static char *big_text(size_t n)
 	return t;
 }
 
+/* The chat text is the summary: an escalation's and a span's too. */
+static void test_slack_escalation(const struct alert *base)
+{
+	struct alert a = *base;
+	char *body;
+	cJSON *root;
+
+	a.escalation = true;
+	a.span_ms = 3 * BUCKET;
+	a.span_count = 600;
+	a.span_baseline = 100;
+	render_alert_id(&a);
+	body = render_slack(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	if (root != NULL) {
+		CHECK_STR(cJSON_GetObjectItem(root, "text")->valuestring,
+			  "bigger: brand: 600 mentions in 15m (usual 100.0, "
+			  "6.0x)");
+		cJSON_Delete(root);
+	}
+	free(body);
+}
+
 static void test_slack(void)
 {
 	struct mention ms[12];
@@ -609,6 +790,7 @@ static void test_slack(void)
 	}
 	CHECK_STR(cJSON_GetObjectItem(root, "text")->valuestring,
 		  "brand: 240 mentions in 5m (usual 31.2, 7.7x)");
+	test_slack_escalation(&a);
 	blocks = cJSON_GetObjectItem(root, "blocks");
 	CHECK(cJSON_IsArray(blocks));
 	CHECK(cJSON_GetArraySize(blocks) <= 50);
@@ -936,6 +1118,23 @@ static void test_email(void)
 		     "5 min (usual 31)");
 	free(s);
 	a.status = "firing";
+	/* the span the score is of, and an escalation */
+	a.span_ms = 12 * BUCKET;
+	a.span_count = 900;
+	a.span_baseline = 310.4;
+	s = render_email_subject(&a);
+	CHECK_STR(s, "[hark] brand: 900 mentions in 1 h (usual 310)");
+	free(s);
+	a.escalation = true;
+	s = render_email_subject(&a);
+	CHECK_STR(s, "[hark] bigger: brand: 900 mentions in 1 h (usual 310)");
+	free(s);
+	s = render_email_text(&a);
+	CHECK(strstr(s, "bigger: brand: 900 mentions in 1h (usual 310.4, "
+			"2.9x)") != NULL);
+	free(s);
+	a.escalation = false;
+	a.span_ms = 0;
 	s = render_email_text(&a);
 	CHECK(strstr(s, "Count:    240\n") != NULL);
 	CHECK(strstr(s, "Usual:    31.2\n") != NULL);
@@ -1217,6 +1416,7 @@ static void test_group_email(void)
 int main(void)
 {
 	test_ids();
+	test_escalation_ids();
 	test_schema();
 	test_slack();
 	test_teams();
