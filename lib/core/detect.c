@@ -865,6 +865,11 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 	if (count < 0) {
 		count = 0;
 	}
+	if (d->n_steps == 0 && start_ms < d->next_start) {
+		/* A first bucket before the begin given: counting began
+		 * there. */
+		d->begin_ms = d->next_start = start_ms;
+	}
 	if (d->n_steps > 0 || d->next_start != INT64_MIN) {
 		int64_t gap;
 

@@ -213,6 +213,13 @@ static bool sane(const struct detector *t)
 		return false;
 	}
 	for (int i = 0; i < MAX_SPANS; i++) {
+		/* Today's peaks become the daily peaks: same bounds. */
+		if (t->peak_ct[i] < 0 || t->peak_ct[i] > 1e30 ||
+		    fabs(t->peak_ex[i]) > 1e30) {
+			return false;
+		}
+	}
+	for (int i = 0; i < MAX_SPANS; i++) {
 		if (t->a_den[i] < 0 || fabs(t->a_num[i]) > 1e30 ||
 		    t->a_den[i] > 1e30 || t->m_mean[i] < 0 ||
 		    t->m_mean[i] > 1e15) {
@@ -239,7 +246,10 @@ static bool sane(const struct detector *t)
 		return false;
 	}
 	if (t->n_steps == 0) {
-		return t->next_start == INT64_MIN || t->begin_ms != INT64_MIN;
+		/* Fresh, or begun and not stepped yet. */
+		return t->next_start == t->begin_ms &&
+		       (t->next_start == INT64_MIN ||
+			llabs(t->next_start) <= (int64_t)1 << 60);
 	}
 	if (llabs(t->next_start) > (int64_t)1 << 60 ||
 	    llabs(t->begin_ms) > (int64_t)1 << 60 ||
