@@ -298,7 +298,7 @@ static double alpha_of(const struct detector *d, int i)
 		return ALPHA_PRIOR;
 	}
 	a = (d->a_num[i] + ALPHA_PRIOR * w) / (d->a_den[i] + w);
-	return a > 0 ? a : 0;
+	return a < 0 ? 0 : a > ALPHA_MAX ? ALPHA_MAX : a;
 }
 
 /* The median of the last n counts. */
@@ -864,6 +864,8 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 {
 	if (count < 0) {
 		count = 0;
+	} else if (count > (int64_t)COUNT_MAX) {
+		count = (int64_t)COUNT_MAX;
 	}
 	if (d->n_steps == 0 && start_ms < d->next_start) {
 		/* A first bucket before the begin given: counting began

@@ -11,7 +11,6 @@
 #include "detect_impl.h"
 #include "util/buf.h"
 
-
 /*
  * Layout (native byte order, as the store is read by the same kind of
  * machine): "HKD2", version, bucket_ms, slots, recent, then the scalars in
@@ -189,16 +188,16 @@ static bool sane(const struct detector *t)
 		return false;
 	}
 	for (int i = 0; i < t->recent; i++) {
-		if (t->rx[i] < 0 || t->rmu[i] < 0 || t->rx[i] > 1e15 ||
-		    t->rmu[i] > 1e15) {
+		if (t->rx[i] < 0 || t->rmu[i] < 0 || t->rx[i] > COUNT_MAX ||
+		    t->rmu[i] > MU_MAX) {
 			return false;
 		}
 	}
 	if (t->slot_acc < 0 || t->lvl_num < 0 || t->lvl_den < 0 ||
 	    t->ew_num < 0 || t->ew_w < 0 || t->err_day < 0 || t->err_week < 0 ||
-	    t->slot_acc > 1e15 || t->lvl_num > 1e18 || t->lvl_den > 1e18 ||
-	    t->ew_num > 1e18 || t->ew_w > 1e9 || t->err_day > 1e18 ||
-	    t->err_week > 1e18 || t->ep_peak < 0 || t->ep_peak > 1e15 ||
+	    t->slot_acc > 1e30 || t->lvl_num > 1e30 || t->lvl_den > 1e30 ||
+	    t->ew_num > 1e30 || t->ew_w > 1e9 || t->err_day > 1e30 ||
+	    t->err_week > 1e30 || t->ep_peak < 0 || t->ep_peak > 1e15 ||
 	    t->ep_rel < 0 || t->ep_rel > 1e15) {
 		return false;
 	}
@@ -208,8 +207,8 @@ static bool sane(const struct detector *t)
 			return false;
 		}
 	}
-	if (t->day_x < 0 || t->day_s < 0 || t->day_x > 1e18 ||
-	    t->day_s > 1e18) {
+	if (t->day_x < 0 || t->day_s < 0 || t->day_x > 1e30 ||
+	    t->day_s > 1e30) {
 		return false;
 	}
 	for (int i = 0; i < MAX_SPANS; i++) {
@@ -220,9 +219,9 @@ static bool sane(const struct detector *t)
 		}
 	}
 	for (int i = 0; i < MAX_SPANS; i++) {
-		if (t->a_den[i] < 0 || fabs(t->a_num[i]) > 1e30 ||
-		    t->a_den[i] > 1e30 || t->m_mean[i] < 0 ||
-		    t->m_mean[i] > 1e15) {
+		if (t->a_den[i] < 0 || fabs(t->a_num[i]) > 1e60 ||
+		    t->a_den[i] > 1e60 || t->m_mean[i] < 0 ||
+		    t->m_mean[i] > 1e18) {
 			return false;
 		}
 	}

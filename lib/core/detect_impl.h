@@ -90,6 +90,12 @@
 #define EXACT_BELOW 30.0
 #define EXACT_MAX 4096.0
 #define PEAK_DAYS DETECT_MAX_NOVELTY_DAYS
+/* Bounds that keep every sum of a state finite: a trillion mentions a
+ * bucket, ten trillion usual, a spread ten times the mean, are beyond any
+ * stream. */
+#define COUNT_MAX 1e12
+#define MU_MAX 1e13
+#define ALPHA_MAX 100.0
 #define ENCODE_MAGIC "HKD2"
 #define ENCODE_VERSION 2u
 

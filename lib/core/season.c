@@ -9,7 +9,6 @@
 
 #include "detect_impl.h"
 
-
 static double slot_at(const struct detector *d, int64_t a)
 {
 	if (a < d->first_slot || a >= d->slot_abs ||
@@ -121,7 +120,7 @@ double season_expect(const struct detector *d, int64_t t, double *season,
 	} else {
 		*season = NAN;
 		*n_eff = d->ew_w;
-		return d->ew_w > 0 ? d->ew_num / d->ew_w : 0;
+		return d->ew_w > 0 ? fmin(d->ew_num / d->ew_w, MU_MAX) : 0;
 	}
 	*season = s;
 	/* A trimmed mean of n days is about as good as the mean of 2n/pi;
@@ -130,7 +129,7 @@ double season_expect(const struct detector *d, int64_t t, double *season,
 	if (*n_eff < 1) {
 		*n_eff = 1;
 	}
-	return s * level_factor(d);
+	return fmin(s * level_factor(d), MU_MAX);
 }
 
 void season_learn(struct detector *d, int64_t t, double x, double season,
