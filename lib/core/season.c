@@ -110,7 +110,7 @@ double season_expect(const struct detector *d, int64_t t, double *season,
 	double s;
 	int n;
 
-	*daily = sd;
+	*daily = isnan(sd) ? sd : fmin(sd, MU_MAX);
 	if (nw >= WEEK_MIN && weekly_ok(d)) {
 		s = sw;
 		n = nw;
@@ -122,6 +122,7 @@ double season_expect(const struct detector *d, int64_t t, double *season,
 		*n_eff = d->ew_w;
 		return d->ew_w > 0 ? fmin(d->ew_num / d->ew_w, MU_MAX) : 0;
 	}
+	s = fmin(s, MU_MAX);
 	*season = s;
 	/* A trimmed mean of n days is about as good as the mean of 2n/pi;
 	 * each day saw the slot's bps buckets. */
