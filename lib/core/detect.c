@@ -302,15 +302,64 @@ static double alpha_of(const struct detector *d, int i)
 }
 
 /* The median of the last n counts. */
+/* The k-th smallest of v[0..n) (Hoare's selection: linear on average, as
+ * a median is taken every step over up to RECENT_MAX counts). */
+static double select_kth(double *v, int n, int k)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot) {
+				i++;
+			}
+			while (v[j] > pivot) {
+				j--;
+			}
+			if (i <= j) {
+				double t = v[i];
+
+				v[i++] = v[j];
+				v[j--] = t;
+			}
+		}
+		if (k <= j) {
+			hi = j;
+		} else if (k >= i) {
+			lo = i;
+		} else {
+			break;
+		}
+	}
+	return v[k];
+}
+
 static double median_recent(const struct detector *d, int64_t pos, int n)
 {
-	double v[RECENT_MAX];
+	double v[RECENT_MAX], hi;
 
+	if (n < 1 || n > RECENT_MAX) {
+		return 0;
+	}
 	for (int k = 1; k <= n; k++) {
 		v[k - 1] = d->rx[(size_t)((pos - k) % d->recent)];
 	}
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+	hi = select_kth(v, n, n / 2);
+	if (n % 2) {
+		return hi;
+	}
+	/* The lower middle: the largest of what selection left below. */
+	{
+		double lo = v[0];
+
+		for (int k = 1; k < n / 2; k++) {
+			lo = fmax(lo, v[k]);
+		}
+		return 0.5 * (lo + hi);
+	}
 }
 
 /*
