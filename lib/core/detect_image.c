@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "detect_impl.h"
-#include "util/buf.h"
+#include "util/xalloc.h"
 
 /*
  * Layout (native byte order, as the store is read by the same kind of
@@ -23,11 +23,19 @@ struct image {
 	bool bad;
 };
 
-static void put(struct buf *b, const void *v, size_t n)
+/* Writes the image, or only measures it when p is NULL (so the image is
+ * allocated once, at its size). */
+struct writer {
+	char *p;
+	size_t off;
+};
+
+static void put(struct writer *w, const void *v, size_t n)
 {
-	if (buf_append(b, v, n) < 0) {
-		abort(); /* xalloc-style: out of memory */
+	if (w->p != NULL) {
+		memcpy(w->p + w->off, v, n);
 	}
+	w->off += n;
 }
 
 static void get(struct image *im, void *v, size_t n)
@@ -41,7 +49,7 @@ static void get(struct image *im, void *v, size_t n)
 	im->off += n;
 }
 
-static void put_result(struct buf *b, const struct detect_result *r)
+static void put_result(struct writer *b, const struct detect_result *r)
 {
 	int64_t i64[] = {r->start_ms,   r->end_ms,         r->count,
 			 r->span_count, r->fired_start_ms, r->record,
@@ -125,27 +133,37 @@ static int parts(const struct detector *d, struct part *out)
 	return MAX_PARTS;
 }
 
-char *detector_encode(const struct detector *d, size_t *len_out)
+static void write_image(const struct detector *d, struct writer *w)
 {
 	struct part part[MAX_PARTS];
 	int n;
-	struct buf b;
 	uint32_t head[4] = {ENCODE_VERSION, (uint32_t)d->ring,
 			    (uint32_t)d->recent, PEAK_DAYS};
 
-	buf_init(&b, (size_t)1 << 24);
-	put(&b, ENCODE_MAGIC, 4);
-	put(&b, head, sizeof(head));
-	put(&b, &d->p.bucket_ms, sizeof(d->p.bucket_ms));
-#define PUT(t, n) put(&b, &d->n, sizeof(d->n));
+	put(w, ENCODE_MAGIC, 4);
+	put(w, head, sizeof(head));
+	put(w, &d->p.bucket_ms, sizeof(d->p.bucket_ms));
+#define PUT(t, n) put(w, &d->n, sizeof(d->n));
 	CORE_FIELDS(PUT)
 #undef PUT
 	n = parts(d, part);
 	for (int i = 0; i < n; i++) {
-		put(&b, part[i].p, part[i].n);
+		put(w, part[i].p, part[i].n);
 	}
-	put_result(&b, &d->last);
-	return buf_steal(&b, len_out);
+	put_result(w, &d->last);
+}
+
+char *detector_encode(const struct detector *d, size_t *len_out)
+{
+	struct writer w = {NULL, 0};
+
+	write_image(d, &w);
+	w.p = xmalloc(w.off + 1);
+	w.p[w.off] = '\0';
+	*len_out = w.off;
+	w.off = 0;
+	write_image(d, &w);
+	return w.p;
 }
 
 static bool finite_or_nan(const double *v, size_t n, bool nan_ok)
