@@ -653,6 +653,12 @@ struct verdict {
 	int record_days;
 };
 
+/* Where the bucket being judged is in the recent ring. */
+static size_t last_pos(const struct detector *d)
+{
+	return (size_t)((d->n_steps - 1) % d->recent);
+}
+
 static enum detect_reason check_up(const struct detector *d,
 				   const struct span_eval *e, int i,
 				   int64_t *record, int *record_days)
@@ -661,9 +667,13 @@ static enum detect_reason check_up(const struct detector *d,
 	int found;
 	double burst;
 
+	/* An alert is about the bucket it is sent for: that bucket itself
+	 * must be above its usual (a span's median can still be high one
+	 * bucket after a story stopped). */
 	if (e->stat < (double)d->p.min_count ||
 	    e->stat - e->mu < (double)d->p.min_excess ||
-	    e->r_up < d->p.min_ratio) {
+	    e->r_up < d->p.min_ratio ||
+	    d->rx[last_pos(d)] <= d->rmu[last_pos(d)]) {
 		return DETECT_WHY_GUARD;
 	}
 	burst = burst_level(d, i, &found);
@@ -687,7 +697,8 @@ static enum detect_reason check_down(const struct detector *d,
 {
 	if (e->mu < (double)d->p.min_count ||
 	    e->mu - e->stat < (double)d->p.min_excess ||
-	    e->r_dn * d->p.min_ratio > 1) {
+	    e->r_dn * d->p.min_ratio > 1 ||
+	    d->rx[last_pos(d)] >= d->rmu[last_pos(d)]) {
 		return DETECT_WHY_GUARD;
 	}
 	return DETECT_WHY_FIRED;
