@@ -440,11 +440,11 @@ static void eval_spans(const struct detector *d, double n_eff,
 	}
 }
 
-/* The k-th highest of the last `days` daily values of span i, or NAN. */
-static double daily_rank(const struct detector *d, float (*days)[MAX_SPANS],
-			 int i, int ndays, int k, int *found)
+/* The last ndays daily values of span i that are known, sorted into v;
+ * returns how many. */
+static int daily_values(const struct detector *d, float (*days)[MAX_SPANS],
+			int i, int ndays, double *v)
 {
-	double v[PEAK_DAYS];
 	int n = 0;
 
 	for (int back = 1; back <= ndays && d->peak_day != INT64_MIN; back++) {
@@ -456,12 +456,19 @@ static double daily_rank(const struct detector *d, float (*days)[MAX_SPANS],
 			v[n++] = x;
 		}
 	}
-	*found = n;
-	if (n == 0) {
-		return NAN;
-	}
 	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
-	return v[n - (k < n ? k : n)];
+	return n;
+}
+
+/* The k-th highest of the last `days` daily values of span i, or NAN. */
+static double daily_rank(const struct detector *d, float (*days)[MAX_SPANS],
+			 int i, int ndays, int k, int *found)
+{
+	double v[PEAK_DAYS];
+	int n = daily_values(d, days, i, ndays, v);
+
+	*found = n;
+	return n == 0 ? NAN : v[n - (k < n ? k : n)];
 }
 
 /* The q-quantile of sorted v (linear between order statistics). */
@@ -478,30 +485,20 @@ static double quantile(const double *v, int n, double q)
  * reach about false_alarms times a week. Bursts of social streams
  * are heavy-tailed (their sizes follow a power law), so the law of daily
  * maxima fitted is a Frechet law: a Gumbel law of their logarithms, fitted
- * by its quartiles to the days of the last BURST_DAYS with an excess, so that one or two real stories among them move it little.
- * Fewer than three days: the lowest daily peak known. *found: days used.
+ * by its quartiles to the days of the last BURST_DAYS with an excess, so
+ * that one or two real stories among them move it little. Fewer than
+ * three days: the lowest daily peak known. *found: days used.
  */
 static double burst_level(const struct detector *d, int i, int *found)
 {
 	double v[PEAK_DAYS], w[PEAK_DAYS];
-	int n = 0, k, pos;
+	int n = daily_values(d, d->days_ex, i, BURST_DAYS, v), k, pos;
 	double q1, q2, q3, beta, loc, p;
 
-	for (int back = 1; back <= BURST_DAYS && d->peak_day != INT64_MIN;
-	     back++) {
-		int64_t day = d->peak_day - back;
-		float x = d->days_ex[(size_t)(day % PEAK_DAYS + PEAK_DAYS) %
-				     PEAK_DAYS][i];
-
-		if (!isnan(x)) {
-			v[n++] = x;
-		}
-	}
 	*found = n;
 	if (n == 0) {
 		return NAN;
 	}
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_dbl);
 	if (n < 3) {
 		return v[0];
 	}

@@ -50,7 +50,7 @@ struct detect_params {
 	int64_t cooldown_ms; /* after a resolve, only escalations */
 	int64_t warmup_ms;   /* counting time needed before the first alert */
 	int64_t novelty_ms;  /* > 0: a spike must beat the highest count of
-				this long (outside alerts) */
+				this long (alerts and today included) */
 	int window;          /* shortest span tested, in buckets */
 };
 
@@ -110,8 +110,8 @@ struct detect_result {
 	enum detect_action action;
 	int64_t fired_start_ms; /* while firing: the episode's first bucket */
 	/* With novelty: the highest count per bucket over the span that the
-	 * stream reached without an alert over record_days days, which the
-	 * spike beat; record_days 0: none. */
+	 * stream reached over record_days days (today so far and alerts
+	 * included), which the spike beat; record_days 0: none. */
 	int64_t record;
 	int record_days;
 };
@@ -142,8 +142,9 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
  */
 bool detector_end_firing(struct detector *d);
 /*
- * With novelty: the highest count per bucket the stream reached without an
- * alert over the last *days days (0: novelty off or no day yet).
+ * With novelty: the highest count per bucket the stream reached over the
+ * last *days days, today so far and alerts included (0: novelty off or no
+ * bucket yet).
  */
 int64_t detector_record(const struct detector *d, int *days);
 /* Start of the next bucket expected, or INT64_MIN before the first. */

@@ -131,9 +131,7 @@ struct run {
 	int early_fires; /* fires before the first spike */
 	int found;       /* spikes with a fire on their first two buckets */
 	int found_any;   /* spikes with a fire while they last */
-	int64_t first_fire_ms;
 	double resolve_baseline;
-	int reasons[DETECT_WHY_RESOLVED + 1];
 };
 
 static bool in_spike(const struct sim *s, int i, int64_t t, int64_t within)
@@ -149,13 +147,11 @@ static void simulate(struct detector *d, const struct sim *s, int days,
 	bool found[MAX_SPIKES] = {0}, any[MAX_SPIKES] = {0};
 
 	memset(r, 0, sizeof(*r));
-	r->first_fire_ms = INT64_MIN;
 	for (int64_t t = s->origin_ms; t < end; t += s->bucket_ms) {
 		struct detect_result res;
 		bool spike = false;
 
 		detector_step(d, t, poisson(sim_rate(s, t)), &res);
-		r->reasons[res.reason]++;
 		for (int i = 0; i < s->n_spikes; i++) {
 			spike |= in_spike(s, i, t, s->spikes[i].len_ms);
 			if (res.action == DETECT_FIRE &&
@@ -170,9 +166,6 @@ static void simulate(struct detector *d, const struct sim *s, int days,
 		if (res.action == DETECT_FIRE) {
 			r->fires++;
 			r->escalations += res.escalation;
-			if (r->first_fire_ms == INT64_MIN) {
-				r->first_fire_ms = t;
-			}
 			if (!spike &&
 			    (s->n_spikes == 0 || t < s->spikes[0].start_ms)) {
 				r->early_fires++;
