@@ -21,11 +21,13 @@
 #include "core/history.h"
 #include "core/keys.h"
 #include "core/match.h"
+#include "core/mbatch.h"
 #include "core/mention.h"
 #include "core/render.h"
 #include "core/silence.h"
 #include "core/terms.h"
 #include "core/window.h"
+#include "daemon/intake.h"
 #include "io/api.h"
 #include "io/deliver.h"
 #include "io/ingest.h"
@@ -71,6 +73,7 @@ struct rule_rt {
 	struct series *series;
 	struct detector *det;
 	char *state_key;
+	bool state_dirty; /* evaluated since its state was saved */
 	bool loaded;
 	bool load_inflight;
 	/* Counting began (rule_begin); begin_ms: the bucket it began at,
@@ -132,6 +135,11 @@ struct hark {
 	struct store *store;
 	struct deliver *deliver;
 	struct api *api;
+	struct intake *intake; /* push bodies; NULL in replay */
+	/* hark_stop waits for the pushes in flight, then a tick more for
+	 * their replies to leave (freeing the API closes the sockets) */
+	bool stop_wait_intake;
+	bool stop_intake_empty;
 	struct ingest_file **files;
 	struct file_pos *file_pos; /* by source index */
 	int64_t file_save_ms;      /* next periodic save of the positions */
@@ -192,6 +200,7 @@ struct hark {
 };
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
+static void stop_now(struct hark *h);
 static int source_mention_cb(void *arg, int source, const struct mention *m,
 			     char *err, size_t errlen);
 static void source_flush_cb(void *arg);
@@ -486,6 +495,7 @@ void hark_free(struct hark *h)
 		return;
 	}
 	api_free(h->api);
+	intake_free(h->intake);
 	if (h->files != NULL) {
 		for (size_t i = 0; i < h->cfg->n_sources; i++) {
 			ingest_file_free(h->files[i]);
@@ -818,65 +828,74 @@ static void source_flush_cb(void *arg)
 	hark_process(arg);
 }
 
-void hark_push_body(struct hark *h, int source, const char *body, size_t len,
-		    struct buf *out)
+/*
+ * Counts a parsed chunk of a push (intake, in arrival order): what
+ * hark_ingest_line does after parsing, each line's verdict into t.
+ */
+static void push_count(void *arg, int source, const struct mbatch *b,
+		       long line0, struct intake_tally *t)
 {
-	cJSON *reply = cJSON_CreateObject();
-	cJSON *errors = cJSON_CreateArray();
-	uint64_t accepted = 0, rejected = 0;
-	size_t lineno = 0, n_errors = 0;
-	const char *p = body;
-	const char *end = body + len;
-	char *text;
+	struct hark *h = arg;
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	int64_t now = arrival_now(h);
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end;
-		size_t l = (size_t)(eol - p);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct mbatch_item *it = &b->items[i];
+		struct window_mention wm;
 		char why[256];
 
-		lineno++;
-		if (l > 0 && p[l - 1] == '\r') {
-			l--;
+		switch (it->kind) {
+		case MBATCH_EMPTY:
+		case MBATCH_MSG:
+			continue;
+		case MBATCH_SKIPPED:
+			h->received++;
+			ss->received++;
+			t->accepted++;
+			continue;
+		case MBATCH_BAD:
+			h->received++;
+			ss->received++;
+			h->rejected++;
+			ss->rejected++;
+			intake_tally_reject(t, line0 + it->lineno, it->why);
+			continue;
+		case MBATCH_OK:
+			break;
 		}
-		while (l > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			l--;
+		h->received++;
+		ss->received++;
+		if (admit_event_time(h, ss, &it->m, why, sizeof(why)) < 0) {
+			intake_tally_reject(t, line0 + it->lineno, why);
+			continue;
 		}
-		if (l > 0) {
-			if (hark_ingest_line(h, source, p, l, why,
-					     sizeof(why)) == 0) {
-				accepted++;
-			} else {
-				rejected++;
-				if (n_errors < HARK_MAX_PUSH_ERRORS) {
-					cJSON *e = cJSON_CreateObject();
+		count_matched(h, mbatch_view(it, &wm), now, b->ids + it->ids,
+			      it->n_ids);
+		t->accepted++;
+	}
+}
 
-					cJSON_AddNumberToObject(e, "line",
-								(double)lineno);
-					cJSON_AddStringToObject(e, "error",
-								why);
-					cJSON_AddItemToArray(errors, e);
-					n_errors++;
-				}
-			}
-		}
-		p = nl != NULL ? nl + 1 : end;
-	}
-	cJSON_AddNumberToObject(reply, "accepted", (double)accepted);
-	cJSON_AddNumberToObject(reply, "rejected", (double)rejected);
-	cJSON_AddItemToObject(reply, "errors", errors);
-	if (rejected > n_errors) {
-		cJSON_AddNumberToObject(reply, "errors_omitted",
-					(double)(rejected - n_errors));
-	}
-	text = cJSON_PrintUnformatted(reply);
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	free(text);
-	cJSON_Delete(reply);
-	hark_process(h);
+static void push_counted(void *arg)
+{
+	hark_process(arg);
+}
+
+static const struct intake_ops push_ops = {
+	.count = push_count,
+	.counted = push_counted,
+};
+
+struct intake *hark_intake(const struct hark *h)
+{
+	return h->intake;
+}
+
+const char *hark_source_name(const struct hark *h, int source)
+{
+	return source >= 0 && (size_t)source < h->cfg->n_sources
+		       ? h->cfg->sources[source].name
+		       : NULL;
 }
 
 /* ---- store writes that failed, kept until the store is back ---- */
@@ -1143,6 +1162,8 @@ static void notify(struct hark *h, struct rule_rt *r,
 static void save_state(struct hark *h, struct rule_rt *r)
 {
 	size_t len;
+
+	r->state_dirty = false;
 	char *enc = detector_encode(r->det, &len);
 
 	/* The state outlives the counts it summarises: keep it 4× longer. */
@@ -1283,8 +1304,31 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	/* Replay's store is a fresh in-memory one read by nobody, and
 	 * encoding every rule's state after every bucket was a quarter of
 	 * its time. */
-	if (!h->replay) {
+	if (h->replay) {
+		return;
+	}
+	if (res.action != DETECT_NONE) {
+		/* What receivers were told is never judged again. */
 		save_state(h, r);
+	} else {
+		r->state_dirty = true;
+	}
+}
+
+/*
+ * Saves the states evaluate left dirty: at most one write per rule per
+ * tick however many of its buckets closed meanwhile (catching up on
+ * history closes hundreds a second). A crash loses nothing: the counts
+ * of those buckets were stored before they were judged, and a restarted
+ * daemon resumes at the saved state's next bucket and judges them again
+ * from their stored totals.
+ */
+static void save_dirty(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		if (h->rules[i].state_dirty) {
+			save_state(h, &h->rules[i]);
+		}
 	}
 }
 
@@ -1551,12 +1595,48 @@ struct load_ctx {
 	size_t rule;
 };
 
+/*
+ * The push intake: its workers parse while the loop counts. It may hold
+ * a few bodies at once, so that a worker never waits for the next push
+ * while memory stays a few bodies' worth (16 MiB at least, for the small
+ * bodies of a busy stream of clients).
+ */
+#define HARK_INTAKE_BODIES 4
+#define HARK_INTAKE_MIN_BYTES (16u * 1024 * 1024)
+
+static int start_intake(struct hark *h)
+{
+	const struct config *cfg = h->cfg;
+	unsigned workers = cfg->http_workers_set ? (unsigned)cfg->http_workers
+						 : intake_default_workers();
+	uint64_t max_bytes = cfg->max_body_bytes * HARK_INTAKE_BODIES;
+	char err[256];
+
+	if (max_bytes < HARK_INTAKE_MIN_BYTES) {
+		max_bytes = HARK_INTAKE_MIN_BYTES;
+	}
+	h->intake = intake_new(h->base, workers, max_bytes, &push_ops, h, err,
+			       sizeof(err));
+	if (h->intake == NULL) {
+		log_error("hark", "%s; stopping", err);
+		return -1;
+	}
+	intake_set_matcher(h->intake, h->matcher, cfg->n_rules);
+	log_info("hark", "push workers=%u", workers);
+	return 0;
+}
+
 static void begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
 
 	if (h->replay) {
 		h->phase = PHASE_SERVING;
+		return;
+	}
+	if (start_intake(h) < 0) {
+		h->phase = PHASE_STOPPED;
+		event_base_loopbreak(h->base);
 		return;
 	}
 	h->api = api_start(h->base, h, cfg->listen, cfg->token,
@@ -1789,19 +1869,40 @@ static void stop_step(struct hark *h)
 	    timeutil_mono_ms() < h->stop_deadline_ms) {
 		return;
 	}
+	save_dirty(h);
 	h->draining = true;
 	deliver_drain(h->deliver, h->stop_deadline_ms, drained_cb, h);
 }
 
+/*
+ * Stops: pushes already taken are counted and answered first (their
+ * clients were not told yet), then the intake closes and the counts are
+ * flushed.
+ */
 void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
 {
-	if (h->phase == PHASE_STOPPING || h->phase == PHASE_STOPPED) {
+	if (h->phase == PHASE_STOPPING || h->phase == PHASE_STOPPED ||
+	    h->stop_wait_intake) {
 		return;
 	}
-	log_info("hark", "stopping: intake closed, flushing counts");
 	h->stopped = done;
 	h->stopped_arg = arg;
 	h->stop_deadline_ms = timeutil_mono_ms() + HARK_STOP_DEADLINE_MS;
+	if (h->intake != NULL) {
+		intake_close(h->intake);
+		if (!intake_empty(h->intake)) {
+			log_info("hark", "stopping: answering the pushes in "
+					 "flight");
+			h->stop_wait_intake = true;
+			return;
+		}
+	}
+	stop_now(h);
+}
+
+static void stop_now(struct hark *h)
+{
+	log_info("hark", "stopping: intake closed, flushing counts");
 	api_free(h->api);
 	h->api = NULL;
 	for (size_t i = 0; i < h->cfg->n_sources; i++) {
@@ -1846,7 +1947,8 @@ void hark_stop(struct hark *h, void (*done)(void *arg), void *arg)
  * saved state awaited from the store. */
 static bool quiescent(const struct hark *h)
 {
-	if (h->inflight > 0) {
+	if (h->inflight > 0 ||
+	    (h->intake != NULL && !intake_quiet(h->intake))) {
 		return false;
 	}
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
@@ -1958,6 +2060,9 @@ static void apply_reload(struct hark *h)
 	}
 	for (size_t j = 0; j < old->n_rules; j++) {
 		if (!kept[j]) {
+			if (h->rules[j].state_dirty) {
+				save_state(h, &h->rules[j]);
+			}
 			resolve_removed(h, &h->rules[j]);
 			rule_fini(&h->rules[j]);
 			removed++;
@@ -1968,6 +2073,9 @@ static void apply_reload(struct hark *h)
 	h->rules = rules;
 	free(h->match_ids);
 	h->match_ids = xcalloc(n->n_rules + 1, sizeof(*h->match_ids));
+	if (h->intake != NULL) {
+		intake_set_matcher(h->intake, h->reload_matcher, n->n_rules);
+	}
 	matcher_free(h->matcher);
 	h->matcher = h->reload_matcher;
 	h->reload_matcher = NULL;
@@ -1992,8 +2100,17 @@ static void apply_reload(struct hark *h)
  * saved state of added rules after the load deadline. */
 static void reload_step(struct hark *h)
 {
+	if (h->reload_cfg != NULL && h->intake != NULL) {
+		/* Chunks already parsed name rules by their old index: the
+		 * workers pause until those are counted and the new matcher
+		 * is theirs. */
+		intake_hold(h->intake, true);
+	}
 	if (h->reload_cfg != NULL && quiescent(h)) {
 		apply_reload(h);
+		if (h->intake != NULL) {
+			intake_hold(h->intake, false);
+		}
 	}
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
@@ -2108,8 +2225,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case PHASE_SERVING:
-		reload_step(h);
+		if (h->stop_wait_intake) {
+			if (h->stop_intake_empty) {
+				h->stop_wait_intake = false;
+				stop_now(h);
+				break;
+			}
+			h->stop_intake_empty = intake_empty(h->intake);
+		} else {
+			reload_step(h);
+		}
 		hark_process(h);
+		save_dirty(h);
 		start_files(h);
 		save_file_positions(h);
 		retry_pending(h);
@@ -2276,6 +2403,25 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	       "counter", "hark_mentions_late_total");
 	emit(out, "hark_mentions_late_total %llu\n",
 	     (unsigned long long)h->late);
+	if (h->intake != NULL) {
+		struct intake_stats is = intake_stats(h->intake);
+
+		METRIC(out,
+		       "Threads parsing and matching pushed bodies "
+		       "(http.workers).",
+		       "gauge", "hark_push_workers");
+		emit(out, "hark_push_workers %u\n", is.workers);
+		METRIC(out,
+		       "Pushes answered 503 because the workers were behind.",
+		       "counter", "hark_push_busy_total");
+		emit(out, "hark_push_busy_total %llu\n",
+		     (unsigned long long)is.busy);
+		METRIC(out,
+		       "Bytes of pushed bodies taken and not yet answered.",
+		       "gauge", "hark_push_held_bytes");
+		emit(out, "hark_push_held_bytes %llu\n",
+		     (unsigned long long)is.held_bytes);
+	}
 	METRIC(out, "Lines received per source.", "counter",
 	       "hark_source_received_total");
 	for (size_t i = 0; i < cfg->n_sources; i++) {

@@ -24,6 +24,7 @@ struct mention;
 struct mention_opts;
 struct window_mention;
 struct hark;
+struct intake;
 
 /*
  * The detector settings of rule r: detect_params_default for its bucket,
@@ -75,9 +76,10 @@ int hark_ingest_line_as(struct hark *h, int source,
 /* Evaluates every bucket the watermark has closed. */
 void hark_process(struct hark *h);
 
-/* Handles a POST /v1/mentions body; writes the 202 JSON reply to out. */
-void hark_push_body(struct hark *h, int source, const char *body, size_t len,
-		    struct buf *out);
+/* The push intake (POST /v1/mentions), once serving; NULL in replay. */
+struct intake *hark_intake(const struct hark *h);
+/* The name of source index source (NULL: none, as for -1). */
+const char *hark_source_name(const struct hark *h, int source);
 /* GET /v1/rules, GET /metrics bodies, appended to out. */
 void hark_rules_json(struct hark *h, struct buf *out);
 /* GET /v1/sources: {"sources":[{"name","type","state","received",

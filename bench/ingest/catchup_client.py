@@ -40,6 +40,15 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def loop_cpu_s(pid):
+    """CPU of harkd's event-loop thread alone (its main thread)."""
+    if pid is None:
+        return 0.0
+    with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def get(conn, path):
     conn.request("GET", path)
     resp = conn.getresponse()
@@ -100,6 +109,7 @@ def main():
     accepted = rejected = 0
 
     cpu0 = cpu_s(a.pid)
+    loop0 = loop_cpu_s(a.pid)
     t0 = time.monotonic()
     for i in range(len(bounds) - 1):
         conn.request("POST", "/v1/mentions", body=mm[bounds[i]:bounds[i + 1]],
@@ -127,6 +137,7 @@ def main():
         time.sleep(a.poll_ms / 1000.0)
     t_done = time.monotonic()
     cpu_done = cpu_s(a.pid)
+    loop_done = loop_cpu_s(a.pid)
     metrics = get(conn, "/metrics").decode()
     conn.close()
 
@@ -148,6 +159,7 @@ def main():
         "polls": polls,
         "harkd_cpu_s": round(cpu_done - cpu0, 2),
         "harkd_cpu_post_s": round(cpu_posted - cpu0, 2),
+        "harkd_loop_cpu_s": round(loop_done - loop0, 2),
         "late": metric("hark_mentions_late_total"),
         "dropped_writes": metric("hark_store_dropped_writes_total"),
         "pending_writes": metric("hark_store_pending_writes"),

@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "core/match.h"
+#include "core/mbatch.h"
 #include "core/mention.h"
 #include "core/terms.h"
 #include "core/window.h"
@@ -105,41 +106,9 @@ static int cmp_day(const void *a, const void *b)
  * batches strictly in sequence order, exactly where feed used to, so
  * output does not depend on the workers' timing.
  */
-enum item_kind {
-	ITEM_EMPTY, /* a blank line: only counted towards the batch */
-	ITEM_OK,    /* m and ids filled (before parsing: raw line at off) */
-	ITEM_BAD,   /* why: the parser's reason */
-	ITEM_MSG,   /* why: a message for stderr (open or read error) */
-};
-
-struct item {
-	enum item_kind kind;
-	bool fail; /* ITEM_MSG: the file could not be read */
-	struct mention m;
-	size_t off; /* the raw line, in batch.raw */
-	size_t len;
-	size_t ids; /* offset in batch.ids */
-	size_t n_ids;
-	/* counting's view of m (when n_ids > 0); its terms are found on the
-	 * counting side, only for a bucket whose tops are read */
-	struct window_mention wm;
-	long lineno;
-	char *why; /* owned */
-};
-
 struct batch {
-	struct item *items;
-	size_t n, cap;
-	uint32_t *ids;
-	size_t n_ids, cap_ids;
-	char *raw; /* the batch's lines, copied out of the reader */
-	size_t raw_len, raw_cap;
-	/* the parsed mentions' strings (mention_parse_in): one arena per
-	 * batch, reused, instead of a malloc and a free per mention */
-	char *mem;
-	size_t mem_cap;
+	struct mbatch mb;
 	uint64_t seq; /* position in the sequence the main thread counts */
-	size_t lines; /* lines read, empty ones included */
 	int file;     /* index in files; batches never span two files */
 	bool run;     /* a full batch: evaluate closed buckets after it */
 	bool last;    /* no batch follows */
@@ -190,19 +159,9 @@ struct pipeline {
 	int n_files;
 };
 
-/* Frees what a batch's items own. */
 static void batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->items[i].kind == ITEM_OK) {
-			mention_fini(&b->items[i].m);
-		}
-		free(b->items[i].why);
-	}
-	b->n = 0;
-	b->n_ids = 0;
-	b->raw_len = 0;
-	b->lines = 0;
+	mbatch_clear(&b->mb);
 	b->run = false;
 	b->last = false;
 	b->next = NULL;
@@ -239,51 +198,6 @@ static void give_back(struct pipeline *p, struct batch *b)
 	p->free_list = b;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-}
-
-static struct item *new_item(struct batch *b, enum item_kind kind)
-{
-	struct item *it;
-
-	if (b->n == b->cap) {
-		b->cap = b->cap != 0 ? b->cap * 2 : REPLAY_BATCH_LINES + 4;
-		b->items = xreallocarray(b->items, b->cap, sizeof(*b->items));
-	}
-	it = &b->items[b->n++];
-	memset(it, 0, sizeof(*it));
-	it->kind = kind;
-	return it;
-}
-
-static void put_msg(struct batch *b, bool fail, char *msg)
-{
-	struct item *it = new_item(b, ITEM_MSG);
-
-	it->fail = fail;
-	it->why = msg;
-}
-
-static void put_line(struct batch *b, const char *line, size_t len, long lineno)
-{
-	struct item *it;
-
-	while (len > 0 && line[len - 1] == '\r') {
-		len--;
-	}
-	if (len == 0) {
-		new_item(b, ITEM_EMPTY);
-		return;
-	}
-	if (b->raw_len + len > b->raw_cap) {
-		b->raw_cap = (b->raw_len + len) * 2;
-		b->raw = xrealloc(b->raw, b->raw_cap);
-	}
-	memcpy(b->raw + b->raw_len, line, len);
-	it = new_item(b, ITEM_OK);
-	it->off = b->raw_len;
-	it->len = len;
-	it->lineno = lineno;
-	b->raw_len += len;
 }
 
 static void carry_add(struct reader *r, const char *s, size_t n)
@@ -362,9 +276,9 @@ static bool fill_batch(struct pipeline *p, struct batch *b)
 	if (r->in == NULL) {
 		r->in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 		if (r->in == NULL) {
-			put_msg(b, true,
-				xasprintf("hark: %s: %s", path,
-					  strerror(errno)));
+			mbatch_put_msg(&b->mb, true,
+				       xasprintf("hark: %s: %s", path,
+						 strerror(errno)));
 			goto file_end;
 		}
 		r->pos = 0;
@@ -374,14 +288,15 @@ static bool fill_batch(struct pipeline *p, struct batch *b)
 		r->lineno = 0;
 	}
 	while (next_line(r, &line, &len)) {
-		put_line(b, line, len, ++r->lineno);
-		if (++b->lines >= REPLAY_BATCH_LINES) {
+		mbatch_put_line(&b->mb, line, len, ++r->lineno);
+		if (b->mb.lines >= REPLAY_BATCH_LINES) {
 			b->run = true;
 			return true;
 		}
 	}
 	if (ferror(r->in)) {
-		put_msg(b, false, xasprintf("hark: %s: read error", path));
+		mbatch_put_msg(&b->mb, false,
+			       xasprintf("hark: %s: read error", path));
 	}
 	if (r->in != stdin) {
 		fclose(r->in);
@@ -401,55 +316,9 @@ static void parse_batch(struct worker *w, struct batch *b)
 		.format = MENTION_FORMAT_AUTO,
 		.reblog_original = true,
 	};
-	char why[256];
-	size_t need = b->raw_len + b->n * MENTION_MEM_SLACK, at = 0;
 
-	/* sized before parsing: the mentions point into it */
-	if (need > b->mem_cap) {
-		free(b->mem);
-		b->mem_cap = need + need / 4;
-		b->mem = xmalloc(b->mem_cap);
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		struct item *it = &b->items[i];
-		struct match_input in;
-		size_t room;
-
-		if (it->kind != ITEM_OK) {
-			continue;
-		}
-		room = it->len + MENTION_MEM_SLACK;
-		/* as mention_parse does */
-		if (mention_parse_in(&it->m, &auto_opts, b->raw + it->off,
-				     it->len, b->mem + at, room, why,
-				     sizeof(why)) != MENTION_OK) {
-			it->kind = ITEM_BAD;
-			it->why = xstrdup(why);
-			continue;
-		}
-		at += room;
-		in.text = it->m.text;
-		in.len = strlen(it->m.text);
-		in.lang = it->m.lang;
-		in.source = NULL;
-		in.author = it->m.author;
-		it->n_ids = matcher_match(w->matcher, &in, w->scratch_ids,
-					  w->p->n_rules);
-		if (b->n_ids + it->n_ids > b->cap_ids) {
-			b->cap_ids = (b->n_ids + it->n_ids) * 2;
-			b->ids = xreallocarray(b->ids, b->cap_ids,
-					       sizeof(*b->ids));
-		}
-		if (it->n_ids > 0) {
-			memcpy(b->ids + b->n_ids, w->scratch_ids,
-			       it->n_ids * sizeof(*b->ids));
-		}
-		it->ids = b->n_ids;
-		b->n_ids += it->n_ids;
-		if (it->n_ids > 0) {
-			window_mention_init(&it->wm, &it->m);
-		}
-	}
+	mbatch_parse(&b->mb, &auto_opts, w->matcher, w->scratch_ids,
+		     w->p->n_rules, NULL);
 }
 
 static void *parse_thread(void *arg)
@@ -494,21 +363,6 @@ static struct batch *next_full(struct pipeline *p, uint64_t seq)
 	*at = b->next;
 	pthread_mutex_unlock(&p->lock);
 	return b;
-}
-
-/* The window_mention of item it (only its mention when it matched no
- * rule). */
-static const struct window_mention *view(const struct item *it,
-					 struct window_mention *wm)
-{
-	if (it->n_ids == 0) {
-		/* counted for no rule: only wm->m is read */
-		memset(wm, 0, sizeof(*wm));
-		wm->m = &it->m;
-		return wm;
-	}
-	*wm = it->wm;
-	return wm;
 }
 
 /* Counts the parse thread's batches in order; returns -1 when a file
@@ -572,16 +426,17 @@ static int feed_files(struct hark *h, char **files, int n_files,
 		struct batch *b = next_full(&p, seq++);
 
 		last = b->last;
-		for (size_t i = 0; i < b->n && b->file != skip; i++) {
-			const struct item *it = &b->items[i];
+		for (size_t i = 0; i < b->mb.n && b->file != skip; i++) {
+			const struct mbatch_item *it = &b->mb.items[i];
 
 			switch (it->kind) {
-			case ITEM_EMPTY:
+			case MBATCH_EMPTY:
 				break;
-			case ITEM_OK:
+			case MBATCH_OK:
 				if (hark_replay_count_prepared(
-					    h, view(it, &wm), b->ids + it->ids,
-					    it->n_ids, why, sizeof(why)) == 0) {
+					    h, mbatch_view(it, &wm),
+					    b->mb.ids + it->ids, it->n_ids, why,
+					    sizeof(why)) == 0) {
 					break;
 				}
 				if (*errors < REPLAY_MAX_LINE_ERRORS) {
@@ -591,7 +446,8 @@ static int feed_files(struct hark *h, char **files, int n_files,
 				}
 				(*errors)++;
 				break;
-			case ITEM_BAD:
+			case MBATCH_SKIPPED:
+			case MBATCH_BAD:
 				hark_replay_reject(h);
 				if (*errors < REPLAY_MAX_LINE_ERRORS) {
 					fprintf(stderr, "%s:%ld: %s\n",
@@ -600,7 +456,7 @@ static int feed_files(struct hark *h, char **files, int n_files,
 				}
 				(*errors)++;
 				break;
-			case ITEM_MSG:
+			case MBATCH_MSG:
 				fprintf(stderr, "%s\n", it->why);
 				if (it->fail) {
 					rc = -1;
@@ -620,11 +476,7 @@ out:
 		}
 	}
 	for (size_t i = 0; i < REPLAY_BATCHES; i++) {
-		batch_clear(&p.slots[i]);
-		free(p.slots[i].items);
-		free(p.slots[i].ids);
-		free(p.slots[i].raw);
-		free(p.slots[i].mem);
+		mbatch_fini(&p.slots[i].mb);
 	}
 	/* Clones first: they share the first matcher's database. */
 	for (int i = REPLAY_WORKERS - 1; i >= 0; i--) {

@@ -175,6 +175,10 @@ static const struct key keys[] = {
 	 "bearer token required on write routes; empty: none", CFG(token)},
 	{S_HTTP, "max_body", T_SIZE, "10MiB", "largest accepted request body",
 	 CFG(max_body_bytes), .flags = F_MIN, .min = 1},
+	{S_HTTP, "workers", T_INT, NULL,
+	 "threads that parse and match pushed bodies while the event loop "
+	 "counts; absent: one per core; 0: on the event loop",
+	 CFG(http_workers), .flags = F_MIN | F_MAX, .min = 0, .max = 256},
 
 	{S_SOURCE, "name", T_STRING, NULL, "unique source name", SRC(name),
 	 .flags = F_REQUIRED},
@@ -1411,11 +1415,12 @@ static void check_store(struct ctx *c, const struct yaml_value *m,
 	}
 }
 
-static void check_http(struct ctx *c, const struct yaml_value *m,
+static void check_http(struct ctx *c, uint32_t set, const struct yaml_value *m,
 		       const char *path)
 {
 	char *q;
 
+	c->cfg->http_workers_set = was_set(S_HTTP, set, "workers");
 	if (c->cfg->listen != NULL && !listen_ok(c->cfg->listen)) {
 		q = quoted(c->cfg->listen);
 		key_problem(c, m, path, "listen",
@@ -1971,7 +1976,7 @@ static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
 		check_store(c, m, path);
 		break;
 	case S_HTTP:
-		check_http(c, m, path);
+		check_http(c, set, m, path);
 		break;
 	case S_SOURCE:
 		check_source(c, base, set, m, path, line, col);

@@ -228,6 +228,8 @@ struct config {
 	char *listen;            /* "http.listen", default 127.0.0.1:8686 */
 	char *token;             /* "http.token"; NULL or "" = none */
 	uint64_t max_body_bytes; /* "http.max_body", default 10MiB */
+	int64_t http_workers;    /* "http.workers"; unset: one per core */
+	bool http_workers_set;
 
 	char *log_level;    /* "log_level", default info */
 	char *external_url; /* "external_url" link template; NULL: none */

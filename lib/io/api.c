@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "daemon/intake.h"
 #include "hark.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -87,12 +88,26 @@ static bool token_ok(const struct api *a, struct evhttp_request *req)
 	return diff == 0 && la == lb;
 }
 
+/* The 202 of a push, once the intake has counted it (the request
+ * outlives a client gone meanwhile: libevent frees it on reply). */
+static void push_reply(void *arg, const char *json, size_t len)
+{
+	struct evhttp_request *req = arg;
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Content-Type", "application/json");
+	evbuffer_add(out, json, len);
+	evbuffer_add(out, "\n", 1);
+	evhttp_send_reply(req, 202, "Accepted", out);
+	evbuffer_free(out);
+}
+
 static void handle_mentions(struct api *a, struct evhttp_request *req)
 {
 	struct evbuffer *in;
 	size_t len;
 	const char *body;
-	struct buf out;
 	int source = hark_push_source(a->h);
 
 	if (!method_is(req, EVHTTP_REQ_POST)) {
@@ -118,13 +133,21 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 	in = evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(in);
 	body = (const char *)evbuffer_pullup(in, -1);
-	buf_init(&out, API_MAX_REPLY_BYTES);
-	hark_push_body(a->h, source, body != NULL ? body : "", len, &out);
-	if (buf_putc(&out, '\n') < 0) {
-		buf_reset(&out);
+	switch (intake_push(hark_intake(a->h), source,
+			    hark_source_name(a->h, source),
+			    body != NULL ? body : "", len, push_reply, req)) {
+	case INTAKE_QUEUED:
+		break;
+	case INTAKE_BUSY:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Retry-After", "1");
+		reply_error(req, 503, "Service Unavailable",
+			    "busy: the workers are behind; retry");
+		break;
+	case INTAKE_CLOSED:
+		reply_error(req, 503, "Service Unavailable", "daemon stopping");
+		break;
 	}
-	reply(req, 202, "Accepted", "application/json", out.data, out.len);
-	buf_fini(&out);
 }
 
 static void deny(struct evhttp_request *req)

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -113,6 +114,56 @@ class Ingest(H.HarkTestCase):
         # Lines 1, 3, 9 and the one without a newline match; 7 does not.
         self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 4)
         self.stop(h)
+
+    def test_workers(self):
+        """http.workers: a body of many chunks gets the same reply (counts,
+        line numbers of errors far into it) parsed on two worker threads as
+        on the loop; a stop answers the push it has taken."""
+        n = 6000
+        bad = {7, 3001, 5999}
+        lines = []
+        for i in range(1, n + 1):
+            if i in bad:
+                lines.append('{"id": "broken %d"' % i)
+            else:
+                lines.append(flat(i, ("blablacar %d" if i % 3 else "rien %d") % i,
+                                  "2026-11-02T10:%02d:00Z" % (i % 60)))
+        body = "\n".join(lines) + "\n"
+        self.assertGreater(len(body), 600 * 1024)  # several chunks
+        replies = {}
+        for workers in (0, 2):
+            h = self.harkd(conf("  workers: %d\n" % workers))
+            status, reply = H.post_mentions(h.port, body)
+            self.assertEqual(status, 202, reply)
+            replies[workers] = reply
+            self.assertEqual(H.get_metrics(h.port).get("hark_push_workers"), workers)
+            self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"),
+                             len([i for i in range(1, n + 1) if i % 3 and i not in bad]))
+            self.stop(h)
+        self.assertEqual(replies[0], replies[2])
+        self.assertEqual(replies[2]["accepted"], n - len(bad))
+        self.assertEqual([e["line"] for e in replies[2]["errors"]], sorted(bad))
+
+        # SIGTERM while the workers parse: the push is still answered.
+        h = self.harkd(conf("  workers: 2\n"))
+        got = {}
+
+        def send():
+            got["r"] = H.post_mentions(h.port, body * 4)
+
+        t = threading.Thread(target=send)
+        t.start()
+        held = []
+        H.wait_until(lambda: not t.is_alive() or held.append(
+            H.get_metrics(h.port).get("hark_push_held_bytes", 0)) or held[-1] > 0,
+            60, interval=0.001, what="the push taken")
+        caught = t.is_alive()
+        self.stop(h)  # SIGTERM, exit 0, no sanitizer report
+        t.join(120)
+        self.assertEqual(got["r"][0], 202, got)
+        self.assertEqual(got["r"][1]["accepted"], 4 * (n - len(bad)))
+        if caught:
+            self.assertIn("answering the pushes in flight", open(h.log).read())
 
     def test_body_limit(self):
         h = self.harkd(conf('  max_body: "64KiB"\n'))
