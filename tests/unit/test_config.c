@@ -194,6 +194,12 @@ static const struct bad_case bad_cases[] = {
 	{"bucket not dividing a day", HEAD RULE0 "    bucket: 7m\n",
 	 "x.yaml:9:13: rules[0].bucket: must divide one day evenly (expected "
 	 "e.g. 1m, 5m, 15m, 1h, got 7m)"},
+	{"negative workers", "http:\n  workers: -1\n" HEAD RULE0,
+	 "x.yaml:2:12: http.workers: out of range (expected from 0 to 256, "
+	 "got \"-1\")"},
+	{"workers not a number", "http:\n  workers: two\n" HEAD RULE0,
+	 "x.yaml:2:12: http.workers: not an integer (expected a whole number, "
+	 "got \"two\")"},
 	{"size without unit", "http:\n  max_body: 1024\n" HEAD RULE0,
 	 "x.yaml:2:13: http.max_body: a size needs a unit (B, KB, KiB, MB, "
 	 "MiB, GB, GiB), got \"1024\""},
@@ -521,6 +527,7 @@ static void test_defaults(void)
 	CHECK_STR(cfg.listen, "127.0.0.1:8686");
 	CHECK(cfg.token == NULL);
 	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
+	CHECK(!cfg.http_workers_set); /* one per core */
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.n_sources, 0);
 	CHECK_INT(cfg.n_receivers, 0);
@@ -580,6 +587,7 @@ static void test_every_key(void)
 		"  listen: \"[::1]:0\"\n"
 		"  token: \"\"\n"
 		"  max_body: 64KiB\n"
+		"  workers: 0\n"
 		"sources:\n"
 		"  - name: push\n"
 		"    type: http-push\n"
@@ -645,6 +653,8 @@ static void test_every_key(void)
 	CHECK_STR(cfg.listen, "[::1]:0");
 	CHECK_STR(cfg.token, "");
 	CHECK_INT(cfg.max_body_bytes, 65536);
+	CHECK(cfg.http_workers_set);
+	CHECK_INT(cfg.http_workers, 0);
 	CHECK_STR(cfg.log_level, "debug");
 	CHECK_INT(cfg.n_sources, 3);
 	CHECK_INT(cfg.sources[0].type, CONFIG_SOURCE_HTTP_PUSH);
