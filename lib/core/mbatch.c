@@ -142,8 +142,7 @@ void mbatch_parse(struct mbatch *b, const struct mention_opts *o,
 		}
 		room = it->len + MENTION_MEM_SLACK;
 		switch (mention_parse_in(&it->m, o, b->text + it->off, it->len,
-					 b->mem + at, room, why,
-					 sizeof(why))) {
+					 b->mem + at, room, why, sizeof(why))) {
 		case MENTION_OK:
 			break;
 		case MENTION_SKIPPED:

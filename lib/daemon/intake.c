@@ -194,8 +194,9 @@ static void finish_push(struct intake *in, struct push *p)
 	cJSON_AddItemToObject(reply, "errors", p->t.errors);
 	p->t.errors = NULL;
 	if (p->t.rejected > p->t.n_errors) {
-		cJSON_AddNumberToObject(reply, "errors_omitted",
-					(double)(p->t.rejected - p->t.n_errors));
+		cJSON_AddNumberToObject(
+			reply, "errors_omitted",
+			(double)(p->t.rejected - p->t.n_errors));
 	}
 	text = cJSON_PrintUnformatted(reply);
 	cJSON_Delete(reply);

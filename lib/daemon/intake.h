@@ -37,8 +37,8 @@ void intake_tally_reject(struct intake_tally *t, long line, const char *why);
 struct intake_ops {
 	/* On the loop, in arrival order: counts the chunk b of a push from
 	 * source, whose lines are numbered from line0 + 1 in the body. */
-	void (*count)(void *arg, int source, const struct mbatch *b,
-		      long line0, struct intake_tally *t);
+	void (*count)(void *arg, int source, const struct mbatch *b, long line0,
+		      struct intake_tally *t);
 	/* On the loop, after each chunk counted (buckets may close). */
 	void (*counted)(void *arg);
 };

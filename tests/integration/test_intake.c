@@ -25,7 +25,7 @@
 
 struct seen {
 	long line;
-	int push; /* which reply it belongs to: replies so far */
+	int push;  /* which reply it belongs to: replies so far */
 	int rules; /* bit i: matched rule i */
 };
 
@@ -38,8 +38,8 @@ struct ctx {
 	int counted;
 };
 
-static void on_count(void *arg, int source, const struct mbatch *b,
-		     long line0, struct intake_tally *t)
+static void on_count(void *arg, int source, const struct mbatch *b, long line0,
+		     struct intake_tally *t)
 {
 	struct ctx *c = arg;
 
@@ -124,8 +124,8 @@ static char *make_body(size_t n, const long *bad, size_t n_bad, size_t *len)
 			is_bad |= bad[k] == (long)i;
 		}
 		if (is_bad) {
-			l = snprintf(line, sizeof(line), "{\"id\": \"%zu\", oops\n",
-				     i);
+			l = snprintf(line, sizeof(line),
+				     "{\"id\": \"%zu\", oops\n", i);
 		} else if (i % 97 == 0) {
 			l = snprintf(line, sizeof(line), "   \r\n");
 		} else {
@@ -164,7 +164,8 @@ static int reply_int(const char *json, const char *key)
 static int error_line(const char *json, int i)
 {
 	cJSON *r = cJSON_Parse(json);
-	const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "errors"), i);
+	const cJSON *e =
+		cJSON_GetArrayItem(cJSON_GetObjectItem(r, "errors"), i);
 	const cJSON *v = cJSON_GetObjectItem(e, "line");
 	int n = cJSON_IsNumber(v) ? v->valueint : -1;
 
@@ -225,9 +226,9 @@ static void test_order(const struct fold *f, unsigned workers)
 	c = x.c;
 	CHECK(x.len > 300 * 1024); /* several chunks */
 	for (int i = 0; i < 2; i++) {
-		CHECK_INT(intake_push(x.in, 3, NULL, x.body, x.len, on_reply,
-				      c),
-			  INTAKE_QUEUED);
+		CHECK_INT(
+			intake_push(x.in, 3, NULL, x.body, x.len, on_reply, c),
+			INTAKE_QUEUED);
 	}
 	if (workers == 0) {
 		/* answered in the call */
