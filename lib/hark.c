@@ -46,7 +46,6 @@
 #define HARK_HISTORY_MS (7 * 86400000LL)
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
-#define HARK_MAX_PUSH_ERRORS 100
 /* How far a created_at may run ahead of the newest one, and of the clock. */
 #define HARK_MAX_AHEAD_MS (86400000LL)
 #define HARK_MAX_FUTURE_MS (7 * 86400000LL)
@@ -749,6 +748,33 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 	count_matched(h, &wm, now, h->match_ids, n);
 }
 
+/*
+ * Counts mention wm (parsed and matched: ids, ascending), a line received
+ * from ss's source, once its event time is admitted; -1 with the reason in
+ * err (counted rejected) when it is not.
+ */
+static int count_received(struct hark *h, struct src_counts *ss,
+			  const struct window_mention *wm, const uint32_t *ids,
+			  size_t n, char *err, size_t errlen)
+{
+	h->received++;
+	ss->received++;
+	if (admit_event_time(h, ss, wm->m, err, errlen) < 0) {
+		return -1;
+	}
+	count_matched(h, wm, arrival_now(h), ids, n);
+	return 0;
+}
+
+/* A line received from ss's source that is not a mention. */
+static void reject_received(struct hark *h, struct src_counts *ss)
+{
+	h->received++;
+	ss->received++;
+	h->rejected++;
+	ss->rejected++;
+}
+
 int hark_ingest_line_as(struct hark *h, int source,
 			const struct mention_opts *o, const char *line,
 			size_t len, char *err, size_t errlen)
@@ -789,21 +815,6 @@ int hark_ingest_line_as(struct hark *h, int source,
 	return 0;
 }
 
-int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
-		     char *err, size_t errlen)
-{
-	/* What mention_parse reads: any accepted shape, boosts as originals. */
-	static const struct mention_opts any_shape = {
-		.format = MENTION_FORMAT_AUTO,
-		.reblog_original = true,
-	};
-
-	return hark_ingest_line_as(h, source, &any_shape, line, len, err,
-				   errlen) < 0
-		       ? -1
-		       : 0;
-}
-
 /* The sink of the pulled sources: they parsed and deduplicated already. */
 static int source_mention_cb(void *arg, int source, const struct mention *m,
 			     char *err, size_t errlen)
@@ -830,7 +841,7 @@ static void source_flush_cb(void *arg)
 
 /*
  * Counts a parsed chunk of a push (intake, in arrival order): what
- * hark_ingest_line does after parsing, each line's verdict into t.
+ * hark_ingest_line_as does after parsing, each line's verdict into t.
  */
 static void push_count(void *arg, int source, const struct mbatch *b,
 		       long line0, struct intake_tally *t)
@@ -838,7 +849,6 @@ static void push_count(void *arg, int source, const struct mbatch *b,
 	struct hark *h = arg;
 	struct src_counts *ss =
 		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-	int64_t now = arrival_now(h);
 
 	for (size_t i = 0; i < b->n; i++) {
 		const struct mbatch_item *it = &b->items[i];
@@ -855,23 +865,18 @@ static void push_count(void *arg, int source, const struct mbatch *b,
 			t->accepted++;
 			continue;
 		case MBATCH_BAD:
-			h->received++;
-			ss->received++;
-			h->rejected++;
-			ss->rejected++;
+			reject_received(h, ss);
 			intake_tally_reject(t, line0 + it->lineno, it->why);
 			continue;
 		case MBATCH_OK:
 			break;
 		}
-		h->received++;
-		ss->received++;
-		if (admit_event_time(h, ss, &it->m, why, sizeof(why)) < 0) {
+		if (count_received(h, ss, mbatch_view(it, &wm),
+				   b->ids + it->ids, it->n_ids, why,
+				   sizeof(why)) < 0) {
 			intake_tally_reject(t, line0 + it->lineno, why);
 			continue;
 		}
-		count_matched(h, mbatch_view(it, &wm), now, b->ids + it->ids,
-			      it->n_ids);
 		t->accepted++;
 	}
 }
@@ -1162,10 +1167,9 @@ static void notify(struct hark *h, struct rule_rt *r,
 static void save_state(struct hark *h, struct rule_rt *r)
 {
 	size_t len;
-
-	r->state_dirty = false;
 	char *enc = detector_encode(r->det, &len);
 
+	r->state_dirty = false;
 	/* The state outlives the counts it summarises: keep it 4× longer. */
 	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
 		  NULL, NULL);
@@ -2573,35 +2577,17 @@ struct matcher *hark_replay_take_matcher(struct hark *h)
 	return m;
 }
 
-int hark_replay_count(struct hark *h, const struct mention *m,
-		      const uint32_t *ids, size_t n, char *err, size_t errlen)
-{
-	struct window_mention wm;
-
-	describe(m, n, &wm);
-	return hark_replay_count_prepared(h, &wm, ids, n, err, errlen);
-}
-
 int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       const uint32_t *ids, size_t n, char *err,
 			       size_t errlen)
 {
-	h->received++;
-	h->src_stats[h->cfg->n_sources].received++;
-	if (admit_event_time(h, &h->src_stats[h->cfg->n_sources], wm->m, err,
-			     errlen) < 0) {
-		return -1;
-	}
-	count_matched(h, wm, arrival_now(h), ids, n);
-	return 0;
+	return count_received(h, &h->src_stats[h->cfg->n_sources], wm, ids, n,
+			      err, errlen);
 }
 
 void hark_replay_reject(struct hark *h)
 {
-	h->received++;
-	h->rejected++;
-	h->src_stats[h->cfg->n_sources].received++;
-	h->src_stats[h->cfg->n_sources].rejected++;
+	reject_received(h, &h->src_stats[h->cfg->n_sources]);
 }
 
 uint64_t hark_rule_matched(const struct hark *h, size_t rule)

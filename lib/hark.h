@@ -58,17 +58,12 @@ void hark_free(struct hark *h);
 
 /*
  * One NDJSON line from source number source (index in cfg->sources, or -1
- * for the API without a source). Returns 0 when accepted, -1 when rejected
- * with the reason in err. Counting only: closed buckets are evaluated by
- * hark_process.
- */
-int hark_ingest_line(struct hark *h, int source, const char *line, size_t len,
-		     char *err, size_t errlen);
-/*
- * The same, the line read as o says (a source's format or fields; see
- * core/mention.h). Returns 0 when counted, 1 when valid but not counted
+ * for the API without a source), read as o says (a source's format or
+ * fields; see core/mention.h). Counting only: closed buckets are evaluated
+ * by hark_process. Returns 0 when counted, 1 when valid but not counted
  * (a skipped boost), 2 when a file source's mention id was seen recently
- * (the shared dedupe set), -1 when rejected (an X stream error object too).
+ * (the shared dedupe set), -1 when rejected with the reason in err (an X
+ * stream error object too).
  */
 int hark_ingest_line_as(struct hark *h, int source,
 			const struct mention_opts *o, const char *line,
@@ -160,26 +155,22 @@ int hark_replay_finish(struct hark *h) HARK_MUST_CHECK;
 /*
  * For a parse thread: hands h's compiled matcher (built over h's folding
  * table, which must outlive it) to the caller, who frees it. From then on
- * h takes mentions only through hark_replay_count / hark_replay_reject.
+ * h takes mentions only through hark_replay_count_prepared and
+ * hark_replay_reject.
  */
 struct matcher *hark_replay_take_matcher(struct hark *h);
-/* Counts mention m, parsed and matched elsewhere, as hark_ingest_line with
- * source -1 would: ids are the rules it matched, ascending. Returns -1 with
- * the reason in err (and counts it rejected) for a created_at too far
- * ahead of the stream. */
-int hark_replay_count(struct hark *h, const struct mention *m,
-		      const uint32_t *ids, size_t n, char *err, size_t errlen);
 /*
- * hark_replay_count for a mention described by wm (core/window.h), with
- * its terms found by the caller, a worker thread: terms_of (core/terms.h)
- * over wm->m->text with h's folding table. The same counts as
- * hark_replay_count, without measuring, hashing or folding anything on
- * the counting thread.
+ * Counts a mention, parsed and matched elsewhere (ids: the rules it
+ * matched, ascending), as hark_ingest_line_as with source -1 would; wm
+ * describes it (core/window.h) and its terms are found later, on the
+ * counting side, only for a bucket whose tops are read. Returns -1 with
+ * the reason in err (and counts it rejected) for a created_at too far
+ * ahead of the stream.
  */
 int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       const uint32_t *ids, size_t n, char *err,
 			       size_t errlen);
-/* Counts a line that hark_ingest_line would have rejected. */
+/* Counts a line that hark_ingest_line_as would have rejected. */
 void hark_replay_reject(struct hark *h);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);
 void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,

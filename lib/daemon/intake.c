@@ -71,8 +71,8 @@ struct intake {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* under lock */
-	struct chunk *todo_head, *todo_tail; /* arrival order */
-	struct chunk *done;                  /* parsed, any order */
+	struct chunk *queue_head, *queue_tail; /* arrival order */
+	struct chunk *done;                    /* parsed, any order */
 	unsigned parsing;
 	bool hold;
 	bool stop;
@@ -290,16 +290,16 @@ static void *work(void *arg)
 		size_t n_rules;
 		ssize_t wrote;
 
-		while (!in->stop && (in->todo_head == NULL || in->hold)) {
+		while (!in->stop && (in->queue_head == NULL || in->hold)) {
 			pthread_cond_wait(&in->cond, &in->lock);
 		}
 		if (in->stop) {
 			break;
 		}
-		c = in->todo_head;
-		in->todo_head = c->next;
-		if (in->todo_head == NULL) {
-			in->todo_tail = NULL;
+		c = in->queue_head;
+		in->queue_head = c->next;
+		if (in->queue_head == NULL) {
+			in->queue_tail = NULL;
 		}
 		in->parsing++;
 		m = w->matcher;
@@ -461,12 +461,12 @@ enum intake_push_result intake_push(struct intake *in, int source,
 		return INTAKE_QUEUED;
 	}
 	pthread_mutex_lock(&in->lock);
-	if (in->todo_tail != NULL) {
-		in->todo_tail->next = first;
+	if (in->queue_tail != NULL) {
+		in->queue_tail->next = first;
 	} else {
-		in->todo_head = first;
+		in->queue_head = first;
 	}
-	in->todo_tail = last;
+	in->queue_tail = last;
 	pthread_cond_broadcast(&in->cond);
 	pthread_mutex_unlock(&in->lock);
 	return INTAKE_QUEUED;
@@ -486,18 +486,17 @@ void intake_close(struct intake *in)
 	intake_hold(in, false);
 }
 
-bool intake_quiet(const struct intake *in)
+bool intake_quiet(struct intake *in)
 {
-	struct intake *mut = (struct intake *)in;
 	bool quiet;
 
 	if (in->ready != NULL) {
 		return false;
 	}
-	pthread_mutex_lock(&mut->lock);
+	pthread_mutex_lock(&in->lock);
 	quiet = in->parsing == 0 && in->done == NULL &&
-		(in->todo_head == NULL || in->hold);
-	pthread_mutex_unlock(&mut->lock);
+		(in->queue_head == NULL || in->hold);
+	pthread_mutex_unlock(&in->lock);
 	return quiet;
 }
 
@@ -540,7 +539,7 @@ void intake_free(struct intake *in)
 	free(in->workers);
 	matcher_free(in->own);
 	free(in->own_scratch);
-	chunk_list_free(in->todo_head);
+	chunk_list_free(in->queue_head);
 	chunk_list_free(in->done);
 	chunk_list_free(in->ready);
 	chunk_list_free(in->spare);

@@ -79,7 +79,7 @@ void intake_hold(struct intake *in, bool hold);
 /* No push accepted from now on; those in flight are finished. */
 void intake_close(struct intake *in);
 /* Nothing is being parsed or waits to be counted (held chunks may). */
-bool intake_quiet(const struct intake *in);
+bool intake_quiet(struct intake *in);
 /* No push in flight at all. */
 bool intake_empty(const struct intake *in);
 
