@@ -46,9 +46,8 @@
 #define HARK_HISTORY_MS (7 * 86400000LL)
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
-/* How far a created_at may run ahead of the newest one, and of the clock. */
+/* How far a replayed created_at may run ahead of the newest one. */
 #define HARK_MAX_AHEAD_MS (86400000LL)
-#define HARK_MAX_FUTURE_MS (7 * 86400000LL)
 
 /* One closed bucket on its way through the store to the detector. */
 struct eval {
@@ -100,7 +99,8 @@ struct rule_rt {
 struct src_counts {
 	uint64_t received;
 	uint64_t rejected;
-	uint64_t duplicates; /* file sources (pulled ones count their own) */
+	uint64_t
+		duplicates; /* pushes and files (pulled ones count their own) */
 };
 
 /* A file source's position in the store (key keys_file). */
@@ -168,6 +168,7 @@ struct hark {
 	uint64_t accepted;
 	uint64_t rejected;
 	uint64_t late;
+	uint64_t future; /* refused for max_future (also in rejected) */
 	uint64_t dropped_writes;
 	uint64_t alerts_total;
 	struct silences silences;
@@ -434,28 +435,43 @@ static void stop_pulled_sources(struct hark *h)
 	h->multi = NULL;
 }
 
+/*
+ * The recent ids of every source (pushes and replayed files included), made
+ * on first use: as large as the largest source's `dedupe`, the default
+ * without sources. A reload keeps it, and what it remembers.
+ */
+static struct dedupe *ids_seen(struct hark *h)
+{
+	int64_t cap = 0;
+
+	if (h->dedupe != NULL) {
+		return h->dedupe;
+	}
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		if (h->cfg->sources[i].dedupe > cap) {
+			cap = h->cfg->sources[i].dedupe;
+		}
+	}
+	h->dedupe = dedupe_new(cap > 0 ? (size_t)cap
+				       : (size_t)DEDUPE_DEFAULT_CAPACITY);
+	return h->dedupe;
+}
+
+/* The id scope of mentions from source (-1: pushes without a source). */
+static const char *source_scope(const struct hark *h, int source)
+{
+	return source >= 0 && (size_t)source < h->cfg->n_sources
+		       ? config_source_scope(&h->cfg->sources[source])
+		       : "";
+}
+
 /* Starts the http-stream, sse and redis-stream sources. */
 static void start_pulled_sources(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
-	int64_t cap = 0;
 
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		enum config_source_type t = cfg->sources[i].type;
-
-		if ((t == CONFIG_SOURCE_HTTP_STREAM || t == CONFIG_SOURCE_SSE ||
-		     t == CONFIG_SOURCE_REDIS_STREAM ||
-		     t == CONFIG_SOURCE_FILE) &&
-		    cfg->sources[i].dedupe > cap) {
-			cap = cfg->sources[i].dedupe;
-		}
-	}
-	if (cap == 0) {
-		return;
-	}
-	h->dedupe = dedupe_new((size_t)cap);
 	h->env.base = h->base;
-	h->env.dedupe = h->dedupe;
+	h->env.dedupe = ids_seen(h);
 	h->env.sink.mention = source_mention_cb;
 	h->env.sink.flush = source_flush_cb;
 	h->env.sink.arg = h;
@@ -572,35 +588,36 @@ int hark_push_source(const struct hark *h)
 
 /*
  * Refuses an event time too far ahead: one bogus created_at (a mangled
- * year) would otherwise push the watermark past every open bucket, close
- * days of empty buckets for every rule, and make every later mention late.
- * Ahead of the stream by more than HARK_MAX_AHEAD_MS is refused, unless the
- * wall clock is there too (a live stream after a long silence); the daemon
- * also refuses anything more than HARK_MAX_FUTURE_MS past the wall clock.
+ * year, a wrong time zone) would otherwise push the watermark past every
+ * open bucket, close them early for every rule, and make the live mentions
+ * after it late. The daemon has a clock: further than max_future past it is
+ * refused (and what is admitted moves the watermark no further than the
+ * clock, count_matched). A replay has none but the stream: more than
+ * HARK_MAX_AHEAD_MS past the newest mention is refused (less is a quiet
+ * night in the file).
  */
-static int check_event_time(const struct hark *h, const struct mention *m,
-			    char *err, size_t errlen)
+static int check_event_time(struct hark *h, const struct mention *m, char *err,
+			    size_t errlen)
 {
-	int64_t limit;
-
 	if (!m->has_created_at) {
 		return 0;
 	}
-	if (!h->replay &&
-	    m->created_at_ms > timeutil_now_ms() + HARK_MAX_FUTURE_MS) {
-		snprintf(err, errlen,
-			 "created_at: more than 7 days in the "
-			 "future");
-		return -1;
-	}
-	if (!h->wm.has_event) {
+	if (!h->replay) {
+		int64_t ahead = m->created_at_ms - timeutil_now_ms();
+
+		if (ahead > h->cfg->max_future_ms) {
+			h->future++;
+			snprintf(err, errlen,
+				 "created_at: %lld s ahead of this host's "
+				 "clock (max_future %lld s)",
+				 (long long)(ahead / 1000),
+				 (long long)(h->cfg->max_future_ms / 1000));
+			return -1;
+		}
 		return 0;
 	}
-	limit = h->wm.max_event_ms + HARK_MAX_AHEAD_MS;
-	if (!h->replay && timeutil_now_ms() + 3600000 > limit) {
-		limit = timeutil_now_ms() + 3600000;
-	}
-	if (m->created_at_ms > limit) {
+	if (h->wm.has_event &&
+	    m->created_at_ms > h->wm.max_event_ms + HARK_MAX_AHEAD_MS) {
 		snprintf(err, errlen,
 			 "created_at: more than a day ahead of the "
 			 "newest mention");
@@ -683,7 +700,10 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 	bool late = false;
 	struct window_mention shared = *wm;
 
-	watermark_observe(&h->wm, ev, now);
+	/* Live, the watermark follows the clock at most: a mention a little
+	 * ahead (a skewed clock) counts in its own bucket without closing
+	 * the buckets still filling. */
+	watermark_observe(&h->wm, !h->replay && ev > now ? now : ev, now);
 	/* One copy of the text for all the rules; its terms are found and
 	 * tallied per rule only for a bucket whose tops are read. */
 	if (n > 0 && m->text != NULL) {
@@ -750,17 +770,29 @@ static void count_mention(struct hark *h, int source, const struct mention *m,
 
 /*
  * Counts mention wm (parsed and matched: ids, ascending), a line received
- * from ss's source, once its event time is admitted; -1 with the reason in
- * err (counted rejected) when it is not.
+ * from source, once its event time is admitted and its id is new in the
+ * source's scope: 0, or 1 for an id already counted (a retried push), or
+ * -1 with the reason in err (counted rejected).
  */
-static int count_received(struct hark *h, struct src_counts *ss,
+static int count_received(struct hark *h, int source,
 			  const struct window_mention *wm, const uint32_t *ids,
 			  size_t n, char *err, size_t errlen)
 {
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	const char *id = wm->m->id;
+
 	h->received++;
 	ss->received++;
 	if (admit_event_time(h, ss, wm->m, err, errlen) < 0) {
 		return -1;
+	}
+	/* After the time check: a mention refused for its time may come
+	 * again, corrected, under the same id. */
+	if (dedupe_check(ids_seen(h), source_scope(h, source), id,
+			 strlen(id)) == DEDUPE_DUPLICATE) {
+		ss->duplicates++;
+		return 1;
 	}
 	count_matched(h, wm, arrival_now(h), ids, n);
 	return 0;
@@ -798,10 +830,10 @@ int hark_ingest_line_as(struct hark *h, int source,
 	}
 	/* File sources share the pulled sources' set: the same mention in
 	 * two files, or written twice, counts once. */
-	if (h->dedupe != NULL && source >= 0 &&
-	    (size_t)source < h->cfg->n_sources &&
+	if (source >= 0 && (size_t)source < h->cfg->n_sources &&
 	    h->cfg->sources[source].type == CONFIG_SOURCE_FILE &&
-	    dedupe_check(h->dedupe, m.id, strlen(m.id)) == DEDUPE_DUPLICATE) {
+	    dedupe_check(ids_seen(h), source_scope(h, source), m.id,
+			 strlen(m.id)) == DEDUPE_DUPLICATE) {
 		ss->duplicates++;
 		mention_fini(&m);
 		return 2;
@@ -871,11 +903,15 @@ static void push_count(void *arg, int source, const struct mbatch *b,
 		case MBATCH_OK:
 			break;
 		}
-		if (count_received(h, ss, mbatch_view(it, &wm),
-				   b->ids + it->ids, it->n_ids, why,
-				   sizeof(why)) < 0) {
+		switch (count_received(h, source, mbatch_view(it, &wm),
+				       b->ids + it->ids, it->n_ids, why,
+				       sizeof(why))) {
+		case -1:
 			intake_tally_reject(t, line0 + it->lineno, why);
 			continue;
+		case 1:
+			t->duplicates++;
+			break;
 		}
 		t->accepted++;
 	}
@@ -2407,6 +2443,12 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	       "counter", "hark_mentions_late_total");
 	emit(out, "hark_mentions_late_total %llu\n",
 	     (unsigned long long)h->late);
+	METRIC(out,
+	       "Mentions refused for a created_at further ahead of the "
+	       "clock than max_future (also counted rejected).",
+	       "counter", "hark_mentions_future_total");
+	emit(out, "hark_mentions_future_total %llu\n",
+	     (unsigned long long)h->future);
 	if (h->intake != NULL) {
 		struct intake_stats is = intake_stats(h->intake);
 
@@ -2581,8 +2623,7 @@ int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       const uint32_t *ids, size_t n, char *err,
 			       size_t errlen)
 {
-	return count_received(h, &h->src_stats[h->cfg->n_sources], wm, ids, n,
-			      err, errlen);
+	return count_received(h, -1, wm, ids, n, err, errlen);
 }
 
 void hark_replay_reject(struct hark *h)

@@ -163,9 +163,9 @@ struct matcher *hark_replay_take_matcher(struct hark *h);
  * Counts a mention, parsed and matched elsewhere (ids: the rules it
  * matched, ascending), as hark_ingest_line_as with source -1 would; wm
  * describes it (core/window.h) and its terms are found later, on the
- * counting side, only for a bucket whose tops are read. Returns -1 with
- * the reason in err (and counts it rejected) for a created_at too far
- * ahead of the stream.
+ * counting side, only for a bucket whose tops are read. Returns 0, 1 for
+ * an id already counted (not counted again), or -1 with the reason in err
+ * (and counts it rejected) for a created_at too far ahead of the stream.
  */
 int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       const uint32_t *ids, size_t n, char *err,

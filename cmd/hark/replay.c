@@ -436,7 +436,7 @@ static int feed_files(struct hark *h, char **files, int n_files,
 				if (hark_replay_count_prepared(
 					    h, mbatch_view(it, &wm),
 					    b->mb.ids + it->ids, it->n_ids, why,
-					    sizeof(why)) == 0) {
+					    sizeof(why)) >= 0) {
 					break;
 				}
 				if (*errors < REPLAY_MAX_LINE_ERRORS) {

@@ -146,6 +146,10 @@ static const struct key keys[] = {
 	 .max_items = CONFIG_MAX_RULES},
 	{S_TOP, "log_level", T_ENUM, "info", "least severe level logged",
 	 CFG(log_level), .flags = F_ENUM_STR, NAMES(log_levels)},
+	{S_TOP, "max_future", T_DURATION, "5m",
+	 "a mention whose created_at is further ahead of this host's clock "
+	 "is refused (clocks disagree by less)",
+	 CFG(max_future_ms), .flags = F_MIN | F_MAX, .min = 0, .max = 86400000},
 	{S_TOP, "external_url", T_STRING, NULL,
 	 "link template put in every alert, e.g. "
 	 "https://dash.example/r/{{rule}}?from={{window_start}}",
@@ -244,8 +248,12 @@ static const struct key keys[] = {
 	 SRC(queue), .flags = F_MIN | F_MAX, .min = 1, .max = 10000000},
 	{S_SOURCE, "dedupe", T_INT, "100000",
 	 "recent mention ids remembered to drop duplicates (one set for all "
-	 "sources, sized by the largest)",
+	 "sources, sized by the largest; ids are told apart by dedupe_scope)",
 	 SRC(dedupe), .flags = F_MIN | F_MAX, .min = 1, .max = 50000000},
+	{S_SOURCE, "dedupe_scope", T_STRING, NULL,
+	 "ids are unique within a scope: sources that read the same network "
+	 "share one; default: the source's name",
+	 SRC(dedupe_scope)},
 
 	{S_RECEIVER, "name", T_STRING, NULL, "unique receiver name", RCV(name),
 	 .flags = F_REQUIRED},
@@ -2217,6 +2225,7 @@ void config_fini(struct config *cfg)
 		free(src->redis);
 		free(src->stream);
 		free(src->group);
+		free(src->dedupe_scope);
 		free(src->consumer);
 	}
 	free(cfg->sources);
@@ -2279,6 +2288,11 @@ long config_find_rule(const struct config *cfg, const char *name)
 		}
 	}
 	return -1;
+}
+
+const char *config_source_scope(const struct config_source *s)
+{
+	return s->dedupe_scope != NULL ? s->dedupe_scope : s->name;
 }
 
 long config_find_receiver(const struct config *cfg, const char *name)

@@ -83,16 +83,17 @@ struct config_source {
 	enum config_reblogs reblogs; /* default original */
 	int64_t stall_timeout_ms;    /* "stall_timeout", default 20s */
 	int64_t connect_timeout_ms;  /* "connect_timeout", default 10s */
-	char *redis;      /* redis-stream: URL; NULL → store.redis */
-	char *stream;     /* redis-stream: key */
-	char *group;      /* redis-stream: default "hark" */
-	char *consumer;   /* redis-stream: NULL → "<host>-<pid>" */
-	int64_t block_ms; /* redis-stream: "block", default 5s */
-	int64_t batch;    /* redis-stream: COUNT, default 100 */
-	int64_t queue;    /* mentions held between read and match,
+	char *redis;        /* redis-stream: URL; NULL → store.redis */
+	char *stream;       /* redis-stream: key */
+	char *group;        /* redis-stream: default "hark" */
+	char *consumer;     /* redis-stream: NULL → "<host>-<pid>" */
+	int64_t block_ms;   /* redis-stream: "block", default 5s */
+	int64_t batch;      /* redis-stream: COUNT, default 100 */
+	int64_t queue;      /* mentions held between read and match,
 				* default 10000 */
-	int64_t dedupe;   /* recent ids remembered, default 100000;
+	int64_t dedupe;     /* recent ids remembered, default 100000;
 				* the one shared set uses the largest */
+	char *dedupe_scope; /* ids are unique within it; NULL: the name */
 };
 
 enum config_receiver_type {
@@ -231,8 +232,9 @@ struct config {
 	int64_t http_workers;    /* "http.workers"; unset: one per core */
 	bool http_workers_set;
 
-	char *log_level;    /* "log_level", default info */
-	char *external_url; /* "external_url" link template; NULL: none */
+	char *log_level;       /* "log_level", default info */
+	char *external_url;    /* "external_url" link template; NULL: none */
+	int64_t max_future_ms; /* "max_future", default 5m */
 
 	struct config_source *sources;
 	size_t n_sources;
@@ -263,6 +265,9 @@ void config_fini(struct config *cfg);
 /* Index of the receiver or rule with that name, or -1. */
 long config_find_receiver(const struct config *cfg, const char *name);
 long config_find_rule(const struct config *cfg, const char *name);
+/* The scope source s's mention ids are unique in (dedupe_scope, else its
+ * name). */
+const char *config_source_scope(const struct config_source *s);
 /*
  * Writes one line per key (dotted name, type, default, help) from the
  * table that drives parsing, for `hark config --list` and the docs.

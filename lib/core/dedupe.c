@@ -3,7 +3,9 @@
  * Recent-id set: a ring of ids in arrival order (the FIFO that decides
  * eviction) and an open-addressing table of ring slots (linear probing,
  * load at most 1/2, backward-shift deletion so no tombstones pile up in
- * a set that evicts on every insert once full). Pure.
+ * a set that evicts on every insert once full). An entry is its scope, a
+ * NUL and the id: a scope is a C string, so no two (scope, id) pairs share
+ * bytes. Pure.
  */
 #include "core/dedupe.h"
 
@@ -31,16 +33,31 @@ struct dedupe {
 	uint64_t evicted;
 };
 
-/* FNV-1a, then a murmur finalizer so that the low bits used for the
- * table index depend on every input byte. */
-static uint64_t hash_id(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
+/* What is looked up: scope (slen bytes, no NUL), a NUL, then id. */
+struct key {
+	const char *scope;
+	size_t slen;
+	const char *id;
+	size_t len;
+};
 
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
+	return h;
+}
+
+/* FNV-1a over the entry's bytes, then a murmur finalizer so that the low
+ * bits used for the table index depend on every input byte. */
+static uint64_t hash_key(const struct key *k)
+{
+	uint64_t h = fnv(0xcbf29ce484222325ULL, k->scope, k->slen);
+
+	h = fnv(h, "", 1);
+	h = fnv(h, k->id, k->len);
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
@@ -82,9 +99,28 @@ void dedupe_free(struct dedupe *d)
 	free(d);
 }
 
-/* Table position holding id, or the empty position where it would go. */
-static size_t find(const struct dedupe *d, const char *id, size_t len,
-		   uint64_t h, bool *found)
+static bool same(const struct entry *e, const struct key *k)
+{
+	return e->len == k->slen + 1 + k->len &&
+	       memcmp(e->id, k->scope, k->slen) == 0 && e->id[k->slen] == 0 &&
+	       memcmp(e->id + k->slen + 1, k->id, k->len) == 0;
+}
+
+/* Table position holding ring slot `slot` (present). */
+static size_t find_slot(const struct dedupe *d, size_t slot)
+{
+	size_t pos = (size_t)d->ring[slot].hash & d->mask;
+
+	while (d->table[pos] != slot) {
+		HARK_ASSERT(d->table[pos] != EMPTY);
+		pos = (pos + 1) & d->mask;
+	}
+	return pos;
+}
+
+/* Table position holding k, or the empty position where it would go. */
+static size_t find(const struct dedupe *d, const struct key *k, uint64_t h,
+		   bool *found)
 {
 	size_t pos = (size_t)h & d->mask;
 	const struct entry *e;
@@ -95,8 +131,7 @@ static size_t find(const struct dedupe *d, const char *id, size_t len,
 			return pos;
 		}
 		e = &d->ring[d->table[pos]];
-		if (e->hash == h && e->len == len &&
-		    memcmp(e->id, id, len) == 0) {
+		if (e->hash == h && same(e, k)) {
 			*found = true;
 			return pos;
 		}
@@ -128,11 +163,8 @@ static void table_delete(struct dedupe *d, size_t pos)
 static void evict_oldest(struct dedupe *d)
 {
 	struct entry *e = &d->ring[d->head];
-	bool found;
-	size_t pos = find(d, e->id, e->len, e->hash, &found);
 
-	HARK_ASSERT(found);
-	table_delete(d, pos);
+	table_delete(d, find_slot(d, d->head));
 	free(e->id);
 	e->id = NULL;
 	d->head = (d->head + 1) % d->capacity;
@@ -140,8 +172,19 @@ static void evict_oldest(struct dedupe *d)
 	d->evicted++;
 }
 
-enum dedupe_result dedupe_check(struct dedupe *d, const char *id, size_t len)
+static void make_key(struct key *k, const char *scope, const char *id,
+		     size_t len)
 {
+	k->scope = scope != NULL ? scope : "";
+	k->slen = strlen(k->scope);
+	k->id = id;
+	k->len = len;
+}
+
+enum dedupe_result dedupe_check(struct dedupe *d, const char *scope,
+				const char *id, size_t len)
+{
+	struct key k;
 	uint64_t h;
 	bool found;
 	size_t pos, slot;
@@ -149,8 +192,9 @@ enum dedupe_result dedupe_check(struct dedupe *d, const char *id, size_t len)
 	if (len == 0) {
 		return DEDUPE_NO_ID;
 	}
-	h = hash_id(id, len);
-	find(d, id, len, h, &found);
+	make_key(&k, scope, id, len);
+	h = hash_key(&k);
+	find(d, &k, h, &found);
 	if (found) {
 		return DEDUPE_DUPLICATE;
 	}
@@ -158,23 +202,28 @@ enum dedupe_result dedupe_check(struct dedupe *d, const char *id, size_t len)
 		evict_oldest(d);
 	}
 	/* The position may have moved with the eviction's shift. */
-	pos = find(d, id, len, h, &found);
+	pos = find(d, &k, h, &found);
 	slot = (d->head + d->count) % d->capacity;
-	d->ring[slot].id = xmalloc(len);
-	memcpy(d->ring[slot].id, id, len);
-	d->ring[slot].len = len;
+	d->ring[slot].len = k.slen + 1 + len;
+	d->ring[slot].id = xmalloc(d->ring[slot].len);
+	memcpy(d->ring[slot].id, k.scope, k.slen);
+	d->ring[slot].id[k.slen] = 0;
+	memcpy(d->ring[slot].id + k.slen + 1, id, len);
 	d->ring[slot].hash = h;
 	d->table[pos] = (uint32_t)slot;
 	d->count++;
 	return DEDUPE_NEW;
 }
 
-bool dedupe_contains(const struct dedupe *d, const char *id, size_t len)
+bool dedupe_contains(const struct dedupe *d, const char *scope, const char *id,
+		     size_t len)
 {
+	struct key k;
 	bool found = false;
 
 	if (len > 0) {
-		find(d, id, len, hash_id(id, len), &found);
+		make_key(&k, scope, id, len);
+		find(d, &k, hash_key(&k), &found);
 	}
 	return found;
 }

@@ -190,6 +190,7 @@ static void finish_push(struct intake *in, struct push *p)
 	}
 	*at = p->next;
 	cJSON_AddNumberToObject(reply, "accepted", (double)p->t.accepted);
+	cJSON_AddNumberToObject(reply, "duplicates", (double)p->t.duplicates);
 	cJSON_AddNumberToObject(reply, "rejected", (double)p->t.rejected);
 	cJSON_AddItemToObject(reply, "errors", p->t.errors);
 	p->t.errors = NULL;

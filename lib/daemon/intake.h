@@ -23,6 +23,7 @@ struct intake;
 /* What one push counted, for its reply. */
 struct intake_tally {
 	uint64_t accepted;
+	uint64_t duplicates; /* of accepted: ids already counted */
 	uint64_t rejected;
 	void *errors; /* cJSON array, at most INTAKE_MAX_ERRORS */
 	size_t n_errors;

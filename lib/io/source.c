@@ -184,8 +184,8 @@ enum mention_result source_core_offer(struct source_core *c, const char *json,
 		return r;
 	}
 	if (c->env.dedupe != NULL &&
-	    dedupe_check(c->env.dedupe, m.id, strlen(m.id)) ==
-		    DEDUPE_DUPLICATE) {
+	    dedupe_check(c->env.dedupe, config_source_scope(c->cfg), m.id,
+			 strlen(m.id)) == DEDUPE_DUPLICATE) {
 		c->st.duplicates++;
 		mention_fini(&m);
 		ack(c, ack_id);

@@ -230,24 +230,106 @@ class Ingest(H.HarkTestCase):
         self.stop(h)
 
     def test_far_future_created_at(self):
-        # One mangled year must not close every bucket and make the rest
-        # of the stream late: it is refused, and the stream goes on.
+        # One mangled year or time zone must not close every bucket and
+        # make the rest of the stream late: past max_future (5m) ahead of
+        # the clock it is refused with its reason, and the stream goes on.
         h = self.harkd(conf())
         now = int(time.time())
         lines = [flat(1, "blablacar", H.rfc3339(now - 3600)),
                  flat(2, "blablacar", "9999-01-01T00:00:00Z"),
-                 # past the clock and more than a day past the stream
-                 flat(3, "blablacar", H.rfc3339(now + 2 * 86400)),
-                 flat(4, "blablacar", H.rfc3339(now - 3540))]
+                 flat(3, "blablacar", H.rfc3339(now + 2 * 3600)),
+                 flat(4, "blablacar", H.rfc3339(now + 120)),   # within 5m
+                 flat(5, "blablacar", H.rfc3339(now - 3540)),
+                 flat(6, "blablacar", H.rfc3339(now - 1))]
         status, reply = H.post_mentions(h.port, "\n".join(lines) + "\n")
         self.assertEqual(status, 202, reply)
-        self.assertEqual((reply["accepted"], reply["rejected"]), (2, 2), reply)
+        self.assertEqual((reply["accepted"], reply["rejected"]), (4, 2), reply)
         self.assertEqual([e["line"] for e in reply["errors"]], [2, 3])
-        self.assertIn("future", reply["errors"][0]["error"])
-        self.assertIn("ahead", reply["errors"][1]["error"])
+        for e in reply["errors"]:
+            self.assertIn("ahead of this host's clock (max_future 300 s)", e["error"])
         info = H.rule_info(h.port, "brand")
-        self.assertEqual(info.get("matched_total"), 2)
+        self.assertEqual(info.get("matched_total"), 4)
         self.assertEqual(info.get("late_total"), 0)
+        m = H.get_metrics(h.port)
+        self.assertEqual(m.get("hark_mentions_future_total"), 2)
+        self.assertEqual(m.get("hark_mentions_rejected_total"), 2)
+        self.stop(h)
+        # max_future is a key: 3h lets the 2-hours-ahead one in.
+        h = self.harkd(conf() + "max_future: 3h\n", name="future.yaml")
+        status, reply = H.post_mentions(h.port, flat(7, "blablacar", H.rfc3339(now + 2 * 3600)))
+        self.assertEqual((status, reply["accepted"]), (202, 1), reply)
+        self.stop(h)
+
+    def test_watermark_follows_the_clock(self):
+        # A mention 4 minutes ahead (a skewed clock) is counted in its own
+        # bucket, but moves the watermark no further than the clock: with
+        # 1-minute buckets and lateness, a mention of 10 s ago is still on
+        # time after it (the watermark at its created_at would have closed
+        # that bucket).
+        h = self.harkd(conf().replace("bucket: 5m", "bucket: 1m"))
+        now = int(time.time())
+        for i, t in enumerate((now - 30, now + 240, now - 10)):
+            status, reply = H.post_mentions(h.port, flat(i, "blablacar", H.rfc3339(t)))
+            self.assertEqual((status, reply["accepted"]), (202, 1), reply)
+        info = H.rule_info(h.port, "brand")
+        self.assertEqual((info.get("matched_total"), info.get("late_total")), (3, 0), info)
+        self.stop(h)
+
+    def test_retried_push_counts_once(self):
+        # A client that retries after a timeout sends the same ids again:
+        # they are answered as accepted and duplicates, and count once.
+        h = self.harkd(conf())
+        now = int(time.time())
+        body = "".join(flat(i, "blablacar", H.rfc3339(now - 60)) + "\n" for i in range(100))
+        status, reply = H.post_mentions(h.port, body)
+        self.assertEqual(status, 202, reply)
+        self.assertEqual((reply["accepted"], reply["duplicates"]), (100, 0), reply)
+        status, reply = H.post_mentions(h.port, body)
+        self.assertEqual(status, 202, reply)
+        self.assertEqual((reply["accepted"], reply["duplicates"]), (100, 100), reply)
+        # Without an id a mention cannot be recognised: it counts each time.
+        anon = json.dumps({"text": "blablacar", "created_at": H.rfc3339(now - 60)}) + "\n"
+        for _ in range(2):
+            status, reply = H.post_mentions(h.port, anon)
+            self.assertEqual((status, reply["duplicates"]), (202, 0), reply)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 102)
+        status, doc = H.get_json(h.port, "/v1/sources")
+        push = [s for s in doc["sources"] if s["name"] == "push"][0]
+        self.assertEqual(push["duplicates"], 100, doc)
+        self.stop(h)
+
+    def test_ids_per_source(self):
+        # Ids are unique per network, not across them: the X post 3 and
+        # the Mastodon status 3 both count; sources given one dedupe_scope
+        # (two readers of one network) recognise each other's ids.
+        now = int(time.time())
+        files = {}
+        for name in ("x", "mastodon", "x2"):
+            files[name] = os.path.join(self.tmp, name + ".ndjson")
+            with open(files[name], "w") as f:
+                f.write(json.dumps({"id": "3", "text": "blablacar %s" % name,
+                                    "created_at": H.rfc3339(now - 60)}) + "\n")
+        srcs = "".join("  - name: %s\n    type: file\n    path: \"%s\"\n%s"
+                       % (n, files[n], "    dedupe_scope: x\n" if n == "x2" else "")
+                       for n in ("x", "mastodon", "x2"))
+        cfg = conf().replace("  - name: push\n    type: http-push\n",
+                             "  - name: push\n    type: http-push\n" + srcs)
+        h = self.harkd(cfg)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            status, doc = H.get_json(h.port, "/v1/sources")
+            got = {s["name"]: (s["received"], s.get("duplicates")) for s in doc["sources"]}
+            if all(got.get(n, (0, 0))[0] == 1 for n in ("x", "mastodon", "x2")):
+                break
+            time.sleep(0.05)
+        # x and x2 share a scope: whichever is read second drops it.
+        self.assertEqual((got["mastodon"][1], got["x"][1] + got["x2"][1]), (0, 1), doc)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 2)
+        # A push with id 3 is its own source's: counted.
+        status, reply = H.post_mentions(h.port, flat(3, "blablacar", H.rfc3339(now - 60))
+                                        .replace('"m3"', '"3"'))
+        self.assertEqual((status, reply["duplicates"]), (202, 0), reply)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 3)
         self.stop(h)
 
     def test_push_without_push_source(self):

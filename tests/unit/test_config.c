@@ -197,6 +197,9 @@ static const struct bad_case bad_cases[] = {
 	{"negative workers", "http:\n  workers: -1\n" HEAD RULE0,
 	 "x.yaml:2:12: http.workers: out of range (expected from 0 to 256, "
 	 "got \"-1\")"},
+	{"max_future over a day", "max_future: 2d\n" HEAD RULE0,
+	 "x.yaml:1:13: max_future: out of range (expected from 0ms to 1d, "
+	 "got \"2d\")"},
 	{"workers not a number", "http:\n  workers: two\n" HEAD RULE0,
 	 "x.yaml:2:12: http.workers: not an integer (expected a whole number, "
 	 "got \"two\")"},
@@ -528,6 +531,7 @@ static void test_defaults(void)
 	CHECK(cfg.token == NULL);
 	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
 	CHECK(!cfg.http_workers_set); /* one per core */
+	CHECK_INT(cfg.max_future_ms, 5 * 60000);
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.n_sources, 0);
 	CHECK_INT(cfg.n_receivers, 0);

@@ -11,7 +11,7 @@
 
 static enum dedupe_result chk(struct dedupe *d, const char *id)
 {
-	return dedupe_check(d, id, strlen(id));
+	return dedupe_check(d, NULL, id, strlen(id));
 }
 
 static void test_script(void)
@@ -47,12 +47,34 @@ static void test_script(void)
 	CHECK_INT(dedupe_size(d), 3);
 	CHECK_INT(dedupe_evicted(d), 3);
 	/* ids are bytes, not C strings */
-	CHECK_INT(dedupe_check(d, "x\0y", 3), DEDUPE_NEW);
-	CHECK_INT(dedupe_check(d, "x\0z", 3), DEDUPE_NEW);
-	CHECK_INT(dedupe_check(d, "x\0y", 3), DEDUPE_DUPLICATE);
-	CHECK(!dedupe_contains(d, "x", 1));
+	CHECK_INT(dedupe_check(d, NULL, "x\0y", 3), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, NULL, "x\0z", 3), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, NULL, "x\0y", 3), DEDUPE_DUPLICATE);
+	CHECK(!dedupe_contains(d, NULL, "x", 1));
 	dedupe_free(d);
 	dedupe_free(NULL);
+}
+
+/* Ids are per scope: a tweet 3 and a Mastodon status 3 both count; NULL
+ * and "" are one scope; the scope's end is not confused with the id's. */
+static void test_scopes(void)
+{
+	struct dedupe *d = dedupe_new(8);
+
+	CHECK_INT(dedupe_check(d, "x", "3", 1), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, "mastodon", "3", 1), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, "x", "3", 1), DEDUPE_DUPLICATE);
+	CHECK_INT(dedupe_check(d, "mastodon", "3", 1), DEDUPE_DUPLICATE);
+	CHECK_INT(dedupe_check(d, NULL, "3", 1), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, "", "3", 1), DEDUPE_DUPLICATE);
+	CHECK_INT(dedupe_check(d, "ab", "c", 1), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, "a", "bc", 2), DEDUPE_NEW);
+	CHECK_INT(dedupe_check(d, "a", "b", 1), DEDUPE_NEW);
+	CHECK(dedupe_contains(d, "x", "3", 1));
+	CHECK(!dedupe_contains(d, "y", "3", 1));
+	CHECK_INT(dedupe_check(d, "x", "", 0), DEDUPE_NO_ID);
+	CHECK_INT(dedupe_size(d), 6);
+	dedupe_free(d);
 }
 
 static void test_against_model(size_t cap, size_t universe, size_t steps)
@@ -98,7 +120,7 @@ static void test_against_model(size_t cap, size_t universe, size_t steps)
 		char id[32];
 
 		snprintf(id, sizeof(id), "id-%u", fifo[(head + i) % cap]);
-		if (!dedupe_contains(d, id, strlen(id))) {
+		if (!dedupe_contains(d, NULL, id, strlen(id))) {
 			bad++;
 		}
 	}
@@ -129,6 +151,7 @@ static void test_large(void)
 int main(void)
 {
 	test_script();
+	test_scopes();
 	test_against_model(1, 3, 200);
 	test_against_model(5, 12, 5000);
 	test_against_model(64, 150, 20000);
