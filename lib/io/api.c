@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "core/idem.h"
 #include "daemon/intake.h"
 #include "hark.h"
 #include "util/buf.h"
@@ -29,12 +30,28 @@
 
 /* Replies are built in memory; a /metrics page of 10,000 rules fits. */
 #define API_MAX_REPLY_BYTES (64u * 1024 * 1024)
+/* Idempotency-Key answers kept: a client retries within minutes, and
+ * every retry window a team's scripts use fits in a day; a push's answer
+ * is under 40 KB (100 errors listed at most). */
+#define API_IDEM_KEYS 10000
+#define API_IDEM_BYTES (16u * 1024 * 1024)
+#define API_IDEM_TTL_MS (24 * 3600 * 1000LL)
+
+/* A push being counted, until its answer. */
+struct push_ctx {
+	struct api *a;
+	struct evhttp_request *req;
+	struct push_ctx *prev, *next; /* a->pushes */
+	char key[IDEM_MAX_KEY + 1];   /* its Idempotency-Key, or "" */
+};
 
 struct api {
 	struct evhttp *http;
 	struct hark *h; /* borrowed */
 	char *token;    /* owned; NULL when none */
 	int port;
+	struct idem *idem;       /* owned */
+	struct push_ctx *pushes; /* owned; answered ones leave */
 };
 
 static void reply(struct evhttp_request *req, int code, const char *reason,
@@ -88,19 +105,95 @@ static bool token_ok(const struct api *a, struct evhttp_request *req)
 	return diff == 0 && la == lb;
 }
 
-/* The 202 of a push, once the intake has counted it (the request
- * outlives a client gone meanwhile: libevent frees it on reply). */
-static void push_reply(void *arg, const char *json, size_t len)
+static void push_unlink(struct push_ctx *c)
 {
-	struct evhttp_request *req = arg;
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		c->a->pushes = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+}
+
+static void send_push_reply(struct evhttp_request *req, int code,
+			    const char *json, size_t len)
+{
 	struct evbuffer *out = evbuffer_new();
 
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "Content-Type", "application/json");
 	evbuffer_add(out, json, len);
 	evbuffer_add(out, "\n", 1);
-	evhttp_send_reply(req, 202, "Accepted", out);
+	evhttp_send_reply(req, code, code == 202 ? "Accepted" : "OK", out);
 	evbuffer_free(out);
+}
+
+/* The 202 of a push, once the intake has counted it (the request
+ * outlives a client gone meanwhile: libevent frees it on reply); kept for
+ * its Idempotency-Key. */
+static void push_reply(void *arg, const char *json, size_t len)
+{
+	struct push_ctx *c = arg;
+
+	if (c->key[0] != '\0') {
+		idem_finish(c->a->idem, c->key, 202, json, len);
+	}
+	send_push_reply(c->req, 202, json, len);
+	push_unlink(c);
+	free(c);
+}
+
+/*
+ * The Idempotency-Key of a push, if it has one: false when the request
+ * was answered here (a repeat, a key in use, a bad key); else *c is the
+ * push's context, pending under its key.
+ */
+static bool push_begin(struct api *a, struct evhttp_request *req,
+		       const char *body, size_t len, struct push_ctx **c)
+{
+	const char *key = evhttp_find_header(
+		evhttp_request_get_input_headers(req), "Idempotency-Key");
+	struct idem_reply r;
+
+	*c = xcalloc(1, sizeof(**c));
+	(*c)->a = a;
+	(*c)->req = req;
+	if (key == NULL) {
+		return true;
+	}
+	if (!idem_key_ok(key)) {
+		reply_error(req, 400, "Bad Request",
+			    "Idempotency-Key: 1 to 255 visible ASCII "
+			    "characters");
+		free(*c);
+		return false;
+	}
+	switch (idem_begin(a->idem, key, idem_digest(body, len),
+			   timeutil_now_ms(), &r)) {
+	case IDEM_NEW:
+		snprintf((*c)->key, sizeof((*c)->key), "%s", key);
+		return true;
+	case IDEM_DONE:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Idempotent-Replayed", "true");
+		send_push_reply(req, r.status, r.body, r.len);
+		break;
+	case IDEM_PENDING:
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Retry-After", "1");
+		reply_error(req, 409, "Conflict",
+			    "a push with this Idempotency-Key is being "
+			    "counted; retry");
+		break;
+	case IDEM_MISMATCH:
+		reply_error(req, 422, "Unprocessable Content",
+			    "Idempotency-Key already used with another body");
+		break;
+	}
+	free(*c);
+	return false;
 }
 
 static void handle_mentions(struct api *a, struct evhttp_request *req)
@@ -109,6 +202,7 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 	size_t len;
 	const char *body;
 	int source = hark_push_source(a->h);
+	struct push_ctx *c;
 
 	if (!method_is(req, EVHTTP_REQ_POST)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -133,11 +227,23 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 	in = evhttp_request_get_input_buffer(req);
 	len = evbuffer_get_length(in);
 	body = (const char *)evbuffer_pullup(in, -1);
+	if (body == NULL) {
+		body = "";
+	}
+	if (!push_begin(a, req, body, len, &c)) {
+		return;
+	}
+	/* Listed first: the intake may answer before it returns. */
+	c->next = a->pushes;
+	if (a->pushes != NULL) {
+		a->pushes->prev = c;
+	}
+	a->pushes = c;
 	switch (intake_push(hark_intake(a->h), source,
-			    hark_source_name(a->h, source),
-			    body != NULL ? body : "", len, push_reply, req)) {
+			    hark_source_name(a->h, source), body, len,
+			    push_reply, c)) {
 	case INTAKE_QUEUED:
-		break;
+		return;
 	case INTAKE_BUSY:
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 				  "Retry-After", "1");
@@ -148,6 +254,12 @@ static void handle_mentions(struct api *a, struct evhttp_request *req)
 		reply_error(req, 503, "Service Unavailable", "daemon stopping");
 		break;
 	}
+	/* Not counted: a retry with the key may count. */
+	if (c->key[0] != '\0') {
+		idem_abort(a->idem, c->key);
+	}
+	push_unlink(c);
+	free(c);
 }
 
 static void deny(struct evhttp_request *req)
@@ -390,6 +502,7 @@ struct api *api_start(struct event_base *base, struct hark *h,
 
 	a->h = h;
 	a->token = token != NULL && token[0] != '\0' ? xstrdup(token) : NULL;
+	a->idem = idem_new(API_IDEM_KEYS, API_IDEM_BYTES, API_IDEM_TTL_MS);
 	if (split_listen(listen, host, sizeof(host), &port) < 0) {
 		log_error("api", "bad listen address \"%s\"", listen);
 		goto fail;
@@ -438,6 +551,15 @@ void api_free(struct api *a)
 	if (a->http != NULL) {
 		evhttp_free(a->http);
 	}
+	/* Pushes never answered (the intake went first): their requests
+	 * went with evhttp. */
+	while (a->pushes != NULL) {
+		struct push_ctx *c = a->pushes;
+
+		a->pushes = c->next;
+		free(c);
+	}
+	idem_free(a->idem);
 	free(a->token);
 	free(a);
 }

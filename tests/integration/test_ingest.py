@@ -298,6 +298,38 @@ class Ingest(H.HarkTestCase):
         self.assertEqual(push["duplicates"], 100, doc)
         self.stop(h)
 
+    def test_idempotency_key(self):
+        # A retried push with the same Idempotency-Key gets the first
+        # answer again (not "duplicates"), and counts nothing; the key
+        # reused with another body, or malformed, is refused.
+        h = self.harkd(conf())
+        now = int(time.time())
+        body = "".join(flat(i, "blablacar", H.rfc3339(now - 60)) + "\n" for i in range(3))
+        body += "not json\n"
+
+        def post(b, key):
+            st, hd, data = H.http_request(h.port, "POST", "/v1/mentions", body=b.encode(),
+                                          headers={"Idempotency-Key": key})
+            return st, hd, data
+
+        st, hd, first = post(body, "3f2c-push-1")
+        self.assertEqual(st, 202, first)
+        self.assertNotIn("idempotent-replayed", hd)
+        self.assertEqual(json.loads(first)["accepted"], 3)
+        st, hd, again = post(body, "3f2c-push-1")
+        self.assertEqual((st, again), (202, first))
+        self.assertEqual(hd.get("idempotent-replayed"), "true")
+        st, _, data = post(body + flat(9, "blablacar", H.rfc3339(now - 60)) + "\n", "3f2c-push-1")
+        self.assertEqual(st, 422, data)
+        st, _, data = post(body, "bad key")
+        self.assertEqual(st, 400, data)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 3)
+        # Another key with the same ids: counted once all the same.
+        st, _, data = post(body, "3f2c-push-2")
+        self.assertEqual((st, json.loads(data)["duplicates"]), (202, 3), data)
+        self.assertEqual(H.rule_info(h.port, "brand").get("matched_total"), 3)
+        self.stop(h)
+
     def test_ids_per_source(self):
         # Ids are unique per network, not across them: the X post 3 and
         # the Mastodon status 3 both count; sources given one dedupe_scope
