@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "core/dedupe.h"
+#include "daemon/counts.h"
 #include "core/detect.h"
 #include "core/fold.h"
 #include "core/history.h"
@@ -54,16 +55,9 @@ struct eval {
 	struct hark *h; /* borrowed */
 	size_t rule;
 	struct closed_bucket b;
-	char *key;
 	bool done;
 	int64_t total;
 	struct eval *next;
-};
-
-struct pending_write {
-	char *key;
-	long long delta;
-	struct pending_write *next;
 };
 
 struct rule_rt {
@@ -81,6 +75,7 @@ struct rule_rt {
 	struct eval *head; /* FIFO: evaluated strictly in bucket order */
 	struct eval *tail;
 	uint64_t matched_total;
+	uint64_t flushed_matched; /* matched_total at its last flush */
 	uint64_t late_total;
 	uint64_t fired_total;
 	uint64_t resolved_total;
@@ -159,17 +154,15 @@ struct hark {
 	void *stopped_arg;
 	int64_t stop_deadline_ms;
 	bool draining;
-	size_t inflight; /* store writes not yet answered */
-	struct pending_write *pw_head;
-	struct pending_write *pw_tail;
-	size_t pw_count;
+	size_t inflight;       /* store writes not yet answered */
+	struct counts *counts; /* count writes; owned */
+	int64_t flush_at_ms;   /* next write of the open buckets */
 	bool pw_inflight;
 	uint64_t received;
 	uint64_t accepted;
 	uint64_t rejected;
 	uint64_t late;
 	uint64_t future; /* refused for max_future (also in rejected) */
-	uint64_t dropped_writes;
 	uint64_t alerts_total;
 	struct silences silences;
 	struct history history;
@@ -313,7 +306,6 @@ static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
 static void free_eval(struct eval *e)
 {
 	closed_bucket_fini(&e->b);
-	free(e->key);
 	free(e);
 }
 
@@ -409,6 +401,8 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	if (h->store == NULL) {
 		goto fail;
 	}
+	h->counts = counts_new(h->store, cfg->prefix, cfg->retention_ms,
+			       HARK_MAX_PENDING_WRITES);
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
 	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
 	h->file_pos = xcalloc(cfg->n_sources + 1, sizeof(*h->file_pos));
@@ -531,13 +525,7 @@ void hark_free(struct hark *h)
 	if (h->store != NULL) {
 		store_free(h->store);
 	}
-	while (h->pw_head != NULL) {
-		struct pending_write *w = h->pw_head;
-
-		h->pw_head = w->next;
-		free(w->key);
-		free(w);
-	}
+	counts_free(h->counts);
 	for (size_t i = 0; h->rules != NULL && i < h->cfg->n_rules; i++) {
 		rule_fini(&h->rules[i]);
 	}
@@ -939,80 +927,35 @@ const char *hark_source_name(const struct hark *h, int source)
 		       : NULL;
 }
 
-/* ---- store writes that failed, kept until the store is back ---- */
+/* ---- open buckets, written as they fill ---- */
 
-static void pending_add(struct hark *h, const char *key, long long delta)
+/*
+ * Every store.flush_interval, each rule that counted since its last flush
+ * writes its open buckets' counts so far (one pipelined round of writes):
+ * what a crash loses. At stop, every open bucket.
+ */
+static void flush_open(struct hark *h, bool all)
 {
-	struct pending_write *w;
+	int64_t now = timeutil_mono_ms();
 
-	if (delta == 0) {
+	if (!all && now < h->flush_at_ms) {
 		return;
 	}
-	if (h->pw_count >= HARK_MAX_PENDING_WRITES) {
-		h->dropped_writes++;
-		return;
-	}
-	w = xcalloc(1, sizeof(*w));
-	w->key = xstrdup(key);
-	w->delta = delta;
-	if (h->pw_tail != NULL) {
-		h->pw_tail->next = w;
-	} else {
-		h->pw_head = w;
-	}
-	h->pw_tail = w;
-	h->pw_count++;
-}
+	h->flush_at_ms = now + h->cfg->flush_interval_ms;
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+		int64_t starts[64], counts[64];
+		size_t n;
 
-struct retry_ctx {
-	struct hark *h;
-	char *key;
-	long long delta;
-};
-
-static void retry_cb(void *arg, int status, long long value)
-{
-	struct retry_ctx *c = arg;
-	struct hark *h = c->h;
-
-	HARK_UNUSED(value);
-	h->inflight--;
-	if (status != 0) {
-		pending_add(h, c->key, c->delta);
-	}
-	free(c->key);
-	free(c);
-}
-
-static void flush_write(struct hark *h, const char *key, long long delta)
-{
-	struct retry_ctx *c = xcalloc(1, sizeof(*c));
-
-	c->h = h;
-	c->key = xstrdup(key);
-	c->delta = delta;
-	h->inflight++;
-	store_incrby(h->store, key, delta, h->cfg->retention_ms, retry_cb, c);
-}
-
-static void retry_pending(struct hark *h)
-{
-	size_t budget = 1000;
-
-	if (!store_up(h->store)) {
-		return;
-	}
-	while (h->pw_head != NULL && budget-- > 0) {
-		struct pending_write *w = h->pw_head;
-
-		h->pw_head = w->next;
-		if (h->pw_head == NULL) {
-			h->pw_tail = NULL;
+		if (r->matched_total == r->flushed_matched) {
+			continue;
 		}
-		h->pw_count--;
-		flush_write(h, w->key, w->delta);
-		free(w->key);
-		free(w);
+		r->flushed_matched = r->matched_total;
+		n = series_open_counts(r->series, starts, counts, 64);
+		for (size_t j = 0; j < n; j++) {
+			counts_put(h->counts, r->cfg->name, starts[j],
+				   counts[j]);
+		}
 	}
 }
 
@@ -1394,34 +1337,11 @@ static void eval_cb(void *arg, int status, long long value)
 	struct hark *h = e->h;
 
 	h->inflight--;
-	if (status == 0) {
-		e->total = value;
-	} else {
-		/* The store is down: judge on what this process counted, and
-		 * keep the write for when it is back. */
-		e->total = e->b.count;
-		pending_add(h, e->key, e->b.count);
-	}
+	/* The store is down: judge on what this process counted (counts
+	 * keeps the write for when it is back). */
+	e->total = status == 0 ? value : e->b.count;
 	e->done = true;
 	drain_rule(h, &h->rules[e->rule]);
-}
-
-/* eval_cb for a bucket this process counted nothing in: the stored total
- * (no key: 0). */
-static void eval_get_cb(void *arg, int status, const char *val, size_t len)
-{
-	long long total = 0;
-
-	if (status == 0 && val != NULL && len > 0 && len < 32) {
-		char tmp[32];
-
-		memcpy(tmp, val, len);
-		tmp[len] = '\0';
-		total = strtoll(tmp, NULL, 10);
-	}
-	/* A failed read judges on the local count (0), as a failed INCRBY
-	 * does; there is no write to keep for later. */
-	eval_cb(arg, 0, total);
 }
 
 void hark_process(struct hark *h)
@@ -1452,8 +1372,6 @@ void hark_process(struct hark *h)
 			e->h = h;
 			e->rule = i;
 			e->b = b;
-			e->key = keys_count(h->cfg->prefix, r->cfg->name,
-					    b.start_ms);
 			if (r->tail != NULL) {
 				r->tail->next = e;
 			} else {
@@ -1461,15 +1379,11 @@ void hark_process(struct hark *h)
 			}
 			r->tail = e;
 			h->inflight++;
-			if (b.count == 0) {
-				/* Nothing to add: read the total (a count from
-				 * before a restart, or another process's)
-				 * without creating a key per empty bucket. */
-				store_get(h->store, e->key, eval_get_cb, e);
-			} else {
-				store_incrby(h->store, e->key, b.count,
-					     h->cfg->retention_ms, eval_cb, e);
-			}
+			/* With nothing counted here, the total still comes
+			 * from the store (a run before a restart, another
+			 * daemon), and no key is made. */
+			counts_close(h->counts, r->cfg->name, b.start_ms,
+				     b.count, eval_cb, e);
 		}
 	}
 }
@@ -1887,11 +1801,12 @@ static void drained_cb(void *arg)
 {
 	struct hark *h = arg;
 
-	if (h->pw_count > 0 || h->dropped_writes > 0) {
+	if (counts_pending(h->counts) > 0 || counts_dropped(h->counts) > 0) {
 		log_warn("hark",
 			 "exiting with %zu count writes the store never "
 			 "took (%llu dropped)",
-			 h->pw_count, (unsigned long long)h->dropped_writes);
+			 counts_pending(h->counts),
+			 (unsigned long long)counts_dropped(h->counts));
 	}
 	store_close(h->store, store_closed_cb, h);
 }
@@ -1905,7 +1820,8 @@ static void stop_step(struct hark *h)
 			evals_pending = true;
 		}
 	}
-	if ((evals_pending || h->inflight > 0) &&
+	if ((evals_pending || h->inflight > 0 ||
+	     counts_inflight(h->counts) > 0) &&
 	    timeutil_mono_ms() < h->stop_deadline_ms) {
 		return;
 	}
@@ -1958,24 +1874,7 @@ static void stop_now(struct hark *h)
 		hark_process(h);
 		/* Counts of buckets still open go to the store, so that a
 		 * restarted daemon adds to them instead of starting at 0. */
-		for (size_t i = 0; i < h->cfg->n_rules; i++) {
-			struct rule_rt *r = &h->rules[i];
-			int64_t starts[64], counts[64];
-			size_t n = series_open_counts(r->series, starts, counts,
-						      64);
-
-			for (size_t j = 0; j < n; j++) {
-				char *key;
-
-				if (counts[j] == 0) {
-					continue;
-				}
-				key = keys_count(h->cfg->prefix, r->cfg->name,
-						 starts[j]);
-				flush_write(h, key, counts[j]);
-				free(key);
-			}
-		}
+		flush_open(h, true);
 	}
 	h->phase = PHASE_STOPPING;
 	stop_step(h);
@@ -2279,7 +2178,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		save_dirty(h);
 		start_files(h);
 		save_file_positions(h);
-		retry_pending(h);
+		flush_open(h, false);
+		counts_retry(h->counts, 1000);
 		repeat_due(h);
 		break;
 	case PHASE_STOPPING:
@@ -2564,11 +2464,11 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 	emit(out, "hark_store_up %d\n", store_up(h->store));
 	METRIC(out, "Count writes waiting for the store to come back.", "gauge",
 	       "hark_store_pending_writes");
-	emit(out, "hark_store_pending_writes %zu\n", h->pw_count);
+	emit(out, "hark_store_pending_writes %zu\n", counts_pending(h->counts));
 	METRIC(out, "Count writes dropped because the pending queue was full.",
 	       "counter", "hark_store_dropped_writes_total");
 	emit(out, "hark_store_dropped_writes_total %llu\n",
-	     (unsigned long long)h->dropped_writes);
+	     (unsigned long long)counts_dropped(h->counts));
 }
 
 /* ---- replay ---- */

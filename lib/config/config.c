@@ -162,6 +162,11 @@ static const struct key keys[] = {
 	 CFG(prefix)},
 	{S_STORE, "timeout", T_DURATION, "2s", "Redis command timeout",
 	 CFG(store_timeout_ms), .flags = F_MIN, .min = 1},
+	{S_STORE, "flush_interval", T_DURATION, "1s",
+	 "open buckets' counts are written this often: what a crash may "
+	 "lose (with Redis)",
+	 CFG(flush_interval_ms), .flags = F_MIN | F_MAX, .min = 10,
+	 .max = 60000},
 	{S_STORE, "retention", T_DURATION, "8d", "how long counts are kept",
 	 CFG(retention_ms), .flags = F_MIN, .min = 1000},
 	{S_STORE, "snapshot", T_STRING, "hark.snapshot",

@@ -219,10 +219,11 @@ struct config {
 	char *dir;  /* its directory, for relative paths */
 
 	/* store: absent block or no "redis" key → embedded store */
-	char *redis_url;          /* NULL: embedded */
-	char *prefix;             /* "prefix", default "hark:" */
-	int64_t store_timeout_ms; /* "store.timeout", default 2s */
-	int64_t retention_ms;     /* "store.retention", default 8d */
+	char *redis_url;           /* NULL: embedded */
+	char *prefix;              /* "prefix", default "hark:" */
+	int64_t store_timeout_ms;  /* "store.timeout", default 2s */
+	int64_t retention_ms;      /* "store.retention", default 8d */
+	int64_t flush_interval_ms; /* "store.flush_interval", default 1s */
 	char *snapshot_path; /* "store.snapshot", default ./hark.snapshot */
 	int64_t snapshot_interval_ms; /* "store.snapshot_interval", default 30s */
 

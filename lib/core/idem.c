@@ -12,7 +12,7 @@
 #include "util/xalloc.h"
 
 struct entry {
-	struct entry *chain;      /* same bucket */
+	struct entry *chain;       /* same bucket */
 	struct entry *prev, *next; /* order of first use */
 	uint64_t hash;
 	uint64_t digest;
@@ -145,9 +145,9 @@ static struct entry *find(const struct idem *t, const char *key, uint64_t h)
 /* Drops what expired, then the oldest until there is room for one more. */
 static void make_room(struct idem *t, int64_t now)
 {
-	while (t->head != NULL && (now - t->head->born >= t->ttl_ms ||
-				   t->count >= t->max_keys ||
-				   t->bytes > t->max_bytes)) {
+	while (t->head != NULL &&
+	       (now - t->head->born >= t->ttl_ms || t->count >= t->max_keys ||
+		t->bytes > t->max_bytes)) {
 		drop(t, t->head);
 	}
 }
@@ -194,8 +194,8 @@ enum idem_state idem_begin(struct idem *t, const char *key, uint64_t digest,
 	return IDEM_NEW;
 }
 
-void idem_finish(struct idem *t, const char *key, int status,
-		 const char *body, size_t len)
+void idem_finish(struct idem *t, const char *key, int status, const char *body,
+		 size_t len)
 {
 	struct entry *e = find(t, key, hash_key(key));
 

@@ -44,8 +44,8 @@ enum idem_state idem_begin(struct idem *t, const char *key, uint64_t digest,
 			   int64_t now, struct idem_reply *out);
 /* Records the answer to key's pending push (nothing if it was dropped
  * meanwhile). */
-void idem_finish(struct idem *t, const char *key, int status,
-		 const char *body, size_t len);
+void idem_finish(struct idem *t, const char *key, int status, const char *body,
+		 size_t len);
 /* Forgets key's pending push: it was not counted, a retry may count. */
 void idem_abort(struct idem *t, const char *key);
 

@@ -9,13 +9,22 @@
 
 #include "util/xalloc.h"
 
+/* Floor to whole seconds, also for times before the epoch. */
+static int64_t floor_s(int64_t ms)
+{
+	return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1;
+}
+
 char *keys_count(const char *prefix, const char *rule, int64_t start_ms)
 {
-	/* Floor to whole seconds, also for times before the epoch. */
-	int64_t s = start_ms >= 0 ? start_ms / 1000
-				  : -((-(start_ms + 1)) / 1000) - 1;
+	return xasprintf("%s{%s}:v2:count:%" PRId64, prefix, rule,
+			 floor_s(start_ms));
+}
 
-	return xasprintf("%s{%s}:v1:count:%" PRId64, prefix, rule, s);
+char *keys_count_v1(const char *prefix, const char *rule, int64_t start_ms)
+{
+	return xasprintf("%s{%s}:v1:count:%" PRId64, prefix, rule,
+			 floor_s(start_ms));
 }
 
 char *keys_state(const char *prefix, const char *rule)

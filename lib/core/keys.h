@@ -2,8 +2,11 @@
 /*
  * Store key names, built only here. Every key of a rule shares the rule's
  * hash tag so that a Redis Cluster keeps them in one slot:
- *   <prefix>{<rule>}:v1:count:<bucket start, unix seconds>
+ *   <prefix>{<rule>}:v2:count:<bucket start, unix seconds>
  *   <prefix>{<rule>}:v1:state
+ * A v2 count is a hash: one field per writer (a daemon's run), its count
+ * of the bucket, absolute; the bucket's count is their sum (plus the v1
+ * counter of an older version, <prefix>{<rule>}:v1:count:<start>).
  * Pure; callers free the results.
  */
 #ifndef HARK_CORE_KEYS_H
@@ -12,6 +15,7 @@
 #include <stdint.h>
 
 char *keys_count(const char *prefix, const char *rule, int64_t start_ms);
+char *keys_count_v1(const char *prefix, const char *rule, int64_t start_ms);
 char *keys_state(const char *prefix, const char *rule);
 /* Daemon-wide keys: <prefix>v1:silences, <prefix>v1:alerts (history). */
 char *keys_silences(const char *prefix);

@@ -16,6 +16,13 @@ void store_incrby(struct store *st, const char *key, long long delta,
 	st->ops->incrby(st, key, delta, ttl_ms, cb, arg);
 }
 
+void store_count_put(struct store *st, const char *key, const char *old_key,
+		     const char *field, long long value, int64_t ttl_ms,
+		     store_int_fn *cb, void *arg)
+{
+	st->ops->count_put(st, key, old_key, field, value, ttl_ms, cb, arg);
+}
+
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg)
 {

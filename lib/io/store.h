@@ -56,6 +56,17 @@ void store_mem_set_snapshot_interval(struct store *st, int64_t interval_ms);
 /* INCRBY key delta, then EXPIRE key ttl_ms (rounded up to seconds). */
 void store_incrby(struct store *st, const char *key, long long delta,
 		  int64_t ttl_ms, store_int_fn *cb, void *arg);
+/*
+ * A writer's count of a bucket: raises field of the hash key to value and
+ * never lowers it, so a retried write, or one that ran late on a dropped
+ * connection, changes nothing; keeps key ttl_ms (when it exists); answers
+ * the sum of every field plus the integer at old_key (an older version's
+ * counter; NULL: none). One atomic step (a Lua script in Redis). The only
+ * count write: counts are idempotent by design.
+ */
+void store_count_put(struct store *st, const char *key, const char *old_key,
+		     const char *field, long long value, int64_t ttl_ms,
+		     store_int_fn *cb, void *arg);
 /* SET key val PX ttl_ms (no expiry when ttl_ms <= 0). cb may be NULL. */
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg);

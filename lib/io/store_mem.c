@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "io/store_impl.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -307,6 +308,100 @@ static void mem_incrby(struct store *st, const char *key, long long delta,
 	if (ttl_ms > 0) {
 		/* EXPIRE takes whole seconds. */
 		e->expire_at_ms = now_ms + (ttl_ms + 999) / 1000 * 1000;
+	}
+	complete_int(ms, cb, arg, 0, sum);
+}
+
+/*
+ * store_count_put. A count hash is kept as text, a line "FIELD VALUE" per
+ * writer (a handful: one per daemon run that counted the bucket), so the
+ * snapshot format holds it as any value. Writers' fields have no blanks.
+ */
+static int hash_sum(const char *v, size_t len, const char *field,
+		    long long *sum, long long *mine, size_t *at, size_t *end)
+{
+	size_t flen = strlen(field), i = 0;
+
+	*sum = *mine = 0;
+	*at = *end = len;
+	while (i < len) {
+		const char *nl = memchr(v + i, '\n', len - i);
+		size_t e = nl != NULL ? (size_t)(nl - v) : len;
+		const char *sp = memchr(v + i, ' ', e - i);
+		long long x;
+
+		if (sp == NULL ||
+		    parse_ll(sp + 1, (size_t)(v + e - sp - 1), &x) != 0 ||
+		    __builtin_add_overflow(*sum, x, sum)) {
+			return -1;
+		}
+		if ((size_t)(sp - (v + i)) == flen &&
+		    memcmp(v + i, field, flen) == 0) {
+			*mine = x;
+			*at = i;
+			*end = nl != NULL ? e + 1 : e;
+		}
+		i = e + 1;
+	}
+	return 0;
+}
+
+static void mem_count_put(struct store *st, const char *key,
+			  const char *old_key, const char *field,
+			  long long value, int64_t ttl_ms, store_int_fn *cb,
+			  void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	int64_t now_ms = timeutil_now_ms();
+	struct entry *e, *o;
+	long long sum = 0, mine = 0, old = 0;
+	size_t at = 0, end = 0;
+
+	if (ms->closing) {
+		complete_int(ms, cb, arg, -1, 0);
+		return;
+	}
+	e = lookup(ms, key, strlen(key), now_ms);
+	if (e != NULL &&
+	    hash_sum(e->val, e->vlen, field, &sum, &mine, &at, &end) != 0) {
+		complete_int(ms, cb, arg, -1, 0);
+		return;
+	}
+	if (value > mine) {
+		struct buf b;
+		char line[64];
+		int n = snprintf(line, sizeof(line), " %lld\n", value);
+
+		ms->writes++;
+		if (e == NULL) {
+			e = insert(ms, key, strlen(key), now_ms);
+			if (e == NULL) {
+				complete_int(ms, cb, arg, -1, 0);
+				return;
+			}
+		}
+		buf_init(&b, SIZE_MAX);
+		/* The others' lines, then this writer's, last. */
+		if (buf_append(&b, e->val != NULL ? e->val : "", at) < 0 ||
+		    buf_append(&b, e->val != NULL ? e->val + end : "",
+			       e->vlen - end) < 0 ||
+		    buf_append(&b, field, strlen(field)) < 0 ||
+		    buf_append(&b, line, (size_t)n) < 0) {
+			buf_fini(&b);
+			complete_int(ms, cb, arg, -1, 0);
+			return;
+		}
+		entry_set_val(e, b.data, b.len);
+		buf_fini(&b);
+		sum += value - mine;
+	}
+	if (e != NULL && ttl_ms > 0) {
+		e->expire_at_ms = now_ms + ttl_ms;
+	}
+	o = old_key != NULL ? lookup(ms, old_key, strlen(old_key), now_ms)
+			    : NULL;
+	if (o != NULL && parse_ll(o->val, o->vlen, &old) == 0) {
+		sum += old;
 	}
 	complete_int(ms, cb, arg, 0, sum);
 }
@@ -777,6 +872,7 @@ static void mem_free(struct store *st)
 static const struct store_ops mem_ops = {
 	.kind = "memory",
 	.incrby = mem_incrby,
+	.count_put = mem_count_put,
 	.set = mem_set,
 	.get = mem_get,
 	.up = mem_up,

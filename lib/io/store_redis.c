@@ -499,6 +499,52 @@ static void redis_incrby(struct store *st, const char *key, long long delta,
 	}
 }
 
+/* store_count_put, atomically: the field only rises; the sum is read in
+ * the same step. Numbers are Lua doubles, exact to 2^53. */
+static const char count_put_lua[] =
+	"local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') "
+	"if tonumber(ARGV[2]) > c then "
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
+	"if tonumber(ARGV[3]) > 0 then "
+	"redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
+	"local t = 0 "
+	"for _, v in ipairs(redis.call('HVALS', KEYS[1])) do "
+	"t = t + tonumber(v) end "
+	"if #KEYS > 1 then "
+	"local o = redis.call('GET', KEYS[2]) "
+	"if o then t = t + tonumber(o) end end "
+	"return t";
+
+static void redis_count_put(struct store *st, const char *key,
+			    const char *old_key, const char *field,
+			    long long value, int64_t ttl_ms, store_int_fn *cb,
+			    void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+	int rc;
+
+	if (!can_send(rs)) {
+		cmd_fail(rs, c);
+		return;
+	}
+	if (old_key != NULL) {
+		rc = redisAsyncCommand(rs->ac, reply_cb, c,
+				       "EVAL %s 2 %s %s %s %lld %lld",
+				       count_put_lua, key, old_key, field,
+				       value, (long long)ttl_ms);
+	} else {
+		rc = redisAsyncCommand(
+			rs->ac, reply_cb, c, "EVAL %s 1 %s %s %lld %lld",
+			count_put_lua, key, field, value, (long long)ttl_ms);
+	}
+	if (rc != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
 static void redis_set(struct store *st, const char *key, const char *val,
 		      size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
@@ -612,6 +658,7 @@ static void redis_free(struct store *st)
 static const struct store_ops redis_ops = {
 	.kind = "redis",
 	.incrby = redis_incrby,
+	.count_put = redis_count_put,
 	.set = redis_set,
 	.get = redis_get,
 	.up = redis_up,

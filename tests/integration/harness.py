@@ -141,6 +141,21 @@ def redis_cmd(port, *args):
         return r.command(*args)
 
 
+def stored_count(port, rule, start_s, prefix="hark:"):
+    """A bucket's count in Redis: the sum of its v2 hash's fields (one per
+    daemon run that counted it), or None when there is no key."""
+    vals = redis_cmd(port, "HVALS", "%s{%s}:v2:count:%d" % (prefix, rule, start_s))
+    if not vals:
+        return None
+    return sum(int(v) for v in vals)
+
+
+def mem_count_value(val):
+    """The count a v2 count key holds in the embedded store's snapshot
+    (a line "WRITER COUNT" per daemon run)."""
+    return sum(int(line.rsplit(b" ", 1)[1]) for line in val.splitlines() if line)
+
+
 def redis_ping(port):
     try:
         return redis_cmd(port, "PING") == "PONG"

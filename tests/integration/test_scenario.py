@@ -213,16 +213,16 @@ class Scenario(H.HarkTestCase):
         if redis_port is not None:
             def count_keys():
                 keys = H.redis_cmd(redis_port, "KEYS", "hark:{brand}:*") or []
-                return [k for k in keys if b":v1:count:" in k]
+                return [k for k in keys if b":v2:count:" in k]
             ckeys = H.wait_until(count_keys, 30.0, 0.1, "count keys in Redis")
             for k in ckeys:
-                self.assertRegex(k.decode(), r"^hark:\{brand\}:v1:count:\d+$")
-            # The spike bucket's count is in Redis with a TTL.
+                self.assertRegex(k.decode(), r"^hark:\{brand\}:v2:count:\d+$")
+            # The spike bucket's count is in Redis with a TTL: one field,
+            # this run's.
             ws = int(H.parse_ts(body["window_start"]))
-            spike_key = "hark:{brand}:v1:count:%d" % ws
-            val = H.redis_cmd(redis_port, "GET", spike_key)
-            self.assertIsNotNone(val, "no count key %s" % spike_key)
-            self.assertEqual(int(val), body["count"])
+            spike_key = "hark:{brand}:v2:count:%d" % ws
+            self.assertEqual(H.redis_cmd(redis_port, "HLEN", spike_key), 1)
+            self.assertEqual(H.stored_count(redis_port, "brand", ws), body["count"])
             self.assertGreater(H.redis_cmd(redis_port, "TTL", spike_key), 0)
             self.assertGreater(H.redis_cmd(redis_port, "TTL", ckeys[0]), 0)
             H.wait_until(lambda: H.redis_cmd(redis_port, "EXISTS", "hark:{brand}:v1:state") == 1,

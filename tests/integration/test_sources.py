@@ -818,10 +818,10 @@ rules:
         """Sum of the brand rule's count keys: in Redis, or in the embedded
         store's snapshot (read after harkd stopped)."""
         if rport is not None:
-            keys = H.redis_cmd(rport, "KEYS", "hark:{brand}:v1:count:*")
-            return sum(int(H.redis_cmd(rport, "GET", k)) for k in keys)
-        return sum(int(v) for k, v in snapshot_items(self.tmp).items()
-                   if k.startswith(b"hark:{brand}:v1:count:"))
+            keys = H.redis_cmd(rport, "KEYS", "hark:{brand}:v2:count:*")
+            return sum(H.stored_count(rport, "brand", int(k.rsplit(b":", 1)[1])) for k in keys)
+        return sum(H.mem_count_value(v) for k, v in snapshot_items(self.tmp).items()
+                   if k.startswith(b"hark:{brand}:v2:count:"))
 
     def saved_position(self, rport):
         if rport is not None:

@@ -340,6 +340,46 @@ static char *url_for(int port, const char *extra)
 
 /* ---- Redis cases ---- */
 
+/*
+ * store_count_put, the same on both stores: a field only rises, the answer
+ * is the sum of the fields plus an old counter, a zero makes no key.
+ */
+static void check_count_put(struct loop *l, struct store *st)
+{
+	struct res r[8] = {{0}};
+	struct res g = {0};
+
+	store_count_put(st, "hark:{c}:v2:count:1", NULL, "w1", 5, 60000, int_cb,
+			&r[0]);
+	store_count_put(st, "hark:{c}:v2:count:1", NULL, "w1", 3, 60000, int_cb,
+			&r[1]);
+	store_count_put(st, "hark:{c}:v2:count:1", NULL, "w2", 4, 60000, int_cb,
+			&r[2]);
+	store_count_put(st, "hark:{c}:v2:count:1", NULL, "w1", 7, 60000, int_cb,
+			&r[3]);
+	store_set(st, "hark:{c}:v1:count:1", "10", 2, 60000, NULL, NULL);
+	store_count_put(st, "hark:{c}:v2:count:1", "hark:{c}:v1:count:1", "w2",
+			4, 60000, int_cb, &r[4]);
+	/* a retry of an older write, after newer ones */
+	store_count_put(st, "hark:{c}:v2:count:1", "hark:{c}:v1:count:1", "w1",
+			5, 60000, int_cb, &r[5]);
+	store_count_put(st, "hark:{c}:v2:count:2", "hark:{c}:v1:count:2", "w1",
+			0, 60000, int_cb, &r[6]);
+	store_get(st, "hark:{c}:v2:count:2", str_cb, &g);
+	CHECK(WAIT_FOR(l, g.calls > 0, 2000));
+	for (int i = 0; i < 7; i++) {
+		CHECK_INT(r[i].status, 0);
+	}
+	CHECK_INT(r[0].value, 5);
+	CHECK_INT(r[1].value, 5);
+	CHECK_INT(r[2].value, 9);
+	CHECK_INT(r[3].value, 11);
+	CHECK_INT(r[4].value, 21);
+	CHECK_INT(r[5].value, 21);
+	CHECK_INT(r[6].value, 0);
+	CHECK(g.isnull);
+}
+
 static void test_redis_roundtrip(struct redis_proc *rp)
 {
 	struct loop l;
@@ -379,6 +419,11 @@ static void test_redis_roundtrip(struct redis_proc *rp)
 
 	ttl = blocking_int(rp->port, 0, "TTL %s", "hark:t:cnt");
 	CHECK(ttl > 0 && ttl <= 60);
+	check_count_put(&l, st);
+	ttl = blocking_int(rp->port, 0, "PTTL %s", "hark:{c}:v2:count:1");
+	CHECK(ttl > 50000 && ttl <= 60000);
+	CHECK_INT(blocking_int(rp->port, 0, "HLEN %s", "hark:{c}:v2:count:1"),
+		  2);
 	/* 1500 ms rounds up to 2 s, never down to 1 s. */
 	store_incrby(st, "hark:t:short", 1, 1500, int_cb, &s);
 	CHECK(WAIT_FOR(&l, s.calls > 0, 2000));
@@ -809,6 +854,7 @@ static void test_mem_roundtrip(void)
 	CHECK(a.seq < b.seq && b.seq < g.seq && g.seq < s.seq &&
 	      s.seq < gb.seq && gb.seq < m.seq && m.seq < nan.seq &&
 	      nan.seq < ovf.seq);
+	check_count_put(&l, st);
 	drive(&l, 20);
 	CHECK_INT(a.calls + b.calls + g.calls + s.calls + gb.calls + m.calls +
 			  nan.calls + ovf.calls,

@@ -64,7 +64,8 @@ static const struct bad_case bad_cases[] = {
 	 "cooldown, warmup, novelty, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
-	 "prefix, timeout, retention, snapshot, snapshot_interval)"},
+	 "prefix, timeout, flush_interval, retention, snapshot, "
+	 "snapshot_interval)"},
 	{"int as text", HEAD RULE0 "    min_count: abc\n",
 	 "x.yaml:9:16: rules[0].min_count: not an integer (expected a whole "
 	 "number, got \"abc\")"},

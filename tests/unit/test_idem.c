@@ -122,8 +122,8 @@ static void test_churn(void)
 	/* the newest first: a miss would take a place */
 	for (int i = 4999; i >= 4960; i--) {
 		snprintf(key, sizeof(key), "c%d", i);
-		if (i % 7 != 0 && idem_begin(t, key, (uint64_t)i, 5000, &r) ==
-					  IDEM_DONE) {
+		if (i % 7 != 0 &&
+		    idem_begin(t, key, (uint64_t)i, 5000, &r) == IDEM_DONE) {
 			found++;
 			CHECK_INT(r.len, strlen(key));
 		}

@@ -420,10 +420,13 @@ static void test_keys(void)
 	char *k;
 
 	k = keys_count("hark:", "brand", 1700000100000LL);
+	CHECK_STR(k, "hark:{brand}:v2:count:1700000100");
+	free(k);
+	k = keys_count_v1("hark:", "brand", 1700000100999LL);
 	CHECK_STR(k, "hark:{brand}:v1:count:1700000100");
 	free(k);
 	k = keys_count("", "r", -1);
-	CHECK_STR(k, "{r}:v1:count:-1");
+	CHECK_STR(k, "{r}:v2:count:-1");
 	free(k);
 	k = keys_state("hark:", "brand");
 	CHECK_STR(k, "hark:{brand}:v1:state");
