@@ -24,6 +24,7 @@
 #include "core/match.h"
 #include "core/mbatch.h"
 #include "core/mention.h"
+#include "core/prom.h"
 #include "core/render.h"
 #include "core/silence.h"
 #include "core/terms.h"
@@ -2308,168 +2309,163 @@ void hark_rules_json(struct hark *h, struct buf *out)
 	cJSON_Delete(root);
 }
 
-/* Appends to a metrics page; a page over the reply cap is cut short. */
-static void emit(struct buf *out, const char *fmt, ...) HARK_PRINTF(2, 3);
-static void emit(struct buf *out, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
+/* One labelled sample; label values are escaped by prom_sample. */
+#define LABEL1(k, v) (&(const struct prom_label){(k), (v)}), 1
+#define LABELS2(k1, v1, k2, v2) \
+	((const struct prom_label[]){{(k1), (v1)}, {(k2), (v2)}}), 2
 
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_append(out, line, (size_t)n) < 0) {
-		return;
-	}
-}
-
-#define METRIC(out, help, type, name) \
-	emit(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
-
+/* A page over the reply cap is cut short after a whole line. */
 void hark_metrics_text(struct hark *h, struct buf *out)
 {
 	const struct config *cfg = h->cfg;
+	struct prom_page pg;
 
-	METRIC(out, "Mention lines received from every source.", "counter",
-	       "hark_mentions_received_total");
-	emit(out, "hark_mentions_received_total %llu\n",
-	     (unsigned long long)h->received);
-	METRIC(out, "Mention lines rejected as malformed.", "counter",
-	       "hark_mentions_rejected_total");
-	emit(out, "hark_mentions_rejected_total %llu\n",
-	     (unsigned long long)h->rejected);
-	METRIC(out, "Mentions older than the watermark of a rule they matched.",
-	       "counter", "hark_mentions_late_total");
-	emit(out, "hark_mentions_late_total %llu\n",
-	     (unsigned long long)h->late);
-	METRIC(out,
-	       "Mentions refused for a created_at further ahead of the "
-	       "clock than max_future (also counted rejected).",
-	       "counter", "hark_mentions_future_total");
-	emit(out, "hark_mentions_future_total %llu\n",
-	     (unsigned long long)h->future);
+	prom_page_init(&pg, out);
+	prom_family(&pg, "hark_mentions_received_total", "counter",
+		    "Mention lines received from every source.");
+	prom_sample(&pg, "hark_mentions_received_total", NULL, 0, "%llu",
+		    (unsigned long long)h->received);
+	prom_family(&pg, "hark_mentions_rejected_total", "counter",
+		    "Mention lines rejected as malformed.");
+	prom_sample(&pg, "hark_mentions_rejected_total", NULL, 0, "%llu",
+		    (unsigned long long)h->rejected);
+	prom_family(
+		&pg, "hark_mentions_late_total", "counter",
+		"Mentions older than the watermark of a rule they matched.");
+	prom_sample(&pg, "hark_mentions_late_total", NULL, 0, "%llu",
+		    (unsigned long long)h->late);
+	prom_family(&pg, "hark_mentions_future_total", "counter",
+		    "Mentions refused for a created_at further ahead of the "
+		    "clock than max_future (also counted rejected).");
+	prom_sample(&pg, "hark_mentions_future_total", NULL, 0, "%llu",
+		    (unsigned long long)h->future);
 	if (h->intake != NULL) {
 		struct intake_stats is = intake_stats(h->intake);
 
-		METRIC(out,
-		       "Threads parsing and matching pushed bodies "
-		       "(http.workers).",
-		       "gauge", "hark_push_workers");
-		emit(out, "hark_push_workers %u\n", is.workers);
-		METRIC(out,
-		       "Pushes answered 503 because the workers were behind.",
-		       "counter", "hark_push_busy_total");
-		emit(out, "hark_push_busy_total %llu\n",
-		     (unsigned long long)is.busy);
-		METRIC(out,
-		       "Bytes of pushed bodies taken and not yet answered.",
-		       "gauge", "hark_push_held_bytes");
-		emit(out, "hark_push_held_bytes %llu\n",
-		     (unsigned long long)is.held_bytes);
+		prom_family(&pg, "hark_push_workers", "gauge",
+			    "Threads parsing and matching pushed bodies "
+			    "(http.workers).");
+		prom_sample(&pg, "hark_push_workers", NULL, 0, "%u",
+			    is.workers);
+		prom_family(&pg, "hark_push_busy_total", "counter",
+			    "Pushes answered 503 because the workers were "
+			    "behind.");
+		prom_sample(&pg, "hark_push_busy_total", NULL, 0, "%llu",
+			    (unsigned long long)is.busy);
+		prom_family(&pg, "hark_push_held_bytes", "gauge",
+			    "Bytes of pushed bodies taken and not yet "
+			    "answered.");
+		prom_sample(&pg, "hark_push_held_bytes", NULL, 0, "%llu",
+			    (unsigned long long)is.held_bytes);
 	}
-	METRIC(out, "Lines received per source.", "counter",
-	       "hark_source_received_total");
+	prom_family(&pg, "hark_source_received_total", "counter",
+		    "Lines received per source.");
 	for (size_t i = 0; i < cfg->n_sources; i++) {
-		emit(out,
-		     "hark_source_received_total{source=\"%s\"} "
-		     "%llu\n",
-		     cfg->sources[i].name,
-		     (unsigned long long)h->src_stats[i].received);
+		prom_sample(&pg, "hark_source_received_total",
+			    LABEL1("source", cfg->sources[i].name), "%llu",
+			    (unsigned long long)h->src_stats[i].received);
 	}
-	METRIC(out,
-	       "Configuration reloads (SIGHUP) applied, and refused or "
-	       "invalid.",
-	       "counter", "hark_config_reloads_total");
-	emit(out,
-	     "hark_config_reloads_total{result=\"applied\"} %llu\n"
-	     "hark_config_reloads_total{result=\"failed\"} %llu\n",
-	     (unsigned long long)h->reloads_applied,
-	     (unsigned long long)h->reloads_failed);
-	METRIC(out, "Mentions matched per rule.", "counter",
-	       "hark_rule_matched_total");
+	prom_family(&pg, "hark_config_reloads_total", "counter",
+		    "Configuration reloads (SIGHUP) applied, and refused or "
+		    "invalid.");
+	prom_sample(&pg, "hark_config_reloads_total",
+		    LABEL1("result", "applied"), "%llu",
+		    (unsigned long long)h->reloads_applied);
+	prom_sample(&pg, "hark_config_reloads_total",
+		    LABEL1("result", "failed"), "%llu",
+		    (unsigned long long)h->reloads_failed);
+	prom_family(&pg, "hark_rule_matched_total", "counter",
+		    "Mentions matched per rule.");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		emit(out,
-		     "hark_rule_matched_total{rule=\"%s\"} "
-		     "%llu\n",
-		     cfg->rules[i].name,
-		     (unsigned long long)h->rules[i].matched_total);
+		prom_sample(&pg, "hark_rule_matched_total",
+			    LABEL1("rule", cfg->rules[i].name), "%llu",
+			    (unsigned long long)h->rules[i].matched_total);
 	}
-	METRIC(out, "Expected count of the next bucket per rule.", "gauge",
-	       "hark_rule_baseline");
+	prom_family(&pg, "hark_rule_baseline", "gauge",
+		    "Expected count of the next bucket per rule.");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		emit(out, "hark_rule_baseline{rule=\"%s\"} %.3f\n",
-		     cfg->rules[i].name, detector_baseline(h->rules[i].det));
+		prom_sample(&pg, "hark_rule_baseline",
+			    LABEL1("rule", cfg->rules[i].name), "%.3f",
+			    detector_baseline(h->rules[i].det));
 	}
-	METRIC(out, "1 while the rule's alert is firing.", "gauge",
-	       "hark_rule_firing");
+	prom_family(&pg, "hark_rule_firing", "gauge",
+		    "1 while the rule's alert is firing.");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		emit(out, "hark_rule_firing{rule=\"%s\"} %d\n",
-		     cfg->rules[i].name,
-		     detector_state(h->rules[i].det) == DETECT_STATE_FIRING);
+		prom_sample(&pg, "hark_rule_firing",
+			    LABEL1("rule", cfg->rules[i].name), "%d",
+			    detector_state(h->rules[i].det) ==
+				    DETECT_STATE_FIRING);
 	}
-	METRIC(out, "Alert notifications per rule and status.", "counter",
-	       "hark_alerts_total");
+	prom_family(&pg, "hark_alerts_total", "counter",
+		    "Alert notifications per rule and status.");
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		emit(out,
-		     "hark_alerts_total{rule=\"%s\",status=\"firing\"} "
-		     "%llu\nhark_alerts_total{rule=\"%s\","
-		     "status=\"resolved\"} %llu\n",
-		     cfg->rules[i].name,
-		     (unsigned long long)h->rules[i].fired_total,
-		     cfg->rules[i].name,
-		     (unsigned long long)h->rules[i].resolved_total);
+		prom_sample(
+			&pg, "hark_alerts_total",
+			LABELS2("rule", cfg->rules[i].name, "status", "firing"),
+			"%llu", (unsigned long long)h->rules[i].fired_total);
+		prom_sample(&pg, "hark_alerts_total",
+			    LABELS2("rule", cfg->rules[i].name, "status",
+				    "resolved"),
+			    "%llu",
+			    (unsigned long long)h->rules[i].resolved_total);
 	}
-	METRIC(out, "Notifications suppressed by a silence.", "counter",
-	       "hark_alerts_silenced_total");
-	emit(out, "hark_alerts_silenced_total %llu\n",
-	     (unsigned long long)h->silenced_total);
-	METRIC(out, "Deliveries per receiver and result.", "counter",
-	       "hark_deliveries_total");
+	prom_family(&pg, "hark_alerts_silenced_total", "counter",
+		    "Notifications suppressed by a silence.");
+	prom_sample(&pg, "hark_alerts_silenced_total", NULL, 0, "%llu",
+		    (unsigned long long)h->silenced_total);
+	prom_family(&pg, "hark_deliveries_total", "counter",
+		    "Deliveries per receiver and result.");
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
 		struct deliver_stats s = deliver_stats(h->deliver, i);
 
-		emit(out,
-		     "hark_deliveries_total{receiver=\"%s\",result=\"sent\"} "
-		     "%llu\nhark_deliveries_total{receiver=\"%s\","
-		     "result=\"failed\"} %llu\n",
-		     cfg->receivers[i].name, (unsigned long long)s.sent,
-		     cfg->receivers[i].name, (unsigned long long)s.failed);
+		prom_sample(&pg, "hark_deliveries_total",
+			    LABELS2("receiver", cfg->receivers[i].name,
+				    "result", "sent"),
+			    "%llu", (unsigned long long)s.sent);
+		prom_sample(&pg, "hark_deliveries_total",
+			    LABELS2("receiver", cfg->receivers[i].name,
+				    "result", "failed"),
+			    "%llu", (unsigned long long)s.failed);
 	}
-	METRIC(out, "Notifications in the outbox, not yet delivered.", "gauge",
-	       "hark_outbox_pending");
+	prom_family(&pg, "hark_outbox_pending", "gauge",
+		    "Notifications in the outbox, not yet delivered.");
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		emit(out, "hark_outbox_pending{receiver=\"%s\"} %llu\n",
-		     cfg->receivers[i].name,
-		     (unsigned long long)deliver_stats(h->deliver, i).pending);
+		prom_sample(&pg, "hark_outbox_pending",
+			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
+			    (unsigned long long)deliver_stats(h->deliver, i)
+				    .pending);
 	}
-	METRIC(out, "Notifications moved to the dead-letter list.", "counter",
-	       "hark_deadletter_total");
+	prom_family(&pg, "hark_deadletter_total", "counter",
+		    "Notifications moved to the dead-letter list.");
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		emit(out, "hark_deadletter_total{receiver=\"%s\"} %llu\n",
-		     cfg->receivers[i].name,
-		     (unsigned long long)deliver_stats(h->deliver, i)
-			     .deadletter);
+		prom_sample(&pg, "hark_deadletter_total",
+			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
+			    (unsigned long long)deliver_stats(h->deliver, i)
+				    .deadletter);
 	}
-	METRIC(out, "Notifications refused because the outbox was full.",
-	       "counter", "hark_outbox_full_total");
+	prom_family(&pg, "hark_outbox_full_total", "counter",
+		    "Notifications refused because the outbox was full.");
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		emit(out, "hark_outbox_full_total{receiver=\"%s\"} %llu\n",
-		     cfg->receivers[i].name,
-		     (unsigned long long)deliver_stats(h->deliver, i)
-			     .outbox_full);
+		prom_sample(&pg, "hark_outbox_full_total",
+			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
+			    (unsigned long long)deliver_stats(h->deliver, i)
+				    .outbox_full);
 	}
-	METRIC(out, "1 while the store is reachable.", "gauge",
-	       "hark_store_up");
-	emit(out, "hark_store_up %d\n", store_up(h->store));
-	METRIC(out, "Count writes waiting for the store to come back.", "gauge",
-	       "hark_store_pending_writes");
-	emit(out, "hark_store_pending_writes %zu\n", counts_pending(h->counts));
-	METRIC(out, "Count writes dropped because the pending queue was full.",
-	       "counter", "hark_store_dropped_writes_total");
-	emit(out, "hark_store_dropped_writes_total %llu\n",
-	     (unsigned long long)counts_dropped(h->counts));
+	prom_family(&pg, "hark_store_up", "gauge",
+		    "1 while the store is reachable.");
+	prom_sample(&pg, "hark_store_up", NULL, 0, "%d", store_up(h->store));
+	prom_family(&pg, "hark_store_pending_writes", "gauge",
+		    "Count writes waiting for the store to come back.");
+	prom_sample(&pg, "hark_store_pending_writes", NULL, 0, "%zu",
+		    counts_pending(h->counts));
+	prom_family(&pg, "hark_store_dropped_writes_total", "counter",
+		    "Count writes dropped because the pending queue was full.");
+	prom_sample(&pg, "hark_store_dropped_writes_total", NULL, 0, "%llu",
+		    (unsigned long long)counts_dropped(h->counts));
 }
+
+#undef LABEL1
+#undef LABELS2
 
 /* ---- replay ---- */
 

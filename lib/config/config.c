@@ -23,6 +23,7 @@
 #include "core/detect.h"
 #include "core/query.h"
 #include "core/mention.h"
+#include "core/redis_url.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -156,7 +157,8 @@ static const struct key keys[] = {
 	 CFG(external_url)},
 
 	{S_STORE, "redis", T_STRING, NULL,
-	 "redis://HOST:PORT/DB or unix:///PATH; absent: embedded store",
+	 "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or "
+	 "unix:///PATH[?db=N]; absent: embedded store",
 	 CFG(redis_url)},
 	{S_STORE, "prefix", T_STRING, "hark:", "prefix of every Redis key",
 	 CFG(prefix)},
@@ -235,7 +237,7 @@ static const struct key keys[] = {
 	 "http-stream, sse: TCP and TLS connect timeout",
 	 SRC(connect_timeout_ms), .flags = F_MIN, .min = 100},
 	{S_SOURCE, "redis", T_STRING, NULL,
-	 "redis-stream: redis://HOST:PORT/DB; default: store.redis",
+	 "redis-stream: a URL like store.redis; default: store.redis",
 	 SRC(redis)},
 	{S_SOURCE, "stream", T_STRING, NULL, "redis-stream: the stream key",
 	 SRC(stream)},
@@ -1389,27 +1391,34 @@ static char *resolve(const char *dir, const char *path)
 	return xasprintf("%s/%s", dir, path);
 }
 
+/* The daemon's own parser, so --check refuses what a start would. */
+static void check_redis_url(struct ctx *c, const struct yaml_value *m,
+			    const char *path, const char *url)
+{
+	struct redis_url u;
+	char why[200];
+
+	if (redis_url_parse(&u, url, why, sizeof(why)) != 0) {
+		key_problem(c, m, path, "redis", "invalid Redis URL: %s", why);
+		return;
+	}
+	redis_url_fini(&u);
+}
+
 static void check_store(struct ctx *c, const struct yaml_value *m,
 			const char *path)
 {
 	struct config *cfg = c->cfg;
 	char *cwd;
 	char *p;
-	char *q;
 
 	/* "${REDIS_URL}" left unset means the embedded store, like absence */
 	if (cfg->redis_url != NULL && cfg->redis_url[0] == '\0') {
 		free(cfg->redis_url);
 		cfg->redis_url = NULL;
 	}
-	if (cfg->redis_url != NULL && !has_prefix(cfg->redis_url, "redis://") &&
-	    !has_prefix(cfg->redis_url, "unix://")) {
-		q = url_shown(cfg->redis_url);
-		key_problem(c, m, path, "redis",
-			    "invalid URL (expected redis://HOST:PORT/DB or "
-			    "unix:///PATH, got %s)",
-			    q);
-		free(q);
+	if (cfg->redis_url != NULL) {
+		check_redis_url(c, m, path, cfg->redis_url);
 	}
 	if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] == '\0') {
 		key_problem(c, m, path, "snapshot", "must not be empty");
@@ -1541,6 +1550,8 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 			problem(c, line, col, path,
 				"type redis-stream needs \"redis\" here or "
 				"store.redis");
+		} else if (was_set(S_SOURCE, set, "redis")) {
+			check_redis_url(c, m, path, src->redis);
 		}
 		if (src->group == NULL || src->group[0] == '\0') {
 			key_problem(c, m, path, "group", "must not be empty");

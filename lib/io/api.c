@@ -438,7 +438,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		}
 	} else if (strcmp(path, "/metrics") == 0) {
 		hark_metrics_text(a->h, &out);
-		reply(req, 200, "OK", "text/plain; version=0.0.4", out.data,
+		reply(req, 200, "OK",
+		      "text/plain; version=0.0.4; charset=utf-8", out.data,
 		      out.len);
 	} else if (strcmp(path, "/v1/sources") == 0) {
 		hark_sources_json(a->h, &out);

@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "core/backoff.h"
+#include "core/redis_url.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -39,11 +40,7 @@ struct source_redis {
 	struct source_core core;
 	const struct config_source *cfg; /* borrowed */
 	struct event_base *base;         /* borrowed */
-	char *host;                      /* NULL with a unix path */
-	int port;
-	char *path;
-	char *password;
-	int db;
+	struct redis_url url;            /* host resolved once at start */
 	char *consumer;
 	redisAsyncContext *ac; /* owned by hiredis; NULL while down */
 	bool up;               /* group ensured, reading */
@@ -63,54 +60,6 @@ struct source_redis {
 static void start_connect(struct source_redis *s);
 static void send_read(struct source_redis *s);
 
-/* redis://[:password@]host[:port][/db] or unix:///path */
-static int parse_url(struct source_redis *s, const char *url, char *err,
-		     size_t errlen)
-{
-	const char *p, *at, *slash, *colon;
-
-	if (strncmp(url, "unix://", 7) == 0) {
-		if (url[7] != '/') {
-			snprintf(err, errlen,
-				 "redis url: unix:// needs an "
-				 "absolute path");
-			return -1;
-		}
-		s->path = xstrdup(url + 7);
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen,
-			 "redis url: expected redis:// or unix://");
-		return -1;
-	}
-	p = url + 8;
-	at = strchr(p, '@');
-	if (at != NULL) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		colon = colon != NULL ? colon + 1 : p;
-		s->password = xstrndup(colon, (size_t)(at - colon));
-		p = at + 1;
-	}
-	slash = strchr(p, '/');
-	colon = memchr(p, ':', slash ? (size_t)(slash - p) : strlen(p));
-	s->port = 6379;
-	if (colon != NULL) {
-		s->port = atoi(colon + 1);
-		s->host = xstrndup(p, (size_t)(colon - p));
-	} else {
-		s->host = xstrndup(p, slash ? (size_t)(slash - p) : strlen(p));
-	}
-	if (s->host[0] == '\0' || s->port <= 0 || s->port > 65535) {
-		snprintf(err, errlen, "redis url: bad host or port");
-		return -1;
-	}
-	if (slash != NULL && slash[1] != '\0') {
-		s->db = atoi(slash + 1);
-	}
-	return 0;
-}
-
 /* As store_redis.c: hiredis 0.14 resolves names with a blocking call, so
  * resolve once while starting, before the loop runs. */
 static void resolve_once(struct source_redis *s)
@@ -119,13 +68,13 @@ static void resolve_once(struct source_redis *s)
 	char ip[INET6_ADDRSTRLEN];
 	const void *a;
 
-	if (s->host == NULL) {
+	if (s->url.host == NULL) {
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(s->host, NULL, &hints, &res) != 0 || res == NULL) {
+	if (getaddrinfo(s->url.host, NULL, &hints, &res) != 0 || res == NULL) {
 		return;
 	}
 	if (res->ai_family == AF_INET) {
@@ -134,8 +83,8 @@ static void resolve_once(struct source_redis *s)
 		a = &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr;
 	}
 	if (inet_ntop(res->ai_family, a, ip, sizeof(ip)) != NULL) {
-		free(s->host);
-		s->host = xstrdup(ip);
+		free(s->url.host);
+		s->url.host = xstrdup(ip);
 	}
 	freeaddrinfo(res);
 }
@@ -478,8 +427,8 @@ static void start_connect(struct source_redis *s)
 	struct timeval tv;
 
 	s->core.st.state = SOURCE_CONNECTING;
-	ac = s->path != NULL ? redisAsyncConnectUnix(s->path)
-			     : redisAsyncConnect(s->host, s->port);
+	ac = s->url.path != NULL ? redisAsyncConnectUnix(s->url.path)
+				 : redisAsyncConnect(s->url.host, s->url.port);
 	if (ac == NULL || ac->err != 0) {
 		char why[SOURCE_ERROR_BYTES];
 
@@ -500,13 +449,16 @@ static void start_connect(struct source_redis *s)
 	s->ac = ac;
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
-	if (s->password != NULL) {
+	if (s->url.password != NULL && s->url.user != NULL) {
+		redisAsyncCommand(ac, handshake_cb, "AUTH", "AUTH %s %s",
+				  s->url.user, s->url.password);
+	} else if (s->url.password != NULL) {
 		redisAsyncCommand(ac, handshake_cb, "AUTH", "AUTH %s",
-				  s->password);
+				  s->url.password);
 	}
-	if (s->db != 0) {
+	if (s->url.db != 0) {
 		redisAsyncCommand(ac, handshake_cb, "SELECT", "SELECT %d",
-				  s->db);
+				  s->url.db);
 	}
 	redisAsyncCommand(ac, group_reply_cb, NULL,
 			  "XGROUP CREATE %s %s $ MKSTREAM", s->cfg->stream,
@@ -523,16 +475,17 @@ struct source_redis *source_redis_start(const struct source_env *env, int index,
 	struct source_redis *s = xcalloc(1, sizeof(*s));
 	const char *url = cfg->redis != NULL ? cfg->redis : default_url;
 	char host[256];
+	char why[200];
 
 	s->cfg = cfg;
 	s->base = env->base;
-	if (url == NULL || parse_url(s, url, err, errlen) < 0) {
-		if (url == NULL) {
-			snprintf(err, errlen, "no redis url");
-		}
-		free(s->host);
-		free(s->path);
-		free(s->password);
+	if (url == NULL) {
+		snprintf(err, errlen, "no redis url");
+		free(s);
+		return NULL;
+	}
+	if (redis_url_parse(&s->url, url, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "redis url: %s", why);
 		free(s);
 		return NULL;
 	}
@@ -595,9 +548,7 @@ void source_redis_free(struct source_redis *s)
 	event_free(s->retry_ev);
 	event_free(s->drop_ev);
 	source_core_fini(&s->core);
-	free(s->host);
-	free(s->path);
-	free(s->password);
+	redis_url_fini(&s->url);
 	free(s->consumer);
 	free(s);
 }

@@ -22,6 +22,7 @@
 #include <hiredis/hiredis.h>
 
 #include "core/backoff.h"
+#include "core/redis_url.h"
 #include "io/store_impl.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -31,7 +32,6 @@
 /* A connect gets at least this long even with a short command timeout. */
 #define CONNECT_MIN_TIMEOUT_MS 1000
 #define DEFAULT_TIMEOUT_MS 2000
-#define MAX_DB 1000000
 
 enum cmd_kind {
 	CMD_INT,
@@ -64,13 +64,7 @@ enum conn_state {
 struct store_redis {
 	struct store st;
 	struct event_base *base; /* borrowed */
-	char *host;              /* owned; NULL for a unix socket */
-	int port;
-	char *path; /* owned; unix socket path or NULL */
-	char *user;
-	char *password;
-	int db;
-	char addr[160]; /* for logs: host:port or the socket path */
+	struct redis_url url;    /* host resolved once at start */
 	int64_t timeout_ms;
 
 	redisAsyncContext *ac; /* owned by hiredis; cleared on disconnect */
@@ -258,7 +252,8 @@ static void conn_lost(struct store_redis *rs, const char *reason)
 		return;
 	}
 	if (was_up || !rs->down_logged) {
-		log_warn("store", "redis down: %s addr=%s", reason, rs->addr);
+		log_warn("store", "redis down: %s addr=%s", reason,
+			 rs->url.addr);
 		rs->down_logged = true;
 	}
 	schedule_reconnect(rs);
@@ -288,7 +283,7 @@ static void became_up(struct store_redis *rs)
 	rs->attempt = 0;
 	rs->down_logged = false;
 	evtimer_del(rs->conn_timer);
-	log_info("store", "redis up addr=%s", rs->addr);
+	log_info("store", "redis up addr=%s", rs->url.addr);
 }
 
 static void connect_cb(const redisAsyncContext *ac, int status)
@@ -368,10 +363,10 @@ static void start_connect(struct store_redis *rs)
 	rs->reason[0] = '\0';
 	rs->tcp_connected = false;
 	rs->handshake_left = 0;
-	if (rs->path != NULL) {
-		ac = redisAsyncConnectUnix(rs->path);
+	if (rs->url.path != NULL) {
+		ac = redisAsyncConnectUnix(rs->url.path);
 	} else {
-		ac = redisAsyncConnect(rs->host, rs->port);
+		ac = redisAsyncConnect(rs->url.host, rs->url.port);
 	}
 	if (ac == NULL) {
 		conn_lost(rs, "cannot allocate redis context");
@@ -394,18 +389,18 @@ static void start_connect(struct store_redis *rs)
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	/* Queued before any command, so they are the first on the wire. */
-	if (rs->password != NULL) {
-		if (rs->user != NULL) {
+	if (rs->url.password != NULL) {
+		if (rs->url.user != NULL) {
 			redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s %s",
-					  rs->user, rs->password);
+					  rs->url.user, rs->url.password);
 		} else {
 			redisAsyncCommand(ac, auth_cb, NULL, "AUTH %s",
-					  rs->password);
+					  rs->url.password);
 		}
 		rs->handshake_left++;
 	}
-	if (rs->db != 0) {
-		redisAsyncCommand(ac, select_cb, NULL, "SELECT %d", rs->db);
+	if (rs->url.db != 0) {
+		redisAsyncCommand(ac, select_cb, NULL, "SELECT %d", rs->url.db);
 		rs->handshake_left++;
 	}
 	connect_ms = rs->timeout_ms > CONNECT_MIN_TIMEOUT_MS
@@ -607,7 +602,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	fail_flush(rs);
 	evtimer_del(rs->fail_ev);
 	HARK_ASSERT(rs->npending == 0);
-	log_info("store", "redis closed addr=%s", rs->addr);
+	log_info("store", "redis closed addr=%s", rs->url.addr);
 	if (rs->done != NULL) {
 		rs->done(rs->done_arg);
 	}
@@ -648,10 +643,7 @@ static void redis_free(struct store *st)
 	event_free(rs->drop_ev);
 	event_free(rs->fail_ev);
 	event_free(rs->done_ev);
-	free(rs->host);
-	free(rs->path);
-	free(rs->user);
-	free(rs->password);
+	redis_url_fini(&rs->url);
 	free(rs);
 }
 
@@ -666,101 +658,6 @@ static const struct store_ops redis_ops = {
 	.close = redis_close,
 	.free = redis_free,
 };
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
-/* Copies s[0..n) with %XX decoded; NULL on a bad escape or a NUL byte. */
-static char *pct_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1);
-	size_t j = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int hi;
-			int lo;
-
-			if (i + 2 >= n) {
-				free(out);
-				return NULL;
-			}
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(out);
-				return NULL;
-			}
-			out[j++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[j++] = s[i];
-		}
-	}
-	out[j] = '\0';
-	return out;
-}
-
-static int parse_uint(const char *s, size_t n, long max, long *out)
-{
-	long v = 0;
-
-	if (n == 0 || n > 10) {
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			return -1;
-		}
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > max) {
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_userinfo(struct store_redis *rs, const char *s, size_t n,
-			  char *err, size_t errlen)
-{
-	const char *colon = memchr(s, ':', n);
-
-	if (colon == NULL) {
-		rs->password = pct_decode(s, n);
-	} else {
-		if (colon > s) {
-			rs->user = pct_decode(s, (size_t)(colon - s));
-			if (rs->user == NULL) {
-				snprintf(err, errlen,
-					 "redis url: bad %%-escape in user");
-				return -1;
-			}
-		}
-		rs->password =
-			pct_decode(colon + 1, n - (size_t)(colon + 1 - s));
-	}
-	if (rs->password == NULL) {
-		snprintf(err, errlen, "redis url: bad %%-escape in password");
-		return -1;
-	}
-	if (rs->password[0] == '\0') {
-		snprintf(err, errlen, "redis url: empty password");
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * hiredis 0.14 resolves a host name with a blocking getaddrinfo inside
@@ -778,12 +675,12 @@ static void resolve_once(struct store_redis *rs)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(rs->host, NULL, &hints, &res) == 0) {
+	if (getaddrinfo(rs->url.host, NULL, &hints, &res) == 0) {
 		freeaddrinfo(res);
 		return; /* already an address */
 	}
 	hints.ai_flags = 0;
-	if (getaddrinfo(rs->host, NULL, &hints, &res) != 0 || res == NULL) {
+	if (getaddrinfo(rs->url.host, NULL, &hints, &res) != 0 || res == NULL) {
 		return;
 	}
 	if (res->ai_family == AF_INET) {
@@ -792,124 +689,10 @@ static void resolve_once(struct store_redis *rs)
 		a = &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
 	}
 	if (inet_ntop(res->ai_family, a, ip, sizeof(ip)) != NULL) {
-		free(rs->host);
-		rs->host = xstrdup(ip);
+		free(rs->url.host);
+		rs->url.host = xstrdup(ip);
 	}
 	freeaddrinfo(res);
-}
-
-static int parse_hostport(struct store_redis *rs, const char *s, size_t n,
-			  char *err, size_t errlen)
-{
-	const char *end = s + n;
-	const char *host = s;
-	size_t hostlen;
-	const char *p;
-	long port = 6379;
-
-	if (n > 0 && s[0] == '[') {
-		p = memchr(s, ']', n);
-		if (p == NULL) {
-			snprintf(err, errlen, "redis url: missing ']'");
-			return -1;
-		}
-		host = s + 1;
-		hostlen = (size_t)(p - host);
-		p++;
-		if (p < end && *p != ':') {
-			snprintf(err, errlen, "redis url: junk after ']'");
-			return -1;
-		}
-	} else {
-		p = memchr(s, ':', n);
-		if (p == NULL) {
-			p = end;
-		}
-		hostlen = (size_t)(p - s);
-	}
-	if (hostlen == 0) {
-		snprintf(err, errlen, "redis url: missing host");
-		return -1;
-	}
-	if (p < end) {
-		if (parse_uint(p + 1, (size_t)(end - p - 1), 65535, &port) !=
-			    0 ||
-		    port == 0) {
-			snprintf(err, errlen,
-				 "redis url: bad port (expected 1-65535)");
-			return -1;
-		}
-	}
-	rs->host = xstrndup(host, hostlen);
-	rs->port = (int)port;
-	if (host != s) {
-		snprintf(rs->addr, sizeof(rs->addr), "[%s]:%d", rs->host,
-			 rs->port);
-	} else {
-		snprintf(rs->addr, sizeof(rs->addr), "%s:%d", rs->host,
-			 rs->port);
-	}
-	resolve_once(rs);
-	return 0;
-}
-
-static int parse_url(struct store_redis *rs, const char *url, char *err,
-		     size_t errlen)
-{
-	const char *rest;
-	const char *at;
-	const char *slash;
-	size_t n;
-	long db = 0;
-
-	if (strncmp(url, "unix://", 7) == 0) {
-		rest = url + 7;
-		if (rest[0] != '/' || rest[1] == '\0') {
-			snprintf(err, errlen,
-				 "redis url: unix socket path must be "
-				 "absolute (unix:///path.sock)");
-			return -1;
-		}
-		rs->path = xstrdup(rest);
-		snprintf(rs->addr, sizeof(rs->addr), "%s", rs->path);
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0) {
-		snprintf(err, errlen,
-			 "redis url: expected redis://host[:port][/db] or "
-			 "unix:///path");
-		return -1;
-	}
-	rest = url + 8;
-	slash = strchr(rest, '/');
-	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	at = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (rest[i] == '@') {
-			at = rest + i;
-		}
-	}
-	if (at != NULL) {
-		if (parse_userinfo(rs, rest, (size_t)(at - rest), err,
-				   errlen) != 0) {
-			return -1;
-		}
-		n -= (size_t)(at + 1 - rest);
-		rest = at + 1;
-	}
-	if (parse_hostport(rs, rest, n, err, errlen) != 0) {
-		return -1;
-	}
-	if (slash != NULL && slash[1] != '\0') {
-		if (parse_uint(slash + 1, strlen(slash + 1), MAX_DB, &db) !=
-		    0) {
-			snprintf(err, errlen,
-				 "redis url: bad database number after '/'");
-			return -1;
-		}
-	}
-	rs->db = (int)db;
-	return 0;
 }
 
 struct store *store_redis_new(struct event_base *base, const char *url,
@@ -917,17 +700,18 @@ struct store *store_redis_new(struct event_base *base, const char *url,
 {
 	struct store_redis *rs = xcalloc(1, sizeof(*rs));
 	struct sigaction sa;
+	char why[200];
 
 	rs->st.ops = &redis_ops;
 	rs->base = base;
 	rs->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-	if (parse_url(rs, url, err, errlen) != 0) {
-		free(rs->host);
-		free(rs->path);
-		free(rs->user);
-		free(rs->password);
+	if (redis_url_parse(&rs->url, url, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "redis url: %s", why);
 		free(rs);
 		return NULL;
+	}
+	if (rs->url.host != NULL) {
+		resolve_once(rs);
 	}
 	/*
 	 * hiredis 0.14 writes with write(2), not send(MSG_NOSIGNAL): a write

@@ -56,6 +56,21 @@ log_level: info
 """
 
 # Line 8 is the bad duration.
+BAD_REDIS_URLS = """\
+store:
+  redis: "@STORE@"
+sources:
+  - name: stream
+    type: redis-stream
+    stream: mentions
+    # the source's own Redis, on line 8
+    redis: "@SOURCE@"
+rules:
+  - name: brand
+    match:
+      any: [blablacar]
+"""
+
 BAD_BUCKET = """\
 receivers:
   - name: hook
@@ -289,6 +304,37 @@ class ConfigCli(H.HarkTestCase):
                 # paths must resolve against the config's own directory.
                 rc, out = self.check(path, cwd=self.tmp)
                 self.assertEqual(rc, 0, "%s:\n%s" % (path, out))
+
+    def test_bad_redis_urls(self):
+        # --check took redis://host/abc, then a start failed on it with 3.
+        text = (BAD_REDIS_URLS.replace("@STORE@", "redis://127.0.0.1/abc")
+                .replace("@SOURCE@", "redis://:hunter2@[::1]:0"))
+        path = self.write("redis.yaml", text)
+        self.assertEqual(text.splitlines()[1].strip(), 'redis: "redis://127.0.0.1/abc"')
+        store_msg = ("redis.yaml:2:10: store.redis: invalid Redis URL: bad database "
+                     "\"abc\" after '/' (expected a number from 0 to 2147483646)")
+        source_msg = ("redis.yaml:8:12: sources[0].redis: invalid Redis URL: bad port "
+                      "\"0\" (expected 1-65535)")
+        rc, out = self.check(path)
+        self.assertEqual(rc, 1, out)
+        self.assertIn(store_msg, out)
+        self.assertIn(source_msg, out)
+        self.assertNotIn("hunter2", out)
+        rc, sout, serr = self.cli("check", path)
+        self.assertNotEqual(rc, 0, sout + serr)
+        self.assertIn(store_msg, sout + serr)
+        self.assertIn(source_msg, sout + serr)
+        p = subprocess.run([H.HARK_BIN, "-c", path], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, cwd=self.tmp, timeout=60)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn(store_msg, p.stderr)
+        # The same file with good URLs of every form passes.
+        for store, source in (("redis://:pw@[::1]:6390/15", "unix:///run/r.sock?db=3"),
+                              ("unix:///run/r.sock", "redis://alice:pw@localhost/0")):
+            path = self.write("good-redis.yaml", BAD_REDIS_URLS.replace("@STORE@", store)
+                              .replace("@SOURCE@", source))
+            rc, out = self.check(path)
+            self.assertEqual(rc, 0, out)
 
     def test_broken_config_does_not_start(self):
         port = H.free_port()

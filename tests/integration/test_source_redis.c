@@ -4,7 +4,8 @@
  * is created on a missing stream (MKSTREAM), entries with a "mention"
  * field and with flat fields are read, a duplicate id is dropped, an
  * invalid entry is rejected, and every entry ends acknowledged (XPENDING
- * empty). Test code may block; the source never does.
+ * empty); the URL's user, password and database reach the server over TCP
+ * and a unix socket. Test code may block; the source never does.
  */
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -107,6 +108,58 @@ static long long pending(redisContext *c)
 	return n;
 }
 
+/* One source on url reads an entry added to database db of its server. */
+static void read_from(struct source_env *env, const char *url, int db,
+		      redisContext *c, const char *id)
+{
+	char *yaml = xasprintf("sources:\n"
+			       "  - name: r\n"
+			       "    type: redis-stream\n"
+			       "    redis: \"%s\"\n"
+			       "    stream: m2\n"
+			       "    consumer: c2\n"
+			       "    block: 200ms\n"
+			       "rules:\n"
+			       "  - name: brand\n"
+			       "    match: {any: [brand]}\n",
+			       url);
+	struct timeval t = {0, 500000};
+	struct config cfg;
+	struct diag d;
+	struct run r;
+	char err[256] = "";
+	int before = seen;
+
+	diag_init(&d);
+	CHECK_INT(config_parse(&cfg, "t.yaml", yaml, strlen(yaml), &d), 0);
+	diag_print(&d, stderr);
+	diag_fini(&d);
+	r.base = env->base;
+	r.s = source_redis_start(env, 0, &cfg.sources[0], NULL, err,
+				 sizeof(err));
+	CHECK(r.s != NULL);
+	if (r.s == NULL) {
+		fprintf(stderr, "%s: %s\n", url, err);
+		config_fini(&cfg);
+		free(yaml);
+		return;
+	}
+	event_base_loopexit(r.base, &t);
+	event_base_dispatch(r.base);
+	CHECK_STR(source_state_name(source_redis_stats(r.s).state),
+		  "streaming");
+	freeReplyObject(redisCommand(c, "SELECT %d", db));
+	freeReplyObject(redisCommand(c, "XADD m2 * id %s text brand", id));
+	freeReplyObject(redisCommand(c, "SELECT 0"));
+	run_until(&r, 1);
+	CHECK_INT(source_redis_stats(r.s).accepted, 1);
+	CHECK_INT(seen, before + 1);
+	CHECK_STR(seen_ids[before], id);
+	source_redis_free(r.s);
+	config_fini(&cfg);
+	free(yaml);
+}
+
 int main(void)
 {
 	const char *server = getenv("REDIS_SERVER");
@@ -120,16 +173,21 @@ int main(void)
 	struct run r;
 	struct source_stats st;
 	char *yaml;
+	char *url;
 	char err[256];
+	char sock[64];
 
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_LEVEL_WARN);
 	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(sock, sizeof(sock), "/tmp/hark-test-redis-%d.sock",
+		 (int)getpid());
 	pid = fork();
 	if (pid == 0) {
 		execl(server ? server : "/usr/bin/redis-server", "redis-server",
 		      "--port", portstr, "--bind", "127.0.0.1", "--save", "",
 		      "--appendonly", "no", "--loglevel", "warning",
+		      "--unixsocket", sock, "--unixsocketperm", "700",
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -194,6 +252,16 @@ int main(void)
 	CHECK_INT(source_redis_acked(r.s), 4);
 
 	source_redis_free(r.s);
+
+	/* AUTH user password (an ACL user) and SELECT from the URL */
+	freeReplyObject(
+		redisCommand(c, "ACL SETUSER alice on >s3cr/t ~* &* +@all"));
+	url = xasprintf("redis://alice:s3cr%%2Ft@127.0.0.1:%d/2", port);
+	read_from(&env, url, 2, c, "acl1");
+	free(url);
+	url = xasprintf("unix://%s?db=3", sock);
+	read_from(&env, url, 3, c, "unix1");
+	free(url);
 	event_base_free(r.base);
 	dedupe_free(env.dedupe);
 	config_fini(&cfg);
@@ -201,5 +269,6 @@ int main(void)
 	redisFree(c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+	unlink(sock);
 	return check_done();
 }
