@@ -1070,6 +1070,63 @@ static void test_fixed_digest(void)
 	free(other);
 }
 
+/* The parser's own bounds: nesting (libyaml's events are walked with a
+ * fixed stack) and size (the file is held whole), each reported at the
+ * position where it is crossed. */
+static void test_bounds(void)
+{
+	struct config cfg;
+	struct diag d;
+	char yaml[256];
+	size_t big = (64u << 20) + 1;
+	char *text;
+	int o;
+
+	/* the root mapping and 63 sequences: 64 levels, past the parser */
+	o = snprintf(yaml, sizeof(yaml), "x: ");
+	for (int i = 0; i < 63; i++) {
+		yaml[o++] = '[';
+	}
+	for (int i = 0; i < 63; i++) {
+		yaml[o++] = ']';
+	}
+	yaml[o] = '\0';
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK(!has_msg(&d, "nesting"));
+	CHECK(has_msg(&d, "x.yaml:1:1: x: unknown key"));
+	diag_fini(&d);
+	/* one more: the 64th '[' (column 67) is the 65th level */
+	o = snprintf(yaml, sizeof(yaml), "x: ");
+	for (int i = 0; i < 64; i++) {
+		yaml[o++] = '[';
+	}
+	for (int i = 0; i < 64; i++) {
+		yaml[o++] = ']';
+	}
+	yaml[o] = '\0';
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK(is_zeroed(&cfg));
+	CHECK(has_msg(&d, "x.yaml:1:67: YAML: nesting deeper than 64 levels"));
+	diag_fini(&d);
+
+	/* 64 MiB of comment lines and one byte more */
+	text = malloc(big);
+	for (size_t i = 0; i + 1 < big; i += 2) {
+		text[i] = '#';
+		text[i + 1] = '\n';
+	}
+	text[big - 1] = '#';
+	diag_init(&d);
+	CHECK_INT(config_parse(&cfg, "x.yaml", text, big, &d), -1);
+	CHECK(is_zeroed(&cfg));
+	CHECK(has_msg(&d, "x.yaml:33554433:1: file larger than 64 MiB "
+			  "(67108864 bytes)"));
+	diag_fini(&d);
+	free(text);
+}
+
 int main(void)
 {
 	test_bad_cases();
@@ -1085,5 +1142,6 @@ int main(void)
 	test_rules_dir();
 	test_list_keys();
 	test_fixed_digest();
+	test_bounds();
 	return check_done();
 }
