@@ -179,6 +179,22 @@ static const struct key keys[] = {
 	 "threads that parse and match pushed bodies while the event loop "
 	 "counts; absent: one per core; 0: on the event loop",
 	 CFG(http_workers), .flags = F_MIN | F_MAX, .min = 0, .max = 256},
+	{S_HTTP, "max_connections", T_INT, "1000",
+	 "open API connections at most; past it a new one is answered 503 "
+	 "and closed at once",
+	 CFG(http_max_connections), .flags = F_MIN | F_MAX, .min = 1,
+	 .max = 100000},
+	{S_HTTP, "idle_timeout", T_DURATION, "60s",
+	 "a connection with no byte in or out for this long is closed "
+	 "(keep-alive between requests, a stalled body or reply)",
+	 CFG(http_idle_timeout_ms), .flags = F_MIN | F_MAX, .min = 100,
+	 .max = 3600000},
+	{S_HTTP, "header_timeout", T_DURATION, "10s",
+	 "a request's line and headers must arrive within this long of their "
+	 "first byte (of the connection, for its first request), else the "
+	 "connection is closed",
+	 CFG(http_header_timeout_ms), .flags = F_MIN | F_MAX, .min = 100,
+	 .max = 600000},
 
 	{S_SOURCE, "name", T_STRING, NULL, "unique source name", SRC(name),
 	 .flags = F_REQUIRED},

@@ -200,6 +200,21 @@ static const struct bad_case bad_cases[] = {
 	{"workers not a number", "http:\n  workers: two\n" HEAD RULE0,
 	 "x.yaml:2:12: http.workers: not an integer (expected a whole number, "
 	 "got \"two\")"},
+	{"max_connections zero", "http:\n  max_connections: 0\n" HEAD RULE0,
+	 "x.yaml:2:20: http.max_connections: out of range (expected from 1 "
+	 "to 100000, got \"0\")"},
+	{"max_connections not a number",
+	 "http:\n  max_connections: many\n" HEAD RULE0,
+	 "x.yaml:2:20: http.max_connections: not an integer (expected a "
+	 "whole number, got \"many\")"},
+	{"idle_timeout too short", "http:\n  idle_timeout: 10ms\n" HEAD RULE0,
+	 "x.yaml:2:17: http.idle_timeout: out of range (expected from 100ms "
+	 "to 1h, got \"10ms\")"},
+	{"idle_timeout without unit", "http:\n  idle_timeout: 60\n" HEAD RULE0,
+	 "x.yaml:2:17: http.idle_timeout: "},
+	{"header_timeout too long", "http:\n  header_timeout: 11m\n" HEAD RULE0,
+	 "x.yaml:2:19: http.header_timeout: out of range (expected from 100ms "
+	 "to 10m, got \"11m\")"},
 	{"size without unit", "http:\n  max_body: 1024\n" HEAD RULE0,
 	 "x.yaml:2:13: http.max_body: a size needs a unit (B, KB, KiB, MB, "
 	 "MiB, GB, GiB), got \"1024\""},
@@ -528,6 +543,9 @@ static void test_defaults(void)
 	CHECK(cfg.token == NULL);
 	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
 	CHECK(!cfg.http_workers_set); /* one per core */
+	CHECK_INT(cfg.http_max_connections, 1000);
+	CHECK_INT(cfg.http_idle_timeout_ms, 60000);
+	CHECK_INT(cfg.http_header_timeout_ms, 10000);
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.n_sources, 0);
 	CHECK_INT(cfg.n_receivers, 0);
@@ -588,6 +606,9 @@ static void test_every_key(void)
 		"  token: \"\"\n"
 		"  max_body: 64KiB\n"
 		"  workers: 0\n"
+		"  max_connections: 20\n"
+		"  idle_timeout: 5s\n"
+		"  header_timeout: 1500ms\n"
 		"sources:\n"
 		"  - name: push\n"
 		"    type: http-push\n"
@@ -655,6 +676,9 @@ static void test_every_key(void)
 	CHECK_INT(cfg.max_body_bytes, 65536);
 	CHECK(cfg.http_workers_set);
 	CHECK_INT(cfg.http_workers, 0);
+	CHECK_INT(cfg.http_max_connections, 20);
+	CHECK_INT(cfg.http_idle_timeout_ms, 5000);
+	CHECK_INT(cfg.http_header_timeout_ms, 1500);
 	CHECK_STR(cfg.log_level, "debug");
 	CHECK_INT(cfg.n_sources, 3);
 	CHECK_INT(cfg.sources[0].type, CONFIG_SOURCE_HTTP_PUSH);
