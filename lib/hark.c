@@ -1633,6 +1633,7 @@ static int start_intake(struct hark *h)
 static void begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
+	struct httpgate_limits lim;
 
 	if (h->replay) {
 		h->phase = PHASE_SERVING;
@@ -1643,8 +1644,11 @@ static void begin_serving(struct hark *h)
 		event_base_loopbreak(h->base);
 		return;
 	}
+	lim.max_connections = (size_t)cfg->http_max_connections;
+	lim.header_timeout_ms = cfg->http_header_timeout_ms;
+	lim.idle_timeout_ms = cfg->http_idle_timeout_ms;
 	h->api = api_start(h->base, h, cfg->listen, cfg->token,
-			   cfg->max_body_bytes);
+			   cfg->max_body_bytes, &lim);
 	if (h->api == NULL) {
 		log_error("hark", "cannot serve the HTTP API on %s; stopping",
 			  cfg->listen);
@@ -2425,6 +2429,26 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 		       "gauge", "hark_push_held_bytes");
 		emit(out, "hark_push_held_bytes %llu\n",
 		     (unsigned long long)is.held_bytes);
+	}
+	if (h->api != NULL) {
+		struct httpgate_stats gs = api_gate_stats(h->api);
+
+		METRIC(out, "Open API connections (http.max_connections).",
+		       "gauge", "hark_http_connections");
+		emit(out, "hark_http_connections %zu\n", gs.open);
+		METRIC(out,
+		       "API connections closed by a limit: max_connections "
+		       "(503), head_size (431), header_timeout.",
+		       "counter", "hark_http_limited_total");
+		emit(out,
+		     "hark_http_limited_total{limit=\"max_connections\"} "
+		     "%llu\n"
+		     "hark_http_limited_total{limit=\"head_size\"} %llu\n"
+		     "hark_http_limited_total{limit=\"header_timeout\"} "
+		     "%llu\n",
+		     (unsigned long long)gs.refused,
+		     (unsigned long long)gs.head_too_large,
+		     (unsigned long long)gs.head_timeouts);
 	}
 	METRIC(out, "Lines received per source.", "counter",
 	       "hark_source_received_total");

@@ -269,7 +269,8 @@ static bool scan(struct conn *c, const char *p, size_t n)
 		if (p[i] == '\n') {
 			size_t full = c->line_len;
 
-			if (c->line_len > 0 && c->line[c->line_len - 1] == '\r') {
+			if (c->line_len > 0 &&
+			    c->line[c->line_len - 1] == '\r') {
 				c->line_len--;
 			}
 			if (c->line_len > 0) {
@@ -400,8 +401,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->state == HEAD && c->head_started) {
 		c->g->st.head_timeouts++;
-		log_debug("api", "request head not complete within %lldms: "
-				 "closing",
+		log_debug("api",
+			  "request head not complete within %lldms: "
+			  "closing",
 			  (long long)c->g->lim.header_timeout_ms);
 	}
 	close_conn(c);

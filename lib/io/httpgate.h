@@ -29,10 +29,10 @@ struct httpgate_limits {
 };
 
 struct httpgate_stats {
-	size_t open;            /* connections now, lingering ones included */
-	uint64_t refused;       /* past max_connections */
+	size_t open;             /* connections now, lingering ones included */
+	uint64_t refused;        /* past max_connections */
 	uint64_t head_too_large; /* answered 431 */
-	uint64_t head_timeouts; /* closed by header_timeout */
+	uint64_t head_timeouts;  /* closed by header_timeout */
 };
 
 /*
