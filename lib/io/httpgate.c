@@ -27,10 +27,29 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* The start of each header line is kept, enough for the two headers the
- * scanner reads ("Content-Length: " and 20 digits, "Transfer-Encoding"). */
-#define LINE_KEEP 64
 #define PEEK_VECS 8
+
+/* The two header names the scanner reads; a line is matched byte by byte
+ * as it comes, so that no part of it is kept. */
+static const char name_cl[] = "content-length";
+static const char name_te[] = "transfer-encoding";
+
+enum line_kind {
+	LINE_NAME,  /* before the colon */
+	LINE_CL,    /* Content-Length's value */
+	LINE_TE,    /* Transfer-Encoding's value */
+	LINE_OTHER, /* any other line, or the request line */
+};
+
+struct line {
+	enum line_kind kind;
+	size_t len;       /* bytes so far, CR included */
+	char first;       /* the first of them */
+	bool cl, te;      /* the name read so far is a prefix of that one */
+	bool digits, end; /* CL: digits seen; then only blanks */
+	bool bad;         /* CL: not a plain decimal number */
+	uint64_t value;
+};
 
 enum head_state {
 	HEAD,      /* reading a request line and headers */
@@ -57,8 +76,7 @@ struct conn {
 	bool has_length;
 	bool bad_length;
 	bool chunked;
-	char line[LINE_KEEP];
-	size_t line_len;
+	struct line line; /* the header line being read */
 	struct conn *prev, *next;
 };
 
@@ -169,53 +187,74 @@ static void reject_head(struct conn *c, struct evbuffer *in)
 	event_add(c->drain, NULL);
 }
 
-static bool prefix_ci(const char *s, size_t n, const char *p)
+static void line_reset(struct line *l)
 {
-	size_t k = strlen(p);
-
-	return n >= k && strncasecmp(s, p, k) == 0;
+	memset(l, 0, sizeof(*l));
+	l->cl = true;
+	l->te = true;
 }
 
-/* One complete header line (CR dropped; at most LINE_KEEP bytes kept). */
-static void header_line(struct conn *c, size_t full_len)
+/* One byte of a line other than its LF. */
+static void line_byte(struct line *l, char b)
 {
-	const char *s = c->line;
-	size_t n = c->line_len;
-	uint64_t v = 0;
-	size_t i;
+	size_t at = l->len++;
 
-	c->head_lines++;
-	if (prefix_ci(s, n, "transfer-encoding:")) {
-		c->chunked = true;
-		return;
+	if (at == 0) {
+		l->first = b;
 	}
-	if (!prefix_ci(s, n, "content-length:")) {
-		return;
-	}
-	i = strlen("content-length:");
-	while (i < n && (s[i] == ' ' || s[i] == '\t')) {
-		i++;
-	}
-	if (i == n || full_len > LINE_KEEP) {
-		c->bad_length = true;
-		return;
-	}
-	for (; i < n && isdigit((unsigned char)s[i]); i++) {
-		if (v > (UINT64_MAX - 9) / 10) {
-			c->bad_length = true;
+	switch (l->kind) {
+	case LINE_NAME:
+		if (b == ':') {
+			l->kind = l->cl && at == sizeof(name_cl) - 1 ? LINE_CL
+				  : l->te && at == sizeof(name_te) - 1
+					  ? LINE_TE
+					  : LINE_OTHER;
 			return;
 		}
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	while (i < n && (s[i] == ' ' || s[i] == '\t')) {
-		i++;
-	}
-	if (i != n || (c->has_length && v != c->body_left)) {
-		c->bad_length = true;
+		l->cl = l->cl && at < sizeof(name_cl) - 1 &&
+			tolower((unsigned char)b) == name_cl[at];
+		l->te = l->te && at < sizeof(name_te) - 1 &&
+			tolower((unsigned char)b) == name_te[at];
+		if (!l->cl && !l->te) {
+			l->kind = LINE_OTHER;
+		}
+		return;
+	case LINE_CL:
+		if (b == ' ' || b == '\t' || b == '\r') {
+			l->end = l->digits;
+		} else if (isdigit((unsigned char)b) && !l->end &&
+			   l->value <= (UINT64_MAX - 9) / 10) {
+			l->digits = true;
+			l->value = l->value * 10 + (uint64_t)(b - '0');
+		} else {
+			l->bad = true;
+		}
+		return;
+	case LINE_TE:
+	case LINE_OTHER:
 		return;
 	}
-	c->has_length = true;
-	c->body_left = v;
+}
+
+/* The LF of a line that had bytes before it (a header or the request
+ * line: the first line is never taken for a header, it has no colon
+ * right after a name). */
+static void line_done(struct conn *c)
+{
+	struct line *l = &c->line;
+
+	c->head_lines++;
+	if (l->kind == LINE_TE) {
+		c->chunked = true;
+	} else if (l->kind == LINE_CL) {
+		if (l->bad || !l->digits ||
+		    (c->has_length && l->value != c->body_left)) {
+			c->bad_length = true;
+		} else {
+			c->has_length = true;
+			c->body_left = l->value;
+		}
+	}
 }
 
 /* The blank line after the headers: what follows is the body. */
@@ -233,6 +272,7 @@ static void head_done(struct conn *c)
 		c->state = BODY;
 	}
 	c->has_length = false;
+	c->bad_length = false;
 	c->chunked = false;
 }
 
@@ -266,23 +306,20 @@ static bool scan(struct conn *c, const char *p, size_t n)
 		if (++c->head_bytes > HTTPGATE_MAX_HEAD_BYTES) {
 			return false;
 		}
-		if (p[i] == '\n') {
-			size_t full = c->line_len;
-
-			if (c->line_len > 0 &&
-			    c->line[c->line_len - 1] == '\r') {
-				c->line_len--;
-			}
-			if (c->line_len > 0) {
-				header_line(c, full);
-			} else if (c->head_lines > 0) {
+		if (p[i] != '\n') {
+			line_byte(&c->line, p[i]);
+		} else if (c->line.len > 1 ||
+			   (c->line.len == 1 && c->line.first != '\r')) {
+			line_done(c);
+			line_reset(&c->line);
+		} else {
+			/* an empty line (or a lone CR): the end of the head,
+			 * or a blank line before the request line, which
+			 * evhttp skips too */
+			if (c->head_lines > 0) {
 				head_done(c);
 			}
-			/* a blank line before the request line is skipped,
-			 * as evhttp skips it */
-			c->line_len = 0;
-		} else if (c->line_len < LINE_KEEP) {
-			c->line[c->line_len++] = p[i];
+			line_reset(&c->line);
 		}
 		i++;
 	}
@@ -421,6 +458,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 		return NULL;
 	}
 	c->g = g;
+	line_reset(&c->line);
 	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), input_cb, c);
 	c->timer = evtimer_new(base, timer_cb, c);
 	c->next = g->conns;
