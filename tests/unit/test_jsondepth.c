@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "util/xalloc.h"
 
 static const struct {
 	const char *in;
@@ -52,18 +53,21 @@ static void test_cases(void)
 }
 
 /* n '[' then n ']' inside {"text":"x","a":…}: depth n + 1. */
+static const char prefix[] = "{\"text\":\"x\",\"a\":";
+
 static char *nested(size_t n, size_t *len)
 {
-	char *s = malloc(n * 2 + 32);
-	size_t o = 0;
+	size_t pre = sizeof(prefix) - 1;
+	char *s;
 
-	o += (size_t)sprintf(s, "{\"text\":\"x\",\"a\":");
-	memset(s + o, '[', n);
-	o += n;
-	memset(s + o, ']', n);
-	o += n;
-	s[o++] = '}';
-	*len = o;
+	*len = pre + 2 * n + 1;
+	s = xmalloc(*len);
+	memcpy(s, prefix, pre);
+	for (size_t i = 0; i < n; i++) {
+		s[pre + i] = '[';
+		s[pre + n + i] = ']';
+	}
+	s[*len - 1] = '}';
 	return s;
 }
 
@@ -79,7 +83,7 @@ static void test_limit(void)
 	s = nested(64, &len);
 	CHECK(!jsondepth_ok(s, len, JSONDEPTH_MAX, &steps));
 	/* stopped at the 65th open bracket, the rest never read */
-	CHECK_INT(steps, strlen("{\"text\":\"x\",\"a\":") + 64);
+	CHECK_INT(steps, sizeof(prefix) - 1 + 64);
 	free(s);
 }
 
@@ -108,7 +112,7 @@ static void test_linear(void)
 
 	for (size_t reps = 1; reps <= 4096; reps *= 8) {
 		size_t len = reps * ulen + 2;
-		char *s = malloc(len);
+		char *s = xmalloc(len);
 		size_t steps = 0;
 
 		s[0] = '[';
