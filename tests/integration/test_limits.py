@@ -300,9 +300,23 @@ class Limits(H.HarkTestCase):
             s.sendall(line + b"X: " + b"a" * pad + b"\r\n\r\n")
             self.assertEqual(read_response(s)[0], want, "head of %d bytes" % size)
             s.close()
+        # on a keep-alive connection the gate follows bodies by their
+        # length (a padded one too), so the next head is measured from
+        # its own first byte: blank lines inside a body are not its end
+        s = connect(h.port)
+        body = (mention(1) + "\n\r\n\r\n" + mention(2) + "\n").encode()
+        for pad in (b"", b" " * 100):
+            s.sendall(b"POST /v1/mentions HTTP/1.1\r\nHost: x\r\nContent-Length:" + pad
+                      + b" %d\r\n\r\n" % len(body) + body)
+            self.assertEqual(read_response(s)[0], 202)
+        s.sendall(line + b"X: " + b"a" * 8000 + b"\r\n\r\n")
+        self.assertEqual(read_response(s)[0], 200)
+        s.sendall(line + b"X: " + b"a" * 8200 + b"\r\n\r\n")
+        self.assertEqual(read_response(s)[0], 431)
+        s.close()
         self.assertEqual(H.http_request(h.port, "GET", "/healthz")[0], 200)
         m = H.get_metrics(h.port)
-        self.assertEqual(m.get("hark_http_limited_total"), 2, m)
+        self.assertEqual(m.get("hark_http_limited_total"), 3, m)
         self.stop(h)
 
     def test_flood(self):
