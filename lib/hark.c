@@ -1584,6 +1584,7 @@ static int start_intake(struct hark *h)
 static void begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
+	struct httpgate_limits lim;
 
 	if (h->replay) {
 		h->phase = PHASE_SERVING;
@@ -1594,8 +1595,11 @@ static void begin_serving(struct hark *h)
 		event_base_loopbreak(h->base);
 		return;
 	}
+	lim.max_connections = (size_t)cfg->http_max_connections;
+	lim.header_timeout_ms = cfg->http_header_timeout_ms;
+	lim.idle_timeout_ms = cfg->http_idle_timeout_ms;
 	h->api = api_start(h->base, h, cfg->listen, cfg->token,
-			   cfg->max_body_bytes);
+			   cfg->max_body_bytes, &lim);
 	if (h->api == NULL) {
 		log_error("hark", "cannot serve the HTTP API on %s; stopping",
 			  cfg->listen);
@@ -2357,6 +2361,27 @@ void hark_metrics_text(struct hark *h, struct buf *out)
 			    "answered.");
 		prom_sample(&pg, "hark_push_held_bytes", NULL, 0, "%llu",
 			    (unsigned long long)is.held_bytes);
+	}
+	if (h->api != NULL) {
+		struct httpgate_stats gs = api_gate_stats(h->api);
+
+		prom_family(&pg, "hark_http_connections", "gauge",
+			    "Open API connections (http.max_connections).");
+		prom_sample(&pg, "hark_http_connections", NULL, 0, "%zu",
+			    gs.open);
+		prom_family(&pg, "hark_http_limited_total", "counter",
+			    "API connections closed by a limit: "
+			    "max_connections (503), head_size (431), "
+			    "header_timeout.");
+		prom_sample(&pg, "hark_http_limited_total",
+			    LABEL1("limit", "max_connections"), "%llu",
+			    (unsigned long long)gs.refused);
+		prom_sample(&pg, "hark_http_limited_total",
+			    LABEL1("limit", "head_size"), "%llu",
+			    (unsigned long long)gs.head_too_large);
+		prom_sample(&pg, "hark_http_limited_total",
+			    LABEL1("limit", "header_timeout"), "%llu",
+			    (unsigned long long)gs.head_timeouts);
 	}
 	prom_family(&pg, "hark_source_received_total", "counter",
 		    "Lines received per source.");

@@ -190,6 +190,22 @@ static const struct key keys[] = {
 	 "threads that parse and match pushed bodies while the event loop "
 	 "counts; absent: one per core; 0: on the event loop",
 	 CFG(http_workers), .flags = F_MIN | F_MAX, .min = 0, .max = 256},
+	{S_HTTP, "max_connections", T_INT, "1000",
+	 "open API connections at most; past it a new one is answered 503 "
+	 "and closed at once",
+	 CFG(http_max_connections), .flags = F_MIN | F_MAX, .min = 1,
+	 .max = 100000},
+	{S_HTTP, "idle_timeout", T_DURATION, "60s",
+	 "a connection with no byte in or out for this long is closed "
+	 "(keep-alive between requests, a stalled body or reply)",
+	 CFG(http_idle_timeout_ms), .flags = F_MIN | F_MAX, .min = 100,
+	 .max = 3600000},
+	{S_HTTP, "header_timeout", T_DURATION, "10s",
+	 "a request's line and headers must arrive within this long of their "
+	 "first byte (of the connection, for its first request), else the "
+	 "connection is closed",
+	 CFG(http_header_timeout_ms), .flags = F_MIN | F_MAX, .min = 100,
+	 .max = 600000},
 
 	{S_SOURCE, "name", T_STRING, NULL, "unique source name", SRC(name),
 	 .flags = F_REQUIRED},
@@ -2130,6 +2146,25 @@ static uint64_t fixed_digest(const struct yaml_value *root)
 	return h;
 }
 
+/* The size limit, reported at the first byte past it: libyaml holds the
+ * whole document and its events in memory, so the file is bounded first. */
+static void too_large(const char *path, const char *text, struct diag *d)
+{
+	int line = 1;
+	int col = 1;
+
+	for (size_t i = 0; i < CONFIG_MAX_FILE_BYTES; i++) {
+		if (text[i] == '\n') {
+			line = line < INT_MAX ? line + 1 : line;
+			col = 1;
+		} else if (col < INT_MAX) {
+			col++;
+		}
+	}
+	diag_add(d, path, line, col, "file larger than %u MiB (%u bytes)",
+		 CONFIG_MAX_FILE_BYTES >> 20, CONFIG_MAX_FILE_BYTES);
+}
+
 int config_parse(struct config *cfg, const char *path, const char *text,
 		 size_t len, struct diag *d)
 {
@@ -2141,6 +2176,10 @@ int config_parse(struct config *cfg, const char *path, const char *text,
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&tmp, 0, sizeof(tmp));
+	if (len > CONFIG_MAX_FILE_BYTES) {
+		too_large(path, text, d);
+		return -1;
+	}
 	if (yaml_tree_parse(path, text, len, d, &root) < 0) {
 		return -1;
 	}
@@ -2177,15 +2216,14 @@ int config_load(struct config *cfg, const char *path, struct diag *d)
 		diag_add(d, path, 0, 0, "cannot read: %s", strerror(errno));
 		return -1;
 	}
-	for (;;) {
+	/* One byte past the limit is read, no more: config_parse reports
+	 * where the file crosses it. */
+	while (len <= CONFIG_MAX_FILE_BYTES) {
 		if (len == cap) {
-			if (cap >= CONFIG_MAX_FILE_BYTES) {
-				diag_add(d, path, 0, 0,
-					 "cannot read: larger than %u bytes",
-					 CONFIG_MAX_FILE_BYTES);
-				goto fail;
-			}
 			cap = cap == 0 ? 8192 : cap * 2;
+			if (cap > CONFIG_MAX_FILE_BYTES + 1) {
+				cap = CONFIG_MAX_FILE_BYTES + 1;
+			}
 			text = xrealloc(text, cap);
 		}
 		n = fread(text + len, 1, cap - len, f);

@@ -232,6 +232,9 @@ struct config {
 	uint64_t max_body_bytes; /* "http.max_body", default 10MiB */
 	int64_t http_workers;    /* "http.workers"; unset: one per core */
 	bool http_workers_set;
+	int64_t http_max_connections;   /* "http.max_connections", 1000 */
+	int64_t http_idle_timeout_ms;   /* "http.idle_timeout", 60s */
+	int64_t http_header_timeout_ms; /* "http.header_timeout", 10s */
 
 	char *log_level;       /* "log_level", default info */
 	char *external_url;    /* "external_url" link template; NULL: none */

@@ -21,6 +21,7 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
+#include "core/jsondepth.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -28,8 +29,12 @@
 #define EXACT_DOUBLE_INT 9007199254740992.0
 /* Tokens on the stack; a line with more goes to the heap. */
 #define STACK_TOKENS 256
-/* As deep as cJSON nests; deeper lines are not mentions. */
-#define MAX_DEPTH 1000
+/* Deeper lines are not mentions. The limit is checked by a linear
+ * pre-scan before jsmn runs: with parent links, jsmn walks up from the
+ * last token at every close, so its time grows with depth times length. */
+#define MAX_DEPTH JSONDEPTH_MAX
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* Room in a mention's block beyond the line's length: the X url prefix,
  * the NULs, the "" of absent fields. */
@@ -1199,7 +1204,7 @@ static enum mention_result parse_root(const struct doc *d,
 /*
  * Tokenizes and checks the line. Returns 1 for an object (d filled; free
  * *heap after), 0 for valid JSON that is not an object, -1 for invalid
- * JSON.
+ * JSON, -2 for nesting deeper than MAX_DEPTH.
  */
 static int tokenize(struct doc *d, jsmntok_t *stack, jsmntok_t **heap,
 		    const char *line, size_t len)
@@ -1224,6 +1229,9 @@ static int tokenize(struct doc *d, jsmntok_t *stack, jsmntok_t **heap,
 	 * unfinished; it is valid JSON, just not a mention. */
 	if (line[i] != '{' && line[i] != '[' && line[i] != '"') {
 		return primitive_ok(line + i, e - i) ? 0 : -1;
+	}
+	if (!jsondepth_ok(line + i, e - i, MAX_DEPTH, NULL)) {
+		return -2;
 	}
 	for (;;) {
 		jsmn_init(&p);
@@ -1274,7 +1282,9 @@ static enum mention_result parse_into(struct mention *m,
 	if (kind <= 0) {
 		free(heap);
 		set_err(err, errlen,
-			kind < 0 ? "invalid JSON" : "expected a JSON object");
+			kind == -2 ? "nesting deeper than " STR(MAX_DEPTH)
+			: kind < 0 ? "invalid JSON"
+				   : "expected a JSON object");
 		return MENTION_REJECTED;
 	}
 	mc.used = 0;

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/jsondepth.h"
 #include "util/timeutil.h"
 
 void silences_init(struct silences *set)
@@ -142,12 +143,19 @@ static int parse_matchers(struct silence *s, const cJSON *root, char *err,
 int silence_parse(struct silence *s, const char *json, size_t len,
 		  const char *id, int64_t now_ms, char *err, size_t errlen)
 {
-	cJSON *root = cJSON_ParseWithLength(json, len);
+	cJSON *root = NULL;
 	const char *comment, *by, *dur;
 	bool has_start, has_end;
 	int64_t dur_ms = 0;
 
 	memset(s, 0, sizeof(*s));
+	/* cJSON recurses once per level (up to 1,000): a body from the API
+	 * is held to the depth every other input is. */
+	if (!jsondepth_ok(json, len, JSONDEPTH_MAX, NULL)) {
+		snprintf(err, errlen, "nesting deeper than %d", JSONDEPTH_MAX);
+		goto fail;
+	}
+	root = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsObject(root)) {
 		snprintf(err, errlen, "expected a JSON object");
 		goto fail;

@@ -2,7 +2,8 @@
 /*
  * HTTP API on evhttp: health, readiness, metrics, rules and push ingest.
  * Handlers run on the loop, call into struct hark for the bodies and
- * answer before they return; evhttp enforces the body limit (413).
+ * answer before they return; evhttp enforces the body limit (413), the
+ * gate (httpgate.c) the connection cap, head size and timeouts.
  */
 #include "io/api.h"
 
@@ -47,6 +48,7 @@ struct push_ctx {
 
 struct api {
 	struct evhttp *http;
+	struct httpgate *gate;
 	struct hark *h; /* borrowed */
 	char *token;    /* owned; NULL when none */
 	int port;
@@ -410,6 +412,13 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL) {
 		path = "/";
 	}
+	/* The gate does not follow a chunked body to its end, so it cannot
+	 * watch the next request's head: there is none on this connection. */
+	if (evhttp_find_header(evhttp_request_get_input_headers(req),
+			       "Transfer-Encoding") != NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Connection", "close");
+	}
 	if (strcmp(path, "/v1/mentions") == 0) {
 		handle_mentions(a, req);
 		return;
@@ -492,7 +501,8 @@ static int split_listen(const char *listen, char *host, size_t hostlen,
 
 struct api *api_start(struct event_base *base, struct hark *h,
 		      const char *listen, const char *token,
-		      uint64_t max_body_bytes)
+		      uint64_t max_body_bytes,
+		      const struct httpgate_limits *lim)
 {
 	struct api *a = xcalloc(1, sizeof(*a));
 	struct evhttp_bound_socket *bound;
@@ -516,7 +526,7 @@ struct api *api_start(struct event_base *base, struct hark *h,
 	/* Read and discard an oversized body so that the client sees the
 	 * 413 instead of a reset. */
 	evhttp_set_flags(a->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_timeout(a->http, 60);
+	a->gate = httpgate_new(base, a->http, lim);
 	evhttp_set_gencb(a->http, request_cb, a);
 	bound = evhttp_bind_socket_with_handle(a->http, host, (uint16_t)port);
 	if (bound == NULL) {
@@ -544,6 +554,11 @@ int api_port(const struct api *a)
 	return a->port;
 }
 
+struct httpgate_stats api_gate_stats(const struct api *a)
+{
+	return httpgate_stats(a->gate);
+}
+
 void api_free(struct api *a)
 {
 	if (a == NULL) {
@@ -552,6 +567,8 @@ void api_free(struct api *a)
 	if (a->http != NULL) {
 		evhttp_free(a->http);
 	}
+	/* after evhttp_free, whose connections tell the gate they close */
+	httpgate_free(a->gate);
 	/* Pushes never answered (the intake went first): their requests
 	 * went with evhttp. */
 	while (a->pushes != NULL) {

@@ -7,6 +7,7 @@
  */
 #include "io/source.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,16 @@ enum mention_result source_core_offer(struct source_core *c, const char *json,
 	enum mention_result r;
 
 	c->st.received++;
-	r = mention_parse_as(&m, &c->opts, json, len, err, sizeof(err));
+	/* http-stream and sse lines are held to max_line by their framing;
+	 * a redis-stream field arrives whole, so it is held here. */
+	if (len > c->cfg->max_line_bytes) {
+		snprintf(err, sizeof(err),
+			 "longer than max_line (%" PRIu64 " bytes)",
+			 c->cfg->max_line_bytes);
+		r = MENTION_REJECTED;
+	} else {
+		r = mention_parse_as(&m, &c->opts, json, len, err, sizeof(err));
+	}
 	switch (r) {
 	case MENTION_OK:
 		break;

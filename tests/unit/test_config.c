@@ -204,6 +204,21 @@ static const struct bad_case bad_cases[] = {
 	{"workers not a number", "http:\n  workers: two\n" HEAD RULE0,
 	 "x.yaml:2:12: http.workers: not an integer (expected a whole number, "
 	 "got \"two\")"},
+	{"max_connections zero", "http:\n  max_connections: 0\n" HEAD RULE0,
+	 "x.yaml:2:20: http.max_connections: out of range (expected from 1 "
+	 "to 100000, got \"0\")"},
+	{"max_connections not a number",
+	 "http:\n  max_connections: many\n" HEAD RULE0,
+	 "x.yaml:2:20: http.max_connections: not an integer (expected a "
+	 "whole number, got \"many\")"},
+	{"idle_timeout too short", "http:\n  idle_timeout: 10ms\n" HEAD RULE0,
+	 "x.yaml:2:17: http.idle_timeout: out of range (expected from 100ms "
+	 "to 1h, got \"10ms\")"},
+	{"idle_timeout without unit", "http:\n  idle_timeout: 60\n" HEAD RULE0,
+	 "x.yaml:2:17: http.idle_timeout: "},
+	{"header_timeout too long", "http:\n  header_timeout: 11m\n" HEAD RULE0,
+	 "x.yaml:2:19: http.header_timeout: out of range (expected from 100ms "
+	 "to 10m, got \"11m\")"},
 	{"size without unit", "http:\n  max_body: 1024\n" HEAD RULE0,
 	 "x.yaml:2:13: http.max_body: a size needs a unit (B, KB, KiB, MB, "
 	 "MiB, GB, GiB), got \"1024\""},
@@ -615,6 +630,9 @@ static void test_defaults(void)
 	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
 	CHECK(!cfg.http_workers_set); /* one per core */
 	CHECK_INT(cfg.max_future_ms, 5 * 60000);
+	CHECK_INT(cfg.http_max_connections, 1000);
+	CHECK_INT(cfg.http_idle_timeout_ms, 60000);
+	CHECK_INT(cfg.http_header_timeout_ms, 10000);
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.n_sources, 0);
 	CHECK_INT(cfg.n_receivers, 0);
@@ -675,6 +693,9 @@ static void test_every_key(void)
 		"  token: \"\"\n"
 		"  max_body: 64KiB\n"
 		"  workers: 0\n"
+		"  max_connections: 20\n"
+		"  idle_timeout: 5s\n"
+		"  header_timeout: 1500ms\n"
 		"sources:\n"
 		"  - name: push\n"
 		"    type: http-push\n"
@@ -742,6 +763,9 @@ static void test_every_key(void)
 	CHECK_INT(cfg.max_body_bytes, 65536);
 	CHECK(cfg.http_workers_set);
 	CHECK_INT(cfg.http_workers, 0);
+	CHECK_INT(cfg.http_max_connections, 20);
+	CHECK_INT(cfg.http_idle_timeout_ms, 5000);
+	CHECK_INT(cfg.http_header_timeout_ms, 1500);
 	CHECK_STR(cfg.log_level, "debug");
 	CHECK_INT(cfg.n_sources, 3);
 	CHECK_INT(cfg.sources[0].type, CONFIG_SOURCE_HTTP_PUSH);
@@ -1157,6 +1181,63 @@ static void test_fixed_digest(void)
 	free(other);
 }
 
+/* The parser's own bounds: nesting (libyaml's events are walked with a
+ * fixed stack) and size (the file is held whole), each reported at the
+ * position where it is crossed. */
+static void test_bounds(void)
+{
+	struct config cfg;
+	struct diag d;
+	char yaml[256];
+	size_t big = (64u << 20) + 1;
+	char *text;
+	int o;
+
+	/* the root mapping and 63 sequences: 64 levels, past the parser */
+	o = snprintf(yaml, sizeof(yaml), "x: ");
+	for (int i = 0; i < 63; i++) {
+		yaml[o++] = '[';
+	}
+	for (int i = 0; i < 63; i++) {
+		yaml[o++] = ']';
+	}
+	yaml[o] = '\0';
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK(!has_msg(&d, "nesting"));
+	CHECK(has_msg(&d, "x.yaml:1:1: x: unknown key"));
+	diag_fini(&d);
+	/* one more: the 64th '[' (column 67) is the 65th level */
+	o = snprintf(yaml, sizeof(yaml), "x: ");
+	for (int i = 0; i < 64; i++) {
+		yaml[o++] = '[';
+	}
+	for (int i = 0; i < 64; i++) {
+		yaml[o++] = ']';
+	}
+	yaml[o] = '\0';
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), -1);
+	CHECK(is_zeroed(&cfg));
+	CHECK(has_msg(&d, "x.yaml:1:67: YAML: nesting deeper than 64 levels"));
+	diag_fini(&d);
+
+	/* 64 MiB of comment lines and one byte more */
+	text = malloc(big);
+	for (size_t i = 0; i + 1 < big; i += 2) {
+		text[i] = '#';
+		text[i + 1] = '\n';
+	}
+	text[big - 1] = '#';
+	diag_init(&d);
+	CHECK_INT(config_parse(&cfg, "x.yaml", text, big, &d), -1);
+	CHECK(is_zeroed(&cfg));
+	CHECK(has_msg(&d, "x.yaml:33554433:1: file larger than 64 MiB "
+			  "(67108864 bytes)"));
+	diag_fini(&d);
+	free(text);
+}
+
 int main(void)
 {
 	test_bad_cases();
@@ -1173,5 +1254,6 @@ int main(void)
 	test_rules_dir();
 	test_list_keys();
 	test_fixed_digest();
+	test_bounds();
 	return check_done();
 }
