@@ -7,6 +7,7 @@
 #include "hark.h"
 
 #include <event2/event.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include "config/config.h"
 #include "core/dedupe.h"
+#include "daemon/chart.h"
 #include "daemon/counts.h"
 #include "core/detect.h"
 #include "core/fold.h"
@@ -66,7 +68,8 @@ struct rule_rt {
 	struct series *series;
 	struct detector *det;
 	char *state_key;
-	bool state_dirty; /* evaluated since its state was saved */
+	bool state_dirty;           /* evaluated since its state was saved */
+	struct chart_pending chart; /* judged buckets not yet written */
 	bool loaded;
 	bool load_inflight;
 	/* Counting began (rule_begin); begin_ms: the bucket it began at,
@@ -338,6 +341,7 @@ static void rule_fini(struct rule_rt *r)
 	series_free(r->series);
 	detector_free(r->det);
 	free(r->state_key);
+	chart_pending_fini(&r->chart);
 	closed_bucket_fini(&r->fired_b);
 	free(r->repeat_at_ms);
 	free(r->repeats);
@@ -1144,11 +1148,27 @@ static void notify(struct hark *h, struct rule_rt *r,
 	free(labels);
 }
 
+static struct chart_where chart_of(const struct hark *h,
+				   const struct rule_rt *r)
+{
+	struct chart_where w = {
+		.st = h->store,
+		.prefix = h->cfg->prefix,
+		.rule = r->cfg->name,
+		.ttl_ms = h->cfg->retention_ms,
+	};
+
+	return w;
+}
+
 static void save_state(struct hark *h, struct rule_rt *r)
 {
 	size_t len;
 	char *enc = detector_encode(r->det, &len);
+	struct chart_where w = chart_of(h, r);
 
+	/* The judged buckets go with the state that judged them. */
+	chart_flush(&w, &r->chart);
 	r->state_dirty = false;
 	/* The state outlives the counts it summarises: keep it 4× longer. */
 	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
@@ -1290,6 +1310,14 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	 * its time. */
 	if (h->replay) {
 		return;
+	}
+	{
+		struct chart_where w = chart_of(h, r);
+
+		chart_add(&w, &r->chart, res.start_ms, res.count,
+			  res.state == DETECT_STATE_WARMING ? NAN
+							    : res.baseline,
+			  res.state);
 	}
 	if (res.action != DETECT_NONE) {
 		/* What receivers were told is never judged again. */
@@ -2550,6 +2578,28 @@ int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 void hark_replay_reject(struct hark *h)
 {
 	reject_received(h, &h->src_stats[h->cfg->n_sources]);
+}
+
+int hark_series(struct hark *h, const char *rule, int64_t from_ms,
+		int64_t to_ms, chart_read_fn *cb, void *arg, int64_t *bucket_ms)
+{
+	long i = config_find_rule(h->cfg, rule);
+	struct chart_where w;
+
+	if (i < 0) {
+		return -1;
+	}
+	w = chart_of(h, &h->rules[i]);
+	*bucket_ms = h->rules[i].cfg->bucket_ms;
+	chart_read(&w, from_ms, to_ms, cb, arg);
+	return 0;
+}
+
+int64_t hark_rule_bucket_ms(const struct hark *h, const char *rule)
+{
+	long i = config_find_rule(h->cfg, rule);
+
+	return i < 0 ? -1 : h->cfg->rules[i].bucket_ms;
 }
 
 uint64_t hark_rule_matched(const struct hark *h, size_t rule)

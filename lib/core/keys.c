@@ -27,6 +27,11 @@ char *keys_count_v1(const char *prefix, const char *rule, int64_t start_ms)
 			 floor_s(start_ms));
 }
 
+char *keys_points(const char *prefix, const char *rule, int64_t day)
+{
+	return xasprintf("%s{%s}:v2:points:%" PRId64, prefix, rule, day);
+}
+
 char *keys_state(const char *prefix, const char *rule)
 {
 	return xasprintf("%s{%s}:v1:state", prefix, rule);

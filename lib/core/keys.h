@@ -16,6 +16,9 @@
 
 char *keys_count(const char *prefix, const char *rule, int64_t start_ms);
 char *keys_count_v1(const char *prefix, const char *rule, int64_t start_ms);
+/* <prefix>{<rule>}:v2:points:<UTC day since the epoch>: the rule's judged
+ * buckets of that day (core/points.h). */
+char *keys_points(const char *prefix, const char *rule, int64_t day);
 char *keys_state(const char *prefix, const char *rule);
 /* Daemon-wide keys: <prefix>v1:silences, <prefix>v1:alerts (history). */
 char *keys_silences(const char *prefix);

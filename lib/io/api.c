@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "core/idem.h"
+#include "core/points.h"
 #include "daemon/intake.h"
 #include "hark.h"
 #include "util/buf.h"
@@ -46,7 +47,17 @@ struct push_ctx {
 	char key[IDEM_MAX_KEY + 1];   /* its Idempotency-Key, or "" */
 };
 
+/* A series read from the store, until its answer. */
+struct series_ctx {
+	struct api *a; /* NULL once the API is gone: nothing to answer */
+	struct evhttp_request *req;
+	struct series_ctx *prev, *next; /* a->series */
+	char *rule;
+	int64_t bucket_ms;
+};
+
 struct api {
+	struct series_ctx *series; /* reads in flight; they free themselves */
 	struct evhttp *http;
 	struct httpgate *gate;
 	struct hark *h; /* borrowed */
@@ -341,6 +352,117 @@ static void handle_silences(struct api *a, struct evhttp_request *req,
 	buf_fini(&out);
 }
 
+/* An instant of a query: RFC 3339, or unix seconds. */
+static int parse_instant(const char *s, int64_t *ms)
+{
+	char *end;
+	long long v;
+
+	if (timeutil_parse_rfc3339(s, strlen(s), ms) == 0) {
+		return 0;
+	}
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || v < -8640000000LL || v > 8640000000LL) {
+		return -1;
+	}
+	*ms = (int64_t)v * 1000;
+	return 0;
+}
+
+static void series_cb(void *arg, int status, const struct point *v, size_t n)
+{
+	struct series_ctx *c = arg;
+
+	if (c->a != NULL) {
+		if (c->prev != NULL) {
+			c->prev->next = c->next;
+		} else {
+			c->a->series = c->next;
+		}
+		if (c->next != NULL) {
+			c->next->prev = c->prev;
+		}
+		if (status != 0) {
+			reply_error(c->req, 503, "Service Unavailable",
+				    "the store did not answer; retry");
+		} else {
+			size_t len;
+			char *text =
+				chart_json(c->rule, c->bucket_ms, v, n, &len);
+
+			send_push_reply(c->req, 200, text, len);
+			free(text);
+		}
+	}
+	free(c->rule);
+	free(c);
+}
+
+/*
+ * GET /v1/rules/{name}/series?from=&to=: the rule's judged buckets from
+ * the store (so every daemon on it shows the same); to defaults to now,
+ * from to a day before to; POINTS_MAX buckets at most.
+ */
+static void handle_series(struct api *a, struct evhttp_request *req,
+			  const char *name)
+{
+	const char *query =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	const char *from, *to;
+	int64_t from_ms, to_ms, bucket = hark_rule_bucket_ms(a->h, name);
+	struct series_ctx *c;
+	char msg[160];
+
+	if (bucket <= 0) {
+		reply_error(req, 404, "Not Found", "no such rule");
+		return;
+	}
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) < 0) {
+		reply_error(req, 400, "Bad Request", "malformed query string");
+		return;
+	}
+	from = evhttp_find_header(&params, "from");
+	to = evhttp_find_header(&params, "to");
+	to_ms = timeutil_now_ms();
+	if ((to != NULL && parse_instant(to, &to_ms) < 0) ||
+	    (from != NULL && parse_instant(from, &from_ms) < 0)) {
+		reply_error(req, 400, "Bad Request",
+			    "from, to: expected an RFC 3339 time or unix "
+			    "seconds");
+		goto out;
+	}
+	if (from == NULL) {
+		from_ms = to_ms - 86400000LL;
+	}
+	/* Whole buckets: the one holding from, up to the one holding to. */
+	from_ms -= ((from_ms % bucket) + bucket) % bucket;
+	if (to_ms <= from_ms) {
+		reply_error(req, 400, "Bad Request", "from: must be before to");
+		goto out;
+	}
+	if ((to_ms - from_ms + bucket - 1) / bucket > POINTS_MAX) {
+		snprintf(msg, sizeof(msg),
+			 "range: at most %d buckets (%lld asked)", POINTS_MAX,
+			 (long long)((to_ms - from_ms + bucket - 1) / bucket));
+		reply_error(req, 400, "Bad Request", msg);
+		goto out;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->a = a;
+	c->req = req;
+	c->rule = xstrdup(name);
+	c->next = a->series;
+	if (a->series != NULL) {
+		a->series->prev = c;
+	}
+	a->series = c;
+	hark_series(a->h, name, from_ms, to_ms, series_cb, c, &c->bucket_ms);
+out:
+	evhttp_clear_headers(&params);
+}
+
 /* GET /v1/alerts?rule=R&status=firing|resolved|silenced&since=T&limit=N,
  * since being RFC 3339 or a duration back from now ("24h"). */
 static void handle_alerts(struct api *a, struct evhttp_request *req)
@@ -458,6 +580,18 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 200, "OK", "application/json", out.data, out.len);
 	} else if (strcmp(path, "/v1/alerts") == 0) {
 		handle_alerts(a, req);
+	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 17 &&
+		   strcmp(path + strlen(path) - 7, "/series") == 0) {
+		char name[256];
+		size_t n = strlen(path) - 17;
+
+		if (n >= sizeof(name)) {
+			reply_error(req, 404, "Not Found", "no such rule");
+		} else {
+			memcpy(name, path + 10, n);
+			name[n] = '\0';
+			handle_series(a, req, name);
+		}
 	} else if (strcmp(path, "/v1/rules") == 0) {
 		hark_rules_json(a->h, &out);
 		if (buf_putc(&out, '\n') < 0) {
@@ -576,6 +710,11 @@ void api_free(struct api *a)
 
 		a->pushes = c->next;
 		free(c);
+	}
+	/* Reads in flight answer nobody (their requests went with evhttp)
+	 * and free themselves. */
+	for (struct series_ctx *c = a->series; c != NULL; c = c->next) {
+		c->a = NULL;
 	}
 	idem_free(a->idem);
 	free(a->token);

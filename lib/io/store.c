@@ -23,6 +23,12 @@ void store_count_put(struct store *st, const char *key, const char *old_key,
 	st->ops->count_put(st, key, old_key, field, value, ttl_ms, cb, arg);
 }
 
+void store_append(struct store *st, const char *key, const char *val,
+		  size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	st->ops->append(st, key, val, len, ttl_ms, cb, arg);
+}
+
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg)
 {

@@ -67,6 +67,9 @@ void store_incrby(struct store *st, const char *key, long long delta,
 void store_count_put(struct store *st, const char *key, const char *old_key,
 		     const char *field, long long value, int64_t ttl_ms,
 		     store_int_fn *cb, void *arg);
+/* APPEND key val, then PEXPIRE key ttl_ms (when > 0). cb may be NULL. */
+void store_append(struct store *st, const char *key, const char *val,
+		  size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg);
 /* SET key val PX ttl_ms (no expiry when ttl_ms <= 0). cb may be NULL. */
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg);

@@ -40,6 +40,7 @@ struct entry {
 	size_t klen;
 	char *val; /* owned, NUL-terminated (not counted in vlen) */
 	size_t vlen;
+	size_t vcap; /* bytes allocated at val (appends grow it twice) */
 };
 
 enum comp_kind {
@@ -205,6 +206,7 @@ static struct entry *insert(struct store_mem *ms, const char *key, size_t klen,
 	e->key = xstrndup(key, klen);
 	e->klen = klen;
 	e->val = xstrdup("");
+	e->vcap = 1;
 	i = e->hash & (ms->nbuckets - 1);
 	e->next = ms->buckets[i];
 	ms->buckets[i] = e;
@@ -223,6 +225,7 @@ static void entry_set_val(struct entry *e, const char *val, size_t len)
 	free(e->val);
 	e->val = v;
 	e->vlen = len;
+	e->vcap = len + 1;
 }
 
 /* Redis's rule: the whole value is a base-10 64-bit integer. */
@@ -404,6 +407,47 @@ static void mem_count_put(struct store *st, const char *key,
 		sum += old;
 	}
 	complete_int(ms, cb, arg, 0, sum);
+}
+
+static void mem_append(struct store *st, const char *key, const char *val,
+		       size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	int64_t now_ms = timeutil_now_ms();
+	size_t klen = strlen(key);
+	struct entry *e;
+
+	if (ms->closing) {
+		complete_int(ms, cb, arg, -1, 0);
+		return;
+	}
+	ms->writes++;
+	e = lookup(ms, key, klen, now_ms);
+	if (e == NULL) {
+		e = insert(ms, key, klen, now_ms);
+		if (e == NULL) {
+			complete_int(ms, cb, arg, -1, 0);
+			return;
+		}
+	}
+	if (e->val == NULL || e->vlen + len + 1 > e->vcap) {
+		/* Doubling: a day of a rule's points is appended a bucket
+		 * at a time. */
+		size_t cap = e->vcap > 0 ? e->vcap : 64;
+
+		while (cap < e->vlen + len + 1) {
+			cap *= 2;
+		}
+		e->val = xrealloc(e->val, cap);
+		e->vcap = cap;
+	}
+	memcpy(e->val + e->vlen, val, len);
+	e->vlen += len;
+	e->val[e->vlen] = '\0';
+	if (ttl_ms > 0) {
+		e->expire_at_ms = now_ms + ttl_ms;
+	}
+	complete_int(ms, cb, arg, 0, (long long)e->vlen);
 }
 
 static void mem_set(struct store *st, const char *key, const char *val,
@@ -873,6 +917,7 @@ static const struct store_ops mem_ops = {
 	.kind = "memory",
 	.incrby = mem_incrby,
 	.count_put = mem_count_put,
+	.append = mem_append,
 	.set = mem_set,
 	.get = mem_get,
 	.up = mem_up,

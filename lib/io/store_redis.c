@@ -540,6 +540,26 @@ static void redis_count_put(struct store *st, const char *key,
 	cmd_sent(rs, c);
 }
 
+static void redis_append(struct store *st, const char *key, const char *val,
+			 size_t len, int64_t ttl_ms, store_int_fn *cb,
+			 void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+
+	if (!can_send(rs) ||
+	    redisAsyncCommand(rs->ac, reply_cb, c, "APPEND %s %b", key, val,
+			      len) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+	if (ttl_ms > 0) {
+		redisAsyncCommand(rs->ac, NULL, NULL, "PEXPIRE %s %lld", key,
+				  (long long)ttl_ms);
+	}
+}
+
 static void redis_set(struct store *st, const char *key, const char *val,
 		      size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
@@ -651,6 +671,7 @@ static const struct store_ops redis_ops = {
 	.kind = "redis",
 	.incrby = redis_incrby,
 	.count_put = redis_count_put,
+	.append = redis_append,
 	.set = redis_set,
 	.get = redis_get,
 	.up = redis_up,

@@ -367,6 +367,21 @@ static void check_count_put(struct loop *l, struct store *st)
 			0, 60000, int_cb, &r[6]);
 	store_get(st, "hark:{c}:v2:count:2", str_cb, &g);
 	CHECK(WAIT_FOR(l, g.calls > 0, 2000));
+	/* appends, as a rule's chart points go */
+	{
+		struct res ap[2] = {{0}};
+		struct res ga = {0};
+
+		store_append(st, "hark:{c}:v2:points:1", "a ", 2, 60000, int_cb,
+			     &ap[0]);
+		store_append(st, "hark:{c}:v2:points:1", "bc\n", 3, 60000,
+			     int_cb, &ap[1]);
+		store_get(st, "hark:{c}:v2:points:1", str_cb, &ga);
+		CHECK(WAIT_FOR(l, ga.calls > 0, 2000));
+		CHECK_INT(ap[0].value, 2);
+		CHECK_INT(ap[1].value, 5);
+		CHECK(ga.len == 5 && memcmp(ga.val, "a bc\n", 5) == 0);
+	}
 	for (int i = 0; i < 7; i++) {
 		CHECK_INT(r[i].status, 0);
 	}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* Chart points in the store (see points.h). Pure. */
+#include "core/points.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+#define DAY_MS 86400000LL
+
+int64_t points_day(int64_t t_ms)
+{
+	return t_ms >= 0 ? t_ms / DAY_MS : -((-(t_ms + 1)) / DAY_MS) - 1;
+}
+
+static const char *state_word(enum detect_state s)
+{
+	return s == DETECT_STATE_FIRING    ? "firing"
+	       : s == DETECT_STATE_WARMING ? "warming"
+					   : "ok";
+}
+
+int points_format(struct buf *out, int64_t start_ms, int64_t count,
+		  double baseline, enum detect_state state)
+{
+	int64_t s = start_ms >= 0 ? start_ms / 1000
+				  : -((-(start_ms + 1)) / 1000) - 1;
+
+	if (isnan(baseline) || isinf(baseline)) {
+		return buf_printf(out, "%lld %lld - %s\n", (long long)s,
+				  (long long)count, state_word(state));
+	}
+	return buf_printf(out, "%lld %lld %.3f %s\n", (long long)s,
+			  (long long)count, baseline, state_word(state));
+}
+
+/* One line (no newline) into *p; -1 when malformed. */
+static int parse_line(const char *s, size_t len, struct point *p)
+{
+	char tmp[128], *end, *f;
+	long long start, count;
+
+	if (len == 0 || len >= sizeof(tmp)) {
+		return -1;
+	}
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	errno = 0;
+	start = strtoll(tmp, &end, 10);
+	if (end == tmp || *end != ' ' || errno != 0 ||
+	    start > INT64_MAX / 1000 || start < INT64_MIN / 1000) {
+		return -1;
+	}
+	f = end + 1;
+	count = strtoll(f, &end, 10);
+	if (end == f || *end != ' ' || errno != 0 || count < 0) {
+		return -1;
+	}
+	f = end + 1;
+	if (f[0] == '-' && f[1] == ' ') {
+		p->baseline = NAN;
+		end = f + 1;
+	} else {
+		p->baseline = strtod(f, &end);
+		if (end == f || *end != ' ' || errno != 0 ||
+		    !isfinite(p->baseline) || p->baseline < 0) {
+			return -1;
+		}
+	}
+	f = end + 1;
+	if (strcmp(f, "ok") == 0) {
+		p->state = DETECT_STATE_OK;
+	} else if (strcmp(f, "firing") == 0) {
+		p->state = DETECT_STATE_FIRING;
+	} else if (strcmp(f, "warming") == 0) {
+		p->state = DETECT_STATE_WARMING;
+	} else {
+		return -1;
+	}
+	p->start_ms = (int64_t)start * 1000;
+	p->count = count;
+	return 0;
+}
+
+void points_parse(const char *text, size_t len, int64_t from_ms, int64_t to_ms,
+		  struct point **v, size_t *n, size_t *cap)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t e = nl != NULL ? (size_t)(nl - text) : len;
+		struct point p;
+
+		if (parse_line(text + i, e - i, &p) == 0 &&
+		    p.start_ms >= from_ms && p.start_ms < to_ms) {
+			if (*n == *cap) {
+				*cap = *cap > 0 ? *cap * 2 : 64;
+				*v = xrealloc(*v, *cap * sizeof(**v));
+			}
+			(*v)[(*n)++] = p;
+		}
+		i = e + 1;
+	}
+}
+
+struct ranked {
+	struct point p;
+	size_t order;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->p.start_ms != y->p.start_ms) {
+		return x->p.start_ms < y->p.start_ms ? -1 : 1;
+	}
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void points_settle(struct point *v, size_t *n)
+{
+	struct ranked *r;
+	size_t out = 0;
+
+	if (*n == 0) {
+		return;
+	}
+	r = xcalloc(*n, sizeof(*r));
+	for (size_t i = 0; i < *n; i++) {
+		r[i].p = v[i];
+		r[i].order = i;
+	}
+	qsort(r, *n, sizeof(*r), cmp_ranked);
+	for (size_t i = 0; i < *n; i++) {
+		if (i + 1 < *n && r[i + 1].p.start_ms == r[i].p.start_ms) {
+			continue; /* a later line of the same bucket wins */
+		}
+		v[out++] = r[i].p;
+	}
+	*n = out;
+	free(r);
+}

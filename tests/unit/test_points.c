@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Chart points: the line format round trip, malformed lines skipped, the
+ * range, and the last line of a bucket winning. */
+#include "core/points.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+
+static void test_roundtrip(void)
+{
+	struct buf b;
+	struct point *v = NULL;
+	size_t n = 0, cap = 0;
+
+	buf_init(&b, 1 << 20);
+	CHECK_INT(points_format(&b, 1700000100000LL, 7, 3.25,
+				DETECT_STATE_OK),
+		  0);
+	CHECK_INT(points_format(&b, 1700000400000LL, 0, NAN,
+				DETECT_STATE_WARMING),
+		  0);
+	CHECK_INT(points_format(&b, 1700000700000LL, 90, 4.5,
+				DETECT_STATE_FIRING),
+		  0);
+	CHECK_STR(b.data, "1700000100 7 3.250 ok\n1700000400 0 - warming\n"
+			  "1700000700 90 4.500 firing\n");
+	points_parse(b.data, b.len, 0, INT64_MAX, &v, &n, &cap);
+	CHECK_INT(n, 3);
+	CHECK_INT(v[0].start_ms, 1700000100000LL);
+	CHECK_INT(v[0].count, 7);
+	CHECK(fabs(v[0].baseline - 3.25) < 1e-9);
+	CHECK_INT(v[0].state, DETECT_STATE_OK);
+	CHECK(isnan(v[1].baseline));
+	CHECK_INT(v[1].state, DETECT_STATE_WARMING);
+	CHECK_INT(v[2].state, DETECT_STATE_FIRING);
+	/* the range: [from, to) */
+	n = 0;
+	points_parse(b.data, b.len, 1700000400000LL, 1700000700000LL, &v, &n,
+		     &cap);
+	CHECK_INT(n, 1);
+	CHECK_INT(v[0].start_ms, 1700000400000LL);
+	free(v);
+	buf_fini(&b);
+}
+
+static void test_bad_lines_and_repeats(void)
+{
+	static const char text[] = "10 1 1.000 ok\n"
+				   "garbage\n"
+				   "20 -3 1.000 ok\n"
+				   "30 2 x ok\n"
+				   "40 2 2.000 sleeping\n"
+				   "50 2 2.000 ok trailing\n"
+				   "\n"
+				   "20 5 2.000 firing\n"
+				   "10 4 1.500 ok\n"
+				   "60 6 - warming";
+	struct point *v = NULL;
+	size_t n = 0, cap = 0;
+
+	points_parse(text, sizeof(text) - 1, INT64_MIN, INT64_MAX, &v, &n,
+		     &cap);
+	CHECK_INT(n, 4);
+	points_settle(v, &n);
+	CHECK_INT(n, 3);
+	CHECK_INT(v[0].start_ms, 10000);
+	CHECK_INT(v[0].count, 4); /* judged again: the later line */
+	CHECK_INT(v[1].start_ms, 20000);
+	CHECK_INT(v[1].count, 5);
+	CHECK_INT(v[2].start_ms, 60000);
+	free(v);
+	CHECK_INT(points_day(0), 0);
+	CHECK_INT(points_day(86399999), 0);
+	CHECK_INT(points_day(86400000), 1);
+	CHECK_INT(points_day(-1), -1);
+}
+
+int main(void)
+{
+	test_roundtrip();
+	test_bad_lines_and_repeats();
+	return check_done();
+}
