@@ -15,10 +15,15 @@
 
 #include "util/xalloc.h"
 
-#define EMPTY UINT32_MAX
+#define EMPTY UINT64_MAX
+#define INLINE_ID 40
 
 struct entry {
-	char *id; /* owned; NULL when the ring slot is free */
+	/* The entry's bytes: inline up to INLINE_ID (a tweet's 19 digits
+	 * and a source name), so the set is not a malloc per mention;
+	 * else owned. NULL when the ring slot is free. */
+	char *id;
+	char inline_id[INLINE_ID];
 	size_t len;
 	uint64_t hash;
 };
@@ -28,8 +33,10 @@ struct dedupe {
 	size_t capacity;
 	size_t head;
 	size_t count;
-	uint32_t *table; /* ring indexes or EMPTY */
-	size_t mask;     /* table size - 1 */
+	/* The hash's low 32 bits above the ring index, or EMPTY: a probe
+	 * reads the ring (another cache miss) only on a likely match. */
+	uint64_t *table;
+	size_t mask; /* table size - 1 */
 	uint64_t evicted;
 };
 
@@ -92,7 +99,9 @@ void dedupe_free(struct dedupe *d)
 		return;
 	}
 	for (size_t i = 0; i < d->capacity; i++) {
-		free(d->ring[i].id);
+		if (d->ring[i].id != d->ring[i].inline_id) {
+			free(d->ring[i].id);
+		}
 	}
 	free(d->ring);
 	free(d->table);
@@ -111,7 +120,7 @@ static size_t find_slot(const struct dedupe *d, size_t slot)
 {
 	size_t pos = (size_t)d->ring[slot].hash & d->mask;
 
-	while (d->table[pos] != slot) {
+	while ((uint32_t)d->table[pos] != slot) {
 		HARK_ASSERT(d->table[pos] != EMPTY);
 		pos = (pos + 1) & d->mask;
 	}
@@ -130,7 +139,11 @@ static size_t find(const struct dedupe *d, const struct key *k, uint64_t h,
 			*found = false;
 			return pos;
 		}
-		e = &d->ring[d->table[pos]];
+		if ((uint32_t)(d->table[pos] >> 32) != (uint32_t)h) {
+			pos = (pos + 1) & d->mask;
+			continue;
+		}
+		e = &d->ring[(uint32_t)d->table[pos]];
 		if (e->hash == h && same(e, k)) {
 			*found = true;
 			return pos;
@@ -148,7 +161,7 @@ static void table_delete(struct dedupe *d, size_t pos)
 
 	d->table[pos] = EMPTY;
 	while (d->table[next] != EMPTY) {
-		home = (size_t)d->ring[d->table[next]].hash & d->mask;
+		home = (size_t)(d->table[next] >> 32) & d->mask;
 		/* Move it into the hole unless its home lies cyclically in
 		 * (pos, next]: then the hole is not on its probe path. */
 		if (((next - home) & d->mask) >= ((next - pos) & d->mask)) {
@@ -165,7 +178,9 @@ static void evict_oldest(struct dedupe *d)
 	struct entry *e = &d->ring[d->head];
 
 	table_delete(d, find_slot(d, d->head));
-	free(e->id);
+	if (e->id != e->inline_id) {
+		free(e->id);
+	}
 	e->id = NULL;
 	d->head = (d->head + 1) % d->capacity;
 	d->count--;
@@ -205,12 +220,14 @@ enum dedupe_result dedupe_check(struct dedupe *d, const char *scope,
 	pos = find(d, &k, h, &found);
 	slot = (d->head + d->count) % d->capacity;
 	d->ring[slot].len = k.slen + 1 + len;
-	d->ring[slot].id = xmalloc(d->ring[slot].len);
+	d->ring[slot].id = d->ring[slot].len <= INLINE_ID
+				   ? d->ring[slot].inline_id
+				   : xmalloc(d->ring[slot].len);
 	memcpy(d->ring[slot].id, k.scope, k.slen);
 	d->ring[slot].id[k.slen] = 0;
 	memcpy(d->ring[slot].id + k.slen + 1, id, len);
 	d->ring[slot].hash = h;
-	d->table[pos] = (uint32_t)slot;
+	d->table[pos] = (uint64_t)(uint32_t)h << 32 | (uint32_t)slot;
 	d->count++;
 	return DEDUPE_NEW;
 }

@@ -23,18 +23,61 @@ static const char *state_word(enum detect_state s)
 					   : "ok";
 }
 
+/* Writes n in decimal ending at end; returns where it starts. */
+static char *put_int(char *end, int64_t n)
+{
+	uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (n < 0) {
+		*--end = '-';
+	}
+	return end;
+}
+
+/* Every judged bucket of every rule gets a line (catching up on history:
+ * a million and more), so it is built without printf. */
 int points_format(struct buf *out, int64_t start_ms, int64_t count,
 		  double baseline, enum detect_state state)
 {
+	char line[96], *w = line, num[24], *p;
 	int64_t s = start_ms >= 0 ? start_ms / 1000
 				  : -((-(start_ms + 1)) / 1000) - 1;
+	const char *word = state_word(state);
+	size_t lw = strlen(word);
 
-	if (isnan(baseline) || isinf(baseline)) {
-		return buf_printf(out, "%lld %lld - %s\n", (long long)s,
-				  (long long)count, state_word(state));
+	p = put_int(num + sizeof(num), s);
+	memcpy(w, p, (size_t)(num + sizeof(num) - p));
+	w += num + sizeof(num) - p;
+	*w++ = ' ';
+	p = put_int(num + sizeof(num), count);
+	memcpy(w, p, (size_t)(num + sizeof(num) - p));
+	w += num + sizeof(num) - p;
+	*w++ = ' ';
+	if (isnan(baseline) || isinf(baseline) || baseline < 0 ||
+	    baseline > 1e15) {
+		*w++ = '-';
+	} else {
+		/* Three decimals, rounded: the usual level as a team reads
+		 * it. */
+		int64_t m = llround(baseline * 1000);
+
+		p = put_int(num + sizeof(num), m / 1000);
+		memcpy(w, p, (size_t)(num + sizeof(num) - p));
+		w += num + sizeof(num) - p;
+		*w++ = '.';
+		*w++ = (char)('0' + m / 100 % 10);
+		*w++ = (char)('0' + m / 10 % 10);
+		*w++ = (char)('0' + m % 10);
 	}
-	return buf_printf(out, "%lld %lld %.3f %s\n", (long long)s,
-			  (long long)count, baseline, state_word(state));
+	*w++ = ' ';
+	memcpy(w, word, lw);
+	w += lw;
+	*w++ = '\n';
+	return buf_append(out, line, (size_t)(w - line));
 }
 
 /* One line (no newline) into *p; -1 when malformed. */

@@ -23,7 +23,6 @@
 #include <event2/event.h>
 
 #include "io/store_impl.h"
-#include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -69,6 +68,10 @@ struct store_mem {
 	size_t nbuckets;         /* a power of two */
 	size_t count;
 	size_t max_keys;
+	/* Keys an older version's counter could be among (loaded from a
+	 * snapshot, or made by INCRBY): none, and count_put has no old key
+	 * to read. */
+	size_t legacy;
 	size_t sweep_at; /* next bucket the incremental sweep looks at */
 	struct completion *head;
 	struct completion *tail;
@@ -305,6 +308,7 @@ static void mem_incrby(struct store *st, const char *key, long long delta,
 			complete_int(ms, cb, arg, -1, 0);
 			return;
 		}
+		ms->legacy++;
 	}
 	n = snprintf(num, sizeof(num), "%lld", sum);
 	entry_set_val(e, num, (size_t)n);
@@ -371,9 +375,13 @@ static void mem_count_put(struct store *st, const char *key,
 		return;
 	}
 	if (value > mine) {
-		struct buf b;
-		char line[64];
-		int n = snprintf(line, sizeof(line), " %lld\n", value);
+		/* The others' lines, then this writer's, last. */
+		size_t flen = strlen(field),
+		       rest = e != NULL ? e->vlen - end : 0;
+		size_t len = at + rest + flen + 24;
+		char small[256],
+			*v = len <= sizeof(small) ? small : xmalloc(len);
+		int n;
 
 		ms->writes++;
 		if (e == NULL) {
@@ -383,26 +391,22 @@ static void mem_count_put(struct store *st, const char *key,
 				return;
 			}
 		}
-		buf_init(&b, SIZE_MAX);
-		/* The others' lines, then this writer's, last. */
-		if (buf_append(&b, e->val != NULL ? e->val : "", at) < 0 ||
-		    buf_append(&b, e->val != NULL ? e->val + end : "",
-			       e->vlen - end) < 0 ||
-		    buf_append(&b, field, strlen(field)) < 0 ||
-		    buf_append(&b, line, (size_t)n) < 0) {
-			buf_fini(&b);
-			complete_int(ms, cb, arg, -1, 0);
-			return;
+		memcpy(v, e->val, at);
+		memcpy(v + at, e->val + end, rest);
+		memcpy(v + at + rest, field, flen);
+		n = snprintf(v + at + rest + flen, 24, " %lld\n", value);
+		entry_set_val(e, v, at + rest + flen + (size_t)n);
+		if (v != small) {
+			free(v);
 		}
-		entry_set_val(e, b.data, b.len);
-		buf_fini(&b);
 		sum += value - mine;
 	}
 	if (e != NULL && ttl_ms > 0) {
 		e->expire_at_ms = now_ms + ttl_ms;
 	}
-	o = old_key != NULL ? lookup(ms, old_key, strlen(old_key), now_ms)
-			    : NULL;
+	o = old_key != NULL && ms->legacy > 0
+		    ? lookup(ms, old_key, strlen(old_key), now_ms)
+		    : NULL;
 	if (o != NULL && parse_ll(o->val, o->vlen, &old) == 0) {
 		sum += old;
 	}
@@ -689,6 +693,7 @@ static int snapshot_parse(struct store_mem *ms, const char *buf, size_t len,
 				return -2;
 			}
 			entry_set_val(e, buf + pos + klen, (size_t)vlen);
+			ms->legacy++;
 			e->expire_at_ms = exp;
 		}
 		pos += (size_t)klen + (size_t)vlen + 1;
