@@ -15,8 +15,7 @@ static void test_roundtrip(void)
 	size_t n = 0, cap = 0;
 
 	buf_init(&b, 1 << 20);
-	CHECK_INT(points_format(&b, 1700000100000LL, 7, 3.25,
-				DETECT_STATE_OK),
+	CHECK_INT(points_format(&b, 1700000100000LL, 7, 3.25, DETECT_STATE_OK),
 		  0);
 	CHECK_INT(points_format(&b, 1700000400000LL, 0, NAN,
 				DETECT_STATE_WARMING),
