@@ -76,7 +76,8 @@ struct rule_rt {
 	 * for detector_begin before the first step (INT64_MIN: none). */
 	bool begun;
 	int64_t begin_ms;
-	struct eval *head; /* FIFO: evaluated strictly in bucket order */
+	int64_t begin_from_ms; /* when counting began, in that bucket */
+	struct eval *head;     /* FIFO: evaluated strictly in bucket order */
 	struct eval *tail;
 	uint64_t matched_total;
 	uint64_t flushed_matched; /* matched_total at its last flush */
@@ -166,7 +167,8 @@ struct hark {
 	uint64_t accepted;
 	uint64_t rejected;
 	uint64_t late;
-	uint64_t future; /* refused for max_future (also in rejected) */
+	uint64_t future;        /* refused for max_future (also in rejected) */
+	int64_t first_event_ms; /* of this process's first mention */
 	uint64_t alerts_total;
 	struct silences silences;
 	struct history history;
@@ -642,7 +644,7 @@ static int admit_event_time(struct hark *h, struct src_counts *ss,
  */
 static void rule_begin(struct hark *h, struct rule_rt *r)
 {
-	int64_t start;
+	int64_t start, from;
 
 	if (r->begun || !r->loaded || !h->wm.has_event) {
 		return;
@@ -652,13 +654,18 @@ static void rule_begin(struct hark *h, struct rule_rt *r)
 		return;
 	}
 	start = series_next(r->series);
+	/* Counting began where the stream stood (a rule added by a reload),
+	 * or, for a rule that matched before it was loaded, with this
+	 * process's first mention. */
+	from = h->first_event_ms;
 	if (start == INT64_MIN) {
-		start = window_bucket_start(h->wm.max_event_ms,
-					    r->cfg->bucket_ms);
+		from = h->wm.max_event_ms;
+		start = window_bucket_start(from, r->cfg->bucket_ms);
 		series_set_next(r->series, start);
 	}
 	r->begin_ms = start;
-	detector_begin(r->det, start);
+	r->begin_from_ms = from;
+	detector_begin(r->det, start, from);
 }
 
 /* rule_begin for every rule loaded since the last call. */
@@ -696,6 +703,9 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 	/* Live, the watermark follows the clock at most: a mention a little
 	 * ahead (a skewed clock) counts in its own bucket without closing
 	 * the buckets still filling. */
+	if (!h->wm.has_event) {
+		h->first_event_ms = !h->replay && ev > now ? now : ev;
+	}
 	watermark_observe(&h->wm, !h->replay && ev > now ? now : ev, now);
 	/* One copy of the text for all the rules; its terms are found and
 	 * tallied per rule only for a bucket whose tops are read. */
@@ -1275,7 +1285,7 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	}
 	if (r->begin_ms != INT64_MIN) {
 		/* (a no-op unless a reload rebuilt the detector meanwhile) */
-		detector_begin(r->det, r->begin_ms);
+		detector_begin(r->det, r->begin_ms, r->begin_from_ms);
 		r->begin_ms = INT64_MIN;
 	}
 	detector_step(r->det, e->b.start_ms, e->total, &res);

@@ -177,7 +177,7 @@ int replay_counts(const char *path, const struct config_rule *rule,
 	if (n > 0) {
 		/* Counting began with the first row: the warmup runs from
 		 * there. */
-		detector_begin(d, rows[0].at_ms);
+		detector_begin(d, rows[0].at_ms, rows[0].at_ms);
 	}
 	fprintf(out, "timestamp,value,baseline,score,alert%s\n",
 		explain ? ",reason,threshold,span" : "");

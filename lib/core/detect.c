@@ -148,6 +148,7 @@ static void reset_learned(struct detector *d)
 {
 	d->next_start = INT64_MIN;
 	d->begin_ms = INT64_MIN;
+	d->partial_start = INT64_MIN;
 	d->n_steps = 0;
 	d->slot_abs = INT64_MIN;
 	d->slot_acc = 0;
@@ -231,11 +232,12 @@ void detector_free(struct detector *d)
 	free(d);
 }
 
-void detector_begin(struct detector *d, int64_t start_ms)
+void detector_begin(struct detector *d, int64_t start_ms, int64_t from_ms)
 {
 	if (d->next_start == INT64_MIN) {
 		d->begin_ms = start_ms;
 		d->next_start = start_ms;
+		d->partial_start = from_ms > start_ms ? start_ms : INT64_MIN;
 	}
 }
 
@@ -953,6 +955,18 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 	}
 	if (d->begin_ms == INT64_MIN) {
 		d->begin_ms = start_ms;
+	}
+	if (d->n_steps == 0 && start_ms == d->partial_start) {
+		memset(out, 0, sizeof(*out));
+		out->start_ms = start_ms;
+		out->end_ms = start_ms + d->p.bucket_ms;
+		out->count = count;
+		out->state = DETECT_STATE_WARMING;
+		out->reason = DETECT_WHY_WARMING;
+		d->next_start = out->end_ms;
+		d->partial_start = INT64_MIN;
+		d->last = *out;
+		return;
 	}
 	step_one(d, start_ms, count, false, out);
 	d->last = *out;

@@ -122,11 +122,14 @@ struct detector;
 struct detector *detector_new(const struct detect_params *p);
 void detector_free(struct detector *d);
 /*
- * The rule started counting at start_ms (a bucket start): the warmup runs
- * from there and the buckets before the first step count as zeros. Only
+ * The rule started counting at from_ms, in the bucket that starts at
+ * start_ms: the warmup runs from start_ms and the buckets before the first
+ * step count as zeros. When from_ms is past start_ms that first bucket
+ * holds only a part of its mentions: it is reported warming and teaches
+ * nothing (its count would read as a drop, then the next as a jump). Only
  * before the first step; later calls do nothing.
  */
-void detector_begin(struct detector *d, int64_t start_ms);
+void detector_begin(struct detector *d, int64_t start_ms, int64_t from_ms);
 /*
  * Evaluates the closed bucket [start_ms, start_ms + bucket) with count.
  * Buckets must come in increasing order; the buckets of a gap are learned

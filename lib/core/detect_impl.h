@@ -158,6 +158,9 @@ struct detector {
 	double *rx, *rmu;            /* the last `recent` counts and usuals */
 	float (*days_ex)[MAX_SPANS]; /* PEAK_DAYS daily peaks, NaN: none */
 	float (*days_ct)[MAX_SPANS];
+	/* The first bucket, begun in its middle (not encoded: it is judged
+	 * by the next bucket close); INT64_MIN: none. */
+	int64_t partial_start;
 	struct detect_result last;
 };
 
