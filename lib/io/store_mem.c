@@ -413,17 +413,19 @@ static void mem_count_put(struct store *st, const char *key,
 	complete_int(ms, cb, arg, 0, sum);
 }
 
-static void mem_append(struct store *st, const char *key, const char *val,
-		       size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
+/*
+ * The entry a write to key goes to, made if missing; NULL after failing
+ * the command (closing, or the key cap reached).
+ */
+static struct entry *writable(struct store_mem *ms, const char *key,
+			      int64_t now_ms, store_int_fn *cb, void *arg)
 {
-	struct store_mem *ms = (struct store_mem *)st;
-	int64_t now_ms = timeutil_now_ms();
 	size_t klen = strlen(key);
 	struct entry *e;
 
 	if (ms->closing) {
 		complete_int(ms, cb, arg, -1, 0);
-		return;
+		return NULL;
 	}
 	ms->writes++;
 	e = lookup(ms, key, klen, now_ms);
@@ -431,8 +433,20 @@ static void mem_append(struct store *st, const char *key, const char *val,
 		e = insert(ms, key, klen, now_ms);
 		if (e == NULL) {
 			complete_int(ms, cb, arg, -1, 0);
-			return;
 		}
+	}
+	return e;
+}
+
+static void mem_append(struct store *st, const char *key, const char *val,
+		       size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	int64_t now_ms = timeutil_now_ms();
+	struct entry *e = writable(ms, key, now_ms, cb, arg);
+
+	if (e == NULL) {
+		return;
 	}
 	if (e->val == NULL || e->vlen + len + 1 > e->vcap) {
 		/* Doubling: a day of a rule's points is appended a bucket
@@ -459,21 +473,10 @@ static void mem_set(struct store *st, const char *key, const char *val,
 {
 	struct store_mem *ms = (struct store_mem *)st;
 	int64_t now_ms = timeutil_now_ms();
-	size_t klen = strlen(key);
-	struct entry *e;
+	struct entry *e = writable(ms, key, now_ms, cb, arg);
 
-	if (ms->closing) {
-		complete_int(ms, cb, arg, -1, 0);
-		return;
-	}
-	ms->writes++;
-	e = lookup(ms, key, klen, now_ms);
 	if (e == NULL) {
-		e = insert(ms, key, klen, now_ms);
-		if (e == NULL) {
-			complete_int(ms, cb, arg, -1, 0);
-			return;
-		}
+		return;
 	}
 	entry_set_val(e, val, len);
 	e->expire_at_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
