@@ -198,6 +198,13 @@ static const struct bad_case bad_cases[] = {
 	{"negative workers", "http:\n  workers: -1\n" HEAD RULE0,
 	 "x.yaml:2:12: http.workers: out of range (expected from 0 to 256, "
 	 "got \"-1\")"},
+	{"flush_interval under 10ms",
+	 "store:\n  flush_interval: 1ms\n" HEAD RULE0,
+	 "x.yaml:2:19: store.flush_interval: out of range (expected from 10ms "
+	 "to 1m, got \"1ms\")"},
+	{"flush_interval not a duration",
+	 "store:\n  flush_interval: often\n" HEAD RULE0,
+	 "x.yaml:2:19: store.flush_interval:"},
 	{"max_future over a day", "max_future: 2d\n" HEAD RULE0,
 	 "x.yaml:1:13: max_future: out of range (expected from 0ms to 1d, "
 	 "got \"2d\")"},
@@ -630,6 +637,7 @@ static void test_defaults(void)
 	CHECK_INT(cfg.max_body_bytes, 10 * 1048576);
 	CHECK(!cfg.http_workers_set); /* one per core */
 	CHECK_INT(cfg.max_future_ms, 5 * 60000);
+	CHECK_INT(cfg.flush_interval_ms, 1000);
 	CHECK_INT(cfg.http_max_connections, 1000);
 	CHECK_INT(cfg.http_idle_timeout_ms, 60000);
 	CHECK_INT(cfg.http_header_timeout_ms, 10000);
