@@ -2591,7 +2591,7 @@ void hark_replay_reject(struct hark *h)
 }
 
 int hark_series(struct hark *h, const char *rule, int64_t from_ms,
-		int64_t to_ms, chart_read_fn *cb, void *arg, int64_t *bucket_ms)
+		int64_t to_ms, chart_read_fn *cb, void *arg)
 {
 	long i = config_find_rule(h->cfg, rule);
 	struct chart_where w;
@@ -2600,7 +2600,6 @@ int hark_series(struct hark *h, const char *rule, int64_t from_ms,
 		return -1;
 	}
 	w = chart_of(h, &h->rules[i]);
-	*bucket_ms = h->rules[i].cfg->bucket_ms;
 	chart_read(&w, from_ms, to_ms, cb, arg);
 	return 0;
 }

@@ -175,12 +175,10 @@ int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 void hark_replay_reject(struct hark *h);
 /*
  * GET /v1/rules/{name}/series: reads rule's judged buckets in [from_ms,
- * to_ms) from the store into cb (daemon/chart.h), with its bucket size in
- * *bucket_ms; -1 for an unknown rule.
+ * to_ms) from the store into cb (daemon/chart.h); -1 for an unknown rule.
  */
 int hark_series(struct hark *h, const char *rule, int64_t from_ms,
-		int64_t to_ms, chart_read_fn *cb, void *arg,
-		int64_t *bucket_ms);
+		int64_t to_ms, chart_read_fn *cb, void *arg);
 /* The bucket of rule, or -1 when there is no such rule. */
 int64_t hark_rule_bucket_ms(const struct hark *h, const char *rule);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);

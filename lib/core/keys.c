@@ -8,12 +8,13 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "core/window.h"
 #include "util/xalloc.h"
 
 /* Floor to whole seconds, also for times before the epoch. */
 static int64_t floor_s(int64_t ms)
 {
-	return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1;
+	return window_bucket_start(ms, 1000) / 1000;
 }
 
 /*

@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/window.h"
 #include "util/xalloc.h"
 
 #define DAY_MS 86400000LL
 
 int64_t points_day(int64_t t_ms)
 {
-	return t_ms >= 0 ? t_ms / DAY_MS : -((-(t_ms + 1)) / DAY_MS) - 1;
+	return window_bucket_start(t_ms, DAY_MS) / DAY_MS;
 }
 
 static const char *state_word(enum detect_state s)
@@ -44,8 +45,7 @@ int points_format(struct buf *out, int64_t start_ms, int64_t count,
 		  double baseline, enum detect_state state)
 {
 	char line[96], *w = line, num[24], *p;
-	int64_t s = start_ms >= 0 ? start_ms / 1000
-				  : -((-(start_ms + 1)) / 1000) - 1;
+	int64_t s = window_bucket_start(start_ms, 1000) / 1000;
 	const char *word = state_word(state);
 	size_t lw = strlen(word);
 

@@ -7,6 +7,7 @@
  * delivery and signing live in io/ and core/sign.c.
  */
 #include "core/render.h"
+#include "core/window.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -98,7 +99,7 @@ static double clean_number(double v)
 /* Whole seconds, rounded down also before the epoch. */
 static int64_t floor_s(int64_t ms)
 {
-	return ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1;
+	return window_bucket_start(ms, 1000) / 1000;
 }
 
 static const char *or_empty(const char *s)

@@ -453,12 +453,13 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 	c->a = a;
 	c->req = req;
 	c->rule = xstrdup(name);
+	c->bucket_ms = bucket;
 	c->next = a->series;
 	if (a->series != NULL) {
 		a->series->prev = c;
 	}
 	a->series = c;
-	hark_series(a->h, name, from_ms, to_ms, series_cb, c, &c->bucket_ms);
+	hark_series(a->h, name, from_ms, to_ms, series_cb, c);
 out:
 	evhttp_clear_headers(&params);
 }
