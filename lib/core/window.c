@@ -54,6 +54,11 @@ struct tally_entry {
 	int64_t count;
 };
 
+/* A tally's first names arena, bytes. */
+#define TALLY_NAMES_FIRST 256
+/* A bucket's first array of shared terms, entries. */
+#define TREF_FIRST 16
+
 struct tally {
 	/* owned; 2 * the distinct cap; entry + 1, 0: free; NULL until needed */
 	uint16_t *index;
@@ -200,6 +205,30 @@ static void tally_fini(struct tally *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * A recycled buffer keeps room for twice what its last bucket used (at
+ * least a first allocation's worth), and is cut back to that once it holds
+ * more than SPARE_SLACK times as much: a rule's memory follows what its
+ * stream needs now, not the largest bucket it ever had (one spike, or one
+ * burst of long names, would otherwise stay allocated for good in every
+ * spare of the rule).
+ */
+#define SPARE_SLACK 4
+
+static size_t spare_room(size_t used, size_t least)
+{
+	return used > least / 2 ? 2 * used : least;
+}
+
+/* Cuts t's names back when past SPARE_SLACK times room. */
+static void tally_fit(struct tally *t, size_t room)
+{
+	if (t->names_cap > SPARE_SLACK * room) {
+		t->names = xrealloc(t->names, room);
+		t->names_cap = room;
+	}
+}
+
 /* Empties t, keeping its memory. */
 static void tally_clear(struct tally *t)
 {
@@ -267,7 +296,8 @@ static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 		return;
 	}
 	if (t->names_len + len > t->names_cap) {
-		t->names_cap = t->names_cap ? t->names_cap * 2 : 256;
+		t->names_cap =
+			t->names_cap ? t->names_cap * 2 : TALLY_NAMES_FIRST;
 		if (t->names_cap < t->names_len + len) {
 			t->names_cap = t->names_len + len;
 		}
@@ -421,6 +451,25 @@ static bool has_memory(const struct open_bucket *b)
 	       b->terms.index != NULL || b->ring != NULL || b->tref != NULL;
 }
 
+/* The room a recycled bucket keeps (see SPARE_SLACK). */
+struct bucket_need {
+	size_t refs;
+	size_t names[3]; /* authors, languages, terms */
+};
+
+/* Cuts an empty b's buffers back to need when past SPARE_SLACK times it. */
+static void bucket_fit(struct open_bucket *b, const struct bucket_need *need)
+{
+	if (b->tref != NULL && b->cap_tref > SPARE_SLACK * need->refs) {
+		b->tref =
+			xreallocarray(b->tref, need->refs, sizeof(b->tref[0]));
+		b->cap_tref = need->refs;
+	}
+	tally_fit(&b->authors, need->names[0]);
+	tally_fit(&b->langs, need->names[1]);
+	tally_fit(&b->terms, need->names[2]);
+}
+
 /*
  * Keeps b's memory, emptied, as a spare of the series for a next bucket
  * to open; frees it when the series has enough spares.
@@ -434,6 +483,17 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 		open_bucket_fini(b);
 		return;
 	}
+	/* What this bucket needed fits every spare, the older ones too (the
+	 * last spare in is the first out: the others would stay as large as
+	 * ever while one bucket at a time is open). count: every mention
+	 * had a reference. */
+	struct bucket_need need = {
+		spare_room((size_t)b->count, TREF_FIRST),
+		{spare_room(b->authors.names_len, TALLY_NAMES_FIRST),
+		 spare_room(b->langs.names_len, TALLY_NAMES_FIRST),
+		 spare_room(b->terms.names_len, TALLY_NAMES_FIRST)},
+	};
+
 	drop_trefs(b);
 	tally_clear(&b->authors);
 	tally_clear(&b->langs);
@@ -442,6 +502,46 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 	b->head = 0;
 	b->count = 0;
 	s->spare[s->n_spare++] = *b;
+	for (size_t i = 0; i < s->n_spare; i++) {
+		bucket_fit(&s->spare[i], &need);
+	}
+}
+
+static size_t tally_bytes(const struct tally *t)
+{
+	return (t->index != NULL ? 2 * t->distinct * sizeof(t->index[0]) +
+					   t->distinct * sizeof(t->entries[0])
+				 : 0) +
+	       t->names_cap;
+}
+
+/* The memory b holds of its own (not the shared texts it refers to). */
+static size_t bucket_bytes(const struct open_bucket *b)
+{
+	size_t n = b->cap_tref * sizeof(b->tref[0]) + tally_bytes(&b->authors) +
+		   tally_bytes(&b->langs) + tally_bytes(&b->terms);
+
+	if (b->ring != NULL) {
+		n += b->ring_slots * sizeof(b->ring[0]);
+		for (size_t i = 0; i < b->ring_slots; i++) {
+			n += b->ring[i].cap;
+		}
+	}
+	return n;
+}
+
+size_t series_bytes(const struct series *s)
+{
+	size_t n = sizeof(*s) + s->cap_open * sizeof(s->open[0]) +
+		   s->n_shell * sizeof(*s->shell[0]);
+
+	for (size_t i = 0; i < s->n_open; i++) {
+		n += bucket_bytes(&s->open[i]);
+	}
+	for (size_t i = 0; i < s->n_spare; i++) {
+		n += bucket_bytes(&s->spare[i]);
+	}
+	return n;
 }
 
 /* Removes open[i]; the caller recycled or took its memory. */
@@ -807,7 +907,8 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
 	}
 	if (wm->shared != NULL) {
 		if (b->n_tref == b->cap_tref) {
-			b->cap_tref = b->cap_tref ? b->cap_tref * 2 : 16;
+			b->cap_tref =
+				b->cap_tref ? b->cap_tref * 2 : TREF_FIRST;
 			b->tref = xreallocarray(b->tref, b->cap_tref,
 						sizeof(b->tref[0]));
 		}

@@ -223,6 +223,13 @@ size_t series_open_counts(const struct series *s, int64_t *starts_ms,
 			  int64_t *counts, size_t cap);
 /* Count of the open bucket starting at start_ms (0 if none). */
 int64_t series_open_count(const struct series *s, int64_t start_ms);
+/*
+ * Bytes the series holds: its open buckets and the spares it keeps for the
+ * next ones (tallies, samples, references), not the texts shared with other
+ * rules nor closed buckets handed out. Bounded per rule by what its recent
+ * buckets needed (see SPARE_SLACK in window.c), whatever it held before.
+ */
+size_t series_bytes(const struct series *s);
 /* Frees b's block and its raw part, if still attached. */
 void closed_bucket_fini(struct closed_bucket *b);
 

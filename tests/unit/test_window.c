@@ -1221,6 +1221,67 @@ static void test_series_lazy_reuse(void)
 	series_free(s);
 }
 
+/* Adds n mentions at t, each with its own author name of len bytes and a
+ * shared text (the daemon's path). */
+static void add_many(struct series *s, struct fold *f, int64_t t, int n,
+		     size_t len)
+{
+	char author[300];
+
+	for (int i = 0; i < n; i++) {
+		struct mention m;
+		struct window_mention wm;
+
+		snprintf(author, sizeof(author), "%0*d", (int)len, i);
+		mk(&m, "1", "acme panne");
+		m.author = author;
+		window_mention_init(&wm, &m);
+		wm.shared = window_terms_new_text(f, m.text, strlen(m.text));
+		CHECK_INT(series_add_mention(s, t, &wm), SERIES_COUNTED);
+		window_terms_release(wm.shared);
+	}
+}
+
+/* Closes every bucket before watermark w, read or not. */
+static void close_all(struct series *s, int64_t w)
+{
+	struct closed_bucket cb;
+
+	while (series_pop_closed(s, w, 10, &cb)) {
+		closed_bucket_fini(&cb);
+	}
+}
+
+/* A spike's bucket (20,000 mentions, long names) leaves its memory in the
+ * spares; a few ordinary buckets later the rule holds what they need. */
+static void test_series_bytes(void)
+{
+	struct series *s = series_new(B, 5), *quiet = series_new(B, 5);
+	struct fold *f = fold_new();
+	size_t spiked, calm, usual;
+
+	for (int k = 0; k < 3; k++) {
+		add_many(quiet, f, k * B, 10, 8);
+		close_all(quiet, (k + 1) * B);
+	}
+	usual = series_bytes(quiet);
+	add_many(s, f, 0, 20000, 200);
+	add_many(s, f, B, 20000, 200);
+	close_all(s, 2 * B);
+	spiked = series_bytes(s);
+	CHECK(spiked > 20000 * 8 * 2);
+	for (int k = 2; k < 6; k++) {
+		add_many(s, f, k * B, 10, 8);
+		close_all(s, (k + 1) * B);
+	}
+	calm = series_bytes(s);
+	CHECK(calm < spiked / 8);
+	CHECK(calm <= 2 * usual);
+	series_free(s);
+	series_free(quiet);
+	fold_free(f);
+}
+
 int main(void)
 {
 	test_bucket_start();
@@ -1240,5 +1301,6 @@ int main(void)
 	test_series_reuse();
 	test_series_lazy();
 	test_series_lazy_reuse();
+	test_series_bytes();
 	return check_done();
 }
