@@ -20,6 +20,7 @@
 #include "daemon/chart.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/evaluate.h"
 #include "daemon/notify.h"
 #include "core/detect.h"
 #include "core/fold.h"
@@ -47,7 +48,6 @@
 #define HARK_TICK_MS 250
 /* How long a stop waits for the store and deliveries. */
 #define HARK_STOP_DEADLINE_MS 5000
-#define HARK_HISTORY_MS (7 * 86400000LL)
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
 /* How far a replayed created_at may run ahead of the newest one. */
@@ -66,15 +66,6 @@ static int64_t arrival_now(const struct hark *h)
 {
 	if (h->replay) {
 		return h->wm.has_event ? h->wm.max_event_ms : 0;
-	}
-	return timeutil_now_ms();
-}
-
-/* "now" for the watermark: in replay the idle advance is always zero. */
-static int64_t watermark_now(const struct hark *h)
-{
-	if (h->replay) {
-		return h->wm.last_arrival_ms;
 	}
 	return timeutil_now_ms();
 }
@@ -164,12 +155,6 @@ static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
 	buf_fini(&all);
 }
 
-static void free_eval(struct eval *e)
-{
-	closed_bucket_fini(&e->b);
-	free(e);
-}
-
 /* A fresh runtime for rule i of cfg: no history, state not loaded. */
 static void rule_init(struct hark *h, const struct config *cfg, size_t i,
 		      struct rule_rt *r)
@@ -189,12 +174,7 @@ static void rule_init(struct hark *h, const struct config *cfg, size_t i,
 
 static void rule_fini(struct rule_rt *r)
 {
-	while (r->head != NULL) {
-		struct eval *e = r->head;
-
-		r->head = e->next;
-		free_eval(e);
-	}
+	evaluate_drop_queue(r);
 	series_free(r->series);
 	detector_free(r->det);
 	free(r->state_key);
@@ -524,7 +504,7 @@ static void rule_begin(struct hark *h, struct rule_rt *r)
 }
 
 /* rule_begin for every rule loaded since the last call. */
-static void begin_rules(struct hark *h)
+void hark_begin_rules(struct hark *h)
 {
 	if (!h->begin_pending || !h->wm.has_event) {
 		return;
@@ -581,7 +561,7 @@ static void count_matched(struct hark *h, const struct window_mention *wm,
 		}
 	}
 	window_terms_release(shared.shared);
-	begin_rules(h);
+	hark_begin_rules(h);
 	if (late) {
 		h->late++;
 	}
@@ -797,219 +777,9 @@ const char *hark_source_name(const struct hark *h, int source)
 		       : NULL;
 }
 
-/* ---- open buckets, written as they fill ---- */
-
-/*
- * Every store.flush_interval, each rule that counted since its last flush
- * writes its open buckets' counts so far (one pipelined round of writes):
- * what a crash loses. At stop, every open bucket.
- */
-static void flush_open(struct hark *h, bool all)
-{
-	int64_t now = timeutil_mono_ms();
-
-	if (!all && now < h->flush_at_ms) {
-		return;
-	}
-	h->flush_at_ms = now + h->cfg->flush_interval_ms;
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		int64_t starts[64], counts[64];
-		size_t n;
-
-		if (r->matched_total == r->flushed_matched) {
-			continue;
-		}
-		r->flushed_matched = r->matched_total;
-		n = series_open_counts(r->series, starts, counts, 64);
-		for (size_t j = 0; j < n; j++) {
-			counts_put(h->counts, r->cfg->name, starts[j],
-				   counts[j]);
-		}
-	}
-}
-
-/* ---- evaluation ---- */
-
-static struct chart_where chart_of(const struct hark *h,
-				   const struct rule_rt *r)
-{
-	struct chart_where w = {
-		.st = h->store,
-		.prefix = h->cfg->prefix,
-		.rule = r->cfg->name,
-		.ttl_ms = h->cfg->retention_ms,
-	};
-
-	return w;
-}
-
-static void save_state(struct hark *h, struct rule_rt *r)
-{
-	size_t len;
-	char *enc = detector_encode(r->det, &len);
-	struct chart_where w = chart_of(h, r);
-
-	/* The judged buckets go with the state that judged them. */
-	chart_flush(&w, &r->chart);
-	r->state_dirty = false;
-	/* The state outlives the counts it summarises: keep it 4× longer. */
-	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
-		  NULL, NULL);
-	free(enc);
-}
-
-static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
-{
-	struct detect_result res;
-	int64_t next = detector_next_start(r->det);
-
-	if (next != INT64_MIN && e->b.start_ms < next) {
-		/* Already evaluated before a restart: counted, not re-judged. */
-		return;
-	}
-	if (r->begin_ms != INT64_MIN) {
-		/* (a no-op unless a reload rebuilt the detector meanwhile) */
-		detector_begin(r->det, r->begin_ms, r->begin_from_ms);
-		r->begin_ms = INT64_MIN;
-	}
-	detector_step(r->det, e->b.start_ms, e->total, &res);
-	r->last_count = e->total;
-	r->has_last = true;
-	log_debug("detect",
-		  "rule=%s start=%lld count=%lld baseline=%.2f "
-		  "score=%.2f threshold=%.2f span=%d state=%s reason=%s",
-		  r->cfg->name, (long long)res.start_ms, (long long)res.count,
-		  res.baseline, res.score, res.threshold, res.span,
-		  detect_state_name(res.state), detect_reason_name(res.reason));
-	/* Only a notification reads the bucket's samples and tops: most
-	 * buckets never rank or copy them. */
-	if (res.action != DETECT_NONE) {
-		closed_bucket_fill(&e->b);
-	}
-	if (res.action == DETECT_FIRE) {
-		r->fired_total++;
-		h->alerts_total++;
-		notify_alert(h, r, &res, e, "firing");
-		if (!h->replay) {
-			notify_repeat_arm(h, r, &res, e);
-		}
-	} else if (res.action == DETECT_RESOLVE) {
-		r->resolved_total++;
-		notify_alert(h, r, &res, e, "resolved");
-		r->firing = false;
-		closed_bucket_fini(&r->fired_b);
-	}
-	/* Replay's store is a fresh in-memory one read by nobody, and
-	 * encoding every rule's state after every bucket was a quarter of
-	 * its time. */
-	if (h->replay) {
-		return;
-	}
-	{
-		struct chart_where w = chart_of(h, r);
-
-		chart_add(&w, &r->chart, res.start_ms, res.count,
-			  res.state == DETECT_STATE_WARMING ? NAN
-							    : res.baseline,
-			  res.state);
-	}
-	if (res.action != DETECT_NONE) {
-		/* What receivers were told is never judged again. */
-		save_state(h, r);
-	} else {
-		r->state_dirty = true;
-	}
-}
-
-/*
- * Saves the states evaluate left dirty: at most one write per rule per
- * tick however many of its buckets closed meanwhile (catching up on
- * history closes hundreds a second). A crash loses nothing: the counts
- * of those buckets were stored before they were judged, and a restarted
- * daemon resumes at the saved state's next bucket and judges them again
- * from their stored totals.
- */
-static void save_dirty(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		if (h->rules[i].state_dirty) {
-			save_state(h, &h->rules[i]);
-		}
-	}
-}
-
-static void drain_rule(struct hark *h, struct rule_rt *r)
-{
-	while (r->head != NULL && r->head->done) {
-		struct eval *e = r->head;
-
-		r->head = e->next;
-		if (r->head == NULL) {
-			r->tail = NULL;
-		}
-		evaluate(h, r, e);
-		/* the bucket's tallies and ring, to the next bucket to open */
-		series_reclaim(r->series, &e->b);
-		free_eval(e);
-	}
-}
-
-static void eval_cb(void *arg, int status, long long value)
-{
-	struct eval *e = arg;
-	struct hark *h = e->h;
-
-	h->inflight--;
-	/* The store is down: judge on what this process counted (counts
-	 * keeps the write for when it is back). */
-	e->total = status == 0 ? value : e->b.count;
-	e->done = true;
-	drain_rule(h, &h->rules[e->rule]);
-}
-
 void hark_process(struct hark *h)
 {
-	int64_t now = watermark_now(h);
-
-	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
-		return;
-	}
-	begin_rules(h);
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		int64_t wm = h->flush_all
-				     ? window_bucket_start(h->wm.max_event_ms,
-							   r->cfg->bucket_ms) +
-					       r->cfg->bucket_ms
-				     : watermark_at(&h->wm, r->cfg->lateness_ms,
-						    now);
-		size_t max_gap = (size_t)(HARK_HISTORY_MS / r->cfg->bucket_ms);
-		struct closed_bucket b;
-
-		if (!r->loaded) {
-			continue;
-		}
-		while (series_pop_closed_lazy(r->series, wm, max_gap, &b)) {
-			struct eval *e = xcalloc(1, sizeof(*e));
-
-			e->h = h;
-			e->rule = i;
-			e->b = b;
-			if (r->tail != NULL) {
-				r->tail->next = e;
-			} else {
-				r->head = e;
-			}
-			r->tail = e;
-			h->inflight++;
-			/* With nothing counted here, the total still comes
-			 * from the store (a run before a restart, another
-			 * daemon), and no key is made. */
-			counts_close(h->counts, r->cfg->name, b.start_ms,
-				     b.count, eval_cb, e);
-		}
-	}
+	evaluate_process(h);
 }
 
 /* ---- file sources: where reading stopped, kept in the store ---- */
@@ -1453,7 +1223,7 @@ static void stop_step(struct hark *h)
 	    timeutil_mono_ms() < h->stop_deadline_ms) {
 		return;
 	}
-	save_dirty(h);
+	evaluate_save_dirty(h);
 	h->draining = true;
 	deliver_drain(h->deliver, h->stop_deadline_ms, drained_cb, h);
 }
@@ -1502,7 +1272,7 @@ static void stop_now(struct hark *h)
 		hark_process(h);
 		/* Counts of buckets still open go to the store, so that a
 		 * restarted daemon adds to them instead of starting at 0. */
-		flush_open(h, true);
+		evaluate_flush_open(h, true);
 	}
 	h->phase = PHASE_STOPPING;
 	stop_step(h);
@@ -1596,7 +1366,7 @@ static void resolve_removed(struct hark *h, struct rule_rt *r)
 	notify_alert(h, r, &res, &e, "resolved");
 	log_info("reload", "rule=%s removed while firing: resolved",
 		 r->cfg->name);
-	save_state(h, r);
+	evaluate_save_state(h, r);
 }
 
 /* Swaps in the accepted config's rules and matcher (see
@@ -1628,7 +1398,7 @@ static void apply_reload(struct hark *h)
 	for (size_t j = 0; j < old->n_rules; j++) {
 		if (!kept[j]) {
 			if (h->rules[j].state_dirty) {
-				save_state(h, &h->rules[j]);
+				evaluate_save_state(h, &h->rules[j]);
 			}
 			resolve_removed(h, &h->rules[j]);
 			rule_fini(&h->rules[j]);
@@ -1803,10 +1573,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			reload_step(h);
 		}
 		hark_process(h);
-		save_dirty(h);
+		evaluate_save_dirty(h);
 		start_files(h);
 		save_file_positions(h);
-		flush_open(h, false);
+		evaluate_flush_open(h, false);
 		counts_retry(h->counts, 1000);
 		notify_repeat_due(h);
 		break;
@@ -2184,7 +1954,7 @@ int hark_series(struct hark *h, const char *rule, int64_t from_ms,
 	if (i < 0) {
 		return -1;
 	}
-	w = chart_of(h, &h->rules[i]);
+	w = evaluate_chart_where(h, &h->rules[i]);
 	chart_read(&w, from_ms, to_ms, cb, arg);
 	return 0;
 }

@@ -170,4 +170,7 @@ struct hark {
 	struct hark_replay replay_out;
 };
 
+/* rule_begin for every rule loaded since the last call (hark.c). */
+void hark_begin_rules(struct hark *h);
+
 #endif
