@@ -170,7 +170,30 @@ struct hark {
 	struct hark_replay replay_out;
 };
 
-/* rule_begin for every rule loaded since the last call (hark.c). */
+/* ---- hark.c's helpers for the rooms ---- */
+
+struct config;
+struct config_rule;
+struct matcher;
+struct series;
+
+/* A fresh runtime r for rule i of cfg: no history, state not loaded. */
+void hark_rule_init(struct hark *h, const struct config *cfg, size_t i,
+		    struct rule_rt *r);
+void hark_rule_fini(struct rule_rt *r);
+/* Keeps rule cr's own words out of s's top terms. */
+void hark_exclude_rule_terms(struct hark *h, const struct config_rule *cr,
+			     struct series *s);
+/* Adds every rule of cfg to m (empty, over h's folding table) and
+ * compiles it; -1 with the reason in err. */
+int hark_build_matcher(struct matcher *m, const struct config *cfg, char *err,
+		       size_t errlen);
+/* The rule's saved state was read (or given up on): it may count. */
+void hark_rule_loaded(struct hark *h, struct rule_rt *r);
+/* Reads the saved state of every rule not loaded yet (at start, or added
+ * by a reload). */
+void hark_load_rules(struct hark *h);
+/* rule_begin for every rule loaded since the last call. */
 void hark_begin_rules(struct hark *h);
 
 #endif
