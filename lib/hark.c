@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/evaluate.h"
 #include "daemon/notify.h"
+#include "daemon/pulled.h"
 #include "daemon/reload.h"
 #include "core/detect.h"
 #include "core/fold.h"
@@ -56,14 +57,11 @@
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void stop_now(struct hark *h);
-static int source_mention_cb(void *arg, int source, const struct mention *m,
-			     char *err, size_t errlen);
-static void source_flush_cb(void *arg);
 
 /* Arrival time of a mention. Replay has no wall clock: a mention without
  * created_at arrives at the newest event time seen, so output depends on
  * the input alone. */
-static int64_t arrival_now(const struct hark *h)
+int64_t hark_arrival_now(const struct hark *h)
 {
 	if (h->replay) {
 		return h->wm.has_event ? h->wm.max_event_ms : 0;
@@ -247,11 +245,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->counts = counts_new(h->store, cfg->prefix, cfg->retention_ms,
 			       HARK_MAX_PENDING_WRITES);
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
-	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
-	h->file_pos = xcalloc(cfg->n_sources + 1, sizeof(*h->file_pos));
-	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
-	h->redis_sources =
-		xcalloc(cfg->n_sources + 1, sizeof(*h->redis_sources));
+	pulled_init(h);
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
 	return h;
 fail:
@@ -259,25 +253,12 @@ fail:
 	return NULL;
 }
 
-/* Disconnects every pulled source; queued mentions are dropped. */
-static void stop_pulled_sources(struct hark *h)
-{
-	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
-		source_http_free(h->streams[i]);
-		h->streams[i] = NULL;
-		source_redis_free(h->redis_sources[i]);
-		h->redis_sources[i] = NULL;
-	}
-	source_http_multi_free(h->multi);
-	h->multi = NULL;
-}
-
 /*
  * The recent ids of every source (pushes and replayed files included), made
  * on first use: as large as the largest source's `dedupe`, the default
  * without sources. A reload keeps it, and what it remembers.
  */
-static struct dedupe *ids_seen(struct hark *h)
+struct dedupe *hark_ids_seen(struct hark *h)
 {
 	int64_t cap = 0;
 
@@ -302,45 +283,6 @@ static const char *source_scope(const struct hark *h, int source)
 		       : "";
 }
 
-/* Starts the http-stream, sse and redis-stream sources. */
-static void start_pulled_sources(struct hark *h)
-{
-	const struct config *cfg = h->cfg;
-
-	h->env.base = h->base;
-	h->env.dedupe = ids_seen(h);
-	h->env.sink.mention = source_mention_cb;
-	h->env.sink.flush = source_flush_cb;
-	h->env.sink.arg = h;
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		const struct config_source *src = &cfg->sources[i];
-		char err[256];
-
-		switch (src->type) {
-		case CONFIG_SOURCE_HTTP_STREAM:
-		case CONFIG_SOURCE_SSE:
-			if (h->multi == NULL) {
-				h->multi = source_http_multi_new(h->base);
-			}
-			h->streams[i] = source_http_start(h->multi, &h->env,
-							  (int)i, src);
-			break;
-		case CONFIG_SOURCE_REDIS_STREAM:
-			h->redis_sources[i] = source_redis_start(
-				&h->env, (int)i, src, cfg->redis_url, err,
-				sizeof(err));
-			if (h->redis_sources[i] == NULL) {
-				log_error("hark", "source=%s: %s", src->name,
-					  err);
-			}
-			break;
-		case CONFIG_SOURCE_HTTP_PUSH:
-		case CONFIG_SOURCE_FILE:
-			break;
-		}
-	}
-}
-
 void hark_free(struct hark *h)
 {
 	if (h == NULL) {
@@ -348,16 +290,7 @@ void hark_free(struct hark *h)
 	}
 	api_free(h->api);
 	intake_free(h->intake);
-	if (h->files != NULL) {
-		for (size_t i = 0; i < h->cfg->n_sources; i++) {
-			ingest_file_free(h->files[i]);
-		}
-		free(h->files);
-	}
-	free(h->file_pos);
-	stop_pulled_sources(h);
-	free(h->streams);
-	free(h->redis_sources);
+	pulled_fini(h);
 	dedupe_free(h->dedupe);
 	if (h->tick != NULL) {
 		event_free(h->tick);
@@ -458,8 +391,8 @@ static int check_event_time(struct hark *h, const struct mention *m, char *err,
 }
 
 /* check_event_time, counting a refusal as a rejected line of source ss. */
-static int admit_event_time(struct hark *h, struct src_counts *ss,
-			    const struct mention *m, char *err, size_t errlen)
+int hark_admit_event_time(struct hark *h, struct src_counts *ss,
+			  const struct mention *m, char *err, size_t errlen)
 {
 	if (check_event_time(h, m, err, errlen) < 0) {
 		h->rejected++;
@@ -587,8 +520,8 @@ static void describe(const struct mention *m, size_t n,
 }
 
 /* Counts one parsed mention: watermark, match, per-rule buckets. */
-static void count_mention(struct hark *h, int source, const struct mention *m,
-			  int64_t now)
+void hark_count_mention(struct hark *h, int source, const struct mention *m,
+			int64_t now)
 {
 	struct match_input in = {
 		.text = m->text,
@@ -623,17 +556,17 @@ static int count_received(struct hark *h, int source,
 
 	h->received++;
 	ss->received++;
-	if (admit_event_time(h, ss, wm->m, err, errlen) < 0) {
+	if (hark_admit_event_time(h, ss, wm->m, err, errlen) < 0) {
 		return -1;
 	}
 	/* After the time check: a mention refused for its time may come
 	 * again, corrected, under the same id. */
-	if (dedupe_check(ids_seen(h), source_scope(h, source), id,
+	if (dedupe_check(hark_ids_seen(h), source_scope(h, source), id,
 			 strlen(id)) == DEDUPE_DUPLICATE) {
 		ss->duplicates++;
 		return 1;
 	}
-	count_matched(h, wm, arrival_now(h), ids, n);
+	count_matched(h, wm, hark_arrival_now(h), ids, n);
 	return 0;
 }
 
@@ -671,43 +604,19 @@ int hark_ingest_line_as(struct hark *h, int source,
 	 * two files, or written twice, counts once. */
 	if (source >= 0 && (size_t)source < h->cfg->n_sources &&
 	    h->cfg->sources[source].type == CONFIG_SOURCE_FILE &&
-	    dedupe_check(ids_seen(h), source_scope(h, source), m.id,
+	    dedupe_check(hark_ids_seen(h), source_scope(h, source), m.id,
 			 strlen(m.id)) == DEDUPE_DUPLICATE) {
 		ss->duplicates++;
 		mention_fini(&m);
 		return 2;
 	}
-	if (admit_event_time(h, ss, &m, err, errlen) < 0) {
+	if (hark_admit_event_time(h, ss, &m, err, errlen) < 0) {
 		mention_fini(&m);
 		return -1;
 	}
-	count_mention(h, source, &m, arrival_now(h));
+	hark_count_mention(h, source, &m, hark_arrival_now(h));
 	mention_fini(&m);
 	return 0;
-}
-
-/* The sink of the pulled sources: they parsed and deduplicated already. */
-static int source_mention_cb(void *arg, int source, const struct mention *m,
-			     char *err, size_t errlen)
-{
-	struct hark *h = arg;
-
-	if (h->phase != PHASE_SERVING) {
-		snprintf(err, errlen, "daemon stopping");
-		return -1;
-	}
-	h->received++;
-	h->src_stats[source].received++;
-	if (admit_event_time(h, &h->src_stats[source], m, err, errlen) < 0) {
-		return -1;
-	}
-	count_mention(h, source, m, arrival_now(h));
-	return 0;
-}
-
-static void source_flush_cb(void *arg)
-{
-	hark_process(arg);
 }
 
 /*
@@ -783,160 +692,6 @@ void hark_process(struct hark *h)
 	evaluate_process(h);
 }
 
-/* ---- file sources: where reading stopped, kept in the store ---- */
-
-/* How often the file sources' positions are saved while serving: what a
- * crash may read again. A stop saves them exactly. */
-#define HARK_FILE_SAVE_MS 2000
-
-struct file_ctx {
-	struct hark *h;
-	size_t source;
-	struct ingest_pos pos;
-};
-
-static void start_file(struct hark *h, size_t i, const struct ingest_pos *saved)
-{
-	h->file_pos[i].started = true;
-	h->files[i] = ingest_file_start_at(h->base, h, (int)i,
-					   &h->cfg->sources[i], saved);
-}
-
-static void file_loaded_cb(void *arg, int status, const char *val, size_t len)
-{
-	struct file_ctx *c = arg;
-	struct hark *h = c->h;
-	size_t i = c->source;
-	struct file_pos *fp = &h->file_pos[i];
-	const char *name = h->cfg->sources[i].name;
-	struct ingest_pos pos;
-
-	free(c);
-	h->inflight--;
-	fp->loading = false;
-	if (h->phase != PHASE_SERVING || fp->started) {
-		return;
-	}
-	if (status != 0) {
-		/* Reading from the start would count the file again:
-		 * asked again by the tick until the store answers. */
-		if (!fp->warned) {
-			log_warn("hark",
-				 "source=%s: the store cannot say where "
-				 "the last run stopped; waiting for it",
-				 name);
-		}
-		fp->warned = true;
-		return;
-	}
-	if (val == NULL) {
-		start_file(h, i, NULL);
-		return;
-	}
-	if (ingest_pos_decode(&pos, val, len) < 0) {
-		log_warn("hark",
-			 "source=%s: saved position unreadable; "
-			 "reading from the start",
-			 name);
-		start_file(h, i, NULL);
-		return;
-	}
-	fp->has_saved = true;
-	fp->saved = pos;
-	start_file(h, i, &pos);
-}
-
-/* Starts the file sources, the resuming ones once the store said where. */
-static void start_files(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		const struct config_source *src = &h->cfg->sources[i];
-		struct file_pos *fp = &h->file_pos[i];
-		struct file_ctx *c;
-		char *key;
-
-		if (src->type != CONFIG_SOURCE_FILE || fp->started ||
-		    fp->loading) {
-			continue;
-		}
-		if (src->start_at != CONFIG_START_RESUME) {
-			start_file(h, i, NULL);
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->source = i;
-		fp->loading = true;
-		h->inflight++;
-		key = keys_file(h->cfg->prefix, src->name);
-		store_get(h->store, key, file_loaded_cb, c);
-		free(key);
-	}
-}
-
-static bool same_pos(const struct ingest_pos *a, const struct ingest_pos *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->offset == b->offset &&
-	       a->size == b->size;
-}
-
-static void file_saved_cb(void *arg, int status, long long value)
-{
-	struct file_ctx *c = arg;
-	struct file_pos *fp = &c->h->file_pos[c->source];
-
-	HARK_UNUSED(value);
-	c->h->inflight--;
-	fp->saving = false;
-	if (status == 0) {
-		fp->has_saved = true;
-		fp->saved = c->pos;
-	}
-	free(c);
-}
-
-/* force (at stop): written even when unchanged or a save is in flight;
- * the store applies commands in order, so the last one stays. */
-static void save_file_pos(struct hark *h, size_t i, bool force)
-{
-	struct file_pos *fp = &h->file_pos[i];
-	struct ingest_pos pos;
-	struct file_ctx *c;
-	char *key, *text;
-
-	if (h->files[i] == NULL || !ingest_file_position(h->files[i], &pos)) {
-		return;
-	}
-	if (!force &&
-	    (fp->saving || (fp->has_saved && same_pos(&pos, &fp->saved)))) {
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->h = h;
-	c->source = i;
-	c->pos = pos;
-	fp->saving = true;
-	h->inflight++;
-	key = keys_file(h->cfg->prefix, h->cfg->sources[i].name);
-	text = ingest_pos_encode(&pos);
-	store_set(h->store, key, text, strlen(text), 0, file_saved_cb, c);
-	free(key);
-	free(text);
-}
-
-static void save_file_positions(struct hark *h)
-{
-	int64_t now = timeutil_mono_ms();
-
-	if (now < h->file_save_ms) {
-		return;
-	}
-	h->file_save_ms = now + HARK_FILE_SAVE_MS;
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		save_file_pos(h, i, false);
-	}
-}
-
 /* ---- start-up: load saved states, then serve ---- */
 
 struct load_ctx {
@@ -1004,9 +759,7 @@ static void begin_serving(struct hark *h)
 	/* Notifications an earlier run left in the outbox go out again. */
 	deliver_resume(h->deliver, cfg->receivers, cfg->n_receivers);
 	h->phase = PHASE_SERVING;
-	start_pulled_sources(h);
-	start_files(h);
-	h->file_save_ms = timeutil_mono_ms() + HARK_FILE_SAVE_MS;
+	pulled_start(h);
 	log_info("hark", "ready rules=%zu store=%s api=%s", cfg->n_rules,
 		 store_kind(h->store), cfg->listen);
 	if (h->ready != NULL) {
@@ -1260,14 +1013,9 @@ static void stop_now(struct hark *h)
 	log_info("hark", "stopping: intake closed, flushing counts");
 	api_free(h->api);
 	h->api = NULL;
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		/* The position goes with the open counts written below: the
-		 * next run reads on from the first line not counted. */
-		save_file_pos(h, i, true);
-		ingest_file_free(h->files[i]);
-		h->files[i] = NULL;
-	}
-	stop_pulled_sources(h);
+	/* The files' positions go with the open counts written below: the
+	 * next run reads on from the first line not counted. */
+	pulled_stop(h);
 	if (h->phase == PHASE_SERVING) {
 		h->phase = PHASE_STOPPING;
 		hark_process(h);
@@ -1342,8 +1090,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		hark_process(h);
 		evaluate_save_dirty(h);
-		start_files(h);
-		save_file_positions(h);
+		pulled_tick(h);
 		evaluate_flush_open(h, false);
 		counts_retry(h->counts, 1000);
 		notify_repeat_due(h);

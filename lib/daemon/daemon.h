@@ -196,4 +196,22 @@ void hark_load_rules(struct hark *h);
 /* rule_begin for every rule loaded since the last call. */
 void hark_begin_rules(struct hark *h);
 
+/* ---- hark.c's counting path, for the pulled sources' sink ---- */
+
+struct dedupe;
+struct mention;
+
+/* Arrival time of a mention (replay: the newest event time seen). */
+int64_t hark_arrival_now(const struct hark *h);
+/* The recent ids of every source, shared; made on first use. */
+struct dedupe *hark_ids_seen(struct hark *h);
+/* Refuses (and counts rejected for h and ss) an event time too far ahead:
+ * -1 with the reason in err. */
+int hark_admit_event_time(struct hark *h, struct src_counts *ss,
+			  const struct mention *m, char *err, size_t errlen);
+/* Counts one parsed mention from source: watermark, match, per-rule
+ * buckets. */
+void hark_count_mention(struct hark *h, int source, const struct mention *m,
+			int64_t now);
+
 #endif
