@@ -694,11 +694,6 @@ void hark_process(struct hark *h)
 
 /* ---- start-up: load saved states, then serve ---- */
 
-struct load_ctx {
-	struct hark *h;
-	size_t rule;
-};
-
 /*
  * The push intake: its workers parse while the loop counts. It may hold
  * a few bodies at once, so that a worker never waits for the next push
@@ -730,7 +725,7 @@ static int start_intake(struct hark *h)
 	return 0;
 }
 
-static void begin_serving(struct hark *h)
+void hark_begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
 	struct httpgate_limits lim;
@@ -767,7 +762,7 @@ static void begin_serving(struct hark *h)
 	}
 }
 
-static bool all_loaded(const struct hark *h)
+bool hark_all_loaded(const struct hark *h)
 {
 	if (!h->globals_loaded) {
 		return false;
@@ -780,141 +775,10 @@ static bool all_loaded(const struct hark *h)
 	return true;
 }
 
-static void load_cb(void *arg, const int status, const char *val, size_t len)
-{
-	struct load_ctx *c = arg;
-	struct hark *h = c->h;
-	struct rule_rt *r = &h->rules[c->rule];
-
-	free(c);
-	r->load_inflight = false;
-	if (r->loaded ||
-	    (h->phase != PHASE_LOADING && h->phase != PHASE_SERVING)) {
-		return;
-	}
-	if (status != 0) {
-		return; /* retried by the tick until the deadline */
-	}
-	if (val != NULL) {
-		if (detector_decode(r->det, val, len) == 0) {
-			int64_t next = detector_next_start(r->det);
-
-			if (next != INT64_MIN) {
-				series_set_next(r->series, next);
-			}
-			log_info("hark",
-				 "rule=%s state restored baseline=%.1f "
-				 "state=%s",
-				 r->cfg->name, detector_baseline(r->det),
-				 detect_state_name(detector_state(r->det)));
-		} else {
-			/* Text states of the previous detector, or a
-			 * state of another bucket size: refused whole. */
-			log_warn("hark",
-				 "rule=%s saved detector state is from an "
-				 "older version or another bucket; learning "
-				 "again",
-				 r->cfg->name);
-		}
-	}
-	hark_rule_loaded(h, r);
-	if (h->phase == PHASE_LOADING && all_loaded(h)) {
-		begin_serving(h);
-	}
-}
-
-struct globals_ctx {
-	struct hark *h;
-	bool alerts; /* else silences */
-};
-
-static void globals_cb(void *arg, int status, const char *val, size_t len)
-{
-	struct globals_ctx *c = arg;
-	struct hark *h = c->h;
-	bool alerts = c->alerts;
-
-	free(c);
-	if (h->globals_loaded || h->phase != PHASE_LOADING) {
-		return;
-	}
-	if (--h->globals_inflight_n == 0) {
-		h->globals_inflight = false;
-	}
-	if (status != 0) {
-		return; /* retried by the tick until the deadline */
-	}
-	if (alerts) {
-		if (val != NULL && history_decode(&h->history, val, len) < 0) {
-			log_warn("hark", "saved alert history unreadable; "
-					 "starting without");
-		}
-		h->history_ok = true;
-	} else {
-		if (val != NULL &&
-		    silences_decode(&h->silences, val, len) < 0) {
-			log_warn("hark", "saved silences unreadable; starting "
-					 "without");
-		}
-		h->silences_ok = true;
-	}
-	h->globals_loaded = h->history_ok && h->silences_ok;
-	if (h->globals_loaded && all_loaded(h)) {
-		begin_serving(h);
-	}
-}
-
-static void load_globals(struct hark *h)
-{
-	struct globals_ctx *c;
-	char *key;
-
-	if (h->globals_loaded || h->globals_inflight) {
-		return;
-	}
-	h->globals_inflight = true;
-	if (!h->silences_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		key = keys_silences(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
-	}
-	if (!h->history_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->alerts = true;
-		key = keys_alerts(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
-	}
-}
-
-/* Reads the saved state of every rule not loaded yet (at start, or added
- * by a reload). */
-void hark_load_rules(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		struct load_ctx *c;
-
-		if (r->loaded || r->load_inflight) {
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->rule = i;
-		r->load_inflight = true;
-		store_get(h->store, r->state_key, load_cb, c);
-	}
-}
-
 static void load_states(struct hark *h)
 {
-	load_globals(h);
-	hark_load_rules(h);
+	notify_load(h);
+	evaluate_load_rules(h);
 }
 
 int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
@@ -1072,7 +936,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			h->globals_loaded = true;
 			log_warn("hark", "store unreachable: starting without "
 					 "saved rule states");
-			begin_serving(h);
+			hark_begin_serving(h);
 		} else {
 			load_states(h);
 		}

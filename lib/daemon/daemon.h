@@ -190,9 +190,10 @@ int hark_build_matcher(struct matcher *m, const struct config *cfg, char *err,
 		       size_t errlen);
 /* The rule's saved state was read (or given up on): it may count. */
 void hark_rule_loaded(struct hark *h, struct rule_rt *r);
-/* Reads the saved state of every rule not loaded yet (at start, or added
- * by a reload). */
-void hark_load_rules(struct hark *h);
+/* Every rule's state and the silences and history are loaded. */
+bool hark_all_loaded(const struct hark *h);
+/* Start-up is done: starts the intake, the API and the sources. */
+void hark_begin_serving(struct hark *h);
 /* rule_begin for every rule loaded since the last call. */
 void hark_begin_rules(struct hark *h);
 

@@ -251,3 +251,70 @@ void evaluate_process(struct hark *h)
 		}
 	}
 }
+
+/* ---- start-up and reload: the saved states read back ---- */
+
+struct load_ctx {
+	struct hark *h;
+	size_t rule;
+};
+
+static void load_cb(void *arg, const int status, const char *val, size_t len)
+{
+	struct load_ctx *c = arg;
+	struct hark *h = c->h;
+	struct rule_rt *r = &h->rules[c->rule];
+
+	free(c);
+	r->load_inflight = false;
+	if (r->loaded ||
+	    (h->phase != PHASE_LOADING && h->phase != PHASE_SERVING)) {
+		return;
+	}
+	if (status != 0) {
+		return; /* retried by the tick until the deadline */
+	}
+	if (val != NULL) {
+		if (detector_decode(r->det, val, len) == 0) {
+			int64_t next = detector_next_start(r->det);
+
+			if (next != INT64_MIN) {
+				series_set_next(r->series, next);
+			}
+			log_info("hark",
+				 "rule=%s state restored baseline=%.1f "
+				 "state=%s",
+				 r->cfg->name, detector_baseline(r->det),
+				 detect_state_name(detector_state(r->det)));
+		} else {
+			/* Text states of the previous detector, or a
+			 * state of another bucket size: refused whole. */
+			log_warn("hark",
+				 "rule=%s saved detector state is from an "
+				 "older version or another bucket; learning "
+				 "again",
+				 r->cfg->name);
+		}
+	}
+	hark_rule_loaded(h, r);
+	if (h->phase == PHASE_LOADING && hark_all_loaded(h)) {
+		hark_begin_serving(h);
+	}
+}
+
+void evaluate_load_rules(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+		struct load_ctx *c;
+
+		if (r->loaded || r->load_inflight) {
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		c->rule = i;
+		r->load_inflight = true;
+		store_get(h->store, r->state_key, load_cb, c);
+	}
+}

@@ -40,6 +40,10 @@ void evaluate_save_state(struct hark *h, struct rule_rt *r);
  * from their stored totals.
  */
 void evaluate_save_dirty(struct hark *h);
+/* Reads the saved state of every rule not loaded yet (at start, or added
+ * by a reload); a rule is loaded once its state is restored, or none was
+ * saved. The daemon serves once every rule and notify_load are done. */
+void evaluate_load_rules(struct hark *h);
 /* Where rule r's judged buckets are kept (its chart, daemon/chart.h). */
 struct chart_where evaluate_chart_where(const struct hark *h,
 					const struct rule_rt *r);

@@ -46,6 +46,77 @@ static void save_globals(struct hark *h)
 	free(text);
 }
 
+/* ---- silences and history, read at start ---- */
+
+struct globals_ctx {
+	struct hark *h;
+	bool alerts; /* else silences */
+};
+
+static void globals_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct globals_ctx *c = arg;
+	struct hark *h = c->h;
+	bool alerts = c->alerts;
+
+	free(c);
+	if (h->globals_loaded || h->phase != PHASE_LOADING) {
+		return;
+	}
+	if (--h->globals_inflight_n == 0) {
+		h->globals_inflight = false;
+	}
+	if (status != 0) {
+		return; /* retried by the tick until the deadline */
+	}
+	if (alerts) {
+		if (val != NULL && history_decode(&h->history, val, len) < 0) {
+			log_warn("hark", "saved alert history unreadable; "
+					 "starting without");
+		}
+		h->history_ok = true;
+	} else {
+		if (val != NULL &&
+		    silences_decode(&h->silences, val, len) < 0) {
+			log_warn("hark", "saved silences unreadable; starting "
+					 "without");
+		}
+		h->silences_ok = true;
+	}
+	h->globals_loaded = h->history_ok && h->silences_ok;
+	if (h->globals_loaded && hark_all_loaded(h)) {
+		hark_begin_serving(h);
+	}
+}
+
+void notify_load(struct hark *h)
+{
+	struct globals_ctx *c;
+	char *key;
+
+	if (h->globals_loaded || h->globals_inflight) {
+		return;
+	}
+	h->globals_inflight = true;
+	if (!h->silences_ok) {
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		key = keys_silences(h->cfg->prefix);
+		h->globals_inflight_n++;
+		store_get(h->store, key, globals_cb, c);
+		free(key);
+	}
+	if (!h->history_ok) {
+		c = xcalloc(1, sizeof(*c));
+		c->h = h;
+		c->alerts = true;
+		key = keys_alerts(h->cfg->prefix);
+		h->globals_inflight_n++;
+		store_get(h->store, key, globals_cb, c);
+		free(key);
+	}
+}
+
 /* Files the notification in the history, marked when a silence covers it
  * (the rule's name and labels against each active silence). */
 static void record_alert(struct hark *h, const struct rule_rt *r,

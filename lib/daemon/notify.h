@@ -36,6 +36,11 @@ void notify_repeat_arm(struct hark *h, struct rule_rt *r,
  */
 void notify_repeat_due(struct hark *h);
 
+/* At start: reads the saved silences and alert history (again each tick
+ * until the store answers both); the daemon serves once they and every
+ * rule's state are loaded. */
+void notify_load(struct hark *h);
+
 /* POST /v1/silences: writes the new silence (or {"error"}) to out and
  * returns the HTTP status (201, 400, 409). */
 int notify_silence_add(struct hark *h, const char *body, size_t len,

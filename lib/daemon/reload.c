@@ -174,7 +174,7 @@ static void apply_reload(struct hark *h)
 		 "applied %s: rules=%zu kept=%zu added=%zu "
 		 "removed=%zu",
 		 n->path, n->n_rules, kept_n, added, removed);
-	hark_load_rules(h);
+	evaluate_load_rules(h);
 }
 
 void reload_step(struct hark *h)
@@ -204,7 +204,7 @@ void reload_step(struct hark *h)
 				 r->cfg->name);
 			hark_rule_loaded(h, r);
 		} else {
-			hark_load_rules(h);
+			evaluate_load_rules(h);
 			break;
 		}
 	}
