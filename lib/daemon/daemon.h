@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's shared state: struct hark and the per-rule runtime that
- * hark.c (the wiring) and the rooms under lib/daemon/ (evaluate, notify,
- * reload, pulled, views) all work on. Private to them: lib/io and lib/core
- * see only hark.h and the rooms' own headers, so that a room can change
- * what it keeps here without touching its callers. Loop only.
+ * hark.c (the wiring) and the rooms under lib/daemon/ (intake's counting
+ * half, evaluate, notify, reload, pulled, views) all work on. Private to
+ * them: lib/io and lib/core see only hark.h and the rooms' own headers,
+ * so that a room can change what it keeps here without touching its
+ * callers. Loop only.
  */
 #ifndef HARK_DAEMON_DAEMON_H
 #define HARK_DAEMON_DAEMON_H
@@ -188,31 +189,9 @@ void hark_exclude_rule_terms(struct hark *h, const struct config_rule *cr,
  * compiles it; -1 with the reason in err. */
 int hark_build_matcher(struct matcher *m, const struct config *cfg, char *err,
 		       size_t errlen);
-/* The rule's saved state was read (or given up on): it may count. */
-void hark_rule_loaded(struct hark *h, struct rule_rt *r);
 /* Every rule's state and the silences and history are loaded. */
 bool hark_all_loaded(const struct hark *h);
 /* Start-up is done: starts the intake, the API and the sources. */
 void hark_begin_serving(struct hark *h);
-/* rule_begin for every rule loaded since the last call. */
-void hark_begin_rules(struct hark *h);
-
-/* ---- hark.c's counting path, for the pulled sources' sink ---- */
-
-struct dedupe;
-struct mention;
-
-/* Arrival time of a mention (replay: the newest event time seen). */
-int64_t hark_arrival_now(const struct hark *h);
-/* The recent ids of every source, shared; made on first use. */
-struct dedupe *hark_ids_seen(struct hark *h);
-/* Refuses (and counts rejected for h and ss) an event time too far ahead:
- * -1 with the reason in err. */
-int hark_admit_event_time(struct hark *h, struct src_counts *ss,
-			  const struct mention *m, char *err, size_t errlen);
-/* Counts one parsed mention from source: watermark, match, per-rule
- * buckets. */
-void hark_count_mention(struct hark *h, int source, const struct mention *m,
-			int64_t now);
 
 #endif

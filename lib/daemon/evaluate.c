@@ -19,6 +19,7 @@
 #include "daemon/chart.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/intake.h"
 #include "daemon/notify.h"
 #include "io/store.h"
 #include "util/log.h"
@@ -214,7 +215,7 @@ void evaluate_process(struct hark *h)
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
 		return;
 	}
-	hark_begin_rules(h);
+	intake_begin_rules(h);
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
 		int64_t wm = h->flush_all
@@ -296,7 +297,7 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 				 r->cfg->name);
 		}
 	}
-	hark_rule_loaded(h, r);
+	intake_rule_loaded(h, r);
 	if (h->phase == PHASE_LOADING && hark_all_loaded(h)) {
 		hark_begin_serving(h);
 	}

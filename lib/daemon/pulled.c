@@ -3,9 +3,9 @@
  * The sources hark reads itself, as opposed to pushes: http-stream, sse and
  * redis-stream connections, and followed files, whose positions are kept in
  * the store so that a restart reads on from the first line not counted
- * instead of counting a file again. What they read is counted through
- * hark.c's counting path; connecting and reading are io/source_*'s and
- * io/ingest's. Runs on the loop.
+ * instead of counting a file again. What they read is counted by intake;
+ * connecting and reading are io/source_*'s and io/ingest's. Runs on the
+ * loop.
  */
 #include "daemon/pulled.h"
 
@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/keys.h"
 #include "daemon/daemon.h"
+#include "daemon/intake.h"
 #include "io/ingest.h"
 #include "io/source.h"
 #include "io/source_http.h"
@@ -37,11 +38,11 @@ static int source_mention_cb(void *arg, int source, const struct mention *m,
 	}
 	h->received++;
 	h->src_stats[source].received++;
-	if (hark_admit_event_time(h, &h->src_stats[source], m, err, errlen) <
+	if (intake_admit_event_time(h, &h->src_stats[source], m, err, errlen) <
 	    0) {
 		return -1;
 	}
-	hark_count_mention(h, source, m, hark_arrival_now(h));
+	intake_count_mention(h, source, m, intake_arrival_now(h));
 	return 0;
 }
 
@@ -69,7 +70,7 @@ static void start_pulled_sources(struct hark *h)
 	const struct config *cfg = h->cfg;
 
 	h->env.base = h->base;
-	h->env.dedupe = hark_ids_seen(h);
+	h->env.dedupe = intake_ids_seen(h);
 	h->env.sink.mention = source_mention_cb;
 	h->env.sink.flush = source_flush_cb;
 	h->env.sink.arg = h;

@@ -202,7 +202,7 @@ void reload_step(struct hark *h)
 				 "rule=%s: store unreachable, starting "
 				 "without its saved state",
 				 r->cfg->name);
-			hark_rule_loaded(h, r);
+			intake_rule_loaded(h, r);
 		} else {
 			evaluate_load_rules(h);
 			break;
