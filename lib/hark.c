@@ -2,47 +2,36 @@
 /*
  * The daemon object: wires source → normalize → match → count → store →
  * detect → alert → deliver on one libevent loop. Pure decisions live in
- * core/; this file only moves data between them and the I/O modules.
+ * core/, and each stage's daemon side in its room under daemon/ (intake,
+ * evaluate, notify, reload, pulled, views: DESIGN §9); this file builds
+ * them, starts and stops them in order, and drives them from one tick.
  */
 #include "hark.h"
 
 #include <event2/event.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "config/config.h"
 #include "core/dedupe.h"
-#include "daemon/chart.h"
-#include "daemon/counts.h"
-#include "daemon/daemon.h"
-#include "daemon/evaluate.h"
-#include "daemon/notify.h"
-#include "daemon/pulled.h"
-#include "daemon/reload.h"
 #include "core/detect.h"
 #include "core/fold.h"
 #include "core/history.h"
 #include "core/keys.h"
 #include "core/match.h"
-#include "core/mbatch.h"
-#include "core/mention.h"
-#include "core/prom.h"
-#include "core/render.h"
 #include "core/silence.h"
 #include "core/terms.h"
 #include "core/window.h"
+#include "daemon/counts.h"
+#include "daemon/daemon.h"
+#include "daemon/evaluate.h"
 #include "daemon/intake.h"
+#include "daemon/notify.h"
+#include "daemon/pulled.h"
+#include "daemon/reload.h"
 #include "io/api.h"
 #include "io/deliver.h"
-#include "io/ingest.h"
-#include "io/source.h"
-#include "io/source_http.h"
-#include "io/source_redis.h"
 #include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -52,6 +41,7 @@
 #define HARK_STOP_DEADLINE_MS 5000
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void stop_now(struct hark *h);
 
