@@ -671,7 +671,7 @@ void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
 	*late = h->late;
 }
 
-/* ---- silences and alert history (API) ---- */
+/* ---- silences (daemon/notify.c) ---- */
 
 int hark_silence_add(struct hark *h, const char *body, size_t len,
 		     struct buf *out)

@@ -117,6 +117,8 @@ void notify_load(struct hark *h)
 	}
 }
 
+/* ---- alerts out ---- */
+
 /* Files the notification in the history, marked when a silence covers it
  * (the rule's name and labels against each active silence). */
 static void record_alert(struct hark *h, const struct rule_rt *r,
