@@ -2,227 +2,48 @@
 /*
  * The daemon object: wires source → normalize → match → count → store →
  * detect → alert → deliver on one libevent loop. Pure decisions live in
- * core/; this file only moves data between them and the I/O modules.
+ * core/, and each stage's daemon side in its room under daemon/ (intake,
+ * evaluate, notify, reload, pulled, views: DESIGN §9); this file builds
+ * them, starts and stops them in order, and drives them from one tick.
  */
 #include "hark.h"
 
 #include <event2/event.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "config/config.h"
 #include "core/dedupe.h"
-#include "daemon/chart.h"
-#include "daemon/counts.h"
 #include "core/detect.h"
 #include "core/fold.h"
 #include "core/history.h"
 #include "core/keys.h"
 #include "core/match.h"
-#include "core/mbatch.h"
-#include "core/mention.h"
-#include "core/prom.h"
-#include "core/render.h"
 #include "core/silence.h"
 #include "core/terms.h"
 #include "core/window.h"
+#include "daemon/counts.h"
+#include "daemon/daemon.h"
+#include "daemon/evaluate.h"
 #include "daemon/intake.h"
+#include "daemon/notify.h"
+#include "daemon/pulled.h"
+#include "daemon/reload.h"
 #include "io/api.h"
 #include "io/deliver.h"
-#include "io/ingest.h"
-#include "io/source.h"
-#include "io/source_http.h"
-#include "io/source_redis.h"
 #include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #define HARK_TICK_MS 250
-/* How long start-up waits for saved rule states before serving without. */
-#define HARK_LOAD_DEADLINE_MS 5000
 /* How long a stop waits for the store and deliveries. */
 #define HARK_STOP_DEADLINE_MS 5000
-#define HARK_HISTORY_MS (7 * 86400000LL)
 /* Count writes kept for a store that is down; beyond, dropped and counted. */
 #define HARK_MAX_PENDING_WRITES 100000
-/* How far a replayed created_at may run ahead of the newest one. */
-#define HARK_MAX_AHEAD_MS (86400000LL)
-
-/* One closed bucket on its way through the store to the detector. */
-struct eval {
-	struct hark *h; /* borrowed */
-	size_t rule;
-	struct closed_bucket b;
-	bool done;
-	int64_t total;
-	struct eval *next;
-};
-
-struct rule_rt {
-	const struct config_rule *cfg; /* borrowed from h->cfg */
-	struct series *series;
-	struct detector *det;
-	char *state_key;
-	bool state_dirty;           /* evaluated since its state was saved */
-	struct chart_pending chart; /* judged buckets not yet written */
-	bool loaded;
-	bool load_inflight;
-	/* Counting began (rule_begin); begin_ms: the bucket it began at,
-	 * for detector_begin before the first step (INT64_MIN: none). */
-	bool begun;
-	int64_t begin_ms;
-	int64_t begin_from_ms; /* when counting began, in that bucket */
-	struct eval *head;     /* FIFO: evaluated strictly in bucket order */
-	struct eval *tail;
-	uint64_t matched_total;
-	uint64_t flushed_matched; /* matched_total at its last flush */
-	uint64_t late_total;
-	uint64_t fired_total;
-	uint64_t resolved_total;
-	int64_t last_count;
-	bool has_last;
-	/* The episode while firing, kept for repeat_interval: its result and
-	 * bucket (samples, tops), and per notify entry the wall time of the
-	 * next repeat (0: none) and how many were sent. */
-	bool firing;
-	struct detect_result fired_res;
-	struct closed_bucket fired_b;
-	int64_t *repeat_at_ms;
-	int64_t *repeats;
-};
-
-struct src_counts {
-	uint64_t received;
-	uint64_t rejected;
-	uint64_t
-		duplicates; /* pushes and files (pulled ones count their own) */
-};
-
-/* A file source's position in the store (key keys_file). */
-struct file_pos {
-	bool started;   /* ingest_file_start_at was called */
-	bool loading;   /* the saved position is being read */
-	bool warned;    /* the store could not answer; logged once */
-	bool saving;    /* a periodic save is in flight */
-	bool has_saved; /* saved: what the store is known to hold */
-	struct ingest_pos saved;
-};
-
-enum hark_phase {
-	PHASE_NEW,
-	PHASE_LOADING,
-	PHASE_SERVING,
-	PHASE_STOPPING,
-	PHASE_STOPPED,
-};
-
-struct hark {
-	struct event_base *base; /* borrowed */
-	struct config *cfg;
-	struct fold *fold;
-	struct matcher *matcher;
-	struct watermark wm;
-	struct rule_rt *rules;
-	bool begin_pending; /* a loaded rule may not have begun counting */
-	uint32_t *match_ids;
-	struct src_counts *src_stats;
-	struct store *store;
-	struct deliver *deliver;
-	struct api *api;
-	struct intake *intake; /* push bodies; NULL in replay */
-	/* hark_stop waits for the pushes in flight, then a tick more for
-	 * their replies to leave (freeing the API closes the sockets) */
-	bool stop_wait_intake;
-	bool stop_intake_empty;
-	struct ingest_file **files;
-	struct file_pos *file_pos; /* by source index */
-	int64_t file_save_ms;      /* next periodic save of the positions */
-	/* Pulled sources (http-stream, sse, redis-stream), by source index;
-	 * NULL for the others. */
-	struct source_http **streams;
-	struct source_redis **redis_sources;
-	struct source_http_multi *multi;
-	/* recent ids, shared by pulled and file sources */
-	struct dedupe *dedupe;
-	struct source_env env;
-	struct event *tick;
-	enum hark_phase phase;
-	int64_t load_deadline_ms;
-	void (*ready)(void *arg);
-	void *ready_arg;
-	void (*stopped)(void *arg);
-	void *stopped_arg;
-	int64_t stop_deadline_ms;
-	bool draining;
-	size_t inflight;       /* store writes not yet answered */
-	struct counts *counts; /* count writes; owned */
-	int64_t flush_at_ms;   /* next write of the open buckets */
-	bool pw_inflight;
-	uint64_t received;
-	uint64_t accepted;
-	uint64_t rejected;
-	uint64_t late;
-	uint64_t future;        /* refused for max_future (also in rejected) */
-	int64_t first_event_ms; /* of this process's first mention */
-	uint64_t alerts_total;
-	struct silences silences;
-	struct history history;
-	uint64_t silenced_total;
-	uint64_t silence_seq; /* makes silence ids unique within a process */
-	bool globals_loaded;  /* silences and history read from the store */
-	bool globals_inflight;
-	int globals_inflight_n;
-	bool silences_ok;
-	bool history_ok;
-	/* Reload (SIGHUP): the accepted config and its compiled matcher,
-	 * waiting for the store to answer what is in flight; the configs
-	 * replaced so far (receivers and sources borrow from them). */
-	struct config *reload_cfg;
-	struct matcher *reload_matcher;
-	struct config **retired;
-	size_t n_retired;
-	int64_t rule_load_deadline_ms; /* rules added by a reload */
-	uint64_t reloads_applied;
-	uint64_t reloads_failed;
-	/* The last reload's outcome, for GET /v1/rules and hark status:
-	 * wall time (0: none yet) and, when it failed, why. */
-	int64_t last_reload_ms;
-	char *last_reload_error;
-	bool replay;    /* hark replay: virtual clock, no API, no sources */
-	bool flush_all; /* replay end: close every bucket with events */
-	struct hark_replay replay_out;
-};
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void stop_now(struct hark *h);
-static int source_mention_cb(void *arg, int source, const struct mention *m,
-			     char *err, size_t errlen);
-static void source_flush_cb(void *arg);
-
-/* Arrival time of a mention. Replay has no wall clock: a mention without
- * created_at arrives at the newest event time seen, so output depends on
- * the input alone. */
-static int64_t arrival_now(const struct hark *h)
-{
-	if (h->replay) {
-		return h->wm.has_event ? h->wm.max_event_ms : 0;
-	}
-	return timeutil_now_ms();
-}
-
-/* "now" for the watermark: in replay the idle advance is always zero. */
-static int64_t watermark_now(const struct hark *h)
-{
-	if (h->replay) {
-		return h->wm.last_arrival_ms;
-	}
-	return timeutil_now_ms();
-}
 
 static enum detect_direction map_direction(enum config_direction d)
 {
@@ -288,8 +109,8 @@ static struct detector *make_detector(const struct config_rule *r)
  * Keeps rule cr's own words (its any terms, or its query's words) out of
  * its top terms: every matching mention has them, they would top the list.
  */
-static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
-			       struct series *s)
+void hark_exclude_rule_terms(struct hark *h, const struct config_rule *cr,
+			     struct series *s)
 {
 	struct buf all, one;
 
@@ -309,22 +130,16 @@ static void exclude_rule_terms(struct hark *h, const struct config_rule *cr,
 	buf_fini(&all);
 }
 
-static void free_eval(struct eval *e)
-{
-	closed_bucket_fini(&e->b);
-	free(e);
-}
-
 /* A fresh runtime for rule i of cfg: no history, state not loaded. */
-static void rule_init(struct hark *h, const struct config *cfg, size_t i,
-		      struct rule_rt *r)
+void hark_rule_init(struct hark *h, const struct config *cfg, size_t i,
+		    struct rule_rt *r)
 {
 	const struct config_rule *cr = &cfg->rules[i];
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = cr;
 	r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
-	exclude_rule_terms(h, cr, r->series);
+	hark_exclude_rule_terms(h, cr, r->series);
 	r->det = make_detector(cr);
 	r->begin_ms = INT64_MIN;
 	r->state_key = keys_state(cfg->prefix, cr->name);
@@ -332,14 +147,9 @@ static void rule_init(struct hark *h, const struct config *cfg, size_t i,
 	r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
 }
 
-static void rule_fini(struct rule_rt *r)
+void hark_rule_fini(struct rule_rt *r)
 {
-	while (r->head != NULL) {
-		struct eval *e = r->head;
-
-		r->head = e->next;
-		free_eval(e);
-	}
+	evaluate_drop_queue(r);
 	series_free(r->series);
 	detector_free(r->det);
 	free(r->state_key);
@@ -351,8 +161,8 @@ static void rule_fini(struct rule_rt *r)
 
 /* Adds every rule of cfg to m (empty, over h's folding table) and
  * compiles it; -1 with the reason in err. */
-static int build_matcher(struct matcher *m, const struct config *cfg, char *err,
-			 size_t errlen)
+int hark_build_matcher(struct matcher *m, const struct config *cfg, char *err,
+		       size_t errlen)
 {
 	char why[256];
 
@@ -390,9 +200,9 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->match_ids = xcalloc(cfg->n_rules, sizeof(*h->match_ids));
 	h->src_stats = xcalloc(cfg->n_sources + 1, sizeof(*h->src_stats));
 	for (size_t i = 0; i < cfg->n_rules; i++) {
-		rule_init(h, cfg, i, &h->rules[i]);
+		hark_rule_init(h, cfg, i, &h->rules[i]);
 	}
-	if (build_matcher(h->matcher, cfg, err, errlen) < 0) {
+	if (hark_build_matcher(h->matcher, cfg, err, errlen) < 0) {
 		goto fail;
 	}
 	if (cfg->redis_url != NULL) {
@@ -411,98 +221,12 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->counts = counts_new(h->store, cfg->prefix, cfg->retention_ms,
 			       HARK_MAX_PENDING_WRITES);
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
-	h->files = xcalloc(cfg->n_sources + 1, sizeof(*h->files));
-	h->file_pos = xcalloc(cfg->n_sources + 1, sizeof(*h->file_pos));
-	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
-	h->redis_sources =
-		xcalloc(cfg->n_sources + 1, sizeof(*h->redis_sources));
+	pulled_init(h);
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
 	return h;
 fail:
 	hark_free(h);
 	return NULL;
-}
-
-/* Disconnects every pulled source; queued mentions are dropped. */
-static void stop_pulled_sources(struct hark *h)
-{
-	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
-		source_http_free(h->streams[i]);
-		h->streams[i] = NULL;
-		source_redis_free(h->redis_sources[i]);
-		h->redis_sources[i] = NULL;
-	}
-	source_http_multi_free(h->multi);
-	h->multi = NULL;
-}
-
-/*
- * The recent ids of every source (pushes and replayed files included), made
- * on first use: as large as the largest source's `dedupe`, the default
- * without sources. A reload keeps it, and what it remembers.
- */
-static struct dedupe *ids_seen(struct hark *h)
-{
-	int64_t cap = 0;
-
-	if (h->dedupe != NULL) {
-		return h->dedupe;
-	}
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		if (h->cfg->sources[i].dedupe > cap) {
-			cap = h->cfg->sources[i].dedupe;
-		}
-	}
-	h->dedupe = dedupe_new(cap > 0 ? (size_t)cap
-				       : (size_t)DEDUPE_DEFAULT_CAPACITY);
-	return h->dedupe;
-}
-
-/* The id scope of mentions from source (-1: pushes without a source). */
-static const char *source_scope(const struct hark *h, int source)
-{
-	return source >= 0 && (size_t)source < h->cfg->n_sources
-		       ? config_source_scope(&h->cfg->sources[source])
-		       : "";
-}
-
-/* Starts the http-stream, sse and redis-stream sources. */
-static void start_pulled_sources(struct hark *h)
-{
-	const struct config *cfg = h->cfg;
-
-	h->env.base = h->base;
-	h->env.dedupe = ids_seen(h);
-	h->env.sink.mention = source_mention_cb;
-	h->env.sink.flush = source_flush_cb;
-	h->env.sink.arg = h;
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		const struct config_source *src = &cfg->sources[i];
-		char err[256];
-
-		switch (src->type) {
-		case CONFIG_SOURCE_HTTP_STREAM:
-		case CONFIG_SOURCE_SSE:
-			if (h->multi == NULL) {
-				h->multi = source_http_multi_new(h->base);
-			}
-			h->streams[i] = source_http_start(h->multi, &h->env,
-							  (int)i, src);
-			break;
-		case CONFIG_SOURCE_REDIS_STREAM:
-			h->redis_sources[i] = source_redis_start(
-				&h->env, (int)i, src, cfg->redis_url, err,
-				sizeof(err));
-			if (h->redis_sources[i] == NULL) {
-				log_error("hark", "source=%s: %s", src->name,
-					  err);
-			}
-			break;
-		case CONFIG_SOURCE_HTTP_PUSH:
-		case CONFIG_SOURCE_FILE:
-			break;
-		}
-	}
 }
 
 void hark_free(struct hark *h)
@@ -512,16 +236,7 @@ void hark_free(struct hark *h)
 	}
 	api_free(h->api);
 	intake_free(h->intake);
-	if (h->files != NULL) {
-		for (size_t i = 0; i < h->cfg->n_sources; i++) {
-			ingest_file_free(h->files[i]);
-		}
-		free(h->files);
-	}
-	free(h->file_pos);
-	stop_pulled_sources(h);
-	free(h->streams);
-	free(h->redis_sources);
+	pulled_fini(h);
 	dedupe_free(h->dedupe);
 	if (h->tick != NULL) {
 		event_free(h->tick);
@@ -534,7 +249,7 @@ void hark_free(struct hark *h)
 	}
 	counts_free(h->counts);
 	for (size_t i = 0; h->rules != NULL && i < h->cfg->n_rules; i++) {
-		rule_fini(&h->rules[i]);
+		hark_rule_fini(&h->rules[i]);
 	}
 	free(h->rules);
 	if (h->reload_cfg != NULL) {
@@ -579,356 +294,14 @@ int hark_push_source(const struct hark *h)
 	return -1;
 }
 
-/* ---- ingest ---- */
-
-/*
- * Refuses an event time too far ahead: one bogus created_at (a mangled
- * year, a wrong time zone) would otherwise push the watermark past every
- * open bucket, close them early for every rule, and make the live mentions
- * after it late. The daemon has a clock: further than max_future past it is
- * refused (and what is admitted moves the watermark no further than the
- * clock, count_matched). A replay has none but the stream: more than
- * HARK_MAX_AHEAD_MS past the newest mention is refused (less is a quiet
- * night in the file).
- */
-static int check_event_time(struct hark *h, const struct mention *m, char *err,
-			    size_t errlen)
-{
-	if (!m->has_created_at) {
-		return 0;
-	}
-	if (!h->replay) {
-		int64_t ahead = m->created_at_ms - timeutil_now_ms();
-
-		if (ahead > h->cfg->max_future_ms) {
-			h->future++;
-			snprintf(err, errlen,
-				 "created_at: %lld s ahead of this host's "
-				 "clock (max_future %lld s)",
-				 (long long)(ahead / 1000),
-				 (long long)(h->cfg->max_future_ms / 1000));
-			return -1;
-		}
-		return 0;
-	}
-	if (h->wm.has_event &&
-	    m->created_at_ms > h->wm.max_event_ms + HARK_MAX_AHEAD_MS) {
-		snprintf(err, errlen,
-			 "created_at: more than a day ahead of the "
-			 "newest mention");
-		return -1;
-	}
-	return 0;
-}
-
-/* check_event_time, counting a refusal as a rejected line of source ss. */
-static int admit_event_time(struct hark *h, struct src_counts *ss,
-			    const struct mention *m, char *err, size_t errlen)
-{
-	if (check_event_time(h, m, err, errlen) < 0) {
-		h->rejected++;
-		ss->rejected++;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * A rule without a saved state begins counting at the stream's newest
- * bucket once it is loaded and a mention has been seen (at start: the
- * first mention's bucket; after a reload that added it: where the stream
- * stands), or at the bucket of its first match if that came first. From
- * there every bucket is closed and evaluated, with count 0 when nothing
- * matched, and its warmup runs from there rather than from its first
- * match. A restored state already knows where it stands.
- */
-static void rule_begin(struct hark *h, struct rule_rt *r)
-{
-	int64_t start, from;
-
-	if (r->begun || !r->loaded || !h->wm.has_event) {
-		return;
-	}
-	r->begun = true;
-	if (detector_next_start(r->det) != INT64_MIN) {
-		return;
-	}
-	start = series_next(r->series);
-	/* Counting began where the stream stood (a rule added by a reload),
-	 * or, for a rule that matched before it was loaded, with this
-	 * process's first mention. */
-	from = h->first_event_ms;
-	if (start == INT64_MIN) {
-		from = h->wm.max_event_ms;
-		start = window_bucket_start(from, r->cfg->bucket_ms);
-		series_set_next(r->series, start);
-	}
-	r->begin_ms = start;
-	r->begin_from_ms = from;
-	detector_begin(r->det, start, from);
-}
-
-/* rule_begin for every rule loaded since the last call. */
-static void begin_rules(struct hark *h)
-{
-	if (!h->begin_pending || !h->wm.has_event) {
-		return;
-	}
-	h->begin_pending = false;
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		rule_begin(h, &h->rules[i]);
-	}
-}
-
-/* The rule's saved state was read (or given up on): it may count. */
-static void rule_loaded(struct hark *h, struct rule_rt *r)
-{
-	r->loaded = true;
-	h->begin_pending = true;
-}
-
-/*
- * Counts one parsed and matched mention (wm; ids: the rules it matched,
- * ascending): watermark, per-rule buckets. Its terms were found once,
- * whatever the number of rules it counts for.
- */
-static void count_matched(struct hark *h, const struct window_mention *wm,
-			  int64_t now, const uint32_t *ids, size_t n)
-{
-	const struct mention *m = wm->m;
-	int64_t ev = m->has_created_at ? m->created_at_ms : now;
-	bool late = false;
-	struct window_mention shared = *wm;
-
-	/* Live, the watermark follows the clock at most: a mention a little
-	 * ahead (a skewed clock) counts in its own bucket without closing
-	 * the buckets still filling. */
-	if (!h->wm.has_event) {
-		h->first_event_ms = !h->replay && ev > now ? now : ev;
-	}
-	watermark_observe(&h->wm, !h->replay && ev > now ? now : ev, now);
-	/* One copy of the text for all the rules; its terms are found and
-	 * tallied per rule only for a bucket whose tops are read. */
-	if (n > 0 && m->text != NULL) {
-		shared.shared = window_terms_new_text(h->fold, m->text,
-						      strlen(m->text));
-		shared.terms = NULL;
-		shared.toks = NULL;
-		shared.n_toks = 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct rule_rt *r = &h->rules[ids[i]];
-
-		r->matched_total++;
-		if (series_add_mention(r->series, ev, &shared) == SERIES_LATE) {
-			r->late_total++;
-			late = true;
-		}
-	}
-	window_terms_release(shared.shared);
-	begin_rules(h);
-	if (late) {
-		h->late++;
-	}
-	h->accepted++;
-}
-
-/*
- * Describes m in *wm for the n rules it matched. Its terms are found
- * later, only for a bucket whose tops are read (count_matched,
- * window_terms_new_text).
- */
-static void describe(const struct mention *m, size_t n,
-		     struct window_mention *wm)
-{
-	if (n == 0) {
-		/* counted for no rule: only wm->m is read */
-		memset(wm, 0, sizeof(*wm));
-		wm->m = m;
-		return;
-	}
-	window_mention_init(wm, m);
-}
-
-/* Counts one parsed mention: watermark, match, per-rule buckets. */
-static void count_mention(struct hark *h, int source, const struct mention *m,
-			  int64_t now)
-{
-	struct match_input in = {
-		.text = m->text,
-		.len = strlen(m->text),
-		.lang = m->lang,
-		.source = source >= 0 && (size_t)source < h->cfg->n_sources
-				  ? h->cfg->sources[source].name
-				  : NULL,
-		.author = m->author,
-	};
-	size_t n =
-		matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
-	struct window_mention wm;
-
-	describe(m, n, &wm);
-	count_matched(h, &wm, now, h->match_ids, n);
-}
-
-/*
- * Counts mention wm (parsed and matched: ids, ascending), a line received
- * from source, once its event time is admitted and its id is new in the
- * source's scope: 0, or 1 for an id already counted (a retried push), or
- * -1 with the reason in err (counted rejected).
- */
-static int count_received(struct hark *h, int source,
-			  const struct window_mention *wm, const uint32_t *ids,
-			  size_t n, char *err, size_t errlen)
-{
-	struct src_counts *ss =
-		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-	const char *id = wm->m->id;
-
-	h->received++;
-	ss->received++;
-	if (admit_event_time(h, ss, wm->m, err, errlen) < 0) {
-		return -1;
-	}
-	/* After the time check: a mention refused for its time may come
-	 * again, corrected, under the same id. */
-	if (dedupe_check(ids_seen(h), source_scope(h, source), id,
-			 strlen(id)) == DEDUPE_DUPLICATE) {
-		ss->duplicates++;
-		return 1;
-	}
-	count_matched(h, wm, arrival_now(h), ids, n);
-	return 0;
-}
-
-/* A line received from ss's source that is not a mention. */
-static void reject_received(struct hark *h, struct src_counts *ss)
-{
-	h->received++;
-	ss->received++;
-	h->rejected++;
-	ss->rejected++;
-}
+/* ---- ingest (daemon/intake.c) ---- */
 
 int hark_ingest_line_as(struct hark *h, int source,
 			const struct mention_opts *o, const char *line,
 			size_t len, char *err, size_t errlen)
 {
-	struct src_counts *ss =
-		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-	struct mention m;
-
-	h->received++;
-	ss->received++;
-	switch (mention_parse_as(&m, o, line, len, err, errlen)) {
-	case MENTION_OK:
-		break;
-	case MENTION_SKIPPED:
-		return 1;
-	case MENTION_REJECTED:
-	case MENTION_STREAM_ERROR:
-		h->rejected++;
-		ss->rejected++;
-		return -1;
-	}
-	/* File sources share the pulled sources' set: the same mention in
-	 * two files, or written twice, counts once. */
-	if (source >= 0 && (size_t)source < h->cfg->n_sources &&
-	    h->cfg->sources[source].type == CONFIG_SOURCE_FILE &&
-	    dedupe_check(ids_seen(h), source_scope(h, source), m.id,
-			 strlen(m.id)) == DEDUPE_DUPLICATE) {
-		ss->duplicates++;
-		mention_fini(&m);
-		return 2;
-	}
-	if (admit_event_time(h, ss, &m, err, errlen) < 0) {
-		mention_fini(&m);
-		return -1;
-	}
-	count_mention(h, source, &m, arrival_now(h));
-	mention_fini(&m);
-	return 0;
+	return intake_count_line(h, source, o, line, len, err, errlen);
 }
-
-/* The sink of the pulled sources: they parsed and deduplicated already. */
-static int source_mention_cb(void *arg, int source, const struct mention *m,
-			     char *err, size_t errlen)
-{
-	struct hark *h = arg;
-
-	if (h->phase != PHASE_SERVING) {
-		snprintf(err, errlen, "daemon stopping");
-		return -1;
-	}
-	h->received++;
-	h->src_stats[source].received++;
-	if (admit_event_time(h, &h->src_stats[source], m, err, errlen) < 0) {
-		return -1;
-	}
-	count_mention(h, source, m, arrival_now(h));
-	return 0;
-}
-
-static void source_flush_cb(void *arg)
-{
-	hark_process(arg);
-}
-
-/*
- * Counts a parsed chunk of a push (intake, in arrival order): what
- * hark_ingest_line_as does after parsing, each line's verdict into t.
- */
-static void push_count(void *arg, int source, const struct mbatch *b,
-		       long line0, struct intake_tally *t)
-{
-	struct hark *h = arg;
-	struct src_counts *ss =
-		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
-
-	for (size_t i = 0; i < b->n; i++) {
-		const struct mbatch_item *it = &b->items[i];
-		struct window_mention wm;
-		char why[256];
-
-		switch (it->kind) {
-		case MBATCH_EMPTY:
-		case MBATCH_MSG:
-			continue;
-		case MBATCH_SKIPPED:
-			h->received++;
-			ss->received++;
-			t->accepted++;
-			continue;
-		case MBATCH_BAD:
-			reject_received(h, ss);
-			intake_tally_reject(t, line0 + it->lineno, it->why);
-			continue;
-		case MBATCH_OK:
-			break;
-		}
-		switch (count_received(h, source, mbatch_view(it, &wm),
-				       b->ids + it->ids, it->n_ids, why,
-				       sizeof(why))) {
-		case -1:
-			intake_tally_reject(t, line0 + it->lineno, why);
-			continue;
-		case 1:
-			t->duplicates++;
-			break;
-		}
-		t->accepted++;
-	}
-}
-
-static void push_counted(void *arg)
-{
-	hark_process(arg);
-}
-
-static const struct intake_ops push_ops = {
-	.count = push_count,
-	.counted = push_counted,
-};
 
 struct intake *hark_intake(const struct hark *h)
 {
@@ -942,651 +315,12 @@ const char *hark_source_name(const struct hark *h, int source)
 		       : NULL;
 }
 
-/* ---- open buckets, written as they fill ---- */
-
-/*
- * Every store.flush_interval, each rule that counted since its last flush
- * writes its open buckets' counts so far (one pipelined round of writes):
- * what a crash loses. At stop, every open bucket.
- */
-static void flush_open(struct hark *h, bool all)
-{
-	int64_t now = timeutil_mono_ms();
-
-	if (!all && now < h->flush_at_ms) {
-		return;
-	}
-	h->flush_at_ms = now + h->cfg->flush_interval_ms;
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		int64_t starts[64], counts[64];
-		size_t n;
-
-		if (r->matched_total == r->flushed_matched) {
-			continue;
-		}
-		r->flushed_matched = r->matched_total;
-		n = series_open_counts(r->series, starts, counts, 64);
-		for (size_t j = 0; j < n; j++) {
-			counts_put(h->counts, r->cfg->name, starts[j],
-				   counts[j]);
-		}
-	}
-}
-
-/* ---- evaluation ---- */
-
-static void save_globals(struct hark *h)
-{
-	int64_t now = timeutil_now_ms();
-	char *key, *text;
-
-	if (h->replay) {
-		return;
-	}
-	key = keys_silences(h->cfg->prefix);
-	text = silences_encode(&h->silences, now);
-	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
-	free(key);
-	free(text);
-	key = keys_alerts(h->cfg->prefix);
-	text = history_encode(&h->history, NULL);
-	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
-	free(key);
-	free(text);
-}
-
-/* Files the notification in the history, marked when a silence covers it
- * (the rule's name and labels against each active silence). */
-static void record_alert(struct hark *h, const struct rule_rt *r,
-			 const struct alert *a, const struct eval *e)
-{
-	struct history_entry he;
-	struct silence_label *labels =
-		xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	size_t n = 0;
-	const struct silence *sil;
-	int64_t now = h->replay ? e->b.end_ms : timeutil_now_ms();
-
-	for (size_t i = 0; i < r->cfg->n_labels; i++) {
-		labels[n].name = r->cfg->labels[i].name;
-		labels[n].value = r->cfg->labels[i].value;
-		n++;
-	}
-	sil = h->replay ? NULL
-			: silences_match(&h->silences, r->cfg->name, labels, n,
-					 now);
-	free(labels);
-	memset(&he, 0, sizeof(he));
-	snprintf(he.id, sizeof(he.id), "%s", a->id);
-	he.rule = (char *)r->cfg->name;
-	snprintf(he.status, sizeof(he.status), "%s", a->status);
-	he.window_start_ms = a->window_start_ms;
-	he.window_end_ms = a->window_end_ms;
-	he.count = a->count;
-	he.baseline = a->baseline;
-	he.ratio = a->ratio;
-	he.score = a->score;
-	he.at_ms = now;
-	he.silenced_by = sil != NULL ? (char *)sil->id : NULL;
-	if (sil != NULL) {
-		h->silenced_total++;
-	}
-	history_add(&h->history, &he);
-	save_globals(h);
-}
-
-/* The alert of rule r's result res over bucket b; labels (n_labels + 1),
- * authors, langs and terms (WINDOW_TOP_N) are the caller's storage. */
-static void fill_alert(const struct hark *h, const struct rule_rt *r,
-		       const struct detect_result *res,
-		       const struct closed_bucket *b, const char *status,
-		       struct alert *out, struct render_label *labels,
-		       struct render_top *authors, struct render_top *langs,
-		       struct render_top *terms)
-{
-	struct alert a;
-	bool resolved = strcmp(status, "resolved") == 0;
-
-	memset(&a, 0, sizeof(a));
-	/* Counted over every mention of the bucket, not only the samples. */
-	for (size_t i = 0; i < b->n_top_authors; i++) {
-		authors[i].name = b->top_authors[i].name;
-		authors[i].count = b->top_authors[i].count;
-	}
-	for (size_t i = 0; i < b->n_top_langs; i++) {
-		langs[i].name = b->top_langs[i].name;
-		langs[i].count = b->top_langs[i].count;
-	}
-	a.top_authors = authors;
-	a.n_top_authors = b->n_top_authors;
-	a.top_langs = langs;
-	a.n_top_langs = b->n_top_langs;
-	for (size_t i = 0; i < b->n_top_terms; i++) {
-		terms[i].name = b->top_terms[i].name;
-		terms[i].count = b->top_terms[i].count;
-	}
-	a.top_terms = terms;
-	a.n_top_terms = b->n_top_terms;
-	for (size_t i = 0; i < r->cfg->n_labels; i++) {
-		labels[i].name = r->cfg->labels[i].name;
-		labels[i].value = r->cfg->labels[i].value;
-	}
-	a.rule = r->cfg->name;
-	a.status = status;
-	a.window_start_ms = res->start_ms;
-	a.window_end_ms = res->end_ms;
-	a.count = res->count;
-	a.baseline = res->baseline;
-	a.ratio = res->ratio;
-	a.score = res->score;
-	a.record = res->record;
-	a.record_days = res->record_days;
-	if (!resolved) {
-		a.escalation = res->escalation;
-		/* What the score is of, when longer than the bucket. */
-		if (res->span > 1) {
-			a.span_ms = (int64_t)res->span * r->cfg->bucket_ms;
-			a.span_count = res->span_count;
-			a.span_baseline = res->span_baseline;
-		}
-	}
-	a.samples = b->samples;
-	a.n_samples = b->n_samples;
-	if (a.n_samples > (size_t)r->cfg->samples) {
-		a.n_samples = (size_t)r->cfg->samples;
-	}
-	a.labels = labels;
-	a.n_labels = r->cfg->n_labels;
-	a.external_url = h->cfg->external_url;
-	/* The episode's start, for Alertmanager's startsAt (an escalation
-	 * is the same alert there). */
-	a.started_at_ms = (resolved || a.escalation) && res->fired_start_ms != 0
-				  ? res->fired_start_ms
-				  : res->start_ms;
-	render_alert_id(&a);
-	*out = a;
-}
-
-static void notify(struct hark *h, struct rule_rt *r,
-		   const struct detect_result *res, const struct eval *e,
-		   const char *status)
-{
-	struct alert a;
-	struct render_label *labels;
-	char *body;
-	size_t len;
-	bool resolved = strcmp(status, "resolved") == 0;
-	const struct history_entry *last;
-	struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
-	struct render_top terms[WINDOW_TOP_N];
-
-	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs, terms);
-	record_alert(h, r, &a, e);
-	last = &h->history
-			.v[(h->history.head + h->history.n - 1) % HISTORY_MAX];
-	log_info("alert",
-		 "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
-		 "score=%.1f span=%d reason=%s id=%s%s%s%s",
-		 status, r->cfg->name, (long long)a.count, a.baseline, a.ratio,
-		 a.score, res->span, detect_reason_name(res->reason), a.id,
-		 a.escalation ? " escalation=true" : "",
-		 last->silenced_by != NULL ? " silenced_by=" : "",
-		 last->silenced_by != NULL ? last->silenced_by : "");
-	if (h->replay) {
-		if (h->replay_out.alert != NULL) {
-			body = render_webhook(&a, &len);
-			h->replay_out.alert(h->replay_out.arg, r->cfg->name,
-					    status, a.window_start_ms, body,
-					    len);
-			free(body);
-		}
-	} else if (last->silenced_by == NULL) {
-		for (size_t i = 0; i < r->cfg->n_notify; i++) {
-			size_t ri = r->cfg->notify[i];
-			const struct config_receiver *rc =
-				&h->cfg->receivers[ri];
-
-			if (resolved && !rc->send_resolved) {
-				continue;
-			}
-			a.receiver = rc->name;
-			deliver_alert(h->deliver, rc, ri, &a);
-		}
-	}
-	free(labels);
-}
-
-static struct chart_where chart_of(const struct hark *h,
-				   const struct rule_rt *r)
-{
-	struct chart_where w = {
-		.st = h->store,
-		.prefix = h->cfg->prefix,
-		.rule = r->cfg->name,
-		.ttl_ms = h->cfg->retention_ms,
-	};
-
-	return w;
-}
-
-static void save_state(struct hark *h, struct rule_rt *r)
-{
-	size_t len;
-	char *enc = detector_encode(r->det, &len);
-	struct chart_where w = chart_of(h, r);
-
-	/* The judged buckets go with the state that judged them. */
-	chart_flush(&w, &r->chart);
-	r->state_dirty = false;
-	/* The state outlives the counts it summarises: keep it 4× longer. */
-	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
-		  NULL, NULL);
-	free(enc);
-}
-
-/* Keeps the episode that just fired (taking e's bucket) and schedules the
- * first repeat of every receiver with a repeat_interval. */
-static void repeat_arm(struct hark *h, struct rule_rt *r,
-		       const struct detect_result *res, struct eval *e)
-{
-	int64_t now = timeutil_now_ms();
-
-	closed_bucket_fini(&r->fired_b);
-	/* kept for repeats after the raw part has gone back to the series */
-	closed_bucket_fill(&e->b);
-	series_reclaim(r->series, &e->b);
-	r->fired_b = e->b;
-	memset(&e->b, 0, sizeof(e->b));
-	r->fired_res = *res;
-	r->firing = true;
-	for (size_t i = 0; i < r->cfg->n_notify; i++) {
-		const struct config_receiver *rc =
-			&h->cfg->receivers[r->cfg->notify[i]];
-
-		r->repeats[i] = 0;
-		r->repeat_at_ms[i] = rc->repeat_interval_ms > 0
-					     ? now + rc->repeat_interval_ms
-					     : 0;
-	}
-}
-
-/*
- * Re-notifies each receiver whose repeat_interval has passed while the rule
- * keeps firing: the episode's alert again, with its own id and "repeat".
- * A silence covering the rule now skips the repeat (not filed in history:
- * the episode's firing already is).
- */
-static void repeat_due(struct hark *h)
-{
-	int64_t now = timeutil_now_ms();
-
-	for (size_t k = 0; k < h->cfg->n_rules; k++) {
-		struct rule_rt *r = &h->rules[k];
-		struct render_label *labels;
-		struct silence_label *sl;
-		struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
-		struct render_top terms[WINDOW_TOP_N];
-		struct alert a;
-		bool silenced;
-
-		if (!r->firing) {
-			continue;
-		}
-		for (size_t i = 0; i < r->cfg->n_notify; i++) {
-			size_t ri = r->cfg->notify[i];
-			const struct config_receiver *rc =
-				&h->cfg->receivers[ri];
-
-			if (r->repeat_at_ms[i] == 0 ||
-			    now < r->repeat_at_ms[i]) {
-				continue;
-			}
-			/* A clock jump sends one repeat, not a burst. */
-			r->repeat_at_ms[i] = now + rc->repeat_interval_ms;
-			r->repeats[i]++;
-			labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-			sl = xcalloc(r->cfg->n_labels + 1, sizeof(*sl));
-			for (size_t j = 0; j < r->cfg->n_labels; j++) {
-				sl[j].name = r->cfg->labels[j].name;
-				sl[j].value = r->cfg->labels[j].value;
-			}
-			silenced =
-				silences_match(&h->silences, r->cfg->name, sl,
-					       r->cfg->n_labels, now) != NULL;
-			free(sl);
-			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
-				   &a, labels, authors, langs, terms);
-			a.repeat = r->repeats[i];
-			render_alert_id(&a);
-			log_info("alert",
-				 "repeat rule=%s receiver=%s n=%lld "
-				 "id=%s%s",
-				 r->cfg->name, rc->name, (long long)a.repeat,
-				 a.id, silenced ? " silenced" : "");
-			if (!silenced) {
-				a.receiver = rc->name;
-				deliver_alert(h->deliver, rc, ri, &a);
-			}
-			free(labels);
-		}
-	}
-}
-
-static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
-{
-	struct detect_result res;
-	int64_t next = detector_next_start(r->det);
-
-	if (next != INT64_MIN && e->b.start_ms < next) {
-		/* Already evaluated before a restart: counted, not re-judged. */
-		return;
-	}
-	if (r->begin_ms != INT64_MIN) {
-		/* (a no-op unless a reload rebuilt the detector meanwhile) */
-		detector_begin(r->det, r->begin_ms, r->begin_from_ms);
-		r->begin_ms = INT64_MIN;
-	}
-	detector_step(r->det, e->b.start_ms, e->total, &res);
-	r->last_count = e->total;
-	r->has_last = true;
-	log_debug("detect",
-		  "rule=%s start=%lld count=%lld baseline=%.2f "
-		  "score=%.2f threshold=%.2f span=%d state=%s reason=%s",
-		  r->cfg->name, (long long)res.start_ms, (long long)res.count,
-		  res.baseline, res.score, res.threshold, res.span,
-		  detect_state_name(res.state), detect_reason_name(res.reason));
-	/* Only a notification reads the bucket's samples and tops: most
-	 * buckets never rank or copy them. */
-	if (res.action != DETECT_NONE) {
-		closed_bucket_fill(&e->b);
-	}
-	if (res.action == DETECT_FIRE) {
-		r->fired_total++;
-		h->alerts_total++;
-		notify(h, r, &res, e, "firing");
-		if (!h->replay) {
-			repeat_arm(h, r, &res, e);
-		}
-	} else if (res.action == DETECT_RESOLVE) {
-		r->resolved_total++;
-		notify(h, r, &res, e, "resolved");
-		r->firing = false;
-		closed_bucket_fini(&r->fired_b);
-	}
-	/* Replay's store is a fresh in-memory one read by nobody, and
-	 * encoding every rule's state after every bucket was a quarter of
-	 * its time. */
-	if (h->replay) {
-		return;
-	}
-	{
-		struct chart_where w = chart_of(h, r);
-
-		chart_add(&w, &r->chart, res.start_ms, res.count,
-			  res.state == DETECT_STATE_WARMING ? NAN
-							    : res.baseline,
-			  res.state);
-	}
-	if (res.action != DETECT_NONE) {
-		/* What receivers were told is never judged again. */
-		save_state(h, r);
-	} else {
-		r->state_dirty = true;
-	}
-}
-
-/*
- * Saves the states evaluate left dirty: at most one write per rule per
- * tick however many of its buckets closed meanwhile (catching up on
- * history closes hundreds a second). A crash loses nothing: the counts
- * of those buckets were stored before they were judged, and a restarted
- * daemon resumes at the saved state's next bucket and judges them again
- * from their stored totals.
- */
-static void save_dirty(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		if (h->rules[i].state_dirty) {
-			save_state(h, &h->rules[i]);
-		}
-	}
-}
-
-static void drain_rule(struct hark *h, struct rule_rt *r)
-{
-	while (r->head != NULL && r->head->done) {
-		struct eval *e = r->head;
-
-		r->head = e->next;
-		if (r->head == NULL) {
-			r->tail = NULL;
-		}
-		evaluate(h, r, e);
-		/* the bucket's tallies and ring, to the next bucket to open */
-		series_reclaim(r->series, &e->b);
-		free_eval(e);
-	}
-}
-
-static void eval_cb(void *arg, int status, long long value)
-{
-	struct eval *e = arg;
-	struct hark *h = e->h;
-
-	h->inflight--;
-	/* The store is down: judge on what this process counted (counts
-	 * keeps the write for when it is back). */
-	e->total = status == 0 ? value : e->b.count;
-	e->done = true;
-	drain_rule(h, &h->rules[e->rule]);
-}
-
 void hark_process(struct hark *h)
 {
-	int64_t now = watermark_now(h);
-
-	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
-		return;
-	}
-	begin_rules(h);
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		int64_t wm = h->flush_all
-				     ? window_bucket_start(h->wm.max_event_ms,
-							   r->cfg->bucket_ms) +
-					       r->cfg->bucket_ms
-				     : watermark_at(&h->wm, r->cfg->lateness_ms,
-						    now);
-		size_t max_gap = (size_t)(HARK_HISTORY_MS / r->cfg->bucket_ms);
-		struct closed_bucket b;
-
-		if (!r->loaded) {
-			continue;
-		}
-		while (series_pop_closed_lazy(r->series, wm, max_gap, &b)) {
-			struct eval *e = xcalloc(1, sizeof(*e));
-
-			e->h = h;
-			e->rule = i;
-			e->b = b;
-			if (r->tail != NULL) {
-				r->tail->next = e;
-			} else {
-				r->head = e;
-			}
-			r->tail = e;
-			h->inflight++;
-			/* With nothing counted here, the total still comes
-			 * from the store (a run before a restart, another
-			 * daemon), and no key is made. */
-			counts_close(h->counts, r->cfg->name, b.start_ms,
-				     b.count, eval_cb, e);
-		}
-	}
-}
-
-/* ---- file sources: where reading stopped, kept in the store ---- */
-
-/* How often the file sources' positions are saved while serving: what a
- * crash may read again. A stop saves them exactly. */
-#define HARK_FILE_SAVE_MS 2000
-
-struct file_ctx {
-	struct hark *h;
-	size_t source;
-	struct ingest_pos pos;
-};
-
-static void start_file(struct hark *h, size_t i, const struct ingest_pos *saved)
-{
-	h->file_pos[i].started = true;
-	h->files[i] = ingest_file_start_at(h->base, h, (int)i,
-					   &h->cfg->sources[i], saved);
-}
-
-static void file_loaded_cb(void *arg, int status, const char *val, size_t len)
-{
-	struct file_ctx *c = arg;
-	struct hark *h = c->h;
-	size_t i = c->source;
-	struct file_pos *fp = &h->file_pos[i];
-	const char *name = h->cfg->sources[i].name;
-	struct ingest_pos pos;
-
-	free(c);
-	h->inflight--;
-	fp->loading = false;
-	if (h->phase != PHASE_SERVING || fp->started) {
-		return;
-	}
-	if (status != 0) {
-		/* Reading from the start would count the file again:
-		 * asked again by the tick until the store answers. */
-		if (!fp->warned) {
-			log_warn("hark",
-				 "source=%s: the store cannot say where "
-				 "the last run stopped; waiting for it",
-				 name);
-		}
-		fp->warned = true;
-		return;
-	}
-	if (val == NULL) {
-		start_file(h, i, NULL);
-		return;
-	}
-	if (ingest_pos_decode(&pos, val, len) < 0) {
-		log_warn("hark",
-			 "source=%s: saved position unreadable; "
-			 "reading from the start",
-			 name);
-		start_file(h, i, NULL);
-		return;
-	}
-	fp->has_saved = true;
-	fp->saved = pos;
-	start_file(h, i, &pos);
-}
-
-/* Starts the file sources, the resuming ones once the store said where. */
-static void start_files(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		const struct config_source *src = &h->cfg->sources[i];
-		struct file_pos *fp = &h->file_pos[i];
-		struct file_ctx *c;
-		char *key;
-
-		if (src->type != CONFIG_SOURCE_FILE || fp->started ||
-		    fp->loading) {
-			continue;
-		}
-		if (src->start_at != CONFIG_START_RESUME) {
-			start_file(h, i, NULL);
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->source = i;
-		fp->loading = true;
-		h->inflight++;
-		key = keys_file(h->cfg->prefix, src->name);
-		store_get(h->store, key, file_loaded_cb, c);
-		free(key);
-	}
-}
-
-static bool same_pos(const struct ingest_pos *a, const struct ingest_pos *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->offset == b->offset &&
-	       a->size == b->size;
-}
-
-static void file_saved_cb(void *arg, int status, long long value)
-{
-	struct file_ctx *c = arg;
-	struct file_pos *fp = &c->h->file_pos[c->source];
-
-	HARK_UNUSED(value);
-	c->h->inflight--;
-	fp->saving = false;
-	if (status == 0) {
-		fp->has_saved = true;
-		fp->saved = c->pos;
-	}
-	free(c);
-}
-
-/* force (at stop): written even when unchanged or a save is in flight;
- * the store applies commands in order, so the last one stays. */
-static void save_file_pos(struct hark *h, size_t i, bool force)
-{
-	struct file_pos *fp = &h->file_pos[i];
-	struct ingest_pos pos;
-	struct file_ctx *c;
-	char *key, *text;
-
-	if (h->files[i] == NULL || !ingest_file_position(h->files[i], &pos)) {
-		return;
-	}
-	if (!force &&
-	    (fp->saving || (fp->has_saved && same_pos(&pos, &fp->saved)))) {
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->h = h;
-	c->source = i;
-	c->pos = pos;
-	fp->saving = true;
-	h->inflight++;
-	key = keys_file(h->cfg->prefix, h->cfg->sources[i].name);
-	text = ingest_pos_encode(&pos);
-	store_set(h->store, key, text, strlen(text), 0, file_saved_cb, c);
-	free(key);
-	free(text);
-}
-
-static void save_file_positions(struct hark *h)
-{
-	int64_t now = timeutil_mono_ms();
-
-	if (now < h->file_save_ms) {
-		return;
-	}
-	h->file_save_ms = now + HARK_FILE_SAVE_MS;
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		save_file_pos(h, i, false);
-	}
+	evaluate_process(h);
 }
 
 /* ---- start-up: load saved states, then serve ---- */
-
-struct load_ctx {
-	struct hark *h;
-	size_t rule;
-};
 
 /*
  * The push intake: its workers parse while the loop counts. It may hold
@@ -1608,8 +342,8 @@ static int start_intake(struct hark *h)
 	if (max_bytes < HARK_INTAKE_MIN_BYTES) {
 		max_bytes = HARK_INTAKE_MIN_BYTES;
 	}
-	h->intake = intake_new(h->base, workers, max_bytes, &push_ops, h, err,
-			       sizeof(err));
+	h->intake = intake_new(h->base, workers, max_bytes, &intake_push_ops, h,
+			       err, sizeof(err));
 	if (h->intake == NULL) {
 		log_error("hark", "%s; stopping", err);
 		return -1;
@@ -1619,7 +353,7 @@ static int start_intake(struct hark *h)
 	return 0;
 }
 
-static void begin_serving(struct hark *h)
+void hark_begin_serving(struct hark *h)
 {
 	const struct config *cfg = h->cfg;
 	struct httpgate_limits lim;
@@ -1648,9 +382,7 @@ static void begin_serving(struct hark *h)
 	/* Notifications an earlier run left in the outbox go out again. */
 	deliver_resume(h->deliver, cfg->receivers, cfg->n_receivers);
 	h->phase = PHASE_SERVING;
-	start_pulled_sources(h);
-	start_files(h);
-	h->file_save_ms = timeutil_mono_ms() + HARK_FILE_SAVE_MS;
+	pulled_start(h);
 	log_info("hark", "ready rules=%zu store=%s api=%s", cfg->n_rules,
 		 store_kind(h->store), cfg->listen);
 	if (h->ready != NULL) {
@@ -1658,7 +390,7 @@ static void begin_serving(struct hark *h)
 	}
 }
 
-static bool all_loaded(const struct hark *h)
+bool hark_all_loaded(const struct hark *h)
 {
 	if (!h->globals_loaded) {
 		return false;
@@ -1671,141 +403,10 @@ static bool all_loaded(const struct hark *h)
 	return true;
 }
 
-static void load_cb(void *arg, const int status, const char *val, size_t len)
-{
-	struct load_ctx *c = arg;
-	struct hark *h = c->h;
-	struct rule_rt *r = &h->rules[c->rule];
-
-	free(c);
-	r->load_inflight = false;
-	if (r->loaded ||
-	    (h->phase != PHASE_LOADING && h->phase != PHASE_SERVING)) {
-		return;
-	}
-	if (status != 0) {
-		return; /* retried by the tick until the deadline */
-	}
-	if (val != NULL) {
-		if (detector_decode(r->det, val, len) == 0) {
-			int64_t next = detector_next_start(r->det);
-
-			if (next != INT64_MIN) {
-				series_set_next(r->series, next);
-			}
-			log_info("hark",
-				 "rule=%s state restored baseline=%.1f "
-				 "state=%s",
-				 r->cfg->name, detector_baseline(r->det),
-				 detect_state_name(detector_state(r->det)));
-		} else {
-			/* Text states of the previous detector, or a
-			 * state of another bucket size: refused whole. */
-			log_warn("hark",
-				 "rule=%s saved detector state is from an "
-				 "older version or another bucket; learning "
-				 "again",
-				 r->cfg->name);
-		}
-	}
-	rule_loaded(h, r);
-	if (h->phase == PHASE_LOADING && all_loaded(h)) {
-		begin_serving(h);
-	}
-}
-
-struct globals_ctx {
-	struct hark *h;
-	bool alerts; /* else silences */
-};
-
-static void globals_cb(void *arg, int status, const char *val, size_t len)
-{
-	struct globals_ctx *c = arg;
-	struct hark *h = c->h;
-	bool alerts = c->alerts;
-
-	free(c);
-	if (h->globals_loaded || h->phase != PHASE_LOADING) {
-		return;
-	}
-	if (--h->globals_inflight_n == 0) {
-		h->globals_inflight = false;
-	}
-	if (status != 0) {
-		return; /* retried by the tick until the deadline */
-	}
-	if (alerts) {
-		if (val != NULL && history_decode(&h->history, val, len) < 0) {
-			log_warn("hark", "saved alert history unreadable; "
-					 "starting without");
-		}
-		h->history_ok = true;
-	} else {
-		if (val != NULL &&
-		    silences_decode(&h->silences, val, len) < 0) {
-			log_warn("hark", "saved silences unreadable; starting "
-					 "without");
-		}
-		h->silences_ok = true;
-	}
-	h->globals_loaded = h->history_ok && h->silences_ok;
-	if (h->globals_loaded && all_loaded(h)) {
-		begin_serving(h);
-	}
-}
-
-static void load_globals(struct hark *h)
-{
-	struct globals_ctx *c;
-	char *key;
-
-	if (h->globals_loaded || h->globals_inflight) {
-		return;
-	}
-	h->globals_inflight = true;
-	if (!h->silences_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		key = keys_silences(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
-	}
-	if (!h->history_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->alerts = true;
-		key = keys_alerts(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
-	}
-}
-
-/* Reads the saved state of every rule not loaded yet (at start, or added
- * by a reload). */
-static void load_rules(struct hark *h)
-{
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		struct load_ctx *c;
-
-		if (r->loaded || r->load_inflight) {
-			continue;
-		}
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->rule = i;
-		r->load_inflight = true;
-		store_get(h->store, r->state_key, load_cb, c);
-	}
-}
-
 static void load_states(struct hark *h)
 {
-	load_globals(h);
-	load_rules(h);
+	notify_load(h);
+	evaluate_load_rules(h);
 }
 
 int hark_start(struct hark *h, void (*ready)(void *arg), void *arg)
@@ -1868,7 +469,7 @@ static void stop_step(struct hark *h)
 	    timeutil_mono_ms() < h->stop_deadline_ms) {
 		return;
 	}
-	save_dirty(h);
+	evaluate_save_dirty(h);
 	h->draining = true;
 	deliver_drain(h->deliver, h->stop_deadline_ms, drained_cb, h);
 }
@@ -1904,286 +505,48 @@ static void stop_now(struct hark *h)
 	log_info("hark", "stopping: intake closed, flushing counts");
 	api_free(h->api);
 	h->api = NULL;
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		/* The position goes with the open counts written below: the
-		 * next run reads on from the first line not counted. */
-		save_file_pos(h, i, true);
-		ingest_file_free(h->files[i]);
-		h->files[i] = NULL;
-	}
-	stop_pulled_sources(h);
+	/* The files' positions go with the open counts written below: the
+	 * next run reads on from the first line not counted. */
+	pulled_stop(h);
 	if (h->phase == PHASE_SERVING) {
 		h->phase = PHASE_STOPPING;
 		hark_process(h);
 		/* Counts of buckets still open go to the store, so that a
 		 * restarted daemon adds to them instead of starting at 0. */
-		flush_open(h, true);
+		evaluate_flush_open(h, true);
 	}
 	h->phase = PHASE_STOPPING;
 	stop_step(h);
 }
 
-/* ---- reload ---- */
-
-/* Nothing in flight refers to a rule by its index: no bucket total or
- * saved state awaited from the store. */
-static bool quiescent(const struct hark *h)
-{
-	if (h->inflight > 0 ||
-	    (h->intake != NULL && !intake_quiet(h->intake))) {
-		return false;
-	}
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		/* An eval holds its rule's index until evaluated: none may
-		 * be queued (each in flight is counted in inflight too). */
-		if (h->rules[i].load_inflight || h->rules[i].head != NULL) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * Moves the runtime of old rule o into r for its new config cr (same name
- * and bucket): counts, open buckets, history, lifecycle stay; changed
- * detection settings carry the learned state over; the rule's own words
- * are excluded from its top terms again; repeats restart when its notify
- * list changed.
- */
-static void rule_move(struct hark *h, struct rule_rt *r, struct rule_rt *o,
-		      const struct config_rule *cr)
-{
-	const struct config_rule *was = o->cfg;
-	struct detect_params pa, pb;
-
-	*r = *o;
-	memset(o, 0, sizeof(*o));
-	r->cfg = cr;
-	hark_detect_params(was, &pa);
-	hark_detect_params(cr, &pb);
-	if (memcmp(&pa, &pb, sizeof(pa)) != 0) {
-		struct detector *d = detector_new(&pb);
-		size_t len;
-		char *enc = detector_encode(r->det, &len);
-
-		if (detector_decode(d, enc, len) == 0) {
-			detector_free(r->det);
-			r->det = d;
-		} else {
-			detector_free(d); /* cannot happen: same bucket */
-		}
-		free(enc);
-	}
-	exclude_rule_terms(h, cr, r->series);
-	if (was->n_notify != cr->n_notify ||
-	    memcmp(was->notify, cr->notify,
-		   cr->n_notify * sizeof(cr->notify[0])) != 0) {
-		free(r->repeat_at_ms);
-		free(r->repeats);
-		r->repeat_at_ms =
-			xcalloc(cr->n_notify + 1, sizeof(*r->repeat_at_ms));
-		r->repeats = xcalloc(cr->n_notify + 1, sizeof(*r->repeats));
-	}
-}
-
-/*
- * A rule removed by a reload while it was firing: its receivers are told it
- * resolved (the last evaluated bucket's figures, no samples), so none keeps
- * an open alert, and its saved state stops firing, so that adding it back
- * later does not resume the episode.
- */
-static void resolve_removed(struct hark *h, struct rule_rt *r)
-{
-	struct detect_result res;
-	struct eval e;
-
-	if (!detector_end_firing(r->det)) {
-		return;
-	}
-	/* The resolve detector_end_firing left, with the episode's start. */
-	res = *detector_last(r->det);
-	memset(&e, 0, sizeof(e));
-	e.h = h;
-	e.b.start_ms = res.start_ms;
-	e.b.end_ms = res.end_ms;
-	e.b.count = res.count;
-	r->resolved_total++;
-	notify(h, r, &res, &e, "resolved");
-	log_info("reload", "rule=%s removed while firing: resolved",
-		 r->cfg->name);
-	save_state(h, r);
-}
-
-/* Swaps in the accepted config's rules and matcher (see
- * hark_reload_compiled). */
-static void apply_reload(struct hark *h)
-{
-	struct config *n = h->reload_cfg;
-	struct config *old = h->cfg;
-	struct rule_rt *rules = xcalloc(n->n_rules + 1, sizeof(*rules));
-	bool *kept = xcalloc(old->n_rules + 1, sizeof(*kept));
-	size_t added = 0, kept_n = 0, removed = 0;
-
-	for (size_t i = 0; i < n->n_rules; i++) {
-		const struct config_rule *cr = &n->rules[i];
-		long j = config_find_rule(old, cr->name);
-
-		if (j >= 0 && !kept[j] &&
-		    old->rules[j].bucket_ms == cr->bucket_ms) {
-			kept[j] = true;
-			rule_move(h, &rules[i], &h->rules[j], cr);
-			kept_n++;
-		} else {
-			/* New, or a new bucket size: its saved state (of
-			 * the other size) is read and refused as at start. */
-			rule_init(h, n, i, &rules[i]);
-			added++;
-		}
-	}
-	for (size_t j = 0; j < old->n_rules; j++) {
-		if (!kept[j]) {
-			if (h->rules[j].state_dirty) {
-				save_state(h, &h->rules[j]);
-			}
-			resolve_removed(h, &h->rules[j]);
-			rule_fini(&h->rules[j]);
-			removed++;
-		}
-	}
-	free(kept);
-	free(h->rules);
-	h->rules = rules;
-	free(h->match_ids);
-	h->match_ids = xcalloc(n->n_rules + 1, sizeof(*h->match_ids));
-	if (h->intake != NULL) {
-		intake_set_matcher(h->intake, h->reload_matcher, n->n_rules);
-	}
-	matcher_free(h->matcher);
-	h->matcher = h->reload_matcher;
-	h->reload_matcher = NULL;
-	h->retired = xreallocarray(h->retired, h->n_retired + 1,
-				   sizeof(*h->retired));
-	h->retired[h->n_retired++] = old;
-	h->cfg = n;
-	h->reload_cfg = NULL;
-	h->reloads_applied++;
-	h->last_reload_ms = timeutil_now_ms();
-	free(h->last_reload_error);
-	h->last_reload_error = NULL;
-	h->rule_load_deadline_ms = timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
-	log_info("reload",
-		 "applied %s: rules=%zu kept=%zu added=%zu "
-		 "removed=%zu",
-		 n->path, n->n_rules, kept_n, added, removed);
-	load_rules(h);
-}
-
-/* Applies an accepted reload once quiescent; gives up waiting for the
- * saved state of added rules after the load deadline. */
-static void reload_step(struct hark *h)
-{
-	if (h->reload_cfg != NULL && h->intake != NULL) {
-		/* Chunks already parsed name rules by their old index: the
-		 * workers pause until those are counted and the new matcher
-		 * is theirs. */
-		intake_hold(h->intake, true);
-	}
-	if (h->reload_cfg != NULL && quiescent(h)) {
-		apply_reload(h);
-		if (h->intake != NULL) {
-			intake_hold(h->intake, false);
-		}
-	}
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-
-		if (r->loaded || r->load_inflight) {
-			continue;
-		}
-		if (timeutil_mono_ms() >= h->rule_load_deadline_ms) {
-			log_warn("reload",
-				 "rule=%s: store unreachable, starting "
-				 "without its saved state",
-				 r->cfg->name);
-			rule_loaded(h, r);
-		} else {
-			load_rules(h);
-			break;
-		}
-	}
-}
+/* ---- reload (daemon/reload.c) ---- */
 
 struct matcher *hark_compile_rules(const struct hark *h, const struct config *n,
 				   char *err, size_t errlen)
 {
-	struct matcher *m = matcher_new(h->fold);
-
-	if (build_matcher(m, n, err, errlen) < 0) {
-		matcher_free(m);
-		return NULL;
-	}
-	return m;
+	return reload_compile(h, n, err, errlen);
 }
 
 int hark_reload_check(const struct hark *h, const struct config *n, char *err,
 		      size_t errlen)
 {
-	if (h->phase != PHASE_SERVING && h->phase != PHASE_LOADING) {
-		snprintf(err, errlen, "not serving");
-		return -1;
-	}
-	if (n->fixed_digest != h->cfg->fixed_digest) {
-		snprintf(err, errlen,
-			 "store, http, sources or receivers "
-			 "changed: restart required (restart harkd to apply "
-			 "them; nothing applied: rules, external_url and "
-			 "log_level reload live)");
-		return -1;
-	}
-	return 0;
+	return reload_check(h, n, err, errlen);
 }
 
 int hark_reload_compiled(struct hark *h, struct config *n, struct matcher *m,
 			 char *err, size_t errlen)
 {
-	if (hark_reload_check(h, n, err, errlen) < 0) {
-		hark_reload_failed(h, err);
-		matcher_free(m);
-		config_fini(n);
-		free(n);
-		return -1;
-	}
-	if (h->reload_cfg != NULL) {
-		/* A newer file wins over one still waiting. */
-		config_fini(h->reload_cfg);
-		free(h->reload_cfg);
-		matcher_free(h->reload_matcher);
-	}
-	h->reload_cfg = n;
-	h->reload_matcher = m;
-	if (h->phase == PHASE_SERVING) {
-		reload_step(h);
-	}
-	if (h->reload_cfg != NULL) {
-		log_info("reload",
-			 "accepted %s; applied once the store has "
-			 "answered the %zu requests in flight",
-			 n->path, h->inflight);
-	}
-	return 0;
+	return reload_compiled(h, n, m, err, errlen);
 }
 
 void hark_reload_failed(struct hark *h, const char *why)
 {
-	h->reloads_failed++;
-	h->last_reload_ms = timeutil_now_ms();
-	free(h->last_reload_error);
-	h->last_reload_error = xstrdup(why);
+	reload_failed(h, why);
 }
 
 bool hark_reload_pending(const struct hark *h)
 {
-	return h->reload_cfg != NULL;
+	return reload_pending(h);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -2196,12 +559,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	case PHASE_LOADING:
 		if (timeutil_mono_ms() >= h->load_deadline_ms) {
 			for (size_t i = 0; i < h->cfg->n_rules; i++) {
-				rule_loaded(h, &h->rules[i]);
+				intake_rule_loaded(h, &h->rules[i]);
 			}
 			h->globals_loaded = true;
 			log_warn("hark", "store unreachable: starting without "
 					 "saved rule states");
-			begin_serving(h);
+			hark_begin_serving(h);
 		} else {
 			load_states(h);
 		}
@@ -2218,12 +581,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			reload_step(h);
 		}
 		hark_process(h);
-		save_dirty(h);
-		start_files(h);
-		save_file_positions(h);
-		flush_open(h, false);
+		evaluate_save_dirty(h);
+		pulled_tick(h);
+		evaluate_flush_open(h, false);
 		counts_retry(h->counts, 1000);
-		repeat_due(h);
+		notify_repeat_due(h);
 		break;
 	case PHASE_STOPPING:
 		if (!h->draining) {
@@ -2235,300 +597,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	}
 }
-
-/* ---- API bodies ---- */
-
-/* "config": the file, the reload counts and the last reload's outcome
- * ("applied", "failed" with its error, or "pending"). */
-static void config_json(const struct hark *h, cJSON *root)
-{
-	cJSON *c = cJSON_AddObjectToObject(root, "config");
-	char ts[32];
-
-	cJSON_AddStringToObject(c, "path", h->cfg->path);
-	cJSON_AddNumberToObject(c, "reloads_applied",
-				(double)h->reloads_applied);
-	cJSON_AddNumberToObject(c, "reloads_failed", (double)h->reloads_failed);
-	if (h->reload_cfg != NULL) {
-		cJSON_AddStringToObject(c, "last_reload", "pending");
-	} else if (h->last_reload_ms != 0) {
-		cJSON_AddStringToObject(
-			c, "last_reload",
-			h->last_reload_error != NULL ? "failed" : "applied");
-	}
-	if (h->last_reload_ms != 0) {
-		timeutil_format_rfc3339(h->last_reload_ms / 1000, ts);
-		cJSON_AddStringToObject(c, "last_reload_at", ts);
-	}
-	if (h->last_reload_error != NULL) {
-		cJSON_AddStringToObject(c, "last_reload_error",
-					h->last_reload_error);
-	}
-}
-
-/*
- * "last": why the last bucket did or did not alert, the score of its
- * strongest span, the threshold that span had, its length and its start.
- */
-static void last_json(const struct rule_rt *r, const struct detect_result *last,
-		      cJSON *o)
-{
-	cJSON *l = cJSON_AddObjectToObject(o, "last");
-	int span = last->span > 0 ? last->span : 1;
-	int64_t span_ms = (int64_t)span * r->cfg->bucket_ms;
-	char ts[32];
-
-	cJSON_AddStringToObject(l, "reason", detect_reason_name(last->reason));
-	cJSON_AddNumberToObject(l, "score", last->score);
-	cJSON_AddNumberToObject(l, "threshold", last->threshold);
-	cJSON_AddNumberToObject(l, "span_minutes", (double)span_ms / 60000.0);
-	timeutil_format_rfc3339((last->end_ms - span_ms) / 1000, ts);
-	cJSON_AddStringToObject(l, "window_start", ts);
-}
-
-void hark_rules_json(struct hark *h, struct buf *out)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(root, "rules");
-	char *text;
-
-	for (size_t i = 0; i < h->cfg->n_rules; i++) {
-		struct rule_rt *r = &h->rules[i];
-		const struct detect_result *last = detector_last(r->det);
-		cJSON *o = cJSON_CreateObject();
-		char dur[32], ts[32];
-		int64_t rec, warm_at;
-		int rec_days;
-		/* zeroed until the first bucket (after a restore too) */
-		bool stepped = last->end_ms != last->start_ms;
-
-		timeutil_format_duration(r->cfg->bucket_ms, dur);
-		cJSON_AddStringToObject(o, "name", r->cfg->name);
-		cJSON_AddNumberToObject(o, "count",
-					r->has_last ? (double)r->last_count
-						    : (double)last->count);
-		cJSON_AddNumberToObject(o, "baseline",
-					detector_baseline(r->det));
-		cJSON_AddStringToObject(
-			o, "state", detect_state_name(detector_state(r->det)));
-		cJSON_AddNumberToObject(o, "matched_total",
-					(double)r->matched_total);
-		cJSON_AddNumberToObject(o, "late_total", (double)r->late_total);
-		cJSON_AddStringToObject(o, "bucket", dur);
-		if (stepped) {
-			timeutil_format_rfc3339(last->start_ms / 1000, ts);
-			cJSON_AddStringToObject(o, "window_start", ts);
-			timeutil_format_rfc3339(last->end_ms / 1000, ts);
-			cJSON_AddStringToObject(o, "window_end", ts);
-			cJSON_AddNumberToObject(o, "ratio", last->ratio);
-			cJSON_AddNumberToObject(o, "score", last->score);
-			last_json(r, last, o);
-		}
-		warm_at = detector_warm_at(r->det);
-		if (warm_at != INT64_MIN) {
-			timeutil_format_rfc3339(warm_at / 1000, ts);
-			cJSON_AddStringToObject(o, "warm_at", ts);
-		}
-		rec = detector_record(r->det, &rec_days);
-		if (rec_days > 0) {
-			cJSON *ro = cJSON_AddObjectToObject(o, "record");
-
-			cJSON_AddNumberToObject(ro, "count", (double)rec);
-			cJSON_AddNumberToObject(ro, "days", rec_days);
-		}
-		cJSON_AddNumberToObject(o, "alerts_fired",
-					(double)r->fired_total);
-		cJSON_AddNumberToObject(o, "alerts_resolved",
-					(double)r->resolved_total);
-		cJSON_AddItemToArray(arr, o);
-	}
-	config_json(h, root);
-	text = cJSON_PrintUnformatted(root);
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	free(text);
-	cJSON_Delete(root);
-}
-
-/* One labelled sample; label values are escaped by prom_sample. */
-#define LABEL1(k, v) (&(const struct prom_label){(k), (v)}), 1
-#define LABELS2(k1, v1, k2, v2) \
-	((const struct prom_label[]){{(k1), (v1)}, {(k2), (v2)}}), 2
-
-/* A page over the reply cap is cut short after a whole line. */
-void hark_metrics_text(struct hark *h, struct buf *out)
-{
-	const struct config *cfg = h->cfg;
-	struct prom_page pg;
-
-	prom_page_init(&pg, out);
-	prom_family(&pg, "hark_mentions_received_total", "counter",
-		    "Mention lines received from every source.");
-	prom_sample(&pg, "hark_mentions_received_total", NULL, 0, "%llu",
-		    (unsigned long long)h->received);
-	prom_family(&pg, "hark_mentions_rejected_total", "counter",
-		    "Mention lines rejected as malformed.");
-	prom_sample(&pg, "hark_mentions_rejected_total", NULL, 0, "%llu",
-		    (unsigned long long)h->rejected);
-	prom_family(
-		&pg, "hark_mentions_late_total", "counter",
-		"Mentions older than the watermark of a rule they matched.");
-	prom_sample(&pg, "hark_mentions_late_total", NULL, 0, "%llu",
-		    (unsigned long long)h->late);
-	prom_family(&pg, "hark_mentions_future_total", "counter",
-		    "Mentions refused for a created_at further ahead of the "
-		    "clock than max_future (also counted rejected).");
-	prom_sample(&pg, "hark_mentions_future_total", NULL, 0, "%llu",
-		    (unsigned long long)h->future);
-	if (h->intake != NULL) {
-		struct intake_stats is = intake_stats(h->intake);
-
-		prom_family(&pg, "hark_push_workers", "gauge",
-			    "Threads parsing and matching pushed bodies "
-			    "(http.workers).");
-		prom_sample(&pg, "hark_push_workers", NULL, 0, "%u",
-			    is.workers);
-		prom_family(&pg, "hark_push_busy_total", "counter",
-			    "Pushes answered 503 because the workers were "
-			    "behind.");
-		prom_sample(&pg, "hark_push_busy_total", NULL, 0, "%llu",
-			    (unsigned long long)is.busy);
-		prom_family(&pg, "hark_push_held_bytes", "gauge",
-			    "Bytes of pushed bodies taken and not yet "
-			    "answered.");
-		prom_sample(&pg, "hark_push_held_bytes", NULL, 0, "%llu",
-			    (unsigned long long)is.held_bytes);
-	}
-	if (h->api != NULL) {
-		struct httpgate_stats gs = api_gate_stats(h->api);
-
-		prom_family(&pg, "hark_http_connections", "gauge",
-			    "Open API connections (http.max_connections).");
-		prom_sample(&pg, "hark_http_connections", NULL, 0, "%zu",
-			    gs.open);
-		prom_family(&pg, "hark_http_limited_total", "counter",
-			    "API connections closed by a limit: "
-			    "max_connections (503), head_size (431), "
-			    "header_timeout.");
-		prom_sample(&pg, "hark_http_limited_total",
-			    LABEL1("limit", "max_connections"), "%llu",
-			    (unsigned long long)gs.refused);
-		prom_sample(&pg, "hark_http_limited_total",
-			    LABEL1("limit", "head_size"), "%llu",
-			    (unsigned long long)gs.head_too_large);
-		prom_sample(&pg, "hark_http_limited_total",
-			    LABEL1("limit", "header_timeout"), "%llu",
-			    (unsigned long long)gs.head_timeouts);
-	}
-	prom_family(&pg, "hark_source_received_total", "counter",
-		    "Lines received per source.");
-	for (size_t i = 0; i < cfg->n_sources; i++) {
-		prom_sample(&pg, "hark_source_received_total",
-			    LABEL1("source", cfg->sources[i].name), "%llu",
-			    (unsigned long long)h->src_stats[i].received);
-	}
-	prom_family(&pg, "hark_config_reloads_total", "counter",
-		    "Configuration reloads (SIGHUP) applied, and refused or "
-		    "invalid.");
-	prom_sample(&pg, "hark_config_reloads_total",
-		    LABEL1("result", "applied"), "%llu",
-		    (unsigned long long)h->reloads_applied);
-	prom_sample(&pg, "hark_config_reloads_total",
-		    LABEL1("result", "failed"), "%llu",
-		    (unsigned long long)h->reloads_failed);
-	prom_family(&pg, "hark_rule_matched_total", "counter",
-		    "Mentions matched per rule.");
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		prom_sample(&pg, "hark_rule_matched_total",
-			    LABEL1("rule", cfg->rules[i].name), "%llu",
-			    (unsigned long long)h->rules[i].matched_total);
-	}
-	prom_family(&pg, "hark_rule_baseline", "gauge",
-		    "Expected count of the next bucket per rule.");
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		prom_sample(&pg, "hark_rule_baseline",
-			    LABEL1("rule", cfg->rules[i].name), "%.3f",
-			    detector_baseline(h->rules[i].det));
-	}
-	prom_family(&pg, "hark_rule_firing", "gauge",
-		    "1 while the rule's alert is firing.");
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		prom_sample(&pg, "hark_rule_firing",
-			    LABEL1("rule", cfg->rules[i].name), "%d",
-			    detector_state(h->rules[i].det) ==
-				    DETECT_STATE_FIRING);
-	}
-	prom_family(&pg, "hark_alerts_total", "counter",
-		    "Alert notifications per rule and status.");
-	for (size_t i = 0; i < cfg->n_rules; i++) {
-		prom_sample(
-			&pg, "hark_alerts_total",
-			LABELS2("rule", cfg->rules[i].name, "status", "firing"),
-			"%llu", (unsigned long long)h->rules[i].fired_total);
-		prom_sample(&pg, "hark_alerts_total",
-			    LABELS2("rule", cfg->rules[i].name, "status",
-				    "resolved"),
-			    "%llu",
-			    (unsigned long long)h->rules[i].resolved_total);
-	}
-	prom_family(&pg, "hark_alerts_silenced_total", "counter",
-		    "Notifications suppressed by a silence.");
-	prom_sample(&pg, "hark_alerts_silenced_total", NULL, 0, "%llu",
-		    (unsigned long long)h->silenced_total);
-	prom_family(&pg, "hark_deliveries_total", "counter",
-		    "Deliveries per receiver and result.");
-	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		struct deliver_stats s = deliver_stats(h->deliver, i);
-
-		prom_sample(&pg, "hark_deliveries_total",
-			    LABELS2("receiver", cfg->receivers[i].name,
-				    "result", "sent"),
-			    "%llu", (unsigned long long)s.sent);
-		prom_sample(&pg, "hark_deliveries_total",
-			    LABELS2("receiver", cfg->receivers[i].name,
-				    "result", "failed"),
-			    "%llu", (unsigned long long)s.failed);
-	}
-	prom_family(&pg, "hark_outbox_pending", "gauge",
-		    "Notifications in the outbox, not yet delivered.");
-	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		prom_sample(&pg, "hark_outbox_pending",
-			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
-			    (unsigned long long)deliver_stats(h->deliver, i)
-				    .pending);
-	}
-	prom_family(&pg, "hark_deadletter_total", "counter",
-		    "Notifications moved to the dead-letter list.");
-	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		prom_sample(&pg, "hark_deadletter_total",
-			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
-			    (unsigned long long)deliver_stats(h->deliver, i)
-				    .deadletter);
-	}
-	prom_family(&pg, "hark_outbox_full_total", "counter",
-		    "Notifications refused because the outbox was full.");
-	for (size_t i = 0; i < cfg->n_receivers; i++) {
-		prom_sample(&pg, "hark_outbox_full_total",
-			    LABEL1("receiver", cfg->receivers[i].name), "%llu",
-			    (unsigned long long)deliver_stats(h->deliver, i)
-				    .outbox_full);
-	}
-	prom_family(&pg, "hark_store_up", "gauge",
-		    "1 while the store is reachable.");
-	prom_sample(&pg, "hark_store_up", NULL, 0, "%d", store_up(h->store));
-	prom_family(&pg, "hark_store_pending_writes", "gauge",
-		    "Count writes waiting for the store to come back.");
-	prom_sample(&pg, "hark_store_pending_writes", NULL, 0, "%zu",
-		    counts_pending(h->counts));
-	prom_family(&pg, "hark_store_dropped_writes_total", "counter",
-		    "Count writes dropped because the pending queue was full.");
-	prom_sample(&pg, "hark_store_dropped_writes_total", NULL, 0, "%llu",
-		    (unsigned long long)counts_dropped(h->counts));
-}
-
-#undef LABEL1
-#undef LABELS2
 
 /* ---- replay ---- */
 
@@ -2582,33 +650,12 @@ int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       const uint32_t *ids, size_t n, char *err,
 			       size_t errlen)
 {
-	return count_received(h, -1, wm, ids, n, err, errlen);
+	return intake_count_received(h, -1, wm, ids, n, err, errlen);
 }
 
 void hark_replay_reject(struct hark *h)
 {
-	reject_received(h, &h->src_stats[h->cfg->n_sources]);
-}
-
-int hark_series(struct hark *h, const char *rule, int64_t from_ms,
-		int64_t to_ms, chart_read_fn *cb, void *arg)
-{
-	long i = config_find_rule(h->cfg, rule);
-	struct chart_where w;
-
-	if (i < 0) {
-		return -1;
-	}
-	w = chart_of(h, &h->rules[i]);
-	chart_read(&w, from_ms, to_ms, cb, arg);
-	return 0;
-}
-
-int64_t hark_rule_bucket_ms(const struct hark *h, const char *rule)
-{
-	long i = config_find_rule(h->cfg, rule);
-
-	return i < 0 ? -1 : h->cfg->rules[i].bucket_ms;
+	intake_reject_received(h, &h->src_stats[h->cfg->n_sources]);
 }
 
 uint64_t hark_rule_matched(const struct hark *h, size_t rule)
@@ -2624,166 +671,15 @@ void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
 	*late = h->late;
 }
 
-/* ---- silences and alert history (API) ---- */
+/* ---- silences (daemon/notify.c) ---- */
 
 int hark_silence_add(struct hark *h, const char *body, size_t len,
 		     struct buf *out)
 {
-	struct silence sil;
-	char err[256], id[33];
-	int64_t now = timeutil_now_ms();
-	char *text;
-	uint64_t x = 1469598103934665603ULL;
-	const char *p;
-
-	/* The id: a hash of the time, a counter and the body, unique in
-	 * practice and never derived from a secret. */
-	h->silence_seq++;
-	for (p = body; p < body + len; p++) {
-		x = (x ^ (unsigned char)*p) * 1099511628211ULL;
-	}
-	x ^= (uint64_t)now * 0x9e3779b97f4a7c15ULL;
-	x ^= h->silence_seq * 0xbf58476d1ce4e5b9ULL;
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)x);
-	if (silence_parse(&sil, body, len, id, now, err, sizeof(err)) < 0) {
-		if (buf_printf(out, "{\"error\":\"%s\"}", err) < 0) {
-			buf_reset(out);
-		}
-		return 400;
-	}
-	if (silences_add(&h->silences, &sil, now) < 0) {
-		silence_fini(&sil);
-		if (buf_printf(out,
-			       "{\"error\":\"too many silences (at most "
-			       "%d)\"}",
-			       SILENCE_MAX) < 0) {
-			buf_reset(out);
-		}
-		return 409;
-	}
-	text = silence_encode(&h->silences.v[h->silences.n - 1], now);
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	log_info("hark", "silence %s added: %s", id, text);
-	free(text);
-	save_globals(h);
-	return 201;
+	return notify_silence_add(h, body, len, out);
 }
 
 int hark_silence_expire(struct hark *h, const char *id)
 {
-	if (silences_expire(&h->silences, id, timeutil_now_ms()) < 0) {
-		return 404;
-	}
-	log_info("hark", "silence %s expired", id);
-	save_globals(h);
-	return 200;
-}
-
-void hark_silences_json(struct hark *h, struct buf *out)
-{
-	char *text = silences_encode(&h->silences, timeutil_now_ms());
-
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	free(text);
-}
-
-void hark_alerts_json(struct hark *h, const char *rule, const char *status,
-		      int64_t since_ms, size_t limit, struct buf *out)
-{
-	struct history_filter f = {rule, status, since_ms, limit};
-	char *text = history_encode(&h->history, &f);
-
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	free(text);
-}
-
-void hark_sources_json(struct hark *h, struct buf *out)
-{
-	static const char *const types[] = {
-		[CONFIG_SOURCE_HTTP_PUSH] = "http-push",
-		[CONFIG_SOURCE_FILE] = "file",
-		[CONFIG_SOURCE_HTTP_STREAM] = "http-stream",
-		[CONFIG_SOURCE_SSE] = "sse",
-		[CONFIG_SOURCE_REDIS_STREAM] = "redis-stream",
-	};
-	cJSON *root = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(root, "sources");
-	char *text;
-
-	for (size_t i = 0; i < h->cfg->n_sources; i++) {
-		const struct config_source *src = &h->cfg->sources[i];
-		cJSON *o = cJSON_CreateObject();
-		struct source_stats st;
-
-		if (h->streams[i] != NULL || h->redis_sources[i] != NULL) {
-			st = h->streams[i] != NULL
-				     ? source_http_stats(h->streams[i])
-				     : source_redis_stats(h->redis_sources[i]);
-			source_stats_json(&st, src->name, types[src->type], o);
-		} else {
-			/* Push and file sources: no connection. */
-			const char *state = "listening";
-
-			if (src->type == CONFIG_SOURCE_FILE &&
-			    h->files[i] != NULL) {
-				state = ingest_file_state(h->files[i]);
-			} else if (src->type == CONFIG_SOURCE_FILE) {
-				/* Not started: its saved position is on
-				 * the way, or it could not be opened. */
-				state = h->phase == PHASE_SERVING &&
-							!h->file_pos[i].started
-						? "waiting"
-						: "stopped";
-			} else if (src->type != CONFIG_SOURCE_HTTP_PUSH) {
-				state = "stopped"; /* failed to start */
-			}
-			cJSON_AddStringToObject(o, "name", src->name);
-			cJSON_AddStringToObject(o, "type", types[src->type]);
-			cJSON_AddStringToObject(o, "state", state);
-			cJSON_AddNumberToObject(
-				o, "received",
-				(double)h->src_stats[i].received);
-			cJSON_AddNumberToObject(
-				o, "duplicates",
-				(double)h->src_stats[i].duplicates);
-			cJSON_AddNumberToObject(
-				o, "rejected",
-				(double)h->src_stats[i].rejected);
-			cJSON_AddNumberToObject(o, "reconnects", 0);
-			if (src->type == CONFIG_SOURCE_FILE &&
-			    h->files[i] != NULL) {
-				struct ingest_stats fs =
-					ingest_file_stats(h->files[i]);
-
-				/* Followed files: rotations and truncations
-				 * are what reconnects are to streams. */
-				cJSON_ReplaceItemInObject(
-					o, "reconnects",
-					cJSON_CreateNumber(
-						(double)(fs.reopens +
-							 fs.truncations)));
-				cJSON_AddNumberToObject(o, "reopens",
-							(double)fs.reopens);
-				cJSON_AddNumberToObject(o, "truncations",
-							(double)fs.truncations);
-				cJSON_AddNumberToObject(o, "skipped",
-							(double)fs.skipped);
-				cJSON_AddNumberToObject(o, "partial",
-							(double)fs.partial);
-			}
-		}
-		cJSON_AddItemToArray(arr, o);
-	}
-	text = cJSON_PrintUnformatted(root);
-	if (buf_append(out, text, strlen(text)) < 0) {
-		buf_reset(out);
-	}
-	free(text);
-	cJSON_Delete(root);
+	return notify_silence_expire(h, id);
 }

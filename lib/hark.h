@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/chart.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -76,12 +75,6 @@ void hark_process(struct hark *h);
 struct intake *hark_intake(const struct hark *h);
 /* The name of source index source (NULL: none, as for -1). */
 const char *hark_source_name(const struct hark *h, int source);
-/* GET /v1/rules, GET /metrics bodies, appended to out. */
-void hark_rules_json(struct hark *h, struct buf *out);
-/* GET /v1/sources: {"sources":[{"name","type","state","received",
- * "duplicates","rejected","reconnects",…}]}. */
-void hark_sources_json(struct hark *h, struct buf *out);
-void hark_metrics_text(struct hark *h, struct buf *out);
 bool hark_store_up(const struct hark *h);
 /* Index of the first http-push source, or -1 when none is configured. */
 int hark_push_source(const struct hark *h);
@@ -119,7 +112,7 @@ void hark_reload_failed(struct hark *h, const char *why);
 /* An accepted reload is waiting to be applied. */
 bool hark_reload_pending(const struct hark *h);
 
-/* ---- silences and alert history (DESIGN §7, issue 6) ---- */
+/* ---- silences (DESIGN §7, issue 6); their views: daemon/views.h ---- */
 
 /* POST /v1/silences: writes the new silence (or {"error"}) to out and
  * returns the HTTP status (201, 400, 409). */
@@ -127,10 +120,6 @@ int hark_silence_add(struct hark *h, const char *body, size_t len,
 		     struct buf *out);
 /* DELETE /v1/silences/ID: 200, or 404 when there is no such silence. */
 int hark_silence_expire(struct hark *h, const char *id);
-void hark_silences_json(struct hark *h, struct buf *out);
-/* GET /v1/alerts with its filters (NULL / INT64_MIN / 0: any). */
-void hark_alerts_json(struct hark *h, const char *rule, const char *status,
-		      int64_t since_ms, size_t limit, struct buf *out);
 
 /* ---- hark replay ---- */
 
@@ -173,14 +162,6 @@ int hark_replay_count_prepared(struct hark *h, const struct window_mention *wm,
 			       size_t errlen);
 /* Counts a line that hark_ingest_line_as would have rejected. */
 void hark_replay_reject(struct hark *h);
-/*
- * GET /v1/rules/{name}/series: reads rule's judged buckets in [from_ms,
- * to_ms) from the store into cb (daemon/chart.h); -1 for an unknown rule.
- */
-int hark_series(struct hark *h, const char *rule, int64_t from_ms,
-		int64_t to_ms, chart_read_fn *cb, void *arg);
-/* The bucket of rule, or -1 when there is no such rule. */
-int64_t hark_rule_bucket_ms(const struct hark *h, const char *rule);
 uint64_t hark_rule_matched(const struct hark *h, size_t rule);
 void hark_totals(const struct hark *h, uint64_t *received, uint64_t *rejected,
 		 uint64_t *late);

@@ -12,8 +12,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "core/dedupe.h"
+#include "core/detect.h"
 #include "core/match.h"
 #include "core/mbatch.h"
+#include "core/mention.h"
+#include "core/window.h"
+#include "daemon/daemon.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 /*
@@ -560,3 +567,381 @@ void intake_free(struct intake *in)
 	pthread_mutex_destroy(&in->lock);
 	free(in);
 }
+
+/*
+ * ---- the loop's half: admitting and counting ----
+ *
+ * Every mention, pushed, pulled or read from a file, ends here on the
+ * loop: its event time admitted or refused, its id checked against the
+ * recent ones, then counted in the open buckets of each rule it matched
+ * (or late for a bucket already closed). Closing and judging the buckets
+ * is evaluate's.
+ */
+
+/* How far a replayed created_at may run ahead of the newest one. */
+#define INTAKE_MAX_AHEAD_MS (86400000LL)
+
+/* Arrival time of a mention. Replay has no wall clock: a mention without
+ * created_at arrives at the newest event time seen, so output depends on
+ * the input alone. */
+int64_t intake_arrival_now(const struct hark *h)
+{
+	if (h->replay) {
+		return h->wm.has_event ? h->wm.max_event_ms : 0;
+	}
+	return timeutil_now_ms();
+}
+
+/*
+ * The recent ids of every source (pushes and replayed files included), made
+ * on first use: as large as the largest source's `dedupe`, the default
+ * without sources. A reload keeps it, and what it remembers.
+ */
+struct dedupe *intake_ids_seen(struct hark *h)
+{
+	int64_t cap = 0;
+
+	if (h->dedupe != NULL) {
+		return h->dedupe;
+	}
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		if (h->cfg->sources[i].dedupe > cap) {
+			cap = h->cfg->sources[i].dedupe;
+		}
+	}
+	h->dedupe = dedupe_new(cap > 0 ? (size_t)cap
+				       : (size_t)DEDUPE_DEFAULT_CAPACITY);
+	return h->dedupe;
+}
+
+/* The id scope of mentions from source (-1: pushes without a source). */
+static const char *source_scope(const struct hark *h, int source)
+{
+	return source >= 0 && (size_t)source < h->cfg->n_sources
+		       ? config_source_scope(&h->cfg->sources[source])
+		       : "";
+}
+
+/*
+ * Refuses an event time too far ahead: one bogus created_at (a mangled
+ * year, a wrong time zone) would otherwise push the watermark past every
+ * open bucket, close them early for every rule, and make the live mentions
+ * after it late. The daemon has a clock: further than max_future past it is
+ * refused (and what is admitted moves the watermark no further than the
+ * clock, count_matched). A replay has none but the stream: more than
+ * INTAKE_MAX_AHEAD_MS past the newest mention is refused (less is a quiet
+ * night in the file).
+ */
+static int check_event_time(struct hark *h, const struct mention *m, char *err,
+			    size_t errlen)
+{
+	if (!m->has_created_at) {
+		return 0;
+	}
+	if (!h->replay) {
+		int64_t ahead = m->created_at_ms - timeutil_now_ms();
+
+		if (ahead > h->cfg->max_future_ms) {
+			h->future++;
+			snprintf(err, errlen,
+				 "created_at: %lld s ahead of this host's "
+				 "clock (max_future %lld s)",
+				 (long long)(ahead / 1000),
+				 (long long)(h->cfg->max_future_ms / 1000));
+			return -1;
+		}
+		return 0;
+	}
+	if (h->wm.has_event &&
+	    m->created_at_ms > h->wm.max_event_ms + INTAKE_MAX_AHEAD_MS) {
+		snprintf(err, errlen,
+			 "created_at: more than a day ahead of the "
+			 "newest mention");
+		return -1;
+	}
+	return 0;
+}
+
+/* check_event_time, counting a refusal as a rejected line of source ss. */
+int intake_admit_event_time(struct hark *h, struct src_counts *ss,
+			    const struct mention *m, char *err, size_t errlen)
+{
+	if (check_event_time(h, m, err, errlen) < 0) {
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A rule without a saved state begins counting at the stream's newest
+ * bucket once it is loaded and a mention has been seen (at start: the
+ * first mention's bucket; after a reload that added it: where the stream
+ * stands), or at the bucket of its first match if that came first. From
+ * there every bucket is closed and evaluated, with count 0 when nothing
+ * matched, and its warmup runs from there rather than from its first
+ * match. A restored state already knows where it stands.
+ */
+static void rule_begin(struct hark *h, struct rule_rt *r)
+{
+	int64_t start, from;
+
+	if (r->begun || !r->loaded || !h->wm.has_event) {
+		return;
+	}
+	r->begun = true;
+	if (detector_next_start(r->det) != INT64_MIN) {
+		return;
+	}
+	start = series_next(r->series);
+	/* Counting began where the stream stood (a rule added by a reload),
+	 * or, for a rule that matched before it was loaded, with this
+	 * process's first mention. */
+	from = h->first_event_ms;
+	if (start == INT64_MIN) {
+		from = h->wm.max_event_ms;
+		start = window_bucket_start(from, r->cfg->bucket_ms);
+		series_set_next(r->series, start);
+	}
+	r->begin_ms = start;
+	r->begin_from_ms = from;
+	detector_begin(r->det, start, from);
+}
+
+/* rule_begin for every rule loaded since the last call. */
+void intake_begin_rules(struct hark *h)
+{
+	if (!h->begin_pending || !h->wm.has_event) {
+		return;
+	}
+	h->begin_pending = false;
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		rule_begin(h, &h->rules[i]);
+	}
+}
+
+/* The rule's saved state was read (or given up on): it may count. */
+void intake_rule_loaded(struct hark *h, struct rule_rt *r)
+{
+	r->loaded = true;
+	h->begin_pending = true;
+}
+
+/*
+ * Counts one parsed and matched mention (wm; ids: the rules it matched,
+ * ascending): watermark, per-rule buckets. Its terms were found once,
+ * whatever the number of rules it counts for.
+ */
+static void count_matched(struct hark *h, const struct window_mention *wm,
+			  int64_t now, const uint32_t *ids, size_t n)
+{
+	const struct mention *m = wm->m;
+	int64_t ev = m->has_created_at ? m->created_at_ms : now;
+	bool late = false;
+	struct window_mention shared = *wm;
+
+	/* Live, the watermark follows the clock at most: a mention a little
+	 * ahead (a skewed clock) counts in its own bucket without closing
+	 * the buckets still filling. */
+	if (!h->wm.has_event) {
+		h->first_event_ms = !h->replay && ev > now ? now : ev;
+	}
+	watermark_observe(&h->wm, !h->replay && ev > now ? now : ev, now);
+	/* One copy of the text for all the rules; its terms are found and
+	 * tallied per rule only for a bucket whose tops are read. */
+	if (n > 0 && m->text != NULL) {
+		shared.shared = window_terms_new_text(h->fold, m->text,
+						      strlen(m->text));
+		shared.terms = NULL;
+		shared.toks = NULL;
+		shared.n_toks = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rule_rt *r = &h->rules[ids[i]];
+
+		r->matched_total++;
+		if (series_add_mention(r->series, ev, &shared) == SERIES_LATE) {
+			r->late_total++;
+			late = true;
+		}
+	}
+	window_terms_release(shared.shared);
+	intake_begin_rules(h);
+	if (late) {
+		h->late++;
+	}
+	h->accepted++;
+}
+
+/*
+ * Describes m in *wm for the n rules it matched. Its terms are found
+ * later, only for a bucket whose tops are read (count_matched,
+ * window_terms_new_text).
+ */
+static void describe(const struct mention *m, size_t n,
+		     struct window_mention *wm)
+{
+	if (n == 0) {
+		/* counted for no rule: only wm->m is read */
+		memset(wm, 0, sizeof(*wm));
+		wm->m = m;
+		return;
+	}
+	window_mention_init(wm, m);
+}
+
+/* Counts one parsed mention: watermark, match, per-rule buckets. */
+void intake_count_mention(struct hark *h, int source, const struct mention *m,
+			  int64_t now)
+{
+	struct match_input in = {
+		.text = m->text,
+		.len = strlen(m->text),
+		.lang = m->lang,
+		.source = source >= 0 && (size_t)source < h->cfg->n_sources
+				  ? h->cfg->sources[source].name
+				  : NULL,
+		.author = m->author,
+	};
+	size_t n =
+		matcher_match(h->matcher, &in, h->match_ids, h->cfg->n_rules);
+	struct window_mention wm;
+
+	describe(m, n, &wm);
+	count_matched(h, &wm, now, h->match_ids, n);
+}
+
+/*
+ * Counts mention wm (parsed and matched: ids, ascending), a line received
+ * from source, once its event time is admitted and its id is new in the
+ * source's scope: 0, or 1 for an id already counted (a retried push), or
+ * -1 with the reason in err (counted rejected).
+ */
+int intake_count_received(struct hark *h, int source,
+			  const struct window_mention *wm, const uint32_t *ids,
+			  size_t n, char *err, size_t errlen)
+{
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	const char *id = wm->m->id;
+
+	h->received++;
+	ss->received++;
+	if (intake_admit_event_time(h, ss, wm->m, err, errlen) < 0) {
+		return -1;
+	}
+	/* After the time check: a mention refused for its time may come
+	 * again, corrected, under the same id. */
+	if (dedupe_check(intake_ids_seen(h), source_scope(h, source), id,
+			 strlen(id)) == DEDUPE_DUPLICATE) {
+		ss->duplicates++;
+		return 1;
+	}
+	count_matched(h, wm, intake_arrival_now(h), ids, n);
+	return 0;
+}
+
+/* A line received from ss's source that is not a mention. */
+void intake_reject_received(struct hark *h, struct src_counts *ss)
+{
+	h->received++;
+	ss->received++;
+	h->rejected++;
+	ss->rejected++;
+}
+
+int intake_count_line(struct hark *h, int source, const struct mention_opts *o,
+		      const char *line, size_t len, char *err, size_t errlen)
+{
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+	struct mention m;
+
+	h->received++;
+	ss->received++;
+	switch (mention_parse_as(&m, o, line, len, err, errlen)) {
+	case MENTION_OK:
+		break;
+	case MENTION_SKIPPED:
+		return 1;
+	case MENTION_REJECTED:
+	case MENTION_STREAM_ERROR:
+		h->rejected++;
+		ss->rejected++;
+		return -1;
+	}
+	/* File sources share the pulled sources' set: the same mention in
+	 * two files, or written twice, counts once. */
+	if (source >= 0 && (size_t)source < h->cfg->n_sources &&
+	    h->cfg->sources[source].type == CONFIG_SOURCE_FILE &&
+	    dedupe_check(intake_ids_seen(h), source_scope(h, source), m.id,
+			 strlen(m.id)) == DEDUPE_DUPLICATE) {
+		ss->duplicates++;
+		mention_fini(&m);
+		return 2;
+	}
+	if (intake_admit_event_time(h, ss, &m, err, errlen) < 0) {
+		mention_fini(&m);
+		return -1;
+	}
+	intake_count_mention(h, source, &m, intake_arrival_now(h));
+	mention_fini(&m);
+	return 0;
+}
+
+/*
+ * Counts a parsed chunk of a push (intake, in arrival order): what
+ * hark_ingest_line_as does after parsing, each line's verdict into t.
+ */
+static void push_count(void *arg, int source, const struct mbatch *b,
+		       long line0, struct intake_tally *t)
+{
+	struct hark *h = arg;
+	struct src_counts *ss =
+		&h->src_stats[source >= 0 ? (size_t)source : h->cfg->n_sources];
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct mbatch_item *it = &b->items[i];
+		struct window_mention wm;
+		char why[256];
+
+		switch (it->kind) {
+		case MBATCH_EMPTY:
+		case MBATCH_MSG:
+			continue;
+		case MBATCH_SKIPPED:
+			h->received++;
+			ss->received++;
+			t->accepted++;
+			continue;
+		case MBATCH_BAD:
+			intake_reject_received(h, ss);
+			intake_tally_reject(t, line0 + it->lineno, it->why);
+			continue;
+		case MBATCH_OK:
+			break;
+		}
+		switch (intake_count_received(h, source, mbatch_view(it, &wm),
+					      b->ids + it->ids, it->n_ids, why,
+					      sizeof(why))) {
+		case -1:
+			intake_tally_reject(t, line0 + it->lineno, why);
+			continue;
+		case 1:
+			t->duplicates++;
+			break;
+		}
+		t->accepted++;
+	}
+}
+
+static void push_counted(void *arg)
+{
+	hark_process(arg);
+}
+
+const struct intake_ops intake_push_ops = {
+	.count = push_count,
+	.counted = push_counted,
+};

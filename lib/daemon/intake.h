@@ -99,4 +99,51 @@ void intake_free(struct intake *in);
  * this process may run on. */
 unsigned intake_default_workers(void);
 
+/*
+ * ---- the daemon's side (daemon/intake.c, loop only) ----
+ *
+ * A mention from any source becomes counts: event time admitted or
+ * refused, id checked, matched, counted per rule and bucket.
+ */
+
+struct dedupe;
+struct hark;
+struct mention;
+struct mention_opts;
+struct rule_rt;
+struct src_counts;
+struct window_mention;
+
+/* The counting of pushes: intake_new's ops for the daemon (arg: h). */
+extern const struct intake_ops intake_push_ops;
+
+/* hark_ingest_line_as (hark.h): one NDJSON line from source, parsed as o
+ * says, counted. */
+int intake_count_line(struct hark *h, int source, const struct mention_opts *o,
+		      const char *line, size_t len, char *err, size_t errlen);
+/* Counts a mention parsed and matched elsewhere (ids: the rules it matched,
+ * ascending), received from source: 0, 1 for an id already counted, -1
+ * with the reason in err (counted rejected). */
+int intake_count_received(struct hark *h, int source,
+			  const struct window_mention *wm, const uint32_t *ids,
+			  size_t n, char *err, size_t errlen);
+/* A line received from ss's source that is not a mention. */
+void intake_reject_received(struct hark *h, struct src_counts *ss);
+/* Counts one parsed mention from source: watermark, match, per-rule
+ * buckets. */
+void intake_count_mention(struct hark *h, int source, const struct mention *m,
+			  int64_t now);
+/* Refuses (and counts rejected for h and ss) an event time too far ahead:
+ * -1 with the reason in err. */
+int intake_admit_event_time(struct hark *h, struct src_counts *ss,
+			    const struct mention *m, char *err, size_t errlen);
+/* Arrival time of a mention (replay: the newest event time seen). */
+int64_t intake_arrival_now(const struct hark *h);
+/* The recent ids of every source, shared; made on first use. */
+struct dedupe *intake_ids_seen(struct hark *h);
+/* The rule's saved state was read (or given up on): it may count. */
+void intake_rule_loaded(struct hark *h, struct rule_rt *r);
+/* Where counting begins, for every rule loaded since the last call. */
+void intake_begin_rules(struct hark *h);
+
 #endif

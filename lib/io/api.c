@@ -25,6 +25,7 @@
 #include "core/idem.h"
 #include "core/points.h"
 #include "daemon/intake.h"
+#include "daemon/views.h"
 #include "hark.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -313,7 +314,7 @@ static void handle_silences(struct api *a, struct evhttp_request *req,
 
 	buf_init(&out, API_MAX_REPLY_BYTES);
 	if (method_is(req, EVHTTP_REQ_GET) && id == NULL) {
-		hark_silences_json(a->h, &out);
+		views_silences_json(a->h, &out);
 		reply(req, 200, "OK", "application/json", out.data, out.len);
 	} else if (method_is(req, EVHTTP_REQ_POST) && id == NULL) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -410,7 +411,7 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	const char *from, *to;
-	int64_t from_ms, to_ms, bucket = hark_rule_bucket_ms(a->h, name);
+	int64_t from_ms, to_ms, bucket = views_rule_bucket_ms(a->h, name);
 	struct series_ctx *c;
 	char msg[160];
 
@@ -459,7 +460,7 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 		a->series->prev = c;
 	}
 	a->series = c;
-	hark_series(a->h, name, from_ms, to_ms, series_cb, c);
+	views_series(a->h, name, from_ms, to_ms, series_cb, c);
 out:
 	evhttp_clear_headers(&params);
 }
@@ -518,7 +519,7 @@ static void handle_alerts(struct api *a, struct evhttp_request *req)
 		}
 	}
 	buf_init(&out, API_MAX_REPLY_BYTES);
-	hark_alerts_json(a->h, rule, status, since_ms, (size_t)n, &out);
+	views_alerts_json(a->h, rule, status, since_ms, (size_t)n, &out);
 	reply(req, 200, "OK", "application/json", out.data, out.len);
 	buf_fini(&out);
 out:
@@ -569,12 +570,12 @@ static void request_cb(struct evhttp_request *req, void *arg)
 			      "store unreachable\n", 18);
 		}
 	} else if (strcmp(path, "/metrics") == 0) {
-		hark_metrics_text(a->h, &out);
+		views_metrics_text(a->h, &out);
 		reply(req, 200, "OK",
 		      "text/plain; version=0.0.4; charset=utf-8", out.data,
 		      out.len);
 	} else if (strcmp(path, "/v1/sources") == 0) {
-		hark_sources_json(a->h, &out);
+		views_sources_json(a->h, &out);
 		if (buf_putc(&out, '\n') < 0) {
 			buf_reset(&out);
 		}
@@ -594,7 +595,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 			handle_series(a, req, name);
 		}
 	} else if (strcmp(path, "/v1/rules") == 0) {
-		hark_rules_json(a->h, &out);
+		views_rules_json(a->h, &out);
 		if (buf_putc(&out, '\n') < 0) {
 			buf_reset(&out);
 		}

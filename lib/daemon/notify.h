@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Alerts out (daemon/notify.c): the body of a rule's alert, its entry in
+ * the history, repeats while it fires and the silences that hold it back,
+ * into the outbox of each receiver the rule notifies. Loop only.
+ */
+#ifndef HARK_DAEMON_NOTIFY_H
+#define HARK_DAEMON_NOTIFY_H
+
+#include <stddef.h>
+
+struct buf;
+struct detect_result;
+struct eval;
+struct hark;
+struct rule_rt;
+
+/*
+ * Rule r's result res over e's bucket, status "firing" or "resolved":
+ * filed in the history, logged, then sent to each receiver of the rule
+ * (those without send_resolved skip a resolve), unless a silence covers
+ * it; in replay, handed to the replay output instead.
+ */
+void notify_alert(struct hark *h, struct rule_rt *r,
+		  const struct detect_result *res, const struct eval *e,
+		  const char *status);
+/* Keeps the episode that just fired (taking e's bucket) and schedules the
+ * first repeat of every receiver with a repeat_interval. */
+void notify_repeat_arm(struct hark *h, struct rule_rt *r,
+		       const struct detect_result *res, struct eval *e);
+/*
+ * Re-notifies each receiver whose repeat_interval has passed while the rule
+ * keeps firing: the episode's alert again, with its own id and "repeat".
+ * A silence covering the rule now skips the repeat (not filed in history:
+ * the episode's firing already is).
+ */
+void notify_repeat_due(struct hark *h);
+
+/* At start: reads the saved silences and alert history (again each tick
+ * until the store answers both); the daemon serves once they and every
+ * rule's state are loaded. */
+void notify_load(struct hark *h);
+
+/* POST /v1/silences: writes the new silence (or {"error"}) to out and
+ * returns the HTTP status (201, 400, 409). */
+int notify_silence_add(struct hark *h, const char *body, size_t len,
+		       struct buf *out);
+/* DELETE /v1/silences/ID: 200, or 404 when there is no such silence. */
+int notify_silence_expire(struct hark *h, const char *id);
+
+#endif

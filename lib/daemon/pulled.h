@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pulled sources and file positions (daemon/pulled.c): the http-stream,
+ * sse and redis-stream sources and the followed files, started once the
+ * daemon serves, their positions saved while it runs and at stop. Loop
+ * only.
+ */
+#ifndef HARK_DAEMON_PULLED_H
+#define HARK_DAEMON_PULLED_H
+
+struct hark;
+
+/* The per-source slots, one for each source of h's config (hark_new). */
+void pulled_init(struct hark *h);
+/* Starts the pulled sources and the file sources (a resuming file once
+ * the store said where it stopped). */
+void pulled_start(struct hark *h);
+/* Each tick while serving: starts files still waiting for their saved
+ * position, and saves the positions that moved every few seconds (what a
+ * crash may read again). */
+void pulled_tick(struct hark *h);
+/* At stop: saves every file's position exactly, closes the files and
+ * disconnects the pulled sources (queued mentions are dropped). */
+void pulled_stop(struct hark *h);
+/* Frees what pulled_init made and any source still running. */
+void pulled_fini(struct hark *h);
+
+#endif
