@@ -40,6 +40,18 @@ void store_get(struct store *st, const char *key, store_str_fn *cb, void *arg)
 	st->ops->get(st, key, cb, arg);
 }
 
+void store_hash(struct store *st, const char *key, const char *field,
+		const char *value, int64_t ttl_ms, store_str_fn *cb, void *arg)
+{
+	st->ops->hash(st, key, field, value, ttl_ms, cb, arg);
+}
+
+void store_claim(struct store *st, const char *key, const char *val,
+		 int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	st->ops->claim(st, key, val, ttl_ms, cb, arg);
+}
+
 bool store_up(const struct store *st)
 {
 	return st->ops->up(st);

@@ -75,6 +75,24 @@ void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg);
 void store_get(struct store *st, const char *key, store_str_fn *cb, void *arg);
 
+/*
+ * A small hash of named entries (a fleet's members, the silences), kept as
+ * text: one line "FIELD VALUE" per entry; a field has no blank or newline,
+ * a value no newline. Sets field to value (value NULL: removes field; field
+ * NULL: changes nothing), keeps key ttl_ms (when > 0), and answers with the
+ * whole hash after the change, as those lines (val NULL: no entry left).
+ * One atomic step.
+ */
+void store_hash(struct store *st, const char *key, const char *field,
+		const char *value, int64_t ttl_ms, store_str_fn *cb, void *arg);
+/*
+ * SET key val NX PX ttl_ms: value 1 when this call set key, or key already
+ * held val (a retried claim of the same owner), 0 when another owner holds
+ * it. One atomic step.
+ */
+void store_claim(struct store *st, const char *key, const char *val,
+		 int64_t ttl_ms, store_int_fn *cb, void *arg);
+
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);
 /* "redis" or "memory". */

@@ -27,6 +27,11 @@ struct store_ops {
 		    size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg);
 	void (*get)(struct store *st, const char *key, store_str_fn *cb,
 		    void *arg);
+	void (*hash)(struct store *st, const char *key, const char *field,
+		     const char *value, int64_t ttl_ms, store_str_fn *cb,
+		     void *arg);
+	void (*claim)(struct store *st, const char *key, const char *val,
+		      int64_t ttl_ms, store_int_fn *cb, void *arg);
 	bool (*up)(const struct store *st);
 	size_t (*pending)(const struct store *st);
 	void (*close)(struct store *st, store_done_fn *done, void *arg);

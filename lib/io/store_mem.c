@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "core/texthash.h"
 #include "io/store_impl.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -483,29 +484,111 @@ static void mem_set(struct store *st, const char *key, const char *val,
 	complete_int(ms, cb, arg, 0, 0);
 }
 
-static void mem_get(struct store *st, const char *key, store_str_fn *cb,
-		    void *arg)
+static void complete_str(struct store_mem *ms, store_str_fn *cb, void *arg,
+			 int status, char *val, size_t len)
 {
-	struct store_mem *ms = (struct store_mem *)st;
 	struct completion *c = xcalloc(1, sizeof(*c));
-	struct entry *e;
 
 	c->kind = COMP_STR;
 	c->str_cb = cb;
 	c->arg = arg;
+	c->status = status;
+	c->val = val;
+	c->len = len;
+	enqueue(ms, c);
+}
+
+/* A copy of e's value (NULL for none): the value seen is the one at the
+ * time of the call. */
+static char *value_copy(const struct entry *e)
+{
+	char *v;
+
+	if (e == NULL) {
+		return NULL;
+	}
+	v = xmalloc(e->vlen + 1);
+	memcpy(v, e->val, e->vlen + 1);
+	return v;
+}
+
+static void mem_get(struct store *st, const char *key, store_str_fn *cb,
+		    void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	struct entry *e;
+
 	if (ms->closing) {
-		c->status = -1;
-		enqueue(ms, c);
+		complete_str(ms, cb, arg, -1, NULL, 0);
 		return;
 	}
 	e = lookup(ms, key, strlen(key), timeutil_now_ms());
-	if (e != NULL) {
-		/* A copy: the value seen is the one at the time of the call. */
-		c->val = xmalloc(e->vlen + 1);
-		memcpy(c->val, e->val, e->vlen + 1);
-		c->len = e->vlen;
+	complete_str(ms, cb, arg, 0, value_copy(e), e != NULL ? e->vlen : 0);
+}
+
+static void mem_hash(struct store *st, const char *key, const char *field,
+		     const char *value, int64_t ttl_ms, store_str_fn *cb,
+		     void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	int64_t now_ms = timeutil_now_ms();
+	struct entry *e;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (ms->closing) {
+		complete_str(ms, cb, arg, -1, NULL, 0);
+		return;
 	}
-	enqueue(ms, c);
+	e = lookup(ms, key, strlen(key), now_ms);
+	if (field != NULL && (e != NULL || value != NULL)) {
+		text = texthash_put(e != NULL ? e->val : "",
+				    e != NULL ? e->vlen : 0, field, value,
+				    &len);
+		ms->writes++;
+		if (e == NULL) {
+			e = insert(ms, key, strlen(key), now_ms);
+			if (e == NULL) {
+				free(text);
+				complete_str(ms, cb, arg, -1, NULL, 0);
+				return;
+			}
+		}
+		entry_set_val(e, text, len);
+		free(text);
+	}
+	if (e != NULL && ttl_ms > 0) {
+		e->expire_at_ms = now_ms + ttl_ms;
+	}
+	/* Redis has no empty hash: the last field removed, the key goes
+	 * (expired now; the sweep frees it). */
+	if (e != NULL && e->vlen == 0) {
+		e->expire_at_ms = 1;
+		e = NULL;
+	}
+	complete_str(ms, cb, arg, 0, value_copy(e), e != NULL ? e->vlen : 0);
+}
+
+static void mem_claim(struct store *st, const char *key, const char *val,
+		      int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	int64_t now_ms = timeutil_now_ms();
+	struct entry *e = lookup(ms, key, strlen(key), now_ms);
+
+	if (e != NULL) {
+		complete_int(ms, cb, arg, ms->closing ? -1 : 0,
+			     e->vlen == strlen(val) &&
+				     memcmp(e->val, val, e->vlen) == 0);
+		return;
+	}
+	e = writable(ms, key, now_ms, cb, arg);
+	if (e == NULL) {
+		return;
+	}
+	entry_set_val(e, val, strlen(val));
+	e->expire_at_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
+	complete_int(ms, cb, arg, 0, 1);
 }
 
 static bool mem_up(const struct store *st)
@@ -928,6 +1011,8 @@ static const struct store_ops mem_ops = {
 	.append = mem_append,
 	.set = mem_set,
 	.get = mem_get,
+	.hash = mem_hash,
+	.claim = mem_claim,
 	.up = mem_up,
 	.pending = mem_pending,
 	.close = mem_close,

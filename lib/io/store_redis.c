@@ -599,6 +599,65 @@ static void redis_get(struct store *st, const char *key, store_str_fn *cb,
 	cmd_sent(rs, c);
 }
 
+/* store_hash: ARGV field ('' none), value, set ('1') or remove, ttl. */
+static const char hash_lua[] =
+	"if ARGV[1] ~= '' then "
+	"if ARGV[3] == '1' then "
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+	"else redis.call('HDEL', KEYS[1], ARGV[1]) end end "
+	"if tonumber(ARGV[4]) > 0 and redis.call('EXISTS', KEYS[1]) == 1 "
+	"then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end "
+	"local t = redis.call('HGETALL', KEYS[1]) "
+	"if #t == 0 then return false end "
+	"local out = {} "
+	"for i = 1, #t, 2 do out[#out + 1] = t[i] .. ' ' .. t[i + 1] .. "
+	"'\\n' end "
+	"return table.concat(out)";
+
+static void redis_hash(struct store *st, const char *key, const char *field,
+		       const char *value, int64_t ttl_ms, store_str_fn *cb,
+		       void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_STR, NULL, cb, arg);
+
+	if (!can_send(rs) ||
+	    redisAsyncCommand(
+		    rs->ac, reply_cb, c, "EVAL %s 1 %s %s %s %s %lld", hash_lua,
+		    key, field != NULL ? field : "", value != NULL ? value : "",
+		    value != NULL ? "1" : "0", (long long)ttl_ms) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
+/* store_claim: the owner's own value counts as claimed (a retry). */
+static const char claim_lua[] =
+	"local v = redis.call('GET', KEYS[1]) "
+	"if v == ARGV[1] then return 1 end "
+	"if v then return 0 end "
+	"if tonumber(ARGV[2]) > 0 then "
+	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+	"else redis.call('SET', KEYS[1], ARGV[1]) end "
+	"return 1";
+
+static void redis_claim(struct store *st, const char *key, const char *val,
+			int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+
+	if (!can_send(rs) ||
+	    redisAsyncCommand(rs->ac, reply_cb, c, "EVAL %s 1 %s %s %lld",
+			      claim_lua, key, val,
+			      (long long)ttl_ms) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
 static bool redis_up(const struct store *st)
 {
 	const struct store_redis *rs = (const struct store_redis *)st;
@@ -674,6 +733,8 @@ static const struct store_ops redis_ops = {
 	.append = redis_append,
 	.set = redis_set,
 	.get = redis_get,
+	.hash = redis_hash,
+	.claim = redis_claim,
 	.up = redis_up,
 	.pending = redis_pending,
 	.close = redis_close,

@@ -395,6 +395,47 @@ static void check_count_put(struct loop *l, struct store *st)
 	CHECK(g.isnull);
 }
 
+/*
+ * store_hash and store_claim, the same on both stores: entries set,
+ * replaced and removed, the whole hash answered as lines; a claim is won
+ * once, again by its owner, never by another.
+ */
+static void check_hash_claim(struct loop *l, struct store *st)
+{
+	struct res h[6] = {{0}};
+	struct res c[4] = {{0}};
+
+	store_hash(st, "hark:{f}:members", "a", "1 x", 60000, str_cb, &h[0]);
+	store_hash(st, "hark:{f}:members", "b", "2", 60000, str_cb, &h[1]);
+	store_hash(st, "hark:{f}:members", "a", "3", 60000, str_cb, &h[2]);
+	store_hash(st, "hark:{f}:members", NULL, NULL, 0, str_cb, &h[3]);
+	store_hash(st, "hark:{f}:members", "a", NULL, 0, str_cb, &h[4]);
+	store_hash(st, "hark:{f}:members", "b", NULL, 0, str_cb, &h[5]);
+	store_claim(st, "hark:{r}:claim:1", "me", 60000, int_cb, &c[0]);
+	store_claim(st, "hark:{r}:claim:1", "me", 60000, int_cb, &c[1]);
+	store_claim(st, "hark:{r}:claim:1", "you", 60000, int_cb, &c[2]);
+	store_claim(st, "hark:{r}:claim:2", "you", 60000, int_cb, &c[3]);
+	CHECK(WAIT_FOR(l, c[3].calls > 0, 2000));
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(h[i].status, 0);
+	}
+	CHECK(h[0].len == 6 && memcmp(h[0].val, "a 1 x\n", 6) == 0);
+	CHECK_INT(h[1].len, 10);
+	/* a field's order is the store's own: compare as sets of lines */
+	CHECK(h[2].len == 8 && memmem(h[2].val, h[2].len, "a 3\n", 4) &&
+	      memmem(h[2].val, h[2].len, "b 2\n", 4));
+	CHECK(h[3].len == 8 && memcmp(h[3].val, h[2].val, 8) == 0);
+	CHECK(h[4].len == 4 && memcmp(h[4].val, "b 2\n", 4) == 0);
+	CHECK(h[5].isnull);
+	CHECK_INT(c[0].value, 1);
+	CHECK_INT(c[1].value, 1);
+	CHECK_INT(c[2].value, 0);
+	CHECK_INT(c[3].value, 1);
+	for (int i = 0; i < 4; i++) {
+		CHECK_INT(c[i].status, 0);
+	}
+}
+
 static void test_redis_roundtrip(struct redis_proc *rp)
 {
 	struct loop l;
@@ -435,6 +476,7 @@ static void test_redis_roundtrip(struct redis_proc *rp)
 	ttl = blocking_int(rp->port, 0, "TTL %s", "hark:t:cnt");
 	CHECK(ttl > 0 && ttl <= 60);
 	check_count_put(&l, st);
+	check_hash_claim(&l, st);
 	ttl = blocking_int(rp->port, 0, "PTTL %s", "hark:{c}:v2:count:1");
 	CHECK(ttl > 50000 && ttl <= 60000);
 	CHECK_INT(blocking_int(rp->port, 0, "HLEN %s", "hark:{c}:v2:count:1"),
@@ -870,6 +912,7 @@ static void test_mem_roundtrip(void)
 	      s.seq < gb.seq && gb.seq < m.seq && m.seq < nan.seq &&
 	      nan.seq < ovf.seq);
 	check_count_put(&l, st);
+	check_hash_claim(&l, st);
 	drive(&l, 20);
 	CHECK_INT(a.calls + b.calls + g.calls + s.calls + gb.calls + m.calls +
 			  nan.calls + ovf.calls,
