@@ -26,6 +26,7 @@
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
 #include "daemon/evaluate.h"
+#include "daemon/fleet.h"
 #include "daemon/intake.h"
 #include "daemon/notify.h"
 #include "daemon/pulled.h"
@@ -220,6 +221,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	}
 	h->counts = counts_new(h->store, cfg->prefix, cfg->retention_ms,
 			       HARK_MAX_PENDING_WRITES);
+	h->fleet = fleet_new(h);
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
 	pulled_init(h);
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
@@ -247,6 +249,8 @@ void hark_free(struct hark *h)
 	if (h->store != NULL) {
 		store_free(h->store);
 	}
+	fleet_free(h->fleet);
+	h->fleet = NULL;
 	counts_free(h->counts);
 	for (size_t i = 0; h->rules != NULL && i < h->cfg->n_rules; i++) {
 		hark_rule_fini(&h->rules[i]);
@@ -514,6 +518,8 @@ static void stop_now(struct hark *h)
 		/* Counts of buckets still open go to the store, so that a
 		 * restarted daemon adds to them instead of starting at 0. */
 		evaluate_flush_open(h, true);
+		evaluate_abandon_waiting(h);
+		fleet_leave(h);
 	}
 	h->phase = PHASE_STOPPING;
 	stop_step(h);
@@ -585,6 +591,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		pulled_tick(h);
 		evaluate_flush_open(h, false);
 		counts_retry(h->counts, 1000);
+		fleet_tick(h);
 		notify_repeat_due(h);
 		break;
 	case PHASE_STOPPING:

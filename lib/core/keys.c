@@ -83,6 +83,18 @@ char *keys_alerts(const char *prefix)
 	return xasprintf("%sv1:alerts", prefix);
 }
 
+char *keys_members(const char *prefix)
+{
+	return xasprintf("%s{fleet}:v2:members", prefix);
+}
+
+char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,
+		const char *status)
+{
+	return xasprintf("%s{%s}:v2:sent:%lld:%s", prefix, rule,
+			 (long long)floor_s(start_ms), status);
+}
+
 char *keys_outbox(const char *prefix, const char *receiver)
 {
 	return xasprintf("%sv1:outbox:%s", prefix, receiver);

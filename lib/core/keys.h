@@ -24,6 +24,15 @@ char *keys_state(const char *prefix, const char *rule);
 char *keys_silences(const char *prefix);
 char *keys_alerts(const char *prefix);
 /*
+ * A fleet (several daemons on one store): <prefix>{fleet}:v2:members, the
+ * members' hash (core/members.h); <prefix>{<rule>}:v2:sent:<bucket start,
+ * unix seconds>:<status>, claimed by the one member that sends a rule's
+ * notification of that bucket.
+ */
+char *keys_members(const char *prefix);
+char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,
+		const char *status);
+/*
  * Per receiver: <prefix>v1:outbox:<receiver> (notifications not yet
  * delivered, one JSON document) and <prefix>v1:deadletter:<receiver>
  * (capped list of those given up on, newest kept).

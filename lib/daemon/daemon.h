@@ -33,6 +33,10 @@ struct eval {
 	struct closed_bucket b;
 	bool done;
 	int64_t total;
+	/* The total read is the fleet's final one (fleet_final held when
+	 * it was asked for); else it waits, then is read again. */
+	bool final;
+	bool waiting;
 	struct eval *next;
 };
 
@@ -50,7 +54,9 @@ struct rule_rt {
 	bool begun;
 	int64_t begin_ms;
 	int64_t begin_from_ms; /* when counting began, in that bucket */
-	struct eval *head;     /* FIFO: evaluated strictly in bucket order */
+	/* A bucket was left unjudged at stop: none after it is judged. */
+	bool abandoned;
+	struct eval *head; /* FIFO: evaluated strictly in bucket order */
 	struct eval *tail;
 	uint64_t matched_total;
 	uint64_t flushed_matched; /* matched_total at its last flush */
@@ -134,6 +140,9 @@ struct hark {
 	bool draining;
 	size_t inflight;       /* store writes not yet answered */
 	struct counts *counts; /* count writes; owned */
+	struct fleet *fleet;   /* other daemons on the store; NULL: none */
+	size_t fleet_waiting;  /* evals waiting for the fleet */
+	uint64_t claims_lost;  /* notifications another member sent */
 	int64_t flush_at_ms;   /* next write of the open buckets */
 	bool pw_inflight;
 	uint64_t received;

@@ -19,6 +19,7 @@
 #include "daemon/chart.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/fleet.h"
 #include "daemon/intake.h"
 #include "daemon/notify.h"
 #include "io/store.h"
@@ -138,15 +139,12 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	if (res.action == DETECT_FIRE) {
 		r->fired_total++;
 		h->alerts_total++;
-		notify_alert(h, r, &res, e, "firing");
-		if (!h->replay) {
-			notify_repeat_arm(h, r, &res, e);
-		}
+		notify_decided(h, r, &res, e, "firing");
 	} else if (res.action == DETECT_RESOLVE) {
 		r->resolved_total++;
-		notify_alert(h, r, &res, e, "resolved");
 		r->firing = false;
 		closed_bucket_fini(&r->fired_b);
+		notify_decided(h, r, &res, e, "resolved");
 	}
 	/* Replay's store is a fresh in-memory one read by nobody, and
 	 * encoding every rule's state after every bucket was a quarter of
@@ -188,7 +186,13 @@ static void drain_rule(struct hark *h, struct rule_rt *r)
 		if (r->head == NULL) {
 			r->tail = NULL;
 		}
-		evaluate(h, r, e);
+		/* Stopping before the fleet passed it: not judged here (nor
+		 * anything after it); the state saved stays before it, and a
+		 * restart judges it again from the stored totals. */
+		r->abandoned |= !e->final;
+		if (!r->abandoned) {
+			evaluate(h, r, e);
+		}
 		/* the bucket's tallies and ring, to the next bucket to open */
 		series_reclaim(r->series, &e->b);
 		free_eval(e);
@@ -201,11 +205,73 @@ static void eval_cb(void *arg, int status, long long value)
 	struct hark *h = e->h;
 
 	h->inflight--;
-	/* The store is down: judge on what this process counted (counts
-	 * keeps the write for when it is back). */
-	e->total = status == 0 ? value : e->b.count;
+	if (status != 0) {
+		/* The store is down: judge on the total read before, else
+		 * on what this process counted (counts keeps the write for
+		 * when it is back). */
+		if (e->total < 0) {
+			e->total = e->b.count;
+		}
+		e->final = true;
+	} else {
+		e->total = value;
+	}
+	if (!e->final && h->phase == PHASE_SERVING) {
+		/* Others may still write this bucket: read it again once the
+		 * fleet has passed it (evaluate_fleet_moved). */
+		e->waiting = true;
+		h->fleet_waiting++;
+		return;
+	}
 	e->done = true;
 	drain_rule(h, &h->rules[e->rule]);
+}
+
+/* Reads e's total (again), final when the fleet has passed it now. */
+static void read_total(struct hark *h, struct rule_rt *r, struct eval *e)
+{
+	e->final = fleet_final(h, e->b.end_ms, r->cfg->lateness_ms);
+	h->inflight++;
+	/* With nothing counted here, the total still comes from the store
+	 * (a run before a restart, another daemon), and no key is made. */
+	counts_close(h->counts, r->cfg->name, e->b.start_ms, e->b.count,
+		     eval_cb, e);
+}
+
+void evaluate_fleet_moved(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+
+		for (struct eval *e = r->head; e != NULL; e = e->next) {
+			if (!e->waiting) {
+				continue;
+			}
+			/* Buckets pass in order: none after this one can. */
+			if (!fleet_final(h, e->b.end_ms, r->cfg->lateness_ms)) {
+				break;
+			}
+			e->waiting = false;
+			h->fleet_waiting--;
+			read_total(h, r, e);
+		}
+	}
+}
+
+void evaluate_abandon_waiting(struct hark *h)
+{
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		struct rule_rt *r = &h->rules[i];
+
+		for (struct eval *e = r->head; e != NULL; e = e->next) {
+			if (e->waiting) {
+				e->waiting = false;
+				h->fleet_waiting--;
+				e->done = true;
+			}
+		}
+		drain_rule(h, r);
+	}
 }
 
 void evaluate_process(struct hark *h)
@@ -215,6 +281,8 @@ void evaluate_process(struct hark *h)
 	if (h->phase != PHASE_SERVING && h->phase != PHASE_STOPPING) {
 		return;
 	}
+	bool all = true;
+
 	intake_begin_rules(h);
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
@@ -229,6 +297,7 @@ void evaluate_process(struct hark *h)
 		struct closed_bucket b;
 
 		if (!r->loaded) {
+			all = false;
 			continue;
 		}
 		while (series_pop_closed_lazy(r->series, wm, max_gap, &b)) {
@@ -237,19 +306,22 @@ void evaluate_process(struct hark *h)
 			e->h = h;
 			e->rule = i;
 			e->b = b;
+			e->total = -1;
 			if (r->tail != NULL) {
 				r->tail->next = e;
 			} else {
 				r->head = e;
 			}
 			r->tail = e;
-			h->inflight++;
-			/* With nothing counted here, the total still comes
-			 * from the store (a run before a restart, another
-			 * daemon), and no key is made. */
-			counts_close(h->counts, r->cfg->name, b.start_ms,
-				     b.count, eval_cb, e);
+			read_total(h, r, e);
 		}
+	}
+	/* What this daemon's writes have reached, for the fleet: every
+	 * bucket its watermark closed was written above, before the next
+	 * announcement goes out on the same connection. */
+	if (all && !h->flush_all) {
+		fleet_set_base(h, h->wm.has_event ? watermark_at(&h->wm, 0, now)
+						  : INT64_MIN);
 	}
 }
 

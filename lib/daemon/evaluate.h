@@ -21,6 +21,12 @@ struct rule_rt;
  * in (hark_process).
  */
 void evaluate_process(struct hark *h);
+/* The fleet's members moved (or it stopped answering): the buckets they
+ * have all passed are read again and judged. */
+void evaluate_fleet_moved(struct hark *h);
+/* Stopping: buckets still waiting for the fleet are left unjudged (the
+ * members staying judge them; a restart would from the stored totals). */
+void evaluate_abandon_waiting(struct hark *h);
 /* Frees the buckets r has queued and not judged (a rule dropped). */
 void evaluate_drop_queue(struct rule_rt *r);
 /*

@@ -19,7 +19,9 @@
 #include "core/render.h"
 #include "core/silence.h"
 #include "core/window.h"
+#include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/fleet.h"
 #include "io/deliver.h"
 #include "io/store.h"
 #include "util/buf.h"
@@ -235,6 +237,13 @@ void notify_alert(struct hark *h, struct rule_rt *r,
 		  const struct detect_result *res, const struct eval *e,
 		  const char *status)
 {
+	notify_alert_as(h, r, res, e, status, true);
+}
+
+void notify_alert_as(struct hark *h, struct rule_rt *r,
+		     const struct detect_result *res, const struct eval *e,
+		     const char *status, bool send)
+{
 	struct alert a;
 	struct render_label *labels;
 	char *body;
@@ -251,12 +260,13 @@ void notify_alert(struct hark *h, struct rule_rt *r,
 			.v[(h->history.head + h->history.n - 1) % HISTORY_MAX];
 	log_info("alert",
 		 "%s rule=%s count=%lld baseline=%.1f ratio=%.1f "
-		 "score=%.1f span=%d reason=%s id=%s%s%s%s",
+		 "score=%.1f span=%d reason=%s id=%s%s%s%s%s",
 		 status, r->cfg->name, (long long)a.count, a.baseline, a.ratio,
 		 a.score, res->span, detect_reason_name(res->reason), a.id,
 		 a.escalation ? " escalation=true" : "",
 		 last->silenced_by != NULL ? " silenced_by=" : "",
-		 last->silenced_by != NULL ? last->silenced_by : "");
+		 last->silenced_by != NULL ? last->silenced_by : "",
+		 send ? "" : " sent_by=another_instance");
 	if (h->replay) {
 		if (h->replay_out.alert != NULL) {
 			body = render_webhook(&a, &len);
@@ -265,7 +275,7 @@ void notify_alert(struct hark *h, struct rule_rt *r,
 					    len);
 			free(body);
 		}
-	} else if (last->silenced_by == NULL) {
+	} else if (send && last->silenced_by == NULL) {
 		for (size_t i = 0; i < r->cfg->n_notify; i++) {
 			size_t ri = r->cfg->notify[i];
 			const struct config_receiver *rc =
@@ -303,6 +313,72 @@ void notify_repeat_arm(struct hark *h, struct rule_rt *r,
 					     ? now + rc->repeat_interval_ms
 					     : 0;
 	}
+}
+
+/* ---- one sender in a fleet ---- */
+
+/* A verdict waiting for its claim: what notify_alert reads, kept. */
+struct claim_ctx {
+	struct hark *h;
+	size_t rule;
+	struct detect_result res;
+	struct eval e; /* its bucket filled and owned here */
+	char status[12];
+};
+
+static void claim_cb(void *arg, int status, long long won)
+{
+	struct claim_ctx *c = arg;
+	struct hark *h = c->h;
+	struct rule_rt *r = &h->rules[c->rule];
+	/* The store did not answer: sent, as a lone daemon would (a
+	 * receiver may see it twice, with the same id, rather than never). */
+	bool send = status != 0 || won == 1;
+
+	h->inflight--;
+	if (!send) {
+		h->claims_lost++;
+	}
+	notify_alert_as(h, r, &c->res, &c->e, c->status, send);
+	if (send && strcmp(c->status, "firing") == 0) {
+		notify_repeat_arm(h, r, &c->res, &c->e);
+	}
+	closed_bucket_fini(&c->e.b);
+	free(c);
+}
+
+void notify_decided(struct hark *h, struct rule_rt *r,
+		    const struct detect_result *res, struct eval *e,
+		    const char *status)
+{
+	bool firing = strcmp(status, "firing") == 0;
+	struct claim_ctx *c;
+	char *key;
+
+	if (!fleet_claims(h)) {
+		notify_alert(h, r, res, e, status);
+		if (firing && !h->replay) {
+			notify_repeat_arm(h, r, res, e);
+		}
+		return;
+	}
+	/* Every member reaches this verdict on the same totals; the first
+	 * to claim the bucket's notification sends it. */
+	c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->rule = e->rule;
+	c->res = *res;
+	snprintf(c->status, sizeof(c->status), "%s", status);
+	closed_bucket_fill(&e->b);
+	series_reclaim(r->series, &e->b);
+	c->e = *e;
+	c->e.next = NULL;
+	memset(&e->b, 0, sizeof(e->b));
+	key = keys_sent(h->cfg->prefix, r->cfg->name, res->start_ms, status);
+	h->inflight++;
+	store_claim(h->store, key, counts_writer(h->counts),
+		    h->cfg->retention_ms, claim_cb, c);
+	free(key);
 }
 
 void notify_repeat_due(struct hark *h)

@@ -12,6 +12,8 @@
 struct buf;
 struct detect_result;
 struct eval;
+#include <stdbool.h>
+
 struct hark;
 struct rule_rt;
 
@@ -24,6 +26,19 @@ struct rule_rt;
 void notify_alert(struct hark *h, struct rule_rt *r,
 		  const struct detect_result *res, const struct eval *e,
 		  const char *status);
+/* notify_alert, sent to the receivers only when send (else only filed and
+ * logged: another member of the fleet sent it). */
+void notify_alert_as(struct hark *h, struct rule_rt *r,
+		     const struct detect_result *res, const struct eval *e,
+		     const char *status, bool send);
+/*
+ * The detector's verdict over e's bucket: notify_alert and, for a firing,
+ * notify_repeat_arm; in a fleet once its notification is claimed
+ * (keys_sent), by whichever member claims first (e's bucket is taken).
+ */
+void notify_decided(struct hark *h, struct rule_rt *r,
+		    const struct detect_result *res, struct eval *e,
+		    const char *status);
 /* Keeps the episode that just fired (taking e's bucket) and schedules the
  * first repeat of every receiver with a repeat_interval. */
 void notify_repeat_arm(struct hark *h, struct rule_rt *r,

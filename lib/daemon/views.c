@@ -20,6 +20,7 @@
 #include "core/silence.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/fleet.h"
 #include "daemon/evaluate.h"
 #include "daemon/intake.h"
 #include "io/api.h"
@@ -318,6 +319,20 @@ void views_metrics_text(struct hark *h, struct buf *out)
 		    "Count writes dropped because the pending queue was full.");
 	prom_sample(&pg, "hark_store_dropped_writes_total", NULL, 0, "%llu",
 		    (unsigned long long)counts_dropped(h->counts));
+	{
+		size_t bytes = 0;
+
+		for (size_t i = 0; i < cfg->n_rules; i++) {
+			bytes += series_bytes(h->rules[i].series);
+		}
+		prom_family(&pg, "hark_window_bytes", "gauge",
+			    "Bytes the rules' open buckets and the spares "
+			    "kept for their next ones hold (tallies, "
+			    "samples, references; not the texts shared "
+			    "between rules).");
+		prom_sample(&pg, "hark_window_bytes", NULL, 0, "%zu", bytes);
+	}
+	fleet_metrics(h, &pg);
 }
 
 #undef LABEL1

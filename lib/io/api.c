@@ -25,6 +25,7 @@
 #include "core/idem.h"
 #include "core/points.h"
 #include "daemon/intake.h"
+#include "daemon/fleet.h"
 #include "daemon/views.h"
 #include "hark.h"
 #include "util/buf.h"
@@ -576,6 +577,12 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		      out.len);
 	} else if (strcmp(path, "/v1/sources") == 0) {
 		views_sources_json(a->h, &out);
+		if (buf_putc(&out, '\n') < 0) {
+			buf_reset(&out);
+		}
+		reply(req, 200, "OK", "application/json", out.data, out.len);
+	} else if (strcmp(path, "/v1/cluster") == 0) {
+		fleet_json(a->h, &out);
 		if (buf_putc(&out, '\n') < 0) {
 			buf_reset(&out);
 		}
