@@ -336,14 +336,74 @@ static void print_rule(const cJSON *r)
 	printf("\n");
 }
 
-static int cmd_status(int argc, char **argv)
+/* GET base + path, parsed; NULL with a message on stderr when it fails. */
+static cJSON *get_json(const char *base, const char *path)
 {
-	char url[512];
+	char url[600];
 	struct buf body;
 	CURL *c;
 	CURLcode rc;
 	long code = 0;
-	cJSON *root, *rules, *r;
+	cJSON *root = NULL;
+
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	buf_init(&body, 64u * 1024 * 1024);
+	/* A one-shot CLI, not the daemon: a blocking request is fine here. */
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || code != 200) {
+		fprintf(stderr, "hark: %s: %s\n", url,
+			rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status");
+	} else if ((root = cJSON_Parse(body.data)) == NULL) {
+		fprintf(stderr, "hark: %s: unexpected reply\n", url);
+	}
+	buf_fini(&body);
+	return root;
+}
+
+/* The instances sharing the store (GET /v1/cluster), when there is a
+ * fleet. */
+static void print_cluster(const cJSON *root)
+{
+	const cJSON *m;
+
+	if (root == NULL || !cJSON_IsTrue(cJSON_GetObjectItem(root, "fleet"))) {
+		return;
+	}
+	printf("\n%-40s %-5s %-24s %10s %12s\n", "INSTANCE", "LIVE",
+	       "WATERMARK", "LAG", "RECEIVED");
+	cJSON_ArrayForEach (m, cJSON_GetObjectItem(root, "members")) {
+		const char *wm = cJSON_GetStringValue(
+			cJSON_GetObjectItem(m, "watermark"));
+		const cJSON *lag = cJSON_GetObjectItem(m, "lag_ms");
+		char lag_s[32] = "-";
+
+		if (cJSON_IsNumber(lag)) {
+			snprintf(lag_s, sizeof(lag_s), "%.1fs",
+				 lag->valuedouble / 1000);
+		}
+		printf("%-40s %-5s %-24s %10s %12.0f%s\n",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(m, "id")),
+		       cJSON_IsTrue(cJSON_GetObjectItem(m, "live")) ? "yes"
+								    : "no",
+		       wm != NULL ? wm : "-", lag_s,
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(m, "received")),
+		       cJSON_IsTrue(cJSON_GetObjectItem(m, "self"))
+			       ? "  (this one)"
+			       : "");
+	}
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	char url[512];
+	cJSON *root, *rules, *r, *cluster;
 	int ret = 0;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:8686");
@@ -362,24 +422,10 @@ static int cmd_status(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	strncat(url, "/v1/rules", sizeof(url) - strlen(url) - 1);
-	buf_init(&body, 64u * 1024 * 1024);
-	/* A one-shot CLI, not the daemon: a blocking request is fine here. */
-	c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || code != 200) {
-		fprintf(stderr, "hark: %s: %s\n", url,
-			rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status");
-		buf_fini(&body);
+	root = get_json(url, "/v1/rules");
+	if (root == NULL) {
 		return 1;
 	}
-	root = cJSON_Parse(body.data);
 	rules = cJSON_GetObjectItem(root, "rules");
 	printf("%-24s %-8s %8s %10s %12s  %s\n", "RULE", "STATE", "COUNT",
 	       "BASELINE", "MATCHED", "LAST");
@@ -387,12 +433,17 @@ static int cmd_status(int argc, char **argv)
 		print_rule(r);
 	}
 	if (rules == NULL) {
-		fprintf(stderr, "hark: %s: unexpected reply\n", url);
+		fprintf(stderr, "hark: %s/v1/rules: unexpected reply\n", url);
 		ret = 1;
 	}
 	print_config(cJSON_GetObjectItem(root, "config"));
 	cJSON_Delete(root);
-	buf_fini(&body);
+	cluster = get_json(url, "/v1/cluster");
+	if (cluster == NULL) {
+		ret = 1;
+	}
+	print_cluster(cluster);
+	cJSON_Delete(cluster);
 	return ret;
 }
 

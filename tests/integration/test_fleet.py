@@ -8,6 +8,7 @@ answered is lost; GET /v1/cluster and /metrics show the members."""
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -134,6 +135,16 @@ class Fleet(H.HarkTestCase):
         self.assertLessEqual(H.parse_ts(other["watermark"]), time.time() + 1)
         self.assertGreater(other["lag_ms"], 0)
         self.assertEqual(H.get_metrics(a.port).get("hark_fleet_members"), 2)
+        # hark status lists both, this one marked, with their watermarks
+        out = subprocess.run([H.HARK_CLI, "status", "--url", "http://127.0.0.1:%d" % a.port],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        rows = out.stdout.split("INSTANCE", 1)[1].splitlines()[1:]
+        self.assertEqual(len([r for r in rows if r.strip()]), 2, out.stdout)
+        self.assertTrue(any(r.startswith(me[0]["id"]) and r.endswith("(this one)")
+                            for r in rows), out.stdout)
+        self.assertTrue(any(r.startswith(other["id"]) and " yes " in r for r in rows),
+                        out.stdout)
         # b stops cleanly: it leaves at once, a sees one member.
         self.stop(b)
         H.wait_until(lambda: len(view()["members"]) == 1, 10.0, 0.1, "b left")
