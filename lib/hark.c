@@ -592,6 +592,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		evaluate_flush_open(h, false);
 		counts_retry(h->counts, 1000);
 		fleet_tick(h);
+		notify_refresh(h);
 		notify_repeat_due(h);
 		break;
 	case PHASE_STOPPING:

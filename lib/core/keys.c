@@ -88,6 +88,11 @@ char *keys_members(const char *prefix)
 	return xasprintf("%s{fleet}:v2:members", prefix);
 }
 
+char *keys_silences_v2(const char *prefix)
+{
+	return xasprintf("%s{fleet}:v2:silences", prefix);
+}
+
 char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,
 		const char *status)
 {

@@ -160,6 +160,12 @@ struct hark {
 	bool globals_inflight;
 	int globals_inflight_n;
 	bool silences_ok;
+	bool silences_v1_ok; /* an older version's document read */
+	/* Silences are shared through the store (notify_refresh): bumped by
+	 * every change made here, so that an older read does not undo it. */
+	uint64_t silences_gen;
+	bool silences_refreshing;
+	int64_t silences_refresh_ms; /* monotonic: the next read */
 	bool history_ok;
 	/* Reload (SIGHUP): the accepted config and its compiled matcher,
 	 * waiting for the store to answer what is in flight; the configs

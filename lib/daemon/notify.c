@@ -18,6 +18,7 @@
 #include "core/keys.h"
 #include "core/render.h"
 #include "core/silence.h"
+#include "core/texthash.h"
 #include "core/window.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
@@ -28,19 +29,15 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-static void save_globals(struct hark *h)
+/* The alert history: one document per instance's view (every member of a
+ * fleet files every notification, so theirs agree). */
+static void save_history(struct hark *h)
 {
-	int64_t now = timeutil_now_ms();
 	char *key, *text;
 
 	if (h->replay) {
 		return;
 	}
-	key = keys_silences(h->cfg->prefix);
-	text = silences_encode(&h->silences, now);
-	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
-	free(key);
-	free(text);
 	key = keys_alerts(h->cfg->prefix);
 	text = history_encode(&h->history, NULL);
 	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
@@ -48,18 +45,169 @@ static void save_globals(struct hark *h)
 	free(text);
 }
 
+/* ---- silences, shared through the store ---- */
+
+/*
+ * One entry per silence in <prefix>{fleet}:v2:silences (its id, its JSON),
+ * written when it is added or ended, so that a silence added through any
+ * member of a fleet holds on all of them; each reads the whole set again
+ * every flush interval (notify_refresh).
+ */
+static void silence_put(struct hark *h, const struct silence *sil)
+{
+	char *key, *text;
+
+	if (h->replay) {
+		return;
+	}
+	/* a refresh asked for before this write must not undo it */
+	h->silences_gen++;
+	text = silence_encode(sil, timeutil_now_ms());
+	if (texthash_valid(sil->id, text)) {
+		key = keys_silences_v2(h->cfg->prefix);
+		store_hash(h->store, key, sil->id, text, 0, NULL, NULL);
+		free(key);
+	}
+	free(text);
+}
+
+/* Moves the silences of the hash text (entries of another form skipped)
+ * into out, those already in out (by id) left out. Returns how many. */
+static size_t silences_merge(struct silences *out, const char *text, size_t len)
+{
+	size_t pos = 0, added = 0;
+	struct texthash_line l;
+
+	while (texthash_next(text, len, &pos, &l)) {
+		struct silences one;
+		char *doc = xasprintf("{\"silences\":[%.*s]}", (int)l.value_len,
+				      l.value);
+		bool known = false;
+
+		silences_init(&one);
+		if (silences_decode(&one, doc, strlen(doc)) == 0 &&
+		    one.n == 1) {
+			for (size_t i = 0; i < out->n; i++) {
+				known |= strcmp(out->v[i].id, one.v[0].id) == 0;
+			}
+			if (!known && out->n < SILENCE_MAX) {
+				out->v = xreallocarray(out->v, out->n + 1,
+						       sizeof(*out->v));
+				out->v[out->n++] = one.v[0];
+				one.n = 0; /* moved */
+				added++;
+			}
+		}
+		silences_fini(&one);
+		free(doc);
+	}
+	return added;
+}
+
+struct refresh_ctx {
+	struct hark *h;
+	uint64_t gen;
+};
+
+static void refresh_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct refresh_ctx *c = arg;
+	struct hark *h = c->h;
+	uint64_t gen = c->gen;
+	struct silences fresh;
+	int64_t now = timeutil_now_ms();
+	char *key;
+
+	free(c);
+	h->silences_refreshing = false;
+	if (status != 0 || gen != h->silences_gen) {
+		return; /* down, or changed here since: the next one */
+	}
+	silences_init(&fresh);
+	silences_merge(&fresh, val != NULL ? val : "", val != NULL ? len : 0);
+	key = keys_silences_v2(h->cfg->prefix);
+	for (size_t i = 0; i < fresh.n; i++) {
+		if (fresh.v[i].ends_at_ms < now - SILENCE_KEEP_EXPIRED_MS) {
+			store_hash(h->store, key, fresh.v[i].id, NULL, 0, NULL,
+				   NULL);
+		}
+	}
+	free(key);
+	silences_fini(&h->silences);
+	h->silences = fresh;
+}
+
+void notify_refresh(struct hark *h)
+{
+	int64_t mono = timeutil_mono_ms();
+	struct refresh_ctx *c;
+	char *key;
+
+	if (h->replay || h->silences_refreshing ||
+	    mono < h->silences_refresh_ms) {
+		return;
+	}
+	h->silences_refresh_ms = mono + h->cfg->flush_interval_ms;
+	h->silences_refreshing = true;
+	c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->gen = h->silences_gen;
+	key = keys_silences_v2(h->cfg->prefix);
+	store_hash(h->store, key, NULL, NULL, 0, refresh_cb, c);
+	free(key);
+}
+
 /* ---- silences and history, read at start ---- */
+
+enum globals_kind {
+	GLOBALS_HISTORY,
+	GLOBALS_SILENCES,    /* the shared entries */
+	GLOBALS_SILENCES_V1, /* an older version's document, moved over */
+};
 
 struct globals_ctx {
 	struct hark *h;
-	bool alerts; /* else silences */
+	enum globals_kind kind;
 };
+
+/* The silences of an older version's document that the shared set lacks:
+ * kept and written into it. */
+static void silences_migrate(struct hark *h, const char *val, size_t len)
+{
+	struct silences old;
+	size_t before = h->silences.n;
+
+	silences_init(&old);
+	if (silences_decode(&old, val, len) < 0) {
+		log_warn("hark", "saved silences unreadable; starting "
+				 "without them");
+		return;
+	}
+	for (size_t i = 0; i < old.n && h->silences.n < SILENCE_MAX; i++) {
+		bool known = false;
+
+		for (size_t j = 0; j < h->silences.n; j++) {
+			known |= strcmp(h->silences.v[j].id, old.v[i].id) == 0;
+		}
+		if (!known) {
+			h->silences.v =
+				xreallocarray(h->silences.v, h->silences.n + 1,
+					      sizeof(*h->silences.v));
+			h->silences.v[h->silences.n++] = old.v[i];
+			memset(&old.v[i], 0, sizeof(old.v[i]));
+		}
+	}
+	for (size_t i = before; i < h->silences.n; i++) {
+		silence_put(h, &h->silences.v[i]);
+	}
+	silences_fini(&old);
+}
 
 static void globals_cb(void *arg, int status, const char *val, size_t len)
 {
 	struct globals_ctx *c = arg;
 	struct hark *h = c->h;
-	bool alerts = c->alerts;
+	enum globals_kind kind = c->kind;
 
 	free(c);
 	if (h->globals_loaded || h->phase != PHASE_LOADING) {
@@ -71,51 +219,65 @@ static void globals_cb(void *arg, int status, const char *val, size_t len)
 	if (status != 0) {
 		return; /* retried by the tick until the deadline */
 	}
-	if (alerts) {
+	switch (kind) {
+	case GLOBALS_HISTORY:
 		if (val != NULL && history_decode(&h->history, val, len) < 0) {
 			log_warn("hark", "saved alert history unreadable; "
 					 "starting without");
 		}
 		h->history_ok = true;
-	} else {
-		if (val != NULL &&
-		    silences_decode(&h->silences, val, len) < 0) {
-			log_warn("hark", "saved silences unreadable; starting "
-					 "without");
-		}
+		break;
+	case GLOBALS_SILENCES:
+		silences_merge(&h->silences, val != NULL ? val : "",
+			       val != NULL ? len : 0);
 		h->silences_ok = true;
+		break;
+	case GLOBALS_SILENCES_V1:
+		if (val != NULL) {
+			silences_migrate(h, val, len);
+		}
+		h->silences_v1_ok = true;
+		break;
 	}
-	h->globals_loaded = h->history_ok && h->silences_ok;
+	h->globals_loaded =
+		h->history_ok && h->silences_ok && h->silences_v1_ok;
 	if (h->globals_loaded && hark_all_loaded(h)) {
 		hark_begin_serving(h);
 	}
 }
 
+static void globals_read(struct hark *h, enum globals_kind kind, char *key)
+{
+	struct globals_ctx *c = xcalloc(1, sizeof(*c));
+
+	c->h = h;
+	c->kind = kind;
+	h->globals_inflight_n++;
+	if (kind == GLOBALS_SILENCES) {
+		store_hash(h->store, key, NULL, NULL, 0, globals_cb, c);
+	} else {
+		store_get(h->store, key, globals_cb, c);
+	}
+	free(key);
+}
+
 void notify_load(struct hark *h)
 {
-	struct globals_ctx *c;
-	char *key;
-
 	if (h->globals_loaded || h->globals_inflight) {
 		return;
 	}
 	h->globals_inflight = true;
+	/* the shared set first: the old document adds only what it lacks */
 	if (!h->silences_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		key = keys_silences(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
+		globals_read(h, GLOBALS_SILENCES,
+			     keys_silences_v2(h->cfg->prefix));
+	}
+	if (!h->silences_v1_ok) {
+		globals_read(h, GLOBALS_SILENCES_V1,
+			     keys_silences(h->cfg->prefix));
 	}
 	if (!h->history_ok) {
-		c = xcalloc(1, sizeof(*c));
-		c->h = h;
-		c->alerts = true;
-		key = keys_alerts(h->cfg->prefix);
-		h->globals_inflight_n++;
-		store_get(h->store, key, globals_cb, c);
-		free(key);
+		globals_read(h, GLOBALS_HISTORY, keys_alerts(h->cfg->prefix));
 	}
 }
 
@@ -158,7 +320,7 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 		h->silenced_total++;
 	}
 	history_add(&h->history, &he);
-	save_globals(h);
+	save_history(h);
 }
 
 /* The alert of rule r's result res over bucket b; labels (n_labels + 1),
@@ -478,7 +640,7 @@ int notify_silence_add(struct hark *h, const char *body, size_t len,
 	}
 	log_info("hark", "silence %s added: %s", id, text);
 	free(text);
-	save_globals(h);
+	silence_put(h, &h->silences.v[h->silences.n - 1]);
 	return 201;
 }
 
@@ -488,6 +650,10 @@ int notify_silence_expire(struct hark *h, const char *id)
 		return 404;
 	}
 	log_info("hark", "silence %s expired", id);
-	save_globals(h);
+	for (size_t i = 0; i < h->silences.n; i++) {
+		if (strcmp(h->silences.v[i].id, id) == 0) {
+			silence_put(h, &h->silences.v[i]);
+		}
+	}
 	return 200;
 }

@@ -51,6 +51,9 @@ void notify_repeat_arm(struct hark *h, struct rule_rt *r,
  */
 void notify_repeat_due(struct hark *h);
 
+/* Reads the shared silences again (every flush interval; a change made here
+ * meanwhile wins). */
+void notify_refresh(struct hark *h);
 /* At start: reads the saved silences and alert history (again each tick
  * until the store answers both); the daemon serves once they and every
  * rule's state are loaded. */

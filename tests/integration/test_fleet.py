@@ -6,6 +6,7 @@ figures a lone instance sends; one of them killed at 60 % of the stream
 (2.5 s after its last 202) is left out within seconds and nothing it
 answered is lost; GET /v1/cluster and /metrics show the members."""
 
+import json
 import os
 import signal
 import subprocess
@@ -145,10 +146,46 @@ class Fleet(H.HarkTestCase):
                             for r in rows), out.stdout)
         self.assertTrue(any(r.startswith(other["id"]) and " yes " in r for r in rows),
                         out.stdout)
+        # A silence added through one member holds on the other, and
+        # ends there when ended through the first.
+        st, _, raw = H.http_request(b.port, "POST", "/v1/silences", json.dumps(
+            {"rule": "brand", "duration": "2h", "comment": "deploy"}).encode(),
+            {"Content-Type": "application/json"})
+        self.assertEqual(st, 201, raw)
+        sid = json.loads(raw)["id"]
+
+        def silence_on(port):
+            st, body = H.get_json(port, "/v1/silences")
+            return {x["id"]: x["state"] for x in body["silences"]}.get(sid)
+
+        H.wait_until(lambda: silence_on(a.port) == "active", 10.0, 0.1, "the silence on a")
+        st, _, _ = H.http_request(a.port, "DELETE", "/v1/silences/" + sid)
+        self.assertEqual(st, 200)
+        H.wait_until(lambda: silence_on(b.port) == "expired", 10.0, 0.1, "ended on b")
+        self.assertEqual(silence_on(a.port), "expired")
+
         # b stops cleanly: it leaves at once, a sees one member.
         self.stop(b)
         H.wait_until(lambda: len(view()["members"]) == 1, 10.0, 0.1, "b left")
         self.stop(a)
+
+    def test_older_silences_moved_over(self):
+        # An older version kept the silences in one document: read at
+        # start, shared from then on.
+        port = self.redis()
+        sink = self.sink()
+        now = int(time.time())
+        old = {"silences": [{"id": "0123456789abcdef", "matchers": [
+            {"name": "rule", "value": "brand"}], "starts_at": H.rfc3339(now - 60),
+            "ends_at": H.rfc3339(now + 3600), "comment": "from v1", "created_by": "ops"}]}
+        H.redis_cmd(port, "SET", "hark:v1:silences", json.dumps(old))
+        h = self.harkd(CONF.format(port=port, sink=sink.url))
+        st, body = H.get_json(h.port, "/v1/silences")
+        self.assertEqual([(x["id"], x["state"], x["comment"]) for x in body["silences"]],
+                         [("0123456789abcdef", "active", "from v1")])
+        self.assertIsNotNone(H.redis_cmd(port, "HGET", "hark:{fleet}:v2:silences",
+                                         "0123456789abcdef"))
+        self.stop(h)
 
     def test_embedded_store_alone(self):
         sink = self.sink()
