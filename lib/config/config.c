@@ -273,6 +273,11 @@ static const struct key keys[] = {
 	 "recent mention ids remembered to drop duplicates (one set for all "
 	 "sources, sized by the largest; ids are told apart by dedupe_scope)",
 	 SRC(dedupe), .flags = F_MIN | F_MAX, .min = 1, .max = 50000000},
+	{S_SOURCE, "lease", T_BOOL, "false",
+	 "http-stream, sse: with several harkd on one Redis, only the holder "
+	 "of the source's lease reads it (taken over within seconds when it "
+	 "dies); what it counts goes to the shared totals",
+	 SRC(lease)},
 	{S_SOURCE, "dedupe_scope", T_STRING, NULL,
 	 "ids are unique within a scope: sources that read the same network "
 	 "share one; default: the source's name",
@@ -1507,6 +1512,7 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 	only_for(c, src, set, m, path, "token_file", web);
 	only_for(c, src, set, m, path, "stall_timeout", web);
 	only_for(c, src, set, m, path, "connect_timeout", web);
+	only_for(c, src, set, m, path, "lease", web);
 	only_for(c, src, set, m, path, "redis", redis);
 	only_for(c, src, set, m, path, "stream", redis);
 	only_for(c, src, set, m, path, "group", redis);

@@ -94,6 +94,7 @@ struct config_source {
 	int64_t dedupe;     /* recent ids remembered, default 100000;
 				* the one shared set uses the largest */
 	char *dedupe_scope; /* ids are unique within it; NULL: the name */
+	bool lease;         /* http-stream, sse: read by one fleet member */
 };
 
 enum config_receiver_type {

@@ -88,6 +88,11 @@ char *keys_members(const char *prefix)
 	return xasprintf("%s{fleet}:v2:members", prefix);
 }
 
+char *keys_lease(const char *prefix, const char *source)
+{
+	return xasprintf("%s{fleet}:v2:lease:%s", prefix, source);
+}
+
 char *keys_silences_v2(const char *prefix)
 {
 	return xasprintf("%s{fleet}:v2:silences", prefix);

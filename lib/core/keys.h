@@ -30,6 +30,8 @@ char *keys_alerts(const char *prefix);
  * notification of that bucket.
  */
 char *keys_members(const char *prefix);
+/* <prefix>{fleet}:v2:lease:<source>: the member reading a leased source. */
+char *keys_lease(const char *prefix, const char *source);
 /* <prefix>{fleet}:v2:silences: one entry per silence, id → its JSON. */
 char *keys_silences_v2(const char *prefix);
 char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,

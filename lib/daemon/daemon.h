@@ -126,6 +126,7 @@ struct hark {
 	struct source_http **streams;
 	struct source_redis **redis_sources;
 	struct source_http_multi *multi;
+	struct pulled_lease **leases; /* by source index; NULL: no lease */
 	/* recent ids, shared by pulled and file sources */
 	struct dedupe *dedupe;
 	struct source_env env;

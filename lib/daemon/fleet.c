@@ -19,6 +19,7 @@
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
 #include "daemon/evaluate.h"
+#include "daemon/pulled.h"
 #include "io/store.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -161,6 +162,11 @@ bool fleet_final(const struct hark *h, int64_t end_ms, int64_t lateness_ms)
 		f->others_ms - lateness_ms >= end_ms);
 }
 
+int64_t fleet_live_ms(const struct hark *h)
+{
+	return h->fleet != NULL ? h->fleet->live_ms : FLEET_LIVE_MIN_MS;
+}
+
 bool fleet_claims(const struct hark *h)
 {
 	return h->fleet != NULL;
@@ -245,7 +251,7 @@ void fleet_json(struct hark *h, struct buf *out)
 				    f != NULL ? f->base_ms : INT64_MIN,
 				    h->received, now));
 	}
-	cJSON_AddArrayToObject(root, "leases");
+	pulled_leases_json(h, cJSON_AddArrayToObject(root, "leases"));
 	text = cJSON_PrintUnformatted(root);
 	if (buf_append(out, text, strlen(text)) < 0) {
 		buf_reset(out);

@@ -51,6 +51,8 @@ void fleet_set_base(struct hark *h, int64_t base_ms);
  * no fleet, or while the store does not answer (the daemon goes on alone).
  */
 bool fleet_final(const struct hark *h, int64_t end_ms, int64_t lateness_ms);
+/* How long a member stays live without announcing (also a lease's time). */
+int64_t fleet_live_ms(const struct hark *h);
 /* Whether h should claim its notifications (there is a fleet). */
 bool fleet_claims(const struct hark *h);
 /* Leaves the fleet (at stop, after the last count writes). */

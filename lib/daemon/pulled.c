@@ -13,9 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "config/config.h"
 #include "core/keys.h"
+#include "daemon/counts.h"
 #include "daemon/daemon.h"
+#include "daemon/fleet.h"
 #include "daemon/intake.h"
 #include "io/ingest.h"
 #include "io/source.h"
@@ -51,9 +55,15 @@ static void source_flush_cb(void *arg)
 	hark_process(arg);
 }
 
-/* Disconnects every pulled source; queued mentions are dropped. */
+static void lease_free(struct hark *h, size_t i);
+
+/* Disconnects every pulled source (leases held given up); queued
+ * mentions are dropped. */
 static void stop_pulled_sources(struct hark *h)
 {
+	for (size_t i = 0; h->leases != NULL && i < h->cfg->n_sources; i++) {
+		lease_free(h, i);
+	}
 	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
 		source_http_free(h->streams[i]);
 		h->streams[i] = NULL;
@@ -62,6 +72,155 @@ static void stop_pulled_sources(struct hark *h)
 	}
 	source_http_multi_free(h->multi);
 	h->multi = NULL;
+}
+
+/* Connects the http-stream or sse source i. */
+static void start_stream(struct hark *h, size_t i)
+{
+	if (h->multi == NULL) {
+		h->multi = source_http_multi_new(h->base);
+	}
+	h->streams[i] = source_http_start(h->multi, &h->env, (int)i,
+					  &h->cfg->sources[i]);
+}
+
+/* ---- leases: one reader of a stream for a fleet ---- */
+
+/*
+ * A source with lease: true, on a store that several harkd share, is read
+ * only by the member holding <prefix>{fleet}:v2:lease:<source> (its id, by
+ * store_claim, kept for fleet_live_ms and renewed every flush interval):
+ * X allows one connection per app. The holder counts for everyone, the
+ * totals being shared. When it dies its lease expires and the next member
+ * to claim it connects: within fleet_live_ms and a flush interval. A holder
+ * that cannot renew for fleet_live_ms disconnects (another may hold the
+ * lease by then); one that stops gives it up at once.
+ */
+struct pulled_lease {
+	char *key;
+	bool held;
+	bool inflight;
+	int64_t next_ms;    /* monotonic: the next claim */
+	int64_t renewed_ms; /* monotonic: the last claim won */
+	char *holder;       /* as last read; NULL: none or unknown */
+};
+
+struct lease_ctx {
+	struct hark *h;
+	size_t source;
+};
+
+static void holder_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct lease_ctx *c = arg;
+	struct pulled_lease *l =
+		c->h->leases != NULL ? c->h->leases[c->source] : NULL;
+
+	free(c);
+	if (l == NULL || l->held) {
+		return;
+	}
+	free(l->holder);
+	l->holder = status == 0 && val != NULL ? xstrndup(val, len) : NULL;
+}
+
+static void lease_cb(void *arg, int status, long long won)
+{
+	struct lease_ctx *c = arg;
+	struct hark *h = c->h;
+	size_t i = c->source;
+	struct pulled_lease *l = h->leases != NULL ? h->leases[i] : NULL;
+	const char *name = h->cfg->sources[i].name;
+	int64_t mono = timeutil_mono_ms();
+
+	if (l == NULL || h->phase != PHASE_SERVING) {
+		free(c);
+		return;
+	}
+	l->inflight = false;
+	if (status == 0 && won == 1) {
+		free(c);
+		l->renewed_ms = mono;
+		if (!l->held) {
+			l->held = true;
+			free(l->holder);
+			l->holder = xstrdup(counts_writer(h->counts));
+			log_info("pulled", "source=%s lease taken: reading it",
+				 name);
+			start_stream(h, i);
+		}
+		return;
+	}
+	if (l->held &&
+	    (status == 0 || mono - l->renewed_ms > fleet_live_ms(h))) {
+		l->held = false;
+		log_warn("pulled", "source=%s lease %s: disconnecting", name,
+			 status == 0 ? "held by another instance"
+				     : "not renewed in time");
+		source_http_free(h->streams[i]);
+		h->streams[i] = NULL;
+	}
+	if (status == 0 && !l->held) {
+		store_get(h->store, l->key, holder_cb, c);
+		return;
+	}
+	free(c);
+}
+
+static void lease_step(struct hark *h, size_t i)
+{
+	struct pulled_lease *l = h->leases[i];
+	int64_t mono = timeutil_mono_ms();
+	struct lease_ctx *c;
+
+	if (l == NULL || l->inflight || mono < l->next_ms) {
+		return;
+	}
+	l->next_ms = mono + h->cfg->flush_interval_ms;
+	l->inflight = true;
+	c = xcalloc(1, sizeof(*c));
+	c->h = h;
+	c->source = i;
+	store_claim(h->store, l->key, counts_writer(h->counts),
+		    fleet_live_ms(h), lease_cb, c);
+}
+
+static void lease_free(struct hark *h, size_t i)
+{
+	struct pulled_lease *l = h->leases[i];
+
+	if (l == NULL) {
+		return;
+	}
+	if (l->held) {
+		store_release(h->store, l->key, counts_writer(h->counts), NULL,
+			      NULL);
+	}
+	free(l->key);
+	free(l->holder);
+	free(l);
+	h->leases[i] = NULL;
+}
+
+void pulled_leases_json(const struct hark *h, cJSON *arr)
+{
+	for (size_t i = 0; h->leases != NULL && i < h->cfg->n_sources; i++) {
+		const struct pulled_lease *l = h->leases[i];
+		cJSON *o;
+
+		if (l == NULL) {
+			continue;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "source", h->cfg->sources[i].name);
+		if (l->holder != NULL) {
+			cJSON_AddStringToObject(o, "holder", l->holder);
+		} else {
+			cJSON_AddNullToObject(o, "holder");
+		}
+		cJSON_AddBoolToObject(o, "self", l->held);
+		cJSON_AddItemToArray(arr, o);
+	}
 }
 
 /* Starts the http-stream, sse and redis-stream sources. */
@@ -81,11 +240,16 @@ static void start_pulled_sources(struct hark *h)
 		switch (src->type) {
 		case CONFIG_SOURCE_HTTP_STREAM:
 		case CONFIG_SOURCE_SSE:
-			if (h->multi == NULL) {
-				h->multi = source_http_multi_new(h->base);
+			if (src->lease && h->fleet != NULL) {
+				/* connected once its lease is held */
+				h->leases[i] =
+					xcalloc(1, sizeof(*h->leases[i]));
+				h->leases[i]->key =
+					keys_lease(cfg->prefix, src->name);
+				lease_step(h, i);
+				break;
 			}
-			h->streams[i] = source_http_start(h->multi, &h->env,
-							  (int)i, src);
+			start_stream(h, i);
 			break;
 		case CONFIG_SOURCE_REDIS_STREAM:
 			h->redis_sources[i] = source_redis_start(
@@ -264,6 +428,7 @@ void pulled_init(struct hark *h)
 	h->streams = xcalloc(cfg->n_sources + 1, sizeof(*h->streams));
 	h->redis_sources =
 		xcalloc(cfg->n_sources + 1, sizeof(*h->redis_sources));
+	h->leases = xcalloc(cfg->n_sources + 1, sizeof(*h->leases));
 }
 
 void pulled_start(struct hark *h)
@@ -275,6 +440,9 @@ void pulled_start(struct hark *h)
 
 void pulled_tick(struct hark *h)
 {
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		lease_step(h, i);
+	}
 	start_files(h);
 	save_file_positions(h);
 }
@@ -301,4 +469,5 @@ void pulled_fini(struct hark *h)
 	stop_pulled_sources(h);
 	free(h->streams);
 	free(h->redis_sources);
+	free(h->leases);
 }

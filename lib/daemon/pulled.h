@@ -9,6 +9,7 @@
 #define HARK_DAEMON_PULLED_H
 
 struct hark;
+struct cJSON;
 
 /* The per-source slots, one for each source of h's config (hark_new). */
 void pulled_init(struct hark *h);
@@ -22,6 +23,9 @@ void pulled_tick(struct hark *h);
 /* At stop: saves every file's position exactly, closes the files and
  * disconnects the pulled sources (queued mentions are dropped). */
 void pulled_stop(struct hark *h);
+/* GET /v1/cluster's leases: {"source","holder","self"} of each source
+ * read under a lease, added to arr. */
+void pulled_leases_json(const struct hark *h, struct cJSON *arr);
 /* Frees what pulled_init made and any source still running. */
 void pulled_fini(struct hark *h);
 

@@ -52,6 +52,12 @@ void store_claim(struct store *st, const char *key, const char *val,
 	st->ops->claim(st, key, val, ttl_ms, cb, arg);
 }
 
+void store_release(struct store *st, const char *key, const char *val,
+		   store_int_fn *cb, void *arg)
+{
+	st->ops->release(st, key, val, cb, arg);
+}
+
 bool store_up(const struct store *st)
 {
 	return st->ops->up(st);

@@ -87,11 +87,16 @@ void store_hash(struct store *st, const char *key, const char *field,
 		const char *value, int64_t ttl_ms, store_str_fn *cb, void *arg);
 /*
  * SET key val NX PX ttl_ms: value 1 when this call set key, or key already
- * held val (a retried claim of the same owner), 0 when another owner holds
- * it. One atomic step.
+ * held val (a retried claim, or a lease renewed, by the same owner: its
+ * expiry is then set to ttl_ms again), 0 when another owner holds it. One
+ * atomic step.
  */
 void store_claim(struct store *st, const char *key, const char *val,
 		 int64_t ttl_ms, store_int_fn *cb, void *arg);
+/* Deletes key if it holds val (an owner giving a claim up): value 1 when
+ * it did, 0 when another owner holds it or none. cb may be NULL. */
+void store_release(struct store *st, const char *key, const char *val,
+		   store_int_fn *cb, void *arg);
 
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);

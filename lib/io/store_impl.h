@@ -32,6 +32,8 @@ struct store_ops {
 		     void *arg);
 	void (*claim)(struct store *st, const char *key, const char *val,
 		      int64_t ttl_ms, store_int_fn *cb, void *arg);
+	void (*release)(struct store *st, const char *key, const char *val,
+			store_int_fn *cb, void *arg);
 	bool (*up)(const struct store *st);
 	size_t (*pending)(const struct store *st);
 	void (*close)(struct store *st, store_done_fn *done, void *arg);

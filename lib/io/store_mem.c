@@ -577,9 +577,13 @@ static void mem_claim(struct store *st, const char *key, const char *val,
 	struct entry *e = lookup(ms, key, strlen(key), now_ms);
 
 	if (e != NULL) {
-		complete_int(ms, cb, arg, ms->closing ? -1 : 0,
-			     e->vlen == strlen(val) &&
-				     memcmp(e->val, val, e->vlen) == 0);
+		bool mine = e->vlen == strlen(val) &&
+			    memcmp(e->val, val, e->vlen) == 0;
+
+		if (mine && ttl_ms > 0 && !ms->closing) {
+			e->expire_at_ms = now_ms + ttl_ms;
+		}
+		complete_int(ms, cb, arg, ms->closing ? -1 : 0, mine);
 		return;
 	}
 	e = writable(ms, key, now_ms, cb, arg);
@@ -589,6 +593,26 @@ static void mem_claim(struct store *st, const char *key, const char *val,
 	entry_set_val(e, val, strlen(val));
 	e->expire_at_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
 	complete_int(ms, cb, arg, 0, 1);
+}
+
+static void mem_release(struct store *st, const char *key, const char *val,
+			store_int_fn *cb, void *arg)
+{
+	struct store_mem *ms = (struct store_mem *)st;
+	struct entry *e = lookup(ms, key, strlen(key), timeutil_now_ms());
+	bool mine = e != NULL && e->vlen == strlen(val) &&
+		    memcmp(e->val, val, e->vlen) == 0;
+
+	if (ms->closing) {
+		complete_int(ms, cb, arg, -1, 0);
+		return;
+	}
+	if (mine) {
+		/* expired now; the sweep frees it */
+		e->expire_at_ms = 1;
+		ms->writes++;
+	}
+	complete_int(ms, cb, arg, 0, mine);
 }
 
 static bool mem_up(const struct store *st)
@@ -1013,6 +1037,7 @@ static const struct store_ops mem_ops = {
 	.get = mem_get,
 	.hash = mem_hash,
 	.claim = mem_claim,
+	.release = mem_release,
 	.up = mem_up,
 	.pending = mem_pending,
 	.close = mem_close,

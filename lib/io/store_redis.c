@@ -635,7 +635,10 @@ static void redis_hash(struct store *st, const char *key, const char *field,
 /* store_claim: the owner's own value counts as claimed (a retry). */
 static const char claim_lua[] =
 	"local v = redis.call('GET', KEYS[1]) "
-	"if v == ARGV[1] then return 1 end "
+	"if v == ARGV[1] then "
+	"if tonumber(ARGV[2]) > 0 then "
+	"redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+	"return 1 end "
 	"if v then return 0 end "
 	"if tonumber(ARGV[2]) > 0 then "
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
@@ -652,6 +655,26 @@ static void redis_claim(struct store *st, const char *key, const char *val,
 	    redisAsyncCommand(rs->ac, reply_cb, c, "EVAL %s 1 %s %s %lld",
 			      claim_lua, key, val,
 			      (long long)ttl_ms) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
+static const char release_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"redis.call('DEL', KEYS[1]) return 1 end "
+	"return 0";
+
+static void redis_release(struct store *st, const char *key, const char *val,
+			  store_int_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
+
+	if (!can_send(rs) ||
+	    redisAsyncCommand(rs->ac, reply_cb, c, "EVAL %s 1 %s %s",
+			      release_lua, key, val) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -735,6 +758,7 @@ static const struct store_ops redis_ops = {
 	.get = redis_get,
 	.hash = redis_hash,
 	.claim = redis_claim,
+	.release = redis_release,
 	.up = redis_up,
 	.pending = redis_pending,
 	.close = redis_close,

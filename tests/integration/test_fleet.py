@@ -16,6 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 import test_resilience as R  # noqa: E402
+import test_sources as S  # noqa: E402
 
 # The resilience tests' daemon (a webhook with resolves, the brand rule
 # over 5-minute buckets), on one Redis.
@@ -24,6 +25,50 @@ CONF = R.CONF.replace("{store}", 'store:\n  redis: "redis://127.0.0.1:{port}/0"\
 
 def chunks(lines, n):
     return [lines[i:i + n] for i in range(0, len(lines), n)]
+
+
+def endless(k, handler, rec):
+    """ScriptServer's play: one flat mention every 10 ms, ids counting up
+    per connection, stamped now, until the reader goes."""
+    S.start_stream(handler, "application/x-ndjson")
+    for i in range(10 ** 9):
+        S.chunk(handler, rec, json.dumps({"id": "c%d-%d" % (k, i), "text": "blablacar %d" % i,
+                                          "created_at": H.rfc3339(time.time())}) + "\n")
+        time.sleep(0.01)
+
+
+def open_at_once(recs):
+    """The most connections open at the same time."""
+    ev = sorted([(r["start"], 1) for r in recs] +
+                [(r["end"], -1) for r in recs if r["end"] is not None])
+    most = n = 0
+    for _, d in ev:
+        n += d
+        most = max(most, n)
+    return most
+
+
+LEASED = """\
+store:
+  redis: "redis://127.0.0.1:{port}/0"
+http:
+  listen: "127.0.0.1:@PORT@"
+sources:
+  - name: x
+    type: http-stream
+    url: "{url}"
+    format: flat
+    lease: true
+receivers:
+  - name: log
+    type: log
+rules:
+  - name: brand
+    match:
+      any: ["blablacar"]
+    bucket: 1m
+    notify: [log]
+"""
 
 
 class Fleet(H.HarkTestCase):
@@ -168,6 +213,51 @@ class Fleet(H.HarkTestCase):
         self.stop(b)
         H.wait_until(lambda: len(view()["members"]) == 1, 10.0, 0.1, "b left")
         self.stop(a)
+
+    def test_leased_stream(self):
+        # Two instances, one stream that allows one connection: only the
+        # lease holder reads it; killed, the other takes over in seconds.
+        port = self.redis()
+        st = S.ScriptServer(endless)
+        self.addCleanup(st.close)
+
+        def reading():
+            return [r for r in st.records() if r["end"] is None]
+
+        conf = LEASED.format(port=port, url="http://127.0.0.1:%d/x" % st.port)
+        hs = [self.harkd(conf), self.harkd(conf)]
+        H.wait_until(lambda: len(reading()) == 1, 15.0, 0.05, "one reader")
+        time.sleep(3.0)  # renewals go by: still one
+        self.assertEqual(len(st.records()), 1)
+
+        def holder(h):
+            leases = H.get_json(h.port, "/v1/cluster")[1]["leases"]
+            self.assertEqual([x["source"] for x in leases], ["x"])
+            return leases[0]
+
+        held = [i for i, h in enumerate(hs) if holder(h)["self"]]
+        self.assertEqual(len(held), 1)
+        a, b = hs[held[0]], hs[1 - held[0]]
+        self.assertEqual(H.wait_until(lambda: holder(b)["holder"], 5.0, 0.1, "holder seen"),
+                         H.get_json(a.port, "/v1/cluster")[1]["instance"])
+        self.assertGreater(H.rule_info(a.port, "brand")["matched_total"], 100)
+        self.assertEqual(H.rule_info(b.port, "brand").get("matched_total", 0), 0)
+
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        t0 = time.monotonic()
+        H.wait_until(lambda: len(st.records()) == 2 and len(reading()) == 1, 20.0, 0.05,
+                     "the other instance reading")
+        took = time.monotonic() - t0
+        sys.stdout.write("lease taken over in %.1f s\n" % took)
+        self.assertLess(took, 10.0)
+        self.assertTrue(holder(b)["self"])
+        H.wait_until(lambda: H.rule_info(b.port, "brand").get("matched_total", 0) > 100,
+                     10.0, 0.1, "b counting")
+        self.assertEqual(open_at_once(st.records()), 1)
+        # A clean stop gives the lease up at once (nobody else here).
+        self.stop(b)
+        self.assertIsNone(H.redis_cmd(port, "GET", "hark:{fleet}:v2:lease:x"))
 
     def test_older_silences_moved_over(self):
         # An older version kept the silences in one document: read at

@@ -416,6 +416,22 @@ static void check_hash_claim(struct loop *l, struct store *st)
 	store_claim(st, "hark:{r}:claim:1", "you", 60000, int_cb, &c[2]);
 	store_claim(st, "hark:{r}:claim:2", "you", 60000, int_cb, &c[3]);
 	CHECK(WAIT_FOR(l, c[3].calls > 0, 2000));
+	/* released only by its owner; then anyone's again */
+	{
+		struct res rl[3] = {{0}};
+		struct res again = {0};
+
+		store_release(st, "hark:{r}:claim:1", "you", int_cb, &rl[0]);
+		store_release(st, "hark:{r}:claim:1", "me", int_cb, &rl[1]);
+		store_release(st, "hark:{r}:claim:1", "me", int_cb, &rl[2]);
+		store_claim(st, "hark:{r}:claim:1", "you", 60000, int_cb,
+			    &again);
+		CHECK(WAIT_FOR(l, again.calls > 0, 2000));
+		CHECK_INT(rl[0].value, 0);
+		CHECK_INT(rl[1].value, 1);
+		CHECK_INT(rl[2].value, 0);
+		CHECK_INT(again.value, 1);
+	}
 	for (int i = 0; i < 6; i++) {
 		CHECK_INT(h[i].status, 0);
 	}
