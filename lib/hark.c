@@ -209,6 +209,10 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	if (cfg->redis_url != NULL) {
 		h->store = store_redis_new(base, cfg->redis_url,
 					   cfg->store_timeout_ms, err, errlen);
+	} else if (cfg->sentinel.master != NULL) {
+		h->store =
+			store_sentinel_new(base, &cfg->sentinel,
+					   cfg->store_timeout_ms, err, errlen);
 	} else {
 		h->store = store_mem_new(base, cfg->snapshot_path, err, errlen);
 		if (h->store != NULL) {

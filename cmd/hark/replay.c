@@ -507,8 +507,7 @@ static int replay_mentions(struct config *cfg, const char *only_rule,
 
 	memset(&o, 0, sizeof(o));
 	/* Offline: the embedded store, nothing read from or saved to disk. */
-	free(cfg->redis_url);
-	cfg->redis_url = NULL;
+	config_use_embedded_store(cfg);
 	free(cfg->snapshot_path);
 	cfg->snapshot_path = NULL;
 	log_set_level(LOG_LEVEL_WARN);

@@ -103,8 +103,7 @@ static int check_only(struct config *cfg)
 	 * touching the snapshot or Redis by giving it an unused store.
 	 * hark_new takes cfg, also when it fails. */
 	cfg->snapshot_path = NULL;
-	free(cfg->redis_url);
-	cfg->redis_url = NULL;
+	config_use_embedded_store(cfg);
 	free(snapshot);
 	h = hark_new(base, cfg, err, sizeof(err));
 	if (h == NULL) {

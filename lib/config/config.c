@@ -54,6 +54,7 @@ enum sect {
 	S_NONE, /* a list or map of plain strings, not of sections */
 	S_TOP,
 	S_STORE,
+	S_SENTINEL, /* store.sentinel: fields of struct config too */
 	S_HTTP,
 	S_SOURCE,
 	S_RECEIVER,
@@ -160,6 +161,10 @@ static const struct key keys[] = {
 	 "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or "
 	 "unix:///PATH[?db=N]; absent: embedded store",
 	 CFG(redis_url)},
+	{S_STORE, "sentinel", T_MAP, NULL,
+	 "Redis through Sentinel: {master, nodes, password, "
+	 "sentinel_password, db}; instead of redis",
+	 .child = S_SENTINEL},
 	{S_STORE, "prefix", T_STRING, "hark:", "prefix of every Redis key",
 	 CFG(prefix)},
 	{S_STORE, "timeout", T_DURATION, "2s", "Redis command timeout",
@@ -179,6 +184,23 @@ static const struct key keys[] = {
 	 "(a forked child), so that a crash loses at most that; 0s: only at "
 	 "stop",
 	 CFG(snapshot_interval_ms), .flags = F_MIN, .min = 0},
+
+	{S_SENTINEL, "master", T_STRING, NULL,
+	 "the primary's name the sentinels watch (required)",
+	 CFG(sentinel.master)},
+	{S_SENTINEL, "nodes", T_LIST, NULL,
+	 "HOST:PORT of the sentinels, asked in order (at least one)",
+	 CFG(sentinel.nodes),
+	 .off_n = offsetof(struct config, sentinel.n_nodes), .child = S_NONE,
+	 .max_items = CONFIG_MAX_SENTINELS},
+	{S_SENTINEL, "password", T_STRING, NULL,
+	 "AUTH on the primary (the data nodes); use ${VAR}",
+	 CFG(sentinel.password)},
+	{S_SENTINEL, "sentinel_password", T_STRING, NULL,
+	 "AUTH on the sentinels; use ${VAR}", CFG(sentinel.sentinel_password)},
+	{S_SENTINEL, "db", T_INT, "0", "database SELECTed on the primary",
+	 CFG(sentinel.db), .flags = F_MIN | F_MAX, .min = 0,
+	 .max = REDIS_URL_MAX_DB},
 
 	{S_HTTP, "listen", T_STRING, "127.0.0.1:8686",
 	 "HOST:PORT of the HTTP API", CFG(listen)},
@@ -1426,7 +1448,107 @@ static void check_redis_url(struct ctx *c, const struct yaml_value *m,
 	redis_url_fini(&u);
 }
 
-static void check_store(struct ctx *c, const struct yaml_value *m,
+/* An empty string ("${VAR}" left unset) reads as the key's absence. */
+static void empty_is_unset(char **s)
+{
+	if (*s != NULL && (*s)[0] == '\0') {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+static void check_sentinel(struct ctx *c, uint32_t set,
+			   const struct yaml_value *m, const char *path,
+			   int line, int col)
+{
+	struct config_sentinel *sc = &c->cfg->sentinel;
+	const struct yaml_value *nv = value_of(m, "nodes");
+	struct redis_url u;
+	char why[200];
+
+	empty_is_unset(&sc->password);
+	empty_is_unset(&sc->sentinel_password);
+	if (m == NULL) {
+		return; /* no sentinel block: its defaults only */
+	}
+	if (!was_set(S_SENTINEL, set, "master")) {
+		problem(c, line, col, path, "missing required key \"master\"");
+	} else if (sc->master[0] == '\0') {
+		key_problem(c, m, path, "master", "must not be empty");
+	}
+	if (!was_set(S_SENTINEL, set, "nodes")) {
+		problem(c, line, col, path,
+			"missing required key \"nodes\" (expected a list of "
+			"HOST:PORT)");
+		return;
+	}
+	if (nv->kind != YAML_VALUE_SEQ) {
+		return; /* already reported */
+	}
+	if (sc->n_nodes == 0) {
+		key_problem(c, m, path, "nodes",
+			    "must not be empty (expected at least one "
+			    "HOST:PORT)");
+	}
+	for (size_t i = 0; i < sc->n_nodes; i++) {
+		char *ipath;
+
+		if (sc->nodes[i] == NULL) {
+			continue; /* already reported */
+		}
+		if (redis_addr_parse(&u, sc->nodes[i], why, sizeof(why)) == 0) {
+			redis_url_fini(&u);
+			continue;
+		}
+		ipath = xasprintf("%s.nodes[%zu]", path, i);
+		problem(c, nv->items[i]->line, nv->items[i]->col, ipath,
+			"invalid sentinel address: %s", why);
+		free(ipath);
+	}
+}
+
+/*
+ * The Redis the store talks to: at most one of these keys (store.cluster
+ * joins them when it comes). An empty value counts as absent. The first
+ * in the file stands; each other one is the problem.
+ */
+static void check_store_backend(struct ctx *c, uint32_t set,
+				const struct yaml_value *m, const char *path)
+{
+	const struct config *cfg = c->cfg;
+	const char *first = NULL;
+	int first_line = 0;
+	const struct {
+		const char *key;
+		bool given;
+	} backends[] = {
+		{"redis", cfg->redis_url != NULL},
+		{"sentinel", was_set(S_STORE, set, "sentinel")},
+	};
+	const size_t n = sizeof(backends) / sizeof(backends[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		int line = backends[i].given
+				   ? yaml_map_find(m, backends[i].key)->line
+				   : 0;
+
+		if (backends[i].given && (first == NULL || line < first_line)) {
+			first = backends[i].key;
+			first_line = line;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!backends[i].given || backends[i].key == first) {
+			continue;
+		}
+		key_problem(c, m, path, backends[i].key,
+			    "give one of store.%s and store.%s, not both (a "
+			    "store talks to one Redis)",
+			    first, backends[i].key);
+	}
+}
+
+static void check_store(struct ctx *c, uint32_t set, const struct yaml_value *m,
 			const char *path)
 {
 	struct config *cfg = c->cfg;
@@ -1434,13 +1556,11 @@ static void check_store(struct ctx *c, const struct yaml_value *m,
 	char *p;
 
 	/* "${REDIS_URL}" left unset means the embedded store, like absence */
-	if (cfg->redis_url != NULL && cfg->redis_url[0] == '\0') {
-		free(cfg->redis_url);
-		cfg->redis_url = NULL;
-	}
+	empty_is_unset(&cfg->redis_url);
 	if (cfg->redis_url != NULL) {
 		check_redis_url(c, m, path, cfg->redis_url);
 	}
+	check_store_backend(c, set, m, path);
 	if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] == '\0') {
 		key_problem(c, m, path, "snapshot", "must not be empty");
 	} else if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] != '/') {
@@ -1568,7 +1688,15 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 				"for type redis-stream)");
 		}
 		if (!was_set(S_SOURCE, set, "redis") &&
-		    c->cfg->redis_url == NULL) {
+		    c->cfg->sentinel.master != NULL) {
+			/* Its consumer group would need the failover
+			 * followed too; it is not (yet). */
+			problem(c, line, col, path,
+				"type redis-stream needs its own \"redis\" "
+				"URL with store.sentinel (the stream's Redis "
+				"is not found through the sentinels)");
+		} else if (!was_set(S_SOURCE, set, "redis") &&
+			   c->cfg->redis_url == NULL) {
 			problem(c, line, col, path,
 				"type redis-stream needs \"redis\" here or "
 				"store.redis");
@@ -2019,7 +2147,10 @@ static uint32_t walk_map(struct ctx *c, enum sect s, void *base,
 	}
 	switch (s) {
 	case S_STORE:
-		check_store(c, m, path);
+		check_store(c, set, m, path);
+		break;
+	case S_SENTINEL:
+		check_sentinel(c, set, m, path, line, col);
 		break;
 	case S_HTTP:
 		check_http(c, set, m, path);
@@ -2252,11 +2383,24 @@ fail:
 	return -1;
 }
 
+static void sentinel_fini(struct config_sentinel *sc)
+{
+	free(sc->master);
+	for (size_t i = 0; i < sc->n_nodes; i++) {
+		free(sc->nodes[i]);
+	}
+	free(sc->nodes);
+	free(sc->password);
+	free(sc->sentinel_password);
+	memset(sc, 0, sizeof(*sc));
+}
+
 void config_fini(struct config *cfg)
 {
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg->redis_url);
+	sentinel_fini(&cfg->sentinel);
 	free(cfg->prefix);
 	free(cfg->snapshot_path);
 	free(cfg->listen);
@@ -2340,6 +2484,13 @@ void config_fini(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+void config_use_embedded_store(struct config *cfg)
+{
+	free(cfg->redis_url);
+	cfg->redis_url = NULL;
+	sentinel_fini(&cfg->sentinel);
+}
+
 long config_find_rule(const struct config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_rules; i++) {
@@ -2378,6 +2529,8 @@ static const char *section_prefix(enum sect s)
 	switch (s) {
 	case S_STORE:
 		return "store.";
+	case S_SENTINEL:
+		return "store.sentinel.";
 	case S_HTTP:
 		return "http.";
 	case S_SOURCE:

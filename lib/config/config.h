@@ -215,15 +215,32 @@ struct config_rule {
 	size_t n_labels;
 };
 
+/* "store.sentinel": the Redis primary named by Redis Sentinel. */
+struct config_sentinel {
+	char *master; /* "master": the name the sentinels watch;
+				  * NULL: no sentinel block */
+	char **nodes; /* "nodes": "HOST:PORT" of each sentinel,
+				  * asked in this order; owned */
+	size_t n_nodes;
+	char *password;          /* "password": AUTH on the data nodes */
+	char *sentinel_password; /* "sentinel_password": AUTH on the
+				  * sentinels */
+	int64_t db;              /* "db": SELECT on the primary, default 0 */
+};
+
+#define CONFIG_MAX_SENTINELS 32
+
 struct config {
 	char *path; /* the file as given */
 	char *dir;  /* its directory, for relative paths */
 
-	/* store: absent block or no "redis" key → embedded store */
-	char *redis_url;           /* NULL: embedded */
-	char *prefix;              /* "prefix", default "hark:" */
-	int64_t store_timeout_ms;  /* "store.timeout", default 2s */
-	int64_t retention_ms;      /* "store.retention", default 8d */
+	/* store: absent block or neither "redis" nor "sentinel" → embedded
+	 * store; at most one of them is set */
+	char *redis_url;                 /* NULL: embedded or sentinel */
+	struct config_sentinel sentinel; /* master NULL: not used */
+	char *prefix;                    /* "prefix", default "hark:" */
+	int64_t store_timeout_ms;        /* "store.timeout", default 2s */
+	int64_t retention_ms;            /* "store.retention", default 8d */
 	int64_t flush_interval_ms; /* "store.flush_interval", default 1s */
 	char *snapshot_path; /* "store.snapshot", default ./hark.snapshot */
 	int64_t snapshot_interval_ms; /* "store.snapshot_interval", default 30s */
@@ -267,6 +284,9 @@ int config_parse(struct config *cfg, const char *path, const char *text,
 int config_load(struct config *cfg, const char *path,
 		struct diag *d) HARK_MUST_CHECK;
 void config_fini(struct config *cfg);
+/* Drops store.redis and store.sentinel: the embedded store is used (the
+ * offline checks and replays). */
+void config_use_embedded_store(struct config *cfg);
 /* Index of the receiver or rule with that name, or -1. */
 long config_find_receiver(const struct config *cfg, const char *name);
 long config_find_rule(const struct config *cfg, const char *name);

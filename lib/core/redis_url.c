@@ -343,6 +343,35 @@ int redis_url_parse(struct redis_url *u, const char *url, char *err,
 	return rc;
 }
 
+int redis_addr_parse(struct redis_url *u, const char *addr, char *err,
+		     size_t errlen)
+{
+	const char *colon;
+	const char *close;
+
+	memset(u, 0, sizeof(*u));
+	if (addr == NULL || addr[0] == '\0') {
+		return fail(err, errlen, "empty address (expected HOST:PORT)");
+	}
+	if (strpbrk(addr, "/@?") != NULL) {
+		return fail(err, errlen,
+			    "expected HOST:PORT, without a scheme, a password "
+			    "or a path");
+	}
+	colon = strrchr(addr, ':');
+	close = strrchr(addr, ']');
+	if (colon == NULL || (close != NULL && colon < close)) {
+		return fail(err, errlen,
+			    "missing port (expected HOST:PORT, e.g. "
+			    "10.0.0.1:26379 or [::1]:26379)");
+	}
+	if (parse_hostport(u, addr, strlen(addr), err, errlen) != 0) {
+		redis_url_fini(u);
+		return -1;
+	}
+	return 0;
+}
+
 void redis_url_fini(struct redis_url *u)
 {
 	free(u->host);

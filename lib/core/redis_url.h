@@ -39,6 +39,12 @@ struct redis_url {
  */
 int redis_url_parse(struct redis_url *u, const char *url, char *err,
 		    size_t errlen) HARK_MUST_CHECK;
+/*
+ * Parses "HOST:PORT" (a Sentinel's address: host as above, the port
+ * required) into u's host, port and addr, like redis_url_parse.
+ */
+int redis_addr_parse(struct redis_url *u, const char *addr, char *err,
+		     size_t errlen) HARK_MUST_CHECK;
 void redis_url_fini(struct redis_url *u);
 
 #endif

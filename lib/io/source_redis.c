@@ -9,8 +9,6 @@
  */
 #include "io/source_redis.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 #include "config/config.h"
 #include "core/backoff.h"
 #include "core/redis_url.h"
+#include "io/netaddr.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -59,35 +58,6 @@ struct source_redis {
 
 static void start_connect(struct source_redis *s);
 static void send_read(struct source_redis *s);
-
-/* As store_redis.c: hiredis 0.14 resolves names with a blocking call, so
- * resolve once while starting, before the loop runs. */
-static void resolve_once(struct source_redis *s)
-{
-	struct addrinfo hints, *res = NULL;
-	char ip[INET6_ADDRSTRLEN];
-	const void *a;
-
-	if (s->url.host == NULL) {
-		return;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(s->url.host, NULL, &hints, &res) != 0 || res == NULL) {
-		return;
-	}
-	if (res->ai_family == AF_INET) {
-		a = &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr;
-	} else {
-		a = &((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr;
-	}
-	if (inet_ntop(res->ai_family, a, ip, sizeof(ip)) != NULL) {
-		free(s->url.host);
-		s->url.host = xstrdup(ip);
-	}
-	freeaddrinfo(res);
-}
 
 static uint32_t next_rnd(struct source_redis *s)
 {
@@ -489,7 +459,7 @@ struct source_redis *source_redis_start(const struct source_env *env, int index,
 		free(s);
 		return NULL;
 	}
-	resolve_once(s);
+	netaddr_resolve_once(&s->url.host);
 	if (cfg->consumer != NULL && cfg->consumer[0] != '\0') {
 		s->consumer = xstrdup(cfg->consumer);
 	} else {

@@ -18,6 +18,7 @@
 
 #include "util/xalloc.h"
 
+struct config_sentinel;
 struct event_base;
 struct store;
 
@@ -34,6 +35,16 @@ typedef void store_done_fn(void *arg);
  */
 struct store *store_redis_new(struct event_base *base, const char *url,
 			      int64_t timeout_ms, char *err, size_t errlen);
+/*
+ * Connects to the primary that Redis Sentinel names for sc->master
+ * (borrowed; copied): asks sc->nodes in order, connects, checks ROLE is
+ * master, and on a drop, a command timeout or a READONLY reply asks
+ * again, with the same backoff. NULL with a reason in err when sc names
+ * no master or no node (config.c refuses those first).
+ */
+struct store *store_sentinel_new(struct event_base *base,
+				 const struct config_sentinel *sc,
+				 int64_t timeout_ms, char *err, size_t errlen);
 /*
  * The embedded store. Loads snapshot_path if it exists (a corrupt file is
  * an error: NULL with the reason in err); saves it on store_close.

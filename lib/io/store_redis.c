@@ -2,14 +2,13 @@
 /*
  * The Redis store: hiredis 0.14 async on the libevent loop, with our own
  * per-command timeout (hiredis 0.14 has none), AUTH/SELECT pipelined on
- * connect, and reconnect with backoff while down. Loop thread only; key
- * names come from the caller (core/keys.c).
+ * connect, and reconnect with backoff while down. Through Sentinel, each
+ * connect first asks the sentinels for the primary (io/sentinel.c) and
+ * checks it with ROLE; a drop, a timeout or a READONLY reply asks again.
+ * Loop thread only; key names come from the caller (core/keys.c).
  */
 #include "io/store.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,10 @@
 #include <hiredis/hiredis.h>
 
 #include "core/backoff.h"
+#include "config/config.h"
 #include "core/redis_url.h"
+#include "io/netaddr.h"
+#include "io/sentinel.h"
 #include "io/store_impl.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -32,6 +34,16 @@
 /* A connect gets at least this long even with a short command timeout. */
 #define CONNECT_MIN_TIMEOUT_MS 1000
 #define DEFAULT_TIMEOUT_MS 2000
+/*
+ * Through Sentinel, the count writes a primary acknowledged in the last
+ * minute (at most this many) are sent again to the next primary: Redis
+ * replicates asynchronously, so a failover can lose what the old one
+ * acknowledged last, and a closed bucket's count is written only once.
+ * Count writes only rise, so sending one again never changes a count
+ * that did reach the new primary.
+ */
+#define REPLAY_MAX 65536
+#define REPLAY_WINDOW_MS 60000
 
 enum cmd_kind {
 	CMD_INT,
@@ -44,8 +56,19 @@ enum cmd_kind {
  * disconnect); a command that never reached hiredis sits on the fail
  * queue and is freed by fail_run_cb.
  */
+/* A count write a primary acknowledged, to send again after a failover. */
+struct acked {
+	char *key;
+	char *field;
+	long long value;
+	int64_t ttl_ms;
+	int64_t at_ms; /* monotonic: when it was acknowledged */
+};
+
 struct cmd {
 	struct store_redis *rs; /* borrowed */
+	struct acked *rec;      /* owned; a count write to keep once
+				 * acknowledged (through Sentinel); or NULL */
 	struct event *timer;    /* owned; NULL until sent */
 	enum cmd_kind kind;
 	store_int_fn *int_cb;
@@ -57,6 +80,7 @@ struct cmd {
 
 enum conn_state {
 	CONN_DOWN,
+	CONN_RESOLVING,  /* asking the sentinels where the primary is */
 	CONN_CONNECTING, /* TCP connect or AUTH/SELECT still running */
 	CONN_UP,
 };
@@ -64,8 +88,16 @@ enum conn_state {
 struct store_redis {
 	struct store st;
 	struct event_base *base; /* borrowed */
-	struct redis_url url;    /* host resolved once at start */
+	struct redis_url url;    /* host resolved once at start; through
+				  * Sentinel: the primary last named */
 	int64_t timeout_ms;
+	struct sentinel *sentinel; /* owned; NULL: url is fixed */
+	char *master;              /* the name the sentinels watch */
+	bool master_logged;        /* "sentinel master" said since up */
+	char last_primary[160];    /* addr of the last primary we were up on */
+	struct acked *acked;       /* owned ring of REPLAY_MAX, or NULL */
+	size_t acked_head;
+	size_t acked_len;
 
 	redisAsyncContext *ac; /* owned by hiredis; cleared on disconnect */
 	enum conn_state state;
@@ -74,7 +106,7 @@ struct store_redis {
 	bool down_logged; /* "redis down" already said for this outage */
 	unsigned attempt;
 	uint32_t rnd;
-	char reason[160];
+	char reason[512];
 
 	struct event *conn_timer; /* reconnect delay, or connect timeout */
 	struct event *drop_ev;    /* drops the link outside hiredis callbacks */
@@ -91,6 +123,8 @@ struct store_redis {
 
 static const struct timeval zero_tv = {0, 0};
 
+static void replay_acked(struct store_redis *rs);
+
 static uint32_t next_rand(struct store_redis *rs)
 {
 	uint32_t x = rs->rnd;
@@ -100,6 +134,60 @@ static uint32_t next_rand(struct store_redis *rs)
 	x ^= x << 5;
 	rs->rnd = x;
 	return x;
+}
+
+static void acked_free(struct acked *a)
+{
+	if (a == NULL) {
+		return;
+	}
+	free(a->key);
+	free(a->field);
+	free(a);
+}
+
+static void acked_clear(struct acked *a)
+{
+	free(a->key);
+	free(a->field);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Drops what is older than the window, and the oldest when full. */
+static void acked_trim(struct store_redis *rs, int64_t now_ms)
+{
+	while (rs->acked_len > 0) {
+		struct acked *a = &rs->acked[rs->acked_head];
+
+		if (rs->acked_len < REPLAY_MAX &&
+		    now_ms - a->at_ms <= REPLAY_WINDOW_MS) {
+			break;
+		}
+		acked_clear(a);
+		rs->acked_head = (rs->acked_head + 1) % REPLAY_MAX;
+		rs->acked_len--;
+	}
+}
+
+/* Takes a (its strings; the struct is freed). */
+static void acked_keep(struct store_redis *rs, struct acked *a)
+{
+	int64_t now_ms = timeutil_mono_ms();
+
+	if (rs->acked == NULL) {
+		rs->acked = xcalloc(REPLAY_MAX, sizeof(*rs->acked));
+	}
+	acked_trim(rs, now_ms);
+	a->at_ms = now_ms;
+	rs->acked[(rs->acked_head + rs->acked_len) % REPLAY_MAX] = *a;
+	rs->acked_len++;
+	free(a);
+}
+
+static void cmd_free(struct cmd *c)
+{
+	acked_free(c->rec);
+	free(c);
 }
 
 static void cmd_complete(struct cmd *c, int status, const redisReply *r)
@@ -187,7 +275,7 @@ static void fail_flush(struct store_redis *rs)
 		}
 		c->done = true;
 		cmd_complete(c, -1, NULL);
-		free(c);
+		cmd_free(c);
 	}
 }
 
@@ -205,14 +293,29 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 		event_del(c->timer);
 	}
 	if (!c->done) {
+		int status = reply_status(c, r);
+
 		c->done = true;
 		c->rs->npending--;
-		cmd_complete(c, reply_status(c, r), r);
+		cmd_complete(c, status, r);
+		if (status == 0 && c->rec != NULL) {
+			acked_keep(c->rs, c->rec);
+			c->rec = NULL;
+		}
+	}
+	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    c->rs->sentinel != NULL && c->rs->ac == ac &&
+	    strncmp(r->str, "READONLY", 8) == 0) {
+		/* The primary was demoted under us: ask the sentinels. */
+		snprintf(c->rs->reason, sizeof(c->rs->reason),
+			 "%s answers READONLY (no longer the primary)",
+			 c->rs->url.addr);
+		evtimer_add(c->rs->drop_ev, &zero_tv);
 	}
 	if (c->timer != NULL) {
 		event_free(c->timer);
 	}
-	free(c);
+	cmd_free(c);
 }
 
 static void schedule_reconnect(struct store_redis *rs)
@@ -283,7 +386,19 @@ static void became_up(struct store_redis *rs)
 	rs->attempt = 0;
 	rs->down_logged = false;
 	evtimer_del(rs->conn_timer);
-	log_info("store", "redis up addr=%s", rs->url.addr);
+	if (rs->sentinel != NULL) {
+		log_info("store", "redis up addr=%s master=%s", rs->url.addr,
+			 rs->master);
+		rs->master_logged = false;
+		if (rs->last_primary[0] != '\0' &&
+		    strcmp(rs->last_primary, rs->url.addr) != 0) {
+			replay_acked(rs);
+		}
+		snprintf(rs->last_primary, sizeof(rs->last_primary), "%s",
+			 rs->url.addr);
+	} else {
+		log_info("store", "redis up addr=%s", rs->url.addr);
+	}
 }
 
 static void connect_cb(const redisAsyncContext *ac, int status)
@@ -355,6 +470,35 @@ static void select_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	handshake_reply(ac, reply, "SELECT");
 }
 
+/*
+ * Through Sentinel: the node named must say it is the primary. A demoted
+ * one (or one not yet promoted) answers "slave": drop it and ask again.
+ */
+static void role_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct store_redis *rs = ac->data;
+	const redisReply *r = reply;
+	const redisReply *role;
+
+	if (r == NULL || rs->ac != ac || r->type == REDIS_REPLY_ERROR) {
+		handshake_reply(ac, r, "ROLE");
+		return;
+	}
+	role = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0]
+							       : NULL;
+	if (role != NULL && role->type == REDIS_REPLY_STRING &&
+	    strcmp(role->str, "master") == 0) {
+		handshake_reply(ac, r, "ROLE");
+		return;
+	}
+	snprintf(rs->reason, sizeof(rs->reason),
+		 "%s is not the primary of %s (ROLE %s)", rs->url.addr,
+		 rs->master,
+		 role != NULL && role->type == REDIS_REPLY_STRING ? role->str
+								  : "?");
+	evtimer_add(rs->drop_ev, &zero_tv);
+}
+
 static void start_connect(struct store_redis *rs)
 {
 	redisAsyncContext *ac;
@@ -403,6 +547,10 @@ static void start_connect(struct store_redis *rs)
 		redisAsyncCommand(ac, select_cb, NULL, "SELECT %d", rs->url.db);
 		rs->handshake_left++;
 	}
+	if (rs->sentinel != NULL) {
+		redisAsyncCommand(ac, role_cb, NULL, "ROLE");
+		rs->handshake_left++;
+	}
 	connect_ms = rs->timeout_ms > CONNECT_MIN_TIMEOUT_MS
 			     ? rs->timeout_ms
 			     : CONNECT_MIN_TIMEOUT_MS;
@@ -415,12 +563,49 @@ static void start_connect(struct store_redis *rs)
 	}
 }
 
+static void resolved_cb(void *arg, int status, const char *host, int port,
+			const char *via, const char *why)
+{
+	struct store_redis *rs = arg;
+	char addr[sizeof(rs->url.addr)];
+
+	if (status != 0) {
+		snprintf(rs->reason, sizeof(rs->reason),
+			 "no sentinel named master %s (%s)", rs->master, why);
+		conn_lost(rs, rs->reason);
+		return;
+	}
+	snprintf(addr, sizeof(addr),
+		 strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
+	if (!rs->master_logged || strcmp(addr, rs->url.addr) != 0) {
+		log_info("store", "sentinel master %s at %s via=%s", rs->master,
+			 addr, via);
+		rs->master_logged = true;
+	}
+	free(rs->url.host);
+	rs->url.host = xstrdup(host);
+	rs->url.port = port;
+	snprintf(rs->url.addr, sizeof(rs->url.addr), "%s", addr);
+	start_connect(rs);
+}
+
+/* A new link: through Sentinel, to the primary it names now. */
+static void begin_connect(struct store_redis *rs)
+{
+	if (rs->sentinel == NULL) {
+		start_connect(rs);
+		return;
+	}
+	rs->state = CONN_RESOLVING;
+	sentinel_resolve(rs->sentinel, resolved_cb, rs);
+}
+
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_redis *rs = arg;
 
 	if (rs->state == CONN_DOWN) {
-		start_connect(rs);
+		begin_connect(rs);
 	} else if (rs->state == CONN_CONNECTING) {
 		drop_conn(rs, "connect timeout");
 	}
@@ -510,12 +695,11 @@ static const char count_put_lua[] =
 	"if o then t = t + tonumber(o) end end "
 	"return t";
 
-static void redis_count_put(struct store *st, const char *key,
-			    const char *old_key, const char *field,
-			    long long value, int64_t ttl_ms, store_int_fn *cb,
-			    void *arg)
+static void send_count_put(struct store_redis *rs, const char *key,
+			   const char *old_key, const char *field,
+			   long long value, int64_t ttl_ms, store_int_fn *cb,
+			   void *arg, bool keep)
 {
-	struct store_redis *rs = (struct store_redis *)st;
 	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
 	int rc;
 
@@ -537,7 +721,49 @@ static void redis_count_put(struct store *st, const char *key,
 		cmd_fail(rs, c);
 		return;
 	}
+	if (keep) {
+		c->rec = xcalloc(1, sizeof(*c->rec));
+		c->rec->key = xstrdup(key);
+		c->rec->field = xstrdup(field);
+		c->rec->value = value;
+		c->rec->ttl_ms = ttl_ms;
+	}
 	cmd_sent(rs, c);
+}
+
+static void redis_count_put(struct store *st, const char *key,
+			    const char *old_key, const char *field,
+			    long long value, int64_t ttl_ms, store_int_fn *cb,
+			    void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+
+	send_count_put(rs, key, old_key, field, value, ttl_ms, cb, arg,
+		       rs->sentinel != NULL);
+}
+
+/*
+ * Up on a primary other than the last one (a failover): sends again the
+ * count writes the last one acknowledged within the window. They only
+ * raise fields, so those that did replicate change nothing.
+ */
+static void replay_acked(struct store_redis *rs)
+{
+	size_t n = 0;
+
+	acked_trim(rs, timeutil_mono_ms());
+	for (size_t i = 0; i < rs->acked_len && can_send(rs); i++) {
+		const struct acked *a =
+			&rs->acked[(rs->acked_head + i) % REPLAY_MAX];
+
+		send_count_put(rs, a->key, NULL, a->field, a->value, a->ttl_ms,
+			       NULL, NULL, false);
+		n++;
+	}
+	log_info("store",
+		 "count writes acknowledged by %s in the last %d s sent again "
+		 "to %s: %zu",
+		 rs->last_primary, REPLAY_WINDOW_MS / 1000, rs->url.addr, n);
 }
 
 static void redis_append(struct store *st, const char *key, const char *val,
@@ -719,6 +945,9 @@ static void redis_close(struct store *st, store_done_fn *done, void *arg)
 	rs->done = done;
 	rs->done_arg = arg;
 	evtimer_del(rs->conn_timer);
+	if (rs->sentinel != NULL) {
+		sentinel_cancel(rs->sentinel);
+	}
 	if (rs->ac == NULL) {
 		evtimer_add(rs->done_ev, &zero_tv);
 	} else if (rs->state != CONN_UP) {
@@ -745,6 +974,14 @@ static void redis_free(struct store *st)
 	event_free(rs->drop_ev);
 	event_free(rs->fail_ev);
 	event_free(rs->done_ev);
+	sentinel_free(rs->sentinel);
+	free(rs->master);
+	while (rs->acked_len > 0) {
+		acked_clear(&rs->acked[rs->acked_head]);
+		rs->acked_head = (rs->acked_head + 1) % REPLAY_MAX;
+		rs->acked_len--;
+	}
+	free(rs->acked);
 	redis_url_fini(&rs->url);
 	free(rs);
 }
@@ -765,60 +1002,16 @@ static const struct store_ops redis_ops = {
 	.free = redis_free,
 };
 
-/*
- * hiredis 0.14 resolves a host name with a blocking getaddrinfo inside
- * redisAsyncConnect. Resolve it here, once, while the store is built
- * before the loop runs, and connect to the address from then on; a name
- * that does not resolve now is kept and retried by hiredis as it is.
- */
-static void resolve_once(struct store_redis *rs)
-{
-	struct addrinfo hints, *res = NULL;
-	char ip[INET6_ADDRSTRLEN];
-	const void *a;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(rs->url.host, NULL, &hints, &res) == 0) {
-		freeaddrinfo(res);
-		return; /* already an address */
-	}
-	hints.ai_flags = 0;
-	if (getaddrinfo(rs->url.host, NULL, &hints, &res) != 0 || res == NULL) {
-		return;
-	}
-	if (res->ai_family == AF_INET) {
-		a = &((struct sockaddr_in *)res->ai_addr)->sin_addr;
-	} else {
-		a = &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr;
-	}
-	if (inet_ntop(res->ai_family, a, ip, sizeof(ip)) != NULL) {
-		free(rs->url.host);
-		rs->url.host = xstrdup(ip);
-	}
-	freeaddrinfo(res);
-}
-
-struct store *store_redis_new(struct event_base *base, const char *url,
-			      int64_t timeout_ms, char *err, size_t errlen)
+/* The parts of both constructors; the caller fills url or sentinel. */
+static struct store_redis *redis_new(struct event_base *base,
+				     int64_t timeout_ms)
 {
 	struct store_redis *rs = xcalloc(1, sizeof(*rs));
 	struct sigaction sa;
-	char why[200];
 
 	rs->st.ops = &redis_ops;
 	rs->base = base;
 	rs->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-	if (redis_url_parse(&rs->url, url, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "redis url: %s", why);
-		free(rs);
-		return NULL;
-	}
-	if (rs->url.host != NULL) {
-		resolve_once(rs);
-	}
 	/*
 	 * hiredis 0.14 writes with write(2), not send(MSG_NOSIGNAL): a write
 	 * to a Redis that just died would kill the daemon with SIGPIPE.
@@ -837,6 +1030,51 @@ struct store *store_redis_new(struct event_base *base, const char *url,
 	rs->done_ev = evtimer_new(base, done_cb, rs);
 	HARK_ASSERT(rs->conn_timer != NULL && rs->drop_ev != NULL &&
 		    rs->fail_ev != NULL && rs->done_ev != NULL);
+	return rs;
+}
+
+struct store *store_redis_new(struct event_base *base, const char *url,
+			      int64_t timeout_ms, char *err, size_t errlen)
+{
+	struct redis_url u;
+	struct store_redis *rs;
+	char why[200];
+
+	if (redis_url_parse(&u, url, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "redis url: %s", why);
+		return NULL;
+	}
+	rs = redis_new(base, timeout_ms);
+	rs->url = u;
+	netaddr_resolve_once(&rs->url.host);
 	start_connect(rs);
+	return &rs->st;
+}
+
+struct store *store_sentinel_new(struct event_base *base,
+				 const struct config_sentinel *sc,
+				 int64_t timeout_ms, char *err, size_t errlen)
+{
+	struct store_redis *rs;
+
+	if (sc->master == NULL || sc->master[0] == '\0' || sc->n_nodes == 0) {
+		snprintf(err, errlen,
+			 "store.sentinel: a master name and a node needed");
+		return NULL;
+	}
+	rs = redis_new(base, timeout_ms);
+	rs->master = xstrdup(sc->master);
+	rs->sentinel =
+		sentinel_new(base, sc->master, (const char *const *)sc->nodes,
+			     sc->n_nodes, sc->sentinel_password,
+			     rs->timeout_ms > CONNECT_MIN_TIMEOUT_MS
+				     ? rs->timeout_ms
+				     : CONNECT_MIN_TIMEOUT_MS);
+	if (sc->password != NULL) {
+		rs->url.password = xstrdup(sc->password);
+	}
+	rs->url.db = (int)sc->db;
+	snprintf(rs->url.addr, sizeof(rs->url.addr), "sentinel:%s", sc->master);
+	begin_connect(rs);
 	return &rs->st;
 }

@@ -64,8 +64,71 @@ static const struct bad_case bad_cases[] = {
 	 "cooldown, warmup, novelty, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
-	 "prefix, timeout, flush_interval, retention, snapshot, "
+	 "sentinel, prefix, timeout, flush_interval, retention, snapshot, "
 	 "snapshot_interval)"},
+	{"redis and sentinel",
+	 "store:\n"
+	 "  redis: redis://127.0.0.1:6379\n"
+	 "  sentinel: {master: m, nodes: [\"127.0.0.1:26379\"]}\n" HEAD RULE0,
+	 "x.yaml:3:13: store.sentinel: give one of store.redis and "
+	 "store.sentinel, not both (a store talks to one Redis)"},
+	{"sentinel and redis",
+	 "store:\n"
+	 "  sentinel: {master: m, nodes: [\"127.0.0.1:26379\"]}\n"
+	 "  redis: redis://127.0.0.1:6379\n" HEAD RULE0,
+	 "x.yaml:3:10: store.redis: give one of store.sentinel and "
+	 "store.redis, not both (a store talks to one Redis)"},
+	{"sentinel without master",
+	 "store:\n"
+	 "  sentinel:\n"
+	 "    nodes: [\"127.0.0.1:26379\"]\n" HEAD RULE0,
+	 "x.yaml:3:5: store.sentinel: missing required key \"master\""},
+	{"sentinel with an empty master",
+	 "store:\n"
+	 "  sentinel: {master: \"\", nodes: [\"h:26379\"]}\n" HEAD RULE0,
+	 "x.yaml:2:22: store.sentinel.master: must not be empty"},
+	{"sentinel without nodes",
+	 "store:\n"
+	 "  sentinel: {master: mymaster}\n" HEAD RULE0,
+	 "x.yaml:2:13: store.sentinel: missing required key \"nodes\" "
+	 "(expected a list of HOST:PORT)"},
+	{"sentinel with no node",
+	 "store:\n"
+	 "  sentinel: {master: mymaster, nodes: []}\n" HEAD RULE0,
+	 "x.yaml:2:39: store.sentinel.nodes: must not be empty (expected at "
+	 "least one HOST:PORT)"},
+	{"sentinel node without port",
+	 "store:\n"
+	 "  sentinel:\n"
+	 "    master: mymaster\n"
+	 "    nodes:\n"
+	 "      - \"10.0.0.1:26379\"\n"
+	 "      - 10.0.0.2\n" HEAD RULE0,
+	 "x.yaml:6:9: store.sentinel.nodes[1]: invalid sentinel address: "
+	 "missing port (expected HOST:PORT, e.g. 10.0.0.1:26379 or "
+	 "[::1]:26379)"},
+	{"sentinel node as a URL",
+	 "store:\n"
+	 "  sentinel: {master: m, nodes: [\"redis://h:26379\"]}\n" HEAD RULE0,
+	 "x.yaml:2:33: store.sentinel.nodes[0]: invalid sentinel address: "
+	 "expected HOST:PORT, without a scheme, a password or a path"},
+	{"sentinel unknown key",
+	 "store:\n"
+	 "  sentinel: {master: m, nodes: [\"h:1\"], pasword: x}\n" HEAD RULE0,
+	 "x.yaml:2:41: store.sentinel.pasword: unknown key (did you mean "
+	 "\"password\"?)"},
+	{"sentinel db out of range",
+	 "store:\n"
+	 "  sentinel: {master: m, nodes: [\"h:1\"], db: -1}\n" HEAD RULE0,
+	 "x.yaml:2:45: store.sentinel.db: out of range (expected from 0 to "
+	 "2147483646, got \"-1\")"},
+	{"redis-stream with sentinel and no url",
+	 "store:\n"
+	 "  sentinel: {master: m, nodes: [\"h:1\"]}\n"
+	 "sources:\n"
+	 "  - {name: q, type: redis-stream, stream: s}\n" HEAD RULE0,
+	 "x.yaml:4:5: sources[0]: type redis-stream needs its own \"redis\" "
+	 "URL with store.sentinel"},
 	{"int as text", HEAD RULE0 "    min_count: abc\n",
 	 "x.yaml:9:16: rules[0].min_count: not an integer (expected a whole "
 	 "number, got \"abc\")"},
@@ -1246,9 +1309,68 @@ static void test_bounds(void)
 	free(text);
 }
 
+/* A whole sentinel block, and what its absence leaves. */
+static void test_sentinel(void)
+{
+	const char *yaml = "store:\n"
+			   "  sentinel:\n"
+			   "    master: mymaster\n"
+			   "    nodes: [\"10.0.0.1:26379\", \"[::1]:26380\",\n"
+			   "            \"sentinel-3.internal:26379\"]\n"
+			   "    password: \"${HARK_TEST_SENTINEL_PW}\"\n"
+			   "    sentinel_password: s3\n"
+			   "    db: 2\n"
+			   "  timeout: 500ms\n"
+			   "sources:\n"
+			   "  - {name: q, type: redis-stream, stream: s,\n"
+			   "     redis: \"redis://10.0.0.9:6379\"}\n"
+			   "rules: [{name: a, match: {any: [x]}}]\n";
+	struct config cfg;
+	struct diag d;
+
+	setenv("HARK_TEST_SENTINEL_PW", "data-pw", 1);
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	if (d.n > 0) {
+		diag_print(&d, stderr);
+	}
+	CHECK(cfg.redis_url == NULL);
+	CHECK_STR(cfg.sentinel.master, "mymaster");
+	CHECK_INT(cfg.sentinel.n_nodes, 3);
+	CHECK_STR(cfg.sentinel.nodes[0], "10.0.0.1:26379");
+	CHECK_STR(cfg.sentinel.nodes[1], "[::1]:26380");
+	CHECK_STR(cfg.sentinel.nodes[2], "sentinel-3.internal:26379");
+	CHECK_STR(cfg.sentinel.password, "data-pw");
+	CHECK_STR(cfg.sentinel.sentinel_password, "s3");
+	CHECK_INT(cfg.sentinel.db, 2);
+	CHECK_INT(cfg.store_timeout_ms, 500);
+	config_use_embedded_store(&cfg);
+	CHECK(cfg.redis_url == NULL && cfg.sentinel.master == NULL &&
+	      cfg.sentinel.n_nodes == 0);
+	config_fini(&cfg);
+	diag_fini(&d);
+
+	/* an unset password variable is no password, like store.redis */
+	unsetenv("HARK_TEST_SENTINEL_PW");
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	CHECK(cfg.sentinel.password == NULL);
+	config_fini(&cfg);
+	diag_fini(&d);
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, "rules: [{name: a, match: {any: [x]}}]\n", &d),
+		  0);
+	CHECK(cfg.sentinel.master == NULL && cfg.sentinel.nodes == NULL);
+	CHECK_INT(cfg.sentinel.db, 0);
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
 int main(void)
 {
 	test_bad_cases();
+	test_sentinel();
 	test_redis_urls();
 	test_all_problems_reported();
 	test_one_problem_per_mistake();

@@ -241,9 +241,57 @@ static void test_long(void)
 	CHECK_STR(err, "bad port");
 }
 
+/* Sentinel nodes: HOST:PORT, the port required, nothing else around. */
+static void test_addr(void)
+{
+	static const struct {
+		const char *addr;
+		const char *host; /* NULL: refused, with why */
+		int port;
+		const char *why;
+	} cases[] = {
+		{"10.0.0.1:26379", "10.0.0.1", 26379, NULL},
+		{"sentinel-1.internal:5000", "sentinel-1.internal", 5000, NULL},
+		{"[::1]:26379", "::1", 26379, NULL},
+		{"10.0.0.1", NULL, 0, "missing port (expected HOST:PORT"},
+		{"[::1]", NULL, 0, "missing port"},
+		{"::1:26379", NULL, 0, "missing host"},
+		{"h:0", NULL, 0, "bad port \"0\" (expected 1-65535)"},
+		{"h:26379x", NULL, 0, "bad port \"26379x\""},
+		{"redis://h:26379", NULL, 0, "expected HOST:PORT, without"},
+		{"pw@h:26379", NULL, 0, "expected HOST:PORT, without"},
+		{"h:26379/0", NULL, 0, "expected HOST:PORT, without"},
+		{":26379", NULL, 0, "missing host"},
+		{"", NULL, 0, "empty address"},
+		{"h h:1", NULL, 0, "bad character \" \" in the host"},
+	};
+	struct redis_url u;
+	char err[200];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = redis_addr_parse(&u, cases[i].addr, err, sizeof(err));
+
+		if (cases[i].host != NULL) {
+			CHECK_INT(rc, 0);
+			CHECK_STR(u.host, cases[i].host);
+			CHECK_INT(u.port, cases[i].port);
+			CHECK(u.password == NULL && u.path == NULL);
+			redis_url_fini(&u);
+			continue;
+		}
+		CHECK_INT(rc, -1);
+		if (strncmp(err, cases[i].why, strlen(cases[i].why)) != 0) {
+			fprintf(stderr, "case \"%s\": got \"%s\"\n",
+				cases[i].addr, err);
+			check_failed++;
+		}
+	}
+}
+
 int main(void)
 {
 	test_good();
+	test_addr();
 	test_bad();
 	test_no_secret_in_reason();
 	test_long();
