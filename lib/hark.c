@@ -478,6 +478,7 @@ static void stop_step(struct hark *h)
 		return;
 	}
 	evaluate_save_dirty(h);
+	pulled_finish(h);
 	h->draining = true;
 	deliver_drain(h->deliver, h->stop_deadline_ms, drained_cb, h);
 }

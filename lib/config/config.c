@@ -288,6 +288,11 @@ static const struct key keys[] = {
 	 .flags = F_MIN | F_MAX, .min = 1, .max = 600000},
 	{S_SOURCE, "batch", T_INT, "100", "redis-stream: entries per read",
 	 SRC(batch), .flags = F_MIN | F_MAX, .min = 1, .max = 10000},
+	{S_SOURCE, "claim_after", T_DURATION, "1m",
+	 "redis-stream: take over entries another consumer of the group left "
+	 "pending this long (it died)",
+	 SRC(claim_after_ms), .flags = F_MIN | F_MAX, .min = 1000,
+	 .max = 86400000},
 	{S_SOURCE, "queue", T_INT, "10000",
 	 "mentions held between reading and matching; full: reading pauses",
 	 SRC(queue), .flags = F_MIN | F_MAX, .min = 1, .max = 10000000},
@@ -1639,6 +1644,7 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 	only_for(c, src, set, m, path, "consumer", redis);
 	only_for(c, src, set, m, path, "block", redis);
 	only_for(c, src, set, m, path, "batch", redis);
+	only_for(c, src, set, m, path, "claim_after", redis);
 	only_for(c, src, set, m, path, "format", pulled);
 	only_for(c, src, set, m, path, "fields", pulled);
 	only_for(c, src, set, m, path, "queue", pulled);

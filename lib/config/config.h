@@ -83,18 +83,19 @@ struct config_source {
 	enum config_reblogs reblogs; /* default original */
 	int64_t stall_timeout_ms;    /* "stall_timeout", default 20s */
 	int64_t connect_timeout_ms;  /* "connect_timeout", default 10s */
-	char *redis;        /* redis-stream: URL; NULL → store.redis */
-	char *stream;       /* redis-stream: key */
-	char *group;        /* redis-stream: default "hark" */
-	char *consumer;     /* redis-stream: NULL → "<host>-<pid>" */
-	int64_t block_ms;   /* redis-stream: "block", default 5s */
-	int64_t batch;      /* redis-stream: COUNT, default 100 */
-	int64_t queue;      /* mentions held between read and match,
+	char *redis;            /* redis-stream: URL; NULL → store.redis */
+	char *stream;           /* redis-stream: key */
+	char *group;            /* redis-stream: default "hark" */
+	char *consumer;         /* redis-stream: NULL → "<host>-<pid>" */
+	int64_t block_ms;       /* redis-stream: "block", default 5s */
+	int64_t batch;          /* redis-stream: COUNT, default 100 */
+	int64_t claim_after_ms; /* redis-stream: others' pending taken over */
+	int64_t queue;          /* mentions held between read and match,
 				* default 10000 */
-	int64_t dedupe;     /* recent ids remembered, default 100000;
+	int64_t dedupe;         /* recent ids remembered, default 100000;
 				* the one shared set uses the largest */
-	char *dedupe_scope; /* ids are unique within it; NULL: the name */
-	bool lease;         /* http-stream, sse: read by one fleet member */
+	char *dedupe_scope;     /* ids are unique within it; NULL: the name */
+	bool lease;             /* http-stream, sse: read by one fleet member */
 };
 
 enum config_receiver_type {

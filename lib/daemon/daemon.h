@@ -145,6 +145,7 @@ struct hark {
 	size_t fleet_waiting;  /* evals waiting for the fleet */
 	uint64_t claims_lost;  /* notifications another member sent */
 	int64_t flush_at_ms;   /* next write of the open buckets */
+	uint64_t flush_seq;    /* flushes of the open buckets begun */
 	bool pw_inflight;
 	uint64_t received;
 	uint64_t accepted;

@@ -63,6 +63,8 @@ void evaluate_flush_open(struct hark *h, bool all)
 		return;
 	}
 	h->flush_at_ms = now + h->cfg->flush_interval_ms;
+	/* what a redis-stream source holds its acknowledgements against */
+	h->flush_seq++;
 	for (size_t i = 0; i < h->cfg->n_rules; i++) {
 		struct rule_rt *r = &h->rules[i];
 		int64_t starts[64], counts[64];

@@ -55,6 +55,33 @@ static void source_flush_cb(void *arg)
 	hark_process(arg);
 }
 
+static uint64_t source_ticket_cb(void *arg)
+{
+	const struct hark *h = arg;
+
+	return h->flush_seq;
+}
+
+/*
+ * When every count write sent so far has been answered and none waits to
+ * be sent again, everything counted before the last flush began is in the
+ * store: the redis-stream sources acknowledge what they read before it.
+ */
+static void release_acks(struct hark *h, uint64_t through)
+{
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		if (h->redis_sources[i] != NULL) {
+			source_redis_stored(h->redis_sources[i], through);
+		}
+	}
+}
+
+static bool counts_stored(const struct hark *h)
+{
+	return store_up(h->store) && counts_inflight(h->counts) == 0 &&
+	       counts_pending(h->counts) == 0;
+}
+
 static void lease_free(struct hark *h, size_t i);
 
 /* Disconnects every pulled source (leases held given up); queued
@@ -232,6 +259,7 @@ static void start_pulled_sources(struct hark *h)
 	h->env.dedupe = intake_ids_seen(h);
 	h->env.sink.mention = source_mention_cb;
 	h->env.sink.flush = source_flush_cb;
+	h->env.sink.ticket = source_ticket_cb;
 	h->env.sink.arg = h;
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		const struct config_source *src = &cfg->sources[i];
@@ -443,6 +471,9 @@ void pulled_tick(struct hark *h)
 	for (size_t i = 0; i < h->cfg->n_sources; i++) {
 		lease_step(h, i);
 	}
+	if (counts_stored(h)) {
+		release_acks(h, h->flush_seq);
+	}
 	start_files(h);
 	save_file_positions(h);
 }
@@ -453,8 +484,40 @@ void pulled_stop(struct hark *h)
 		save_file_pos(h, i, true);
 		ingest_file_free(h->files[i]);
 		h->files[i] = NULL;
+		/* kept until the last counts are stored (pulled_finish) */
+		source_redis_pause(h->redis_sources[i]);
 	}
-	stop_pulled_sources(h);
+	for (size_t i = 0; h->leases != NULL && i < h->cfg->n_sources; i++) {
+		lease_free(h, i);
+	}
+	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
+		source_http_free(h->streams[i]);
+		h->streams[i] = NULL;
+	}
+	source_http_multi_free(h->multi);
+	h->multi = NULL;
+}
+
+void pulled_finish(struct hark *h)
+{
+	bool stored = counts_stored(h);
+
+	for (size_t i = 0; i < h->cfg->n_sources; i++) {
+		if (h->redis_sources[i] == NULL) {
+			continue;
+		}
+		if (stored) {
+			source_redis_finish(h->redis_sources[i]);
+		} else {
+			/* not all stored: the entries stay pending, to be
+			 * read again by whoever comes next */
+			log_warn("pulled",
+				 "source=%s: %zu entries left unacknowledged "
+				 "(their counts were not all stored)",
+				 h->cfg->sources[i].name,
+				 source_redis_held(h->redis_sources[i]));
+		}
+	}
 }
 
 void pulled_fini(struct hark *h)

@@ -20,9 +20,13 @@ void pulled_start(struct hark *h);
  * position, and saves the positions that moved every few seconds (what a
  * crash may read again). */
 void pulled_tick(struct hark *h);
-/* At stop: saves every file's position exactly, closes the files and
- * disconnects the pulled sources (queued mentions are dropped). */
+/* At stop: saves every file's position exactly, closes the files,
+ * disconnects the http-stream and sse sources and stops the redis-stream
+ * ones reading (queued mentions are dropped, left pending). */
 void pulled_stop(struct hark *h);
+/* Stopping, the last count writes answered: the redis-stream sources
+ * acknowledge what they counted (when every write was stored) and close. */
+void pulled_finish(struct hark *h);
 /* GET /v1/cluster's leases: {"source","holder","self"} of each source
  * read under a lease, added to arr. */
 void pulled_leases_json(const struct hark *h, struct cJSON *arr);

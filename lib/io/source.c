@@ -77,7 +77,7 @@ void source_core_init(struct source_core *c, const struct source_env *env,
 	}
 }
 
-void source_core_fini(struct source_core *c)
+void source_core_drop_queue(struct source_core *c)
 {
 	while (c->q_len > 0) {
 		mention_fini(&c->q[c->q_head]);
@@ -86,6 +86,12 @@ void source_core_fini(struct source_core *c)
 		c->q_head = (c->q_head + 1) % c->q_cap;
 		c->q_len--;
 	}
+	c->st.queued = 0;
+}
+
+void source_core_fini(struct source_core *c)
+{
+	source_core_drop_queue(c);
 	free(c->q);
 	free(c->q_ack);
 	c->q = NULL;

@@ -37,6 +37,11 @@ struct source_sink {
 	int (*mention)(void *arg, int source, const struct mention *m,
 		       char *err, size_t errlen);
 	void (*flush)(void *arg);
+	/* (may be NULL) The daemon's count of flushes of its counts begun
+	 * so far: a source that acknowledges what it read (redis-stream)
+	 * holds an entry handled at ticket t until told that the flushes
+	 * before t+1 are stored (source_redis_stored). */
+	uint64_t (*ticket)(void *arg);
 	void *arg;
 };
 
@@ -102,6 +107,9 @@ struct source_core {
 void source_core_init(struct source_core *c, const struct source_env *env,
 		      int index, const struct config_source *cfg, void *owner);
 void source_core_fini(struct source_core *c);
+/* Drops the queued mentions unhandled (their ack ids are not given to
+ * c->ack): a source that stops before they are counted. */
+void source_core_drop_queue(struct source_core *c);
 /*
  * One JSON object from the stream (len bytes), read in the source's
  * format. ack_id (may be NULL) goes to c->ack once it is handled. Returns

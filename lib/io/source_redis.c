@@ -6,6 +6,14 @@
  * (re)connect the consumer first re-reads its own pending entries (id 0),
  * so that entries read but not acknowledged before a crash are counted
  * (or found duplicate) and acknowledged.
+ *
+ * An entry is acknowledged only once what it counted is in the store: its
+ * id is held with the daemon's flush ticket (source_sink.ticket) and sent
+ * with XACK when the daemon says those flushes are stored
+ * (source_redis_stored). Reading pauses while as many ids are held as the
+ * source's queue. Entries another consumer of the group left pending for
+ * claim_after (it died, or could not store that long) are taken over with
+ * XAUTOCLAIM.
  */
 #include "io/source_redis.h"
 
@@ -51,9 +59,27 @@ struct source_redis {
 	struct event *drop_ev;
 	char **acks; /* owned ids waiting for XACK */
 	size_t n_acks;
+	/* ids handled, held until their flush is stored; FIFO by ticket */
+	struct held_ack *held;
+	size_t n_held;
+	size_t held_head;
+	size_t held_cap;
+	uint64_t stored_through; /* tickets below it are stored */
+	bool paused;             /* stopping: no more reads (pause) */
+	bool finished;           /* the link closes once the acks left */
+	struct event *claim_ev;
+	bool claiming; /* an XAUTOCLAIM is in flight */
+	int claim_rounds;
+	char claim_cursor[64];
+	uint64_t claimed;
 	uint64_t acked;
 	unsigned attempt;
 	uint64_t rng;
+};
+
+struct held_ack {
+	char *id; /* owned */
+	uint64_t ticket;
 };
 
 static void start_connect(struct source_redis *s);
@@ -82,12 +108,19 @@ static void conn_lost(struct source_redis *s, const char *why)
 	struct timeval tv;
 	int64_t delay;
 
+	if (s->finished) {
+		s->ac = NULL;
+		s->up = false;
+		s->core.st.state = SOURCE_STOPPED;
+		return;
+	}
 	if (s->up || s->core.st.state != SOURCE_BACKOFF) {
 		log_warn(SUBSYS, "source=%s redis down: %s", s->cfg->name, why);
 	}
 	s->ac = NULL;
 	s->up = false;
 	s->reading = false;
+	s->claiming = false;
 	free_acks(s);
 	evtimer_del(s->timeout_ev);
 	source_core_set_error(&s->core, "%s", why);
@@ -149,15 +182,72 @@ static void send_acks(struct source_redis *s)
 	free_acks(s);
 }
 
-static void ack_cb(void *owner, const char *id)
+static void queue_ack(struct source_redis *s, char *id)
 {
-	struct source_redis *s = owner;
-
 	s->acks = xreallocarray(s->acks, s->n_acks + 1, sizeof(*s->acks));
-	s->acks[s->n_acks++] = xstrdup(id);
+	s->acks[s->n_acks++] = id;
 	if (s->n_acks >= MAX_ACK_BATCH) {
 		send_acks(s);
 	}
+}
+
+static void ack_cb(void *owner, const char *id)
+{
+	struct source_redis *s = owner;
+	const struct source_sink *sink = &s->core.env.sink;
+	struct held_ack *h;
+
+	if (sink->ticket == NULL) {
+		queue_ack(s, xstrdup(id));
+		return;
+	}
+	if (s->n_held == s->held_cap) {
+		/* grow the ring, unwrapped */
+		size_t cap = s->held_cap ? 2 * s->held_cap : 256;
+		struct held_ack *v = xcalloc(cap, sizeof(*v));
+
+		for (size_t i = 0; i < s->n_held; i++) {
+			v[i] = s->held[(s->held_head + i) % s->held_cap];
+		}
+		free(s->held);
+		s->held = v;
+		s->held_head = 0;
+		s->held_cap = cap;
+	}
+	h = &s->held[(s->held_head + s->n_held++) % s->held_cap];
+	h->id = xstrdup(id);
+	h->ticket = sink->ticket(sink->arg);
+}
+
+/* Held ids are at most the queue's size: past it, reading waits. */
+static bool held_full(const struct source_redis *s)
+{
+	return s->core.env.sink.ticket != NULL &&
+	       s->n_held >= (size_t)s->cfg->queue;
+}
+
+void source_redis_stored(struct source_redis *s, uint64_t through)
+{
+	if (through > s->stored_through) {
+		s->stored_through = through;
+	}
+	while (s->n_held > 0 &&
+	       s->held[s->held_head].ticket < s->stored_through) {
+		queue_ack(s, s->held[s->held_head].id);
+		s->held[s->held_head].id = NULL;
+		s->held_head = (s->held_head + 1) % s->held_cap;
+		s->n_held--;
+	}
+	send_acks(s);
+	if (s->want_read && !held_full(s) && !source_core_full(&s->core)) {
+		s->want_read = false;
+		send_read(s);
+	}
+}
+
+size_t source_redis_held(const struct source_redis *s)
+{
+	return s->n_held;
 }
 
 static void after_batch_cb(void *owner)
@@ -229,6 +319,10 @@ static void read_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	}
 	s->reading = false;
 	evtimer_del(s->timeout_ev);
+	if (s->paused) {
+		/* stopping: what came stays pending, read again later */
+		return;
+	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		source_core_set_error(&s->core, "XREADGROUP: %s", r->str);
 		evtimer_add(s->drop_ev, &zero_tv);
@@ -277,7 +371,12 @@ static void send_read(struct source_redis *s)
 	const char *argv[11];
 	struct timeval tv;
 
-	if (s->ac == NULL || !s->up || s->reading) {
+	if (s->ac == NULL || !s->up || s->reading || s->paused) {
+		return;
+	}
+	if (held_full(s)) {
+		/* resumed by source_redis_stored */
+		s->want_read = true;
 		return;
 	}
 	snprintf(count, sizeof(count), "%lld", (long long)s->cfg->batch);
@@ -302,6 +401,107 @@ static void send_read(struct source_redis *s)
 	s->reading = true;
 	timeutil_tv(s->cfg->block_ms + SOURCE_REDIS_TIMEOUT_SLACK_MS, &tv);
 	evtimer_add(s->timeout_ev, &tv);
+}
+
+/* ---- entries other consumers left pending ---- */
+
+static void send_claim(struct source_redis *s);
+
+static void claim_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct source_redis *s = ac->data;
+	const redisReply *r = reply;
+	const redisReply *list;
+	size_t n = 0;
+
+	HARK_UNUSED(priv);
+	if (r == NULL || s == NULL || s->ac != ac) {
+		return;
+	}
+	s->claiming = false;
+	if (r->type == REDIS_REPLY_ERROR) {
+		log_warn(SUBSYS, "source=%s XAUTOCLAIM: %s", s->cfg->name,
+			 r->str);
+		return;
+	}
+	/* [next cursor, [entries], [ids deleted meanwhile] (Redis 7)] */
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY || s->paused) {
+		return;
+	}
+	list = r->element[1];
+	for (size_t j = 0; j < list->elements; j++) {
+		const redisReply *e = list->element[j];
+
+		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 2 &&
+		    e->element[0]->type == REDIS_REPLY_STRING) {
+			offer_entry(s, e->element[0], e->element[1]);
+			n++;
+		}
+	}
+	if (r->elements > 2 && r->element[2]->type == REDIS_REPLY_ARRAY) {
+		for (size_t j = 0; j < r->element[2]->elements; j++) {
+			const redisReply *d = r->element[2]->element[j];
+
+			if (d->type == REDIS_REPLY_STRING) {
+				ack_cb(s, d->str);
+			}
+		}
+	}
+	if (n > 0) {
+		s->claimed += n;
+		log_info(SUBSYS,
+			 "source=%s took over %zu entries another consumer "
+			 "left pending",
+			 s->cfg->name, n);
+	}
+	snprintf(s->claim_cursor, sizeof(s->claim_cursor), "%s",
+		 r->element[0]->str);
+	/* More to take: go on at once, a few rounds at most per period and
+	 * not past a full queue. */
+	if (strcmp(s->claim_cursor, "0-0") != 0 && ++s->claim_rounds < 10 &&
+	    !source_core_full(&s->core) && !held_full(s)) {
+		send_claim(s);
+	}
+}
+
+static void send_claim(struct source_redis *s)
+{
+	char count[24], idle[24];
+	const char *argv[8];
+
+	if (s->ac == NULL || !s->up || s->claiming || s->paused) {
+		return;
+	}
+	snprintf(count, sizeof(count), "%lld", (long long)s->cfg->batch);
+	snprintf(idle, sizeof(idle), "%lld", (long long)s->cfg->claim_after_ms);
+	argv[0] = "XAUTOCLAIM";
+	argv[1] = s->cfg->stream;
+	argv[2] = s->cfg->group;
+	argv[3] = s->consumer;
+	argv[4] = idle;
+	argv[5] = s->claim_cursor;
+	argv[6] = "COUNT";
+	argv[7] = count;
+	if (redisAsyncCommandArgv(s->ac, claim_reply_cb, NULL, 8, argv, NULL) ==
+	    REDIS_OK) {
+		s->claiming = true;
+	}
+}
+
+static void claim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct source_redis *s = arg;
+
+	HARK_UNUSED(fd);
+	HARK_UNUSED(what);
+	if (s->claiming || source_core_full(&s->core) || held_full(s)) {
+		return;
+	}
+	snprintf(s->claim_cursor, sizeof(s->claim_cursor), "0-0");
+	s->claim_rounds = 0;
+	send_claim(s);
 }
 
 static void group_reply_cb(redisAsyncContext *ac, void *reply, void *priv)
@@ -476,7 +676,16 @@ struct source_redis *source_redis_start(const struct source_env *env, int index,
 	s->timeout_ev = evtimer_new(env->base, timeout_cb, s);
 	s->retry_ev = evtimer_new(env->base, retry_cb, s);
 	s->drop_ev = evtimer_new(env->base, drop_cb, s);
-	HARK_ASSERT(s->timeout_ev && s->retry_ev && s->drop_ev);
+	s->claim_ev = event_new(env->base, -1, EV_PERSIST, claim_cb, s);
+	HARK_ASSERT(s->timeout_ev && s->retry_ev && s->drop_ev && s->claim_ev);
+	{
+		struct timeval tv;
+
+		int64_t every = cfg->claim_after_ms / SOURCE_REDIS_CLAIM_CHECKS;
+
+		timeutil_tv(every < 1000 ? 1000 : every, &tv);
+		evtimer_add(s->claim_ev, &tv);
+	}
 	s->rng = ((uint64_t)timeutil_now_ms() << 20) ^ (uint64_t)getpid() ^
 		 (uint64_t)(uintptr_t)s;
 	if (s->rng == 0) {
@@ -496,6 +705,38 @@ uint64_t source_redis_acked(const struct source_redis *s)
 	return s->acked;
 }
 
+uint64_t source_redis_claimed(const struct source_redis *s)
+{
+	return s->claimed;
+}
+
+void source_redis_pause(struct source_redis *s)
+{
+	if (s == NULL || s->paused) {
+		return;
+	}
+	s->paused = true;
+	s->want_read = false;
+	evtimer_del(s->claim_ev);
+	/* read, not counted: left pending, for the next reader */
+	source_core_drop_queue(&s->core);
+}
+
+void source_redis_finish(struct source_redis *s)
+{
+	if (s == NULL || s->finished) {
+		return;
+	}
+	source_redis_pause(s);
+	source_redis_stored(s, UINT64_MAX);
+	s->finished = true;
+	evtimer_del(s->retry_ev);
+	if (s->ac != NULL) {
+		/* sends what is buffered (the XACKs), then closes */
+		redisAsyncDisconnect(s->ac);
+	}
+}
+
 void source_redis_free(struct source_redis *s)
 {
 	redisAsyncContext *ac;
@@ -505,7 +746,9 @@ void source_redis_free(struct source_redis *s)
 	}
 	ac = s->ac;
 	if (ac != NULL) {
-		send_acks(s);
+		if (s->core.env.sink.ticket == NULL) {
+			send_acks(s);
+		}
 		/* Detach first: the callbacks hiredis runs while freeing
 		 * must not touch s. */
 		ac->data = NULL;
@@ -514,6 +757,11 @@ void source_redis_free(struct source_redis *s)
 	}
 	free_acks(s);
 	free(s->acks);
+	for (size_t i = 0; i < s->n_held; i++) {
+		free(s->held[(s->held_head + i) % s->held_cap].id);
+	}
+	free(s->held);
+	event_free(s->claim_ev);
 	event_free(s->timeout_ev);
 	event_free(s->retry_ev);
 	event_free(s->drop_ev);

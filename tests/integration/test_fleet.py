@@ -48,17 +48,8 @@ def open_at_once(recs):
     return most
 
 
-LEASED = """\
-store:
-  redis: "redis://127.0.0.1:{port}/0"
-http:
-  listen: "127.0.0.1:@PORT@"
-sources:
-  - name: x
-    type: http-stream
-    url: "{url}"
-    format: flat
-    lease: true
+# A log receiver and the brand rule over 1-minute buckets.
+LOG_BRAND = """\
 receivers:
   - name: log
     type: log
@@ -70,8 +61,51 @@ rules:
     notify: [log]
 """
 
+LEASED = """\
+store:
+  redis: "redis://127.0.0.1:{port}/0"
+http:
+  listen: "127.0.0.1:@PORT@"
+sources:
+  - name: x
+    type: http-stream
+    url: "{url}"
+    format: flat
+    lease: true
+""" + LOG_BRAND
+
+
+GROUPED = """\
+store:
+  redis: "redis://127.0.0.1:{store}/0"
+http:
+  listen: "127.0.0.1:@PORT@"
+sources:
+  - name: queue
+    type: redis-stream
+    redis: "redis://127.0.0.1:{stream}/0"
+    stream: mentions
+    block: 200ms
+    claim_after: 2s
+""" + LOG_BRAND
+
 
 class Fleet(H.HarkTestCase):
+
+    def xadd(self, port, first, n):
+        now = time.time()
+        with H.Resp(port) as r:
+            for i in range(first, first + n):
+                r.command("XADD", "mentions", "*", "mention", json.dumps(
+                    {"id": "q%d" % i, "text": "blablacar %d" % i,
+                     "created_at": H.rfc3339(now - 30 + 30.0 * (i - first) / n)}))
+
+    def pending(self, port, consumer=None):
+        """Entries of the group read and not acknowledged (of consumer)."""
+        if consumer is None:
+            return H.redis_cmd(port, "XPENDING", "mentions", "hark")[0]
+        rows = H.redis_cmd(port, "XPENDING", "mentions", "hark", "-", "+", "100000", consumer)
+        return len(rows)
 
     def alerts(self, sink, status):
         return [b for (_, _, b) in sink.snapshot()
@@ -258,6 +292,67 @@ class Fleet(H.HarkTestCase):
         # A clean stop gives the lease up at once (nobody else here).
         self.stop(b)
         self.assertIsNone(H.redis_cmd(port, "GET", "hark:{fleet}:v2:lease:x"))
+
+    def test_redis_stream_shared(self):
+        # One stream read by two instances through the group: every entry
+        # counted once; acknowledged only once its count is stored; the
+        # entries a dead instance left pending are taken over.
+        sport = self.redis()
+        store = self.procs[-1]
+        qport = self.redis()
+        conf = GROUPED.format(store=sport, stream=qport)
+        a, b = self.harkd(conf), self.harkd(conf)
+
+        def stored():
+            return sum(int(v) for k in H.redis_cmd(sport, "KEYS", "hark:{brand}:v2:count:*")
+                       for v in H.redis_cmd(sport, "HVALS", k))
+
+        def received(h):
+            return H.get_metrics(h.port).get("hark_mentions_received_total", 0)
+
+        self.xadd(qport, 0, 2000)
+        H.wait_until(lambda: stored() == 2000 and self.pending(qport) == 0, 30.0, 0.1,
+                     "2000 stored and acknowledged (stored %d, pending %d)" % (
+                         stored(), self.pending(qport)))
+        self.assertGreater(received(a), 100)
+        self.assertGreater(received(b), 100)
+
+        # The store stalls: what is read is not acknowledged meanwhile.
+        store.send_signal(signal.SIGSTOP)
+        try:
+            before = received(a) + received(b)
+            self.xadd(qport, 2000, 500)
+            H.wait_until(lambda: received(a) + received(b) == before + 500, 20.0, 0.1,
+                         "the 500 read")
+            time.sleep(1.5)
+            self.assertEqual(self.pending(qport), 500)
+        finally:
+            store.send_signal(signal.SIGCONT)
+        H.wait_until(lambda: self.pending(qport) == 0 and stored() == 2500, 30.0, 0.1,
+                     "acknowledged once stored")
+
+        # a dies holding entries it read while the store stalled: b takes
+        # them over after claim_after and counts them.
+        store.send_signal(signal.SIGSTOP)
+        try:
+            self.xadd(qport, 2500, 500)
+            consumers = H.redis_cmd(qport, "XINFO", "CONSUMERS", "mentions", "hark")
+            names = [c[1].decode() for c in consumers]
+            H.wait_until(lambda: all(self.pending(qport, n) > 0 for n in names), 20.0, 0.1,
+                         "both holding entries")
+            a_name = [n for n in names if n.endswith("-%d" % a.proc.pid)][0]
+            held = self.pending(qport, a_name)
+            a.proc.send_signal(signal.SIGKILL)
+            a.proc.wait(10)
+        finally:
+            store.send_signal(signal.SIGCONT)
+        H.wait_until(lambda: stored() == 3000 and self.pending(qport) == 0, 40.0, 0.1,
+                     "a's %d entries taken over (stored %d, pending %d)" % (
+                         held, stored(), self.pending(qport)))
+        self.assertGreaterEqual(H.get_metrics(b.port).get("hark_mentions_received_total", 0),
+                                held)
+        self.stop(b)
+        self.assertEqual(stored(), 3000)
 
     def test_older_silences_moved_over(self):
         # An older version kept the silences in one document: read at

@@ -191,7 +191,7 @@ int main(void)
 	char *log, *yaml, *tokfile;
 	struct config cfg;
 	struct diag d;
-	struct source_env env;
+	struct source_env env = {0};
 	struct source_http_multi *multi;
 	struct run r;
 	struct event *poll_ev;

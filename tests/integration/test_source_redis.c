@@ -169,7 +169,7 @@ int main(void)
 	redisContext *c;
 	struct config cfg;
 	struct diag d;
-	struct source_env env;
+	struct source_env env = {0};
 	struct run r;
 	struct source_stats st;
 	char *yaml;
