@@ -311,6 +311,10 @@ void views_metrics_text(struct hark *h, struct buf *out)
 	prom_family(&pg, "hark_store_up", "gauge",
 		    "1 while the store is reachable.");
 	prom_sample(&pg, "hark_store_up", NULL, 0, "%d", store_up(h->store));
+	prom_family(&pg, "hark_store_commands_total", "counter",
+		    "Commands asked of the store (a Lua step counts one).");
+	prom_sample(&pg, "hark_store_commands_total", NULL, 0, "%llu",
+		    (unsigned long long)store_commands(h->store));
 	prom_family(&pg, "hark_store_pending_writes", "gauge",
 		    "Count writes waiting for the store to come back.");
 	prom_sample(&pg, "hark_store_pending_writes", NULL, 0, "%zu",

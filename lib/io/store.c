@@ -13,6 +13,7 @@
 void store_incrby(struct store *st, const char *key, long long delta,
 		  int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->incrby(st, key, delta, ttl_ms, cb, arg);
 }
 
@@ -20,42 +21,54 @@ void store_count_put(struct store *st, const char *key, const char *old_key,
 		     const char *field, long long value, int64_t ttl_ms,
 		     store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->count_put(st, key, old_key, field, value, ttl_ms, cb, arg);
 }
 
 void store_append(struct store *st, const char *key, const char *val,
 		  size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->append(st, key, val, len, ttl_ms, cb, arg);
 }
 
 void store_set(struct store *st, const char *key, const char *val, size_t len,
 	       int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->set(st, key, val, len, ttl_ms, cb, arg);
 }
 
 void store_get(struct store *st, const char *key, store_str_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->get(st, key, cb, arg);
 }
 
 void store_hash(struct store *st, const char *key, const char *field,
 		const char *value, int64_t ttl_ms, store_str_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->hash(st, key, field, value, ttl_ms, cb, arg);
 }
 
 void store_claim(struct store *st, const char *key, const char *val,
 		 int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->claim(st, key, val, ttl_ms, cb, arg);
 }
 
 void store_release(struct store *st, const char *key, const char *val,
 		   store_int_fn *cb, void *arg)
 {
+	st->commands++;
 	st->ops->release(st, key, val, cb, arg);
+}
+
+uint64_t store_commands(const struct store *st)
+{
+	return st->commands;
 }
 
 bool store_up(const struct store *st)

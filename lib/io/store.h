@@ -113,6 +113,8 @@ void store_release(struct store *st, const char *key, const char *val,
 bool store_up(const struct store *st);
 /* "redis" or "memory". */
 const char *store_kind(const struct store *st);
+/* Commands asked of the store so far (one each: a Lua step is one). */
+uint64_t store_commands(const struct store *st);
 /* Commands sent and not yet answered. */
 size_t store_pending(const struct store *st);
 

@@ -42,6 +42,7 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops; /* borrowed, static */
+	uint64_t commands;           /* asked of the store (store.c counts) */
 };
 
 #endif
