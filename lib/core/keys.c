@@ -93,6 +93,11 @@ char *keys_lease(const char *prefix, const char *source)
 	return xasprintf("%s{fleet}:v2:lease:%s", prefix, source);
 }
 
+char *keys_alerts_v2(const char *prefix)
+{
+	return xasprintf("%s{fleet}:v2:alerts", prefix);
+}
+
 char *keys_silences_v2(const char *prefix)
 {
 	return xasprintf("%s{fleet}:v2:silences", prefix);

@@ -32,6 +32,8 @@ char *keys_alerts(const char *prefix);
 char *keys_members(const char *prefix);
 /* <prefix>{fleet}:v2:lease:<source>: the member reading a leased source. */
 char *keys_lease(const char *prefix, const char *source);
+/* <prefix>{fleet}:v2:alerts: the history, one entry per notification. */
+char *keys_alerts_v2(const char *prefix);
 /* <prefix>{fleet}:v2:silences: one entry per silence, id → its JSON. */
 char *keys_silences_v2(const char *prefix);
 char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,

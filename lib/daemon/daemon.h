@@ -169,6 +169,7 @@ struct hark {
 	bool silences_refreshing;
 	int64_t silences_refresh_ms; /* monotonic: the next read */
 	bool history_ok;
+	bool history_v1_ok; /* an older version's document read */
 	/* Reload (SIGHUP): the accepted config and its compiled matcher,
 	 * waiting for the store to answer what is in flight; the configs
 	 * replaced so far (receivers and sources borrow from them). */

@@ -29,20 +29,101 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-/* The alert history: one document per instance's view (every member of a
- * fleet files every notification, so theirs agree). */
-static void save_history(struct hark *h)
+/*
+ * The alert history: one entry per notification in
+ * <prefix>{fleet}:v2:alerts (its id, a one-entry history document), so
+ * that members of a fleet, which all file every notification with the
+ * same id, add up instead of overwriting each other. The newest
+ * HISTORY_MAX are kept: the entry the ring drops is removed there too.
+ */
+static void history_put(struct hark *h, const struct history_entry *e,
+			const struct history_entry *dropped)
 {
+	struct history one;
 	char *key, *text;
 
 	if (h->replay) {
 		return;
 	}
-	key = keys_alerts(h->cfg->prefix);
-	text = history_encode(&h->history, NULL);
-	store_set(h->store, key, text, strlen(text), 0, NULL, NULL);
-	free(key);
+	key = keys_alerts_v2(h->cfg->prefix);
+	if (dropped != NULL) {
+		store_hash(h->store, key, dropped->id, NULL, 0, NULL, NULL);
+	}
+	history_init(&one);
+	history_add(&one, e);
+	text = history_encode(&one, NULL);
+	if (texthash_valid(e->id, text)) {
+		store_hash(h->store, key, e->id, text, 0, NULL, NULL);
+	}
 	free(text);
+	history_fini(&one);
+	free(key);
+}
+
+static int cmp_entry_at(const void *a, const void *b)
+{
+	const struct history_entry *x = a, *y = b;
+
+	return x->at_ms < y->at_ms ? -1 : x->at_ms > y->at_ms ? 1 : 0;
+}
+
+/* The entries of an older version's document (the whole history) or of
+ * the shared hash (one each), added to h->history oldest first; those
+ * already there (same id and status) left out. */
+static void history_merge(struct hark *h, const char *val, size_t len,
+			  bool hash)
+{
+	struct history all;
+	struct history_entry *v = NULL;
+	size_t n = 0, pos = 0;
+	struct texthash_line l;
+
+	history_init(&all);
+	if (!hash) {
+		if (history_decode(&all, val, len) < 0) {
+			log_warn("hark", "saved alert history unreadable; "
+					 "starting without");
+		}
+	} else {
+		while (texthash_next(val, len, &pos, &l)) {
+			struct history one;
+
+			history_init(&one);
+			if (history_decode(&one, l.value, l.value_len) == 0) {
+				for (size_t i = 0; i < one.n; i++) {
+					history_add(&all,
+						    &one.v[(one.head + i) %
+							   HISTORY_MAX]);
+				}
+			}
+			history_fini(&one);
+		}
+	}
+	for (size_t i = 0; i < h->history.n; i++) {
+		history_add(&all,
+			    &h->history.v[(h->history.head + i) % HISTORY_MAX]);
+	}
+	v = xcalloc(all.n + 1, sizeof(*v));
+	for (size_t i = 0; i < all.n; i++) {
+		const struct history_entry *e =
+			&all.v[(all.head + i) % HISTORY_MAX];
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++) {
+			dup = strcmp(v[j].id, e->id) == 0;
+		}
+		if (!dup) {
+			v[n++] = *e;
+		}
+	}
+	qsort(v, n, sizeof(*v), cmp_entry_at);
+	history_fini(&h->history);
+	history_init(&h->history);
+	for (size_t i = 0; i < n; i++) {
+		history_add(&h->history, &v[i]);
+	}
+	free(v);
+	history_fini(&all);
 }
 
 /* ---- silences, shared through the store ---- */
@@ -160,7 +241,8 @@ void notify_refresh(struct hark *h)
 /* ---- silences and history, read at start ---- */
 
 enum globals_kind {
-	GLOBALS_HISTORY,
+	GLOBALS_HISTORY,     /* the shared entries */
+	GLOBALS_HISTORY_V1,  /* an older version's document */
 	GLOBALS_SILENCES,    /* the shared entries */
 	GLOBALS_SILENCES_V1, /* an older version's document, moved over */
 };
@@ -221,11 +303,27 @@ static void globals_cb(void *arg, int status, const char *val, size_t len)
 	}
 	switch (kind) {
 	case GLOBALS_HISTORY:
-		if (val != NULL && history_decode(&h->history, val, len) < 0) {
-			log_warn("hark", "saved alert history unreadable; "
-					 "starting without");
+		if (val != NULL) {
+			history_merge(h, val, len, true);
 		}
 		h->history_ok = true;
+		break;
+	case GLOBALS_HISTORY_V1:
+		if (val != NULL) {
+			size_t before = h->history.n;
+
+			history_merge(h, val, len, false);
+			/* moved over: what the shared entries lacked */
+			for (size_t i = before;
+			     h->history.n > before && i < h->history.n; i++) {
+				history_put(
+					h,
+					&h->history.v[(h->history.head + i) %
+						      HISTORY_MAX],
+					NULL);
+			}
+		}
+		h->history_v1_ok = true;
 		break;
 	case GLOBALS_SILENCES:
 		silences_merge(&h->silences, val != NULL ? val : "",
@@ -239,8 +337,8 @@ static void globals_cb(void *arg, int status, const char *val, size_t len)
 		h->silences_v1_ok = true;
 		break;
 	}
-	h->globals_loaded =
-		h->history_ok && h->silences_ok && h->silences_v1_ok;
+	h->globals_loaded = h->history_ok && h->history_v1_ok &&
+			    h->silences_ok && h->silences_v1_ok;
 	if (h->globals_loaded && hark_all_loaded(h)) {
 		hark_begin_serving(h);
 	}
@@ -253,7 +351,7 @@ static void globals_read(struct hark *h, enum globals_kind kind, char *key)
 	c->h = h;
 	c->kind = kind;
 	h->globals_inflight_n++;
-	if (kind == GLOBALS_SILENCES) {
+	if (kind == GLOBALS_SILENCES || kind == GLOBALS_HISTORY) {
 		store_hash(h->store, key, NULL, NULL, 0, globals_cb, c);
 	} else {
 		store_get(h->store, key, globals_cb, c);
@@ -277,7 +375,12 @@ void notify_load(struct hark *h)
 			     keys_silences(h->cfg->prefix));
 	}
 	if (!h->history_ok) {
-		globals_read(h, GLOBALS_HISTORY, keys_alerts(h->cfg->prefix));
+		globals_read(h, GLOBALS_HISTORY,
+			     keys_alerts_v2(h->cfg->prefix));
+	}
+	if (!h->history_v1_ok) {
+		globals_read(h, GLOBALS_HISTORY_V1,
+			     keys_alerts(h->cfg->prefix));
 	}
 }
 
@@ -319,8 +422,17 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 	if (sil != NULL) {
 		h->silenced_total++;
 	}
+	{
+		/* the entry the full ring drops goes from the store too */
+		struct history_entry dropped;
+		bool full = h->history.n == HISTORY_MAX;
+
+		if (full) {
+			dropped = h->history.v[h->history.head];
+		}
+		history_put(h, &he, full ? &dropped : NULL);
+	}
 	history_add(&h->history, &he);
-	save_history(h);
 }
 
 /* The alert of rule r's result res over bucket b; labels (n_labels + 1),

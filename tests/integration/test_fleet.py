@@ -178,6 +178,15 @@ class Fleet(H.HarkTestCase):
             # usual level is the same to a few percent.
             self.assertLess(abs(got["baseline"] - ref["baseline"]),
                             0.03 * ref["baseline"], (got["baseline"], ref["baseline"]))
+        # Every member filed both in its history; the store holds each
+        # notification once, whoever filed it.
+        for h in live:
+            st, body = H.get_json(h.port, "/v1/alerts")
+            self.assertEqual(sorted(a["id"] for a in body["alerts"]),
+                             sorted([fired[0]["id"], resolved[0]["id"]]))
+        self.assertEqual(sorted(k.decode() for k in H.redis_cmd(
+            port, "HKEYS", "hark:{fleet}:v2:alerts")),
+            sorted([fired[0]["id"], resolved[0]["id"]]))
         # Both survivors reached both verdicts; one sent each.
         lost = sum(H.get_metrics(h.port).get("hark_fleet_sent_by_others_total", 0)
                    for h in live)
@@ -354,9 +363,9 @@ class Fleet(H.HarkTestCase):
         self.stop(b)
         self.assertEqual(stored(), 3000)
 
-    def test_older_silences_moved_over(self):
-        # An older version kept the silences in one document: read at
-        # start, shared from then on.
+    def test_older_documents_moved_over(self):
+        # An older version kept the silences and the alert history in one
+        # document each: read at start, shared from then on.
         port = self.redis()
         sink = self.sink()
         now = int(time.time())
@@ -364,7 +373,18 @@ class Fleet(H.HarkTestCase):
             {"name": "rule", "value": "brand"}], "starts_at": H.rfc3339(now - 60),
             "ends_at": H.rfc3339(now + 3600), "comment": "from v1", "created_by": "ops"}]}
         H.redis_cmd(port, "SET", "hark:v1:silences", json.dumps(old))
+        alerts = {"alerts": [{"id": "fedcba9876543210fedcba9876543210", "rule": "brand",
+                              "status": "firing", "window_start": H.rfc3339(now - 600),
+                              "window_end": H.rfc3339(now - 300), "count": 99,
+                              "baseline": 10.5, "ratio": 9.4, "score": 12.0,
+                              "at": H.rfc3339(now - 290), "silenced": False}]}
+        H.redis_cmd(port, "SET", "hark:v1:alerts", json.dumps(alerts))
         h = self.harkd(CONF.format(port=port, sink=sink.url))
+        st, body = H.get_json(h.port, "/v1/alerts")
+        self.assertEqual([(a["id"], a["count"]) for a in body["alerts"]],
+                         [("fedcba9876543210fedcba9876543210", 99)])
+        self.assertIsNotNone(H.redis_cmd(port, "HGET", "hark:{fleet}:v2:alerts",
+                                         "fedcba9876543210fedcba9876543210"))
         st, body = H.get_json(h.port, "/v1/silences")
         self.assertEqual([(x["id"], x["state"], x["comment"]) for x in body["silences"]],
                          [("0123456789abcdef", "active", "from v1")])
