@@ -7,9 +7,9 @@
  * plus the time since, so an idle member still moves on). A member that
  * has not announced for a while is gone. A bucket of a rule is final for
  * the fleet when every live member's watermark, less the rule's lateness,
- * has passed the bucket's end: each member writes its counts of what its
- * watermark closed before it announces, on the same connection, so by then
- * they are in the store. Pure.
+ * has passed the bucket's end: a member announces a watermark only once
+ * the count writes of what it closed were answered, so by then they are in
+ * the store. Pure.
  */
 #ifndef HARK_CORE_MEMBERS_H
 #define HARK_CORE_MEMBERS_H

@@ -36,7 +36,8 @@ struct fleet {
 	bool known; /* an announcement was answered */
 	bool down;  /* the last one failed: going on alone */
 	bool left;
-	int64_t base_ms;        /* h's, as evaluate set it */
+	int64_t base_ms;        /* h's, announced (confirm_base) */
+	int64_t next_base_ms;   /* h's, as evaluate set it last */
 	int64_t others_ms;      /* members_base of the last answer */
 	int64_t read_ms;        /* wall clock of the last answer */
 	int64_t start_ms;       /* wall clock: when this member started */
@@ -63,6 +64,7 @@ struct fleet *fleet_new(struct hark *h)
 		f->live_ms = FLEET_LIVE_MIN_MS;
 	}
 	f->base_ms = INT64_MIN;
+	f->next_base_ms = INT64_MIN;
 	f->others_ms = INT64_MIN;
 	f->start_ms = timeutil_now_ms();
 	f->members = xcalloc(MEMBERS_MAX, sizeof(*f->members));
@@ -82,7 +84,23 @@ void fleet_free(struct fleet *f)
 void fleet_set_base(struct hark *h, int64_t base_ms)
 {
 	if (h->fleet != NULL) {
-		h->fleet->base_ms = base_ms;
+		h->fleet->next_base_ms = base_ms;
+	}
+}
+
+/*
+ * The watermark announced is one whose count writes are all answered: the
+ * one evaluate set last, once no count write is in flight or waiting to be
+ * sent again (then every write issued before it was set is in the store).
+ * On one Redis the writes and the announcement share a connection and
+ * this costs nothing; on a Cluster they go to different nodes.
+ */
+static void confirm_base(struct hark *h)
+{
+	struct fleet *f = h->fleet;
+
+	if (counts_inflight(h->counts) == 0 && counts_pending(h->counts) == 0) {
+		f->base_ms = f->next_base_ms;
 	}
 }
 
@@ -141,6 +159,7 @@ void fleet_tick(struct hark *h)
 	f->next_ms = mono + f->interval_ms;
 	f->inflight = true;
 	f->beats++;
+	confirm_base(h);
 	members_format(val, sizeof(val), timeutil_now_ms(), f->base_ms,
 		       h->received, f->start_ms);
 	/* The hash outlives a day without any member. */
