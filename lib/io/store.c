@@ -58,6 +58,11 @@ void store_release(struct store *st, const char *key, const char *val,
 	st->ops->release(st, key, val, cb, arg);
 }
 
+void store_barrier(struct store *st, store_done_fn *cb, void *arg)
+{
+	st->ops->barrier(st, cb, arg);
+}
+
 bool store_up(const struct store *st)
 {
 	return st->ops->up(st);

@@ -109,6 +109,14 @@ void store_claim(struct store *st, const char *key, const char *val,
 void store_release(struct store *st, const char *key, const char *val,
 		   store_int_fn *cb, void *arg);
 
+/*
+ * cb(arg) runs once, from the loop, after the callback of every command
+ * issued on st before this call has run, whatever its outcome: a write
+ * answered before it is in the store (on every node of a cluster) by
+ * then. Through Redis a PING after the pipeline; embedded: the next pass.
+ */
+void store_barrier(struct store *st, store_done_fn *cb, void *arg);
+
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);
 /* "redis" or "memory". */

@@ -49,8 +49,8 @@ static void test_hash_tags(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len;
-		const char *t = slot_hash_tag(cases[i].key,
-					      strlen(cases[i].key), &len);
+		const char *t =
+			slot_hash_tag(cases[i].key, strlen(cases[i].key), &len);
 
 		CHECK(len == strlen(cases[i].hashed) &&
 		      memcmp(t, cases[i].hashed, len) == 0);
@@ -122,9 +122,9 @@ static void test_redirects(void)
 		unsigned slot = 99999;
 		char host[64] = "unset";
 		int port = -1;
-		enum slot_redirect kind = slot_redirect_parse(
-			cases[i].err, strlen(cases[i].err), &slot, host,
-			sizeof(host), &port);
+		enum slot_redirect kind =
+			slot_redirect_parse(cases[i].err, strlen(cases[i].err),
+					    &slot, host, sizeof(host), &port);
 
 		if (kind != cases[i].kind) {
 			fprintf(stderr, "case %zu: %s\n", i, cases[i].err);
