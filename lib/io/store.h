@@ -46,6 +46,17 @@ struct store *store_sentinel_new(struct event_base *base,
 				 const struct config_sentinel *sc,
 				 int64_t timeout_ms, char *err, size_t errlen);
 /*
+ * Redis Cluster (io/store_cluster.c): urls (n > 0, borrowed) are seed
+ * nodes, "redis://[[user]:password@]host:port" (a password applies to
+ * every node; db 0 only). Asks a seed for the slot map, keeps one link
+ * per master, sends each command to its key's slot owner and follows
+ * MOVED and ASK. Seed names are resolved now, before the loop runs.
+ * NULL with a reason in err for a malformed url.
+ */
+struct store *store_cluster_new(struct event_base *base,
+				const char *const *urls, size_t n,
+				int64_t timeout_ms, char *err, size_t errlen);
+/*
  * The embedded store. Loads snapshot_path if it exists (a corrupt file is
  * an error: NULL with the reason in err); saves it on store_close.
  */
@@ -119,7 +130,7 @@ void store_barrier(struct store *st, store_done_fn *cb, void *arg);
 
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);
-/* "redis" or "memory". */
+/* "redis" (a Redis Cluster too) or "memory". */
 const char *store_kind(const struct store *st);
 /* Commands sent and not yet answered. */
 size_t store_pending(const struct store *st);
