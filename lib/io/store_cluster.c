@@ -80,7 +80,7 @@ struct node {
 	char *name;               /* a seed's host as written, or NULL */
 	struct store *link;       /* owned: a store_redis_node_new */
 	bool master;              /* owns slots in the map */
-	bool fresh;   /* not yet up or down: commands wait for it */
+	bool fresh;               /* not yet up or down: commands wait for it */
 	bool changed; /* its link went up or down since state_ev ran */
 	struct ccmd *wait_head;
 	struct ccmd *wait_tail;
@@ -100,6 +100,7 @@ struct store_cluster {
 	size_t covered;                 /* slots with a master */
 	bool map_known;
 	bool map_logged_down; /* "cluster map unknown" said */
+	bool skip_logged;     /* "cluster node skipped" said */
 	size_t ask_next;      /* the node asked for the map next */
 
 	bool refreshing; /* a CLUSTER SLOTS in flight */
@@ -284,13 +285,15 @@ static struct node *node_get(struct store_cluster *sc, const char *host,
 		return n;
 	}
 	if (!is_address(host) || sc->n_nodes >= CLUSTER_MAX_NODES) {
-		log_warn("store",
-			 "cluster node %s:%d skipped: %s", host, port,
-			 sc->n_nodes >= CLUSTER_MAX_NODES
-				 ? "too many nodes"
-				 : "a name, not an address (set "
-				   "cluster-preferred-endpoint-type ip, or "
-				   "give it as a seed)");
+		/* Asked again with every map: said once at warn. */
+		log_write(sc->skip_logged ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
+			  "store", "cluster node %s:%d skipped: %s", host, port,
+			  sc->n_nodes >= CLUSTER_MAX_NODES
+				  ? "too many nodes"
+				  : "a name, not an address (set "
+				    "cluster-preferred-endpoint-type ip, or "
+				    "give it as a seed)");
+		sc->skip_logged = true;
 		return NULL;
 	}
 	memset(&u, 0, sizeof(u));
@@ -394,12 +397,13 @@ static void map_apply(struct store_cluster *sc, const struct node *from,
 		const redisReply *e = r->element[i];
 		const redisReply *m = e->element[2];
 		/* "" or "?": an endpoint the node does not know; its own. */
-		const char *host = m->element[0]->len > 0 &&
-						   strcmp(m->element[0]->str,
-							  "?") != 0
-					   ? m->element[0]->str
-					   : from->url.host;
-		struct node *n = node_get(sc, host, (int)m->element[1]->integer);
+		const char *host =
+			m->element[0]->len > 0 &&
+					strcmp(m->element[0]->str, "?") != 0
+				? m->element[0]->str
+				: from->url.host;
+		struct node *n =
+			node_get(sc, host, (int)m->element[1]->integer);
 
 		if (n == NULL) {
 			continue;
@@ -442,12 +446,13 @@ static void slots_cb(void *arg, int status, const redisReply *r)
 	if (sc->closing) {
 		return;
 	}
-	if (status == 0 && r->type != REDIS_REPLY_ERROR && slots_valid(r) == 0) {
+	if (status == 0 && r->type != REDIS_REPLY_ERROR &&
+	    slots_valid(r) == 0) {
 		map_apply(sc, from, r);
 	} else if (!sc->map_known && !sc->map_logged_down) {
 		log_warn("store", "cluster map: no answer from %s (%s)",
 			 from->url.addr,
-			 status != 0 ? "link lost or timeout"
+			 status != 0                    ? "link lost or timeout"
 			 : r->type == REDIS_REPLY_ERROR ? r->str
 							: "unexpected reply");
 		sc->map_logged_down = true;
@@ -496,7 +501,8 @@ static void request_refresh(struct store_cluster *sc)
 	sc->refresh_wanted = true;
 	if (!sc->refreshing) {
 		/* slots_cb schedules the next one itself */
-		schedule_refresh(sc, sc->refreshed_at_ms + CLUSTER_REFRESH_MIN_MS -
+		schedule_refresh(sc, sc->refreshed_at_ms +
+					     CLUSTER_REFRESH_MIN_MS -
 					     timeutil_mono_ms());
 	}
 }
@@ -650,8 +656,9 @@ static bool follow(struct ccmd *c)
 		return false;
 	}
 	if (sc->closing || c->redirects >= CLUSTER_MAX_REDIRECTS) {
-		log_debug("store", "cluster: %.*s: not followed (redirected %d "
-				   "times)",
+		log_debug("store",
+			  "cluster: %.*s: not followed (redirected %d "
+			  "times)",
 			  (int)len, err, c->redirects);
 		return false;
 	}
@@ -951,8 +958,7 @@ static int parse_seeds(struct redis_url *u, const char *const *urls, size_t n,
 		if (redis_url_parse(&u[i], urls[i], why, sizeof(why)) != 0) {
 			snprintf(err, errlen, "store.cluster[%zu]: %s", i, why);
 		} else if (u[i].path != NULL || u[i].db != 0) {
-			snprintf(err, errlen,
-				 "store.cluster[%zu]: %s", i,
+			snprintf(err, errlen, "store.cluster[%zu]: %s", i,
 				 u[i].path != NULL
 					 ? "a cluster node is reached over TCP "
 					   "(redis://HOST:PORT)"
@@ -1001,7 +1007,8 @@ struct store *store_cluster_new(struct event_base *base,
 	for (size_t i = 0; i < n && sc->password == NULL; i++) {
 		if (u[i].password != NULL) {
 			sc->password = xstrdup(u[i].password);
-			sc->user = u[i].user != NULL ? xstrdup(u[i].user) : NULL;
+			sc->user =
+				u[i].user != NULL ? xstrdup(u[i].user) : NULL;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -141,14 +141,14 @@ static inline int redis_spawn(struct redis_proc *rp, int port,
 		}
 		{
 			const char *argv[32] = {
-				redis_bin(), "--port",	   portstr, "--save",
-				"",	     "--appendonly", "no",    "--dir",
-				rp->dir,     "--bind",	   "127.0.0.1"};
+				redis_bin(), "--port",   portstr,
+				"--save",    "",         "--appendonly",
+				"no",        "--dir",    rp->dir,
+				"--bind",    "127.0.0.1"};
 			size_t n = 11;
 
-			for (size_t i = 0; extra != NULL && extra[i] != NULL &&
-					   n < 31;
-			     i++) {
+			for (size_t i = 0;
+			     extra != NULL && extra[i] != NULL && n < 31; i++) {
 				argv[n++] = extra[i];
 			}
 			argv[n] = NULL;
@@ -217,7 +217,7 @@ static inline void redis_kill(struct redis_proc *rp)
 
 /* Runs one blocking command in the test process only; NULL on failure. */
 static inline redisReply *blocking_cmd(int port, int db, const char *fmt,
-				const char *key)
+				       const char *key)
 {
 	redisContext *c = blocking_connect(port);
 	redisReply *r = NULL;
@@ -239,7 +239,7 @@ static inline redisReply *blocking_cmd(int port, int db, const char *fmt,
 }
 
 static inline long long blocking_int(int port, int db, const char *fmt,
-			      const char *key)
+				     const char *key)
 {
 	redisReply *r = blocking_cmd(port, db, fmt, key);
 	long long v = LLONG_MIN;

@@ -55,8 +55,8 @@ static void node_text(char *out, size_t outlen, int port, const char *fmt,
 	redisReply *r = node_cmd(port, fmt, a);
 
 	out[0] = '\0';
-	if (r != NULL && (r->type == REDIS_REPLY_STRING ||
-			  r->type == REDIS_REPLY_STATUS)) {
+	if (r != NULL &&
+	    (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)) {
 		snprintf(out, outlen, "%s", r->str);
 	}
 	if (r != NULL) {
@@ -114,13 +114,21 @@ static int run_cli_create(void)
 /* Three empty masters, joined, every one saying cluster_state:ok. */
 static int cluster_start(const char *dir)
 {
-	static const char *const extra[] = {
-		"--cluster-enabled",	  "yes", "--cluster-config-file",
-		"nodes.conf",		  "--cluster-node-timeout",
-		"5000",			  NULL};
+	char bus[16];
+	/* The bus port (by default the port + 10000) picked free too. */
+	const char *const extra[] = {"--cluster-enabled",
+				     "yes",
+				     "--cluster-config-file",
+				     "nodes.conf",
+				     "--cluster-node-timeout",
+				     "5000",
+				     "--cluster-port",
+				     bus,
+				     NULL};
 	int64_t deadline;
 
 	for (int i = 0; i < NODES; i++) {
+		snprintf(bus, sizeof(bus), "%d", free_port());
 		nodes[i].pid = -1;
 		snprintf(nodes[i].dir, sizeof(nodes[i].dir), "%s/n%d", dir, i);
 		HARK_ASSERT(mkdir(nodes[i].dir, 0700) == 0);
@@ -187,8 +195,8 @@ static int owner_of(unsigned slot)
 	redisReply *r = node_cmd(nodes[0].port, "CLUSTER SLOTS");
 	int owner = -1;
 
-	for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
-			   i < r->elements;
+	for (size_t i = 0;
+	     r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements;
 	     i++) {
 		redisReply *e = r->element[i];
 
@@ -267,7 +275,8 @@ static void test_spread(void)
 		char key[64];
 
 		snprintf(key, sizeof(key), "hark:{rule-%d}:v2:count:60", i);
-		store_count_put(st, key, NULL, "w", i + 1, 60000, int_cb, &r[i]);
+		store_count_put(st, key, NULL, "w", i + 1, 60000, int_cb,
+				&r[i]);
 	}
 	CHECK(WAIT_FOR(&l, r[99].calls > 0, 5000));
 	drive(&l, 20);
@@ -289,11 +298,11 @@ static void test_spread(void)
 		/* Redis's own slot of the key is ours */
 		{
 			redisReply *k = node_cmd(nodes[at].port,
-					     "CLUSTER KEYSLOT %s", key);
+						 "CLUSTER KEYSLOT %s", key);
 
 			CHECK(k != NULL && k->type == REDIS_REPLY_INTEGER &&
-			      k->integer == (long long)slot_of(key,
-							       strlen(key)));
+			      k->integer ==
+				      (long long)slot_of(key, strlen(key)));
 			if (k != NULL) {
 				freeReplyObject(k);
 			}
@@ -360,10 +369,12 @@ static void test_migration(void)
 	dst = (src + 1) % NODES;
 	node_id(src_id, sizeof(src_id), src);
 	node_id(dst_id, sizeof(dst_id), dst);
-	CHECK(reply_ok(node_cmd(nodes[dst].port, "CLUSTER SETSLOT %u IMPORTING %s",
-			    slot, src_id)));
-	CHECK(reply_ok(node_cmd(nodes[src].port, "CLUSTER SETSLOT %u MIGRATING %s",
-			    slot, dst_id)));
+	CHECK(reply_ok(node_cmd(nodes[dst].port,
+				"CLUSTER SETSLOT %u IMPORTING %s", slot,
+				src_id)));
+	CHECK(reply_ok(node_cmd(nodes[src].port,
+				"CLUSTER SETSLOT %u MIGRATING %s", slot,
+				dst_id)));
 
 	/* Moving: k1 is still at the source; k2 and k3 are new, so made
 	 * at the target (the source answers ASK). */
@@ -394,11 +405,12 @@ static void test_migration(void)
 
 	/* Moved: k1 over, then the slot given to the target everywhere. */
 	CHECK(reply_ok(node_cmd(nodes[src].port,
-			    "MIGRATE 127.0.0.1 %d %s 0 5000", nodes[dst].port,
-			    k1)));
+				"MIGRATE 127.0.0.1 %d %s 0 5000",
+				nodes[dst].port, k1)));
 	for (int i = 0; i < NODES; i++) {
-		CHECK(reply_ok(node_cmd(nodes[i].port, "CLUSTER SETSLOT %u NODE %s",
-				    slot, dst_id)));
+		CHECK(reply_ok(node_cmd(nodes[i].port,
+					"CLUSTER SETSLOT %u NODE %s", slot,
+					dst_id)));
 	}
 	CHECK_INT(node_of_key(k1), dst);
 	/* The store still sends to the source, which answers MOVED. */
@@ -416,6 +428,46 @@ static void test_migration(void)
 	for (int i = 0; i < 8; i++) {
 		CHECK_INT(r[i].calls, 1);
 	}
+	close_and_free(&l, st);
+	loop_fini(&l);
+}
+
+/*
+ * A master killed: the store is down, commands for its slots fail (once
+ * each, from the loop), the other masters' slots go on. Last: the cluster
+ * stays broken.
+ */
+static void test_master_down(void)
+{
+	struct loop l;
+	struct store *st;
+	char keys[NODES][64];
+	struct res r[NODES] = {{0}};
+
+	for (int i = 0; i < NODES; i++) {
+		for (int k = 0; k < 1000; k++) {
+			snprintf(keys[i], sizeof(keys[i]),
+				 "hark:{d%d}:v1:state", k);
+			if (owner_of(slot_of(keys[i], strlen(keys[i]))) == i) {
+				break;
+			}
+		}
+	}
+	loop_init(&l);
+	st = cluster_store(&l, 0);
+	redis_kill(&nodes[2]);
+	CHECK(WAIT_FOR(&l, !store_up(st), 3000));
+	for (int i = 0; i < NODES; i++) {
+		store_set(st, keys[i], "v", 1, 60000, int_cb, &r[i]);
+		CHECK_INT(r[i].calls, 0);
+	}
+	CHECK(WAIT_FOR(&l, r[0].calls + r[1].calls + r[2].calls == 3, 3000));
+	drive(&l, 50);
+	for (int i = 0; i < NODES; i++) {
+		CHECK_INT(r[i].calls, 1);
+		CHECK_INT(r[i].status, i == 2 ? -1 : 0);
+	}
+	CHECK(!store_up(st));
 	close_and_free(&l, st);
 	loop_fini(&l);
 }
@@ -478,6 +530,7 @@ int main(void)
 		test_ops();
 		test_spread();
 		test_migration();
+		test_master_down();
 	}
 	for (int i = 0; i < NODES; i++) {
 		redis_kill(&nodes[i]);
