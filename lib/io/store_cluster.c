@@ -710,35 +710,6 @@ static void str_reply_cb(void *arg, int status, const char *val, size_t len)
 
 /* ---- operations ---- */
 
-static void cluster_incrby(struct store *st, const char *key, long long delta,
-			   int64_t ttl_ms, store_int_fn *cb, void *arg)
-{
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_INCRBY, key, arg);
-
-	c->num = delta;
-	c->ttl_ms = ttl_ms;
-	c->int_cb = cb;
-	send_to(c, NULL);
-}
-
-static void cluster_count_put(struct store *st, const char *key,
-			      const char *old_key, const char *field,
-			      long long value, int64_t ttl_ms, store_int_fn *cb,
-			      void *arg)
-{
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_COUNT_PUT, key, arg);
-
-	/* old_key shares key's hash tag (core/keys.c): one slot. */
-	c->key2 = old_key != NULL ? xstrdup(old_key) : NULL;
-	c->field = xstrdup(field);
-	c->num = value;
-	c->ttl_ms = ttl_ms;
-	c->int_cb = cb;
-	send_to(c, NULL);
-}
-
 static char *copy_val(const char *val, size_t len)
 {
 	char *v = xmalloc(len + 1);
@@ -748,76 +719,82 @@ static char *copy_val(const char *val, size_t len)
 	return v;
 }
 
+/* A command, its arguments copied (NULL: none), to its slot's owner. */
+static void submit(struct store *st, enum op op, const char *key,
+		   const char *key2, const char *field, const char *val,
+		   size_t len, long long num, int64_t ttl_ms,
+		   store_int_fn *int_cb, store_str_fn *str_cb, void *arg)
+{
+	struct ccmd *c = ccmd_new((struct store_cluster *)st, op, key, arg);
+
+	c->key2 = key2 != NULL ? xstrdup(key2) : NULL;
+	c->field = field != NULL ? xstrdup(field) : NULL;
+	c->val = val != NULL ? copy_val(val, len) : NULL;
+	c->len = len;
+	c->num = num;
+	c->ttl_ms = ttl_ms;
+	c->int_cb = int_cb;
+	c->str_cb = str_cb;
+	send_to(c, NULL);
+}
+
+static void cluster_incrby(struct store *st, const char *key, long long delta,
+			   int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	submit(st, OP_INCRBY, key, NULL, NULL, NULL, 0, delta, ttl_ms, cb, NULL,
+	       arg);
+}
+
+/* old_key shares key's hash tag (core/keys.c): one slot, one script. */
+static void cluster_count_put(struct store *st, const char *key,
+			      const char *old_key, const char *field,
+			      long long value, int64_t ttl_ms, store_int_fn *cb,
+			      void *arg)
+{
+	submit(st, OP_COUNT_PUT, key, old_key, field, NULL, 0, value, ttl_ms,
+	       cb, NULL, arg);
+}
+
 static void cluster_append(struct store *st, const char *key, const char *val,
 			   size_t len, int64_t ttl_ms, store_int_fn *cb,
 			   void *arg)
 {
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_APPEND, key, arg);
-
-	c->val = copy_val(val, len);
-	c->len = len;
-	c->ttl_ms = ttl_ms;
-	c->int_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_APPEND, key, NULL, NULL, val, len, 0, ttl_ms, cb, NULL,
+	       arg);
 }
 
 static void cluster_set(struct store *st, const char *key, const char *val,
 			size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
-	struct ccmd *c = ccmd_new((struct store_cluster *)st, OP_SET, key, arg);
-
-	c->val = copy_val(val, len);
-	c->len = len;
-	c->ttl_ms = ttl_ms;
-	c->int_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_SET, key, NULL, NULL, val, len, 0, ttl_ms, cb, NULL, arg);
 }
 
 static void cluster_get(struct store *st, const char *key, store_str_fn *cb,
 			void *arg)
 {
-	struct ccmd *c = ccmd_new((struct store_cluster *)st, OP_GET, key, arg);
-
-	c->str_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_GET, key, NULL, NULL, NULL, 0, 0, 0, NULL, cb, arg);
 }
 
 static void cluster_hash(struct store *st, const char *key, const char *field,
 			 const char *value, int64_t ttl_ms, store_str_fn *cb,
 			 void *arg)
 {
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_HASH, key, arg);
-
-	c->field = field != NULL ? xstrdup(field) : NULL;
-	c->val = value != NULL ? xstrdup(value) : NULL;
-	c->ttl_ms = ttl_ms;
-	c->str_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_HASH, key, NULL, field, value,
+	       value != NULL ? strlen(value) : 0, 0, ttl_ms, NULL, cb, arg);
 }
 
 static void cluster_claim(struct store *st, const char *key, const char *val,
 			  int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_CLAIM, key, arg);
-
-	c->val = xstrdup(val);
-	c->ttl_ms = ttl_ms;
-	c->int_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_CLAIM, key, NULL, NULL, val, strlen(val), 0, ttl_ms, cb,
+	       NULL, arg);
 }
 
 static void cluster_release(struct store *st, const char *key, const char *val,
 			    store_int_fn *cb, void *arg)
 {
-	struct ccmd *c =
-		ccmd_new((struct store_cluster *)st, OP_RELEASE, key, arg);
-
-	c->val = xstrdup(val);
-	c->int_cb = cb;
-	send_to(c, NULL);
+	submit(st, OP_RELEASE, key, NULL, NULL, val, strlen(val), 0, 0, cb,
+	       NULL, arg);
 }
 
 /* No command of its own: it waits, in the list, for those before it. */
