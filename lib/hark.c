@@ -213,6 +213,10 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 		h->store =
 			store_sentinel_new(base, &cfg->sentinel,
 					   cfg->store_timeout_ms, err, errlen);
+	} else if (cfg->n_cluster > 0) {
+		h->store = store_cluster_new(
+			base, (const char *const *)cfg->cluster, cfg->n_cluster,
+			cfg->store_timeout_ms, err, errlen);
 	} else {
 		h->store = store_mem_new(base, cfg->snapshot_path, err, errlen);
 		if (h->store != NULL) {

@@ -165,6 +165,11 @@ static const struct key keys[] = {
 	 "Redis through Sentinel: {master, nodes, password, "
 	 "sentinel_password, db}; instead of redis",
 	 .child = S_SENTINEL},
+	{S_STORE, "cluster", T_LIST, NULL,
+	 "Redis Cluster seed nodes, [\"redis://[[USER]:PASSWORD@]HOST:PORT\", "
+	 "…] (a password applies to every node); instead of redis",
+	 CFG(cluster), .off_n = offsetof(struct config, n_cluster),
+	 .child = S_NONE, .max_items = CONFIG_MAX_CLUSTER_SEEDS},
 	{S_STORE, "prefix", T_STRING, "hark:", "prefix of every Redis key",
 	 CFG(prefix)},
 	{S_STORE, "timeout", T_DURATION, "2s", "Redis command timeout",
@@ -1513,9 +1518,55 @@ static void check_sentinel(struct ctx *c, uint32_t set,
 }
 
 /*
- * The Redis the store talks to: at most one of these keys (store.cluster
- * joins them when it comes). An empty value counts as absent. The first
- * in the file stands; each other one is the problem.
+ * The seeds of store.cluster: each a redis:// URL (the one parser), over
+ * TCP, database 0 (the only one a cluster has).
+ */
+static void check_cluster(struct ctx *c, const struct yaml_value *m,
+			  const char *path)
+{
+	const struct config *cfg = c->cfg;
+	const struct yaml_value *lv = value_of(m, "cluster");
+	struct redis_url u;
+	char why[200];
+
+	if (lv == NULL || lv->kind != YAML_VALUE_SEQ) {
+		return; /* absent, or already reported */
+	}
+	if (cfg->n_cluster == 0) {
+		key_problem(c, m, path, "cluster",
+			    "must not be empty (expected at least one "
+			    "redis://HOST:PORT)");
+	}
+	for (size_t i = 0; i < cfg->n_cluster; i++) {
+		char *ipath;
+
+		if (cfg->cluster[i] == NULL) {
+			continue; /* already reported */
+		}
+		if (redis_url_parse(&u, cfg->cluster[i], why, sizeof(why)) ==
+		    0) {
+			snprintf(why, sizeof(why), "%s",
+				 u.path != NULL ? "a cluster node is reached "
+						  "over TCP (redis://HOST:PORT)"
+				 : u.db != 0    ? "Redis Cluster has only "
+						  "database 0"
+						: "");
+			redis_url_fini(&u);
+			if (why[0] == '\0') {
+				continue;
+			}
+		}
+		ipath = xasprintf("%s.cluster[%zu]", path, i);
+		problem(c, lv->items[i]->line, lv->items[i]->col, ipath,
+			"invalid Redis URL: %s", why);
+		free(ipath);
+	}
+}
+
+/*
+ * The Redis the store talks to: at most one of these keys. An empty value
+ * counts as absent. The first in the file stands; each other one is the
+ * problem.
  */
 static void check_store_backend(struct ctx *c, uint32_t set,
 				const struct yaml_value *m, const char *path)
@@ -1529,6 +1580,7 @@ static void check_store_backend(struct ctx *c, uint32_t set,
 	} backends[] = {
 		{"redis", cfg->redis_url != NULL},
 		{"sentinel", was_set(S_STORE, set, "sentinel")},
+		{"cluster", was_set(S_STORE, set, "cluster")},
 	};
 	const size_t n = sizeof(backends) / sizeof(backends[0]);
 
@@ -1565,6 +1617,7 @@ static void check_store(struct ctx *c, uint32_t set, const struct yaml_value *m,
 	if (cfg->redis_url != NULL) {
 		check_redis_url(c, m, path, cfg->redis_url);
 	}
+	check_cluster(c, m, path);
 	check_store_backend(c, set, m, path);
 	if (cfg->snapshot_path != NULL && cfg->snapshot_path[0] == '\0') {
 		key_problem(c, m, path, "snapshot", "must not be empty");
@@ -1701,6 +1754,12 @@ static void check_stream_source(struct ctx *c, struct config_source *src,
 				"type redis-stream needs its own \"redis\" "
 				"URL with store.sentinel (the stream's Redis "
 				"is not found through the sentinels)");
+		} else if (!was_set(S_SOURCE, set, "redis") &&
+			   c->cfg->n_cluster > 0) {
+			problem(c, line, col, path,
+				"type redis-stream needs its own \"redis\" "
+				"URL with store.cluster (a stream is read "
+				"from one Redis, not through the cluster)");
 		} else if (!was_set(S_SOURCE, set, "redis") &&
 			   c->cfg->redis_url == NULL) {
 			problem(c, line, col, path,
@@ -2401,12 +2460,23 @@ static void sentinel_fini(struct config_sentinel *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
+static void cluster_fini(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_cluster; i++) {
+		free(cfg->cluster[i]);
+	}
+	free(cfg->cluster);
+	cfg->cluster = NULL;
+	cfg->n_cluster = 0;
+}
+
 void config_fini(struct config *cfg)
 {
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg->redis_url);
 	sentinel_fini(&cfg->sentinel);
+	cluster_fini(cfg);
 	free(cfg->prefix);
 	free(cfg->snapshot_path);
 	free(cfg->listen);
@@ -2495,6 +2565,7 @@ void config_use_embedded_store(struct config *cfg)
 	free(cfg->redis_url);
 	cfg->redis_url = NULL;
 	sentinel_fini(&cfg->sentinel);
+	cluster_fini(cfg);
 }
 
 long config_find_rule(const struct config *cfg, const char *name)

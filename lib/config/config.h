@@ -230,18 +230,21 @@ struct config_sentinel {
 };
 
 #define CONFIG_MAX_SENTINELS 32
+#define CONFIG_MAX_CLUSTER_SEEDS 32
 
 struct config {
 	char *path; /* the file as given */
 	char *dir;  /* its directory, for relative paths */
 
-	/* store: absent block or neither "redis" nor "sentinel" → embedded
-	 * store; at most one of them is set */
-	char *redis_url;                 /* NULL: embedded or sentinel */
+	/* store: absent block or none of "redis", "sentinel", "cluster" →
+	 * embedded store; at most one of them is set */
+	char *redis_url;                 /* NULL: another one, or embedded */
 	struct config_sentinel sentinel; /* master NULL: not used */
-	char *prefix;                    /* "prefix", default "hark:" */
-	int64_t store_timeout_ms;        /* "store.timeout", default 2s */
-	int64_t retention_ms;            /* "store.retention", default 8d */
+	char **cluster;   /* "cluster": seed URLs of a Redis Cluster; owned */
+	size_t n_cluster; /* 0: not used */
+	char *prefix;     /* "prefix", default "hark:" */
+	int64_t store_timeout_ms;  /* "store.timeout", default 2s */
+	int64_t retention_ms;      /* "store.retention", default 8d */
 	int64_t flush_interval_ms; /* "store.flush_interval", default 1s */
 	char *snapshot_path; /* "store.snapshot", default ./hark.snapshot */
 	int64_t snapshot_interval_ms; /* "store.snapshot_interval", default 30s */
@@ -285,8 +288,8 @@ int config_parse(struct config *cfg, const char *path, const char *text,
 int config_load(struct config *cfg, const char *path,
 		struct diag *d) HARK_MUST_CHECK;
 void config_fini(struct config *cfg);
-/* Drops store.redis and store.sentinel: the embedded store is used (the
- * offline checks and replays). */
+/* Drops store.redis, store.sentinel and store.cluster: the embedded store
+ * is used (the offline checks and replays). */
 void config_use_embedded_store(struct config *cfg);
 /* Index of the receiver or rule with that name, or -1. */
 long config_find_receiver(const struct config *cfg, const char *name);

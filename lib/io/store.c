@@ -71,6 +71,11 @@ uint64_t store_commands(const struct store *st)
 	return st->commands;
 }
 
+void store_barrier(struct store *st, store_done_fn *cb, void *arg)
+{
+	st->ops->barrier(st, cb, arg);
+}
+
 bool store_up(const struct store *st)
 {
 	return st->ops->up(st);

@@ -46,6 +46,17 @@ struct store *store_sentinel_new(struct event_base *base,
 				 const struct config_sentinel *sc,
 				 int64_t timeout_ms, char *err, size_t errlen);
 /*
+ * Redis Cluster (io/store_cluster.c): urls (n > 0, borrowed) are seed
+ * nodes, "redis://[[user]:password@]host:port" (a password applies to
+ * every node; db 0 only). Asks a seed for the slot map, keeps one link
+ * per master, sends each command to its key's slot owner and follows
+ * MOVED and ASK. Seed names are resolved now, before the loop runs.
+ * NULL with a reason in err for a malformed url.
+ */
+struct store *store_cluster_new(struct event_base *base,
+				const char *const *urls, size_t n,
+				int64_t timeout_ms, char *err, size_t errlen);
+/*
  * The embedded store. Loads snapshot_path if it exists (a corrupt file is
  * an error: NULL with the reason in err); saves it on store_close.
  */
@@ -109,9 +120,17 @@ void store_claim(struct store *st, const char *key, const char *val,
 void store_release(struct store *st, const char *key, const char *val,
 		   store_int_fn *cb, void *arg);
 
+/*
+ * cb(arg) runs once, from the loop, after the callback of every command
+ * issued on st before this call has run, whatever its outcome: a write
+ * answered before it is in the store (on every node of a cluster) by
+ * then. Through Redis a PING after the pipeline; embedded: the next pass.
+ */
+void store_barrier(struct store *st, store_done_fn *cb, void *arg);
+
 /* True while connected (always true for the embedded store). */
 bool store_up(const struct store *st);
-/* "redis" or "memory". */
+/* "redis" (a Redis Cluster too) or "memory". */
 const char *store_kind(const struct store *st);
 /* Commands asked of the store so far (one each: a Lua step is one). */
 uint64_t store_commands(const struct store *st);

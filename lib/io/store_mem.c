@@ -46,6 +46,7 @@ struct entry {
 enum comp_kind {
 	COMP_INT,
 	COMP_STR,
+	COMP_DONE,
 };
 
 /* A finished command waiting for its callback; owned by the queue. */
@@ -54,6 +55,7 @@ struct completion {
 	enum comp_kind kind;
 	store_int_fn *int_cb;
 	store_str_fn *str_cb;
+	store_done_fn *done_cb;
 	void *arg;
 	int status;
 	long long ival;
@@ -615,6 +617,17 @@ static void mem_release(struct store *st, const char *key, const char *val,
 	complete_int(ms, cb, arg, 0, mine);
 }
 
+/* Completions run in order: this one after every earlier command's. */
+static void mem_barrier(struct store *st, store_done_fn *cb, void *arg)
+{
+	struct completion *c = xcalloc(1, sizeof(*c));
+
+	c->kind = COMP_DONE;
+	c->done_cb = cb;
+	c->arg = arg;
+	enqueue((struct store_mem *)st, c);
+}
+
 static bool mem_up(const struct store *st)
 {
 	return true;
@@ -962,7 +975,9 @@ static void run_cb(evutil_socket_t fd, short what, void *arg)
 
 		list = c->next;
 		ms->npending--;
-		if (c->kind == COMP_INT) {
+		if (c->kind == COMP_DONE) {
+			c->done_cb(c->arg);
+		} else if (c->kind == COMP_INT) {
 			if (c->int_cb != NULL) {
 				c->int_cb(c->arg, c->status, c->ival);
 			}
@@ -1038,6 +1053,7 @@ static const struct store_ops mem_ops = {
 	.hash = mem_hash,
 	.claim = mem_claim,
 	.release = mem_release,
+	.barrier = mem_barrier,
 	.up = mem_up,
 	.pending = mem_pending,
 	.close = mem_close,

@@ -10,6 +10,7 @@
 #include "io/store.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@
 enum cmd_kind {
 	CMD_INT,
 	CMD_STR,
+	CMD_DONE,  /* store_barrier */
+	CMD_REPLY, /* store_redis_command: the reply itself */
 };
 
 /*
@@ -73,6 +76,8 @@ struct cmd {
 	enum cmd_kind kind;
 	store_int_fn *int_cb;
 	store_str_fn *str_cb;
+	store_done_fn *done_cb;
+	store_reply_fn *reply_cb;
 	void *arg;
 	bool done;        /* the user callback has run */
 	struct cmd *next; /* fail queue link */
@@ -119,6 +124,12 @@ struct store_redis {
 	bool closing;
 	store_done_fn *done;
 	void *done_arg;
+
+	/* For store_cluster.c (store_impl.h). */
+	store_state_fn *watch;
+	void *watch_arg;
+	const redisReply *err_reply; /* the error a callback runs for */
+	bool asking;                 /* ASKING before each command */
 };
 
 static const struct timeval zero_tv = {0, 0};
@@ -192,6 +203,14 @@ static void cmd_free(struct cmd *c)
 
 static void cmd_complete(struct cmd *c, int status, const redisReply *r)
 {
+	if (c->kind == CMD_DONE) {
+		c->done_cb(c->arg);
+		return;
+	}
+	if (c->kind == CMD_REPLY) {
+		c->reply_cb(c->arg, status, status == 0 ? r : NULL);
+		return;
+	}
 	if (c->kind == CMD_INT) {
 		long long v = 0;
 
@@ -224,6 +243,9 @@ static int reply_status(const struct cmd *c, const redisReply *r)
 		log_debug("store", "redis error reply: %.*s", (int)r->len,
 			  r->str);
 		return -1;
+	}
+	if (c->kind == CMD_DONE || c->kind == CMD_REPLY) {
+		return 0;
 	}
 	if (c->kind == CMD_INT) {
 		return r->type == REDIS_REPLY_INTEGER ||
@@ -297,7 +319,10 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 
 		c->done = true;
 		c->rs->npending--;
+		c->rs->err_reply =
+			r != NULL && r->type == REDIS_REPLY_ERROR ? r : NULL;
 		cmd_complete(c, status, r);
+		c->rs->err_reply = NULL;
 		if (status == 0 && c->rec != NULL) {
 			acked_keep(c->rs, c->rec);
 			c->rec = NULL;
@@ -360,6 +385,9 @@ static void conn_lost(struct store_redis *rs, const char *reason)
 		rs->down_logged = true;
 	}
 	schedule_reconnect(rs);
+	if (rs->watch != NULL) {
+		rs->watch(rs->watch_arg);
+	}
 }
 
 /* Drops the link now; hiredis fails every pending command (NULL reply). */
@@ -398,6 +426,9 @@ static void became_up(struct store_redis *rs)
 			 rs->url.addr);
 	} else {
 		log_info("store", "redis up addr=%s", rs->url.addr);
+	}
+	if (rs->watch != NULL) {
+		rs->watch(rs->watch_arg);
 	}
 }
 
@@ -656,6 +687,23 @@ static void cmd_sent(struct store_redis *rs, struct cmd *c)
 	rs->npending++;
 }
 
+/* A command of an operation: after ASKING when store_cluster follows an
+ * ASK redirection (each command, the pipelined EXPIRE too). */
+static int send_cmd(struct store_redis *rs, redisCallbackFn *fn, void *priv,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (rs->asking) {
+		redisAsyncCommand(rs->ac, NULL, NULL, "ASKING");
+	}
+	va_start(ap, fmt);
+	rc = redisvAsyncCommand(rs->ac, fn, priv, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 static void redis_incrby(struct store *st, const char *key, long long delta,
 			 int64_t ttl_ms, store_int_fn *cb, void *arg)
 {
@@ -663,9 +711,8 @@ static void redis_incrby(struct store *st, const char *key, long long delta,
 	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
 
 	/* hiredis refuses commands while its context is being torn down. */
-	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "INCRBY %s %lld", key,
-			      delta) != REDIS_OK) {
+	if (!can_send(rs) || send_cmd(rs, reply_cb, c, "INCRBY %s %lld", key,
+				      delta) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -674,8 +721,7 @@ static void redis_incrby(struct store *st, const char *key, long long delta,
 		long long secs = (long long)((ttl_ms + 999) / 1000);
 
 		/* Its reply is not needed; the INCRBY reply carries the news. */
-		redisAsyncCommand(rs->ac, NULL, NULL, "EXPIRE %s %lld", key,
-				  secs);
+		send_cmd(rs, NULL, NULL, "EXPIRE %s %lld", key, secs);
 	}
 }
 
@@ -708,14 +754,13 @@ static void send_count_put(struct store_redis *rs, const char *key,
 		return;
 	}
 	if (old_key != NULL) {
-		rc = redisAsyncCommand(rs->ac, reply_cb, c,
-				       "EVAL %s 2 %s %s %s %lld %lld",
-				       count_put_lua, key, old_key, field,
-				       value, (long long)ttl_ms);
+		rc = send_cmd(rs, reply_cb, c, "EVAL %s 2 %s %s %s %lld %lld",
+			      count_put_lua, key, old_key, field, value,
+			      (long long)ttl_ms);
 	} else {
-		rc = redisAsyncCommand(
-			rs->ac, reply_cb, c, "EVAL %s 1 %s %s %lld %lld",
-			count_put_lua, key, field, value, (long long)ttl_ms);
+		rc = send_cmd(rs, reply_cb, c, "EVAL %s 1 %s %s %lld %lld",
+			      count_put_lua, key, field, value,
+			      (long long)ttl_ms);
 	}
 	if (rc != REDIS_OK) {
 		cmd_fail(rs, c);
@@ -773,16 +818,15 @@ static void redis_append(struct store *st, const char *key, const char *val,
 	struct store_redis *rs = (struct store_redis *)st;
 	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
 
-	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "APPEND %s %b", key, val,
-			      len) != REDIS_OK) {
+	if (!can_send(rs) || send_cmd(rs, reply_cb, c, "APPEND %s %b", key, val,
+				      len) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
 	cmd_sent(rs, c);
 	if (ttl_ms > 0) {
-		redisAsyncCommand(rs->ac, NULL, NULL, "PEXPIRE %s %lld", key,
-				  (long long)ttl_ms);
+		send_cmd(rs, NULL, NULL, "PEXPIRE %s %lld", key,
+			 (long long)ttl_ms);
 	}
 }
 
@@ -798,11 +842,10 @@ static void redis_set(struct store *st, const char *key, const char *val,
 		return;
 	}
 	if (ttl_ms > 0) {
-		rc = redisAsyncCommand(rs->ac, reply_cb, c, "SET %s %b PX %lld",
-				       key, val, len, (long long)ttl_ms);
+		rc = send_cmd(rs, reply_cb, c, "SET %s %b PX %lld", key, val,
+			      len, (long long)ttl_ms);
 	} else {
-		rc = redisAsyncCommand(rs->ac, reply_cb, c, "SET %s %b", key,
-				       val, len);
+		rc = send_cmd(rs, reply_cb, c, "SET %s %b", key, val, len);
 	}
 	if (rc != REDIS_OK) {
 		cmd_fail(rs, c);
@@ -818,7 +861,7 @@ static void redis_get(struct store *st, const char *key, store_str_fn *cb,
 	struct cmd *c = cmd_new(rs, CMD_STR, NULL, cb, arg);
 
 	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "GET %s", key) != REDIS_OK) {
+	    send_cmd(rs, reply_cb, c, "GET %s", key) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -848,10 +891,10 @@ static void redis_hash(struct store *st, const char *key, const char *field,
 	struct cmd *c = cmd_new(rs, CMD_STR, NULL, cb, arg);
 
 	if (!can_send(rs) ||
-	    redisAsyncCommand(
-		    rs->ac, reply_cb, c, "EVAL %s 1 %s %s %s %s %lld", hash_lua,
-		    key, field != NULL ? field : "", value != NULL ? value : "",
-		    value != NULL ? "1" : "0", (long long)ttl_ms) != REDIS_OK) {
+	    send_cmd(rs, reply_cb, c, "EVAL %s 1 %s %s %s %s %lld", hash_lua,
+		     key, field != NULL ? field : "",
+		     value != NULL ? value : "", value != NULL ? "1" : "0",
+		     (long long)ttl_ms) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -878,9 +921,8 @@ static void redis_claim(struct store *st, const char *key, const char *val,
 	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
 
 	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "EVAL %s 1 %s %s %lld",
-			      claim_lua, key, val,
-			      (long long)ttl_ms) != REDIS_OK) {
+	    send_cmd(rs, reply_cb, c, "EVAL %s 1 %s %s %lld", claim_lua, key,
+		     val, (long long)ttl_ms) != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -898,9 +940,23 @@ static void redis_release(struct store *st, const char *key, const char *val,
 	struct store_redis *rs = (struct store_redis *)st;
 	struct cmd *c = cmd_new(rs, CMD_INT, cb, NULL, arg);
 
+	if (!can_send(rs) || send_cmd(rs, reply_cb, c, "EVAL %s 1 %s %s",
+				      release_lua, key, val) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
+}
+
+/* Replies come in order: the PING's comes after every earlier one. */
+static void redis_barrier(struct store *st, store_done_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_DONE, NULL, NULL, arg);
+
+	c->done_cb = cb;
 	if (!can_send(rs) ||
-	    redisAsyncCommand(rs->ac, reply_cb, c, "EVAL %s 1 %s %s",
-			      release_lua, key, val) != REDIS_OK) {
+	    redisAsyncCommand(rs->ac, reply_cb, c, "PING") != REDIS_OK) {
 		cmd_fail(rs, c);
 		return;
 	}
@@ -996,6 +1052,7 @@ static const struct store_ops redis_ops = {
 	.hash = redis_hash,
 	.claim = redis_claim,
 	.release = redis_release,
+	.barrier = redis_barrier,
 	.up = redis_up,
 	.pending = redis_pending,
 	.close = redis_close,
@@ -1077,4 +1134,58 @@ struct store *store_sentinel_new(struct event_base *base,
 	snprintf(rs->url.addr, sizeof(rs->url.addr), "sentinel:%s", sc->master);
 	begin_connect(rs);
 	return &rs->st;
+}
+
+struct store *store_redis_node_new(struct event_base *base,
+				   const struct redis_url *u,
+				   int64_t timeout_ms)
+{
+	struct store_redis *rs = redis_new(base, timeout_ms);
+
+	rs->url.host = xstrdup(u->host);
+	rs->url.port = u->port;
+	rs->url.user = u->user != NULL ? xstrdup(u->user) : NULL;
+	rs->url.password = u->password != NULL ? xstrdup(u->password) : NULL;
+	snprintf(rs->url.addr, sizeof(rs->url.addr), "%s", u->addr);
+	start_connect(rs);
+	return &rs->st;
+}
+
+void store_redis_watch(struct store *st, store_state_fn *fn, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+
+	rs->watch = fn;
+	rs->watch_arg = arg;
+}
+
+const char *store_redis_error(const struct store *st, size_t *len)
+{
+	const struct store_redis *rs = (const struct store_redis *)st;
+
+	if (rs->err_reply == NULL) {
+		return NULL;
+	}
+	*len = rs->err_reply->len;
+	return rs->err_reply->str;
+}
+
+void store_redis_asking(struct store *st, bool on)
+{
+	((struct store_redis *)st)->asking = on;
+}
+
+void store_redis_command(struct store *st, int argc, const char **argv,
+			 store_reply_fn *cb, void *arg)
+{
+	struct store_redis *rs = (struct store_redis *)st;
+	struct cmd *c = cmd_new(rs, CMD_REPLY, NULL, NULL, arg);
+
+	c->reply_cb = cb;
+	if (!can_send(rs) || redisAsyncCommandArgv(rs->ac, reply_cb, c, argc,
+						   argv, NULL) != REDIS_OK) {
+		cmd_fail(rs, c);
+		return;
+	}
+	cmd_sent(rs, c);
 }

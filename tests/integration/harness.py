@@ -163,10 +163,10 @@ def redis_ping(port):
         return False
 
 
-def start_redis(tmp, attempts=5):
+def start_redis(tmp, attempts=5, extra=()):
     """Starts redis-server on a free port with no persistence, its files in
-    tmp. Retries when another process took the port first. Returns
-    (proc, port)."""
+    tmp, with extra arguments. Retries when another process took the port
+    first. Returns (proc, port)."""
     last = ""
     for i in range(attempts):
         port = free_port()
@@ -175,7 +175,7 @@ def start_redis(tmp, attempts=5):
             proc = subprocess.Popen(
                 [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", tmp,
-                 "--daemonize", "no", "--protected-mode", "yes"],
+                 "--daemonize", "no", "--protected-mode", "yes"] + list(extra),
                 stdout=lf, stderr=subprocess.STDOUT, cwd=tmp)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -64,8 +64,8 @@ static const struct bad_case bad_cases[] = {
 	 "cooldown, warmup, novelty, labels, samples)"},
 	{"unknown store key", "store:\n  redis_url: redis://x\n" HEAD RULE0,
 	 "x.yaml:2:3: store.redis_url: unknown key (expected one of: redis, "
-	 "sentinel, prefix, timeout, flush_interval, retention, snapshot, "
-	 "snapshot_interval)"},
+	 "sentinel, cluster, prefix, timeout, flush_interval, retention, "
+	 "snapshot, snapshot_interval)"},
 	{"redis and sentinel",
 	 "store:\n"
 	 "  redis: redis://127.0.0.1:6379\n"
@@ -129,6 +129,46 @@ static const struct bad_case bad_cases[] = {
 	 "  - {name: q, type: redis-stream, stream: s}\n" HEAD RULE0,
 	 "x.yaml:4:5: sources[0]: type redis-stream needs its own \"redis\" "
 	 "URL with store.sentinel"},
+	{"redis and cluster",
+	 "store:\n"
+	 "  redis: redis://127.0.0.1:6379\n"
+	 "  cluster: [\"redis://127.0.0.1:7000\"]\n" HEAD RULE0,
+	 "x.yaml:3:12: store.cluster: give one of store.redis and "
+	 "store.cluster, not both (a store talks to one Redis)"},
+	{"cluster and sentinel",
+	 "store:\n"
+	 "  cluster: [\"redis://127.0.0.1:7000\"]\n"
+	 "  sentinel: {master: m, nodes: [\"127.0.0.1:26379\"]}\n" HEAD RULE0,
+	 "x.yaml:3:13: store.sentinel: give one of store.cluster and "
+	 "store.sentinel, not both (a store talks to one Redis)"},
+	{"cluster with no seed",
+	 "store:\n"
+	 "  cluster: []\n" HEAD RULE0,
+	 "x.yaml:2:12: store.cluster: must not be empty (expected at least "
+	 "one redis://HOST:PORT)"},
+	{"cluster seed as a bad URL",
+	 "store:\n"
+	 "  cluster: [\"redis://h:7000\", \"redis://h:70000\"]\n" HEAD RULE0,
+	 "x.yaml:2:31: store.cluster[1]: invalid Redis URL: bad port "
+	 "\"70000\""},
+	{"cluster seed on a unix socket",
+	 "store:\n"
+	 "  cluster: [\"unix:///run/redis.sock\"]\n" HEAD RULE0,
+	 "x.yaml:2:13: store.cluster[0]: invalid Redis URL: a cluster node is "
+	 "reached over TCP (redis://HOST:PORT)"},
+	{"cluster seed with a db",
+	 "store:\n"
+	 "  cluster: [\"redis://h:7000/1\"]\n" HEAD RULE0,
+	 "x.yaml:2:13: store.cluster[0]: invalid Redis URL: Redis Cluster has "
+	 "only database 0"},
+	{"redis-stream with cluster and no url",
+	 "store:\n"
+	 "  cluster: [\"redis://h:7000\"]\n"
+	 "sources:\n"
+	 "  - {name: q, type: redis-stream, stream: s}\n" HEAD RULE0,
+	 "x.yaml:4:5: sources[0]: type redis-stream needs its own \"redis\" "
+	 "URL with store.cluster (a stream is read from one Redis, not "
+	 "through the cluster)"},
 	{"int as text", HEAD RULE0 "    min_count: abc\n",
 	 "x.yaml:9:16: rules[0].min_count: not an integer (expected a whole "
 	 "number, got \"abc\")"},
@@ -1367,10 +1407,37 @@ static void test_sentinel(void)
 	diag_fini(&d);
 }
 
+/* store.cluster: its seeds as written; the embedded store drops them. */
+static void test_cluster(void)
+{
+	const char *yaml = "store:\n"
+			   "  cluster:\n"
+			   "    - \"redis://:pw@10.0.0.1:7000\"\n"
+			   "    - \"redis://[::1]:7001\"\n"
+			   "rules: [{name: a, match: {any: [x]}}]\n";
+	struct config cfg;
+	struct diag d;
+
+	diag_init(&d);
+	CHECK_INT(parse(&cfg, yaml, &d), 0);
+	if (d.n > 0) {
+		diag_print(&d, stderr);
+	}
+	CHECK(cfg.redis_url == NULL && cfg.sentinel.master == NULL);
+	CHECK_INT(cfg.n_cluster, 2);
+	CHECK_STR(cfg.cluster[0], "redis://:pw@10.0.0.1:7000");
+	CHECK_STR(cfg.cluster[1], "redis://[::1]:7001");
+	config_use_embedded_store(&cfg);
+	CHECK(cfg.cluster == NULL && cfg.n_cluster == 0);
+	config_fini(&cfg);
+	diag_fini(&d);
+}
+
 int main(void)
 {
 	test_bad_cases();
 	test_sentinel();
+	test_cluster();
 	test_redis_urls();
 	test_all_problems_reported();
 	test_one_problem_per_mistake();
