@@ -231,6 +231,9 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 			       HARK_MAX_PENDING_WRITES);
 	h->fleet = fleet_new(h);
 	h->deliver = deliver_new(base, h->store, cfg->prefix);
+	/* Entries of members no longer live are taken over (in a fleet). */
+	deliver_set_members(h->deliver, counts_writer(h->counts),
+			    h->fleet != NULL ? fleet_owner : NULL, h);
 	pulled_init(h);
 	h->tick = event_new(base, -1, EV_PERSIST, tick_cb, h);
 	return h;

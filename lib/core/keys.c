@@ -110,6 +110,23 @@ char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,
 			 (long long)floor_s(start_ms), status);
 }
 
+char *keys_outbox_v2(const char *prefix, const char *receiver)
+{
+	return xasprintf("%s{fleet}:v2:outbox:%s", prefix, receiver);
+}
+
+char *keys_deadletter_v2(const char *prefix, const char *receiver)
+{
+	return xasprintf("%s{fleet}:v2:deadletter:%s", prefix, receiver);
+}
+
+char *keys_adopt(const char *prefix, const char *receiver, const char *id,
+		 const char *from)
+{
+	return xasprintf("%s{fleet}:v2:adopt:%s:%s:%s", prefix, receiver, id,
+			 from);
+}
+
 char *keys_outbox(const char *prefix, const char *receiver)
 {
 	return xasprintf("%sv1:outbox:%s", prefix, receiver);

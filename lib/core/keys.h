@@ -39,9 +39,24 @@ char *keys_silences_v2(const char *prefix);
 char *keys_sent(const char *prefix, const char *rule, int64_t start_ms,
 		const char *status);
 /*
- * Per receiver: <prefix>v1:outbox:<receiver> (notifications not yet
- * delivered, one JSON document) and <prefix>v1:deadletter:<receiver>
- * (capped list of those given up on, newest kept).
+ * Per receiver, shared by a fleet: <prefix>{fleet}:v2:outbox:<receiver>
+ * (a hash: notifications not yet delivered, id → its entry, each with the
+ * member sending it; core/outbox_entry.h) and
+ * <prefix>{fleet}:v2:deadletter:<receiver> (a hash: those given up on,
+ * id → the dead letter, the newest kept).
+ */
+char *keys_outbox_v2(const char *prefix, const char *receiver);
+char *keys_deadletter_v2(const char *prefix, const char *receiver);
+/*
+ * <prefix>{fleet}:v2:adopt:<receiver>:<id>:<from>: claimed by the one
+ * member that takes over entry id of receiver from its owner from, a
+ * member no longer live (or "v1", a version-1 document's).
+ */
+char *keys_adopt(const char *prefix, const char *receiver, const char *id,
+		 const char *from);
+/*
+ * Version 1, read at start and emptied: <prefix>v1:outbox:<receiver> (one
+ * JSON document) and <prefix>v1:deadletter:<receiver> (a JSON array).
  */
 char *keys_outbox(const char *prefix, const char *receiver);
 char *keys_deadletter(const char *prefix, const char *receiver);

@@ -191,6 +191,23 @@ bool fleet_claims(const struct hark *h)
 	return h->fleet != NULL;
 }
 
+enum outbox_owner fleet_owner(void *arg, const char *id)
+{
+	const struct fleet *f = ((struct hark *)arg)->fleet;
+
+	if (f == NULL || !f->known) {
+		return f == NULL ? OUTBOX_OWNER_GONE : OUTBOX_OWNER_UNKNOWN;
+	}
+	for (size_t i = 0; i < f->n_members; i++) {
+		if (strcmp(f->members[i].id, id) == 0) {
+			return f->members[i].live || f->members[i].self
+				       ? OUTBOX_OWNER_LIVE
+				       : OUTBOX_OWNER_GONE;
+		}
+	}
+	return OUTBOX_OWNER_ABSENT;
+}
+
 void fleet_leave(struct hark *h)
 {
 	struct fleet *f = h->fleet;

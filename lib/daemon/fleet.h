@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "io/outbox.h"
+
 struct hark;
 struct fleet;
 struct buf;
@@ -55,6 +57,11 @@ bool fleet_final(const struct hark *h, int64_t end_ms, int64_t lateness_ms);
 int64_t fleet_live_ms(const struct hark *h);
 /* Whether h should claim its notifications (there is a fleet). */
 bool fleet_claims(const struct hark *h);
+/*
+ * An outbox_owner_fn (arg: the struct hark): whether member id is live as
+ * of the last read of the members, for the outbox's takeover.
+ */
+enum outbox_owner fleet_owner(void *arg, const char *id);
 /* Leaves the fleet (at stop, after the last count writes). */
 void fleet_leave(struct hark *h);
 /* GET /v1/cluster's body. */

@@ -6,10 +6,10 @@
  * signed per Standard Webhooks at each attempt; e-mail goes through
  * curl's SMTP on the same multi; Alertmanager alerts are re-sent while
  * firing. A 410 disables its receiver. With a store, every notification
- * lives in a durable outbox (one JSON document per receiver, rewritten on
- * each change: alerts are rare) from before its first attempt until it is
- * delivered or dead-lettered, so a restart resumes it. Runs on the loop
- * thread only.
+ * lives in a durable outbox (io/outbox.c: one entry per notification in the
+ * receiver's hash) from before its first attempt until it is delivered or
+ * dead-lettered, so a restart, or another member of a fleet, resumes it.
+ * Runs on the loop thread only.
  */
 #include "io/deliver.h"
 
@@ -32,9 +32,11 @@
 #include "core/keys.h"
 #include "core/mention.h"
 #include "core/mime.h"
+#include "core/outbox_entry.h"
 #include "core/render.h"
 #include "core/sign.h"
 #include "io/curlev.h"
+#include "io/outbox.h"
 #include "io/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -52,9 +54,6 @@
 #define RETRY_AFTER_MAX_S 300
 #define CONNECT_TIMEOUT_MAX_MS 5000
 #define DEFAULT_TIMEOUT_MS 10000
-/* A failed outbox read or write is tried again this much later. */
-#define OUTBOX_RETRY_MS 1000
-#define OUTBOX_VERSION 1
 
 struct deliver;
 
@@ -91,13 +90,15 @@ struct job {
 	int64_t created_ms;       /* wall clock, when first queued */
 	unsigned attempts_before; /* made by earlier runs (from the outbox) */
 	char *last_error;
-	bool durable; /* in the outbox */
-	bool started; /* its first attempt was scheduled */
-	bool due;     /* its first attempt runs at the next start_ev */
+	bool durable;    /* in the outbox */
+	bool persisting; /* its outbox write is out: the attempt waits */
+	bool taken;      /* another member sends it: dropped once idle */
+	uint64_t seq;    /* queueing order, kept in the outbox */
+	bool started;    /* its first attempt was scheduled */
+	bool due;        /* its first attempt runs at the next start_ev */
 	/* Kept in the outbox for the next run (drain): not attempted again,
 	 * not counted in n_jobs, freed by deliver_free. */
 	bool parked;
-	uint64_t persist_gen; /* outbox write that must finish before it runs */
 };
 
 struct receiver_state {
@@ -112,18 +113,11 @@ struct receiver_state {
 	struct sign_key *keys;
 	char *tmpl; /* the template file's text, read once */
 	bool tmpl_loaded;
-	/* The durable outbox and dead-letter list of this receiver. */
 	const struct config_receiver *r; /* borrowed; set on first use */
-	bool ob_loaded, ob_loading, ob_dirty;
-	unsigned ob_writes; /* outbox SETs in flight */
-	bool dl_loaded, dl_loading, dl_writing, dl_dirty;
-	bool store_failing;   /* the last outbox read or write failed */
-	uint64_t ob_gen;      /* bumped on each change of the entries */
-	uint64_t ob_done_gen; /* newest generation whose write finished */
-	uint64_t n_pending;   /* durable jobs, parked included */
+	uint64_t n_pending;              /* durable jobs, parked included */
 	uint64_t pending_bytes;
-	cJSON *dl;              /* dead letters, oldest first; capped */
-	struct rs_timer *retry; /* reads and writes again after a failure */
+	size_t resumed; /* taken over from the outbox since the last look */
+	size_t dropped; /* ... and not queued (expired, already pending) */
 	/* Firing alerts held for the receiver's group_wait, oldest first,
 	 * sent as one message when group_timer fires. */
 	struct held *grp;
@@ -150,24 +144,6 @@ struct rs_timer {
 	struct event *ev;
 };
 
-enum io_kind {
-	IO_OB_LOAD,
-	IO_DL_LOAD,
-	IO_OB_WRITE,
-	IO_DL_WRITE,
-};
-
-/* One outbox store command in flight, freed by its callback; d is NULL
- * when deliver_free ran first (the store still calls back). */
-struct io_ctx {
-	struct deliver *d;
-	struct io_ctx *prev;
-	struct io_ctx *next;
-	size_t index;
-	enum io_kind kind;
-	uint64_t gen;
-};
-
 /* An alert firing at an Alertmanager receiver, re-sent every resend_ms
  * with endsAt pushed ahead, until it resolves. */
 struct am_firing {
@@ -189,10 +165,9 @@ struct deliver {
 	struct event *start_ev; /* first attempts of due jobs, in queue order */
 	struct job *jobs;       /* oldest first */
 	struct job *jobs_tail;
-	size_t n_jobs;       /* not parked */
-	struct store *store; /* borrowed; NULL: no outbox */
-	char *prefix;
-	struct io_ctx *ios;
+	size_t n_jobs;     /* not parked */
+	struct outbox *ob; /* NULL: no store, no outbox */
+	uint64_t seq;      /* the last job's */
 	bool store_closed; /* the drain finished: no more store commands */
 	struct receiver_state *rs;
 	size_t n_rs;
@@ -221,6 +196,14 @@ __attribute__((noreturn)) static void fatal(const char *what)
 	log_error(SUBSYS, "%s failed (out of memory?)", what);
 	abort();
 }
+
+static void written_hook(void *arg, size_t index, const char *id);
+static void adopted_hook(void *arg, size_t index, struct outbox_entry *e);
+static void scanned_hook(void *arg, size_t index, size_t adopted);
+static void taken_hook(void *arg, size_t index, const char *id,
+		       const char *owner);
+static void settled_hook(void *arg);
+static void job_drop(struct job *j);
 
 static uint32_t next_rand(struct deliver *d)
 {
@@ -330,22 +313,13 @@ static struct curl_slist *build_headers(const struct config_receiver *r,
 
 static bool store_usable(const struct deliver *d)
 {
-	return d->store != NULL && !d->store_closed;
+	return d->ob != NULL && !d->store_closed;
 }
 
 /* Outbox writes not settled yet: a drain waits for them. */
 static bool io_busy(const struct deliver *d)
 {
-	for (size_t i = 0; i < d->n_rs; i++) {
-		const struct receiver_state *rs = &d->rs[i];
-
-		if (rs->ob_writes > 0 || rs->dl_writing ||
-		    (rs->ob_loaded && rs->ob_dirty) ||
-		    (rs->dl_loaded && rs->dl_dirty)) {
-			return true;
-		}
-	}
-	return false;
+	return d->ob != NULL && outbox_busy(d->ob);
 }
 
 static void arm_drain(struct deliver *d)
@@ -406,236 +380,48 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-/* ---- the durable outbox ---- */
+/* ---- the durable outbox (io/outbox.c) ---- */
 
-static struct io_ctx *io_new(struct deliver *d, size_t index, enum io_kind kind)
+/* The entry of a notification, borrowing its strings. */
+static struct outbox_entry entry_of(const struct deliver *d, const char *id,
+				    const char *rule, const char *body,
+				    size_t len, int64_t created_ms,
+				    unsigned attempts, uint64_t seq)
 {
-	struct io_ctx *c = xcalloc(1, sizeof(*c));
+	struct outbox_entry e;
 
-	c->d = d;
-	c->index = index;
-	c->kind = kind;
-	c->next = d->ios;
-	if (d->ios != NULL) {
-		d->ios->prev = c;
-	}
-	d->ios = c;
-	return c;
+	e.id = (char *)id;
+	e.rule = (char *)rule;
+	e.owner = (char *)outbox_self(d->ob);
+	e.created_ms = created_ms;
+	e.seq = seq;
+	e.attempts = attempts;
+	e.body = (char *)body;
+	e.len = len;
+	return e;
 }
 
-/* Unlinks c; the deliver it belongs to, or NULL once that was freed. */
-static struct deliver *io_end(struct io_ctx *c)
-{
-	struct deliver *d = c->d;
-
-	if (d == NULL) {
-		return NULL;
-	}
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		d->ios = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	return d;
-}
-
-static void store_failed(struct deliver *d, size_t index, const char *what)
-{
-	struct receiver_state *rs = receiver(d, index);
-
-	if (!rs->store_failing) {
-		log_warn(SUBSYS,
-			 "outbox %s failed: receiver=%s (retrying; "
-			 "deliveries go on from memory meanwhile)",
-			 what, rs->r->name);
-		rs->store_failing = true;
-	}
-}
-
-static void store_ok(struct deliver *d, size_t index)
-{
-	struct receiver_state *rs = receiver(d, index);
-
-	if (rs->store_failing) {
-		log_info(SUBSYS, "outbox stored again: receiver=%s",
-			 rs->r->name);
-		rs->store_failing = false;
-	}
-}
-
-static void store_retry_cb(evutil_socket_t fd, short what, void *arg);
-
-static void arm_store_retry(struct deliver *d, size_t index)
-{
-	struct receiver_state *rs = receiver(d, index);
-	struct timeval tv;
-
-	timeutil_tv(OUTBOX_RETRY_MS, &tv);
-
-	if (rs->retry == NULL) {
-		rs->retry = xcalloc(1, sizeof(*rs->retry));
-		rs->retry->d = d;
-		rs->retry->index = index;
-		rs->retry->ev = evtimer_new(d->base, store_retry_cb, rs->retry);
-		if (rs->retry->ev == NULL) {
-			fatal("evtimer_new");
-		}
-	}
-	if (!evtimer_pending(rs->retry->ev, NULL)) {
-		evtimer_add(rs->retry->ev, &tv);
-	}
-}
-
-/* The receiver's outbox document: its durable jobs, oldest first. */
-static char *outbox_doc(struct deliver *d, size_t index, size_t *len)
-{
-	struct receiver_state *rs = receiver(d, index);
-	cJSON *root = cJSON_CreateObject();
-	cJSON *arr;
-	char *out;
-
-	cJSON_AddNumberToObject(root, "version", OUTBOX_VERSION);
-	cJSON_AddStringToObject(root, "receiver", rs->r->name);
-	arr = cJSON_AddArrayToObject(root, "entries");
-	for (struct job *j = d->jobs; j != NULL; j = j->next) {
-		cJSON *e;
-
-		if (j->receiver_index != index || !j->durable) {
-			continue;
-		}
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "id", j->id);
-		if (j->key != NULL) {
-			cJSON_AddStringToObject(e, "rule", j->key);
-		}
-		cJSON_AddNumberToObject(e, "created_at_ms",
-					(double)j->created_ms);
-		cJSON_AddNumberToObject(
-			e, "attempts",
-			(double)(j->attempts_before + j->attempt));
-		cJSON_AddStringToObject(e, "body", j->body);
-		cJSON_AddItemToArray(arr, e);
-	}
-	out = cJSON_PrintUnformatted(root);
-	if (out == NULL) {
-		fatal("cJSON_PrintUnformatted");
-	}
-	cJSON_Delete(root);
-	*len = strlen(out);
-	return out;
-}
-
-static void write_cb(void *arg, int status, long long value);
-
-/*
- * Writes the outbox document when it changed. An addition is written at
- * once (urgent), ahead of anything the caller stores next (the detector
- * state that says it was notified; one connection keeps the order); a
- * removal waits for the writes in flight, so that a burst of deliveries
- * costs a few writes, not one each (losing one only re-sends).
- */
-static void outbox_flush(struct deliver *d, size_t index, bool urgent)
-{
-	struct receiver_state *rs = receiver(d, index);
-	struct io_ctx *c;
-	size_t len;
-	char *doc;
-	char *key;
-
-	if (!store_usable(d) || rs->r == NULL || !rs->ob_loaded ||
-	    (rs->ob_writes > 0 && !urgent) || !rs->ob_dirty) {
-		return;
-	}
-	doc = outbox_doc(d, index, &len);
-	c = io_new(d, index, IO_OB_WRITE);
-	c->gen = rs->ob_gen;
-	rs->ob_writes++;
-	rs->ob_dirty = false;
-	key = keys_outbox(d->prefix, rs->r->name);
-	store_set(d->store, key, doc, len, 0, write_cb, c);
-	free(key);
-	free(doc);
-}
-
-static void deadletter_flush(struct deliver *d, size_t index)
-{
-	struct receiver_state *rs = receiver(d, index);
-	struct io_ctx *c;
-	char *doc;
-	char *key;
-
-	if (!store_usable(d) || rs->r == NULL || !rs->dl_loaded ||
-	    rs->dl_writing || !rs->dl_dirty || rs->dl == NULL) {
-		return;
-	}
-	doc = cJSON_PrintUnformatted(rs->dl);
-	if (doc == NULL) {
-		fatal("cJSON_PrintUnformatted");
-	}
-	c = io_new(d, index, IO_DL_WRITE);
-	rs->dl_writing = true;
-	rs->dl_dirty = false;
-	key = keys_deadletter(d->prefix, rs->r->name);
-	store_set(d->store, key, doc, strlen(doc), 0, write_cb, c);
-	free(key);
-	free(doc);
-}
-
-static void outbox_changed(struct deliver *d, size_t index, bool urgent)
-{
-	struct receiver_state *rs = receiver(d, index);
-
-	rs->ob_gen++;
-	rs->ob_dirty = true;
-	outbox_flush(d, index, urgent);
-}
-
-/* Records a notification given up on (newest kept, capped) and stores the
- * list. body is len bytes. */
+/* Records a notification given up on (the newest kept, capped). body is
+ * len bytes. */
 static void dead_letter(struct deliver *d, const struct config_receiver *r,
 			size_t index, const char *id, const char *rule,
 			const char *body, size_t len, int64_t created_ms,
 			unsigned attempts, const char *reason)
 {
 	struct receiver_state *rs = receiver(d, index);
-	cJSON *item = cJSON_CreateObject();
-	char *copy = xmalloc(len + 1);
-	char ts[32];
+	struct outbox_entry e;
 
 	rs->stats.deadletter++;
 	log_warn(SUBSYS,
 		 "dead letter: receiver=%s id=%s attempts=%u "
 		 "reason=%s",
 		 r->name, id, attempts, reason);
-	memcpy(copy, body, len);
-	copy[len] = '\0';
-	cJSON_AddStringToObject(item, "id", id);
-	if (rule != NULL) {
-		cJSON_AddStringToObject(item, "rule", rule);
-	} else {
-		cJSON_AddNullToObject(item, "rule");
+	if (!store_usable(d) || has_crlf(id) || strchr(id, ' ') != NULL) {
+		return;
 	}
-	cJSON_AddStringToObject(item, "receiver", r->name);
-	timeutil_format_rfc3339_ms(created_ms, ts);
-	cJSON_AddStringToObject(item, "created_at", ts);
-	timeutil_format_rfc3339_ms(timeutil_now_ms(), ts);
-	cJSON_AddStringToObject(item, "failed_at", ts);
-	cJSON_AddNumberToObject(item, "attempts", attempts);
-	cJSON_AddStringToObject(item, "reason", reason);
-	cJSON_AddStringToObject(item, "body", copy);
-	free(copy);
-	if (rs->dl == NULL) {
-		rs->dl = cJSON_CreateArray();
-	}
-	cJSON_AddItemToArray(rs->dl, item);
-	while (cJSON_GetArraySize(rs->dl) > DELIVER_DEADLETTER_MAX) {
-		cJSON_DeleteItemFromArray(rs->dl, 0);
-	}
-	rs->dl_dirty = true;
-	deadletter_flush(d, index);
+	e = entry_of(d, id, rule, body, len, created_ms, attempts, 0);
+	outbox_dead(d->ob, index, r->name, &e, timeutil_now_ms(), reason,
+		    DELIVER_DEADLETTER_MAX);
 }
 
 /* max_age 0 (not configured) is no limit. */
@@ -707,7 +493,6 @@ static void start_cb(evutil_socket_t fd, short what, void *arg)
  */
 static void kick(struct deliver *d, size_t index)
 {
-	struct receiver_state *rs = receiver(d, index);
 	const char **blocked = NULL;
 	size_t n_blocked = 0;
 	size_t cap = 0;
@@ -725,8 +510,7 @@ static void kick(struct deliver *d, size_t index)
 			}
 			continue;
 		}
-		if (!j->started && !j->parked &&
-		    (!j->durable || j->persist_gen <= rs->ob_done_gen)) {
+		if (!j->started && !j->parked && !j->persisting) {
 			struct timeval now = {0, 0};
 
 			j->started = true;
@@ -779,10 +563,10 @@ static void job_end(struct job *j, bool sent, const char *reason)
 		rs->n_pending--;
 		rs->pending_bytes -= j->len;
 	}
-	job_free(j);
-	if (durable) {
-		outbox_changed(d, index, false);
+	if (durable && store_usable(d)) {
+		outbox_remove(d->ob, index, j->r->name, j->id);
 	}
+	job_free(j);
 	kick(d, index);
 	/* done runs from its own event: it may free d, and we may be deep
 	 * inside curl callbacks here. */
@@ -983,6 +767,12 @@ static void attempt_done(struct job *j, CURLcode rc)
 	curl_multi_remove_handle(j->d->multi, j->easy);
 	curl_easy_cleanup(j->easy);
 	j->easy = NULL;
+	if (j->taken) {
+		/* Another member sends it now (a delivery here too is a
+		 * duplicate with the same id, which receivers drop). */
+		job_drop(j);
+		return;
+	}
 
 	v = j->r->type == CONFIG_RECEIVER_EMAIL ? classify_smtp(rc, status)
 						: classify(rc, status);
@@ -1323,13 +1113,9 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* The store is closed next: what is not written now stays as the
 	 * last write left it. */
-	if (d->store != NULL) {
+	if (d->ob != NULL) {
 		d->store_closed = true;
-		for (size_t i = 0; i < d->n_rs; i++) {
-			if (d->rs[i].retry != NULL) {
-				evtimer_del(d->rs[i].retry->ev);
-			}
-		}
+		outbox_close(d->ob);
 	}
 	done = d->done;
 	done_arg = d->done_arg;
@@ -1445,8 +1231,6 @@ struct deliver *deliver_new(struct event_base *base, struct store *store,
 
 	d = xcalloc(1, sizeof(*d));
 	d->base = base;
-	d->store = store;
-	d->prefix = xstrdup(prefix != NULL ? prefix : "hark:");
 	d->curl = curlev_new(base, transfer_done_cb, d);
 	if (d->curl == NULL) {
 		fatal("curl");
@@ -1462,7 +1246,39 @@ struct deliver *deliver_new(struct event_base *base, struct store *store,
 	if (d->rng == 0) {
 		d->rng = 0x9E3779B97F4A7C15ULL;
 	}
+	if (store != NULL) {
+		struct outbox_hooks hooks = {
+			.arg = d,
+			.written = written_hook,
+			.adopted = adopted_hook,
+			.scanned = scanned_hook,
+			.taken = taken_hook,
+			.settled = settled_hook,
+		};
+		char host[64];
+		char *self;
+
+		if (gethostname(host, sizeof(host)) != 0) {
+			snprintf(host, sizeof(host), "host");
+		}
+		host[sizeof(host) - 1] = '\0';
+		/* Until deliver_set_members names it: host/pid/start. */
+		self = xasprintf("%s/%ld/%lld", host, (long)getpid(),
+				 (long long)timeutil_now_ms());
+		d->ob = outbox_new(base, store,
+				   prefix != NULL ? prefix : "hark:", self,
+				   &hooks);
+		free(self);
+	}
 	return d;
+}
+
+void deliver_set_members(struct deliver *d, const char *self,
+			 outbox_owner_fn *fn, void *arg)
+{
+	if (d->ob != NULL) {
+		outbox_set_members(d->ob, self, fn, arg);
+	}
 }
 
 void deliver_free(struct deliver *d)
@@ -1473,15 +1289,7 @@ void deliver_free(struct deliver *d)
 	while (d->jobs != NULL) {
 		job_free(d->jobs);
 	}
-	/* Store commands still in flight call back later and find no d. */
-	while (d->ios != NULL) {
-		struct io_ctx *c = d->ios;
-
-		d->ios = c->next;
-		c->d = NULL;
-		c->prev = NULL;
-		c->next = NULL;
-	}
+	outbox_free(d->ob);
 	curlev_free(d->curl);
 	d->curl = NULL;
 	d->multi = NULL;
@@ -1493,11 +1301,6 @@ void deliver_free(struct deliver *d)
 	for (size_t i = 0; i < d->n_rs; i++) {
 		free(d->rs[i].keys);
 		free(d->rs[i].tmpl);
-		cJSON_Delete(d->rs[i].dl);
-		if (d->rs[i].retry != NULL) {
-			event_free(d->rs[i].retry->ev);
-			free(d->rs[i].retry);
-		}
 		/* deliver_drain sent them; without a drain they are lost,
 		 * as an alert notified just before the end would be. */
 		held_free_all(&d->rs[i]);
@@ -1507,7 +1310,6 @@ void deliver_free(struct deliver *d)
 		}
 	}
 	free(d->rs);
-	free(d->prefix);
 	free(d);
 }
 
@@ -1550,6 +1352,9 @@ static const char *refuse_reason(struct deliver *d,
 	if (has_crlf(id)) {
 		return "line break in id";
 	}
+	if (strchr(id, ' ') != NULL || id[0] == '\0') {
+		return "blank or empty id"; /* not a field of the outbox */
+	}
 	if (receiver(d, index)->disabled) {
 		return "receiver disabled after 410 Gone";
 	}
@@ -1576,6 +1381,7 @@ static struct job *job_new(struct deliver *d, const struct config_receiver *r,
 	j->body[len] = '\0';
 	j->len = len;
 	j->created_ms = timeutil_now_ms();
+	j->seq = ++d->seq;
 	j->url_log = url_for_log(r->url);
 	if (r->type == CONFIG_RECEIVER_ALERTMANAGER) {
 		size_t n = strlen(r->url);
@@ -1611,7 +1417,24 @@ static bool is_pending(const struct deliver *d, size_t index, const char *id)
 	return false;
 }
 
-static void outbox_load(struct deliver *d, size_t index);
+/* Links j before at (NULL: last) and counts it in flight. */
+static void job_link(struct deliver *d, struct job *j, struct job *at)
+{
+	j->next = at;
+	j->prev = at != NULL ? at->prev : d->jobs_tail;
+	if (j->prev != NULL) {
+		j->prev->next = j;
+	} else {
+		d->jobs = j;
+	}
+	if (at != NULL) {
+		at->prev = j;
+	} else {
+		d->jobs_tail = j;
+	}
+	d->n_jobs++;
+	receiver(d, j->receiver_index)->stats.inflight++;
+}
 
 static void enqueue(struct deliver *d, const struct config_receiver *r,
 		    size_t index, const char *id, const char *key,
@@ -1664,23 +1487,19 @@ static void enqueue(struct deliver *d, const struct config_receiver *r,
 		return;
 	}
 	j = job_new(d, r, index, id, key, body, len);
-	j->prev = d->jobs_tail;
-	if (d->jobs_tail != NULL) {
-		d->jobs_tail->next = j;
-	} else {
-		d->jobs = j;
-	}
-	d->jobs_tail = j;
-	d->n_jobs++;
-	rs->stats.inflight++;
+	job_link(d, j, NULL);
 	if (durable) {
-		/* Written first: its attempt waits for this write. */
+		struct outbox_entry e = entry_of(d, id, key, body, len,
+						 j->created_ms, 0, j->seq);
+
+		/* Written first, ahead of anything the caller stores next
+		 * (the detector state that says it was notified; one
+		 * connection keeps the order): its attempt waits for it. */
 		j->durable = true;
+		j->persisting = true;
 		rs->n_pending++;
 		rs->pending_bytes += len;
-		outbox_load(d, index);
-		outbox_changed(d, index, true);
-		j->persist_gen = rs->ob_gen;
+		outbox_put(d->ob, index, r->name, &e);
 	}
 	kick(d, index);
 }
@@ -1692,293 +1511,156 @@ void deliver_send(struct deliver *d, const struct config_receiver *r,
 	enqueue(d, r, receiver_index, id, NULL, body, len, text);
 }
 
-static void load_cb(void *arg, int status, const char *val, size_t len);
+/* ---- what the outbox tells ---- */
 
-static void outbox_load(struct deliver *d, size_t index)
+static struct job *find_job(struct deliver *d, size_t index, const char *id)
 {
-	struct receiver_state *rs = receiver(d, index);
-	struct io_ctx *c;
-	char *key;
+	for (struct job *j = d->jobs; j != NULL; j = j->next) {
+		if (j->receiver_index == index && strcmp(j->id, id) == 0) {
+			return j;
+		}
+	}
+	return NULL;
+}
 
-	if (!store_usable(d) || rs->r == NULL) {
-		return;
-	}
-	if (!rs->ob_loaded && !rs->ob_loading) {
-		rs->ob_loading = true;
-		c = io_new(d, index, IO_OB_LOAD);
-		key = keys_outbox(d->prefix, rs->r->name);
-		store_get(d->store, key, load_cb, c);
-		free(key);
-	}
-	if (!rs->dl_loaded && !rs->dl_loading) {
-		rs->dl_loading = true;
-		c = io_new(d, index, IO_DL_LOAD);
-		key = keys_deadletter(d->prefix, rs->r->name);
-		store_get(d->store, key, load_cb, c);
-		free(key);
+static void written_hook(void *arg, size_t index, const char *id)
+{
+	struct deliver *d = arg;
+	struct job *j = find_job(d, index, id);
+
+	if (j != NULL && j->persisting) {
+		j->persisting = false;
+		kick(d, index);
 	}
 }
 
-static const char *json_str(const cJSON *o, const char *name)
+/* Queues an entry taken over (from an earlier run, or a member gone), in
+ * its place by age; the expired ones dead-lettered. */
+static void adopted_hook(void *arg, size_t index, struct outbox_entry *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* The entries an earlier run left, queued before anything this run sent
- * to the receiver, in their order; the expired ones dead-lettered. */
-static void outbox_loaded(struct deliver *d, size_t index, const char *val,
-			  size_t len)
-{
+	struct deliver *d = arg;
 	struct receiver_state *rs = receiver(d, index);
 	const struct config_receiver *r = rs->r;
-	int64_t now = timeutil_now_ms();
-	struct job *first = NULL;
-	struct job *last = NULL;
-	size_t resumed = 0;
-	size_t dropped = 0;
-	cJSON *root = NULL;
-	const cJSON *arr = NULL;
-	const cJSON *e;
+	const char *refused;
+	struct job *j, *at;
 	char why[160];
 	char age[32];
 
-	rs->ob_loaded = true;
-	if (val != NULL) {
-		root = cJSON_ParseWithLength(val, len);
-		arr = cJSON_GetObjectItemCaseSensitive(root, "entries");
-		if (!cJSON_IsArray(arr)) {
-			log_error(SUBSYS,
-				  "outbox unreadable, its entries are "
-				  "lost: receiver=%s",
-				  r->name);
-			arr = NULL;
-			dropped++;
+	if (r == NULL || !store_usable(d) || d->draining) {
+		/* Its owner is this process in the store now: the next
+		 * start, or another member, takes it over. */
+		outbox_entry_fini(e);
+		return;
+	}
+	if (is_pending(d, index, e->id)) {
+		/* Already queued by this run (a restart that re-judged a
+		 * window): the receiver gets it once. */
+		rs->dropped++;
+		outbox_entry_fini(e);
+		return;
+	}
+	refused = refuse_reason(d, r, index, e->id);
+	if (refused == NULL && too_old(r, e->created_ms, timeutil_now_ms())) {
+		timeutil_format_duration(r->max_age_ms, age);
+		snprintf(why, sizeof(why),
+			 "expired: older than max_age %s when taken over", age);
+		refused = why;
+	}
+	if (refused != NULL) {
+		rs->stats.failed++;
+		rs->dropped++;
+		dead_letter(d, r, index, e->id, e->rule, e->body, e->len,
+			    e->created_ms, e->attempts, refused);
+		outbox_remove(d->ob, index, r->name, e->id);
+		outbox_entry_fini(e);
+		return;
+	}
+	j = job_new(d, r, index, e->id, e->rule, e->body, e->len);
+	j->created_ms = e->created_ms;
+	j->seq = e->seq;
+	j->attempts_before = e->attempts;
+	j->durable = true;
+	rs->n_pending++;
+	rs->pending_bytes += j->len;
+	rs->resumed++;
+	/* Ahead of the receiver's younger jobs not started yet. */
+	for (at = d->jobs; at != NULL; at = at->next) {
+		if (at->receiver_index == index && !at->started &&
+		    !at->parked &&
+		    (at->created_ms > j->created_ms ||
+		     (at->created_ms == j->created_ms && at->seq > j->seq))) {
+			break;
 		}
 	}
-	cJSON_ArrayForEach (e, arr) {
-		const char *id = json_str(e, "id");
-		const char *body = json_str(e, "body");
-		const char *rule = json_str(e, "rule");
-		const cJSON *created =
-			cJSON_GetObjectItemCaseSensitive(e, "created_at_ms");
-		const cJSON *attempts =
-			cJSON_GetObjectItemCaseSensitive(e, "attempts");
-		unsigned n_att =
-			cJSON_IsNumber(attempts) && attempts->valuedouble >= 0
-				? (unsigned)attempts->valuedouble
-				: 0;
-		const char *refused;
-		struct job *j;
-		int64_t at;
+	job_link(d, j, at);
+	outbox_entry_fini(e);
+	kick(d, index);
+}
 
-		if (id == NULL || body == NULL || !cJSON_IsNumber(created)) {
-			log_warn(SUBSYS,
-				 "outbox entry unreadable, dropped: "
-				 "receiver=%s",
-				 r->name);
-			dropped++;
-			continue;
-		}
-		at = (int64_t)created->valuedouble;
-		if (is_pending(d, index, id)) {
-			dropped++;
-			continue;
-		}
-		refused = refuse_reason(d, r, index, id);
-		if (refused == NULL && too_old(r, at, now)) {
-			timeutil_format_duration(r->max_age_ms, age);
-			snprintf(why, sizeof(why),
-				 "expired: older than "
-				 "max_age %s at start-up",
-				 age);
-			refused = why;
-		}
-		if (refused != NULL) {
-			rs->stats.failed++;
-			dead_letter(d, r, index, id, rule, body, strlen(body),
-				    at, n_att, refused);
-			dropped++;
-			continue;
-		}
-		j = job_new(d, r, index, id, rule, body, strlen(body));
-		j->created_ms = at;
-		j->attempts_before = n_att;
-		j->durable = true;
-		rs->n_pending++;
-		rs->pending_bytes += j->len;
-		rs->stats.inflight++;
-		j->prev = last;
-		if (last != NULL) {
-			last->next = j;
-		} else {
-			first = j;
-		}
-		last = j;
-		resumed++;
-	}
-	cJSON_Delete(root);
-	if (first != NULL) {
-		last->next = d->jobs;
-		if (d->jobs != NULL) {
-			d->jobs->prev = last;
-		} else {
-			d->jobs_tail = last;
-		}
-		d->jobs = first;
-		d->n_jobs += resumed;
-	}
-	if (resumed > 0 || dropped > 0) {
+static void scanned_hook(void *arg, size_t index, size_t adopted)
+{
+	struct deliver *d = arg;
+	struct receiver_state *rs = receiver(d, index);
+
+	HARK_UNUSED(adopted);
+	if (rs->resumed > 0 || rs->dropped > 0) {
 		log_info(SUBSYS,
 			 "outbox resumed: receiver=%s pending=%zu "
 			 "dropped=%zu",
-			 r->name, resumed, dropped);
+			 rs->r != NULL ? rs->r->name : "?", rs->resumed,
+			 rs->dropped);
 	}
-	/* Also writes what this run queued while the read was out. */
-	if (dropped > 0 || rs->ob_gen > rs->ob_done_gen) {
-		outbox_changed(d, index, true);
-	}
-	kick(d, index);
+	rs->resumed = 0;
+	rs->dropped = 0;
 }
 
-/* The stored dead letters, then those of this run, newest kept. */
-static void deadletter_loaded(struct deliver *d, size_t index, const char *val,
-			      size_t len)
+/* Ends a job another member sends now: neither sent nor failed here. */
+static void job_drop(struct job *j)
 {
+	struct deliver *d = j->d;
+	size_t index = j->receiver_index;
 	struct receiver_state *rs = receiver(d, index);
-	cJSON *list = NULL;
-	cJSON *item;
-	bool added = rs->dl != NULL && cJSON_GetArraySize(rs->dl) > 0;
 
-	rs->dl_loaded = true;
-	if (val != NULL) {
-		list = cJSON_ParseWithLength(val, len);
-		if (!cJSON_IsArray(list)) {
-			log_error(SUBSYS,
-				  "dead-letter list unreadable, "
-				  "starting a new one: receiver=%s",
-				  rs->r->name);
-			cJSON_Delete(list);
-			list = NULL;
-		}
+	if (!j->parked) {
+		rs->stats.inflight--;
 	}
-	if (list == NULL) {
-		list = cJSON_CreateArray();
-	}
-	if (rs->dl != NULL) {
-		while ((item = cJSON_DetachItemFromArray(rs->dl, 0)) != NULL) {
-			cJSON_AddItemToArray(list, item);
-		}
-		cJSON_Delete(rs->dl);
-	}
-	rs->dl = list;
-	while (cJSON_GetArraySize(rs->dl) > DELIVER_DEADLETTER_MAX) {
-		cJSON_DeleteItemFromArray(rs->dl, 0);
-	}
-	if (added) {
-		rs->dl_dirty = true;
-		deadletter_flush(d, index);
-	}
-}
-
-static void load_cb(void *arg, int status, const char *val, size_t len)
-{
-	struct io_ctx *c = arg;
-	struct deliver *d = io_end(c);
-	size_t index = c->index;
-	enum io_kind kind = c->kind;
-	struct receiver_state *rs;
-
-	free(c);
-	if (d == NULL) {
-		return;
-	}
-	rs = receiver(d, index);
-	if (kind == IO_OB_LOAD) {
-		rs->ob_loading = false;
-	} else {
-		rs->dl_loading = false;
-	}
-	/* The drain finished: nothing new starts. */
-	if (d->store_closed) {
-		return;
-	}
-	if (status != 0) {
-		store_failed(d, index, "read");
-		if (kind == IO_OB_LOAD) {
-			/* Deliveries do not wait for a store that is down. */
-			rs->ob_done_gen = rs->ob_gen;
-			kick(d, index);
-		}
-		arm_store_retry(d, index);
-		return;
-	}
-	store_ok(d, index);
-	if (kind == IO_OB_LOAD) {
-		outbox_loaded(d, index, val, len);
-	} else {
-		deadletter_loaded(d, index, val, len);
-	}
-	if (d->draining) {
-		arm_drain(d);
-	}
-}
-
-static void write_cb(void *arg, int status, long long value)
-{
-	struct io_ctx *c = arg;
-	struct deliver *d = io_end(c);
-	size_t index = c->index;
-	enum io_kind kind = c->kind;
-	uint64_t gen = c->gen;
-	struct receiver_state *rs;
-
-	HARK_UNUSED(value);
-	free(c);
-	if (d == NULL) {
-		return;
-	}
-	rs = receiver(d, index);
-	if (kind == IO_OB_WRITE) {
-		rs->ob_writes--;
-		if (gen > rs->ob_done_gen) {
-			rs->ob_done_gen = gen;
-		}
-		if (status != 0) {
-			rs->ob_dirty = true;
-		}
-	} else {
-		rs->dl_writing = false;
-		if (status != 0) {
-			rs->dl_dirty = true;
-		}
-	}
-	if (status != 0) {
-		store_failed(d, index, "write");
-		if (!d->store_closed) {
-			arm_store_retry(d, index);
-		}
-	} else {
-		store_ok(d, index);
-		outbox_flush(d, index, false);
-		deadletter_flush(d, index);
-	}
+	rs->n_pending--;
+	rs->pending_bytes -= j->len;
+	job_free(j);
 	kick(d, index);
 	if (d->draining) {
 		arm_drain(d);
 	}
 }
 
-static void store_retry_cb(evutil_socket_t fd, short what, void *arg)
+static void taken_hook(void *arg, size_t index, const char *id,
+		       const char *owner)
 {
-	struct rs_timer *t = arg;
+	struct deliver *d = arg;
+	struct job *j = find_job(d, index, id);
 
-	HARK_UNUSED(fd);
-	HARK_UNUSED(what);
-	outbox_load(t->d, t->index);
-	outbox_flush(t->d, t->index, false);
-	deadletter_flush(t->d, t->index);
+	/* A job whose write is still out was written after the read: the
+	 * read does not tell about it. */
+	if (j == NULL || !j->durable || j->persisting || j->taken) {
+		return;
+	}
+	log_warn(SUBSYS,
+		 "outbox entry taken over by another member, not sent "
+		 "from here: receiver=%s id=%s owner=%s",
+		 j->r->name, id, owner);
+	j->taken = true;
+	if (j->easy == NULL) {
+		job_drop(j);
+	}
+}
+
+static void settled_hook(void *arg)
+{
+	struct deliver *d = arg;
+
+	if (d->draining) {
+		arm_drain(d);
+	}
 }
 
 void deliver_resume(struct deliver *d, const struct config_receiver *receivers,
@@ -1989,7 +1671,9 @@ void deliver_resume(struct deliver *d, const struct config_receiver *receivers,
 			continue;
 		}
 		receiver(d, i)->r = &receivers[i];
-		outbox_load(d, i);
+		if (store_usable(d)) {
+			outbox_resume(d->ob, i, receivers[i].name);
+		}
 	}
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/outbox.h"
+
 struct alert;
 struct event_base;
 struct config_receiver;
@@ -30,7 +32,8 @@ struct deliver_stats {
 	uint64_t outbox_full; /* refused because the outbox was at its cap */
 };
 
-/* Caps of the durable outbox, per receiver. */
+/* Caps of the durable outbox, per receiver (of this process's entries;
+ * the dead letters: of the receiver's hash). */
 #define DELIVER_OUTBOX_MAX 1000
 #define DELIVER_OUTBOX_MAX_BYTES (16u << 20)
 #define DELIVER_DEADLETTER_MAX 100
@@ -39,17 +42,27 @@ struct deliver_stats {
  * Caller frees with deliver_free. Initializes libcurl once.
  *
  * With a store (borrowed; must outlive d, and is closed only after
- * deliver_drain's done), deliveries go through a durable outbox: each
- * notification is written to <prefix>v1:outbox:<receiver> before its first
- * attempt and removed once delivered (2xx) or given up on; retries follow
- * the backoff plan until the receiver's max_age, then the entry moves to
- * <prefix>v1:deadletter:<receiver>, as do permanent failures. The
+ * deliver_drain's done), deliveries go through a durable outbox
+ * (io/outbox.h): each notification is an entry of
+ * <prefix>{fleet}:v2:outbox:<receiver> from before its first attempt until
+ * it is delivered (2xx) or given up on; retries follow the backoff plan
+ * until the receiver's max_age, then the entry moves to
+ * <prefix>{fleet}:v2:deadletter:<receiver>, as do permanent failures. The
  * receiver's retries setting applies only without a store. Notifications
  * of one rule reach a receiver in order. prefix is copied.
  */
 struct deliver *deliver_new(struct event_base *base, struct store *store,
 			    const char *prefix);
 void deliver_free(struct deliver *d);
+/*
+ * The owner written in this process's outbox entries (self, copied: the
+ * member id; by default host/pid/start), and who the others are: fn (NULL:
+ * alone, the default) says whether an owner is live; the entries of owners
+ * that are not are taken over, at deliver_resume and every OUTBOX_SCAN_MS.
+ * Call before deliver_resume. No effect without a store.
+ */
+void deliver_set_members(struct deliver *d, const char *self,
+			 outbox_owner_fn *fn, void *arg);
 
 /*
  * Sends body (len bytes, copied) to receiver r (borrowed; must outlive the
@@ -73,12 +86,11 @@ void deliver_alert(struct deliver *d, const struct config_receiver *r,
 struct deliver_stats deliver_stats(const struct deliver *d,
 				   size_t receiver_index);
 /*
- * Loads the outbox and dead-letter list of every receiver (borrowed, n of
- * them, indexes as in deliver_send) and re-sends what an earlier run left
- * pending, in order, with the same ids; entries older than max_age go to
- * the dead-letter list. Call once the store is reachable. Without a store
- * it does nothing. (The first deliver_send to a receiver also loads its
- * outbox, and waits for it.)
+ * Moves the version-1 outbox and dead letters of every receiver (borrowed,
+ * n of them, indexes as in deliver_send) over, and re-sends what an
+ * earlier run, or a member no longer live, left pending, in order, with
+ * the same ids; entries older than max_age go to the dead letters. Call
+ * once the store is reachable. Without a store it does nothing.
  */
 void deliver_resume(struct deliver *d, const struct config_receiver *receivers,
 		    size_t n);

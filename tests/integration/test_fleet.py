@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
+import test_outbox as O  # noqa: E402
 import test_resilience as R  # noqa: E402
 import test_sources as S  # noqa: E402
 
@@ -88,6 +89,23 @@ sources:
     block: 200ms
     claim_after: 2s
 """ + LOG_BRAND
+
+
+# The outbox tests' daemon on one Redis, one rule each: two members
+# sending to one receiver, each its own rule's notifications.
+OUTBOX_CONF = O.CONF.replace("{store}", 'store:\n  redis: "redis://127.0.0.1:{port}/0"\n') \
+    .replace(O.RULES, """\
+rules:
+  - name: {rule}
+    match:
+      any: ["{word}"]
+    bucket: 5m
+    warmup: 30m
+    cooldown: 1m
+    notify: [hook]
+""")
+
+OUTBOX_KEY = "hark:{fleet}:v2:outbox:hook"
 
 
 class Fleet(H.HarkTestCase):
@@ -391,6 +409,107 @@ class Fleet(H.HarkTestCase):
         self.assertIsNotNone(H.redis_cmd(port, "HGET", "hark:{fleet}:v2:silences",
                                          "0123456789abcdef"))
         self.stop(h)
+
+    def outbox(self, port):
+        vals = H.redis_cmd(port, "HVALS", OUTBOX_KEY) or []
+        return [json.loads(v.decode("utf-8")) for v in vals]
+
+    def test_outbox_shared_and_taken_over(self):
+        # Two members, one receiver failing (503): each holds its own
+        # rule's notifications as entries of the receiver's one hash and
+        # neither loses the other's. One is SIGKILLed, the receiver comes
+        # back: the survivor takes the dead one's entries over and every
+        # notification arrives exactly once, in order per rule.
+        lines = O.make_stream()
+        expected = O.replay_expected(lines)
+        per_rule = O.by_rule(expected)
+        self.assertTrue(per_rule.get("brand") and per_rule.get("acme"), per_rule)
+        port = self.redis()
+        up = [False]
+        sink = O.Sink(H.free_port(), lambda n: 200 if up[0] else 503)
+        self.addCleanup(sink.close)
+        sink.start()
+        hs = {rule: self.harkd(OUTBOX_CONF.format(port=port, url=sink.url, rule=rule,
+                                                  word="blablacar" if rule == "brand" else rule))
+              for rule in ("brand", "acme")}
+        ids = {rule: H.get_json(h.port, "/v1/cluster")[1]["instance"] for rule, h in hs.items()}
+        for h in hs.values():
+            replies = H.push(h.port, lines)
+            self.assertEqual(sum(r["accepted"] for r in replies), len(lines))
+        for rule, h in hs.items():
+            n = len(per_rule[rule])
+            H.wait_until(lambda: H.get_metrics(h.port).get("hark_outbox_pending") == n,
+                         60.0, 0.1, "%d %s notifications pending" % (n, rule))
+
+        def owners():
+            return sorted((e["id"], e["rule"], e["owner"]) for e in self.outbox(port))
+
+        want = sorted((i, rule, ids[rule]) for rule, seq in per_rule.items()
+                      for (i, _, _) in seq)
+        H.wait_until(lambda: owners() == want, 10.0, 0.1, "both members' entries in the hash")
+        # Retries go on (503s): still both members' entries, none lost.
+        time.sleep(2.0)
+        self.assertEqual(owners(), want)
+        # each rule's first one tried (the rest wait behind it)
+        self.assertLessEqual({seq[0][0] for seq in per_rule.values()}, set(sink.all))
+
+        hs["acme"].proc.send_signal(signal.SIGKILL)
+        hs["acme"].proc.wait(10)
+        H.check_sanitizers(hs["acme"])
+        t0 = time.monotonic()
+        up[0] = True
+        want_ids = set(b["id"] for b in expected)
+        H.wait_until(lambda: want_ids <= set(sink.accepted_ids()), 60.0, 0.1,
+                     "every notification accepted (have %d of %d)"
+                     % (len(set(sink.accepted_ids()) & want_ids), len(want_ids)))
+        took = time.monotonic() - t0
+        sys.stdout.write("the dead member's %d entries delivered %.1f s after the kill\n"
+                         % (len(per_rule["acme"]), took))
+        survivor = hs["brand"]
+        H.wait_until(lambda: H.get_metrics(survivor.port).get("hark_outbox_pending") == 0,
+                     20.0, 0.1, "the survivor's outbox empty")
+        H.wait_until(lambda: self.outbox(port) == [], 10.0, 0.1, "the hash empty")
+        time.sleep(1.0)  # a second sender would have shown by now
+        accepted = sink.accepted_ids()
+        self.assertEqual(len(accepted), len(set(accepted)), "duplicates: %r" % accepted)
+        self.assertEqual(set(accepted), want_ids)
+        self.assertEqual(O.by_rule(sink.first_bodies()), per_rule)
+        self.stop(survivor)
+        with open(survivor.log, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        self.assertIn("outbox entry taken over: receiver=hook", log)
+        self.assertIn("from=%s" % ids["acme"], log)
+
+    def test_outbox_v1_moved_once(self):
+        # An older version's outbox document: two members starting on it
+        # send each entry once (a claim each), and empty it.
+        port = self.redis()
+        sink = O.Sink(H.free_port(), lambda n: 200)
+        self.addCleanup(sink.close)
+        sink.start()
+        now_ms = int(time.time() * 1000)
+        entries = [{"id": "v1n%d" % i, "rule": "brand", "created_at_ms": now_ms - 1000 + i,
+                    "attempts": 2, "body": json.dumps({"id": "v1n%d" % i, "n": i})}
+                   for i in range(5)]
+        H.redis_cmd(port, "SET", "hark:v1:outbox:hook",
+                    json.dumps({"version": 1, "receiver": "hook", "entries": entries}))
+        H.redis_cmd(port, "SET", "hark:v1:deadletter:hook", json.dumps(
+            [{"id": "old1", "rule": "brand", "receiver": "hook", "reason": "HTTP 400",
+              "failed_at": "2026-11-01T00:00:00.000Z", "body": "{}"}]))
+        hs = [self.harkd(OUTBOX_CONF.format(port=port, url=sink.url, rule="brand",
+                                            word="blablacar")) for _ in range(2)]
+        H.wait_until(lambda: len(sink.accepted_ids()) >= 5, 20.0, 0.1, "the 5 entries sent")
+        time.sleep(3.0)  # a second sender would have shown by now
+        self.assertEqual(sorted(sink.accepted_ids()), ["v1n%d" % i for i in range(5)])
+        # in the document's order
+        self.assertEqual([b["n"] for b in sink.first_bodies()], list(range(5)))
+        doc = json.loads(H.redis_cmd(port, "GET", "hark:v1:outbox:hook"))
+        self.assertEqual(doc["entries"], [])
+        self.assertEqual(self.outbox(port), [])
+        dl = H.redis_cmd(port, "HGET", "hark:{fleet}:v2:deadletter:hook", "old1")
+        self.assertEqual(json.loads(dl)["reason"], "HTTP 400")
+        for h in hs:
+            self.stop(h)
 
     def test_embedded_store_alone(self):
         sink = self.sink()

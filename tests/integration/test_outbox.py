@@ -167,31 +167,35 @@ def by_rule(bodies):
     return out
 
 
+def replay_expected(lines):
+    """The notifications `hark replay` sends for the stream, of the
+    windows the daemon closes too (its watermark trails)."""
+    last = H.parse_ts(json.loads(lines[-1])["created_at"])
+    tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hark-outbox-replay-%d" % os.getpid())
+    os.makedirs(tmp, exist_ok=True)
+    conf = os.path.join(tmp, "replay.yaml")
+    data = os.path.join(tmp, "stream.ndjson")
+    with open(conf, "w") as f:
+        f.write(REPLAY_CONF)
+    with open(data, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = subprocess.run([H.HARK_CLI, "replay", "-c", conf, data], capture_output=True,
+                       text=True, timeout=300, cwd=tmp)
+    if p.returncode != 0:
+        raise AssertionError("hark replay failed: %s" % p.stderr[-2000:])
+    bodies = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    for name in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, name))
+    os.rmdir(tmp)
+    return [b for b in bodies if H.parse_ts(b["window_end"]) <= last - 3 * 300]
+
+
 class Outbox(H.HarkTestCase):
 
     @classmethod
     def setUpClass(cls):
         cls.lines = make_stream()
-        last = H.parse_ts(json.loads(cls.lines[-1])["created_at"])
-        tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hark-outbox-replay-%d" % os.getpid())
-        os.makedirs(tmp, exist_ok=True)
-        conf = os.path.join(tmp, "replay.yaml")
-        data = os.path.join(tmp, "stream.ndjson")
-        with open(conf, "w") as f:
-            f.write(REPLAY_CONF)
-        with open(data, "w") as f:
-            f.write("\n".join(cls.lines) + "\n")
-        p = subprocess.run([H.HARK_CLI, "replay", "-c", conf, data], capture_output=True,
-                           text=True, timeout=300, cwd=tmp)
-        if p.returncode != 0:
-            raise AssertionError("hark replay failed: %s" % p.stderr[-2000:])
-        bodies = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
-        # Only windows that the daemon closes too (its watermark trails).
-        cls.expected = [b for b in bodies
-                        if H.parse_ts(b["window_end"]) <= last - 3 * 300]
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        cls.expected = replay_expected(cls.lines)
         rules = by_rule(cls.expected)
         # The stream is made so that there is something to order.
         assert len(rules.get("brand", [])) >= 6, rules
@@ -236,8 +240,9 @@ class Outbox(H.HarkTestCase):
                              + ["firing"] * (len(seq) % 2), rule)
 
     def redis_outbox(self, port):
-        raw = H.redis_cmd(port, "GET", "hark:v1:outbox:hook")
-        return json.loads(raw.decode("utf-8")) if raw is not None else None
+        """The entries of the receiver's outbox hash (one per notification)."""
+        vals = H.redis_cmd(port, "HVALS", "hark:{fleet}:v2:outbox:hook") or []
+        return [json.loads(v.decode("utf-8")) for v in vals]
 
     def test_down_then_back_redis(self):
         port = self.redis()
@@ -254,7 +259,7 @@ class Outbox(H.HarkTestCase):
         self.wait_queued(h)
         want = sorted(b["id"] for b in self.expected)
         # Written before any attempt; the newest write may still be on its way.
-        H.wait_until(lambda: sorted(e["id"] for e in self.redis_outbox(port)["entries"]) == want,
+        H.wait_until(lambda: sorted(e["id"] for e in self.redis_outbox(port)) == want,
                      10.0, 0.05, "every notification in Redis' outbox")
         time.sleep(1.0)  # refused for a while longer
         t_up[0] = time.monotonic()
@@ -265,7 +270,7 @@ class Outbox(H.HarkTestCase):
         self.check_delivery(sink)
         self.assertGreater(len(sink.all), len(sink.accepted))  # some 503s
         self.assertEqual(self.metric(h, "hark_deadletter_total"), 0)
-        H.wait_until(lambda: self.redis_outbox(port)["entries"] == [], 10.0, 0.1,
+        H.wait_until(lambda: self.redis_outbox(port) == [], 10.0, 0.1,
                      "the outbox emptied in Redis")
         self.stop(h)
 
@@ -303,8 +308,8 @@ class Outbox(H.HarkTestCase):
         self.assertEqual(sorted(sink.all), sorted(b["id"] for b in self.expected))
 
         def stored():
-            raw = H.redis_cmd(port, "GET", "hark:v1:deadletter:hook")
-            return json.loads(raw.decode("utf-8")) if raw is not None else []
+            vals = H.redis_cmd(port, "HVALS", "hark:{fleet}:v2:deadletter:hook") or []
+            return [json.loads(v.decode("utf-8")) for v in vals]
 
         H.wait_until(lambda: len(stored()) == n, 10.0, 0.1, "dead letters in Redis")
         dl = stored()
