@@ -87,7 +87,7 @@ sources:
     redis: "redis://127.0.0.1:{stream}/0"
     stream: mentions
     block: 200ms
-    claim_after: 2s
+    claim_after: 5s
 """ + LOG_BRAND
 
 
@@ -373,13 +373,17 @@ class Fleet(H.HarkTestCase):
             a.proc.wait(10)
         finally:
             store.send_signal(signal.SIGCONT)
-        H.wait_until(lambda: stored() == 3000 and self.pending(qport) == 0, 40.0, 0.1,
-                     "a's %d entries taken over (stored %d, pending %d)" % (
-                         held, stored(), self.pending(qport)))
+        H.wait_until(lambda: stored() >= 3000 and self.pending(qport) == 0, 40.0, 0.1,
+                     "a's %d entries taken over" % held)
         self.assertGreaterEqual(H.get_metrics(b.port).get("hark_mentions_received_total", 0),
                                 held)
         self.stop(b)
-        self.assertEqual(stored(), 3000)
+        # At least once: none lost. The count writes a sent before it
+        # died can still land (the stalled Redis had them in its socket
+        # buffer), and b counts those entries again: at most what a held.
+        total = stored()
+        self.assertGreaterEqual(total, 3000)
+        self.assertLessEqual(total, 3000 + held)
 
     def test_older_documents_moved_over(self):
         # An older version kept the silences and the alert history in one
