@@ -52,6 +52,9 @@ struct rule_rt {
 	/* Counting began (rule_begin); begin_ms: the bucket it began at,
 	 * for detector_begin before the first step (INT64_MIN: none). */
 	bool begun;
+	/* In a fleet, the saved state was read again when counting began
+	 * (intake's rule_begin): the others may judge the rule already. */
+	bool fleet_synced;
 	int64_t begin_ms;
 	int64_t begin_from_ms; /* when counting began, in that bucket */
 	/* A bucket was left unjudged at stop: none after it is judged. */

@@ -20,6 +20,7 @@
 #include "core/mention.h"
 #include "core/window.h"
 #include "daemon/daemon.h"
+#include "daemon/evaluate.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -692,6 +693,20 @@ static void rule_begin(struct hark *h, struct rule_rt *r)
 	}
 	r->begun = true;
 	if (detector_next_start(r->det) != INT64_MIN) {
+		return;
+	}
+	/* A member that starts counting a rule late (it joined a running
+	 * fleet, or took a stream's lease over) takes the state the others
+	 * saved, judging from its next bucket on the stored totals, rather
+	 * than learning afresh; with none saved it begins as alone. */
+	if (h->fleet != NULL && !r->fleet_synced) {
+		r->fleet_synced = true;
+		r->begun = false;
+		r->loaded = false;
+		/* retried by reload_step until then, as an added rule is */
+		h->rule_load_deadline_ms =
+			timeutil_mono_ms() + HARK_LOAD_DEADLINE_MS;
+		evaluate_load_rules(h);
 		return;
 	}
 	start = series_next(r->series);

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -384,6 +385,65 @@ class Fleet(H.HarkTestCase):
         total = stored()
         self.assertGreaterEqual(total, 3000)
         self.assertLessEqual(total, 3000 + held)
+
+    def test_leased_stream_spike_after_takeover(self):
+        # Three days of a brand stream through one connection at a time;
+        # the holder dies a quarter of an hour of stream before the spike of the
+        # third day (73 %): the other takes the lease over and, starting
+        # from the state the holder saved (alone it would still warm for
+        # an hour), alerts once on the spike.
+        stream = H.seasonal_stream(days=3, seed=21)
+        lock = threading.Lock()
+        at = [0]
+        gate = len(stream.lines) * 73 // 100
+        go = threading.Event()
+
+        def play(k, handler, rec):
+            S.start_stream(handler, "application/x-ndjson")
+            while True:
+                with lock:
+                    end = at[0] + 50 if go.is_set() else min(at[0] + 50, gate)
+                    part = stream.lines[at[0]:end]
+                    at[0] += len(part)
+                if not part:
+                    time.sleep(0.2)  # held at the gate, or all sent
+                    continue
+                S.chunk(handler, rec, "\n".join(part) + "\n")
+
+        port = self.redis()
+        sink = self.sink()
+        st = S.ScriptServer(play)
+        self.addCleanup(st.close)
+        conf = LEASED.replace("    format: flat\n", "").replace(
+            LOG_BRAND, R.CONF[R.CONF.index("receivers:"):]).format(
+            port=port, url="http://127.0.0.1:%d/x" % st.port, sink=sink.url)
+        hs = [self.harkd(conf), self.harkd(conf)]
+        H.wait_until(lambda: at[0] >= gate, 60.0, 0.05, "73 % read")
+        time.sleep(2.5)  # counted and stored: a flush interval and more
+        holder = [h for h in hs if H.get_json(h.port, "/v1/cluster")[1]["leases"][0]["self"]]
+        self.assertEqual(len(holder), 1)
+        holder[0].proc.send_signal(signal.SIGKILL)
+        holder[0].proc.wait(10)
+        killed_at = time.monotonic()
+        go.set()
+        other = [h for h in hs if h is not holder[0]][0]
+        self.assertEqual(sink.snapshot(), [], "nothing fired before the spike")
+        fired = H.wait_until(lambda: [b for (_, _, b) in sink.snapshot()
+                                      if isinstance(b, dict) and b.get("status") == "firing"],
+                             90.0, 0.1, "the spike's alert from the other instance")
+        time.sleep(3.0)
+        fired = [b for (_, _, b) in sink.snapshot()
+                 if isinstance(b, dict) and b.get("status") == "firing"]
+        self.assertEqual(len(fired), 1, fired)
+        self.assertTrue(H.overlaps(H.parse_ts(fired[0]["window_start"]),
+                                   H.parse_ts(fired[0]["window_end"]), *stream.spike))
+        self.assertEqual(open_at_once(st.records()), 1)
+        self.assertEqual(len(st.records()), 2)
+        self.assertGreater(st.records()[1]["start"], killed_at)
+        # it judged on from the holder's state: warm, not warming
+        rule = H.rule_info(other.port, "brand")
+        self.assertNotEqual(rule["state"], "warming", rule)
+        self.stop(other)
 
     def test_older_documents_moved_over(self):
         # An older version kept the silences and the alert history in one
