@@ -141,8 +141,15 @@ static void send_put(struct counts *c, char *key, char *old_key,
 	p->cb = cb;
 	p->arg = arg;
 	c->inflight++;
-	store_count_put(c->st, key, old_key, c->writer, value, c->retention_ms,
-			put_cb, p);
+	/* Only a bucket being judged needs its total back: flushes and
+	 * retries only raise this writer's field. */
+	if (cb != NULL) {
+		store_count_put(c->st, key, old_key, c->writer, value,
+				c->retention_ms, put_cb, p);
+	} else {
+		store_count_raise(c->st, key, c->writer, value, c->retention_ms,
+				  put_cb, p);
+	}
 	free(old_key);
 }
 

@@ -25,6 +25,14 @@ void store_count_put(struct store *st, const char *key, const char *old_key,
 	st->ops->count_put(st, key, old_key, field, value, ttl_ms, cb, arg);
 }
 
+void store_count_raise(struct store *st, const char *key, const char *field,
+		       long long value, int64_t ttl_ms, store_int_fn *cb,
+		       void *arg)
+{
+	st->commands++;
+	st->ops->count_raise(st, key, field, value, ttl_ms, cb, arg);
+}
+
 void store_append(struct store *st, const char *key, const char *val,
 		  size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg)
 {

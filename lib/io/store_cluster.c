@@ -37,6 +37,7 @@
 enum op {
 	OP_INCRBY,
 	OP_COUNT_PUT,
+	OP_COUNT_RAISE,
 	OP_APPEND,
 	OP_SET,
 	OP_GET,
@@ -564,6 +565,10 @@ static void issue(struct ccmd *c)
 		store_count_put(l, c->key, c->key2, c->field, c->num, c->ttl_ms,
 				int_reply_cb, c);
 		break;
+	case OP_COUNT_RAISE:
+		store_count_raise(l, c->key, c->field, c->num, c->ttl_ms,
+				  int_reply_cb, c);
+		break;
 	case OP_APPEND:
 		store_append(l, c->key, c->val, c->len, c->ttl_ms, int_reply_cb,
 			     c);
@@ -755,6 +760,14 @@ static void cluster_count_put(struct store *st, const char *key,
 	       cb, NULL, arg);
 }
 
+static void cluster_count_raise(struct store *st, const char *key,
+				const char *field, long long value,
+				int64_t ttl_ms, store_int_fn *cb, void *arg)
+{
+	submit(st, OP_COUNT_RAISE, key, NULL, field, NULL, 0, value, ttl_ms, cb,
+	       NULL, arg);
+}
+
 static void cluster_append(struct store *st, const char *key, const char *val,
 			   size_t len, int64_t ttl_ms, store_int_fn *cb,
 			   void *arg)
@@ -912,6 +925,7 @@ static const struct store_ops cluster_ops = {
 	.kind = "redis",
 	.incrby = cluster_incrby,
 	.count_put = cluster_count_put,
+	.count_raise = cluster_count_raise,
 	.append = cluster_append,
 	.set = cluster_set,
 	.get = cluster_get,

@@ -21,6 +21,9 @@ struct store_ops {
 			  const char *old_key, const char *field,
 			  long long value, int64_t ttl_ms, store_int_fn *cb,
 			  void *arg);
+	void (*count_raise)(struct store *st, const char *key,
+			    const char *field, long long value, int64_t ttl_ms,
+			    store_int_fn *cb, void *arg);
 	void (*append)(struct store *st, const char *key, const char *val,
 		       size_t len, int64_t ttl_ms, store_int_fn *cb, void *arg);
 	void (*set)(struct store *st, const char *key, const char *val,

@@ -356,12 +356,12 @@ static int hash_sum(const char *v, size_t len, const char *field,
 	return 0;
 }
 
-static void mem_count_put(struct store *st, const char *key,
-			  const char *old_key, const char *field,
-			  long long value, int64_t ttl_ms, store_int_fn *cb,
-			  void *arg)
+/* count_put, and count_raise (total false: answers 0). */
+static void count_put_in(struct store_mem *ms, const char *key,
+			 const char *old_key, const char *field,
+			 long long value, int64_t ttl_ms, bool total,
+			 store_int_fn *cb, void *arg)
 {
-	struct store_mem *ms = (struct store_mem *)st;
 	int64_t now_ms = timeutil_now_ms();
 	struct entry *e, *o;
 	long long sum = 0, mine = 0, old = 0;
@@ -413,7 +413,24 @@ static void mem_count_put(struct store *st, const char *key,
 	if (o != NULL && parse_ll(o->val, o->vlen, &old) == 0) {
 		sum += old;
 	}
-	complete_int(ms, cb, arg, 0, sum);
+	complete_int(ms, cb, arg, 0, total ? sum : 0);
+}
+
+static void mem_count_put(struct store *st, const char *key,
+			  const char *old_key, const char *field,
+			  long long value, int64_t ttl_ms, store_int_fn *cb,
+			  void *arg)
+{
+	count_put_in((struct store_mem *)st, key, old_key, field, value, ttl_ms,
+		     true, cb, arg);
+}
+
+static void mem_count_raise(struct store *st, const char *key,
+			    const char *field, long long value, int64_t ttl_ms,
+			    store_int_fn *cb, void *arg)
+{
+	count_put_in((struct store_mem *)st, key, NULL, field, value, ttl_ms,
+		     false, cb, arg);
 }
 
 /*
@@ -1047,6 +1064,7 @@ static const struct store_ops mem_ops = {
 	.kind = "memory",
 	.incrby = mem_incrby,
 	.count_put = mem_count_put,
+	.count_raise = mem_count_raise,
 	.append = mem_append,
 	.set = mem_set,
 	.get = mem_get,

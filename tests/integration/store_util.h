@@ -363,8 +363,9 @@ static inline char *url_for(int port, const char *extra)
 /* ---- Redis cases ---- */
 
 /*
- * store_count_put, the same on both stores: a field only rises, the answer
- * is the sum of the fields plus an old counter, a zero makes no key.
+ * store_count_put, the same on every store: a field only rises, the answer
+ * is the sum of the fields plus an old counter, a zero makes no key; and
+ * store_count_raise, which rises the same without reading a total.
  */
 static inline void check_count_put(struct loop *l, struct store *st)
 {
@@ -415,6 +416,28 @@ static inline void check_count_put(struct loop *l, struct store *st)
 	CHECK_INT(r[5].value, 21);
 	CHECK_INT(r[6].value, 0);
 	CHECK(g.isnull);
+	/* store_count_raise: the same rise, no total; the next put sums it */
+	{
+		struct res rr[3] = {{0}};
+		struct res sum = {0};
+
+		store_count_raise(st, "hark:{c}:v2:count:3", "w1", 6, 60000,
+				  int_cb, &rr[0]);
+		store_count_raise(st, "hark:{c}:v2:count:3", "w1", 2, 60000,
+				  int_cb, &rr[1]);
+		store_count_raise(st, "hark:{c}:v2:count:3", "w2", 3, 60000,
+				  int_cb, &rr[2]);
+		store_count_raise(st, "hark:{c}:v2:count:3", "w3", 0, 60000,
+				  NULL, NULL);
+		store_count_put(st, "hark:{c}:v2:count:3", NULL, "w1", 1, 60000,
+				int_cb, &sum);
+		CHECK(WAIT_FOR(l, sum.calls > 0, 2000));
+		for (int i = 0; i < 3; i++) {
+			CHECK_INT(rr[i].status, 0);
+			CHECK_INT(rr[i].value, 0);
+		}
+		CHECK_INT(sum.value, 9);
+	}
 }
 
 /*
