@@ -152,37 +152,44 @@ static void silence_put(struct hark *h, const struct silence *sil)
 	free(text);
 }
 
-/* Moves the silences of the hash text (entries of another form skipped)
- * into out, those already in out (by id) left out. Returns how many. */
-static size_t silences_merge(struct silences *out, const char *text, size_t len)
+/* Moves *s into set (s left empty) unless set holds its id already or is
+ * full; whether it did. */
+static bool silence_take(struct silences *set, struct silence *s)
 {
-	size_t pos = 0, added = 0;
+	for (size_t i = 0; i < set->n; i++) {
+		if (strcmp(set->v[i].id, s->id) == 0) {
+			return false;
+		}
+	}
+	if (set->n >= SILENCE_MAX) {
+		return false;
+	}
+	set->v = xreallocarray(set->v, set->n + 1, sizeof(*set->v));
+	set->v[set->n++] = *s;
+	memset(s, 0, sizeof(*s));
+	return true;
+}
+
+/* Moves the silences of the hash text (entries of another form skipped)
+ * into out, those already in out (by id) left out. */
+static void silences_merge(struct silences *out, const char *text, size_t len)
+{
+	size_t pos = 0;
 	struct texthash_line l;
 
 	while (texthash_next(text, len, &pos, &l)) {
 		struct silences one;
 		char *doc = xasprintf("{\"silences\":[%.*s]}", (int)l.value_len,
 				      l.value);
-		bool known = false;
 
 		silences_init(&one);
 		if (silences_decode(&one, doc, strlen(doc)) == 0 &&
 		    one.n == 1) {
-			for (size_t i = 0; i < out->n; i++) {
-				known |= strcmp(out->v[i].id, one.v[0].id) == 0;
-			}
-			if (!known && out->n < SILENCE_MAX) {
-				out->v = xreallocarray(out->v, out->n + 1,
-						       sizeof(*out->v));
-				out->v[out->n++] = one.v[0];
-				one.n = 0; /* moved */
-				added++;
-			}
+			silence_take(out, &one.v[0]);
 		}
 		silences_fini(&one);
 		free(doc);
 	}
-	return added;
 }
 
 struct refresh_ctx {
@@ -265,19 +272,8 @@ static void silences_migrate(struct hark *h, const char *val, size_t len)
 				 "without them");
 		return;
 	}
-	for (size_t i = 0; i < old.n && h->silences.n < SILENCE_MAX; i++) {
-		bool known = false;
-
-		for (size_t j = 0; j < h->silences.n; j++) {
-			known |= strcmp(h->silences.v[j].id, old.v[i].id) == 0;
-		}
-		if (!known) {
-			h->silences.v =
-				xreallocarray(h->silences.v, h->silences.n + 1,
-					      sizeof(*h->silences.v));
-			h->silences.v[h->silences.n++] = old.v[i];
-			memset(&old.v[i], 0, sizeof(old.v[i]));
-		}
+	for (size_t i = 0; i < old.n; i++) {
+		silence_take(&h->silences, &old.v[i]);
 	}
 	for (size_t i = before; i < h->silences.n; i++) {
 		silence_put(h, &h->silences.v[i]);

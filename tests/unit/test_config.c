@@ -457,6 +457,31 @@ static const struct bad_case bad_cases[] = {
 	 "sources:\n  - {name: s, type: http-push, start_at: end}\n"
 	 "rules:\n" RULE0,
 	 "x.yaml:2:42: sources[0].start_at: not valid for type http-push"},
+	{"lease on a file source",
+	 "sources:\n  - {name: s, type: file, path: a, lease: true}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].lease: not valid for type file"},
+	{"lease not a boolean",
+	 "sources:\n  - {name: s, type: sse, url: http://h/, lease: "
+	 "sometimes}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].lease:"},
+	{"claim_after on a stream source",
+	 "sources:\n  - {name: s, type: sse, url: http://h/, claim_after: 5s}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].claim_after: not valid for type sse"},
+	{"claim_after too short",
+	 "store:\n  redis: redis://127.0.0.1:6379/0\n"
+	 "sources:\n  - {name: s, type: redis-stream, stream: m, "
+	 "claim_after: 10ms}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].claim_after:"},
+	{"claim_after not a duration",
+	 "store:\n  redis: redis://127.0.0.1:6379/0\n"
+	 "sources:\n  - {name: s, type: redis-stream, stream: m, "
+	 "claim_after: soon}\n"
+	 "rules:\n" RULE0,
+	 "sources[0].claim_after:"},
 	{"bad start_at",
 	 "sources:\n  - {name: s, type: file, path: a, start_at: middle}\n"
 	 "rules:\n" RULE0,
