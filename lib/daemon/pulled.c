@@ -84,9 +84,8 @@ static bool counts_stored(const struct hark *h)
 
 static void lease_free(struct hark *h, size_t i);
 
-/* Disconnects every pulled source (leases held given up); queued
- * mentions are dropped. */
-static void stop_pulled_sources(struct hark *h)
+/* Disconnects the http-stream and sse sources (leases held given up). */
+static void stop_streams(struct hark *h)
 {
 	for (size_t i = 0; h->leases != NULL && i < h->cfg->n_sources; i++) {
 		lease_free(h, i);
@@ -94,11 +93,20 @@ static void stop_pulled_sources(struct hark *h)
 	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
 		source_http_free(h->streams[i]);
 		h->streams[i] = NULL;
-		source_redis_free(h->redis_sources[i]);
-		h->redis_sources[i] = NULL;
 	}
 	source_http_multi_free(h->multi);
 	h->multi = NULL;
+}
+
+/* Disconnects every pulled source; queued mentions are dropped. */
+static void stop_pulled_sources(struct hark *h)
+{
+	stop_streams(h);
+	for (size_t i = 0; h->redis_sources != NULL && i < h->cfg->n_sources;
+	     i++) {
+		source_redis_free(h->redis_sources[i]);
+		h->redis_sources[i] = NULL;
+	}
 }
 
 /* Connects the http-stream or sse source i. */
@@ -487,15 +495,7 @@ void pulled_stop(struct hark *h)
 		/* kept until the last counts are stored (pulled_finish) */
 		source_redis_pause(h->redis_sources[i]);
 	}
-	for (size_t i = 0; h->leases != NULL && i < h->cfg->n_sources; i++) {
-		lease_free(h, i);
-	}
-	for (size_t i = 0; h->streams != NULL && i < h->cfg->n_sources; i++) {
-		source_http_free(h->streams[i]);
-		h->streams[i] = NULL;
-	}
-	source_http_multi_free(h->multi);
-	h->multi = NULL;
+	stop_streams(h);
 }
 
 void pulled_finish(struct hark *h)
