@@ -31,8 +31,8 @@
  * mean e, P(count >= c) <= exp(-G/2) (the Chernoff bound), so
  * G >= 2 ln(256 / 0.01) lists a term of an ordinary bucket with
  * probability under 0.01 / 256: with up to 256 terms tested per bucket
- * (window.c's tally), an ordinary bucket lists something at most 1% of the
- * time (Bonferroni). The chi-square quantile would be too kind at the small
+ * (WINDOW_TERMS_DISTINCT, window.c's tally), an ordinary bucket lists
+ * something at most 1% of the time (Bonferroni). The chi-square quantile would be too kind at the small
  * expected counts of rare words, where the bound still holds.
  */
 #define G_MIN 20.3
