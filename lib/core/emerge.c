@@ -49,17 +49,26 @@
 /* First allocation of the table, in entries: a quiet rule stays small. */
 #define FIRST_CAP 16
 
+/*
+ * A term's weight w bounds from above the decayed mentions carrying it,
+ * over unit; err is what it inherited when (re-)entered the table (see
+ * prune), so w - err is what was counted since, a bound from below.
+ */
 struct entry {
 	uint32_t hash;
-	float w; /* decayed mentions carrying the term, over unit */
+	float w;
+	float err;
 };
 
 struct emerge {
 	int64_t bucket_ms;
-	double r;        /* decay per bucket */
-	double wb;       /* decayed buckets seen */
-	double wm;       /* decayed mentions */
-	double unit;     /* real weight = entry.w * unit */
+	double r;    /* decay per bucket */
+	double wb;   /* decayed buckets seen */
+	double wm;   /* decayed mentions */
+	double unit; /* real weight = entry.w * unit */
+	/* The heaviest weight pruned, over unit like the entries (so it
+	 * decays with them): the most a term not in the table may have. */
+	double pruned;
 	struct entry *v; /* owned; sorted by hash, unique */
 	size_t n;
 	size_t cap;
@@ -105,11 +114,15 @@ static const struct entry *find(const struct emerge *e, uint32_t h)
 	return lo < e->n && e->v[lo].hash == h ? &e->v[lo] : NULL;
 }
 
+/* The mentions counted of a term: its weight's lower bound. */
+static double counted(const struct emerge *e, const struct entry *en)
+{
+	return en != NULL ? ((double)en->w - en->err) * e->unit : 0.0;
+}
+
 static double weight_of(const struct emerge *e, const char *name)
 {
-	const struct entry *en = find(e, hash_of(name));
-
-	return en != NULL ? (double)en->w * e->unit : 0.0;
+	return counted(e, find(e, hash_of(name)));
 }
 
 double emerge_usual(const struct emerge *e, const char *name)
@@ -150,7 +163,8 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 	}
 	for (size_t i = 0; i < n && max > 0; i++) {
 		double c = (double)t[i].count;
-		double wt, ex, g, expected;
+		const struct entry *en;
+		double upper, ex, g, expected;
 		int64_t vol = total > t[i].count ? total : t[i].count;
 		struct emerge_hit h;
 		size_t at;
@@ -158,8 +172,12 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 		if (t[i].count < EMERGE_MIN_COUNT) {
 			continue;
 		}
-		wt = weight_of(e, t[i].name);
-		expected = (wt + PRIOR_HITS) / (e->wm + PRIOR_MENTIONS) *
+		en = find(e, hash_of(t[i].name));
+		/* The upper bound: a term pruned before is not new, and a
+		 * word of a vocabulary richer than the table must not come
+		 * back as one every time. */
+		upper = (en != NULL ? en->w : e->pruned) * e->unit;
+		expected = (upper + PRIOR_HITS) / (e->wm + PRIOR_MENTIONS) *
 			   (double)vol;
 		if (c < MIN_RISE * expected) {
 			continue;
@@ -171,7 +189,7 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 		ex = c - expected;
 		h.name = t[i].name;
 		h.count = t[i].count;
-		h.usual = e->wb > 0 ? wt / e->wb : 0.0;
+		h.usual = e->wb > 0 ? counted(e, en) / e->wb : 0.0;
 		h.ratio = c / (h.usual > RATIO_FLOOR ? h.usual : RATIO_FLOOR);
 		h.score = g;
 		if (k == max && !before(&h, ex, &out[k - 1], excess[k - 1])) {
@@ -200,10 +218,12 @@ static void renormalise(struct emerge *e, double factor)
 		if (w > 0) {
 			e->v[k].hash = e->v[i].hash;
 			e->v[k].w = w;
+			e->v[k].err = (float)((double)e->v[i].err * factor);
 			k++;
 		}
 	}
 	e->n = k;
+	e->pruned *= factor;
 	e->unit = 1.0;
 }
 
@@ -277,7 +297,14 @@ static float select_heavy(float *w, size_t n, size_t keep)
 	}
 }
 
-/* Keeps the EMERGE_MAX_TERMS / 2 heaviest entries, in hash order. */
+/*
+ * Keeps the EMERGE_MAX_TERMS / 2 heaviest entries, in hash order, and
+ * raises pruned to the heaviest weight dropped, which every term entering
+ * the table later inherits (Metwally et al.'s Space-Saving, by halves). A
+ * term's weight then stays an upper bound however often it was pruned:
+ * with a vocabulary richer than the table, a mid-frequency word pruned
+ * again and again would otherwise be new each time it comes back.
+ */
 static void prune(struct emerge *e)
 {
 	size_t keep = EMERGE_MAX_TERMS / 2;
@@ -305,6 +332,8 @@ static void prune(struct emerge *e)
 		}
 		if (in) {
 			e->v[k++] = e->v[i];
+		} else if (e->v[i].w > e->pruned) {
+			e->pruned = e->v[i].w;
 		}
 	}
 	e->n = k;
@@ -342,27 +371,39 @@ void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		return;
 	}
 	add = xmalloc(n * sizeof(*add));
+	/* Known terms grow in place; only the new ones are sorted (most of a
+	 * bucket's terms are known), then merged in. */
 	for (i = 0; i < n; i++) {
-		if (t[i].count > 0) {
-			add[m].hash = hash_of(t[i].name);
-			add[m].w = to_w((double)t[i].count / e->unit);
+		uint32_t h = hash_of(t[i].name);
+		struct entry *en = (struct entry *)find(e, h);
+		double w = (double)t[i].count / e->unit;
+
+		if (t[i].count <= 0) {
+			continue;
+		}
+		if (en != NULL) {
+			en->w = to_w((double)en->w + w);
+		} else {
+			add[m].hash = h;
+			add[m].w = to_w(w);
+			add[m].err = 0;
 			m++;
 		}
 	}
 	qsort(add, m, sizeof(*add), cmp_entry);
-	/* Known terms grow in place; the new ones (a repeated hash merged)
-	 * gather at the front of add. */
+	/* A new term twice in the tally (or two names of one hash): one
+	 * entry. */
 	for (i = 0; i < m; i++) {
-		struct entry *en = (struct entry *)find(e, add[i].hash);
-
-		if (en != NULL) {
-			en->w = to_w((double)en->w + add[i].w);
-		} else if (fresh > 0 && add[fresh - 1].hash == add[i].hash) {
+		if (fresh > 0 && add[fresh - 1].hash == add[i].hash) {
 			add[fresh - 1].w =
 				to_w((double)add[fresh - 1].w + add[i].w);
 		} else {
 			add[fresh++] = add[i];
 		}
+	}
+	for (i = 0; i < fresh; i++) {
+		add[i].w = to_w((double)add[i].w + e->pruned);
+		add[i].err = (float)e->pruned;
 	}
 	if (fresh > 0) {
 		reserve(e, e->n + fresh);
@@ -386,8 +427,9 @@ void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 }
 
 /*
- * Image: "HKEM", version, bucket_ms, buckets, mentions, entry count, then
- * the entries (hash, real weight as float) in hash order.
+ * Image: "HKEM", version, bucket_ms, buckets, mentions, the heaviest
+ * weight pruned, entry count, then the entries (hash, real weight and
+ * inherited part as floats) in hash order.
  */
 #define IMAGE_MAGIC "HKEM"
 #define IMAGE_VERSION 1u
@@ -398,30 +440,50 @@ struct head {
 	int64_t bucket_ms;
 	double wb;
 	double wm;
+	double pruned;
 	uint32_t n;
 	uint32_t pad;
 };
+
+/* Entry i in real units; w 0 when it is too light for a float. */
+static struct entry real_entry(const struct emerge *e, size_t i)
+{
+	struct entry en = {e->v[i].hash, (float)((double)e->v[i].w * e->unit),
+			   (float)((double)e->v[i].err * e->unit)};
+
+	return en;
+}
 
 char *emerge_encode(const struct emerge *e, size_t *len)
 {
 	struct head h;
 	char *buf;
+	size_t n = 0;
 
+	for (size_t i = 0; i < e->n; i++) {
+		n += real_entry(e, i).w > 0;
+	}
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, IMAGE_MAGIC, 4);
 	h.version = IMAGE_VERSION;
 	h.bucket_ms = e->bucket_ms;
 	h.wb = e->wb;
 	h.wm = e->wm;
-	h.n = (uint32_t)e->n;
-	*len = sizeof(h) + e->n * sizeof(struct entry);
+	h.pruned = e->pruned * e->unit;
+	h.n = (uint32_t)n;
+	*len = sizeof(h) + n * sizeof(struct entry);
 	buf = xmalloc(*len);
 	memcpy(buf, &h, sizeof(h));
+	n = 0;
 	for (size_t i = 0; i < e->n; i++) {
-		struct entry en = {e->v[i].hash,
-				   (float)((double)e->v[i].w * e->unit)};
+		struct entry en = real_entry(e, i);
 
-		memcpy(buf + sizeof(h) + i * sizeof(en), &en, sizeof(en));
+		/* Forgotten by now: an entry must weigh something. */
+		if (en.w > 0) {
+			memcpy(buf + sizeof(h) + n * sizeof(en), &en,
+			       sizeof(en));
+			n++;
+		}
 	}
 	return buf;
 }
@@ -439,7 +501,8 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 	    h.version != IMAGE_VERSION || h.bucket_ms != e->bucket_ms ||
 	    h.n > EMERGE_MAX_TERMS ||
 	    len != sizeof(h) + (size_t)h.n * sizeof(struct entry) ||
-	    !isfinite(h.wb) || !isfinite(h.wm) || h.wb < 0 || h.wm < 0) {
+	    !isfinite(h.wb) || !isfinite(h.wm) || !isfinite(h.pruned) ||
+	    h.wb < 0 || h.wm < 0 || h.pruned < 0) {
 		return -1;
 	}
 	if (h.n > 0) {
@@ -447,7 +510,8 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 		memcpy(v, buf + sizeof(h), h.n * sizeof(*v));
 	}
 	for (size_t i = 0; i < h.n; i++) {
-		if (!isfinite(v[i].w) || !(v[i].w > 0) ||
+		if (!isfinite(v[i].w) || !(v[i].w > 0) || !(v[i].err >= 0) ||
+		    !(v[i].err <= v[i].w) ||
 		    (i > 0 && v[i].hash <= v[i - 1].hash)) {
 			free(v);
 			return -1;
@@ -459,6 +523,7 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 	e->cap = h.n;
 	e->wb = h.wb;
 	e->wm = h.wm;
+	e->pruned = h.pruned;
 	e->unit = 1.0;
 	return 0;
 }

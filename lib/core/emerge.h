@@ -20,10 +20,15 @@
  */
 #define EMERGE_TAU_MS (7LL * 24 * 3600 * 1000)
 /*
- * Terms remembered per rule. Each costs 8 bytes (hash + float weight), so a
- * rule holds at most 8 KiB (100,000 rules: under 1 GiB). When the table is
- * full the lighter half is dropped: a pruned term counts as never seen, as
- * if it were new when it comes back.
+ * Terms remembered per rule. Each costs 12 bytes (hash, weight and the
+ * part of it inherited), so a rule holds at most 12 KiB (100,000 rules:
+ * 1.2 GB at most; a rule of a small vocabulary holds less). When the table
+ * is full the lighter half is dropped: a pruned term counts as never seen
+ * (usual 0, and counted afresh when it comes back). A term entering the
+ * table inherits the heaviest weight dropped so far (Space-Saving), and
+ * ranking expects that much of a term not in it, so that a word of a
+ * vocabulary richer than the table is not taken for a new one; the price
+ * is that in such a rule a new word needs more mentions to be listed.
  */
 #define EMERGE_MAX_TERMS 1024
 /*
@@ -88,9 +93,10 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
  */
 void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		  int64_t total, int64_t gap_buckets);
-/* The usual count per bucket of a term (for the dashboard); 0 if unseen. */
+/* The usual count per bucket of a term (for the dashboard): what was
+ * counted of it, without what it inherited; 0 if unseen or pruned. */
 double emerge_usual(const struct emerge *e, const char *name);
-/* The usual share of mentions carrying a term, 0..1; 0 if unseen. */
+/* The usual share of mentions carrying a term, 0..1, counted likewise. */
 double emerge_share(const struct emerge *e, const char *name);
 /* The decayed number of buckets learned (at most about 7 days' worth). */
 double emerge_buckets(const struct emerge *e);
