@@ -142,6 +142,7 @@ void hark_rule_init(struct hark *h, const struct config *cfg, size_t i,
 	r->series = series_new(cr->bucket_ms, (size_t)cr->samples);
 	hark_exclude_rule_terms(h, cr, r->series);
 	r->det = make_detector(cr);
+	about_rule_init(r);
 	r->begin_ms = INT64_MIN;
 	r->state_key = keys_state(cfg->prefix, cr->name);
 	r->repeat_at_ms = xcalloc(cr->n_notify + 1, sizeof(*r->repeat_at_ms));
@@ -153,6 +154,7 @@ void hark_rule_fini(struct rule_rt *r)
 	evaluate_drop_queue(r);
 	series_free(r->series);
 	detector_free(r->det);
+	about_rule_fini(r);
 	free(r->state_key);
 	chart_pending_fini(&r->chart);
 	closed_bucket_fini(&r->fired_b);

@@ -11,11 +11,11 @@
 /* The short keys of a stored line, per kind, and the route's names. */
 static const char *const line_keys[TOPS_N_KINDS] = {"w", "h", "a", "l"};
 static const char *const list_names[TOPS_N_KINDS] = {"terms", "hashtags",
-						      "authors", "langs"};
-static const char *const item_names[TOPS_N_KINDS] = {"term", "term",
-						      "author", "lang"};
-static const size_t caps[TOPS_N_KINDS] = {TOPS_TERMS, TOPS_OTHERS,
-					  TOPS_OTHERS, TOPS_OTHERS};
+						     "authors", "langs"};
+static const char *const item_names[TOPS_N_KINDS] = {"term", "term", "author",
+						     "lang"};
+static const size_t caps[TOPS_N_KINDS] = {TOPS_TERMS, TOPS_OTHERS, TOPS_OTHERS,
+					  TOPS_OTHERS};
 
 /* Two decimals: what a reader compares, and a line a third shorter. */
 static double round2(double v)
@@ -44,8 +44,8 @@ int tops_format(struct buf *out, const struct tops_bucket *b)
 			cJSON_AddItemToArray(
 				it, cJSON_CreateString(b->list[k][i].name));
 			cJSON_AddItemToArray(
-				it,
-				cJSON_CreateNumber((double)b->list[k][i].count));
+				it, cJSON_CreateNumber(
+					    (double)b->list[k][i].count));
 			cJSON_AddItemToArray(arr, it);
 		}
 	}
@@ -168,8 +168,8 @@ void tops_json_stored(const cJSON *line, cJSON *o)
 	for (int k = 0; k < TOPS_N_KINDS; k++) {
 		cJSON *arr = cJSON_AddArrayToObject(o, list_names[k]);
 
-		cJSON_ArrayForEach (
-			it, cJSON_GetObjectItemCaseSensitive(line, line_keys[k])) {
+		cJSON_ArrayForEach (it, cJSON_GetObjectItemCaseSensitive(
+						line, line_keys[k])) {
 			if (str_at(it, 0) != NULL) {
 				add_item(arr, item_names[k], str_at(it, 0),
 					 num_at(it, 1));

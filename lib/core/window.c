@@ -1278,3 +1278,36 @@ size_t closed_bucket_top(const struct closed_bucket *b, enum window_kind kind,
 	}
 	return n;
 }
+
+bool series_peek(struct series *s, int64_t at_ms, struct closed_bucket *out)
+{
+	struct open_bucket *b = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (s->n_open == 0) {
+		return false;
+	}
+	if (at_ms == INT64_MIN) {
+		b = &s->open[s->n_open - 1];
+	} else {
+		size_t i = lower_bound(
+			s, window_bucket_start(at_ms, s->bucket_ms));
+
+		if (i < s->n_open &&
+		    s->open[i].start_ms ==
+			    window_bucket_start(at_ms, s->bucket_ms)) {
+			b = &s->open[i];
+		}
+	}
+	if (b == NULL) {
+		return false;
+	}
+	out->start_ms = b->start_ms;
+	out->end_ms = b->start_ms + s->bucket_ms;
+	out->count = b->count;
+	/* Tallying the texts counted so far now, in their order, is what
+	 * closing would do first: the bucket's tables end the same. */
+	b->owner = s;
+	fill_from(b, out);
+	return true;
+}

@@ -242,6 +242,13 @@ bool series_pop_closed_lazy(struct series *s, int64_t watermark_ms,
  */
 void closed_bucket_fill(struct closed_bucket *b);
 /*
+ * A filled view of the open bucket holding at_ms (INT64_MIN: the newest
+ * open one) without closing it: its count so far, samples and ranked
+ * values (caller frees with closed_bucket_fini); false when no such bucket
+ * is open. The texts it counted so far are tallied now, as closing would.
+ */
+bool series_peek(struct series *s, int64_t at_ms, struct closed_bucket *out);
+/*
  * Copies the max most frequent values of kind in b (filled: from
  * series_pop_closed or closed_bucket_fill) into out[], ranked as
  * b->ranked[kind], and returns how many: at most the

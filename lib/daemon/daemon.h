@@ -18,6 +18,7 @@
 #include "core/history.h"
 #include "core/silence.h"
 #include "core/window.h"
+#include "daemon/about.h"
 #include "daemon/chart.h"
 #include "hark.h"
 #include "io/ingest.h"
@@ -37,6 +38,8 @@ struct eval {
 	 * it was asked for); else it waits, then is read again. */
 	bool final;
 	bool waiting;
+	/* what rose in the bucket (daemon/about), for its notification */
+	struct about_emerging emerging;
 	struct eval *next;
 };
 
@@ -47,6 +50,12 @@ struct rule_rt {
 	char *state_key;
 	bool state_dirty;           /* evaluated since its state was saved */
 	struct chart_pending chart; /* judged buckets not yet written */
+	/* The rule's usual share of each term (core/emerge), its judged
+	 * buckets' tops not yet written, and the end of the last bucket it
+	 * learned (INT64_MIN: none); daemon/about. */
+	struct emerge *emerge;
+	struct chart_pending tops;
+	int64_t about_next;
 	bool loaded;
 	bool load_inflight;
 	/* Counting began (rule_begin); begin_ms: the bucket it began at,
@@ -74,6 +83,7 @@ struct rule_rt {
 	bool firing;
 	struct detect_result fired_res;
 	struct closed_bucket fired_b;
+	struct about_emerging fired_emerging;
 	int64_t *repeat_at_ms;
 	int64_t *repeats;
 };

@@ -97,12 +97,15 @@ struct chart_where evaluate_chart_where(const struct hark *h,
 
 void evaluate_save_state(struct hark *h, struct rule_rt *r)
 {
-	size_t len;
-	char *enc = detector_encode(r->det, &len);
+	size_t det_len, len;
+	char *det = detector_encode(r->det, &det_len);
+	char *enc = about_state_save(r, det, det_len, &len);
 	struct chart_where w = evaluate_chart_where(h, r);
 
+	free(det);
 	/* The judged buckets go with the state that judged them. */
 	chart_flush(&w, &r->chart);
+	about_flush(h, r);
 	r->state_dirty = false;
 	/* The state outlives the counts it summarises: keep it 4× longer. */
 	store_set(h->store, r->state_key, enc, len, h->cfg->retention_ms * 4,
@@ -135,8 +138,9 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		  r->cfg->name, (long long)res.start_ms, (long long)res.count,
 		  res.baseline, res.score, res.threshold, res.span,
 		  detect_state_name(res.state), detect_reason_name(res.reason));
-	/* Only a notification reads the bucket's samples and tops: most
-	 * buckets never rank or copy them. */
+	/* What the bucket was about, against the usual before it: for its
+	 * notification, the dashboard, and then learned. */
+	about_judged(h, r, e);
 	if (res.action != DETECT_NONE) {
 		closed_bucket_fill(&e->b);
 	}
@@ -359,7 +363,11 @@ static void load_cb(void *arg, const int status, const char *val, size_t len)
 		return; /* retried by the tick until the deadline */
 	}
 	if (val != NULL) {
-		if (detector_decode(r->det, val, len) == 0) {
+		const char *det;
+		size_t det_len;
+
+		about_state_load(r, val, len, &det, &det_len);
+		if (detector_decode(r->det, det, det_len) == 0) {
 			int64_t next = detector_next_start(r->det);
 
 			if (next != INT64_MIN) {

@@ -437,15 +437,24 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 	history_add(&h->history, &he);
 }
 
-/* The alert of rule r's result res over bucket b; labels (n_labels + 1),
- * authors, langs and terms (WINDOW_TOP_N) are the caller's storage. */
+/* The tops and emerging terms an alert shows: the caller's storage. */
+struct alert_tops {
+	struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
+	struct render_top terms[WINDOW_TOP_N];
+	struct render_emerging emerging[TOPS_EMERGING];
+};
+
+/* The alert of rule r's result res over bucket b, about em (its emerging
+ * terms); labels (n_labels + 1) and tops are the caller's storage. */
 static void fill_alert(const struct hark *h, const struct rule_rt *r,
 		       const struct detect_result *res,
-		       const struct closed_bucket *b, const char *status,
+		       const struct closed_bucket *b,
+		       const struct about_emerging *em, const char *status,
 		       struct alert *out, struct render_label *labels,
-		       struct render_top *authors, struct render_top *langs,
-		       struct render_top *terms)
+		       struct alert_tops *tops)
 {
+	struct render_top *authors = tops->authors, *langs = tops->langs;
+	struct render_top *terms = tops->terms;
 	struct alert a;
 	bool resolved = strcmp(status, "resolved") == 0;
 
@@ -495,6 +504,11 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 			a.span_baseline = res->span_baseline;
 		}
 	}
+	if (!resolved) {
+		/* what rose, against the rule's usual before the bucket */
+		a.emerging = tops->emerging;
+		a.n_emerging = about_render(em, tops->emerging);
+	}
 	a.samples = b->samples;
 	a.n_samples = b->n_samples;
 	if (a.n_samples > (size_t)r->cfg->samples) {
@@ -529,11 +543,10 @@ void notify_alert_as(struct hark *h, struct rule_rt *r,
 	size_t len;
 	bool resolved = strcmp(status, "resolved") == 0;
 	const struct history_entry *last;
-	struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
-	struct render_top terms[WINDOW_TOP_N];
+	struct alert_tops tops;
 
 	labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	fill_alert(h, r, res, &e->b, status, &a, labels, authors, langs, terms);
+	fill_alert(h, r, res, &e->b, &e->emerging, status, &a, labels, &tops);
 	record_alert(h, r, &a, e);
 	last = &h->history
 			.v[(h->history.head + h->history.n - 1) % HISTORY_MAX];
@@ -581,6 +594,7 @@ void notify_repeat_arm(struct hark *h, struct rule_rt *r,
 	series_reclaim(r->series, &e->b);
 	r->fired_b = e->b;
 	memset(&e->b, 0, sizeof(e->b));
+	r->fired_emerging = e->emerging;
 	r->fired_res = *res;
 	r->firing = true;
 	for (size_t i = 0; i < r->cfg->n_notify; i++) {
@@ -667,8 +681,7 @@ void notify_repeat_due(struct hark *h)
 	for (size_t k = 0; k < h->cfg->n_rules; k++) {
 		struct rule_rt *r = &h->rules[k];
 		struct render_label *labels;
-		struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
-		struct render_top terms[WINDOW_TOP_N];
+		struct alert_tops tops;
 		struct alert a;
 		bool silenced;
 
@@ -689,8 +702,9 @@ void notify_repeat_due(struct hark *h)
 			r->repeats[i]++;
 			labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
 			silenced = notify_silenced_by(h, r, now) != NULL;
-			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
-				   &a, labels, authors, langs, terms);
+			fill_alert(h, r, &r->fired_res, &r->fired_b,
+				   &r->fired_emerging, "firing", &a, labels,
+				   &tops);
 			a.repeat = r->repeats[i];
 			render_alert_id(&a);
 			log_info("alert",

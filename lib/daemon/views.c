@@ -21,6 +21,7 @@
 #include "core/prom.h"
 #include "core/silence.h"
 #include "core/window.h"
+#include "daemon/about.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
 #include "daemon/fleet.h"
@@ -736,4 +737,10 @@ void views_overview(struct hark *h, const struct views_page *q,
 	if (--o->left == 0) {
 		overview_done(o);
 	}
+}
+
+int views_top(struct hark *h, const char *rule, int64_t at_ms,
+	      views_text_fn *cb, void *arg)
+{
+	return about_top(h, rule, at_ms, cb, arg);
 }

@@ -56,5 +56,8 @@ struct views_page {
  */
 void views_overview(struct hark *h, const struct views_page *q,
 		    views_text_fn *cb, void *arg);
+/* GET /v1/rules/{name}/top (daemon/about.h, about_top); -1: no rule. */
+int views_top(struct hark *h, const char *rule, int64_t at_ms,
+	      views_text_fn *cb, void *arg);
 
 #endif

@@ -530,6 +530,46 @@ out:
 	evhttp_clear_headers(&params);
 }
 
+/*
+ * GET /v1/rules/{name}/top?at=: what the bucket holding at (RFC 3339 or
+ * unix seconds; default the current one) is about (daemon/about).
+ */
+static void handle_top(struct api *a, struct evhttp_request *req,
+		       const char *name)
+{
+	const char *query =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	const char *at;
+	int64_t at_ms = INT64_MIN;
+	struct series_ctx *c;
+
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) < 0) {
+		reply_error(req, 400, "Bad Request", "malformed query string");
+		return;
+	}
+	at = evhttp_find_header(&params, "at");
+	if (at != NULL && parse_instant(at, &at_ms) < 0) {
+		reply_error(req, 400, "Bad Request",
+			    "at: expected an RFC 3339 time or unix seconds");
+		goto out;
+	}
+	if (views_rule_bucket_ms(a->h, name) <= 0) {
+		reply_error(req, 404, "Not Found", "no such rule");
+		goto out;
+	}
+	c = series_track(a, req);
+	if (views_top(a->h, name, at_ms, text_cb, c) < 0) {
+		/* cannot be: the rule was found above, on the same loop */
+		series_unlink(c);
+		free(c);
+		reply_error(req, 404, "Not Found", "no such rule");
+	}
+out:
+	evhttp_clear_headers(&params);
+}
+
 /* Rules an overview page shows at most: each draws a sparkline. */
 #define API_OVERVIEW_MAX 100
 /* The longest range asked: the longest chart the dashboard offers. */
@@ -716,6 +756,18 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		handle_alerts(a, req);
 	} else if (strcmp(path, "/v1/overview") == 0) {
 		handle_overview(a, req);
+	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 14 &&
+		   strcmp(path + strlen(path) - 4, "/top") == 0) {
+		char name[256];
+		size_t n = strlen(path) - 14;
+
+		if (n >= sizeof(name) || n == 0) {
+			reply_error(req, 404, "Not Found", "no such rule");
+		} else {
+			memcpy(name, path + 10, n);
+			name[n] = '\0';
+			handle_top(a, req, name);
+		}
 	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 17 &&
 		   strcmp(path + strlen(path) - 7, "/series") == 0) {
 		char name[256];

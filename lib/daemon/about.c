@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* What a rule's buckets are about (see about.h). */
+#include "daemon/about.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config/config.h"
+#include "core/emerge.h"
+#include "core/keys.h"
+#include "core/mention.h"
+#include "core/points.h"
+#include "core/render.h"
+#include "core/window.h"
+#include "daemon/daemon.h"
+#include "io/store.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+/* A tick's tops lines of one rule: catching up on history closes
+ * hundreds of buckets of about 500 bytes. */
+#define ABOUT_PENDING_MAX (4u * 1024 * 1024)
+
+/* The state value: magic, the detector image's length (4 bytes, native),
+ * the detector image, the model's. */
+static const char state_magic[4] = {'H', 'K', 'A', '1'};
+
+void about_rule_init(struct rule_rt *r)
+{
+	r->emerge = emerge_new(r->cfg->bucket_ms);
+	r->about_next = INT64_MIN;
+}
+
+void about_rule_fini(struct rule_rt *r)
+{
+	emerge_free(r->emerge);
+	r->emerge = NULL;
+	chart_pending_fini(&r->tops);
+}
+
+/* The tally entries of one kind as tops items, guaranteed counts (count -
+ * err: what space-saving can vouch for), most first; returns how many. */
+static size_t items_of(const struct closed_bucket *b, enum window_kind k,
+		       struct tops_item *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_ranked[k] && n < max; i++) {
+		const struct window_top *t = &b->ranked[k][i];
+
+		if (t->count - t->err > 0) {
+			out[n].name = t->name;
+			out[n].count = t->count - t->err;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void tops_append(struct hark *h, struct rule_rt *r,
+			const struct tops_bucket *tb)
+{
+	int64_t day = points_day(tb->start_ms);
+
+	if (r->tops.text.max == 0) {
+		buf_init(&r->tops.text, ABOUT_PENDING_MAX);
+	}
+	if (r->tops.text.len > 0 && day != r->tops.day) {
+		about_flush(h, r);
+	}
+	r->tops.day = day;
+	if (tops_format(&r->tops.text, tb) < 0) {
+		about_flush(h, r);
+		/* a line is bounded well below the buffer: cannot fail twice */
+		if (tops_format(&r->tops.text, tb) < 0) {
+			buf_reset(&r->tops.text);
+		}
+	}
+}
+
+void about_flush(struct hark *h, struct rule_rt *r)
+{
+	char *key;
+
+	if (r->tops.text.len == 0) {
+		return;
+	}
+	key = keys_tops(h->cfg->prefix, r->cfg->name, r->tops.day);
+	store_append(h->store, key, r->tops.text.data, r->tops.text.len,
+		     h->cfg->retention_ms, NULL, NULL);
+	free(key);
+	buf_reset(&r->tops.text);
+}
+
+void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
+{
+	struct closed_bucket *b = &e->b;
+	struct emerge_term *terms;
+	struct emerge_hit hits[TOPS_EMERGING];
+	struct tops_item items[TOPS_N_KINDS][WINDOW_TERMS_DISTINCT];
+	struct tops_emerging em[TOPS_EMERGING];
+	struct tops_bucket tb;
+	size_t n_terms = 0, n_hits = 0;
+	int64_t gap = 0;
+	static const enum window_kind kinds[TOPS_N_KINDS] = {
+		[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
+		[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
+		[TOPS_KIND_AUTHORS] = WINDOW_KIND_AUTHORS,
+		[TOPS_KIND_LANGS] = WINDOW_KIND_LANGS,
+	};
+
+	e->emerging.n = 0;
+	if (r->about_next != INT64_MIN && b->start_ms > r->about_next) {
+		gap = (b->start_ms - r->about_next) / r->cfg->bucket_ms;
+	}
+	r->about_next = b->end_ms;
+	if (b->count == 0) {
+		/* this daemon counted nothing in it: nothing to rank */
+		emerge_learn(r->emerge, NULL, 0, 0, gap);
+		return;
+	}
+	closed_bucket_fill(b);
+	memset(&tb, 0, sizeof(tb));
+	for (int k = 0; k < TOPS_N_KINDS; k++) {
+		tb.list[k] = items[k];
+		tb.n[k] = items_of(b, kinds[k], items[k],
+				   k == TOPS_KIND_TERMS ? WINDOW_TERMS_DISTINCT
+							: TOPS_OTHERS);
+	}
+	/* tops items and emerge terms have the same shape */
+	terms = xcalloc(tb.n[TOPS_KIND_TERMS] + 1, sizeof(*terms));
+	for (size_t i = 0; i < tb.n[TOPS_KIND_TERMS]; i++) {
+		terms[n_terms].name = items[TOPS_KIND_TERMS][i].name;
+		terms[n_terms].count = items[TOPS_KIND_TERMS][i].count;
+		n_terms++;
+	}
+	/* Ranked before it is learned: against what the rule usually says. */
+	n_hits = emerge_rank(r->emerge, terms, n_terms, b->count, hits,
+			     TOPS_EMERGING);
+	for (size_t i = 0; i < n_hits; i++) {
+		snprintf(e->emerging.v[i].term, sizeof(e->emerging.v[i].term),
+			 "%s", hits[i].name);
+		e->emerging.v[i].count = hits[i].count;
+		e->emerging.v[i].usual = hits[i].usual;
+		e->emerging.v[i].ratio = hits[i].ratio;
+		em[i].term = hits[i].name;
+		em[i].count = hits[i].count;
+		em[i].usual = hits[i].usual;
+		em[i].ratio = hits[i].ratio;
+	}
+	e->emerging.n = n_hits;
+	if (!h->replay) {
+		tb.start_ms = b->start_ms;
+		tb.count = b->count;
+		tb.emerging = em;
+		tb.n_emerging = n_hits;
+		tops_append(h, r, &tb);
+	}
+	emerge_learn(r->emerge, terms, n_terms, b->count, gap);
+	free(terms);
+}
+
+size_t about_render(const struct about_emerging *em,
+		    struct render_emerging *out)
+{
+	for (size_t i = 0; i < em->n; i++) {
+		out[i].term = em->v[i].term;
+		out[i].count = em->v[i].count;
+		out[i].usual = em->v[i].usual;
+		out[i].ratio = em->v[i].ratio;
+	}
+	return em->n;
+}
+
+char *about_state_save(const struct rule_rt *r, const char *det,
+		       size_t det_len, size_t *len)
+{
+	size_t em_len;
+	char *em = emerge_encode(r->emerge, &em_len);
+	char *out = xmalloc(sizeof(state_magic) + 4 + det_len + em_len);
+	uint32_t dl = (uint32_t)det_len;
+
+	memcpy(out, state_magic, sizeof(state_magic));
+	memcpy(out + 4, &dl, 4);
+	memcpy(out + 8, det, det_len);
+	memcpy(out + 8 + det_len, em, em_len);
+	*len = 8 + det_len + em_len;
+	free(em);
+	return out;
+}
+
+void about_state_load(struct rule_rt *r, const char *val, size_t len,
+		      const char **det, size_t *det_len)
+{
+	uint32_t dl;
+
+	*det = val;
+	*det_len = len;
+	if (len < 8 || memcmp(val, state_magic, 4) != 0) {
+		return; /* the detector's image alone: saved before 0.14 */
+	}
+	memcpy(&dl, val + 4, 4);
+	if (dl > len - 8) {
+		*det_len = 0; /* cut: refused whole by the detector */
+		return;
+	}
+	*det = val + 8;
+	*det_len = dl;
+	if (emerge_decode(r->emerge, val + 8 + dl, len - 8 - dl) < 0) {
+		/* another bucket size or version: learnt again */
+		emerge_free(r->emerge);
+		r->emerge = emerge_new(r->cfg->bucket_ms);
+	}
+}
+
+/* ---- GET /v1/rules/{name}/top ---- */
+
+struct top_read {
+	about_text_fn *cb;
+	void *arg;
+	char *rule;
+	int64_t bucket_ms;
+	int64_t start_ms;
+};
+
+static void top_head(cJSON *o, const char *rule, int64_t bucket_ms,
+		     int64_t start_ms, bool open)
+{
+	char dur[32], ts[32];
+
+	cJSON_AddStringToObject(o, "rule", rule);
+	timeutil_format_duration(bucket_ms, dur);
+	cJSON_AddStringToObject(o, "bucket", dur);
+	timeutil_format_rfc3339(start_ms / 1000, ts);
+	cJSON_AddStringToObject(o, "start", ts);
+	timeutil_format_rfc3339((start_ms + bucket_ms) / 1000, ts);
+	cJSON_AddStringToObject(o, "end", ts);
+	cJSON_AddBoolToObject(o, "open", open);
+}
+
+static void answer(about_text_fn *cb, void *arg, cJSON *o)
+{
+	char *text = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	cb(arg, 0, text, strlen(text));
+	free(text);
+}
+
+static void top_stored_cb(void *arg, int status, const char *val, size_t len)
+{
+	struct top_read *t = arg;
+
+	if (status != 0) {
+		t->cb(t->arg, -1, NULL, 0);
+	} else {
+		cJSON *o = cJSON_CreateObject();
+		cJSON *line = val != NULL ? tops_find(val, len, t->start_ms)
+					  : NULL;
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(line, "n");
+
+		top_head(o, t->rule, t->bucket_ms, t->start_ms, false);
+		cJSON_AddNumberToObject(o, "count",
+					cJSON_IsNumber(n) ? n->valuedouble : 0);
+		tops_json_stored(line, o);
+		cJSON_AddArrayToObject(o, "samples");
+		cJSON_Delete(line);
+		answer(t->cb, t->arg, o);
+	}
+	free(t->rule);
+	free(t);
+}
+
+static void samples_json(const struct closed_bucket *b, cJSON *o)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "samples");
+
+	for (size_t i = 0; i < b->n_samples; i++) {
+		const struct mention *m = &b->samples[i];
+		cJSON *s = cJSON_CreateObject();
+		char ts[32];
+
+		cJSON_AddStringToObject(s, "id", m->id != NULL ? m->id : "");
+		cJSON_AddStringToObject(s, "text",
+					m->text != NULL ? m->text : "");
+		cJSON_AddStringToObject(s, "author",
+					m->author != NULL ? m->author : "");
+		cJSON_AddStringToObject(s, "url", m->url != NULL ? m->url : "");
+		cJSON_AddStringToObject(s, "lang",
+					m->lang != NULL ? m->lang : "");
+		timeutil_format_rfc3339_ms(m->created_at_ms, ts);
+		cJSON_AddStringToObject(s, "created_at", ts);
+		cJSON_AddItemToArray(arr, s);
+	}
+}
+
+int about_top(struct hark *h, const char *rule, int64_t at_ms,
+	      about_text_fn *cb, void *arg)
+{
+	long i = config_find_rule(h->cfg, rule);
+	struct rule_rt *r;
+	struct closed_bucket b;
+	int64_t bucket;
+
+	if (i < 0) {
+		return -1;
+	}
+	r = &h->rules[i];
+	bucket = r->cfg->bucket_ms;
+	if (series_peek(r->series, at_ms, &b)) {
+		struct tops_item items[TOPS_N_KINDS][TOPS_TERMS];
+		struct emerge_term terms[TOPS_TERMS * 4];
+		struct emerge_hit hits[TOPS_EMERGING];
+		struct tops_emerging em[TOPS_EMERGING];
+		struct tops_bucket tb;
+		cJSON *o = cJSON_CreateObject();
+		size_t n_terms, n_hits;
+		static const enum window_kind kinds[TOPS_N_KINDS] = {
+			[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
+			[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
+			[TOPS_KIND_AUTHORS] = WINDOW_KIND_AUTHORS,
+			[TOPS_KIND_LANGS] = WINDOW_KIND_LANGS,
+		};
+
+		memset(&tb, 0, sizeof(tb));
+		for (int k = 0; k < TOPS_N_KINDS; k++) {
+			tb.list[k] = items[k];
+			tb.n[k] = items_of(&b, kinds[k], items[k], TOPS_TERMS);
+		}
+		/* the open bucket against the usual so far: emerging now */
+		n_terms = 0;
+		{
+			struct tops_item all[TOPS_TERMS * 4];
+			size_t n = items_of(&b, WINDOW_KIND_TERMS, all,
+					    TOPS_TERMS * 4);
+
+			for (size_t k = 0; k < n; k++) {
+				terms[n_terms].name = all[k].name;
+				terms[n_terms].count = all[k].count;
+				n_terms++;
+			}
+			n_hits = emerge_rank(r->emerge, terms, n_terms,
+					     b.count, hits, TOPS_EMERGING);
+		}
+		for (size_t k = 0; k < n_hits; k++) {
+			em[k].term = hits[k].name;
+			em[k].count = hits[k].count;
+			em[k].usual = hits[k].usual;
+			em[k].ratio = hits[k].ratio;
+		}
+		tb.emerging = em;
+		tb.n_emerging = n_hits;
+		top_head(o, r->cfg->name, bucket, b.start_ms, true);
+		cJSON_AddNumberToObject(o, "count", (double)b.count);
+		tops_json(&tb, o);
+		samples_json(&b, o);
+		closed_bucket_fini(&b);
+		answer(cb, arg, o);
+		return 0;
+	}
+	{
+		struct top_read *t = xcalloc(1, sizeof(*t));
+		char *key;
+
+		if (at_ms == INT64_MIN) {
+			/* nothing open: the last bucket judged */
+			at_ms = r->about_next != INT64_MIN
+					? r->about_next - bucket
+					: timeutil_now_ms();
+		}
+		t->cb = cb;
+		t->arg = arg;
+		t->rule = xstrdup(r->cfg->name);
+		t->bucket_ms = bucket;
+		t->start_ms = window_bucket_start(at_ms, bucket);
+		key = keys_tops(h->cfg->prefix, r->cfg->name,
+				points_day(t->start_ms));
+		store_get(h->store, key, top_stored_cb, t);
+		free(key);
+	}
+	return 0;
+}
