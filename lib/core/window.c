@@ -44,44 +44,70 @@ struct sample {
  * window's top authors, languages, terms and hashtags come from every
  * counted mention, not only the kept samples. The hash index is 2-byte
  * entry numbers (open addressing, linear probing, at most half full) and
- * the entries are dense, so a sparse bucket touches a few cache lines
- * (there is a tally per rule, hundreds of them cold). Each entry's name
- * has a fixed slot of TALLY_SLOT bytes: a value evicted leaves its slot
- * to the value taking its place, so a full table counts without
- * allocating and without an arena that fills with dead names. Entries
- * and slots grow by doubling up to the cap, so a quiet bucket keeps room
- * for a few names only. A closed bucket's tally is cleared and reused by
- * the next bucket without a free or a malloc.
+ * the entries are dense, 16 bytes each, so a sparse bucket touches a few
+ * cache lines (there is a tally per rule, hundreds of them cold).
+ *
+ * Names live end to end in one arena: a lookup reads an entry and its
+ * name, and fixed slots of TALLY_SLOT bytes would spread a table's names
+ * over six times the cache lines (authors and languages are ~10 bytes)
+ * in tallies that are mostly cold. A value taking an evicted entry's
+ * place writes its name over the old one when it fits in that entry's
+ * room, else at the arena's end. The arena is
+ * bounded at TALLY_ARENA(distinct), twice what distinct names can take,
+ * and compacted in place when the next name would pass it: at least half
+ * of it is free after that, so a compaction (O(distinct)) comes at most
+ * once per distinct evictions.
+ *
+ * The entries' err is an array of its own, allocated when the table first
+ * fills (every count is exact until then) and read only on an eviction
+ * and when ranking. A closed bucket's tally is cleared and reused by the
+ * next bucket without a free or a malloc.
  */
 struct tally_entry {
 	uint32_t hash;
-	uint32_t len; /* of the name, <= WINDOW_NAME_MAX */
+	uint16_t name; /* offset in names */
+	uint8_t len;   /* of the name, <= WINDOW_NAME_MAX */
+	uint8_t room;  /* bytes at name this entry may write, >= len (+ NUL) */
 	int64_t count;
-	int64_t err; /* the count inherited when it took an evicted entry */
 };
 
-/* A name's slot: WINDOW_NAME_MAX bytes and a NUL. */
+/* A name at most, with its NUL. */
 #define TALLY_SLOT (WINDOW_NAME_MAX + 1)
-/* A tally's first allocation, entries. */
+/* The bytes a tally's names may take. */
+#define TALLY_ARENA(distinct) (2 * (distinct)*TALLY_SLOT)
+/* A tally's first allocation: entries, and bytes of names. */
 #define TALLY_FIRST 8
+#define TALLY_NAMES_FIRST 256
 /* A bucket's first array of shared terms, entries. */
 #define TREF_FIRST 16
 
+/* The fields a count reads come first, in one cache line: most tallies
+ * are cold when a mention comes. */
 struct tally {
 	/* owned; 2 * the distinct cap; entry + 1, 0: free; NULL until needed */
 	uint16_t *index;
 	struct tally_entry *entries; /* owned; cap of them, first n used */
-	char *names; /* owned; cap slots of TALLY_SLOT bytes, NUL-terminated */
-	/* owned; entries whose count was min_count when last looked for
-	 * (tally_victim); NULL until the table first fills */
-	uint16_t *cand;
-	size_t n_cand;
-	int64_t min_count;
+	char *names; /* owned; the values, NUL-terminated, and free room */
 	size_t n;
 	size_t cap;
 	size_t distinct; /* the cap of n, set with index */
+	size_t names_len;
+	size_t names_cap;
+	/* owned, NULL until the table first fills: the entries' err (0 until
+	 * then); the entries at min_count found by the last scan
+	 * (tally_victim), or a compaction's order (names_compact) */
+	int64_t *err;
+	uint32_t *scratch;
+	size_t n_cand;
+	int64_t min_count;
 };
 
+_Static_assert(TALLY_ARENA(WINDOW_TERMS_DISTINCT) <= UINT16_MAX + 1 &&
+		       TALLY_ARENA(WINDOW_HASHTAGS_DISTINCT) <=
+			       UINT16_MAX + 1 &&
+		       TALLY_ARENA(WINDOW_TOP_DISTINCT) <= UINT16_MAX + 1 &&
+		       WINDOW_NAME_MAX <= UINT8_MAX,
+	       "a name's offset and length fit an entry");
 _Static_assert(WINDOW_TERMS_DISTINCT < UINT16_MAX &&
 		       WINDOW_TOP_DISTINCT < UINT16_MAX &&
 		       WINDOW_HASHTAGS_DISTINCT < UINT16_MAX,
@@ -219,7 +245,8 @@ static void tally_fini(struct tally *t)
 	free(t->index);
 	free(t->entries);
 	free(t->names);
-	free(t->cand);
+	free(t->err);
+	free(t->scratch);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -238,25 +265,31 @@ static size_t spare_room(size_t used, size_t least)
 	return used > least / 2 ? 2 * used : least;
 }
 
-/* Sets t's room to cap entries (and their names). */
-static void tally_resize(struct tally *t, size_t cap)
-{
-	t->entries = xreallocarray(t->entries, cap, sizeof(t->entries[0]));
-	t->names = xreallocarray(t->names, cap, TALLY_SLOT);
-	t->cap = cap;
-}
-
-/* Cuts an empty t back to room entries when past SPARE_SLACK times it. */
-static void tally_fit(struct tally *t, size_t room)
+/*
+ * Cuts an empty t back to room entries and names_room bytes of names,
+ * each when past SPARE_SLACK times it.
+ */
+static void tally_fit(struct tally *t, size_t room, size_t names_room)
 {
 	if (room > t->distinct) {
 		room = t->distinct;
 	}
+	if (names_room > TALLY_ARENA(t->distinct)) {
+		names_room = TALLY_ARENA(t->distinct);
+	}
 	if (t->cap > SPARE_SLACK * room) {
-		tally_resize(t, room);
+		t->entries =
+			xreallocarray(t->entries, room, sizeof(t->entries[0]));
+		t->cap = room;
 		/* a table that cannot fill has nothing to evict */
-		free(t->cand);
-		t->cand = NULL;
+		free(t->err);
+		t->err = NULL;
+		free(t->scratch);
+		t->scratch = NULL;
+	}
+	if (t->names_cap > SPARE_SLACK * names_room) {
+		t->names = xrealloc(t->names, names_room);
+		t->names_cap = names_room;
 	}
 }
 
@@ -268,11 +301,17 @@ static void tally_clear(struct tally *t)
 	}
 	t->n = 0;
 	t->n_cand = 0;
+	t->names_len = 0;
 }
 
 static const char *tally_name(const struct tally *t, size_t e)
 {
-	return t->names + e * TALLY_SLOT;
+	return t->names + t->entries[e].name;
+}
+
+static int64_t tally_err(const struct tally *t, size_t e)
+{
+	return t->err != NULL ? t->err[e] : 0;
 }
 
 /*
@@ -320,14 +359,11 @@ static size_t tally_victim(struct tally *t)
 {
 	for (;;) {
 		while (t->n_cand > 0) {
-			size_t k = t->cand[--t->n_cand];
+			size_t k = t->scratch[--t->n_cand];
 
 			if (t->entries[k].count == t->min_count) {
 				return k;
 			}
-		}
-		if (t->cand == NULL) {
-			t->cand = xmalloc(t->distinct * sizeof(t->cand[0]));
 		}
 		t->min_count = t->entries[0].count;
 		for (size_t k = 1; k < t->n; k++) {
@@ -338,7 +374,7 @@ static size_t tally_victim(struct tally *t)
 		/* pushed from the last, so the lowest entry goes first */
 		for (size_t k = t->n; k-- > 0;) {
 			if (t->entries[k].count == t->min_count) {
-				t->cand[t->n_cand++] = (uint16_t)k;
+				t->scratch[t->n_cand++] = (uint32_t)k;
 			}
 		}
 	}
@@ -370,6 +406,82 @@ static void index_remove(struct tally *t, size_t mask, size_t e)
 	t->index[hole] = 0;
 }
 
+static int u32_cmp(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa;
+	uint32_t b = *(const uint32_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Packs t's names at the arena's start, in the order they lie (so each
+ * moves down, never over one not moved yet), but entry skip's, whose
+ * value is being replaced; each keeps its length as its room. Uses the
+ * scratch array, so the candidates are found again.
+ */
+static void names_compact(struct tally *t, size_t skip)
+{
+	size_t m = 0, o = 0;
+
+	for (size_t k = 0; k < t->n; k++) {
+		if (k != skip) {
+			t->scratch[m++] = (uint32_t)t->entries[k].name << 16 |
+					  (uint32_t)k;
+		}
+	}
+	qsort(t->scratch, m, sizeof(t->scratch[0]), u32_cmp);
+	for (size_t j = 0; j < m; j++) {
+		struct tally_entry *e = &t->entries[t->scratch[j] & 0xFFFF];
+
+		memmove(t->names + o, t->names + e->name, e->len + 1u);
+		e->name = (uint16_t)o;
+		e->room = e->len;
+		o += e->len + 1u;
+	}
+	t->names_len = o;
+	t->n_cand = 0;
+}
+
+/*
+ * Writes v (vlen bytes) as entry k's name: over its old name when reuse
+ * (k's value was evicted) and it fits, else at the arena's end.
+ */
+static void name_put(struct tally *t, size_t k, const char *v, size_t vlen,
+		     bool reuse)
+{
+	struct tally_entry *e = &t->entries[k];
+	size_t need = vlen + 1;
+
+	if (!reuse || vlen > e->room) {
+		/* only a full table has dead names to drop; with the other
+		 * entries' names (at most distinct - 1 of TALLY_SLOT) this
+		 * one then fits */
+		if (t->names_len + need > TALLY_ARENA(t->distinct)) {
+			names_compact(t, k);
+		}
+		if (t->names_len + need > t->names_cap) {
+			size_t cap = t->names_cap ? 2 * t->names_cap
+						  : TALLY_NAMES_FIRST;
+
+			if (cap < t->names_len + need) {
+				cap = t->names_len + need;
+			}
+			if (cap > TALLY_ARENA(t->distinct)) {
+				cap = TALLY_ARENA(t->distinct);
+			}
+			t->names = xrealloc(t->names, cap);
+			t->names_cap = cap;
+		}
+		e->name = (uint16_t)t->names_len;
+		e->room = (uint8_t)vlen;
+		t->names_len += need;
+	}
+	memcpy(t->names + e->name, v, vlen);
+	t->names[e->name + vlen] = '\0';
+	e->len = (uint8_t)vlen;
+}
+
 /*
  * Counts the value v (vlen bytes, no NUL needed, hash h) in t, which holds
  * at most distinct values (always the same for a given t).
@@ -380,6 +492,7 @@ static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 	size_t mask = 2 * distinct - 1; /* distinct is a power of two */
 	size_t i, k;
 	struct tally_entry *e;
+	bool full = t->n == distinct;
 
 	if (vlen == 0) {
 		return;
@@ -400,27 +513,32 @@ static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 			return;
 		}
 	}
-	if (t->n < distinct) {
+	if (!full) {
 		if (t->n == t->cap) {
-			tally_resize(t, t->cap ? 2 * t->cap : TALLY_FIRST);
+			t->cap = t->cap ? 2 * t->cap : TALLY_FIRST;
+			t->entries = xreallocarray(t->entries, t->cap,
+						   sizeof(t->entries[0]));
 		}
 		k = t->n++;
 		t->entries[k].count = 1;
-		t->entries[k].err = 0;
+		if (t->err != NULL) {
+			t->err[k] = 0;
+		}
 	} else {
+		if (t->err == NULL) {
+			t->err = xcalloc(distinct, sizeof(t->err[0]));
+			t->scratch = xmalloc(distinct * sizeof(t->scratch[0]));
+		}
 		k = tally_victim(t);
 		index_remove(t, mask, k);
 		/* the removal may have emptied a slot before i */
 		for (i = h & mask; t->index[i] != 0; i = (i + 1) & mask) {
 		}
 		t->entries[k].count = t->min_count + 1;
-		t->entries[k].err = t->min_count;
+		t->err[k] = t->min_count;
 	}
-	e = &t->entries[k];
-	e->hash = h;
-	e->len = (uint32_t)vlen;
-	memcpy(t->names + k * TALLY_SLOT, v, vlen);
-	t->names[k * TALLY_SLOT + vlen] = '\0';
+	t->entries[k].hash = h;
+	name_put(t, k, v, vlen, full);
 	t->index[i] = (uint16_t)(k + 1);
 }
 
@@ -473,7 +591,7 @@ static void tally_rank(const struct tally *t, struct window_top *out,
 		memcpy(*str, tally_name(t, k), len);
 		out[k].name = *str;
 		out[k].count = t->entries[k].count;
-		out[k].err = t->entries[k].err;
+		out[k].err = tally_err(t, k);
 		*str += len;
 	}
 	qsort(out, t->n, sizeof(out[0]), top_cmp);
@@ -546,7 +664,9 @@ static bool has_memory(const struct open_bucket *b)
 /* The room a recycled bucket keeps (see SPARE_SLACK). */
 struct bucket_need {
 	size_t refs;
-	size_t entries[4]; /* authors, languages, terms, hashtags */
+	/* authors, languages, terms, hashtags */
+	size_t entries[4];
+	size_t names[4];
 };
 
 /* Cuts an empty b's buffers back to need when past SPARE_SLACK times it. */
@@ -557,10 +677,10 @@ static void bucket_fit(struct open_bucket *b, const struct bucket_need *need)
 			xreallocarray(b->tref, need->refs, sizeof(b->tref[0]));
 		b->cap_tref = need->refs;
 	}
-	tally_fit(&b->authors, need->entries[0]);
-	tally_fit(&b->langs, need->entries[1]);
-	tally_fit(&b->terms, need->entries[2]);
-	tally_fit(&b->hashtags, need->entries[3]);
+	tally_fit(&b->authors, need->entries[0], need->names[0]);
+	tally_fit(&b->langs, need->entries[1], need->names[1]);
+	tally_fit(&b->terms, need->entries[2], need->names[2]);
+	tally_fit(&b->hashtags, need->entries[3], need->names[3]);
 }
 
 /*
@@ -586,6 +706,10 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 		 spare_room(b->langs.n, TALLY_FIRST),
 		 spare_room(b->terms.n, TALLY_FIRST),
 		 spare_room(b->hashtags.n, TALLY_FIRST)},
+		{spare_room(b->authors.names_len, TALLY_NAMES_FIRST),
+		 spare_room(b->langs.names_len, TALLY_NAMES_FIRST),
+		 spare_room(b->terms.names_len, TALLY_NAMES_FIRST),
+		 spare_room(b->hashtags.names_len, TALLY_NAMES_FIRST)},
 	};
 
 	drop_trefs(b);
@@ -605,8 +729,10 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 static size_t tally_bytes(const struct tally *t)
 {
 	return (t->index != NULL ? 2 * t->distinct * sizeof(t->index[0]) : 0) +
-	       t->cap * (sizeof(t->entries[0]) + TALLY_SLOT) +
-	       (t->cand != NULL ? t->distinct * sizeof(t->cand[0]) : 0);
+	       t->cap * sizeof(t->entries[0]) + t->names_cap +
+	       (t->err != NULL ? t->distinct * (sizeof(t->err[0]) +
+						sizeof(t->scratch[0]))
+			       : 0);
 }
 
 /* The memory b holds of its own (not the shared texts it refers to). */

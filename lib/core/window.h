@@ -65,9 +65,9 @@ struct series;
 /* Distinct hashtags, counted from the shared texts (window_terms). */
 #define WINDOW_HASHTAGS_DISTINCT 128
 /*
- * A kept value's bytes at most: longer ones (only authors get there;
- * terms and hashtags stop at TERMS_MAX_BYTES + 1) are counted under their
- * first bytes, cut at a UTF-8 boundary.
+ * A kept value's bytes at most: a longer author or language is counted
+ * under its first bytes, cut at a UTF-8 boundary (terms and hashtags
+ * stop at TERMS_MAX_BYTES + 1).
  */
 #define WINDOW_NAME_MAX 63
 /* Values handed out per closed bucket in top_*, ranked as ranked[]. */

@@ -1380,7 +1380,9 @@ static void test_series_late_story(void)
 	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_TERMS, all, 3), 0);
 }
 
-/* Words of a skewed stream: 30 frequent, 3,000 rare. */
+/* Words of a skewed stream: 30 frequent, 3,000 rare; their names
+ * "w<n>" and n % 50 bytes of PAD. */
+#define PAD "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define SKEW_HOT 30
 #define SKEW_WORDS 3030
 
@@ -1435,7 +1437,7 @@ static void test_tally_bounds(void)
 		memset(terms, 0, sizeof(terms));
 		memset(authors, 0, sizeof(authors));
 		for (int64_t i = 0; i < n; i++) {
-			char text[64], author[16];
+			char text[160], author[64];
 			struct mention m;
 			uint32_t w[2];
 
@@ -1448,8 +1450,13 @@ static void test_tally_bounds(void)
 			if (w[1] == w[0]) {
 				w[1] = (w[0] + 1) % SKEW_WORDS;
 			}
-			snprintf(text, sizeof(text), " w%u w%u ", w[0], w[1]);
-			snprintf(author, sizeof(author), "w%u", w[0]);
+			/* names of 2 to 54 bytes: a new value's name often
+			 * fits in the evicted one's room, often not */
+			snprintf(text, sizeof(text), " w%u%.*s w%u%.*s ", w[0],
+				 (int)(w[0] % 50), PAD, w[1], (int)(w[1] % 50),
+				 PAD);
+			snprintf(author, sizeof(author), "w%u%.*s", w[0],
+				 (int)(w[0] % 50), PAD);
 			terms[w[0]]++;
 			terms[w[1]]++;
 			authors[w[0]]++;
