@@ -65,7 +65,6 @@ struct entry {
 
 struct emerge {
 	int64_t bucket_ms;
-	double r;    /* decay per bucket */
 	double wb;   /* decayed buckets seen */
 	double wm;   /* decayed mentions */
 	double unit; /* real weight = entry.w * unit */
@@ -84,7 +83,6 @@ struct emerge *emerge_new(int64_t bucket_ms)
 	struct emerge *e = xcalloc(1, sizeof(*e));
 
 	e->bucket_ms = bucket_ms > 0 ? bucket_ms : 1;
-	e->r = exp(-(double)e->bucket_ms / (double)EMERGE_TAU_MS);
 	e->unit = 1.0;
 	return e;
 }
@@ -245,11 +243,13 @@ static void renormalise(struct emerge *e, double factor)
 static void decay(struct emerge *e, int64_t gap_buckets)
 {
 	double steps = (double)(gap_buckets > 0 ? gap_buckets : 0) + 1.0;
-	double d = exp(-steps * (double)e->bucket_ms / (double)EMERGE_TAU_MS);
+	double x = (double)e->bucket_ms / (double)EMERGE_TAU_MS;
+	double d = exp(-steps * x);
 
 	/* The empty buckets and this one each count 1 when seen, then decay:
-	 * 1 + r + ... + r^gap. */
-	e->wb = e->wb * d + (1.0 - d) / (1.0 - e->r);
+	 * 1 + r + ... + r^gap, with expm1 as 1 - r is tiny for short
+	 * buckets. */
+	e->wb = e->wb * d + expm1(-steps * x) / expm1(-x);
 	e->wm *= d;
 	if (e->unit * d < UNIT_MIN) {
 		renormalise(e, e->unit * d);
