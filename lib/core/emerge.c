@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/terms.h"
+#include "core/window.h"
 
 /*
  * Smoothing of a term's share: (W_t + PRIOR_HITS) / (W_m + PRIOR_MENTIONS),
@@ -32,8 +33,9 @@
  * G >= 2 ln(256 / 0.01) lists a term of an ordinary bucket with
  * probability under 0.01 / 256: with up to 256 terms tested per bucket
  * (WINDOW_TERMS_DISTINCT, window.c's tally), an ordinary bucket lists
- * something at most 1% of the time (Bonferroni). The chi-square quantile would be too kind at the small
- * expected counts of rare words, where the bound still holds.
+ * something at most 1% of the time (Bonferroni). The chi-square quantile
+ * would be too kind at the small expected counts of rare words, where the
+ * bound still holds.
  */
 #define G_MIN 20.3
 /* Usual count under which the ratio is taken against half a mention per
@@ -51,24 +53,26 @@
 
 /*
  * A term's weight w bounds from above the decayed mentions carrying it,
- * over unit; err is what it inherited when (re-)entered the table (see
- * prune), so w - err is what was counted since, a bound from below.
+ * over unit (see prune). seen is cut_m when the term entered the table,
+ * plus the mentions of every cut tally it was in since: cut_m - seen are
+ * the mentions of cut tallies that did not show it (see emerge_learn_cut).
  */
 struct entry {
 	uint32_t hash;
 	float w;
-	float err;
+	float seen;
 };
 
 struct emerge {
 	int64_t bucket_ms;
-	double r;    /* decay per bucket */
 	double wb;   /* decayed buckets seen */
 	double wm;   /* decayed mentions */
 	double unit; /* real weight = entry.w * unit */
 	/* The heaviest weight pruned, over unit like the entries (so it
 	 * decays with them): the most a term not in the table may have. */
 	double pruned;
+	/* Decayed mentions of the buckets whose tally was cut, over unit. */
+	double cut_m;
 	struct entry *v; /* owned; sorted by hash, unique */
 	size_t n;
 	size_t cap;
@@ -79,7 +83,6 @@ struct emerge *emerge_new(int64_t bucket_ms)
 	struct emerge *e = xcalloc(1, sizeof(*e));
 
 	e->bucket_ms = bucket_ms > 0 ? bucket_ms : 1;
-	e->r = exp(-(double)e->bucket_ms / (double)EMERGE_TAU_MS);
 	e->unit = 1.0;
 	return e;
 }
@@ -114,10 +117,13 @@ static const struct entry *find(const struct emerge *e, uint32_t h)
 	return lo < e->n && e->v[lo].hash == h ? &e->v[lo] : NULL;
 }
 
-/* The mentions counted of a term: its weight's lower bound. */
+/* The mentions counted of a term, a bound from below: its weight less
+ * what it can have inherited, at most the heaviest weight dropped. */
 static double counted(const struct emerge *e, const struct entry *en)
 {
-	return en != NULL ? ((double)en->w - en->err) * e->unit : 0.0;
+	double c = en != NULL ? (double)en->w - e->pruned : 0.0;
+
+	return c > 0 ? c * e->unit : 0.0;
 }
 
 static double weight_of(const struct emerge *e, const char *name)
@@ -164,7 +170,7 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 	for (size_t i = 0; i < n && max > 0; i++) {
 		double c = (double)t[i].count;
 		const struct entry *en;
-		double upper, ex, g, expected;
+		double upper, looked, ex, g, expected;
 		int64_t vol = total > t[i].count ? total : t[i].count;
 		struct emerge_hit h;
 		size_t at;
@@ -175,9 +181,15 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 		en = find(e, hash_of(t[i].name));
 		/* The upper bound: a term pruned before is not new, and a
 		 * word of a vocabulary richer than the table must not come
-		 * back as one every time. */
+		 * back as one every time. Its share is of the mentions it
+		 * was looked for in: not those of cut tallies without it. */
 		upper = (en != NULL ? en->w : e->pruned) * e->unit;
-		expected = (upper + PRIOR_HITS) / (e->wm + PRIOR_MENTIONS) *
+		looked = e->wm;
+		if (en != NULL && e->cut_m > en->seen) {
+			looked -= (e->cut_m - en->seen) * e->unit;
+		}
+		expected = (upper + PRIOR_HITS) /
+			   ((looked > 0 ? looked : 0) + PRIOR_MENTIONS) *
 			   (double)vol;
 		if (c < MIN_RISE * expected) {
 			continue;
@@ -218,23 +230,26 @@ static void renormalise(struct emerge *e, double factor)
 		if (w > 0) {
 			e->v[k].hash = e->v[i].hash;
 			e->v[k].w = w;
-			e->v[k].err = (float)((double)e->v[i].err * factor);
+			e->v[k].seen = (float)((double)e->v[i].seen * factor);
 			k++;
 		}
 	}
 	e->n = k;
 	e->pruned *= factor;
+	e->cut_m *= factor;
 	e->unit = 1.0;
 }
 
 static void decay(struct emerge *e, int64_t gap_buckets)
 {
 	double steps = (double)(gap_buckets > 0 ? gap_buckets : 0) + 1.0;
-	double d = exp(-steps * (double)e->bucket_ms / (double)EMERGE_TAU_MS);
+	double x = (double)e->bucket_ms / (double)EMERGE_TAU_MS;
+	double d = exp(-steps * x);
 
 	/* The empty buckets and this one each count 1 when seen, then decay:
-	 * 1 + r + ... + r^gap. */
-	e->wb = e->wb * d + (1.0 - d) / (1.0 - e->r);
+	 * 1 + r + ... + r^gap, with expm1 as 1 - r is tiny for short
+	 * buckets. */
+	e->wb = e->wb * d + expm1(-steps * x) / expm1(-x);
 	e->wm *= d;
 	if (e->unit * d < UNIT_MIN) {
 		renormalise(e, e->unit * d);
@@ -362,11 +377,22 @@ static void reserve(struct emerge *e, size_t need)
 void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		  int64_t total, int64_t gap_buckets)
 {
+	emerge_learn_cut(e, t, n, total, gap_buckets,
+			 n >= WINDOW_TERMS_DISTINCT);
+}
+
+void emerge_learn_cut(struct emerge *e, const struct emerge_term *t, size_t n,
+		      int64_t total, int64_t gap_buckets, bool cut)
+{
 	struct entry *add;
 	size_t m = 0, fresh = 0, i, j, out;
+	double mentions = (double)(total > 0 ? total : 0);
 
 	decay(e, gap_buckets);
-	e->wm += (double)(total > 0 ? total : 0);
+	e->wm += mentions;
+	if (cut) {
+		e->cut_m += mentions / e->unit;
+	}
 	if (n == 0) {
 		return;
 	}
@@ -383,10 +409,13 @@ void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		}
 		if (en != NULL) {
 			en->w = to_w((double)en->w + w);
+			if (cut) {
+				en->seen = to_w((double)en->seen +
+						mentions / e->unit);
+			}
 		} else {
 			add[m].hash = h;
 			add[m].w = to_w(w);
-			add[m].err = 0;
 			m++;
 		}
 	}
@@ -401,9 +430,11 @@ void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 			add[fresh++] = add[i];
 		}
 	}
+	/* A new term inherits the heaviest weight dropped (prune), and is
+	 * looked for from now on. */
 	for (i = 0; i < fresh; i++) {
 		add[i].w = to_w((double)add[i].w + e->pruned);
-		add[i].err = (float)e->pruned;
+		add[i].seen = to_w(e->cut_m);
 	}
 	if (fresh > 0) {
 		reserve(e, e->n + fresh);
@@ -428,8 +459,8 @@ void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 
 /*
  * Image: "HKEM", version, bucket_ms, buckets, mentions, the heaviest
- * weight pruned, entry count, then the entries (hash, real weight and
- * inherited part as floats) in hash order.
+ * weight pruned, mentions of cut tallies, entry count, then the entries
+ * (hash, then weight and seen as floats, real units) in hash order.
  */
 #define IMAGE_MAGIC "HKEM"
 #define IMAGE_VERSION 1u
@@ -441,6 +472,7 @@ struct head {
 	double wb;
 	double wm;
 	double pruned;
+	double cut_m;
 	uint32_t n;
 	uint32_t pad;
 };
@@ -449,7 +481,7 @@ struct head {
 static struct entry real_entry(const struct emerge *e, size_t i)
 {
 	struct entry en = {e->v[i].hash, (float)((double)e->v[i].w * e->unit),
-			   (float)((double)e->v[i].err * e->unit)};
+			   (float)((double)e->v[i].seen * e->unit)};
 
 	return en;
 }
@@ -470,6 +502,7 @@ char *emerge_encode(const struct emerge *e, size_t *len)
 	h.wb = e->wb;
 	h.wm = e->wm;
 	h.pruned = e->pruned * e->unit;
+	h.cut_m = e->cut_m * e->unit;
 	h.n = (uint32_t)n;
 	*len = sizeof(h) + n * sizeof(struct entry);
 	buf = xmalloc(*len);
@@ -502,7 +535,8 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 	    h.n > EMERGE_MAX_TERMS ||
 	    len != sizeof(h) + (size_t)h.n * sizeof(struct entry) ||
 	    !isfinite(h.wb) || !isfinite(h.wm) || !isfinite(h.pruned) ||
-	    h.wb < 0 || h.wm < 0 || h.pruned < 0) {
+	    !isfinite(h.cut_m) || h.wb < 0 || h.wm < 0 || h.pruned < 0 ||
+	    h.cut_m < 0) {
 		return -1;
 	}
 	if (h.n > 0) {
@@ -510,8 +544,8 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 		memcpy(v, buf + sizeof(h), h.n * sizeof(*v));
 	}
 	for (size_t i = 0; i < h.n; i++) {
-		if (!isfinite(v[i].w) || !(v[i].w > 0) || !(v[i].err >= 0) ||
-		    !(v[i].err <= v[i].w) ||
+		if (!isfinite(v[i].w) || !(v[i].w > 0) ||
+		    !isfinite(v[i].seen) || !(v[i].seen >= 0) ||
 		    (i > 0 && v[i].hash <= v[i - 1].hash)) {
 			free(v);
 			return -1;
@@ -524,6 +558,7 @@ int emerge_decode(struct emerge *e, const char *buf, size_t len)
 	e->wb = h.wb;
 	e->wm = h.wm;
 	e->pruned = h.pruned;
+	e->cut_m = h.cut_m;
 	e->unit = 1.0;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef HARK_CORE_EMERGE_H
 #define HARK_CORE_EMERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,11 +21,12 @@
  */
 #define EMERGE_TAU_MS (7LL * 24 * 3600 * 1000)
 /*
- * Terms remembered per rule. Each costs 12 bytes (hash, weight and the
- * part of it inherited), so a rule holds at most 12 KiB (100,000 rules:
- * 1.2 GB at most; a rule of a small vocabulary holds less). When the table
- * is full the lighter half is dropped: a pruned term counts as never seen
- * (usual 0, and counted afresh when it comes back). A term entering the
+ * Terms remembered per rule. Each costs 12 bytes (hash, weight, mentions
+ * looked at: see emerge_learn_cut), so a rule holds at most 12 KiB
+ * (100,000 rules: 1.2 GB at most; a small vocabulary holds less; a merge
+ * holds a bucket's new terms more for a moment). When the table is full
+ * the lighter half is dropped: a pruned term counts as never seen (usual
+ * 0, and counted afresh when it comes back). A term entering the
  * table inherits the heaviest weight dropped so far (Space-Saving), and
  * ranking expects that much of a term not in it, so that a word of a
  * vocabulary richer than the table is not taken for a new one; the price
@@ -69,12 +71,13 @@ void emerge_free(struct emerge *e);
 /*
  * Ranks the bucket's terms (n entries; total = the bucket's mention count)
  * by how far they rose, most emerging first, into out (at most max, and at
- * most EMERGE_RANK_MAX); returns how many. Call BEFORE emerge_learn of the same bucket. out[i].name
- * points at the caller's strings.
+ * most EMERGE_RANK_MAX); returns how many. Call BEFORE emerge_learn of the
+ * same bucket. out[i].name points at the caller's strings.
  *
  * A term's expected count is its usual share of mentions times total, the
  * share smoothed so that a never-seen term expects half a mention in the
- * mentions seen so far plus one. It is listed when its count is at least
+ * mentions seen so far plus one, taken from above (EMERGE_MAX_TERMS) and
+ * over the mentions the term was looked for in (emerge_learn_cut). It is listed when its count is at least
  * EMERGE_MIN_COUNT, twice the expected count, and a rise that an ordinary
  * bucket shows for none of up to 256 terms but 1 time in 100. Order: by
  * count minus expected count (the words behind most of the extra mentions),
@@ -89,12 +92,28 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
 /*
  * Learns a closed bucket: its terms (n entries, counts > 0) and its mention
  * count total; gap_buckets >= 0 empty buckets (no mentions) came before it,
- * which decay what was learned and lower the usual counts per bucket.
+ * which decay what was learned and lower the usual counts per bucket. A
+ * tally of WINDOW_TERMS_DISTINCT entries is taken as cut (window.c tallies
+ * the first 256 distinct words of a bucket, then counts only those): see
+ * emerge_learn_cut.
  */
 void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		  int64_t total, int64_t gap_buckets);
+/*
+ * emerge_learn, saying whether the tally was cut (words of the bucket left
+ * out). A term missing from a cut tally was not looked for, not absent: a
+ * term's usual share is taken over the mentions of the buckets that could
+ * show it, or in a busy rule a word of middling frequency, in the tally one
+ * bucket in three, would look emerging whenever it is. This holds while the
+ * term stays in the table: in a rule whose tallies are cut and whose
+ * vocabulary is far richer than the table, a middling word pruned again and
+ * again is known only by what it inherits, and may still be listed.
+ */
+void emerge_learn_cut(struct emerge *e, const struct emerge_term *t, size_t n,
+		      int64_t total, int64_t gap_buckets, bool cut);
 /* The usual count per bucket of a term (for the dashboard): what was
- * counted of it, without what it inherited; 0 if unseen or pruned. */
+ * counted of it, less the most it can have inherited (EMERGE_MAX_TERMS), a
+ * bound from below; 0 if unseen or pruned. */
 double emerge_usual(const struct emerge *e, const char *name);
 /* The usual share of mentions carrying a term, 0..1, counted likewise. */
 double emerge_share(const struct emerge *e, const char *name);
