@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // hark's dashboard: the overview of every rule (/) and a rule's page
 // (/rules/NAME), drawn as SVG from harkd's JSON routes. No framework, no
-// innerHTML: every text from the API goes in through textContent.
+// markup built from text: every text from the API goes in through textContent.
 'use strict';
 
 (function () {
@@ -180,8 +180,9 @@
   // ------------------------------------------------------------------ API
   function ApiError(code, msg) { this.code = code; this.message = msg; }
 
+  let memToken = null; // when sessionStorage is refused
   function token() {
-    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+    try { return sessionStorage.getItem(TOKEN_KEY) || memToken; } catch (e) { return memToken; }
   }
 
   async function api(path, opts) {
@@ -858,7 +859,8 @@
   document.getElementById('auth').addEventListener('submit', function (ev) {
     ev.preventDefault();
     const v = document.getElementById('auth-token').value.trim();
-    try { sessionStorage.setItem(TOKEN_KEY, v); } catch (e) { /* private mode: kept for this page only */ }
+    memToken = v;
+    try { sessionStorage.setItem(TOKEN_KEY, v); } catch (e) { /* kept in memToken, for this page only */ }
     document.getElementById('auth').hidden = true;
     route(false);
   });

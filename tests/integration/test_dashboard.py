@@ -332,10 +332,10 @@ class Dashboard(H.HarkTestCase):
         last = series["points"][-2]
         self.assertIn(str(last["count"]), tip)
 
-        path = os.environ.get("HARK_TEST_OUT") or tempfile.gettempdir()
         shot = wd.screenshot()
         self.assertEqual(shot[:8], b"\x89PNG\r\n\x1a\n")
-        out = os.path.join(path, "dashboard-%d.png" % os.getpid())
+        out = os.path.join(os.environ.get("HARK_TEST_OUT") or tempfile.gettempdir(),
+                           "hark-dashboard.png")
         with open(out, "wb") as f:
             f.write(shot)
         sys.stderr.write("test_dashboard: screenshot %s\n" % out)
