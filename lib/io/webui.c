@@ -48,7 +48,8 @@ void webui_answer(struct evhttp_request *req, const char *path)
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 	if (a == NULL) {
 		out = evbuffer_new();
-		evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+		evhttp_add_header(h, "Content-Type",
+				  "text/plain; charset=utf-8");
 		evbuffer_add(out, "no such file\n", 13);
 		evhttp_send_reply(req, 404, "Not Found", out);
 		evbuffer_free(out);

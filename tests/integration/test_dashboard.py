@@ -24,9 +24,11 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
 
+TOKEN = "dash-token"
 CONF = """\
 http:
   listen: "127.0.0.1:@PORT@"
+  token: "dash-token"
 sources:
   - name: push
     type: http-push
@@ -85,7 +87,7 @@ def feed(port, now):
                 "author": rng.choice(H.AUTHORS), "lang": "fr",
                 "url": "https://example.org/m/%d" % i, "created_at": H.rfc3339(at)}))
             i += 1
-    H.push(port, lines)
+    H.push(port, lines, token=TOKEN)
     return spike_at
 
 
@@ -140,6 +142,9 @@ class WebDriver:
 
     def click(self, elem):
         self.s("POST", "/element/%s/click" % list(elem.values())[0], {})
+
+    def type(self, css, text):
+        self.s("POST", "/element/%s/value" % list(self.find(css).values())[0], {"text": text})
 
     def keys(self, *keys):
         acts = []
@@ -343,11 +348,57 @@ class Dashboard(H.HarkTestCase):
             with open(os.environ["HARK_SCREENSHOT"], "wb") as f:
                 f.write(shot)
 
+        self.assertEqual(self.severe(wd, missing), [])
+
+        # A silence: the write asks for the token (401), which the page
+        # asks for, keeps, and sends from then on; then it is expired.
+        wd.type("#sil-comment", "on it")
+        wd.click(wd.find(".sil-form button[type=submit]"))
+        wd.wait("return !document.getElementById('auth').hidden", "the token form")
+        wd.type("#auth-token", TOKEN)
+        wd.js("document.getElementById('sil-comment').dataset.old = '1'")
+        wd.click(wd.find("#auth button"))
+        wd.wait("const c = document.getElementById('sil-comment');"
+                "return document.getElementById('auth').hidden && c && !c.dataset.old", "the page drawn again")
+        self.assertEqual(wd.js("return sessionStorage.getItem('hark.token')"), TOKEN)
+        wd.type("#sil-comment", "panne: on it")
+        wd.click(wd.find(".sil-form button[type=submit]"))
+        wd.wait("return document.querySelector('.sil-active .comment')", "the new silence")
+        self.assertEqual(wd.js("return document.querySelector('.sil-active .comment').textContent"), "panne: on it")
+        st, doc = H.get_json(h.port, "/v1/silences")
+        self.assertEqual([(x["comment"], x["state"]) for x in doc["silences"]], [("panne: on it", "active")])
+        wd.click(wd.find(".sil-active button"))
+        wd.wait("return document.querySelector('.sil-expired') && !document.querySelector('.sil-active')",
+                "the silence expired")
+        st, doc = H.get_json(h.port, "/v1/silences")
+        self.assertEqual(doc["silences"][0]["state"], "expired")
+        # The one 401 of the first try is the only failed load.
+        self.assertEqual([e["message"] for e in self.severe(wd, missing) if "401" not in e["message"]], [])
+
         # Back returns to the overview.
         wd.s("POST", "/back", {})
         wd.wait("return location.pathname === '/' && document.querySelector(\"svg.spark[data-rule='trajets']\")",
                 "the overview again")
         self.assertEqual(self.severe(wd, missing), [])
+
+        # On a phone's width: no sideways scrolling, text of 16 px.
+        wd.s("POST", "/window/rect", {"width": 390, "height": 844})
+        wd.go(base + "/rules/trajets")
+        wd.wait("return document.documentElement.dataset.ready === '1'", "the narrow page")
+        self.assertLessEqual(wd.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth"), 0)
+        self.assertGreaterEqual(wd.js("return parseFloat(getComputedStyle(document.body).fontSize)"), 16)
+        self.assertEqual(self.severe(wd, missing), [])
+        wd.close()
+
+        # French, from the browser's language.
+        fr = WebDriver(self.tmp, lang="fr-FR")
+        self.addCleanup(fr.close)
+        fr.go(base + "/")
+        fr.wait("return document.documentElement.dataset.ready === '1'", "the French overview")
+        self.assertEqual(fr.js("return [document.documentElement.lang, document.querySelector('h1').textContent,"
+                               " document.querySelector('.skip').textContent]"),
+                         ["fr", "Règles", "Aller au contenu"])
+        self.assertEqual(self.severe(fr, missing), [])
         self.stop(h)
 
 

@@ -79,9 +79,13 @@ static void test_table(void)
 static void test_no_inline(void)
 {
 	static const char *const banned[] = {
-		"<script>", " style=", "<style", " onclick=", " onload=",
-		"javascript:", "innerHTML", "eval(", "new Function",
-		"insertAdjacentHTML", "document.write", "http://", "//cdn",
+		"<script>",       " style=",
+		"<style",         " onclick=",
+		" onload=",       "javascript:",
+		"innerHTML",      "eval(",
+		"new Function",   "insertAdjacentHTML",
+		"document.write", "http://",
+		"//cdn",
 	};
 
 	for (size_t i = 0; i < webui_assets_n; i++) {
