@@ -18,7 +18,7 @@
       sparkLabel: 'Mentions of {0} over {1}: {2} alerts',
       tipCount: '{0} mentions', tipUsual: 'usual {0} (band {1}–{2})',
       tipUsualOnly: 'usual {0}', tipWarming: 'learning the usual level',
-      legendCount: 'mentions', legendBand: 'usual band', legendBaseline: 'usual level',
+      legendBand: 'usual band', legendBaseline: 'usual level',
       alertFiring: 'alert fired', alertEscalation: 'escalation',
       alertResolved: 'resolved',
       about: 'What it is about', aboutOpen: 'Open bucket {0} (still counting)',
@@ -54,7 +54,7 @@
       sparkLabel: 'Mentions de {0} sur {1} : {2} alertes',
       tipCount: '{0} mentions', tipUsual: 'habituel {0} (bande {1}–{2})',
       tipUsualOnly: 'habituel {0}', tipWarming: 'niveau habituel en apprentissage',
-      legendCount: 'mentions', legendBand: 'bande habituelle',
+      legendBand: 'bande habituelle',
       legendBaseline: 'niveau habituel',
       alertFiring: 'alerte', alertEscalation: 'aggravation',
       alertResolved: 'fin d’alerte',
@@ -554,7 +554,10 @@
   // cursor moved by pointer or arrow keys. onpick(point) on click or Enter.
   function bigChart(box, name, range, s, marks, from, now, onpick) {
     const pts = s.points;
-    const W = 960, H = 320, L = 52, R = 14, T = 14, B = 30;
+    // Drawn at the box's width, so that labels keep their size on a phone.
+    const W = Math.round(Math.min(960, Math.max(320, box.clientWidth || 960)));
+    const H = W < 600 ? 220 : 320, L = 52, R = 14, T = 14, B = 30;
+    const nx = W < 600 ? 3 : 5;
     const stepName = s.step || s.bucket;
     const svg = sv('svg', {
       class: 'chart', viewBox: '0 0 ' + W + ' ' + H, tabindex: 0, role: 'img',
@@ -574,9 +577,9 @@
       g.appendChild(lab);
     });
     const span = now - from;
-    for (let i = 0; i <= 5; i++) {
-      const tv = from + span * i / 5;
-      const lab = sv('text', { x: x(tv), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' });
+    for (let i = 0; i <= nx; i++) {
+      const tv = from + span * i / nx;
+      const lab = sv('text', { x: x(tv), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === nx ? 'end' : 'middle' });
       lab.textContent = span <= 86400 ? timeFmt.format(new Date(tv * 1000)) :
         span <= 7 * 86400 ? dayFmt.format(new Date(tv * 1000)) : dateFmt.format(new Date(tv * 1000));
       g.appendChild(lab);
@@ -602,7 +605,7 @@
     svg.appendChild(cursor);
     const tip = el('div', { id: 'tip', class: 'tip', role: 'status', 'aria-live': 'polite', hidden: true });
     const legend = el('ul', { class: 'legend' },
-      el('li', { class: 'lg-line' }, t('legendCount') + ' (' + t('buckets', stepName) + ')'),
+      el('li', { class: 'lg-line' }, t('buckets', stepName)),
       el('li', { class: 'lg-band' }, t('legendBand')),
       el('li', { class: 'lg-baseline' }, t('legendBaseline')),
       el('li', { class: 'lg-firing' }, t('alertFiring')),
