@@ -633,7 +633,9 @@
       tip.hidden = false;
       const rect = svg.getBoundingClientRect();
       const px = x(p.t) / W * rect.width;
-      tip.style.left = Math.min(Math.max(0, px - 90), Math.max(0, rect.width - 190)) + 'px';
+      // Beside the point, on the side with room, so that it hides no peak.
+      const left = px > rect.width / 2 ? px - tip.offsetWidth - 14 : px + 14;
+      tip.style.left = Math.max(0, Math.min(left, rect.width - tip.offsetWidth)) + 'px';
     };
     const hide = function () {
       cursor.setAttribute('visibility', 'hidden');

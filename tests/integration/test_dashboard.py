@@ -337,6 +337,21 @@ class Dashboard(H.HarkTestCase):
         last = series["points"][-2]
         self.assertIn(str(last["count"]), tip)
 
+        # 6h, from its button: the chart again equal to the routes.
+        wd.click(wd.find("button.range[data-range='6h']"))
+        wd.wait("const c = document.querySelector('svg.chart');"
+                "return location.search === '?range=6h' && c && c.dataset.to - c.dataset.from === 6 * 3600",
+                "the 6h chart")
+        got = wd.js(CHART, "svg.chart[data-rule='trajets']")
+        st, series = H.get_json(h.port, "/v1/rules/trajets/series?from=%d&to=%d" % (got["from"], got["to"]))
+        st, alerts = H.get_json(h.port, "/v1/alerts?rule=trajets&since=" + H.rfc3339(got["from"]))
+        marks = [a for a in alerts["alerts"] if got["from"] <= H.parse_ts(a["window_start"]) < got["to"]]
+        self.assertTrue(68 <= len(series["points"]) <= 73, len(series["points"]))
+        self.check_chart(got, "trajets", len(series["points"]), len(marks))
+        self.assertEqual(wd.js("return document.querySelector(\"button[aria-pressed='true']\").dataset.range"), "6h")
+        # The tooltip on the spike's last closed bucket, for the picture.
+        wd.js("document.querySelector('svg.chart').focus()")
+        wd.keys(END, LEFT)
         shot = wd.screenshot()
         self.assertEqual(shot[:8], b"\x89PNG\r\n\x1a\n")
         out = os.path.join(os.environ.get("HARK_TEST_OUT") or tempfile.gettempdir(),
@@ -375,10 +390,17 @@ class Dashboard(H.HarkTestCase):
         # The one 401 of the first try is the only failed load.
         self.assertEqual([e["message"] for e in self.severe(wd, missing) if "401" not in e["message"]], [])
 
-        # Back returns to the overview.
+        # Back returns to the range before; "All rules" to the overview,
+        # and back again to the rule.
         wd.s("POST", "/back", {})
+        wd.wait("const c = document.querySelector(\"svg.chart[data-rule='trajets']\");"
+                "return location.search === '' && c && c.dataset.to - c.dataset.from === 86400",
+                "the 24h chart again")
+        wd.click(wd.find("main a[href='/']"))
         wd.wait("return location.pathname === '/' && document.querySelector(\"svg.spark[data-rule='trajets']\")",
                 "the overview again")
+        wd.s("POST", "/back", {})
+        wd.wait("return document.querySelector(\"svg.chart[data-rule='trajets']\")", "the rule again")
         self.assertEqual(self.severe(wd, missing), [])
 
         # On a phone's width: no sideways scrolling, text of 16 px.
