@@ -244,7 +244,7 @@
     if (p.startsWith('/rules/') && p.length > 7) {
       done = showRule(v, decodeURIComponent(p.slice(7)), range, q);
     } else {
-      done = showOverview(v, range, q.get('q') || '', Math.max(0, parseInt(q.get('offset'), 10) || 0));
+      done = showOverview(v, range, q.get('q') || '', Math.max(0, parseInt(q.get('offset'), 10) || 0), moved);
     }
     done.catch(function (e) { if (v === view) { clear(main); main.appendChild(errorBox(p, e)); } })
       .finally(function () { if (v === view) markReady(); });
@@ -325,19 +325,34 @@
     return [parseTime(a.window_start), a.escalation ? 'escalation' : a.status];
   }
 
-  async function showOverview(v, range, q, offset) {
+  async function showOverview(v, range, q, offset, moved) {
     const data = await overviewData(range, q, offset);
     if (v !== view) return;
-    clear(main);
     document.title = t('rules') + ' · hark';
     const now = parseTime(data.now) || Date.now() / 1000;
     const from = data.from || now - RANGES[range];
     const states = data.states || {};
-    const head = el('div', { class: 'head' },
-      el('h1', null, t('rules')),
-      el('p', { class: 'states' }, ['firing', 'silenced', 'warming', 'ok'].map(function (s) {
-        return el('span', { class: 'count st-' + s }, stateName(s) + ' ' + num(states[s] || 0));
-      })));
+    // The filter keeps its element (and focus, and caret) while the rules
+    // below it change; the rest is drawn again.
+    let body = document.getElementById('ov-body');
+    if (moved || !body || body.dataset.range !== range) body = overviewFrame(range, q);
+    const counts = document.getElementById('ov-states');
+    clear(counts);
+    ['firing', 'silenced', 'warming', 'ok'].forEach(function (s) {
+      counts.appendChild(el('span', { class: 'count st-' + s }, stateName(s) + ' ' + num(states[s] || 0)));
+    });
+    clear(body);
+    const grid = el('ul', { class: 'grid' });
+    (data.rules || []).forEach(function (r) {
+      grid.appendChild(card(r, range, from, now));
+    });
+    if (!(data.rules || []).length) body.appendChild(el('p', { class: 'muted' }, t('noRules')));
+    body.appendChild(grid);
+    body.appendChild(pager(data, range, q));
+  }
+
+  function overviewFrame(range, q) {
+    clear(main);
     const input = el('input', { id: 'filter', type: 'search', value: q, autocomplete: 'off', spellcheck: 'false' });
     let timer = 0;
     input.addEventListener('input', function () {
@@ -347,19 +362,13 @@
         route(false);
       }, 250);
     });
-    const tools = el('div', { class: 'tools' },
+    main.appendChild(el('div', { class: 'head' }, el('h1', null, t('rules')), el('p', { id: 'ov-states', class: 'states' })));
+    main.appendChild(el('div', { class: 'tools' },
       el('div', { class: 'filter' }, el('label', { for: 'filter' }, t('filter')), input),
-      rangeButtons(range, function (r) { go('/' + query({ range: r, q: q, offset: offset })); }));
-    const grid = el('ul', { class: 'grid' });
-    (data.rules || []).forEach(function (r) {
-      grid.appendChild(card(r, range, from, now));
-    });
-    main.appendChild(head);
-    main.appendChild(tools);
-    if (!(data.rules || []).length) main.appendChild(el('p', { class: 'muted' }, t('noRules')));
-    main.appendChild(grid);
-    main.appendChild(pager(data, range, q));
-    if (document.activeElement === document.body && q) input.focus();
+      rangeButtons(range, function (r) { go('/' + query({ range: r, q: input.value })); })));
+    const body = el('div', { id: 'ov-body', 'data-range': range });
+    main.appendChild(body);
+    return body;
   }
 
   function pager(data, range, q) {

@@ -277,6 +277,15 @@ class Dashboard(H.HarkTestCase):
             self.assertEqual(spark["points"], len(ov["rules"][0]["points"]))
         self.assertEqual(self.severe(wd, missing), [])
 
+        # The filter asks again and keeps its focus.
+        wd.type("#filter", "qui")
+        wd.wait("return [...document.querySelectorAll('svg.spark')].map(s => s.dataset.rule).join() === 'quiet'",
+                "the filtered overview")
+        self.assertEqual(wd.js("return [document.activeElement.id, location.search]"), ["filter", "?q=qui"])
+        self.assertEqual(self.severe(wd, missing), [])
+        wd.go(base + "/")
+        wd.wait("return document.querySelector(\"svg.spark[data-rule='trajets']\")", "the whole overview")
+
         # The rule's page, through its link (history API).
         wd.click(wd.find("a[href^='/rules/trajets']"))
         wd.wait("return location.pathname === '/rules/trajets' && "
@@ -337,6 +346,20 @@ class Dashboard(H.HarkTestCase):
         last = series["points"][-2]
         self.assertIn(str(last["count"]), tip)
 
+        # 30d: a step of an hour, about 720 points at most.
+        wd.click(wd.find("button.range[data-range='30d']"))
+        wd.wait("const c = document.querySelector('svg.chart');"
+                "return location.search === '?range=30d' && c && c.dataset.to - c.dataset.from === 30 * 86400",
+                "the 30d chart")
+        got = wd.js(CHART, "svg.chart[data-rule='trajets']")
+        st, series = H.get_json(h.port, "/v1/rules/trajets/series?from=%d&to=%d&step=1h" % (got["from"], got["to"]))
+        self.assertEqual(st, 200)
+        # (While the route does not take step=, the page folds what is
+        # over 720 points itself; the 2.5 days here are under it.)
+        self.assertEqual(got["points"], len(series["points"]))
+        self.assertLessEqual(got["points"], 720)
+        self.assertGreaterEqual(got["alerts"], 1)
+
         # 6h, from its button: the chart again equal to the routes.
         wd.click(wd.find("button.range[data-range='6h']"))
         wd.wait("const c = document.querySelector('svg.chart');"
@@ -390,8 +413,11 @@ class Dashboard(H.HarkTestCase):
         # The one 401 of the first try is the only failed load.
         self.assertEqual([e["message"] for e in self.severe(wd, missing) if "401" not in e["message"]], [])
 
-        # Back returns to the range before; "All rules" to the overview,
-        # and back again to the rule.
+        # Back returns to the ranges before (30d, then 24h); "All rules" to
+        # the overview, and back again to the rule.
+        wd.s("POST", "/back", {})
+        wd.wait("return location.search === '?range=30d' && "
+                "document.querySelector(\"button[aria-pressed='true']\").dataset.range === '30d'", "30d again")
         wd.s("POST", "/back", {})
         wd.wait("const c = document.querySelector(\"svg.chart[data-rule='trajets']\");"
                 "return location.search === '' && c && c.dataset.to - c.dataset.from === 86400",
