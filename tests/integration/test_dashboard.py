@@ -225,6 +225,26 @@ class Dashboard(H.HarkTestCase):
         self.assertEqual((st, len(doc["rules"])), (200, 2))
         self.stop(h)
 
+    def expected(self, port, got, step=None):
+        """The points of the series route and the alerts to mark over the
+        range a chart says it asked (data-from, data-to)."""
+        q = "/v1/rules/trajets/series?from=%d&to=%d" % (got["from"], got["to"])
+        st, series = H.get_json(port, q + ("&step=" + step if step else ""))
+        self.assertEqual(st, 200, series)
+        st, alerts = H.get_json(port, "/v1/alerts?rule=trajets&since=" + H.rfc3339(got["from"]))
+        self.assertEqual(st, 200, alerts)
+        marks = [a for a in alerts["alerts"] if got["from"] <= H.parse_ts(a["window_start"]) < got["to"]]
+        return series, marks
+
+    def pick_range(self, wd, r, seconds):
+        """Clicks range r's button and returns the chart drawn for it."""
+        wd.click(wd.find("button.range[data-range='%s']" % r))
+        wd.wait("const c = document.querySelector('svg.chart');"
+                "return location.search === '?range=%s' && c && c.dataset.to - c.dataset.from === %d"
+                % (r, seconds), "the %s chart" % r)
+        self.assertEqual(wd.js("return document.querySelector(\"button[aria-pressed='true']\").dataset.range"), r)
+        return wd.js(CHART, "svg.chart[data-rule='trajets']")
+
     def check_chart(self, got, rule, points, alerts):
         self.assertIsNotNone(got, "no chart of %s" % rule)
         self.assertEqual(got["rule"], rule)
@@ -292,12 +312,7 @@ class Dashboard(H.HarkTestCase):
                 "document.querySelector(\"svg.chart[data-rule='trajets']\") && "
                 "document.querySelector('#about h2')", "the rule page")
         got = wd.js(CHART, "svg.chart[data-rule='trajets']")
-        st, series = H.get_json(h.port, "/v1/rules/trajets/series?from=%d&to=%d" % (got["from"], got["to"]))
-        self.assertEqual(st, 200)
-        since = H.rfc3339(got["from"])
-        st, alerts = H.get_json(h.port, "/v1/alerts?rule=trajets&since=" + since)
-        marks = [a for a in alerts["alerts"]
-                 if got["from"] <= H.parse_ts(a["window_start"]) < got["to"]]
+        series, marks = self.expected(h.port, got)
         self.assertGreaterEqual(len(marks), 1)
         self.assertGreater(len(series["points"]), 250)
         self.check_chart(got, "trajets", len(series["points"]), len(marks))
@@ -347,31 +362,18 @@ class Dashboard(H.HarkTestCase):
         self.assertIn(str(last["count"]), tip)
 
         # 30d: a step of an hour, about 720 points at most.
-        wd.click(wd.find("button.range[data-range='30d']"))
-        wd.wait("const c = document.querySelector('svg.chart');"
-                "return location.search === '?range=30d' && c && c.dataset.to - c.dataset.from === 30 * 86400",
-                "the 30d chart")
-        got = wd.js(CHART, "svg.chart[data-rule='trajets']")
-        st, series = H.get_json(h.port, "/v1/rules/trajets/series?from=%d&to=%d&step=1h" % (got["from"], got["to"]))
-        self.assertEqual(st, 200)
+        got = self.pick_range(wd, "30d", 30 * 86400)
+        series, marks = self.expected(h.port, got, step="1h")
         # (While the route does not take step=, the page folds what is
         # over 720 points itself; the 2.5 days here are under it.)
-        self.assertEqual(got["points"], len(series["points"]))
+        self.check_chart(got, "trajets", len(series["points"]), len(marks))
         self.assertLessEqual(got["points"], 720)
-        self.assertGreaterEqual(got["alerts"], 1)
 
         # 6h, from its button: the chart again equal to the routes.
-        wd.click(wd.find("button.range[data-range='6h']"))
-        wd.wait("const c = document.querySelector('svg.chart');"
-                "return location.search === '?range=6h' && c && c.dataset.to - c.dataset.from === 6 * 3600",
-                "the 6h chart")
-        got = wd.js(CHART, "svg.chart[data-rule='trajets']")
-        st, series = H.get_json(h.port, "/v1/rules/trajets/series?from=%d&to=%d" % (got["from"], got["to"]))
-        st, alerts = H.get_json(h.port, "/v1/alerts?rule=trajets&since=" + H.rfc3339(got["from"]))
-        marks = [a for a in alerts["alerts"] if got["from"] <= H.parse_ts(a["window_start"]) < got["to"]]
+        got = self.pick_range(wd, "6h", 6 * 3600)
+        series, marks = self.expected(h.port, got)
         self.assertTrue(68 <= len(series["points"]) <= 73, len(series["points"]))
         self.check_chart(got, "trajets", len(series["points"]), len(marks))
-        self.assertEqual(wd.js("return document.querySelector(\"button[aria-pressed='true']\").dataset.range"), "6h")
         # The tooltip on the spike's last closed bucket, for the picture.
         wd.js("document.querySelector('svg.chart').focus()")
         wd.keys(END, LEFT)
