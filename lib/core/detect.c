@@ -219,6 +219,11 @@ struct detector *detector_new(const struct detect_params *p)
 	return d;
 }
 
+void detector_set_band(struct detector *d, bool on)
+{
+	d->band = on;
+}
+
 void detector_free(struct detector *d)
 {
 	if (d == NULL) {
@@ -869,6 +874,71 @@ static void lifecycle(struct detector *d, const struct span_eval *ev,
 	out->state = (enum detect_state)d->state;
 }
 
+/*
+ * The least count whose one-bucket score reaches z (up), or the greatest
+ * whose score is at most z (down; -1 when none): the score grows with the
+ * count, so a bisection over whole counts finds it.
+ */
+static double band_edge(double mu, double alpha, double unc, double z, bool up)
+{
+	double lo = 0, hi = ceil(fmax(8, 2 * mu)); /* whole counts */
+
+	if (up) {
+		while (score(hi, mu, 1, alpha, unc) < z && hi < COUNT_MAX) {
+			hi *= 2;
+		}
+		/* lo is below the edge, hi at or past it */
+		while (hi - lo > 1) {
+			double m = floor((lo + hi) / 2);
+
+			if (score(m, mu, 1, alpha, unc) >= z) {
+				hi = m;
+			} else {
+				lo = m;
+			}
+		}
+		return hi;
+	}
+	if (score(0, mu, 1, alpha, unc) > z) {
+		return -1; /* even no mention at all is within the band */
+	}
+	hi = ceil(mu);
+	/* lo at or under the edge, hi past it */
+	while (hi - lo > 1) {
+		double m = floor((lo + hi) / 2);
+
+		if (score(m, mu, 1, alpha, unc) <= z) {
+			lo = m;
+		} else {
+			hi = m;
+		}
+	}
+	return lo;
+}
+
+/* The band of the bucket just pushed (see detect_result's low, high). */
+static void fill_band(const struct detector *d, double mu, double n_eff,
+		      const struct span_eval *ev, struct detect_result *out)
+{
+	double a1 = alpha_of(d, SPAN_ONE);
+	double unc = n_eff > 0 ? 1 / n_eff : 1;
+	double z = d->thr[SPAN_ONE];
+
+	out->low = out->high = NAN;
+	if (!ev[SPAN_ONE].ok || !(z > 0)) {
+		return;
+	}
+	/* The edges are the counts just inside: the last still usual. */
+	out->high = band_edge(mu, a1, unc, z, true) - 1;
+	out->low = band_edge(mu, a1, unc, -z, false) + 1;
+	if (out->low > mu) {
+		out->low = floor(mu);
+	}
+	if (out->high < mu) {
+		out->high = ceil(mu);
+	}
+}
+
 /* One bucket: test it (unless learn_only) and learn from it. */
 static void step_one(struct detector *d, int64_t t, int64_t count,
 		     bool learn_only, struct detect_result *out)
@@ -887,6 +957,10 @@ static void step_one(struct detector *d, int64_t t, int64_t count,
 	eval_spans(d, n_eff, ev);
 	judge(d, ev, &v);
 	fill_result(d, t, count, mu, ev, &v, out);
+	out->low = out->high = NAN;
+	if (d->band && !learn_only) {
+		fill_band(d, mu, n_eff, ev, out);
+	}
 	firing_before = d->state == DETECT_STATE_FIRING;
 	if (!learn_only) {
 		lifecycle(d, ev, &v, out);
@@ -963,6 +1037,7 @@ void detector_step(struct detector *d, int64_t start_ms, int64_t count,
 		out->count = count;
 		out->state = DETECT_STATE_WARMING;
 		out->reason = DETECT_WHY_WARMING;
+		out->low = out->high = NAN;
 		d->next_start = out->end_ms;
 		d->partial_start = INT64_MIN;
 		d->last = *out;

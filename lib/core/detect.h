@@ -114,6 +114,11 @@ struct detect_result {
 	 * included), which the spike beat; record_days 0: none. */
 	int64_t record;
 	int record_days;
+	/* With detector_set_band: the counts this one bucket could have
+	 * had and still scored within its one-bucket threshold both ways,
+	 * against the same usual and spread (what a chart shades as
+	 * "usual"); NAN without, and for a bucket not tested. */
+	double low, high;
 };
 
 struct detector;
@@ -121,6 +126,11 @@ struct detector;
 /* p is copied. Free with detector_free. */
 struct detector *detector_new(const struct detect_params *p);
 void detector_free(struct detector *d);
+/*
+ * Whether detector_step fills each result's low and high (about 40 score
+ * evaluations a bucket: the daemon's chart wants them, replay does not).
+ */
+void detector_set_band(struct detector *d, bool on);
 /*
  * The rule started counting at from_ms, in the bucket that starts at
  * start_ms: the warmup runs from start_ms and the buckets before the first

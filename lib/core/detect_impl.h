@@ -161,6 +161,8 @@ struct detector {
 	/* The first bucket, begun in its middle (not encoded: it is judged
 	 * by the next bucket close); INT64_MIN: none. */
 	int64_t partial_start;
+	/* Work out each bucket's band (detector_set_band; not encoded). */
+	bool band;
 	struct detect_result last;
 };
 

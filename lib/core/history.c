@@ -103,6 +103,9 @@ char *history_encode(const struct history *h, const struct history_filter *f)
 		cJSON_AddNumberToObject(o, "baseline", e->baseline);
 		cJSON_AddNumberToObject(o, "ratio", e->ratio);
 		cJSON_AddNumberToObject(o, "score", e->score);
+		if (e->escalation) {
+			cJSON_AddTrueToObject(o, "escalation");
+		}
 		timeutil_format_rfc3339_ms(e->at_ms, ts);
 		cJSON_AddStringToObject(o, "at", ts);
 		cJSON_AddBoolToObject(o, "silenced", e->silenced_by != NULL);
@@ -183,6 +186,8 @@ int history_decode(struct history *h, const char *json, size_t len)
 		e->count = (int64_t)count;
 		e->rule = (char *)rule;
 		e->silenced_by = (char *)sil;
+		e->escalation = cJSON_IsTrue(
+			cJSON_GetObjectItemCaseSensitive(o, "escalation"));
 		n++;
 	}
 	history_init(&out);

@@ -28,6 +28,7 @@ struct history_entry {
 	double score;
 	int64_t at_ms;     /* when the notification was decided */
 	char *silenced_by; /* owned; the silence id, or NULL */
+	bool escalation;   /* firing: a bigger peak of an episode */
 };
 
 struct history {

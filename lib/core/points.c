@@ -3,6 +3,7 @@
 #include "core/points.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,28 @@ static char *put_int(char *end, int64_t n)
 
 /* Every judged bucket of every rule gets a line (catching up on history:
  * a million and more), so it is built without printf. */
-int points_format(struct buf *out, int64_t start_ms, int64_t count,
-		  double baseline, enum detect_state state)
+/* Appends n's decimal digits at w; returns the end. */
+static char *write_int(char *w, int64_t n)
 {
-	char line[96], *w = line, num[24], *p;
+	char num[24], *p = put_int(num + sizeof(num), n);
+
+	memcpy(w, p, (size_t)(num + sizeof(num) - p));
+	return w + (num + sizeof(num) - p);
+}
+
+/* A band edge as stored: a whole count, or absent. */
+static bool band_ok(double v)
+{
+	return isfinite(v) && v >= 0 && v <= 1e15;
+}
+
+int points_format(struct buf *out, const struct point *pt)
+{
+	char line[160], *w = line, num[24], *p;
+	int64_t start_ms = pt->start_ms, count = pt->count;
+	double baseline = pt->baseline;
 	int64_t s = window_bucket_start(start_ms, 1000) / 1000;
-	const char *word = state_word(state);
+	const char *word = state_word(pt->state);
 	size_t lw = strlen(word);
 
 	p = put_int(num + sizeof(num), s);
@@ -76,6 +93,13 @@ int points_format(struct buf *out, int64_t start_ms, int64_t count,
 	*w++ = ' ';
 	memcpy(w, word, lw);
 	w += lw;
+	/* The band, when known: older lines end at the state. */
+	if (band_ok(pt->low) && band_ok(pt->high)) {
+		*w++ = ' ';
+		w = write_int(w, llround(pt->low));
+		*w++ = ' ';
+		w = write_int(w, llround(pt->high));
+	}
 	*w++ = '\n';
 	return buf_append(out, line, (size_t)(w - line));
 }
@@ -114,6 +138,25 @@ static int parse_line(const char *s, size_t len, struct point *p)
 		}
 	}
 	f = end + 1;
+	p->low = p->high = NAN;
+	end = strchr(f, ' ');
+	if (end != NULL) {
+		/* "LOW HIGH" after the state */
+		char *e2;
+		long long lo, hi;
+
+		*end = '\0';
+		lo = strtoll(end + 1, &e2, 10);
+		if (e2 == end + 1 || *e2 != ' ' || errno != 0 || lo < 0) {
+			return -1;
+		}
+		hi = strtoll(e2 + 1, &end, 10);
+		if (end == e2 + 1 || *end != '\0' || errno != 0 || hi < lo) {
+			return -1;
+		}
+		p->low = (double)lo;
+		p->high = (double)hi;
+	}
 	if (strcmp(f, "ok") == 0) {
 		p->state = DETECT_STATE_OK;
 	} else if (strcmp(f, "firing") == 0) {
@@ -187,4 +230,44 @@ void points_settle(struct point *v, size_t *n)
 	}
 	*n = out;
 	free(r);
+}
+
+static enum detect_state worse(enum detect_state a, enum detect_state b)
+{
+	if (a == DETECT_STATE_FIRING || b == DETECT_STATE_FIRING) {
+		return DETECT_STATE_FIRING;
+	}
+	if (a == DETECT_STATE_WARMING || b == DETECT_STATE_WARMING) {
+		return DETECT_STATE_WARMING;
+	}
+	return DETECT_STATE_OK;
+}
+
+void points_step(struct point *v, size_t *n, int64_t step_ms)
+{
+	size_t out = 0;
+
+	if (step_ms <= 0) {
+		return;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		int64_t s = window_bucket_start(v[i].start_ms, step_ms);
+		struct point *o;
+
+		if (out > 0 && v[out - 1].start_ms == s) {
+			o = &v[out - 1];
+			o->count += v[i].count;
+			/* NAN stays NAN: a step is only as known as its
+			 * least known bucket */
+			o->baseline += v[i].baseline;
+			o->low += v[i].low;
+			o->high += v[i].high;
+			o->state = worse(o->state, v[i].state);
+			continue;
+		}
+		v[out] = v[i];
+		v[out].start_ms = s;
+		out++;
+	}
+	*n = out;
 }

@@ -30,10 +30,9 @@ void chart_flush(const struct chart_where *w, struct chart_pending *cp)
 }
 
 void chart_add(const struct chart_where *w, struct chart_pending *cp,
-	       int64_t start_ms, int64_t count, double baseline,
-	       enum detect_state state)
+	       const struct point *p)
 {
-	int64_t day = points_day(start_ms);
+	int64_t day = points_day(p->start_ms);
 
 	if (cp->text.max == 0) {
 		buf_init(&cp->text, CHART_PENDING_MAX);
@@ -42,10 +41,9 @@ void chart_add(const struct chart_where *w, struct chart_pending *cp,
 		chart_flush(w, cp);
 	}
 	cp->day = day;
-	if (points_format(&cp->text, start_ms, count, baseline, state) < 0) {
+	if (points_format(&cp->text, p) < 0) {
 		chart_flush(w, cp);
-		if (points_format(&cp->text, start_ms, count, baseline, state) <
-		    0) {
+		if (points_format(&cp->text, p) < 0) {
 			return; /* cannot be: one line is short */
 		}
 	}
@@ -154,8 +152,17 @@ void chart_read(const struct chart_where *w, int64_t from_ms, int64_t to_ms,
 	}
 }
 
-char *chart_json(const char *rule, int64_t bucket_ms, const struct point *v,
-		 size_t n, size_t *len)
+static void add_or_null(cJSON *o, const char *name, double v)
+{
+	if (isnan(v)) {
+		cJSON_AddNullToObject(o, name);
+	} else {
+		cJSON_AddNumberToObject(o, name, v);
+	}
+}
+
+char *chart_json(const char *rule, int64_t bucket_ms, int64_t step_ms,
+		 const struct point *v, size_t n, size_t *len)
 {
 	static const char *const states[] = {
 		[DETECT_STATE_WARMING] = "warming",
@@ -169,6 +176,8 @@ char *chart_json(const char *rule, int64_t bucket_ms, const struct point *v,
 	cJSON_AddStringToObject(root, "rule", rule);
 	timeutil_format_duration(bucket_ms, dur);
 	cJSON_AddStringToObject(root, "bucket", dur);
+	timeutil_format_duration(step_ms, dur);
+	cJSON_AddStringToObject(root, "step", dur);
 	/* "rule" and "bucket" first for a reader's eye. */
 	cJSON_DetachItemViaPointer(root, pts);
 	cJSON_AddItemToObject(root, "points", pts);
@@ -179,11 +188,9 @@ char *chart_json(const char *rule, int64_t bucket_ms, const struct point *v,
 		timeutil_format_rfc3339(v[i].start_ms / 1000, t);
 		cJSON_AddStringToObject(o, "t", t);
 		cJSON_AddNumberToObject(o, "count", (double)v[i].count);
-		if (isnan(v[i].baseline)) {
-			cJSON_AddNullToObject(o, "baseline");
-		} else {
-			cJSON_AddNumberToObject(o, "baseline", v[i].baseline);
-		}
+		add_or_null(o, "baseline", v[i].baseline);
+		add_or_null(o, "low", v[i].low);
+		add_or_null(o, "high", v[i].high);
 		cJSON_AddStringToObject(o, "state", states[v[i].state]);
 		cJSON_AddItemToArray(pts, o);
 	}

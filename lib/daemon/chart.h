@@ -33,8 +33,7 @@ struct chart_where {
 
 /* One judged bucket; a new day writes the last one's points first. */
 void chart_add(const struct chart_where *w, struct chart_pending *cp,
-	       int64_t start_ms, int64_t count, double baseline,
-	       enum detect_state state);
+	       const struct point *p);
 /* Writes what waits. */
 void chart_flush(const struct chart_where *w, struct chart_pending *cp);
 void chart_pending_fini(struct chart_pending *cp);
@@ -48,8 +47,9 @@ typedef void chart_read_fn(void *arg, int status, const struct point *v,
 void chart_read(const struct chart_where *w, int64_t from_ms, int64_t to_ms,
 		chart_read_fn *cb, void *arg);
 
-/* {"rule","bucket","points":[{"t","count","baseline","state"}]} */
-char *chart_json(const char *rule, int64_t bucket_ms, const struct point *v,
-		 size_t n, size_t *len);
+/* {"rule","bucket","step","points":[{"t","count","baseline","low","high",
+ * "state"}]}, v already summed by steps of step_ms (points_step). */
+char *chart_json(const char *rule, int64_t bucket_ms, int64_t step_ms,
+		 const struct point *v, size_t n, size_t *len);
 
 #endif

@@ -124,6 +124,8 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 		detector_begin(r->det, r->begin_ms, r->begin_from_ms);
 		r->begin_ms = INT64_MIN;
 	}
+	/* The chart's band costs a bisection a bucket: replay shows none. */
+	detector_set_band(r->det, !h->replay);
 	detector_step(r->det, e->b.start_ms, e->total, &res);
 	r->last_count = e->total;
 	r->has_last = true;
@@ -157,10 +159,17 @@ static void evaluate(struct hark *h, struct rule_rt *r, struct eval *e)
 	{
 		struct chart_where w = evaluate_chart_where(h, r);
 
-		chart_add(&w, &r->chart, res.start_ms, res.count,
-			  res.state == DETECT_STATE_WARMING ? NAN
-							    : res.baseline,
-			  res.state);
+		bool warm = res.state == DETECT_STATE_WARMING;
+		struct point p = {
+			.start_ms = res.start_ms,
+			.count = res.count,
+			.baseline = warm ? NAN : res.baseline,
+			.state = res.state,
+			.low = warm ? NAN : res.low,
+			.high = warm ? NAN : res.high,
+		};
+
+		chart_add(&w, &r->chart, &p);
 	}
 	if (res.action != DETECT_NONE) {
 		/* What receivers were told is never judged again. */

@@ -382,27 +382,32 @@ void notify_load(struct hark *h)
 
 /* ---- alerts out ---- */
 
+const struct silence *notify_silenced_by(const struct hark *h,
+					 const struct rule_rt *r, int64_t now)
+{
+	struct silence_label *sl = xcalloc(r->cfg->n_labels + 1, sizeof(*sl));
+	const struct silence *sil;
+
+	for (size_t i = 0; i < r->cfg->n_labels; i++) {
+		sl[i].name = r->cfg->labels[i].name;
+		sl[i].value = r->cfg->labels[i].value;
+	}
+	sil = silences_match(&h->silences, r->cfg->name, sl, r->cfg->n_labels,
+			     now);
+	free(sl);
+	return sil;
+}
+
 /* Files the notification in the history, marked when a silence covers it
  * (the rule's name and labels against each active silence). */
 static void record_alert(struct hark *h, const struct rule_rt *r,
 			 const struct alert *a, const struct eval *e)
 {
 	struct history_entry he;
-	struct silence_label *labels =
-		xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-	size_t n = 0;
 	const struct silence *sil;
 	int64_t now = h->replay ? e->b.end_ms : timeutil_now_ms();
 
-	for (size_t i = 0; i < r->cfg->n_labels; i++) {
-		labels[n].name = r->cfg->labels[i].name;
-		labels[n].value = r->cfg->labels[i].value;
-		n++;
-	}
-	sil = h->replay ? NULL
-			: silences_match(&h->silences, r->cfg->name, labels, n,
-					 now);
-	free(labels);
+	sil = h->replay ? NULL : notify_silenced_by(h, r, now);
 	memset(&he, 0, sizeof(he));
 	snprintf(he.id, sizeof(he.id), "%s", a->id);
 	he.rule = (char *)r->cfg->name;
@@ -414,6 +419,7 @@ static void record_alert(struct hark *h, const struct rule_rt *r,
 	he.ratio = a->ratio;
 	he.score = a->score;
 	he.at_ms = now;
+	he.escalation = a->escalation;
 	he.silenced_by = sil != NULL ? (char *)sil->id : NULL;
 	if (sil != NULL) {
 		h->silenced_total++;
@@ -658,7 +664,6 @@ void notify_repeat_due(struct hark *h)
 	for (size_t k = 0; k < h->cfg->n_rules; k++) {
 		struct rule_rt *r = &h->rules[k];
 		struct render_label *labels;
-		struct silence_label *sl;
 		struct render_top authors[WINDOW_TOP_N], langs[WINDOW_TOP_N];
 		struct render_top terms[WINDOW_TOP_N];
 		struct alert a;
@@ -680,15 +685,7 @@ void notify_repeat_due(struct hark *h)
 			r->repeat_at_ms[i] = now + rc->repeat_interval_ms;
 			r->repeats[i]++;
 			labels = xcalloc(r->cfg->n_labels + 1, sizeof(*labels));
-			sl = xcalloc(r->cfg->n_labels + 1, sizeof(*sl));
-			for (size_t j = 0; j < r->cfg->n_labels; j++) {
-				sl[j].name = r->cfg->labels[j].name;
-				sl[j].value = r->cfg->labels[j].value;
-			}
-			silenced =
-				silences_match(&h->silences, r->cfg->name, sl,
-					       r->cfg->n_labels, now) != NULL;
-			free(sl);
+			silenced = notify_silenced_by(h, r, now) != NULL;
 			fill_alert(h, r, &r->fired_res, &r->fired_b, "firing",
 				   &a, labels, authors, langs, terms);
 			a.repeat = r->repeats[i];

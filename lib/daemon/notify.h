@@ -8,6 +8,7 @@
 #define HARK_DAEMON_NOTIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct detect_result;
@@ -50,6 +51,11 @@ void notify_repeat_arm(struct hark *h, struct rule_rt *r,
  * the episode's firing already is).
  */
 void notify_repeat_due(struct hark *h);
+/* The first silence active at now that covers r's name or labels, or
+ * NULL. */
+struct silence;
+const struct silence *notify_silenced_by(const struct hark *h,
+					 const struct rule_rt *r, int64_t now);
 
 /* Reads the shared silences again (every flush interval; a change made here
  * meanwhile wins). */

@@ -7,9 +7,11 @@
  */
 #include "daemon/views.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,11 +20,13 @@
 #include "core/history.h"
 #include "core/prom.h"
 #include "core/silence.h"
+#include "core/window.h"
 #include "daemon/counts.h"
 #include "daemon/daemon.h"
 #include "daemon/fleet.h"
 #include "daemon/evaluate.h"
 #include "daemon/intake.h"
+#include "daemon/notify.h"
 #include "io/api.h"
 #include "io/deliver.h"
 #include "io/ingest.h"
@@ -468,4 +472,276 @@ void views_sources_json(struct hark *h, struct buf *out)
 	}
 	free(text);
 	cJSON_Delete(root);
+}
+
+/* ---- the dashboard's overview: a page of rules and their sparklines ---- */
+
+/* Steps a sparkline may be summed by, in buckets: each a round number of
+ * a usual bucket (5 min: 10 min, 15, 20, 30, 1 h, 2, 3, 4, 6, 12, 1 day). */
+static const int64_t spark_steps[] = {1,  2,  3,  4,   6,   12,  24,
+				      36, 48, 72, 144, 288, 2016};
+
+/* Points a sparkline draws at most: one per pixel of a phone's width. */
+#define SPARK_POINTS 300
+
+struct overview_rule {
+	size_t rule;
+	int group; /* 0 firing, 1 silenced, 2 warming, 3 ok */
+	struct point *v;
+	size_t n;
+};
+
+struct overview {
+	struct hark *h;
+	views_text_fn *cb;
+	void *arg;
+	struct views_page q;
+	int64_t from_ms, to_ms;
+	size_t total;
+	int states[4];
+	struct overview_rule *page;
+	size_t n_page;
+	size_t left;
+	int status;
+};
+
+struct overview_read {
+	struct overview *o;
+	size_t i;
+};
+
+static const char *const group_names[] = {"firing", "silenced", "warming",
+					  "ok"};
+
+static int group_of(struct hark *h, const struct rule_rt *r, int64_t now)
+{
+	if (notify_silenced_by(h, r, now) != NULL) {
+		return 1;
+	}
+	switch (detector_state(r->det)) {
+	case DETECT_STATE_FIRING:
+		return 0;
+	case DETECT_STATE_WARMING:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/* Whether name holds q, ASCII letters in any case (rule names are). */
+static bool name_has(const char *name, const char *q)
+{
+	size_t nq = strlen(q);
+
+	if (nq == 0) {
+		return true;
+	}
+	for (const char *p = name; *p != '\0'; p++) {
+		if (strncasecmp(p, q, nq) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct hark *sort_h; /* qsort has no argument; the loop is one */
+
+static int cmp_overview(const void *a, const void *b)
+{
+	const struct overview_rule *x = a, *y = b;
+
+	if (x->group != y->group) {
+		return x->group - y->group;
+	}
+	return strcmp(sort_h->rules[x->rule].cfg->name,
+		      sort_h->rules[y->rule].cfg->name);
+}
+
+static void add_num_or_null(cJSON *arr, double v)
+{
+	cJSON_AddItemToArray(arr, isnan(v) ? cJSON_CreateNull()
+					   : cJSON_CreateNumber(v));
+}
+
+/* The rule's notifications in the overview's range, oldest first:
+ * [unix seconds, "firing"|"escalation"|"resolved"]. */
+static void alerts_json(const struct hark *h, const char *rule, int64_t from_ms,
+			int64_t to_ms, cJSON *o)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
+	const struct history *hi = &h->history;
+
+	for (size_t k = 0; k < hi->n; k++) {
+		const struct history_entry *e =
+			&hi->v[(hi->head + k) % HISTORY_MAX];
+		cJSON *m;
+
+		if (strcmp(e->rule, rule) != 0 || e->window_end_ms <= from_ms ||
+		    e->window_start_ms >= to_ms) {
+			continue;
+		}
+		m = cJSON_CreateArray();
+		cJSON_AddItemToArray(
+			m, cJSON_CreateNumber(
+				   (double)(e->window_start_ms / 1000)));
+		cJSON_AddItemToArray(
+			m, cJSON_CreateString(strcmp(e->status, "resolved") == 0
+						      ? "resolved"
+					      : e->escalation ? "escalation"
+							      : "firing"));
+		cJSON_AddItemToArray(arr, m);
+	}
+}
+
+static void overview_done(struct overview *o)
+{
+	struct hark *h = o->h;
+	cJSON *root = cJSON_CreateObject(), *st, *arr;
+	char dur[32], ts[32], *text;
+
+	cJSON_AddNumberToObject(root, "total", (double)o->total);
+	cJSON_AddNumberToObject(root, "offset", (double)o->q.offset);
+	cJSON_AddNumberToObject(root, "limit", (double)o->q.limit);
+	timeutil_format_duration(o->q.range_ms, dur);
+	cJSON_AddStringToObject(root, "range", dur);
+	timeutil_format_rfc3339(o->to_ms / 1000, ts);
+	cJSON_AddStringToObject(root, "now", ts);
+	st = cJSON_AddObjectToObject(root, "states");
+	for (int g = 0; g < 4; g++) {
+		cJSON_AddNumberToObject(st, group_names[g], o->states[g]);
+	}
+	arr = cJSON_AddArrayToObject(root, "rules");
+	for (size_t i = 0; i < o->n_page && o->status == 0; i++) {
+		struct overview_rule *p = &o->page[i];
+		const struct rule_rt *r = &h->rules[p->rule];
+		const struct detect_result *last = detector_last(r->det);
+		int64_t step = r->cfg->bucket_ms;
+		int64_t buckets = o->q.range_ms / r->cfg->bucket_ms;
+		cJSON *ro = cJSON_CreateObject(), *pts;
+
+		for (size_t s = 0;
+		     s < sizeof(spark_steps) / sizeof(*spark_steps); s++) {
+			step = spark_steps[s] * r->cfg->bucket_ms;
+			if (buckets / spark_steps[s] <= SPARK_POINTS) {
+				break;
+			}
+		}
+		points_step(p->v, &p->n, step);
+		cJSON_AddStringToObject(ro, "name", r->cfg->name);
+		cJSON_AddStringToObject(
+			ro, "state", detect_state_name(detector_state(r->det)));
+		cJSON_AddBoolToObject(ro, "silenced", p->group == 1);
+		timeutil_format_duration(r->cfg->bucket_ms, dur);
+		cJSON_AddStringToObject(ro, "bucket", dur);
+		timeutil_format_duration(step, dur);
+		cJSON_AddStringToObject(ro, "step", dur);
+		cJSON_AddNumberToObject(ro, "count",
+					r->has_last ? (double)r->last_count
+						    : (double)last->count);
+		if (detector_state(r->det) == DETECT_STATE_WARMING) {
+			cJSON_AddNullToObject(ro, "baseline");
+		} else {
+			cJSON_AddNumberToObject(ro, "baseline",
+						detector_baseline(r->det));
+		}
+		pts = cJSON_AddArrayToObject(ro, "points");
+		for (size_t k = 0; k < p->n; k++) {
+			cJSON *pt = cJSON_CreateArray();
+
+			cJSON_AddItemToArray(
+				pt, cJSON_CreateNumber(
+					    (double)(p->v[k].start_ms / 1000)));
+			cJSON_AddItemToArray(
+				pt, cJSON_CreateNumber((double)p->v[k].count));
+			add_num_or_null(pt, p->v[k].low);
+			add_num_or_null(pt, p->v[k].high);
+			cJSON_AddItemToArray(pts, pt);
+		}
+		alerts_json(h, r->cfg->name, o->from_ms, o->to_ms, ro);
+		cJSON_AddItemToArray(arr, ro);
+	}
+	text = o->status == 0 ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	o->cb(o->arg, o->status, text, text != NULL ? strlen(text) : 0);
+	free(text);
+	for (size_t i = 0; i < o->n_page; i++) {
+		free(o->page[i].v);
+	}
+	free(o->page);
+	free(o);
+}
+
+static void overview_read_cb(void *arg, int status, const struct point *v,
+			     size_t n)
+{
+	struct overview_read *rd = arg;
+	struct overview *o = rd->o;
+	struct overview_rule *p = &o->page[rd->i];
+
+	free(rd);
+	if (status != 0) {
+		o->status = -1;
+	} else if (n > 0) {
+		p->v = xmalloc(n * sizeof(*v));
+		memcpy(p->v, v, n * sizeof(*v));
+		p->n = n;
+	}
+	if (--o->left == 0) {
+		overview_done(o);
+	}
+}
+
+void views_overview(struct hark *h, const struct views_page *q,
+		    views_text_fn *cb, void *arg)
+{
+	struct overview *o = xcalloc(1, sizeof(*o));
+	struct overview_rule *all = xcalloc(h->cfg->n_rules + 1, sizeof(*all));
+	int64_t now = timeutil_now_ms();
+	size_t n = 0;
+
+	o->h = h;
+	o->cb = cb;
+	o->arg = arg;
+	o->q = *q;
+	o->to_ms = now;
+	o->from_ms = now - q->range_ms;
+	for (size_t i = 0; i < h->cfg->n_rules; i++) {
+		const struct rule_rt *r = &h->rules[i];
+
+		if (!name_has(r->cfg->name, q->q != NULL ? q->q : "")) {
+			continue;
+		}
+		all[n].rule = i;
+		all[n].group = group_of(h, r, now);
+		o->states[all[n].group]++;
+		n++;
+	}
+	o->total = n;
+	o->q.q = NULL; /* the caller's, used only above */
+	sort_h = h;
+	qsort(all, n, sizeof(*all), cmp_overview);
+	if (q->offset < n) {
+		o->n_page = n - q->offset < q->limit ? n - q->offset : q->limit;
+	}
+	o->page = xcalloc(o->n_page + 1, sizeof(*o->page));
+	memcpy(o->page, all + (q->offset < n ? q->offset : 0),
+	       o->n_page * sizeof(*all));
+	free(all);
+	/* one more than the reads, so that reads answered at once do not
+	 * finish before every read has gone out */
+	o->left = o->n_page + 1;
+	for (size_t i = 0; i < o->n_page; i++) {
+		const struct rule_rt *r = &h->rules[o->page[i].rule];
+		struct overview_read *rd = xcalloc(1, sizeof(*rd));
+		struct chart_where w = evaluate_chart_where(h, r);
+		int64_t from =
+			window_bucket_start(o->from_ms, r->cfg->bucket_ms);
+
+		rd->o = o;
+		rd->i = i;
+		chart_read(&w, from, o->to_ms, overview_read_cb, rd);
+	}
+	if (--o->left == 0) {
+		overview_done(o);
+	}
 }

@@ -36,4 +36,25 @@ int views_series(struct hark *h, const char *rule, int64_t from_ms,
 /* The bucket of rule, or -1 when there is no such rule. */
 int64_t views_rule_bucket_ms(const struct hark *h, const char *rule);
 
+/* An answer made later: text (len bytes, freed by the caller of cb after
+ * it returns) with status 0, or status -1 when the store did not answer. */
+typedef void views_text_fn(void *arg, int status, const char *text, size_t len);
+
+/* The dashboard's overview: which rules, in what range. */
+struct views_page {
+	int64_t range_ms;
+	size_t offset, limit;
+	const char *q; /* rule names holding it, any case; NULL: all */
+};
+
+/*
+ * GET /v1/overview: the rules whose name holds q, firing first (then
+ * silenced, warming, ok; by name within), the page [offset, offset +
+ * limit) with each rule's judged buckets over the range (summed into at
+ * most 300 points) and its notifications then. cb runs once, from the
+ * loop (perhaps before this returns).
+ */
+void views_overview(struct hark *h, const struct views_page *q,
+		    views_text_fn *cb, void *arg);
+
 #endif

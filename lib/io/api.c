@@ -57,6 +57,7 @@ struct series_ctx {
 	struct series_ctx *prev, *next; /* a->series */
 	char *rule;
 	int64_t bucket_ms;
+	int64_t step_ms; /* the points summed by; the bucket: as judged */
 };
 
 struct api {
@@ -372,26 +373,72 @@ static int parse_instant(const char *s, int64_t *ms)
 	return 0;
 }
 
-static void series_cb(void *arg, int status, const struct point *v, size_t n)
+/* Takes c out of its API's reads in flight; false when the API is gone. */
+static bool series_unlink(struct series_ctx *c)
+{
+	if (c->a == NULL) {
+		return false;
+	}
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		c->a->series = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	return true;
+}
+
+/* A read's context, in a's list until its answer. */
+static struct series_ctx *series_track(struct api *a,
+				       struct evhttp_request *req)
+{
+	struct series_ctx *c = xcalloc(1, sizeof(*c));
+
+	c->a = a;
+	c->req = req;
+	c->next = a->series;
+	if (a->series != NULL) {
+		a->series->prev = c;
+	}
+	a->series = c;
+	return c;
+}
+
+/* A view answered later (views_text_fn) to its request. */
+static void text_cb(void *arg, int status, const char *text, size_t len)
 {
 	struct series_ctx *c = arg;
 
-	if (c->a != NULL) {
-		if (c->prev != NULL) {
-			c->prev->next = c->next;
-		} else {
-			c->a->series = c->next;
-		}
-		if (c->next != NULL) {
-			c->next->prev = c->prev;
-		}
+	if (series_unlink(c)) {
 		if (status != 0) {
 			reply_error(c->req, 503, "Service Unavailable",
 				    "the store did not answer; retry");
 		} else {
-			size_t len;
-			char *text =
-				chart_json(c->rule, c->bucket_ms, v, n, &len);
+			send_push_reply(c->req, 200, text, len);
+		}
+	}
+	free(c->rule);
+	free(c);
+}
+
+static void series_cb(void *arg, int status, const struct point *v, size_t n)
+{
+	struct series_ctx *c = arg;
+
+	if (series_unlink(c)) {
+		if (status != 0) {
+			reply_error(c->req, 503, "Service Unavailable",
+				    "the store did not answer; retry");
+		} else {
+			size_t len, m = n;
+			char *text;
+
+			/* v is the reader's, handed for this answer */
+			points_step((struct point *)v, &m, c->step_ms);
+			text = chart_json(c->rule, c->bucket_ms, c->step_ms, v,
+					  m, &len);
 
 			send_push_reply(c->req, 200, text, len);
 			free(text);
@@ -402,9 +449,10 @@ static void series_cb(void *arg, int status, const struct point *v, size_t n)
 }
 
 /*
- * GET /v1/rules/{name}/series?from=&to=: the rule's judged buckets from
- * the store (so every daemon on it shows the same); to defaults to now,
- * from to a day before to; POINTS_MAX buckets at most.
+ * GET /v1/rules/{name}/series?from=&to=&step=: the rule's judged buckets
+ * from the store (so every daemon on it shows the same); to defaults to
+ * now, from to a day before to; POINTS_MAX buckets at most, or with step
+ * (a multiple of the bucket) POINTS_MAX steps of POINTS_READ_MAX buckets.
  */
 static void handle_series(struct api *a, struct evhttp_request *req,
 			  const char *name)
@@ -412,8 +460,9 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 	const char *query =
 		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
-	const char *from, *to;
-	int64_t from_ms, to_ms, bucket = views_rule_bucket_ms(a->h, name);
+	const char *from, *to, *step;
+	int64_t from_ms, to_ms, step_ms,
+		bucket = views_rule_bucket_ms(a->h, name);
 	struct series_ctx *c;
 	char msg[160];
 
@@ -428,6 +477,19 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 	}
 	from = evhttp_find_header(&params, "from");
 	to = evhttp_find_header(&params, "to");
+	step = evhttp_find_header(&params, "step");
+	step_ms = bucket;
+	if (step != NULL) {
+		const char *why;
+
+		if (timeutil_parse_duration(step, &step_ms, &why) < 0 ||
+		    step_ms < bucket || step_ms % bucket != 0) {
+			reply_error(req, 400, "Bad Request",
+				    "step: expected a duration that is a "
+				    "multiple of the rule's bucket");
+			goto out;
+		}
+	}
 	to_ms = timeutil_now_ms();
 	if ((to != NULL && parse_instant(to, &to_ms) < 0) ||
 	    (from != NULL && parse_instant(from, &from_ms) < 0)) {
@@ -445,24 +507,87 @@ static void handle_series(struct api *a, struct evhttp_request *req,
 		reply_error(req, 400, "Bad Request", "from: must be before to");
 		goto out;
 	}
-	if ((to_ms - from_ms + bucket - 1) / bucket > POINTS_MAX) {
+	if ((to_ms - from_ms + step_ms - 1) / step_ms > POINTS_MAX ||
+	    (to_ms - from_ms + bucket - 1) / bucket > POINTS_READ_MAX) {
 		snprintf(msg, sizeof(msg),
-			 "range: at most %d buckets (%lld asked)", POINTS_MAX,
+			 step_ms == bucket
+				 ? "range: at most %d buckets (%lld asked); "
+				   "a step sums them"
+				 : "range: at most %d steps of at most 100000 "
+				   "buckets (%lld buckets asked)",
+			 POINTS_MAX,
 			 (long long)((to_ms - from_ms + bucket - 1) / bucket));
 		reply_error(req, 400, "Bad Request", msg);
 		goto out;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->a = a;
-	c->req = req;
+	/* Steps start on multiples of step: the first one whole. */
+	from_ms -= ((from_ms % step_ms) + step_ms) % step_ms;
+	c = series_track(a, req);
 	c->rule = xstrdup(name);
 	c->bucket_ms = bucket;
-	c->next = a->series;
-	if (a->series != NULL) {
-		a->series->prev = c;
-	}
-	a->series = c;
+	c->step_ms = step_ms;
 	views_series(a->h, name, from_ms, to_ms, series_cb, c);
+out:
+	evhttp_clear_headers(&params);
+}
+
+/* Rules an overview page shows at most: each draws a sparkline. */
+#define API_OVERVIEW_MAX 100
+/* The longest range asked: the longest chart the dashboard offers. */
+#define API_OVERVIEW_RANGE_MAX (31 * 86400000LL)
+
+/*
+ * GET /v1/overview?range=24h&offset=0&limit=24&q=TEXT: a page of rules,
+ * firing first, each with its sparkline (views_overview).
+ */
+static void handle_overview(struct api *a, struct evhttp_request *req)
+{
+	const char *query =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	struct views_page q = {86400000LL, 0, 24, NULL};
+	const char *range, *offset, *limit, *why;
+	char *end;
+
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) < 0) {
+		reply_error(req, 400, "Bad Request", "malformed query string");
+		return;
+	}
+	range = evhttp_find_header(&params, "range");
+	offset = evhttp_find_header(&params, "offset");
+	limit = evhttp_find_header(&params, "limit");
+	q.q = evhttp_find_header(&params, "q");
+	if (range != NULL &&
+	    (timeutil_parse_duration(range, &q.range_ms, &why) < 0 ||
+	     q.range_ms <= 0 || q.range_ms > API_OVERVIEW_RANGE_MAX)) {
+		reply_error(req, 400, "Bad Request",
+			    "range: expected a duration up to 31d, such as "
+			    "24h");
+		goto out;
+	}
+	if (offset != NULL) {
+		long v = strtol(offset, &end, 10);
+
+		if (*offset == '\0' || *end != '\0' || v < 0) {
+			reply_error(req, 400, "Bad Request",
+				    "offset: expected a whole number");
+			goto out;
+		}
+		q.offset = (size_t)v;
+	}
+	if (limit != NULL) {
+		long v = strtol(limit, &end, 10);
+
+		if (*limit == '\0' || *end != '\0' || v <= 0 ||
+		    v > API_OVERVIEW_MAX) {
+			reply_error(req, 400, "Bad Request",
+				    "limit: expected 1 to 100");
+			goto out;
+		}
+		q.limit = (size_t)v;
+	}
+	views_overview(a->h, &q, text_cb, series_track(a, req));
 out:
 	evhttp_clear_headers(&params);
 }
@@ -592,6 +717,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 200, "OK", "application/json", out.data, out.len);
 	} else if (strcmp(path, "/v1/alerts") == 0) {
 		handle_alerts(a, req);
+	} else if (strcmp(path, "/v1/overview") == 0) {
+		handle_overview(a, req);
 	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 17 &&
 		   strcmp(path + strlen(path) - 7, "/series") == 0) {
 		char name[256];

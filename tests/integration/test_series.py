@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """GET /v1/rules/{name}/series (issue 12 item 11): each judged bucket's
-count, usual level and state, read from the store, so that a second harkd
-on the same Redis, which counted nothing, shows the same points; range
-checks (at most 10,000 buckets), unknown rules, the embedded store."""
+count, usual level, band and state, read from the store, so that a second
+harkd on the same Redis, which counted nothing, shows the same points; range
+checks (at most 10,000 buckets), steps, unknown rules, the embedded store;
+GET /v1/overview (issue 14): the dashboard's page of rules, firing first."""
 
 import json
 import os
@@ -25,6 +26,12 @@ rules:
   - name: brand
     match:
       any: ["blablacar"]
+    bucket: 5m
+    warmup: 1h
+    notify: [log]
+  - name: calm
+    match:
+      any: ["nothing"]
     bucket: 5m
     warmup: 1h
     notify: [log]
@@ -77,9 +84,17 @@ class Series(H.HarkTestCase):
         for b, p in got.items():
             if b < warm_until:
                 self.assertEqual((p["state"], p["baseline"]), ("warming", None), p)
+                self.assertEqual((p["low"], p["high"]), (None, None), p)
             elif b in want:
                 self.assertIn(p["state"], ("ok", "firing"), p)
                 self.assertIsInstance(p["baseline"], (int, float), p)
+                # the band holds the usual level; an ordinary bucket of
+                # 3 lies in it, the spike's second bucket of 60 above it
+                self.assertLessEqual(p["low"], p["baseline"], p)
+                self.assertGreaterEqual(p["high"], p["baseline"], p)
+                if b < spike_at or b >= spike_at + 3 * BUCKET:
+                    self.assertTrue(p["low"] <= want[b] <= p["high"] or p["state"] == "firing", p)
+        self.assertGreater(got[spike_at + BUCKET]["count"], got[spike_at + BUCKET]["high"])
         self.assertEqual(got[spike_at]["state"], "ok", got[spike_at])
         self.assertEqual(got[spike_at + BUCKET]["state"], "firing", got[spike_at + BUCKET])
         self.assertLess(got[spike_at + BUCKET]["baseline"], 10)
@@ -127,12 +142,58 @@ class Series(H.HarkTestCase):
         self.assertEqual(st, 400, body)
         st, _ = H.get_json(h.port, "/v1/rules/nope/series")
         self.assertEqual(st, 404)
+        # Steps sum the buckets: an hour holds twelve, aligned on hours.
+        st, body = series(h.port, "?from=%d&step=1h" % start)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["step"], "1h")
+        hours = {}
+        for b, n in want.items():
+            hours[b // 3600 * 3600] = hours.get(b // 3600 * 3600, 0) + n
+        got = {int(H.parse_ts(p["t"])): p["count"] for p in body["points"]}
+        self.assertEqual({t: got.get(t) for t in hours}, hours)
+        self.assertEqual(sum(got.values()), sum(want.values()))
+        for q in ("step=7m", "step=1m", "step=soon"):
+            st, body = series(h.port, "?" + q)
+            self.assertEqual(st, 400, (q, body))
+        # 35 days summed by the hour: 840 points.
+        st, body = series(h.port, "?from=%d&to=%d&step=1h" % (now - 35 * 86400, now))
+        self.assertEqual(st, 200, body)
+        self.check_overview(h.port, start, want)
         # Default: the last day.
         st, body = series(h.port)
         self.assertEqual(st, 200)
         got = {int(H.parse_ts(p["t"])): p["count"] for p in body["points"]}
         self.assertEqual({b: got.get(b) for b in want}, want)
         self.stop(h)
+
+    def check_overview(self, port, start, want):
+        st, body = H.get_json(port, "/v1/overview?range=6h")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["total"], 2)
+        self.assertEqual(body["range"], "6h")
+        names = [r["name"] for r in body["rules"]]
+        # firing first, then by state and name
+        brand = body["rules"][names.index("brand")]
+        if brand["state"] == "firing":
+            self.assertEqual(names, ["brand", "calm"])
+        self.assertEqual(brand["step"], "5m")
+        got = {p[0]: p[1] for p in brand["points"]}
+        self.assertEqual({b: got.get(b) for b in want}, want)
+        self.assertGreaterEqual(len(brand["alerts"]), 1, brand)
+        self.assertEqual(brand["alerts"][0][1], "firing")
+        self.assertEqual(sum(body["states"].values()), 2)
+        # a page, a filter, a 30-day range summed into at most 300 points
+        st, body = H.get_json(port, "/v1/overview?offset=1&limit=1")
+        self.assertEqual((st, len(body["rules"]), body["total"]), (200, 1, 2))
+        st, body = H.get_json(port, "/v1/overview?q=CAL")
+        self.assertEqual([r["name"] for r in body["rules"]], ["calm"])
+        st, body = H.get_json(port, "/v1/overview?range=30d&q=brand")
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["rules"][0]["step"], "3h")
+        self.assertEqual(sum(p[1] for p in body["rules"][0]["points"]), sum(want.values()))
+        for q in ("range=40d", "range=x", "limit=0", "limit=101", "offset=-1"):
+            st, body = H.get_json(port, "/v1/overview?" + q)
+            self.assertEqual(st, 400, (q, body))
 
 
 if __name__ == "__main__":

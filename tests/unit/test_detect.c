@@ -871,8 +871,50 @@ static void threshold_case(void)
 	detector_free(d);
 }
 
+/*
+ * The band: off by default; on, it changes no decision, holds the usual
+ * level, and on a steady Poisson stream about 95 % of ordinary buckets
+ * fall inside it (the one-bucket threshold spends a week's budget, so
+ * far more than that: check it is not a sliver around the usual).
+ */
+static void band_case(void)
+{
+	struct detector *a = make(BUCKET_MS, DETECT_UP);
+	struct detector *b = make(BUCKET_MS, DETECT_UP);
+	int64_t t0 = monday();
+	int inside = 0, tested = 0;
+
+	detector_set_band(b, true);
+	rng_seed(77);
+	for (int i = 0; i < 5 * 288; i++) {
+		int64_t t = t0 + (int64_t)i * BUCKET_MS;
+		int64_t x = poisson(40);
+		struct detect_result ra, rb;
+
+		detector_step(a, t, x, &ra);
+		detector_step(b, t, x, &rb);
+		CHECK(isnan(ra.low) && isnan(ra.high));
+		CHECK_INT(ra.action, rb.action);
+		CHECK(ra.score == rb.score && ra.baseline == rb.baseline);
+		if (i < 288 || isnan(rb.high)) {
+			continue;
+		}
+		tested++;
+		CHECK(rb.low <= rb.baseline && rb.baseline <= rb.high);
+		CHECK(rb.high >= rb.baseline + 2 * sqrt(rb.baseline));
+		CHECK(rb.high <= rb.baseline + 12 * sqrt(rb.baseline) + 10);
+		inside += x >= rb.low && x <= rb.high;
+	}
+	printf("band: %d of %d ordinary buckets inside\n", inside, tested);
+	CHECK(tested > 1000);
+	CHECK(inside >= tested * 95 / 100);
+	detector_free(a);
+	detector_free(b);
+}
+
 int main(void)
 {
+	band_case();
 	names_case();
 	threshold_case();
 	warmup_case();

@@ -36,6 +36,7 @@ int main(void)
 		entry(&e, i, i % 2 ? "brand" : "app",
 		      i % 3 ? "firing" : "resolved",
 		      i == HISTORY_MAX + 4 ? "s1" : NULL);
+		e.escalation = i == HISTORY_MAX + 1;
 		history_add(&h, &e);
 	}
 	CHECK_INT(h.n, HISTORY_MAX);
@@ -44,6 +45,12 @@ int main(void)
 	CHECK(strncmp(a, "{\"alerts\":[{\"id\":\"id1004\"", 25) == 0);
 	CHECK(strstr(a, "\"id\":\"id4\"") == NULL);
 	CHECK(strstr(a, "\"id\":\"id5\"") != NULL);
+	/* an escalation says so, and only it */
+	CHECK(strstr(a, "\"id\":\"id1001\",\"rule\":\"brand\",\"status\":"
+			"\"firing\"") != NULL);
+	CHECK(strstr(a, "\"escalation\":true") != NULL);
+	CHECK(strstr(strstr(a, "\"escalation\":true") + 1,
+		     "\"escalation\":true") == NULL);
 	CHECK_INT(history_decode(&back, a, strlen(a)), 0);
 	b = history_encode(&back, &f);
 	CHECK_STR(a, b);
