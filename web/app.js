@@ -91,7 +91,6 @@
   const RANGES = { '6h': 6 * 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
   // 7d and 30d ask for coarser steps: about 700 points drawn at most.
   const STEPS = { '7d': '15m', '30d': '1h' };
-  const MAX_POINTS = 720;
   const PAGE = 24;
   const ORDER = { firing: 0, silenced: 1, warming: 2, ok: 3 };
   const SVGNS = 'http://www.w3.org/2000/svg';
@@ -284,45 +283,8 @@
   }
 
   // ------------------------------------------------------------- overview
-  async function overviewData(range, q, offset) {
-    const path = '/v1/overview' + '?range=' + range + '&offset=' + offset + '&limit=' + PAGE + '&q=' + encodeURIComponent(q);
-    try {
-      return await api(path);
-    } catch (e) {
-      if (e.code !== 404) throw e;
-    }
-    return overviewFallback(range, q, offset);
-  }
-
-  // Until a harkd serves /v1/overview: /v1/rules, then a series and the
-  // alerts of the rules of one page.
-  async function overviewFallback(range, q, offset) {
-    const now = Math.floor(Date.now() / 1000);
-    const from = now - RANGES[range];
-    const all = (await api('/v1/rules')).rules || [];
-    const states = { firing: 0, silenced: 0, warming: 0, ok: 0 };
-    all.forEach(function (r) { states[r.state] = (states[r.state] || 0) + 1; });
-    const ql = q.toLowerCase();
-    const rules = all.filter(function (r) { return r.name.toLowerCase().includes(ql); });
-    rules.sort(function (a, b) {
-      return (ORDER[a.state] - ORDER[b.state]) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    });
-    const page = rules.slice(offset, offset + PAGE);
-    const alerts = ((await api('/v1/alerts?since=' + encodeURIComponent(utc(from)))).alerts) || [];
-    const out = await Promise.all(page.map(async function (r) {
-      const s = await series(r.name, from, now, range);
-      return {
-        name: r.name, state: r.state, silenced: false, bucket: r.bucket,
-        count: r.count, baseline: r.baseline,
-        points: s.points.map(function (p) { return [p.t, p.count, p.low, p.high]; }),
-        alerts: alerts.filter(function (a) { return a.rule === r.name; }).map(alertTuple)
-      };
-    }));
-    return { total: rules.length, offset: offset, limit: PAGE, range: range, now: utc(now), states: states, rules: out, from: from };
-  }
-
-  function alertTuple(a) {
-    return [parseTime(a.window_start), a.escalation ? 'escalation' : a.status];
+  function overviewData(range, q, offset) {
+    return api('/v1/overview?range=' + range + '&offset=' + offset + '&limit=' + PAGE + '&q=' + encodeURIComponent(q));
   }
 
   async function showOverview(v, range, q, offset, moved) {
@@ -330,7 +292,7 @@
     if (v !== view) return;
     document.title = t('rules') + ' · hark';
     const now = parseTime(data.now) || Date.now() / 1000;
-    const from = data.from || now - RANGES[range];
+    const from = now - RANGES[range];
     const states = data.states || {};
     // The filter keeps its element (and focus, and caret) while the rules
     // below it change; the rest is drawn again.
@@ -464,43 +426,22 @@
   }
 
   // ----------------------------------------------------------- rule page
-  // Points of a rule's series over [from, to), folded to at most
-  // MAX_POINTS when the route did not take the step.
+  // Points of a rule's series over [from, to), summed by the range's step
+  // (STEPS) on the server.
   async function series(name, from, to, range) {
     let path = '/v1/rules/' + encodeURIComponent(name) + '/series?from=' + from + '&to=' + to;
     if (STEPS[range]) path += '&step=' + STEPS[range];
     const s = await api(path);
-    const pts = (s.points || []).map(function (p) {
-      return {
-        t: parseTime(p.t), count: p.count, baseline: p.baseline,
-        low: p.low === undefined ? null : p.low, high: p.high === undefined ? null : p.high,
-        state: p.state
-      };
-    });
-    const step = durationS(s.step || s.bucket);
-    if (!s.step && pts.length > MAX_POINTS && STEPS[range]) {
-      return { bucket: s.bucket, step: STEPS[range], points: fold(pts, durationS(STEPS[range])) };
-    }
-    return { bucket: s.bucket, step: s.step || s.bucket, stepS: step, points: pts };
-  }
-
-  function fold(pts, step) {
-    const out = [];
-    const add = function (a, b) { return a === null || b === null ? null : a + b; };
-    pts.forEach(function (p) {
-      const t0 = Math.floor(p.t / step) * step;
-      const last = out[out.length - 1];
-      if (last && last.t === t0) {
-        last.count += p.count;
-        last.baseline = add(last.baseline, p.baseline);
-        last.low = add(last.low, p.low);
-        last.high = add(last.high, p.high);
-        if (ORDER[p.state] < ORDER[last.state]) last.state = p.state;
-      } else {
-        out.push({ t: t0, count: p.count, baseline: p.baseline, low: p.low, high: p.high, state: p.state });
-      }
-    });
-    return out;
+    return {
+      bucket: s.bucket, step: s.step || s.bucket,
+      points: (s.points || []).map(function (p) {
+        return {
+          t: parseTime(p.t), count: p.count, baseline: p.baseline,
+          low: p.low === undefined ? null : p.low, high: p.high === undefined ? null : p.high,
+          state: p.state
+        };
+      })
+    };
   }
 
   async function showRule(v, name, range, q) {
