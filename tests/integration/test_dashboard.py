@@ -55,8 +55,10 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 EVERYDAY = ["Trajet Paris-Lyon réservé, départ à 8h", "Super trajet hier, conductrice sympa",
             "Quelqu'un a déjà annulé un trajet ? Les frais sont élevés",
             "Mon trajet vers Nantes était parfait", "Trajet partagé vers Lille ce matin"]
+# One of them would run a script if the page took a text as markup.
 SPIKE = ["Panne de l'appli, impossible de réserver mon trajet",
-         "L'appli est en panne, mon trajet est dans une heure"]
+         "L'appli est en panne, mon trajet est dans une heure",
+         "<img src=x onerror=\"document.title='pwned'\"> panne, trajet annulé"]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -337,6 +339,7 @@ class Dashboard(H.HarkTestCase):
             texts = wd.js("return [...document.querySelectorAll('.sample .text')].map(e => e.textContent)")
             self.assertEqual(texts, [m["text"] for m in top["samples"]])
             self.assertGreater(len(texts), 0)
+            self.assertEqual(wd.js("return document.querySelectorAll('#about img, #about script').length"), 0)
             terms = wd.js("return [...document.querySelectorAll(\"[data-list='terms'] .name\")]"
                           ".map(e => e.textContent)")
             self.assertIn("panne", terms)
@@ -389,6 +392,7 @@ class Dashboard(H.HarkTestCase):
                 f.write(shot)
 
         self.assertEqual(self.severe(wd, missing), [])
+        self.assertNotEqual(wd.js("return document.title"), "pwned")
 
         # A silence: the write asks for the token (401), which the page
         # asks for, keeps, and sends from then on; then it is expired.
