@@ -442,6 +442,19 @@ class Dashboard(H.HarkTestCase):
         self.assertLessEqual(wd.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth"), 0)
         self.assertGreaterEqual(wd.js("return parseFloat(getComputedStyle(document.body).fontSize)"), 16)
         self.assertEqual(self.severe(wd, missing), [])
+        # The log check sees what it must: an uncaught exception, and an
+        # inline script, which the CSP refuses.
+        wd.js("setTimeout(function () { throw new Error('hark-probe'); }, 0);"
+              "const s = document.createElement('script'); s.textContent = 'document.title = 1';"
+              "document.body.appendChild(s);")
+        seen = []
+
+        def probes():
+            seen.extend(e["message"] for e in self.severe(wd, missing))
+            return (any("hark-probe" in m for m in seen) and
+                    any("Content Security Policy" in m for m in seen) and seen)
+        H.wait_until(probes, 10, 0.1, "the probe's exception and CSP refusal in the browser's log")
+        self.assertNotEqual(wd.js("return document.title"), "1")
         wd.close()
 
         # French, from the browser's language.
