@@ -68,6 +68,11 @@ char *keys_points(const char *prefix, const char *rule, int64_t day)
 	return rule_key(prefix, rule, "v2:points:", day);
 }
 
+char *keys_tops(const char *prefix, const char *rule, int64_t day)
+{
+	return rule_key(prefix, rule, "v2:tops:", day);
+}
+
 char *keys_state(const char *prefix, const char *rule)
 {
 	return xasprintf("%s{%s}:v1:state", prefix, rule);

@@ -19,6 +19,9 @@ char *keys_count_v1(const char *prefix, const char *rule, int64_t start_ms);
 /* <prefix>{<rule>}:v2:points:<UTC day since the epoch>: the rule's judged
  * buckets of that day (core/points.h). */
 char *keys_points(const char *prefix, const char *rule, int64_t day);
+/* A rule's judged buckets' tops and emerging terms of one UTC day (see
+ * core/tops.h): <prefix>{<rule>}:v2:tops:<day>. */
+char *keys_tops(const char *prefix, const char *rule, int64_t day);
 char *keys_state(const char *prefix, const char *rule);
 /* Daemon-wide keys: <prefix>v1:silences, <prefix>v1:alerts (history). */
 char *keys_silences(const char *prefix);

@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/window.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define DAY_MS 86400000LL
@@ -270,4 +272,99 @@ void points_step(struct point *v, size_t *n, int64_t step_ms)
 		out++;
 	}
 	*n = out;
+}
+
+/* A level as the routes show it: up to three decimals, trailing zeros
+ * cut ("3.25", "4"), or null. */
+static char *write_level(char *w, double v)
+{
+	int64_t m;
+	int dec = 3;
+
+	if (!isfinite(v) || v < -1e15 || v > 1e15) {
+		memcpy(w, "null", 4);
+		return w + 4;
+	}
+	m = llround(v * 1000);
+	if (m < 0) {
+		*w++ = '-';
+		m = -m;
+	}
+	w = write_int(w, m / 1000);
+	m %= 1000;
+	while (dec > 0 && m % 10 == 0 && m != 0) {
+		m /= 10;
+		dec--;
+	}
+	if (m != 0) {
+		char d[3];
+
+		for (int i = dec - 1; i >= 0; i--) {
+			d[i] = (char)('0' + m % 10);
+			m /= 10;
+		}
+		*w++ = '.';
+		memcpy(w, d, (size_t)dec);
+		w += dec;
+	}
+	return w;
+}
+
+int points_json(struct buf *out, const struct point *v, size_t n)
+{
+	if (buf_putc(out, '[') < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* the longest: t 32, four numbers of 24, the keys */
+		char line[256], *w = line, t[32];
+		const char *word = state_word(v[i].state);
+
+		if (i > 0) {
+			*w++ = ',';
+		}
+		timeutil_format_rfc3339(
+			window_bucket_start(v[i].start_ms, 1000) / 1000, t);
+		w += sprintf(w, "{\"t\":\"%s\",\"count\":", t);
+		w = write_int(w, v[i].count);
+		memcpy(w, ",\"baseline\":", 12);
+		w = write_level(w + 12, v[i].baseline);
+		memcpy(w, ",\"low\":", 7);
+		w = write_level(w + 7, v[i].low);
+		memcpy(w, ",\"high\":", 8);
+		w = write_level(w + 8, v[i].high);
+		w += sprintf(w, ",\"state\":\"%s\"}", word);
+		if (buf_append(out, line, (size_t)(w - line)) < 0) {
+			return -1;
+		}
+	}
+	return buf_putc(out, ']');
+}
+
+int points_json_compact(struct buf *out, const struct point *v, size_t n)
+{
+	if (buf_putc(out, '[') < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char line[128], *w = line;
+
+		if (i > 0) {
+			*w++ = ',';
+		}
+		*w++ = '[';
+		w = write_int(w,
+			      window_bucket_start(v[i].start_ms, 1000) / 1000);
+		*w++ = ',';
+		w = write_int(w, v[i].count);
+		*w++ = ',';
+		w = write_level(w, v[i].low);
+		*w++ = ',';
+		w = write_level(w, v[i].high);
+		*w++ = ']';
+		if (buf_append(out, line, (size_t)(w - line)) < 0) {
+			return -1;
+		}
+	}
+	return buf_putc(out, ']');
 }

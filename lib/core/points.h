@@ -51,5 +51,15 @@ void points_settle(struct point *v, size_t *n);
  * 8,640 points: a screen draws a few hundred.
  */
 void points_step(struct point *v, size_t *n, int64_t step_ms);
+/*
+ * Appends v as the series route's JSON array: [{"t","count","baseline",
+ * "low","high","state"}], t in RFC 3339, unknown levels null. Written by
+ * hand: a month of 5-minute buckets is 8,640 points, and a cJSON tree of
+ * them took most of the route's time. -1 when out is full.
+ */
+int points_json(struct buf *out, const struct point *v, size_t n);
+/* The same as the overview's sparklines: [[t,count,low,high]], t in unix
+ * seconds. */
+int points_json_compact(struct buf *out, const struct point *v, size_t n);
 
 #endif

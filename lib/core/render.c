@@ -136,6 +136,23 @@ static cJSON *tops_json(const struct render_top *t, size_t n)
 	return arr;
 }
 
+static cJSON *emerging_json(const struct alert *a)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < a->n_emerging; i++) {
+		const struct render_emerging *t = &a->emerging[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "term", or_empty(t->term));
+		cJSON_AddNumberToObject(o, "count", (double)t->count);
+		cJSON_AddNumberToObject(o, "usual", clean_number(t->usual));
+		cJSON_AddNumberToObject(o, "ratio", clean_number(t->ratio));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 /* The optional fields of the v1 body, after the fixed ones and only when
  * known, so that a body without them stays as DESIGN §6 shows it. */
 static void add_extras(cJSON *root, const struct alert *a)
@@ -145,6 +162,9 @@ static void add_extras(cJSON *root, const struct alert *a)
 	if (link != NULL) {
 		cJSON_AddStringToObject(root, "url", link);
 		free(link);
+	}
+	if (a->n_emerging > 0) {
+		cJSON_AddItemToObject(root, "emerging_terms", emerging_json(a));
 	}
 	if (a->n_top_terms > 0) {
 		cJSON_AddItemToObject(root, "top_terms",
@@ -214,11 +234,14 @@ static const char *escalation_prefix(const struct alert *a)
 	return !is_resolved(a) && a->escalation ? "bigger: " : "";
 }
 
+static char *about_text(const struct alert *a, size_t max_terms);
+
 static char *summary(const struct alert *a)
 {
 	char dur[32];
 	int64_t ms, count;
 	double base, ratio;
+	char *about, *s;
 
 	if (is_resolved(a)) {
 		timeutil_format_duration(a->window_end_ms - a->window_start_ms,
@@ -230,9 +253,14 @@ static char *summary(const struct alert *a)
 	}
 	headline(a, &ms, &count, &base, &ratio);
 	timeutil_format_duration(ms, dur);
-	return xasprintf("%s%s: %" PRId64 " mentions in %s (usual %.1f, %.1fx)",
-			 escalation_prefix(a), or_empty(a->rule), count, dur,
-			 clean_number(base), clean_number(ratio));
+	about = about_text(a, RENDER_ABOUT_SUMMARY_TERMS);
+	s = xasprintf("%s%s: %" PRId64 " mentions in %s (usual %.1f, %.1fx)"
+		      "%s%s",
+		      escalation_prefix(a), or_empty(a->rule), count, dur,
+		      clean_number(base), clean_number(ratio),
+		      about[0] != '\0' ? "; about: " : "", about);
+	free(about);
+	return s;
 }
 
 char *render_webhook(const struct alert *a, size_t *len_out)
@@ -580,6 +608,39 @@ static char *tops_text(const char *what, const struct render_top *t, size_t n)
 	return buf_steal(&b, NULL);
 }
 
+/* Longest term shown in an "about" list, in UTF-16 units: terms.h keeps
+ * words up to 40 bytes, and a longer name must not crowd out the rest. */
+#define ABOUT_TERM_UNITS 40
+
+/* "panne, appli, réserver": the first max_terms emerging terms, or "". */
+static char *about_text(const struct alert *a, size_t max_terms)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < a->n_emerging && i < max_terms; i++) {
+		char *t = clip(or_empty(a->emerging[i].term), ABOUT_TERM_UNITS,
+			       true);
+
+		if (i > 0) {
+			append_str(&b, ", ");
+		}
+		append_str(&b, t);
+		free(t);
+	}
+	return buf_steal(&b, NULL);
+}
+
+/* "About: panne, appli, réserver", the line before the top terms, or "". */
+static char *about_line(const struct alert *a)
+{
+	char *t = about_text(a, RENDER_ABOUT_TERMS);
+	char *line = t[0] != '\0' ? xasprintf("About: %s", t) : xstrdup("");
+
+	free(t);
+	return line;
+}
+
 static char *labels_text(const struct alert *a)
 {
 	struct buf b;
@@ -691,18 +752,21 @@ char *render_slack(const struct alert *a, size_t *len_out)
 	cJSON_AddItemToArray(blocks, blk);
 
 	if (a->n_labels > 0 || a->n_top_terms > 0 || a->n_top_authors > 0 ||
-	    a->n_top_langs > 0) {
-		char *parts[4];
+	    a->n_top_langs > 0 || a->n_emerging > 0) {
+		char *parts[5];
 
 		parts[0] = labels_text(a);
-		parts[1] = tops_text("Top terms", a->top_terms, a->n_top_terms);
-		parts[2] = tops_text("Top authors", a->top_authors,
+		parts[1] = about_line(a);
+		parts[2] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+		parts[3] = tops_text("Top authors", a->top_authors,
 				     a->n_top_authors);
-		parts[3] = tops_text("Languages", a->top_langs, a->n_top_langs);
+		parts[4] = tops_text("Languages", a->top_langs, a->n_top_langs);
 		buf_init(&b, SIZE_MAX / 2);
-		for (size_t i = 0; i < 4; i++) {
+		/* A context element holds 3000 characters: 4 x 600 and the
+		 * shorter "About" line. */
+		for (size_t i = 0; i < 5; i++) {
 			if (parts[i][0] != '\0') {
-				c = clip(parts[i], 600, true);
+				c = clip(parts[i], i == 1 ? 300 : 600, true);
 				if (b.len > 0) {
 					append_str(&b, "\n");
 				}
@@ -802,6 +866,16 @@ static void add_fact(cJSON *facts, const char *title, const char *value)
 	free(v);
 }
 
+static void about_fact(cJSON *facts, const struct alert *a)
+{
+	char *t = about_text(a, RENDER_ABOUT_TERMS);
+
+	if (t[0] != '\0') {
+		add_fact(facts, "About", t);
+	}
+	free(t);
+}
+
 char *render_teams(const struct alert *a, size_t *len_out)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -848,6 +922,7 @@ char *render_teams(const struct alert *a, size_t *len_out)
 		add_fact(facts, or_empty(a->labels[i].name),
 			 or_empty(a->labels[i].value));
 	}
+	about_fact(facts, a);
 	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
 	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
 	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);
@@ -915,6 +990,14 @@ static void add_embed_field(cJSON *fields, const char *name, const char *value,
 	free(v);
 }
 
+static void about_field(cJSON *fields, const struct alert *a)
+{
+	char *t = about_text(a, RENDER_ABOUT_TERMS);
+
+	add_embed_field(fields, "About", t, 300, false);
+	free(t);
+}
+
 char *render_discord(const struct alert *a, size_t *len_out)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -942,8 +1025,8 @@ char *render_discord(const struct alert *a, size_t *len_out)
 	free(t);
 	free(c);
 	/* Budget, of the 6000 units an embed may hold in total: title 256,
-	 * description 2500, 5 short fields, 4 × 500 of labels and tops, a
-	 * short footer. */
+	 * description 2500, 5 short fields, 4 × 500 of labels and tops, 300
+	 * of "About", a short footer. */
 	buf_init(&b, SIZE_MAX / 2);
 	for (size_t i = 0; i < chat_samples(a); i++) {
 		const struct mention *m = &a->samples[i];
@@ -987,6 +1070,7 @@ char *render_discord(const struct alert *a, size_t *len_out)
 	parts[2] = tops_text("x", a->top_authors, a->n_top_authors);
 	parts[3] = tops_text("x", a->top_langs, a->n_top_langs);
 	add_embed_field(fields, "Labels", parts[0], 500, false);
+	about_field(fields, a);
 	for (size_t i = 1; i < 4; i++) {
 		static const char *const names[] = {"", "Top terms",
 						    "Top authors", "Languages"};
@@ -1544,7 +1628,7 @@ char *render_email_text(const struct alert *a)
 	char *sum = summary(a);
 	char *link = render_link(a);
 	char *labels = labels_text(a);
-	char *tops[3];
+	char *tops[4];
 	char te[32];
 
 	numbers(a, &n);
@@ -1573,10 +1657,11 @@ char *render_email_text(const struct alert *a)
 		append_str(&b, link);
 		append_str(&b, "\n");
 	}
-	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
-	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
-	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);
-	for (size_t i = 0; i < 3; i++) {
+	tops[0] = about_line(a);
+	tops[1] = tops_text("Top terms", a->top_terms, a->n_top_terms);
+	tops[2] = tops_text("Top authors", a->top_authors, a->n_top_authors);
+	tops[3] = tops_text("Languages", a->top_langs, a->n_top_langs);
+	for (size_t i = 0; i < 4; i++) {
 		if (tops[i][0] != '\0') {
 			append_str(&b, "\n");
 			append_str(&b, tops[i]);
@@ -1619,6 +1704,16 @@ static void html_row(struct buf *b, const char *name, const char *value)
 	append_str(b, "</td></tr>\n");
 }
 
+static void about_row(struct buf *b, const struct alert *a)
+{
+	char *t = about_text(a, RENDER_ABOUT_TERMS);
+
+	if (t[0] != '\0') {
+		html_row(b, "About", t);
+	}
+	free(t);
+}
+
 /* One alert's part of an HTML mail: heading, table, link, samples. */
 static void email_html_part(struct buf *out, const struct alert *a)
 {
@@ -1645,6 +1740,7 @@ static void email_html_part(struct buf *out, const struct alert *a)
 	if (labels[0] != '\0') {
 		html_row(&b, "Labels", labels);
 	}
+	about_row(&b, a);
 	tops[0] = tops_text("Top terms", a->top_terms, a->n_top_terms);
 	tops[1] = tops_text("Top authors", a->top_authors, a->n_top_authors);
 	tops[2] = tops_text("Languages", a->top_langs, a->n_top_langs);

@@ -28,6 +28,16 @@ struct render_top {
 	int64_t count;
 };
 
+/* A term that rose against its usual share of mentions (core/emerge.h):
+ * its count in the window, usual count per bucket and count / usual.
+ * term borrowed. */
+struct render_emerging {
+	const char *term;
+	int64_t count;
+	double usual;
+	double ratio;
+};
+
 /* Any field below the samples may stay zero/NULL: renderers skip it. */
 struct alert {
 	/* Stable across retries: rule, window, status (and escalation,
@@ -80,7 +90,16 @@ struct alert {
 	 * (a receiver's repeat_interval). Part of the id, so every repeat has
 	 * its own; the v1 body says "repeat": N. */
 	int64_t repeat;
+	/* borrowed; what the alert is about, most emerging first: the v1
+	 * body's "emerging_terms" and an "about: " line of the first few. */
+	const struct render_emerging *emerging;
+	size_t n_emerging;
 };
+
+/* Emerging terms named in a summary, and in a chat or mail body's "About"
+ * line: a glance, not the list (the v1 body has them all). */
+#define RENDER_ABOUT_SUMMARY_TERMS 3
+#define RENDER_ABOUT_TERMS 5
 
 /* Body formats of a webhook receiver's "template" key. */
 enum render_format {

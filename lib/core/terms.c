@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "core/fold.h"
 
 /* fr, en, es, de, it, pt, and the pieces a URL leaves after folding. */
@@ -319,12 +321,24 @@ int terms_filter(const char *folded, size_t len, struct buf *out)
 	return terms_filter_toks(folded, len, out, toks, &n);
 }
 
+/*
+ * Raw bytes of a hashtag's body looked at: folding never makes a word
+ * more than four times shorter, and a longer one would be skipped as over
+ * TERMS_MAX_BYTES anyway.
+ */
+#define TAG_RAW_MAX (4 * TERMS_MAX_BYTES)
+/* "#tag " per kept hashtag */
+#define TAGS_BYTES (TERMS_HASHTAGS_PER_MENTION * (TERMS_MAX_BYTES + 2))
+
 void terms_scratch_init(struct terms_scratch *ts)
 {
 	memset(ts, 0, sizeof(*ts));
 	buf_init(&ts->raw, TERMS_TEXT_MAX);
 	buf_init(&ts->fold, TERMS_TEXT_MAX);
 	buf_init(&ts->out, TERMS_TEXT_MAX);
+	/* fold_text may write four bytes per raw byte (NFKC expansions) */
+	buf_init(&ts->tag_fold, 4 * TAG_RAW_MAX + 8);
+	buf_init(&ts->tags, TAGS_BYTES);
 }
 
 void terms_scratch_fini(struct terms_scratch *ts)
@@ -332,6 +346,148 @@ void terms_scratch_fini(struct terms_scratch *ts)
 	buf_fini(&ts->raw);
 	buf_fini(&ts->fold);
 	buf_fini(&ts->out);
+	buf_fini(&ts->tag_fold);
+	buf_fini(&ts->tags);
+}
+
+/*
+ * Whether code point c may be in a hashtag: what fold keeps in a word
+ * (letters, digits and other numbers of any script, '_') and combining
+ * marks (which fold strips: "é" written as e + U+0301). *letter is set
+ * for a letter.
+ */
+static bool tag_char(int32_t c, bool *letter)
+{
+	utf8proc_category_t cat;
+
+	if (c < 0x80) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			*letter = true;
+			return true;
+		}
+		return (c >= '0' && c <= '9') || c == '_';
+	}
+	cat = utf8proc_category(c);
+	if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) {
+		*letter = true;
+		return true;
+	}
+	return cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_NO;
+}
+
+/* Whether a '#' at text[i] may start a hashtag, by the code point before
+ * it (invalid UTF-8 separates words, as in fold). */
+static bool tag_may_start(const char *text, size_t i)
+{
+	size_t from = i;
+	int32_t c;
+	bool letter = false;
+
+	if (i == 0) {
+		return true;
+	}
+	if ((unsigned char)text[i - 1] < 0x80) {
+		c = (unsigned char)text[i - 1];
+		return c != '&' && c != '/' && !tag_char(c, &letter);
+	}
+	while (from > 0 && i - from < 4 &&
+	       ((unsigned char)text[from - 1] & 0xC0) == 0x80) {
+		from--;
+	}
+	if (from == 0) {
+		return true;
+	}
+	from--;
+	if (utf8proc_iterate((const utf8proc_uint8_t *)text + from,
+			     (utf8proc_ssize_t)(i - from),
+			     &c) != (utf8proc_ssize_t)(i - from)) {
+		return true;
+	}
+	return !tag_char(c, &letter);
+}
+
+/*
+ * Keeps in ts the hashtag whose body (after the '#') is n bytes at body,
+ * folded, unless too long or kept already.
+ */
+static void tag_keep(struct terms_scratch *ts, const struct fold *f,
+		     const char *body, size_t n)
+{
+	char tag[TERMS_MAX_BYTES + 2];
+	size_t len = 1;
+	uint32_t h;
+
+	if (n > TAG_RAW_MAX || (fold_text(f, body, n, &ts->tag_fold) < 0 ||
+				ts->tag_fold.data == NULL)) {
+		return;
+	}
+	/* Folding splits a tag only where fold makes a word of each
+	 * character (CJK) or NFKC brings a separator in ("⑴" is "(1)"):
+	 * the tag is still one, its pieces joined. */
+	tag[0] = '#';
+	for (size_t k = 0; k < ts->tag_fold.len; k++) {
+		if (ts->tag_fold.data[k] == ' ') {
+			continue;
+		}
+		if (len == TERMS_MAX_BYTES + 1) {
+			return;
+		}
+		tag[len++] = ts->tag_fold.data[k];
+	}
+	if (len == 1) {
+		return;
+	}
+	h = terms_hash(tag, len);
+	if (seen(tag, len, h, ts->tags.data, ts->tag_toks, ts->n_tags)) {
+		return;
+	}
+	tag[len] = ' ';
+	ts->tag_toks[ts->n_tags].hash = h;
+	ts->tag_toks[ts->n_tags].off = (uint32_t)ts->tags.len;
+	ts->tag_toks[ts->n_tags].len = (uint32_t)len;
+	/* TAGS_BYTES holds every kept tag: this cannot fail */
+	if (buf_append(&ts->tags, tag, len + 1) == 0) {
+		ts->n_tags++;
+	}
+}
+
+/* The hashtags of text (len bytes, URLs cut) into ts (see terms_of). */
+static void find_tags(struct terms_scratch *ts, const struct fold *f,
+		      const char *text, size_t len)
+{
+	const char *p = text;
+	const char *end = text + len;
+
+	buf_reset(&ts->tags);
+	while (ts->n_tags < TERMS_HASHTAGS_PER_MENTION) {
+		const char *q;
+		bool letter = false;
+
+		p = memchr(p, '#', (size_t)(end - p));
+		if (p == NULL) {
+			break;
+		}
+		q = p + 1;
+		if (!tag_may_start(text, (size_t)(p - text))) {
+			p = q;
+			continue;
+		}
+		while (q < end) {
+			int32_t c;
+			utf8proc_ssize_t r = utf8proc_iterate(
+				(const utf8proc_uint8_t *)q,
+				(utf8proc_ssize_t)(end - q), &c);
+
+			if (r <= 0 || !tag_char(c, &letter)) {
+				break;
+			}
+			q += r;
+		}
+		if (letter) {
+			tag_keep(ts, f, p + 1, (size_t)(q - p - 1));
+		}
+		p = q;
+	}
 }
 
 /* Filters folded (len bytes) into ts; the count of tokens kept. */
@@ -351,12 +507,15 @@ size_t terms_of(struct terms_scratch *ts, const struct fold *f,
 	size_t len = text_len < TERMS_TEXT_MAX ? text_len : TERMS_TEXT_MAX;
 
 	ts->n = 0;
+	ts->n_tags = 0;
 	if (text == NULL || len == 0) {
 		return 0;
 	}
 	if (terms_strip_urls(text, len, &ts->raw) < 0 || ts->raw.data == NULL) {
 		return 0;
 	}
+	/* memchr finds none in most texts: no cost to speak of */
+	find_tags(ts, f, ts->raw.data, ts->raw.len);
 	if (fold_text(f, ts->raw.data, ts->raw.len, &ts->fold) < 0 &&
 	    ts->fold.len == 0) {
 		return 0;

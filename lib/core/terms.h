@@ -2,7 +2,8 @@
 /*
  * The words worth showing as an alert's top terms: URLs cut out of the raw
  * text, then the folded tokens (fold.h) minus stop-words of fr/en/es/de/it/
- * pt, URL pieces, words under 3 bytes, pure numbers and repeats. Pure.
+ * pt, URL pieces, words under 3 bytes, pure numbers and repeats; and the
+ * text's hashtags (terms_of). Pure.
  */
 #ifndef HARK_CORE_TERMS_H
 #define HARK_CORE_TERMS_H
@@ -63,6 +64,9 @@ int terms_filter_toks(const char *folded, size_t len, struct buf *out,
 
 struct fold;
 
+/* Hashtags kept per mention (the first ones, each once). */
+#define TERMS_HASHTAGS_PER_MENTION 16
+
 /* Reusable buffers for terms_of: nothing allocated per mention once warm. */
 struct terms_scratch {
 	struct buf raw;  /* text without its URLs */
@@ -70,6 +74,10 @@ struct terms_scratch {
 	struct buf out;  /* the kept tokens, " tok tok " */
 	struct terms_tok toks[TERMS_PER_MENTION];
 	size_t n;
+	struct buf tag_fold; /* one hashtag's body, folded */
+	struct buf tags;     /* the kept hashtags, "#tag #tag " */
+	struct terms_tok tag_toks[TERMS_HASHTAGS_PER_MENTION];
+	size_t n_tags;
 };
 
 /* Bytes of a mention's text looked at for its terms. */
@@ -82,6 +90,17 @@ void terms_scratch_fini(struct terms_scratch *ts);
  * out, folded with f, filtered (terms_filter_toks), into ts->out and
  * ts->toks. Returns the number of tokens (0: none, ts->out may then hold
  * anything).
+ *
+ * Also its hashtags, into ts->tags and ts->tag_toks (ts->n_tags of them,
+ * each once, at most TERMS_HASHTAGS_PER_MENTION): '#' then a run of
+ * letters, marks, digits and '_' of any script with at least one letter
+ * ("#2024" is a number, not a tag), found after the URLs are cut (a URL's
+ * fragment is no tag). The '#' must start a word: not after a letter,
+ * digit or '_' ("a#b", "C#"), nor after '&' (an HTML entity) or '/' (a
+ * path's fragment). The run is folded as terms are and kept with its '#'
+ * ("#BlaBlaCar" -> "#blablacar"), so a tag and the same word as a term
+ * stay apart; a tag longer than TERMS_MAX_BYTES once folded is skipped.
+ * No stop-words: a tag is chosen by its writer.
  */
 size_t terms_of(struct terms_scratch *ts, const struct fold *f,
 		const char *text, size_t text_len);

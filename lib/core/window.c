@@ -40,44 +40,60 @@ struct sample {
 };
 
 /*
- * A bounded tally of one field's values (open addressing, linear probing,
- * at most half full): the window's top authors, languages and terms come
- * from every counted mention, not only the kept samples. The hash index
- * is 2-byte entry numbers and the entries are dense, so a sparse bucket
- * touches a few cache lines (there is a tally per rule, hundreds of them
- * cold); names live end to end in one arena. A closed bucket's tally is
- * cleared and reused by the next bucket without a free or a malloc.
+ * A bounded tally of one field's values (space-saving, see window.h): the
+ * window's top authors, languages, terms and hashtags come from every
+ * counted mention, not only the kept samples. The hash index is 2-byte
+ * entry numbers (open addressing, linear probing, at most half full) and
+ * the entries are dense, so a sparse bucket touches a few cache lines
+ * (there is a tally per rule, hundreds of them cold). Each entry's name
+ * has a fixed slot of TALLY_SLOT bytes: a value evicted leaves its slot
+ * to the value taking its place, so a full table counts without
+ * allocating and without an arena that fills with dead names. Entries
+ * and slots grow by doubling up to the cap, so a quiet bucket keeps room
+ * for a few names only. A closed bucket's tally is cleared and reused by
+ * the next bucket without a free or a malloc.
  */
 struct tally_entry {
-	uint32_t name; /* offset in names */
 	uint32_t hash;
+	uint32_t len; /* of the name, <= WINDOW_NAME_MAX */
 	int64_t count;
+	int64_t err; /* the count inherited when it took an evicted entry */
 };
 
-/* A tally's first names arena, bytes. */
-#define TALLY_NAMES_FIRST 256
+/* A name's slot: WINDOW_NAME_MAX bytes and a NUL. */
+#define TALLY_SLOT (WINDOW_NAME_MAX + 1)
+/* A tally's first allocation, entries. */
+#define TALLY_FIRST 8
 /* A bucket's first array of shared terms, entries. */
 #define TREF_FIRST 16
 
 struct tally {
 	/* owned; 2 * the distinct cap; entry + 1, 0: free; NULL until needed */
 	uint16_t *index;
-	struct tally_entry *entries; /* owned; the distinct cap, first n used */
-	char *names;                 /* owned; the values, NUL-terminated */
-	size_t names_len;
-	size_t names_cap;
+	struct tally_entry *entries; /* owned; cap of them, first n used */
+	char *names; /* owned; cap slots of TALLY_SLOT bytes, NUL-terminated */
+	/* owned; entries whose count was min_count when last looked for
+	 * (tally_victim); NULL until the table first fills */
+	uint16_t *cand;
+	size_t n_cand;
+	int64_t min_count;
 	size_t n;
-	size_t distinct; /* the cap, set with index */
-	int64_t other;   /* values that found the table full */
+	size_t cap;
+	size_t distinct; /* the cap of n, set with index */
 };
 
 _Static_assert(WINDOW_TERMS_DISTINCT < UINT16_MAX &&
-		       WINDOW_TOP_DISTINCT < UINT16_MAX,
+		       WINDOW_TOP_DISTINCT < UINT16_MAX &&
+		       WINDOW_HASHTAGS_DISTINCT < UINT16_MAX,
 	       "tally entries are numbered by uint16_t");
 /* The index is probed with a mask, not a division. */
 _Static_assert((WINDOW_TERMS_DISTINCT & (WINDOW_TERMS_DISTINCT - 1)) == 0 &&
-		       (WINDOW_TOP_DISTINCT & (WINDOW_TOP_DISTINCT - 1)) == 0,
+		       (WINDOW_TOP_DISTINCT & (WINDOW_TOP_DISTINCT - 1)) == 0 &&
+		       (WINDOW_HASHTAGS_DISTINCT &
+			(WINDOW_HASHTAGS_DISTINCT - 1)) == 0,
 	       "tally caps are powers of two");
+_Static_assert(TERMS_MAX_BYTES + 1 <= WINDOW_NAME_MAX,
+	       "a term or a hashtag is kept whole");
 
 struct window_terms {
 	uint32_t refs;
@@ -92,6 +108,7 @@ struct open_bucket {
 	struct tally authors;
 	struct tally langs;
 	struct tally terms;
+	struct tally hashtags; /* from tref only */
 	/* the shared terms of the mentions counted, in order, not yet in
 	 * terms (tallied by fill_from; see struct window_terms) */
 	struct window_terms **tref;
@@ -202,6 +219,7 @@ static void tally_fini(struct tally *t)
 	free(t->index);
 	free(t->entries);
 	free(t->names);
+	free(t->cand);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -209,9 +227,9 @@ static void tally_fini(struct tally *t)
  * A recycled buffer keeps room for twice what its last bucket used (at
  * least a first allocation's worth), and is cut back to that once it holds
  * more than SPARE_SLACK times as much: a rule's memory follows what its
- * stream needs now, not the largest bucket it ever had (one spike, or one
- * burst of long names, would otherwise stay allocated for good in every
- * spare of the rule).
+ * stream needs now, not the largest bucket it ever had (one spike, its
+ * references and a full table of distinct values, would otherwise stay
+ * allocated for good in every spare of the rule).
  */
 #define SPARE_SLACK 4
 
@@ -220,12 +238,25 @@ static size_t spare_room(size_t used, size_t least)
 	return used > least / 2 ? 2 * used : least;
 }
 
-/* Cuts t's names back when past SPARE_SLACK times room. */
+/* Sets t's room to cap entries (and their names). */
+static void tally_resize(struct tally *t, size_t cap)
+{
+	t->entries = xreallocarray(t->entries, cap, sizeof(t->entries[0]));
+	t->names = xreallocarray(t->names, cap, TALLY_SLOT);
+	t->cap = cap;
+}
+
+/* Cuts an empty t back to room entries when past SPARE_SLACK times it. */
 static void tally_fit(struct tally *t, size_t room)
 {
-	if (t->names_cap > SPARE_SLACK * room) {
-		t->names = xrealloc(t->names, room);
-		t->names_cap = room;
+	if (room > t->distinct) {
+		room = t->distinct;
+	}
+	if (t->cap > SPARE_SLACK * room) {
+		tally_resize(t, room);
+		/* a table that cannot fill has nothing to evict */
+		free(t->cand);
+		t->cand = NULL;
 	}
 }
 
@@ -236,27 +267,107 @@ static void tally_clear(struct tally *t)
 		memset(t->index, 0, 2 * t->distinct * sizeof(t->index[0]));
 	}
 	t->n = 0;
-	t->names_len = 0;
-	t->other = 0;
+	t->n_cand = 0;
 }
 
 static const char *tally_name(const struct tally *t, size_t e)
 {
-	return t->names + t->entries[e].name;
+	return t->names + e * TALLY_SLOT;
 }
 
 /*
- * Whether the NUL-terminated name is v (n bytes, no NUL in them); a loop,
- * not memcmp: names are short, and it stops at name's end.
+ * Whether a and b's first n bytes are the same; a loop, not memcmp: names
+ * are short, and the call and its set-up cost more than the compare (this
+ * runs for every author, language and term counted).
  */
-static bool name_is(const char *name, const char *v, size_t n)
+static bool same_bytes(const char *a, const char *b, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		if (name[k] != v[k]) {
+		if (a[k] != b[k]) {
 			return false;
 		}
 	}
-	return name[n] == '\0';
+	return true;
+}
+
+/* Length of s (n bytes) cut to max bytes, never inside a code point. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max) {
+		return n;
+	}
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+		n--;
+	}
+	return n;
+}
+
+/*
+ * The entry to give a new value, t being full: one of least count. The
+ * candidates are the entries one scan found at the least count, each
+ * checked again when its turn comes (counted since, or taken by a new
+ * value at min_count + 1: no longer least); a scan happens only when none
+ * is left. After a scan at minimum m, every entry at m is then either
+ * counted again or replaced by a value starting at m + 1, so each scan's
+ * minimum is above the last one's; and the minimum of distinct entries
+ * whose counts sum to N values counted is at most N / distinct. The scans
+ * thus cost N + distinct steps in all, amortised O(1) per value, while
+ * the values already in the table (the common case) pay nothing: no heap
+ * or count-ordered lists to keep up on every increment.
+ */
+static size_t tally_victim(struct tally *t)
+{
+	for (;;) {
+		while (t->n_cand > 0) {
+			size_t k = t->cand[--t->n_cand];
+
+			if (t->entries[k].count == t->min_count) {
+				return k;
+			}
+		}
+		if (t->cand == NULL) {
+			t->cand = xmalloc(t->distinct * sizeof(t->cand[0]));
+		}
+		t->min_count = t->entries[0].count;
+		for (size_t k = 1; k < t->n; k++) {
+			if (t->entries[k].count < t->min_count) {
+				t->min_count = t->entries[k].count;
+			}
+		}
+		/* pushed from the last, so the lowest entry goes first */
+		for (size_t k = t->n; k-- > 0;) {
+			if (t->entries[k].count == t->min_count) {
+				t->cand[t->n_cand++] = (uint16_t)k;
+			}
+		}
+	}
+}
+
+/*
+ * Takes entry e out of t's index. Linear probing cannot leave a hole (a
+ * later value of the same run would no longer be found): the run after
+ * it shifts back over it, each entry as far as its home slot allows
+ * (backward-shift deletion, no tombstones to sweep).
+ */
+static void index_remove(struct tally *t, size_t mask, size_t e)
+{
+	size_t hole = t->entries[e].hash & mask;
+	size_t j;
+
+	while (t->index[hole] != e + 1) {
+		hole = (hole + 1) & mask;
+	}
+	for (j = (hole + 1) & mask; t->index[j] != 0; j = (j + 1) & mask) {
+		size_t home = t->entries[t->index[j] - 1].hash & mask;
+
+		/* it may move back unless its home lies after the hole */
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			t->index[hole] = t->index[j];
+			hole = j;
+		}
+	}
+	t->index[hole] = 0;
 }
 
 /*
@@ -267,50 +378,50 @@ static void tally_add_hashed(struct tally *t, size_t distinct, const char *v,
 			     size_t vlen, uint32_t h)
 {
 	size_t mask = 2 * distinct - 1; /* distinct is a power of two */
-	size_t i, len;
+	size_t i, k;
 	struct tally_entry *e;
 
 	if (vlen == 0) {
 		return;
 	}
+	if (vlen > WINDOW_NAME_MAX) {
+		vlen = utf8_cut(v, vlen, WINDOW_NAME_MAX);
+		h = terms_hash(v, vlen);
+	}
 	if (t->index == NULL) {
 		t->index = xcalloc(mask + 1, sizeof(t->index[0]));
-		t->entries = xmalloc(distinct * sizeof(t->entries[0]));
 		t->distinct = distinct;
 	}
 	for (i = h & mask; t->index[i] != 0; i = (i + 1) & mask) {
 		e = &t->entries[t->index[i] - 1];
-		if (e->hash == h && name_is(t->names + e->name, v, vlen)) {
+		if (e->hash == h && e->len == vlen &&
+		    same_bytes(tally_name(t, t->index[i] - 1u), v, vlen)) {
 			e->count++;
 			return;
 		}
 	}
-	if (t->n == distinct) {
-		t->other++;
-		return;
-	}
-	len = vlen + 1;
-	/* offsets are 32 bits: a value that would not fit is counted as other */
-	if (t->names_len + len >= UINT32_MAX) {
-		t->other++;
-		return;
-	}
-	if (t->names_len + len > t->names_cap) {
-		t->names_cap =
-			t->names_cap ? t->names_cap * 2 : TALLY_NAMES_FIRST;
-		if (t->names_cap < t->names_len + len) {
-			t->names_cap = t->names_len + len;
+	if (t->n < distinct) {
+		if (t->n == t->cap) {
+			tally_resize(t, t->cap ? 2 * t->cap : TALLY_FIRST);
 		}
-		t->names = xrealloc(t->names, t->names_cap);
+		k = t->n++;
+		t->entries[k].count = 1;
+		t->entries[k].err = 0;
+	} else {
+		k = tally_victim(t);
+		index_remove(t, mask, k);
+		/* the removal may have emptied a slot before i */
+		for (i = h & mask; t->index[i] != 0; i = (i + 1) & mask) {
+		}
+		t->entries[k].count = t->min_count + 1;
+		t->entries[k].err = t->min_count;
 	}
-	memcpy(t->names + t->names_len, v, vlen);
-	t->names[t->names_len + vlen] = '\0';
-	e = &t->entries[t->n];
-	e->name = (uint32_t)t->names_len;
+	e = &t->entries[k];
 	e->hash = h;
-	e->count = 1;
-	t->names_len += len;
-	t->index[i] = (uint16_t)++t->n;
+	e->len = (uint32_t)vlen;
+	memcpy(t->names + k * TALLY_SLOT, v, vlen);
+	t->names[k * TALLY_SLOT + vlen] = '\0';
+	t->index[i] = (uint16_t)(k + 1);
 }
 
 static void tally_add(struct tally *t, size_t distinct, const char *v)
@@ -320,73 +431,52 @@ static void tally_add(struct tally *t, size_t distinct, const char *v)
 	tally_add_hashed(t, distinct, v, n, terms_hash(v, n));
 }
 
-/* Ranks by count, most first, then by name. */
-static bool top_before(int64_t ca, const char *na, int64_t cb, const char *nb)
-{
-	if (ca != cb) {
-		return ca > cb;
-	}
-	/* most values differ in their first byte: no call for them */
-	if (na[0] != nb[0]) {
-		return (unsigned char)na[0] < (unsigned char)nb[0];
-	}
-	return strcmp(na, nb) < 0;
-}
-
 /*
- * The entries of t's WINDOW_TOP_N most frequent values into top[], ranked;
- * returns how many. A selection in place: no copy, no sort of the rest.
+ * Ranks by guaranteed count (count - err), most first, then by count,
+ * then by name (unique in a tally). By the guaranteed count: in a flat
+ * stream (every author new) the table's counts are mostly inherited, and
+ * a value seen twice at the end would outrank one seen eight times from
+ * the start; what is shown first is what is known.
  */
-static size_t tally_top(const struct tally *t, size_t *top)
+static int top_cmp(const void *pa, const void *pb)
 {
-	size_t n = 0;
+	const struct window_top *a = pa;
+	const struct window_top *b = pb;
 
-	for (size_t k = 0; k < t->n; k++) {
-		const struct tally_entry *e = &t->entries[k];
-		size_t j;
-
-		if (n == WINDOW_TOP_N &&
-		    !top_before(e->count, tally_name(t, k),
-				t->entries[top[n - 1]].count,
-				tally_name(t, top[n - 1]))) {
-			continue;
-		}
-		j = n < WINDOW_TOP_N ? n++ : n - 1;
-		while (j > 0 && top_before(e->count, tally_name(t, k),
-					   t->entries[top[j - 1]].count,
-					   tally_name(t, top[j - 1]))) {
-			top[j] = top[j - 1];
-			j--;
-		}
-		top[j] = k;
+	if (a->count - a->err != b->count - b->err) {
+		return a->count - a->err > b->count - b->err ? -1 : 1;
 	}
-	return n;
+	if (a->count != b->count) {
+		return a->count > b->count ? -1 : 1;
+	}
+	return strcmp(a->name, b->name);
 }
 
-/* Bytes the names of top[] take, NULs included. */
-static size_t top_bytes(const struct tally *t, const size_t *top, size_t n)
+/* Bytes t's names take, NULs included. */
+static size_t tally_name_bytes(const struct tally *t)
 {
 	size_t need = 0;
 
-	for (size_t k = 0; k < n; k++) {
-		need += strlen(tally_name(t, top[k])) + 1;
+	for (size_t k = 0; k < t->n; k++) {
+		need += t->entries[k].len + 1;
 	}
 	return need;
 }
 
-/* Copies the ranked values into out[], their names at *str. */
-static void top_write(const struct tally *t, const size_t *top, size_t n,
-		      struct window_top *out, char **str)
+/* Copies every value of t into out[], ranked, their names at *str. */
+static void tally_rank(const struct tally *t, struct window_top *out,
+		       char **str)
 {
-	for (size_t k = 0; k < n; k++) {
-		const char *name = tally_name(t, top[k]);
-		size_t len = strlen(name) + 1;
+	for (size_t k = 0; k < t->n; k++) {
+		size_t len = t->entries[k].len + 1;
 
-		memcpy(*str, name, len);
+		memcpy(*str, tally_name(t, k), len);
 		out[k].name = *str;
-		out[k].count = t->entries[top[k]].count;
+		out[k].count = t->entries[k].count;
+		out[k].err = t->entries[k].err;
 		*str += len;
 	}
+	qsort(out, t->n, sizeof(out[0]), top_cmp);
 }
 
 struct window_terms *window_terms_new_text(const struct fold *f,
@@ -431,6 +521,7 @@ static void open_bucket_fini(struct open_bucket *b)
 	tally_fini(&b->authors);
 	tally_fini(&b->langs);
 	tally_fini(&b->terms);
+	tally_fini(&b->hashtags);
 	if (b->ring != NULL) {
 		/* a recycled ring has buffers past n_ring */
 		for (size_t i = 0; i < b->ring_slots; i++) {
@@ -444,17 +535,18 @@ static void open_bucket_fini(struct open_bucket *b)
 }
 
 /* Whether b holds memory of its own (a bucket with no author, language,
- * term or sample never allocated any). */
+ * term, hashtag or sample never allocated any). */
 static bool has_memory(const struct open_bucket *b)
 {
 	return b->authors.index != NULL || b->langs.index != NULL ||
-	       b->terms.index != NULL || b->ring != NULL || b->tref != NULL;
+	       b->terms.index != NULL || b->hashtags.index != NULL ||
+	       b->ring != NULL || b->tref != NULL;
 }
 
 /* The room a recycled bucket keeps (see SPARE_SLACK). */
 struct bucket_need {
 	size_t refs;
-	size_t names[3]; /* authors, languages, terms */
+	size_t entries[4]; /* authors, languages, terms, hashtags */
 };
 
 /* Cuts an empty b's buffers back to need when past SPARE_SLACK times it. */
@@ -465,9 +557,10 @@ static void bucket_fit(struct open_bucket *b, const struct bucket_need *need)
 			xreallocarray(b->tref, need->refs, sizeof(b->tref[0]));
 		b->cap_tref = need->refs;
 	}
-	tally_fit(&b->authors, need->names[0]);
-	tally_fit(&b->langs, need->names[1]);
-	tally_fit(&b->terms, need->names[2]);
+	tally_fit(&b->authors, need->entries[0]);
+	tally_fit(&b->langs, need->entries[1]);
+	tally_fit(&b->terms, need->entries[2]);
+	tally_fit(&b->hashtags, need->entries[3]);
 }
 
 /*
@@ -489,15 +582,17 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 	 * had a reference. */
 	struct bucket_need need = {
 		spare_room((size_t)b->count, TREF_FIRST),
-		{spare_room(b->authors.names_len, TALLY_NAMES_FIRST),
-		 spare_room(b->langs.names_len, TALLY_NAMES_FIRST),
-		 spare_room(b->terms.names_len, TALLY_NAMES_FIRST)},
+		{spare_room(b->authors.n, TALLY_FIRST),
+		 spare_room(b->langs.n, TALLY_FIRST),
+		 spare_room(b->terms.n, TALLY_FIRST),
+		 spare_room(b->hashtags.n, TALLY_FIRST)},
 	};
 
 	drop_trefs(b);
 	tally_clear(&b->authors);
 	tally_clear(&b->langs);
 	tally_clear(&b->terms);
+	tally_clear(&b->hashtags);
 	b->n_ring = 0;
 	b->head = 0;
 	b->count = 0;
@@ -509,17 +604,17 @@ static void recycle_open(struct series *s, struct open_bucket *b)
 
 static size_t tally_bytes(const struct tally *t)
 {
-	return (t->index != NULL ? 2 * t->distinct * sizeof(t->index[0]) +
-					   t->distinct * sizeof(t->entries[0])
-				 : 0) +
-	       t->names_cap;
+	return (t->index != NULL ? 2 * t->distinct * sizeof(t->index[0]) : 0) +
+	       t->cap * (sizeof(t->entries[0]) + TALLY_SLOT) +
+	       (t->cand != NULL ? t->distinct * sizeof(t->cand[0]) : 0);
 }
 
 /* The memory b holds of its own (not the shared texts it refers to). */
 static size_t bucket_bytes(const struct open_bucket *b)
 {
 	size_t n = b->cap_tref * sizeof(b->tref[0]) + tally_bytes(&b->authors) +
-		   tally_bytes(&b->langs) + tally_bytes(&b->terms);
+		   tally_bytes(&b->langs) + tally_bytes(&b->terms) +
+		   tally_bytes(&b->hashtags);
 
 	if (b->ring != NULL) {
 		n += b->ring_slots * sizeof(b->ring[0]);
@@ -610,15 +705,7 @@ static size_t lower_bound(const struct series *s, int64_t start_ms)
 /* Length of text cut to max bytes, never inside a code point. */
 static size_t cut_text(const char *text, size_t max)
 {
-	size_t n = strnlen(text, max + 1);
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) {
-			n--;
-		}
-	}
-	return n;
+	return utf8_cut(text, strnlen(text, max + 1), max);
 }
 
 /* The lengths pack_sample copies of m's fields into len[]. */
@@ -797,6 +884,22 @@ static void add_toks(const struct series *s, struct open_bucket *b,
 	}
 }
 
+/* Tallies the hashtags found in ts (terms_of) in b, but those whose word
+ * the series excludes. */
+static void add_tags(const struct series *s, struct open_bucket *b,
+		     const struct terms_scratch *ts)
+{
+	for (size_t k = 0; k < ts->n_tags; k++) {
+		const char *tag = ts->tags.data + ts->tag_toks[k].off;
+		size_t n = ts->tag_toks[k].len;
+
+		if (!excluded(s, tag + 1, n - 1, terms_hash(tag + 1, n - 1))) {
+			tally_add_hashed(&b->hashtags, WINDOW_HASHTAGS_DISTINCT,
+					 tag, n, ts->tag_toks[k].hash);
+		}
+	}
+}
+
 enum series_add_result series_add(struct series *s, int64_t event_ms,
 				  const struct mention *m)
 {
@@ -921,21 +1024,29 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
 	return SERIES_COUNTED;
 }
 
+/* How many of kind's values b's top_* hand out. */
+static size_t top_n(const struct closed_bucket *b, enum window_kind kind)
+{
+	return b->n_ranked[kind] < WINDOW_TOP_N ? b->n_ranked[kind]
+						: WINDOW_TOP_N;
+}
+
 /*
- * Writes b's samples (newest first), tops and other counts into *out: the
- * samples, the tops and all their strings in one block (out->mem), so a
+ * Writes b's samples (newest first) and ranked values into *out: the
+ * samples, the values and all their strings in one block (out->mem), so a
  * bucket costs one malloc and one free when it is read.
  */
 static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 {
-	size_t ta[WINDOW_TOP_N], tl[WINDOW_TOP_N], tt[WINDOW_TOP_N];
-	size_t na, nl, nt;
+	struct tally *tl[WINDOW_N_KINDS] = {&b->authors, &b->langs, &b->terms,
+					    &b->hashtags};
+	struct window_top *top;
 	size_t need;
 	char *str;
 
-	/* The shared mentions' terms, found and tallied now, in the order
-	 * the mentions came: the same table as tallying each as it was
-	 * counted. */
+	/* The shared mentions' terms and hashtags, found and tallied now,
+	 * in the order the mentions came: the same tables as tallying each
+	 * as it was counted. */
 	if (b->n_tref > 0) {
 		struct terms_scratch ts;
 
@@ -948,38 +1059,32 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 			if (n > 0) {
 				add_toks(b->owner, b, ts.out.data, ts.toks, n);
 			}
+			add_tags(b->owner, b, &ts);
 		}
 		terms_scratch_fini(&ts);
 	}
 	drop_trefs(b);
-	na = tally_top(&b->authors, ta);
-	nl = tally_top(&b->langs, tl);
-	nt = tally_top(&b->terms, tt);
-	need = b->n_ring * sizeof(out->samples[0]) +
-	       (na + nl + nt) * sizeof(out->top_authors[0]);
-	out->n_samples = b->n_ring;
-	out->n_top_authors = na;
-	out->n_top_langs = nl;
-	out->n_top_terms = nt;
-	out->other_terms = b->terms.other;
-	out->other_authors = b->authors.other;
-	out->other_langs = b->langs.other;
+	need = b->n_ring * sizeof(out->samples[0]);
+	for (int k = 0; k < WINDOW_N_KINDS; k++) {
+		need += tl[k]->n * sizeof(top[0]) + tally_name_bytes(tl[k]);
+	}
 	for (size_t k = 0; k < b->n_ring; k++) {
 		need += b->ring[k].len;
 	}
-	need += top_bytes(&b->authors, ta, na) + top_bytes(&b->langs, tl, nl) +
-		top_bytes(&b->terms, tt, nt);
+	out->n_samples = b->n_ring;
 	if (need > 0) {
 		/* arrays first (8-byte aligned), then the strings */
 		out->mem = xmalloc(need);
 		out->samples = b->n_ring > 0 ? out->mem : NULL;
-		out->top_authors =
-			(struct window_top *)((char *)out->mem +
-					      b->n_ring *
-						      sizeof(out->samples[0]));
-		out->top_langs = out->top_authors + na;
-		out->top_terms = out->top_langs + nl;
-		str = (char *)(out->top_terms + nt);
+		top = (struct window_top *)((char *)out->mem +
+					    b->n_ring *
+						    sizeof(out->samples[0]));
+		for (int k = 0; k < WINDOW_N_KINDS; k++) {
+			out->ranked[k] = tl[k]->n > 0 ? top : NULL;
+			out->n_ranked[k] = tl[k]->n;
+			top += tl[k]->n;
+		}
+		str = (char *)top;
 		for (size_t k = 0; k < b->n_ring; k++) {
 			const struct sample *sm =
 				&b->ring[(b->head + b->ring_slots - 1 - k) %
@@ -988,19 +1093,18 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 			unpack_sample(sm, str, &out->samples[k]);
 			str += sm->len;
 		}
-		top_write(&b->authors, ta, na, out->top_authors, &str);
-		top_write(&b->langs, tl, nl, out->top_langs, &str);
-		top_write(&b->terms, tt, nt, out->top_terms, &str);
-		if (na == 0) {
-			out->top_authors = NULL;
-		}
-		if (nl == 0) {
-			out->top_langs = NULL;
-		}
-		if (nt == 0) {
-			out->top_terms = NULL;
+		for (int k = 0; k < WINDOW_N_KINDS; k++) {
+			tally_rank(tl[k], out->ranked[k], &str);
 		}
 	}
+	out->top_authors = out->ranked[WINDOW_KIND_AUTHORS];
+	out->n_top_authors = top_n(out, WINDOW_KIND_AUTHORS);
+	out->top_langs = out->ranked[WINDOW_KIND_LANGS];
+	out->n_top_langs = top_n(out, WINDOW_KIND_LANGS);
+	out->top_terms = out->ranked[WINDOW_KIND_TERMS];
+	out->n_top_terms = top_n(out, WINDOW_KIND_TERMS);
+	out->top_hashtags = out->ranked[WINDOW_KIND_HASHTAGS];
+	out->n_top_hashtags = top_n(out, WINDOW_KIND_HASHTAGS);
 }
 
 /*
@@ -1150,10 +1254,27 @@ void closed_bucket_fini(struct closed_bucket *b)
 	b->mem = NULL;
 	b->samples = NULL;
 	b->n_samples = 0;
+	memset(b->ranked, 0, sizeof(b->ranked));
+	memset(b->n_ranked, 0, sizeof(b->n_ranked));
 	b->top_authors = NULL;
 	b->top_langs = NULL;
 	b->top_terms = NULL;
+	b->top_hashtags = NULL;
 	b->n_top_authors = 0;
 	b->n_top_langs = 0;
 	b->n_top_terms = 0;
+	b->n_top_hashtags = 0;
+}
+
+size_t closed_bucket_top(const struct closed_bucket *b, enum window_kind kind,
+			 struct window_top *out, size_t max)
+{
+	size_t n;
+
+	HARK_ASSERT(kind >= 0 && kind < WINDOW_N_KINDS);
+	n = b->n_ranked[kind] < max ? b->n_ranked[kind] : max;
+	if (n > 0) {
+		memcpy(out, b->ranked[kind], n * sizeof(out[0]));
+	}
+	return n;
 }

@@ -46,54 +46,82 @@ struct series;
 #define SERIES_MAX_OPEN_BUCKETS 4096
 
 /*
- * Per open bucket, the distinct authors and languages of every counted
- * mention are tallied in a small table each: the first WINDOW_TOP_DISTINCT
- * distinct values are counted by name, later new values as "other" (so a
- * bucket costs bounded memory whatever the stream). Empty values (unknown)
- * are not counted.
+ * Per open bucket, the authors, languages, terms and hashtags of every
+ * counted mention are tallied in a small table each, with the
+ * space-saving algorithm (Metwally, Agrawal, El Abbadi, 2005): while a
+ * table has room, every value is counted exactly; once it is full, a new
+ * value takes the place of a value of least count m and starts at m + 1,
+ * with err = m. A value that comes often, even only from late in a busy
+ * bucket (a story breaking two minutes in), climbs into the table; over N
+ * values counted, one seen more than N / distinct times is sure to be in
+ * it, and a count is never under the true one, nor over it by more than
+ * its err. Bounded memory whatever the stream, and deterministic: the
+ * same values in the same order give the same table. Empty values
+ * (unknown) are not counted.
  */
-#define WINDOW_TOP_DISTINCT 64
-/* Values handed out per closed bucket, most frequent first. */
-#define WINDOW_TOP_N 5
-/*
- * The terms of the counted mentions (series_add_terms) are tallied the same
- * way, with room for this many distinct words per bucket: an exact count
- * of the first ones, later new words as "other". Not an approximate top-k
- * (space-saving would evict): a word of the story behind a spike shows up
- * early in its bucket, and an exact tally stays deterministic and cheap.
- */
+#define WINDOW_TOP_DISTINCT 64 /* authors and languages */
+/* Distinct terms a bucket's table holds (see series_add_terms). */
 #define WINDOW_TERMS_DISTINCT 256
+/* Distinct hashtags, counted from the shared texts (window_terms). */
+#define WINDOW_HASHTAGS_DISTINCT 128
+/*
+ * A kept value's bytes at most: longer ones (only authors get there;
+ * terms and hashtags stop at TERMS_MAX_BYTES + 1) are counted under their
+ * first bytes, cut at a UTF-8 boundary.
+ */
+#define WINDOW_NAME_MAX 63
+/* Values handed out per closed bucket in top_*, ranked as ranked[]. */
+#define WINDOW_TOP_N 5
+/* Values per kind worth storing with a bucket (closed_bucket_top). */
+#define WINDOW_TOP_STORED 20
+
+enum window_kind {
+	WINDOW_KIND_AUTHORS,
+	WINDOW_KIND_LANGS,
+	WINDOW_KIND_TERMS,
+	WINDOW_KIND_HASHTAGS,
+	WINDOW_N_KINDS,
+};
 
 struct window_top {
 	char *name; /* in its closed bucket's block */
+	/* an upper bound of the value's occurrences in the bucket, and by
+	 * how much it may be over: count - err <= true count <= count; err
+	 * is 0 for a value counted exactly (the table never filled before
+	 * it came in) */
 	int64_t count;
+	int64_t err;
 };
 
 struct closed_bucket {
 	int64_t start_ms;
 	int64_t end_ms;
 	int64_t count;
-	/* owned: one block holding the samples, the tops and their strings
-	 * (the pointers below point into it); freed by closed_bucket_fini */
+	/* owned: one block holding the samples, the ranked values and their
+	 * strings (the pointers below point into it); freed by
+	 * closed_bucket_fini */
 	void *mem;
 	struct mention *samples; /* the newest first; not mention_fini'd */
 	size_t n_samples;
-	/* most frequent first (ties by name), at most WINDOW_TOP_N */
+	/* every value of each kind's table, n_ranked of them (up to the
+	 * kind's distinct cap), ranked by guaranteed count (count - err),
+	 * most first, then by count, then by name; NULL when none. Read
+	 * them with closed_bucket_top. */
+	struct window_top *ranked[WINDOW_N_KINDS];
+	size_t n_ranked[WINDOW_N_KINDS];
+	/* the first WINDOW_TOP_N at most of ranked[], per kind */
 	struct window_top *top_authors;
 	size_t n_top_authors;
 	struct window_top *top_langs;
 	size_t n_top_langs;
 	struct window_top *top_terms;
 	size_t n_top_terms;
-	/* mentions whose author/language came after the table was full */
-	int64_t other_authors;
-	int64_t other_langs;
-	/* term occurrences that came after the terms table was full */
-	int64_t other_terms;
+	struct window_top *top_hashtags;
+	size_t n_top_hashtags;
 	/* owned, opaque: the bucket's tallies and sample ring as counted,
 	 * from series_pop_closed_lazy until series_reclaim (or
-	 * closed_bucket_fini); the samples, tops and other_* above are only
-	 * set once closed_bucket_fill has run. NULL from series_pop_closed. */
+	 * closed_bucket_fini); the samples and values above are only set
+	 * once closed_bucket_fill has run. NULL from series_pop_closed. */
 	void *raw;
 };
 
@@ -121,7 +149,8 @@ enum series_add_result series_add(struct series *s, int64_t event_ms,
 /*
  * series_add, also tallying the mention's terms: tokens (len bytes) in
  * folded form " tok tok " (see terms_filter), each counted once, except
- * the words set with series_exclude_terms. NULL tokens: none.
+ * the words set with series_exclude_terms. NULL tokens: none. Hashtags
+ * are tallied only from shared texts (series_add_mention, wm->shared).
  */
 enum series_add_result series_add_terms(struct series *s, int64_t event_ms,
 					const struct mention *m,
@@ -142,8 +171,9 @@ enum { WINDOW_N_FIELDS = 7 };
 /*
  * A mention's text shared by every rule it counts for (see
  * window_terms_new_text): a bucket keeps a reference instead of tallying
- * its terms, and its tally is built from the references, in the order they
- * came, only when the bucket's tops are read (closed_bucket_fill).
+ * its terms, and its tallies of terms and hashtags (terms_of) are built
+ * from the references, in the order they came, only when the bucket's
+ * tops are read (closed_bucket_fill).
  */
 struct window_terms;
 struct fold;
@@ -184,7 +214,8 @@ enum series_add_result series_add_mention(struct series *s, int64_t event_ms,
 					  const struct window_mention *wm);
 /*
  * Words never counted as terms of this series (the rule's own terms, which
- * would top every list): folded " tok tok ", len bytes, copied.
+ * would top every list), nor as hashtags ("#acme" for the word acme):
+ * folded " tok tok ", len bytes, copied.
  */
 void series_exclude_terms(struct series *s, const char *tokens, size_t len);
 /*
@@ -204,11 +235,22 @@ bool series_pop_closed(struct series *s, int64_t watermark_ms,
 bool series_pop_closed_lazy(struct series *s, int64_t watermark_ms,
 			    size_t max_gap_buckets, struct closed_bucket *out);
 /*
- * Sets b's samples, tops and other_* counts from its raw part, exactly as
+ * Sets b's samples and ranked values from its raw part, exactly as
  * series_pop_closed would have (a no-op for a bucket already complete).
- * The raw part stays attached, for series_reclaim.
+ * The raw part stays attached, for series_reclaim. Ranking every value
+ * costs a sort per kind: it is done for the buckets a notification reads.
  */
 void closed_bucket_fill(struct closed_bucket *b);
+/*
+ * Copies the max most frequent values of kind in b (filled: from
+ * series_pop_closed or closed_bucket_fill) into out[], ranked as
+ * b->ranked[kind], and returns how many: at most the
+ * kind's distinct cap. Names are borrowed from b's block, valid until
+ * closed_bucket_fini. WINDOW_TOP_STORED is what a bucket's record keeps;
+ * WINDOW_TERMS_DISTINCT walks every term of the bucket.
+ */
+size_t closed_bucket_top(const struct closed_bucket *b, enum window_kind kind,
+			 struct window_top *out, size_t max);
 /*
  * Detaches b's raw part and gives its memory back to s (the series it
  * came from) for the next buckets to open, or frees it when s has enough

@@ -152,25 +152,11 @@ void chart_read(const struct chart_where *w, int64_t from_ms, int64_t to_ms,
 	}
 }
 
-static void add_or_null(cJSON *o, const char *name, double v)
-{
-	if (isnan(v)) {
-		cJSON_AddNullToObject(o, name);
-	} else {
-		cJSON_AddNumberToObject(o, name, v);
-	}
-}
-
 char *chart_json(const char *rule, int64_t bucket_ms, int64_t step_ms,
 		 const struct point *v, size_t n, size_t *len)
 {
-	static const char *const states[] = {
-		[DETECT_STATE_WARMING] = "warming",
-		[DETECT_STATE_OK] = "ok",
-		[DETECT_STATE_FIRING] = "firing",
-	};
 	cJSON *root = cJSON_CreateObject();
-	cJSON *pts = cJSON_AddArrayToObject(root, "points");
+	struct buf pts;
 	char dur[32], *text;
 
 	cJSON_AddStringToObject(root, "rule", rule);
@@ -178,22 +164,14 @@ char *chart_json(const char *rule, int64_t bucket_ms, int64_t step_ms,
 	cJSON_AddStringToObject(root, "bucket", dur);
 	timeutil_format_duration(step_ms, dur);
 	cJSON_AddStringToObject(root, "step", dur);
-	/* "rule" and "bucket" first for a reader's eye. */
-	cJSON_DetachItemViaPointer(root, pts);
-	cJSON_AddItemToObject(root, "points", pts);
-	for (size_t i = 0; i < n; i++) {
-		cJSON *o = cJSON_CreateObject();
-		char t[32];
-
-		timeutil_format_rfc3339(v[i].start_ms / 1000, t);
-		cJSON_AddStringToObject(o, "t", t);
-		cJSON_AddNumberToObject(o, "count", (double)v[i].count);
-		add_or_null(o, "baseline", v[i].baseline);
-		add_or_null(o, "low", v[i].low);
-		add_or_null(o, "high", v[i].high);
-		cJSON_AddStringToObject(o, "state", states[v[i].state]);
-		cJSON_AddItemToArray(pts, o);
-	}
+	/* POINTS_MAX points of at most 256 bytes each */
+	buf_init(&pts, 256 * (size_t)POINTS_MAX + 16);
+	cJSON_AddRawToObject(root, "points",
+			     points_json(&pts, v, n) < 0 ||
+					     buf_putc(&pts, '\0') < 0
+				     ? "[]"
+				     : pts.data);
+	buf_fini(&pts);
 	text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	*len = strlen(text);

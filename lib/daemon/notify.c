@@ -450,14 +450,17 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	bool resolved = strcmp(status, "resolved") == 0;
 
 	memset(&a, 0, sizeof(a));
-	/* Counted over every mention of the bucket, not only the samples. */
+	/* Counted over every mention of the bucket, not only the samples;
+	 * shown as the guaranteed count, never above the true one (window.h:
+	 * count - err). */
 	for (size_t i = 0; i < b->n_top_authors; i++) {
 		authors[i].name = b->top_authors[i].name;
-		authors[i].count = b->top_authors[i].count;
+		authors[i].count =
+			b->top_authors[i].count - b->top_authors[i].err;
 	}
 	for (size_t i = 0; i < b->n_top_langs; i++) {
 		langs[i].name = b->top_langs[i].name;
-		langs[i].count = b->top_langs[i].count;
+		langs[i].count = b->top_langs[i].count - b->top_langs[i].err;
 	}
 	a.top_authors = authors;
 	a.n_top_authors = b->n_top_authors;
@@ -465,7 +468,7 @@ static void fill_alert(const struct hark *h, const struct rule_rt *r,
 	a.n_top_langs = b->n_top_langs;
 	for (size_t i = 0; i < b->n_top_terms; i++) {
 		terms[i].name = b->top_terms[i].name;
-		terms[i].count = b->top_terms[i].count;
+		terms[i].count = b->top_terms[i].count - b->top_terms[i].err;
 	}
 	a.top_terms = terms;
 	a.n_top_terms = b->n_top_terms;

@@ -557,12 +557,6 @@ static int cmp_overview(const void *a, const void *b)
 		      sort_h->rules[y->rule].cfg->name);
 }
 
-static void add_num_or_null(cJSON *arr, double v)
-{
-	cJSON_AddItemToArray(arr, isnan(v) ? cJSON_CreateNull()
-					   : cJSON_CreateNumber(v));
-}
-
 /* The rule's notifications in the overview's range, oldest first:
  * [unix seconds, "firing"|"escalation"|"resolved"]. */
 static void alerts_json(const struct hark *h, const char *rule, int64_t from_ms,
@@ -598,7 +592,10 @@ static void overview_done(struct overview *o)
 	struct hark *h = o->h;
 	cJSON *root = cJSON_CreateObject(), *st, *arr;
 	char dur[32], ts[32], *text;
+	struct buf pts;
 
+	/* SPARK_POINTS points of at most 128 bytes */
+	buf_init(&pts, 128 * SPARK_POINTS + 16);
 	cJSON_AddNumberToObject(root, "total", (double)o->total);
 	cJSON_AddNumberToObject(root, "offset", (double)o->q.offset);
 	cJSON_AddNumberToObject(root, "limit", (double)o->q.limit);
@@ -617,7 +614,7 @@ static void overview_done(struct overview *o)
 		const struct detect_result *last = detector_last(r->det);
 		int64_t step = r->cfg->bucket_ms;
 		int64_t buckets = o->q.range_ms / r->cfg->bucket_ms;
-		cJSON *ro = cJSON_CreateObject(), *pts;
+		cJSON *ro = cJSON_CreateObject();
 
 		for (size_t s = 0;
 		     s < sizeof(spark_steps) / sizeof(*spark_steps); s++) {
@@ -644,22 +641,17 @@ static void overview_done(struct overview *o)
 			cJSON_AddNumberToObject(ro, "baseline",
 						detector_baseline(r->det));
 		}
-		pts = cJSON_AddArrayToObject(ro, "points");
-		for (size_t k = 0; k < p->n; k++) {
-			cJSON *pt = cJSON_CreateArray();
-
-			cJSON_AddItemToArray(
-				pt, cJSON_CreateNumber(
-					    (double)(p->v[k].start_ms / 1000)));
-			cJSON_AddItemToArray(
-				pt, cJSON_CreateNumber((double)p->v[k].count));
-			add_num_or_null(pt, p->v[k].low);
-			add_num_or_null(pt, p->v[k].high);
-			cJSON_AddItemToArray(pts, pt);
-		}
+		buf_reset(&pts);
+		cJSON_AddRawToObject(ro, "points",
+				     points_json_compact(&pts, p->v, p->n) <
+							     0 ||
+						     buf_putc(&pts, '\0') < 0
+					     ? "[]"
+					     : pts.data);
 		alerts_json(h, r->cfg->name, o->from_ms, o->to_ms, ro);
 		cJSON_AddItemToArray(arr, ro);
 	}
+	buf_fini(&pts);
 	text = o->status == 0 ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
 	o->cb(o->arg, o->status, text, text != NULL ? strlen(text) : 0);

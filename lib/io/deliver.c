@@ -135,6 +135,7 @@ struct held {
 	struct mention *samples;
 	struct render_label *labels;
 	struct render_top *tops[3];
+	struct render_emerging *emerging;
 };
 
 /* Argument of a receiver's retry timer (receiver states move on realloc). */
@@ -1149,6 +1150,10 @@ static void held_fini(struct held *h)
 		}
 		free(h->tops[k]);
 	}
+	for (size_t i = 0; i < h->a.n_emerging; i++) {
+		free((char *)h->emerging[i].term);
+	}
+	free(h->emerging);
 	free(h->rule);
 	free(h->external_url);
 }
@@ -1203,6 +1208,12 @@ static void held_copy(struct held *h, const struct alert *src)
 	h->a.top_terms = h->tops[0];
 	h->a.top_authors = h->tops[1];
 	h->a.top_langs = h->tops[2];
+	h->emerging = xcalloc(src->n_emerging + 1, sizeof(*h->emerging));
+	for (size_t i = 0; i < src->n_emerging; i++) {
+		h->emerging[i] = src->emerging[i];
+		h->emerging[i].term = xstrdup(or_empty_(src->emerging[i].term));
+	}
+	h->a.emerging = h->emerging;
 }
 
 static void am_forget(struct deliver *d, struct am_firing *f)

@@ -101,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct alert a;
 	struct render_label labels[2];
 	struct render_top tops[2];
+	struct render_emerging rising[2];
 	struct mention samples[MAX_SAMPLES];
 	const char *tmpl;
 	uint64_t bits;
@@ -140,6 +141,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.n_top_authors = 1;
 	a.top_langs = tops;
 	a.n_top_langs = 1;
+	rising[0] = (struct render_emerging){labels[1].value, a.count,
+					     numbers[bits >> 50 & 7],
+					     numbers[bits >> 53 & 7]};
+	rising[1] = (struct render_emerging){labels[0].name, 3, 0, 6};
+	a.emerging = rising;
+	a.n_emerging = (size_t)(bits >> 56 & 3) % 3;
 	a.receiver = labels[1].name;
 	while (fields_left(&f) && n < MAX_SAMPLES) {
 		struct mention *m = &samples[n++];

@@ -111,8 +111,44 @@ static void test_step(void)
 	CHECK_INT(n, 5);
 }
 
+/* The routes' JSON, written by hand: levels with at most three decimals
+ * and no trailing zeros, unknown ones null. */
+static void test_json(void)
+{
+	struct point v[] = {
+		{1700000100000LL, 7, 3.25, DETECT_STATE_OK, 0, 12},
+		{1700000400000LL, 0, NAN, DETECT_STATE_WARMING, NAN, NAN},
+		{1700000700000LL, 90, 4.0012, DETECT_STATE_FIRING, 0.001, 1e9},
+	};
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	CHECK_INT(points_json(&b, v, 3), 0);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	CHECK_STR(
+		b.data,
+		"[{\"t\":\"2023-11-14T22:15:00Z\",\"count\":7,\"baseline\":3."
+		"25,"
+		"\"low\":0,\"high\":12,\"state\":\"ok\"},"
+		"{\"t\":\"2023-11-14T22:20:00Z\",\"count\":0,\"baseline\":null,"
+		"\"low\":null,\"high\":null,\"state\":\"warming\"},"
+		"{\"t\":\"2023-11-14T22:25:00Z\",\"count\":90,\"baseline\":4."
+		"001,"
+		"\"low\":0.001,\"high\":1000000000,\"state\":\"firing\"}]");
+	buf_reset(&b);
+	CHECK_INT(points_json_compact(&b, v, 2), 0);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	CHECK_STR(b.data, "[[1700000100,7,0,12],[1700000400,0,null,null]]");
+	buf_reset(&b);
+	CHECK_INT(points_json(&b, v, 0), 0);
+	CHECK_INT(buf_putc(&b, '\0'), 0);
+	CHECK_STR(b.data, "[]");
+	buf_fini(&b);
+}
+
 int main(void)
 {
+	test_json();
 	test_step();
 	test_roundtrip();
 	test_bad_lines_and_repeats();

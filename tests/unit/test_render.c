@@ -1416,6 +1416,204 @@ static void test_group_email(void)
 	free(s);
 }
 
+/* Six emerging terms: the summary names 3, the bodies' "About" line 5. */
+static const struct render_emerging rising[] = {
+	{"panne", 30, 0.004, 60},
+	{"appli", 12, 1.234, 9.724},
+	{"r\xc3\xa9server", 5, 0, 10},
+	{"quatre", 4, 0, 8},
+	{"cinq", 3, 0, 6},
+	{"six", 3, 0, 6},
+};
+#define ABOUT3 "panne, appli, r\xc3\xa9server"
+#define ABOUT5 ABOUT3 ", quatre, cinq"
+
+/* Every format with emerging terms (on) and without (off). */
+static char *render_as(const struct alert *a, int format)
+{
+	char err[128];
+
+	switch (format) {
+	case 0:
+		return render_webhook(a, NULL);
+	case 1:
+		return render_slack(a, NULL);
+	case 2:
+		return render_teams(a, NULL);
+	case 3:
+		return render_discord(a, NULL);
+	case 4:
+		return render_email_text(a);
+	case 5:
+		return render_email_html(a);
+	case 6:
+		return render_am_webhook(a, NULL);
+	default:
+		return render_template("{{summary}}", a, NULL, err,
+				       sizeof(err));
+	}
+}
+
+static void test_emerging_formats(void)
+{
+	/* What each format shows: the summary everywhere it is, and the
+	 * "About" line where the top terms are. */
+	static const char *const shows[][2] = {
+		{"; about: " ABOUT3 "\"", "\"emerging_terms\""},
+		{"; about: " ABOUT3 "\"", "About: " ABOUT5 "\\nTop terms: "},
+		{"; about: " ABOUT3 "\"",
+		 "{\"title\":\"About\",\"value\":\"" ABOUT5 "\"}"},
+		{"; about: " ABOUT3 "\"",
+		 "{\"name\":\"About\",\"value\":\"" ABOUT5 "\""},
+		{"; about: " ABOUT3 "\n", "\nAbout: " ABOUT5 "\nTop terms: "},
+		{"; about: " ABOUT3 "</h2>",
+		 "<th align=\"left\">About</th><td>" ABOUT5 "</td>"},
+		{"; about: " ABOUT3 "\"", "; about: " ABOUT3 "\""},
+		{"; about: " ABOUT3, "; about: " ABOUT3},
+	};
+	struct mention ms[1];
+	struct alert a;
+
+	mk(&ms[0], "1", "hello", "ann", T0);
+	for (int f = 0; f < 8; f++) {
+		for (int on = 0; on < 2; on++) {
+			char *body;
+
+			fill_full(&a, "firing", ms, 1);
+			a.emerging = on ? rising : NULL;
+			a.n_emerging = on ? 6 : 0;
+			body = render_as(&a, f);
+			CHECK(body != NULL);
+			if (body == NULL) {
+				continue;
+			}
+			for (int k = 0; k < 2; k++) {
+				bool found = strstr(body, shows[f][k]) != NULL;
+
+				if (found != on) {
+					fprintf(stderr, "format %d, item %d\n",
+						f, k);
+				}
+				CHECK_INT(found, on);
+			}
+			/* Only 5 in a line, only 3 in the summary. */
+			CHECK(strstr(body, ", six") == NULL);
+			CHECK(strstr(body, ABOUT3 ", quatre\"") == NULL);
+			CHECK((strstr(body, "about") != NULL) == on);
+			free(body);
+		}
+	}
+}
+
+static void test_emerging(void)
+{
+	cJSON *schema = load_schema();
+	struct mention ms[1];
+	struct alert a;
+	cJSON *root, *arr, *t;
+	char *body;
+
+	test_emerging_formats();
+	mk(&ms[0], "1", "hello", "ann", T0);
+	fill_full(&a, "firing", ms, 1);
+	a.emerging = rising;
+	a.n_emerging = 6;
+	body = render_webhook(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL && schema != NULL);
+	if (root == NULL || schema == NULL) {
+		cJSON_Delete(root);
+		cJSON_Delete(schema);
+		free(body);
+		return;
+	}
+	CHECK_INT(validate(root, schema, schema, "$"), 0);
+	CHECK_STR(
+		cJSON_GetObjectItem(root, "summary")->valuestring,
+		"brand: 240 mentions in 5m (usual 31.2, 7.7x); about: " ABOUT3);
+	arr = cJSON_GetObjectItem(root, "emerging_terms");
+	CHECK_INT(cJSON_GetArraySize(arr), 6);
+	t = cJSON_GetArrayItem(arr, 1);
+	CHECK_STR(cJSON_GetObjectItem(t, "term")->valuestring, "appli");
+	CHECK_INT(cJSON_GetObjectItem(t, "count")->valueint, 12);
+	/* 2 decimals, like baseline and ratio. */
+	CHECK(strstr(body, "\"usual\":1.23,\"ratio\":9.72}") != NULL);
+	CHECK(strstr(body, "\"term\":\"panne\",\"count\":30,\"usual\":0,"
+			   "\"ratio\":60}") != NULL);
+	/* The checker reads the new field: a term without its ratio, a
+	 * count that is text. */
+	cJSON_DeleteItemFromObject(t, "ratio");
+	CHECK(validate(root, schema, schema, "$") > 0);
+	cJSON_AddNumberToObject(t, "ratio", 9.72);
+	cJSON_ReplaceItemInObject(t, "count", cJSON_CreateString("12"));
+	CHECK(validate(root, schema, schema, "$") > 0);
+	cJSON_Delete(root);
+	free(body);
+	/* A resolved summary says nothing of them. */
+	a.status = "resolved";
+	body = render_text(&a);
+	CHECK(strstr(body, "about") == NULL);
+	free(body);
+	body = render_webhook(&a, NULL);
+	CHECK(strstr(body, "; about: ") == NULL);
+	free(body);
+	cJSON_Delete(schema);
+}
+
+/* Hostile terms stay within the chat services' limits. */
+static void test_emerging_limits(void)
+{
+	struct render_emerging long_terms[RENDER_ABOUT_TERMS];
+	char *text = big_text(3000);
+	struct mention ms[12];
+	struct alert a;
+	char *body;
+	cJSON *root, *e, *f;
+	size_t total = 0;
+
+	for (size_t i = 0; i < 12; i++) {
+		mk(&ms[i], "1", text, text, T0);
+	}
+	for (size_t i = 0; i < RENDER_ABOUT_TERMS; i++) {
+		long_terms[i] = (struct render_emerging){text, 3, 0, 6};
+	}
+	fill_full(&a, "firing", ms, 12);
+	a.emerging = long_terms;
+	a.n_emerging = RENDER_ABOUT_TERMS;
+	body = render_discord(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "embeds"), 0);
+	CHECK(units(cJSON_GetObjectItem(root, "content")->valuestring) <=
+	      RENDER_DISCORD_CONTENT);
+	total += units(cJSON_GetObjectItem(e, "title")->valuestring);
+	total += units(cJSON_GetObjectItem(e, "description")->valuestring);
+	cJSON_ArrayForEach (f, cJSON_GetObjectItem(e, "fields")) {
+		total += units(cJSON_GetObjectItem(f, "name")->valuestring);
+		total += units(cJSON_GetObjectItem(f, "value")->valuestring);
+	}
+	CHECK(total <= RENDER_DISCORD_EMBED_TOTAL);
+	cJSON_Delete(root);
+	free(body);
+	body = render_slack(&a, NULL);
+	root = cJSON_Parse(body);
+	CHECK(root != NULL);
+	CHECK(units(cJSON_GetObjectItem(root, "text")->valuestring) <=
+	      RENDER_SLACK_TEXT);
+	cJSON_ArrayForEach (e, cJSON_GetObjectItem(root, "blocks")) {
+		if (strcmp(cJSON_GetObjectItem(e, "type")->valuestring,
+			   "context") == 0) {
+			f = cJSON_GetArrayItem(
+				cJSON_GetObjectItem(e, "elements"), 0);
+			CHECK(units(cJSON_GetObjectItem(f, "text")
+					    ->valuestring) <= 3000);
+		}
+	}
+	cJSON_Delete(root);
+	free(body);
+	free(text);
+}
+
 int main(void)
 {
 	test_ids();
@@ -1430,6 +1628,8 @@ int main(void)
 	test_group_webhook();
 	test_group_chat();
 	test_group_email();
+	test_emerging();
+	test_emerging_limits();
 	test_webhook();
 	test_text();
 	test_keys();

@@ -81,6 +81,14 @@ static void mk(struct mention *m, const char *id, const char *text)
 	m->url = (char *)"";
 }
 
+/* Checks a ranked value: its name, count and overestimate. */
+#define CHECK_TOP(t, n, c, e)            \
+	do {                             \
+		CHECK_STR((t).name, n);  \
+		CHECK_INT((t).count, c); \
+		CHECK_INT((t).err, e);   \
+	} while (0)
+
 static void test_series_basic(void)
 {
 	struct series *s = series_new(B, 2);
@@ -342,7 +350,8 @@ static void test_set_next(void)
 
 /* Top authors and languages come from every counted mention (here with no
  * samples kept at all), ranked by count then name, capped in distinct
- * values with the rest counted as other. */
+ * values: past the cap a new value takes the place of one of least count
+ * (space-saving). */
 static void test_series_tops(void)
 {
 	struct series *s = series_new(B, 0);
@@ -387,12 +396,16 @@ static void test_series_tops(void)
 	CHECK_INT(cb.top_langs[0].count, 11);
 	CHECK_STR(cb.top_langs[1].name, "de");
 	CHECK_STR(cb.top_langs[2].name, "fr");
-	CHECK_INT(cb.other_authors, 0);
+	/* counted exactly: the table never filled */
+	CHECK_INT(cb.top_authors[0].err, 0);
+	CHECK_INT(cb.top_authors[4].err, 0);
+	CHECK_INT(cb.top_langs[0].err, 0);
 	closed_bucket_fini(&cb);
 	CHECK(cb.top_authors == NULL && cb.n_top_langs == 0);
 
-	/* Past WINDOW_TOP_DISTINCT names, new ones go to other; the ones
-	 * already in the table keep counting. */
+	/* Past WINDOW_TOP_DISTINCT names, a new one takes the entry of least
+	 * count (the lowest numbered first) and inherits its count as err;
+	 * the ones still in the table keep counting. */
 	for (int i = 0; i < WINDOW_TOP_DISTINCT + 10; i++) {
 		snprintf(author, sizeof(author), "a%03d", i);
 		mk(&m, "z", "t");
@@ -404,12 +417,16 @@ static void test_series_tops(void)
 	CHECK_INT(series_add(s, 4 * B + 2, &m), SERIES_COUNTED);
 	CHECK(series_pop_closed(s, 5 * B, 10, &cb));
 	CHECK_INT(cb.count, WINDOW_TOP_DISTINCT + 12);
-	/* zed and a000..a062 fill the table; a063..a073 are other */
-	CHECK_INT(cb.other_authors, 11);
+	/* zed and a000..a062 fill the table; a063..a073 take the places of
+	 * zed, a000..a009, and a005 coming back that of a010: all at 2 with
+	 * err 1, a005 first by name. */
+	CHECK_INT(cb.n_ranked[WINDOW_KIND_AUTHORS], WINDOW_TOP_DISTINCT);
 	CHECK_INT(cb.n_top_authors, 5);
-	CHECK_STR(cb.top_authors[0].name, "a005");
-	CHECK_INT(cb.top_authors[0].count, 2);
-	CHECK_STR(cb.top_authors[1].name, "a000");
+	CHECK_TOP(cb.top_authors[0], "a005", 2, 1);
+	CHECK_TOP(cb.top_authors[1], "a063", 2, 1);
+	CHECK_TOP(cb.top_authors[4], "a066", 2, 1);
+	/* the first value kept: exact */
+	CHECK_TOP(cb.ranked[WINDOW_KIND_AUTHORS][12], "a011", 1, 0);
 	CHECK(cb.top_langs == NULL && cb.n_top_langs == 0);
 	closed_bucket_fini(&cb);
 
@@ -465,7 +482,10 @@ static void test_series_terms(void)
 	CHECK_INT(cb.top_terms[3].count, 3);
 	CHECK_STR(cb.top_terms[4].name, "acmecorp");
 	CHECK_INT(cb.top_terms[4].count, 1);
-	CHECK_INT(cb.other_terms, 0);
+	CHECK_INT(cb.top_terms[4].err, 0);
+	/* zeta, last of the 7 ranked */
+	CHECK_INT(cb.n_ranked[WINDOW_KIND_TERMS], 7);
+	CHECK_STR(cb.ranked[WINDOW_KIND_TERMS][6].name, "zeta");
 	/* the authors share the block and stay right */
 	CHECK_INT(cb.n_top_authors, 1);
 	CHECK_STR(cb.top_authors[0].name, "ann");
@@ -481,22 +501,23 @@ static void test_series_terms(void)
 	CHECK(cb.top_terms == NULL && cb.n_top_terms == 0);
 	closed_bucket_fini(&cb);
 
-	/* Past WINDOW_TERMS_DISTINCT words a bucket counts new ones as
-	 * other; the words in the table keep counting (the recycled tally
-	 * of the buckets above starts empty). */
+	/* Past WINDOW_TERMS_DISTINCT words a new one takes the place of
+	 * one of least count (w0256..w0262 those of w0000..w0006, w0300
+	 * that of w0007), at 2 with err 1; w0100, in the table, counts
+	 * exactly (the recycled tally of the buckets above starts empty). */
 	for (int i = 0; i < WINDOW_TERMS_DISTINCT + 7; i++) {
 		snprintf(word, sizeof(word), " w%04d ", i);
 		add_terms(s, 5 * B + 1, word);
 	}
 	add_terms(s, 5 * B + 2, " w0100 w0300 ");
 	CHECK(series_pop_closed(s, 6 * B, 10, &cb));
-	CHECK_INT(cb.other_terms, 8);
+	CHECK_INT(cb.n_ranked[WINDOW_KIND_TERMS], WINDOW_TERMS_DISTINCT);
 	CHECK_INT(cb.n_top_terms, 5);
-	CHECK_STR(cb.top_terms[0].name, "w0100");
-	CHECK_INT(cb.top_terms[0].count, 2);
-	CHECK_STR(cb.top_terms[1].name, "w0000");
-	CHECK_INT(cb.top_terms[1].count, 1);
-	CHECK_STR(cb.top_terms[4].name, "w0003");
+	CHECK_TOP(cb.top_terms[0], "w0100", 2, 0);
+	CHECK_TOP(cb.top_terms[1], "w0256", 2, 1);
+	CHECK_TOP(cb.top_terms[4], "w0259", 2, 1);
+	CHECK_TOP(cb.ranked[WINDOW_KIND_TERMS][8], "w0300", 2, 1);
+	CHECK_TOP(cb.ranked[WINDOW_KIND_TERMS][9], "w0008", 1, 0);
 	closed_bucket_fini(&cb);
 
 	/* A later exclusion replaces the first one. */
@@ -737,9 +758,15 @@ static void check_same_bucket(const struct closed_bucket *a,
 		CHECK_STR(a->top_langs[k].name, b->top_langs[k].name);
 		CHECK_INT(a->top_langs[k].count, b->top_langs[k].count);
 	}
-	CHECK_INT(a->other_terms, b->other_terms);
-	CHECK_INT(a->other_authors, b->other_authors);
-	CHECK_INT(a->other_langs, b->other_langs);
+	for (int k = 0; k < WINDOW_N_KINDS; k++) {
+		CHECK_INT(a->n_ranked[k], b->n_ranked[k]);
+		for (size_t j = 0; j < a->n_ranked[k] && j < b->n_ranked[k];
+		     j++) {
+			CHECK_STR(a->ranked[k][j].name, b->ranked[k][j].name);
+			CHECK_INT(a->ranked[k][j].count, b->ranked[k][j].count);
+			CHECK_INT(a->ranked[k][j].err, b->ranked[k][j].err);
+		}
+	}
 }
 
 /*
@@ -852,7 +879,9 @@ static void test_series_add_mention(void)
 				if (popped % 2 == 0) {
 					closed_bucket_fill(&cc);
 					check_same_bucket(&ca, &cc);
-					capped += ca.other_terms > 0;
+					capped += ca.n_ranked
+							  [WINDOW_KIND_TERMS] ==
+						  WINDOW_TERMS_DISTINCT;
 				}
 				popped++;
 				series_reclaim(c, &cc);
@@ -927,7 +956,7 @@ static bool same_tops(const struct window_top *a, size_t na,
 	}
 	for (size_t k = 0; k < na; k++) {
 		if (strcmp(a[k].name, b[k].name) != 0 ||
-		    a[k].count != b[k].count) {
+		    a[k].count != b[k].count || a[k].err != b[k].err) {
 			return false;
 		}
 	}
@@ -941,11 +970,14 @@ static bool same_closed(const struct closed_bucket *a,
 	if (a->start_ms != b->start_ms || a->end_ms != b->end_ms ||
 	    a->count != b->count || a->n_samples != b->n_samples ||
 	    (a->mem == NULL) != (b->mem == NULL) ||
-	    (a->samples == NULL) != (b->samples == NULL) ||
-	    a->other_authors != b->other_authors ||
-	    a->other_langs != b->other_langs ||
-	    a->other_terms != b->other_terms) {
+	    (a->samples == NULL) != (b->samples == NULL)) {
 		return false;
+	}
+	for (int k = 0; k < WINDOW_N_KINDS; k++) {
+		if (!same_tops(a->ranked[k], a->n_ranked[k], b->ranked[k],
+			       b->n_ranked[k])) {
+			return false;
+		}
 	}
 	for (size_t k = 0; k < a->n_samples; k++) {
 		const struct mention *x = &a->samples[k], *y = &b->samples[k];
@@ -1066,9 +1098,7 @@ static void lazy_stream(uint32_t seed, size_t max_samples, int *compared)
 			CHECK(held[n_held].mem == NULL &&
 			      held[n_held].n_samples == 0 &&
 			      held[n_held].n_top_terms == 0);
-			CHECK((held[n_held].raw == NULL) ==
-			      (ea.mem == NULL && ea.other_authors == 0 &&
-			       ea.other_langs == 0 && ea.other_terms == 0));
+			CHECK((held[n_held].raw == NULL) == (ea.mem == NULL));
 			what = next_rand(&seed) % 6;
 			if (what == 0) {
 				/* kept for later, as an eval in flight */
@@ -1172,7 +1202,7 @@ static void test_series_lazy_reuse(void)
 			closed_bucket_fill(&cb);
 			CHECK_INT(cb.n_samples, 3);
 			CHECK_INT(cb.n_top_authors, 5);
-			CHECK_INT(cb.other_authors, 0);
+			CHECK_INT(cb.top_authors[0].err, 0);
 			CHECK_INT(cb.n_top_terms, 3);
 			CHECK_STR(cb.top_terms[0].name, "alpha");
 			CHECK_INT(cb.top_terms[0].count, 6);
@@ -1282,6 +1312,246 @@ static void test_series_bytes(void)
 	fold_free(f);
 }
 
+/* The bucket of late_story: 300 mentions with 300 distinct words fill the
+ * terms table, then 200 say "panne". */
+static void late_story(struct closed_bucket *cb)
+{
+	struct series *s = series_new(B, 0);
+	char word[32];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(word, sizeof(word), " w%03d ", i);
+		add_terms(s, 3 * B + i, word);
+	}
+	for (int i = 0; i < 200; i++) {
+		add_terms(s, 3 * B + 300 + i, " panne ");
+	}
+	CHECK(series_pop_closed(s, 4 * B, 10, cb));
+	series_free(s);
+}
+
+/*
+ * A story starting late in a busy bucket tops it, its count bracketing
+ * the true one (a table of the first words counted it as other); the
+ * same stream gives the same bucket; every value can be read out.
+ */
+static void test_series_late_story(void)
+{
+	struct closed_bucket a, b;
+	struct window_top all[WINDOW_TERMS_DISTINCT + 1];
+	int64_t sum = 0;
+
+	late_story(&a);
+	late_story(&b);
+	CHECK(same_closed(&a, &b));
+	CHECK(a.top_terms[0].count - a.top_terms[0].err <= 200);
+	CHECK(a.top_terms[0].count >= 200);
+	/* it took the place of a word seen once: 1 + 200, err 1 */
+	CHECK_TOP(a.top_terms[0], "panne", 201, 1);
+	/* the 44 words past the table's first 256 were each counted at 2
+	 * (err 1), so come next, before the ones counted exactly */
+	CHECK_TOP(a.top_terms[1], "w256", 2, 1);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_TERMS, all,
+				    WINDOW_TOP_STORED),
+		  WINDOW_TOP_STORED);
+	for (size_t k = 0; k < WINDOW_TOP_N; k++) {
+		CHECK(all[k].name == a.top_terms[k].name);
+	}
+	CHECK_TOP(all[WINDOW_TOP_STORED - 1], "w274", 2, 1);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_TERMS, all,
+				    WINDOW_TERMS_DISTINCT + 1),
+		  WINDOW_TERMS_DISTINCT);
+	for (size_t k = 0; k < WINDOW_TERMS_DISTINCT; k++) {
+		sum += all[k].count;
+		if (k > 0) {
+			CHECK(all[k - 1].count >= all[k].count);
+		}
+	}
+	/* space-saving's counts add up to the occurrences counted */
+	CHECK_INT(sum, 500);
+	/* w256..w299 and panne took the places of w000..w044 */
+	CHECK_TOP(all[WINDOW_TERMS_DISTINCT - 1], "w255", 1, 0);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_AUTHORS, all, 3), 1);
+	CHECK_TOP(all[0], "ann", 500, 0);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_HASHTAGS, all, 3), 0);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_LANGS, all, 0), 0);
+	closed_bucket_fini(&a);
+	closed_bucket_fini(&b);
+	CHECK_INT(closed_bucket_top(&a, WINDOW_KIND_TERMS, all, 3), 0);
+}
+
+/* Words of a skewed stream: 30 frequent, 3,000 rare. */
+#define SKEW_HOT 30
+#define SKEW_WORDS 3030
+
+/*
+ * Checks the ranked values of one kind against the true counts (by word
+ * number, name "w<n>"), over n occurrences in a table of distinct; true
+ * when some count is an estimate (the table overflowed).
+ */
+static bool check_bounds(const struct window_top *top, size_t n_top,
+			 const int64_t *truth, int64_t n, size_t distinct)
+{
+	static bool listed[SKEW_WORDS];
+	int64_t sum = 0;
+	bool estimated = false;
+
+	memset(listed, 0, sizeof(listed));
+	CHECK_INT(n_top, distinct);
+	for (size_t k = 0; k < n_top; k++) {
+		int w = atoi(top[k].name + 1);
+
+		CHECK(!listed[w]);
+		listed[w] = true;
+		CHECK(top[k].count - top[k].err <= truth[w]);
+		CHECK(truth[w] <= top[k].count);
+		sum += top[k].count;
+		estimated |= top[k].err > 0;
+	}
+	CHECK_INT(sum, n);
+	/* a value seen more than n / distinct times is in the table */
+	for (int w = 0; w < SKEW_WORDS; w++) {
+		CHECK(listed[w] || truth[w] <= n / (int64_t)distinct);
+	}
+	return estimated;
+}
+
+/*
+ * Space-saving's bounds on long skewed streams, past both caps (terms and
+ * authors): no value twice (the index's deletions), count - err <= true
+ * <= count, counts adding up to the occurrences, every frequent value
+ * kept; through lazily filled, reclaimed tallies.
+ */
+static void test_tally_bounds(void)
+{
+	struct series *s = series_new(B, 0);
+	static int64_t terms[SKEW_WORDS], authors[SKEW_WORDS];
+	uint32_t seed = 99;
+
+	for (int bucket = 0; bucket < 6; bucket++) {
+		struct closed_bucket cb;
+		int64_t n_terms = 0, n = 2000 + 3000 * bucket;
+
+		memset(terms, 0, sizeof(terms));
+		memset(authors, 0, sizeof(authors));
+		for (int64_t i = 0; i < n; i++) {
+			char text[64], author[16];
+			struct mention m;
+			uint32_t w[2];
+
+			for (int k = 0; k < 2; k++) {
+				uint32_t r = next_rand(&seed);
+
+				w[k] = r % 3 == 0 ? r / 3 % SKEW_HOT
+						  : SKEW_HOT + r / 3 % 3000;
+			}
+			if (w[1] == w[0]) {
+				w[1] = (w[0] + 1) % SKEW_WORDS;
+			}
+			snprintf(text, sizeof(text), " w%u w%u ", w[0], w[1]);
+			snprintf(author, sizeof(author), "w%u", w[0]);
+			terms[w[0]]++;
+			terms[w[1]]++;
+			authors[w[0]]++;
+			n_terms += 2;
+			mk(&m, "1", "t");
+			m.author = author;
+			CHECK_INT(series_add_terms(s, bucket * B + i % B, &m,
+						   text, strlen(text)),
+				  SERIES_COUNTED);
+		}
+		CHECK(series_pop_closed_lazy(s, (bucket + 1) * B, 10, &cb));
+		closed_bucket_fill(&cb);
+		CHECK(check_bounds(cb.ranked[WINDOW_KIND_TERMS],
+				   cb.n_ranked[WINDOW_KIND_TERMS], terms,
+				   n_terms, WINDOW_TERMS_DISTINCT));
+		CHECK(check_bounds(cb.ranked[WINDOW_KIND_AUTHORS],
+				   cb.n_ranked[WINDOW_KIND_AUTHORS], authors, n,
+				   WINDOW_TOP_DISTINCT));
+		series_reclaim(s, &cb);
+		closed_bucket_fini(&cb);
+	}
+	series_free(s);
+}
+
+/* Hashtags come from the shared texts, folded, with their '#', the
+ * series' excluded words left out. */
+static void test_series_hashtags(void)
+{
+	struct series *s = series_new(B, 0);
+	struct fold *f = fold_new();
+	struct closed_bucket cb;
+	static const struct {
+		const char *text;
+		int n;
+	} in[] = {
+		{"Panne #Panne chez #BlaBlaCar https://t.co/x#frag a#b", 3},
+		{"#ACME encore #blablacar", 2},
+		{"rien", 1},
+	};
+
+	series_exclude_terms(s, " acme ", 6);
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		for (int k = 0; k < in[i].n; k++) {
+			struct mention m;
+			struct window_mention wm;
+
+			mk(&m, "1", in[i].text);
+			window_mention_init(&wm, &m);
+			wm.shared = window_terms_new_text(f, m.text,
+							  strlen(m.text));
+			CHECK_INT(series_add_mention(s, B + k, &wm),
+				  SERIES_COUNTED);
+			window_terms_release(wm.shared);
+		}
+	}
+	CHECK(series_pop_closed(s, 2 * B, 10, &cb));
+	CHECK_INT(cb.n_top_hashtags, 2);
+	CHECK_TOP(cb.top_hashtags[0], "#blablacar", 5, 0);
+	CHECK_TOP(cb.top_hashtags[1], "#panne", 3, 0);
+	CHECK(cb.top_hashtags == cb.ranked[WINDOW_KIND_HASHTAGS]);
+	/* the words stay terms of their own */
+	CHECK_TOP(cb.top_terms[0], "blablacar", 5, 0);
+	CHECK_TOP(cb.top_terms[1], "panne", 3, 0);
+	closed_bucket_fini(&cb);
+	CHECK(cb.top_hashtags == NULL && cb.n_top_hashtags == 0);
+	series_free(s);
+	fold_free(f);
+}
+
+/* A value past WINDOW_NAME_MAX bytes is counted under its first bytes,
+ * cut at a code point's start. */
+static void test_series_long_names(void)
+{
+	struct series *s = series_new(B, 0);
+	struct closed_bucket cb;
+	struct mention m;
+	char a[100], b[100], c[100];
+
+	memset(a, 'x', 90);
+	a[90] = '\0';
+	memcpy(b, a, sizeof(a));
+	b[80] = 'y';
+	/* 62 bytes, then é across the cut */
+	memset(c, 'z', 62);
+	memcpy(c + 62, "\xc3\xa9zz", 5);
+	mk(&m, "1", "t");
+	m.author = a;
+	CHECK_INT(series_add(s, B, &m), SERIES_COUNTED);
+	m.author = b;
+	CHECK_INT(series_add(s, B, &m), SERIES_COUNTED);
+	m.author = c;
+	CHECK_INT(series_add(s, B, &m), SERIES_COUNTED);
+	CHECK(series_pop_closed(s, 2 * B, 10, &cb));
+	CHECK_INT(cb.n_top_authors, 2);
+	CHECK_INT(strlen(cb.top_authors[0].name), WINDOW_NAME_MAX);
+	CHECK(strncmp(cb.top_authors[0].name, a, WINDOW_NAME_MAX) == 0);
+	CHECK_INT(cb.top_authors[0].count, 2);
+	CHECK_INT(strlen(cb.top_authors[1].name), 62);
+	closed_bucket_fini(&cb);
+	series_free(s);
+}
+
 int main(void)
 {
 	test_bucket_start();
@@ -1302,5 +1572,9 @@ int main(void)
 	test_series_lazy();
 	test_series_lazy_reuse();
 	test_series_bytes();
+	test_series_late_story();
+	test_tally_bounds();
+	test_series_hashtags();
+	test_series_long_names();
 	return check_done();
 }
