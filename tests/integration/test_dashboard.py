@@ -8,20 +8,16 @@ draws every point of the series route and a marker per alert, with no
 console error, and its samples and top terms. HARK_SCREENSHOT=PATH also
 writes the rule page's screenshot there (docs/dashboard.png)."""
 
-import base64
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser  # noqa: E402
 import harness as H  # noqa: E402
 
 TOKEN = "dash-token"
@@ -60,11 +56,6 @@ SPIKE = ["Panne de l'appli, impossible de réserver mon trajet",
          "L'appli est en panne, mon trajet est dans une heure",
          "<img src=x onerror=\"document.title='pwned'\"> panne, trajet annulé"]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-HAVE_BROWSER = os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
-
-
 def feed(port, now):
     """About 2.5 days of everyday mentions (about 10 a bucket), then five
     buckets of three times that up to now, half of them about a "panne";
@@ -93,88 +84,9 @@ def feed(port, now):
     return spike_at
 
 
-class WebDriver:
-    """Just enough of the W3C WebDriver protocol, over urllib."""
+def wait(b, script, what):
+    return b.wait_for(script, 30, what)
 
-    def __init__(self, tmp, lang="en-US"):
-        self.port = H.free_port()
-        self.log = open(os.path.join(tmp, "chromedriver-%d.log" % self.port), "wb")
-        self.proc = subprocess.Popen([CHROMEDRIVER, "--port=%d" % self.port],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.base = "http://127.0.0.1:%d" % self.port
-        H.wait_until(self._up, H.START_TIMEOUT, 0.1, "chromedriver")
-        caps = {"browserName": "chrome",
-                "goog:loggingPrefs": {"browser": "ALL"},
-                "goog:chromeOptions": {
-                    "binary": CHROMIUM,
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                             "--disable-dev-shm-usage", "--window-size=1280,900",
-                             "--lang=" + lang, "--user-data-dir=" + os.path.join(tmp, "chrome-" + lang)],
-                    "prefs": {"intl.accept_languages": lang}}}
-        v = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})
-        self.sid = v["sessionId"]
-
-    def _up(self):
-        try:
-            return self.call("GET", "/status")["ready"]
-        except (OSError, ValueError):
-            return False
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return json.loads(r.read().decode())["value"]
-        except urllib.error.HTTPError as e:
-            raise AssertionError("webdriver %s %s: %s" % (method, path, e.read().decode()[:2000]))
-
-    def s(self, method, path, body=None):
-        return self.call(method, "/session/%s%s" % (self.sid, path), body)
-
-    def go(self, url):
-        self.s("POST", "/url", {"url": url})
-
-    def js(self, script, *args):
-        return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
-
-    def find(self, css):
-        return self.s("POST", "/element", {"using": "css selector", "value": css})
-
-    def click(self, elem):
-        self.s("POST", "/element/%s/click" % list(elem.values())[0], {})
-
-    def type(self, css, text):
-        self.s("POST", "/element/%s/value" % list(self.find(css).values())[0], {"text": text})
-
-    def keys(self, *keys):
-        acts = []
-        for k in keys:
-            acts += [{"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]
-        self.s("POST", "/actions", {"actions": [{"type": "key", "id": "kb", "actions": acts}]})
-
-    def logs(self):
-        return self.s("POST", "/se/log", {"type": "browser"})
-
-    def screenshot(self):
-        return base64.b64decode(self.s("GET", "/screenshot"))
-
-    def wait(self, script, what, timeout=30.0):
-        return H.wait_until(lambda: self.js(script), timeout, 0.1, what)
-
-    def close(self):
-        try:
-            self.call("DELETE", "/session/%s" % self.sid)
-        except (AssertionError, OSError):
-            pass
-        H.kill_proc(self.proc)
-        self.log.close()
-
-
-TAB = "\ue004"
-LEFT = "\ue012"
-END = "\ue010"
 
 CHART = """const c = document.querySelector(arguments[0]);
 return c && {rule: c.dataset.rule, points: +c.dataset.points, alerts: +c.dataset.alerts,
@@ -240,12 +152,12 @@ class Dashboard(H.HarkTestCase):
 
     def pick_range(self, wd, r, seconds):
         """Clicks range r's button and returns the chart drawn for it."""
-        wd.click(wd.find("button.range[data-range='%s']" % r))
-        wd.wait("const c = document.querySelector('svg.chart');"
+        wd.click("button.range[data-range='%s']" % r)
+        wait(wd, "const c = document.querySelector('svg.chart');"
                 "return location.search === '?range=%s' && c && c.dataset.to - c.dataset.from === %d"
                 % (r, seconds), "the %s chart" % r)
-        self.assertEqual(wd.js("return document.querySelector(\"button[aria-pressed='true']\").dataset.range"), r)
-        return wd.js(CHART, "svg.chart[data-rule='trajets']")
+        self.assertEqual(wd.execute("return document.querySelector(\"button[aria-pressed='true']\").dataset.range"), r)
+        return wd.execute(CHART, "svg.chart[data-rule='trajets']")
 
     def check_chart(self, got, rule, points, alerts):
         self.assertIsNotNone(got, "no chart of %s" % rule)
@@ -260,12 +172,12 @@ class Dashboard(H.HarkTestCase):
         return [e for e in wd.logs() if e["level"] == "SEVERE" and
                 not (e.get("source") == "network" and any(a in e["message"] for a in allowed))]
 
-    @unittest.skipIf(not HAVE_BROWSER and not os.environ.get("HARK_REQUIRE_BROWSER"),
+    @unittest.skipIf(not browser.available() and not os.environ.get("HARK_REQUIRE_BROWSER"),
                      "chromium and chromedriver not installed (apt-get install chromium "
                      "chromium-driver); HARK_REQUIRE_BROWSER=1 makes this a failure")
     def test_browser(self):
-        if not HAVE_BROWSER:
-            self.fail("HARK_REQUIRE_BROWSER is set but %s or %s is missing" % (CHROMIUM, CHROMEDRIVER))
+        if not browser.available():
+            self.fail("HARK_REQUIRE_BROWSER is set but %s or %s is missing" % (browser.CHROMIUM, browser.CHROMEDRIVER))
         h = self.harkd(CONF)
         now = int(time.time())
         spike_at = feed(h.port, now)
@@ -282,17 +194,17 @@ class Dashboard(H.HarkTestCase):
         for p in missing:
             sys.stderr.write("test_dashboard: %s answers 404 here; its checks are left out\n" % p)
 
-        wd = WebDriver(self.tmp)
+        wd = browser.Browser(self.tmp)
         self.addCleanup(wd.close)
         base = "http://127.0.0.1:%d" % h.port
 
         # Overview: the firing rule first, with its sparkline.
-        wd.go(base + "/")
-        wd.wait("return document.documentElement.dataset.ready === '1'", "the overview's hark:ready")
-        self.assertTrue(wd.js("return performance.getEntriesByName('hark:ready').length === 1"))
-        names = wd.js("return [...document.querySelectorAll('svg.spark')].map(s => s.dataset.rule)")
+        wd.get(base + "/")
+        wait(wd, "return document.documentElement.dataset.ready === '1'", "the overview's hark:ready")
+        self.assertTrue(wd.execute("return performance.getEntriesByName('hark:ready').length === 1"))
+        names = wd.execute("return [...document.querySelectorAll('svg.spark')].map(s => s.dataset.rule)")
         self.assertEqual(names, ["trajets", "quiet"])
-        spark = wd.js(CHART, "svg.spark[data-rule='trajets']")
+        spark = wd.execute(CHART, "svg.spark[data-rule='trajets']")
         self.assertGreater(spark["points"], 200)
         self.assertGreaterEqual(spark["alerts"], 1)
         st, ov = H.get_json(h.port, "/v1/overview?range=24h&offset=0&limit=24&q=")
@@ -303,19 +215,19 @@ class Dashboard(H.HarkTestCase):
 
         # The filter asks again and keeps its focus.
         wd.type("#filter", "qui")
-        wd.wait("return [...document.querySelectorAll('svg.spark')].map(s => s.dataset.rule).join() === 'quiet'",
+        wait(wd, "return [...document.querySelectorAll('svg.spark')].map(s => s.dataset.rule).join() === 'quiet'",
                 "the filtered overview")
-        self.assertEqual(wd.js("return [document.activeElement.id, location.search]"), ["filter", "?q=qui"])
+        self.assertEqual(wd.execute("return [document.activeElement.id, location.search]"), ["filter", "?q=qui"])
         self.assertEqual(self.severe(wd, missing), [])
-        wd.go(base + "/")
-        wd.wait("return document.querySelector(\"svg.spark[data-rule='trajets']\")", "the whole overview")
+        wd.get(base + "/")
+        wait(wd, "return document.querySelector(\"svg.spark[data-rule='trajets']\")", "the whole overview")
 
         # The rule's page, through its link (history API).
-        wd.click(wd.find("a[href^='/rules/trajets']"))
-        wd.wait("return location.pathname === '/rules/trajets' && "
+        wd.click("a[href^='/rules/trajets']")
+        wait(wd, "return location.pathname === '/rules/trajets' && "
                 "document.querySelector(\"svg.chart[data-rule='trajets']\") && "
                 "document.querySelector('#about h2')", "the rule page")
-        got = wd.js(CHART, "svg.chart[data-rule='trajets']")
+        got = wd.execute(CHART, "svg.chart[data-rule='trajets']")
         series, marks = self.expected(h.port, got)
         self.assertGreaterEqual(len(marks), 1)
         self.assertGreater(len(series["points"]), 250)
@@ -329,39 +241,39 @@ class Dashboard(H.HarkTestCase):
         spike = [p for p in series["points"] if H.parse_ts(p["t"]) == spike_at]
         self.assertEqual(len(spike), 1)
         self.assertGreaterEqual(spike[0]["count"], 27)
-        drawn = wd.js("return document.querySelectorAll('svg.chart .mark').length")
+        drawn = wd.execute("return document.querySelectorAll('svg.chart .mark').length")
         self.assertEqual(drawn, len(marks))
 
         # Samples and top terms of the open bucket, as text.
         if "/v1/rules/trajets/top" not in missing:
             st, top = H.get_json(h.port, "/v1/rules/trajets/top")
             self.assertEqual(st, 200)
-            texts = wd.js("return [...document.querySelectorAll('.sample .text')].map(e => e.textContent)")
+            texts = wd.execute("return [...document.querySelectorAll('.sample .text')].map(e => e.textContent)")
             self.assertEqual(texts, [m["text"] for m in top["samples"]])
             self.assertGreater(len(texts), 0)
-            self.assertEqual(wd.js("return document.querySelectorAll('#about img, #about script').length"), 0)
-            terms = wd.js("return [...document.querySelectorAll(\"[data-list='terms'] .name\")]"
+            self.assertEqual(wd.execute("return document.querySelectorAll('#about img, #about script').length"), 0)
+            terms = wd.execute("return [...document.querySelectorAll(\"[data-list='terms'] .name\")]"
                           ".map(e => e.textContent)")
             self.assertIn("panne", terms)
-            self.assertEqual(wd.js("return document.querySelectorAll('.sample a[rel=\"noopener noreferrer\"]').length"),
+            self.assertEqual(wd.execute("return document.querySelectorAll('.sample a[rel=\"noopener noreferrer\"]').length"),
                              len([m for m in top["samples"] if m.get("url")]))
 
         # Keyboard, on the page loaded at its own address: Tab from the top
         # reaches the range buttons; on the chart, arrow keys move a
         # tooltip along the points.
-        wd.go(base + "/rules/trajets")
-        wd.wait("return document.documentElement.dataset.ready === '1'", "the rule page's hark:ready")
+        wd.get(base + "/rules/trajets")
+        wait(wd, "return document.documentElement.dataset.ready === '1'", "the rule page's hark:ready")
         reached = []
         for _ in range(12):
-            wd.keys(TAB)
-            reached.append(wd.js("const e = document.activeElement; return e.className || e.tagName"))
+            wd.keys(browser.TAB)
+            reached.append(wd.execute("const e = document.activeElement; return e.className || e.tagName"))
             if reached[-1] == "range":
                 break
         self.assertEqual(reached[-1], "range", reached)
         self.assertEqual(reached[0], "skip", reached)
-        wd.js("document.querySelector('svg.chart').focus()")
-        wd.keys(END, LEFT)
-        tip = wd.js("const t = document.getElementById('tip'); return !t.hidden && t.textContent")
+        wd.execute("document.querySelector('svg.chart').focus()")
+        wd.keys(browser.END, browser.LEFT)
+        tip = wd.execute("const t = document.getElementById('tip'); return !t.hidden && t.textContent")
         self.assertTrue(tip, "no tooltip on the focused chart")
         last = series["points"][-2]
         self.assertIn(str(last["count"]), tip)
@@ -378,8 +290,8 @@ class Dashboard(H.HarkTestCase):
         self.assertTrue(68 <= len(series["points"]) <= 73, len(series["points"]))
         self.check_chart(got, "trajets", len(series["points"]), len(marks))
         # The tooltip on the spike's last closed bucket, for the picture.
-        wd.js("document.querySelector('svg.chart').focus()")
-        wd.keys(END, LEFT)
+        wd.execute("document.querySelector('svg.chart').focus()")
+        wd.keys(browser.END, browser.LEFT)
         shot = wd.screenshot()
         self.assertEqual(shot[:8], b"\x89PNG\r\n\x1a\n")
         out = os.path.join(os.environ.get("HARK_TEST_OUT") or tempfile.gettempdir(),
@@ -392,27 +304,27 @@ class Dashboard(H.HarkTestCase):
                 f.write(shot)
 
         self.assertEqual(self.severe(wd, missing), [])
-        self.assertNotEqual(wd.js("return document.title"), "pwned")
+        self.assertNotEqual(wd.execute("return document.title"), "pwned")
 
         # A silence: the write asks for the token (401), which the page
         # asks for, keeps, and sends from then on; then it is expired.
         wd.type("#sil-comment", "on it")
-        wd.click(wd.find(".sil-form button[type=submit]"))
-        wd.wait("return !document.getElementById('auth').hidden", "the token form")
+        wd.click(".sil-form button[type=submit]")
+        wait(wd, "return !document.getElementById('auth').hidden", "the token form")
         wd.type("#auth-token", TOKEN)
-        wd.js("document.getElementById('sil-comment').dataset.old = '1'")
-        wd.click(wd.find("#auth button"))
-        wd.wait("const c = document.getElementById('sil-comment');"
+        wd.execute("document.getElementById('sil-comment').dataset.old = '1'")
+        wd.click("#auth button")
+        wait(wd, "const c = document.getElementById('sil-comment');"
                 "return document.getElementById('auth').hidden && c && !c.dataset.old", "the page drawn again")
-        self.assertEqual(wd.js("return sessionStorage.getItem('hark.token')"), TOKEN)
+        self.assertEqual(wd.execute("return sessionStorage.getItem('hark.token')"), TOKEN)
         wd.type("#sil-comment", "panne: on it")
-        wd.click(wd.find(".sil-form button[type=submit]"))
-        wd.wait("return document.querySelector('.sil-active .comment')", "the new silence")
-        self.assertEqual(wd.js("return document.querySelector('.sil-active .comment').textContent"), "panne: on it")
+        wd.click(".sil-form button[type=submit]")
+        wait(wd, "return document.querySelector('.sil-active .comment')", "the new silence")
+        self.assertEqual(wd.execute("return document.querySelector('.sil-active .comment').textContent"), "panne: on it")
         st, doc = H.get_json(h.port, "/v1/silences")
         self.assertEqual([(x["comment"], x["state"]) for x in doc["silences"]], [("panne: on it", "active")])
-        wd.click(wd.find(".sil-active button"))
-        wd.wait("return document.querySelector('.sil-expired') && !document.querySelector('.sil-active')",
+        wd.click(".sil-active button")
+        wait(wd, "return document.querySelector('.sil-expired') && !document.querySelector('.sil-active')",
                 "the silence expired")
         st, doc = H.get_json(h.port, "/v1/silences")
         self.assertEqual(doc["silences"][0]["state"], "expired")
@@ -421,30 +333,30 @@ class Dashboard(H.HarkTestCase):
 
         # Back returns to the ranges before (30d, then 24h); "All rules" to
         # the overview, and back again to the rule.
-        wd.s("POST", "/back", {})
-        wd.wait("return location.search === '?range=30d' && "
+        wd.back()
+        wait(wd, "return location.search === '?range=30d' && "
                 "document.querySelector(\"button[aria-pressed='true']\").dataset.range === '30d'", "30d again")
-        wd.s("POST", "/back", {})
-        wd.wait("const c = document.querySelector(\"svg.chart[data-rule='trajets']\");"
+        wd.back()
+        wait(wd, "const c = document.querySelector(\"svg.chart[data-rule='trajets']\");"
                 "return location.search === '' && c && c.dataset.to - c.dataset.from === 86400",
                 "the 24h chart again")
-        wd.click(wd.find("main a[href='/']"))
-        wd.wait("return location.pathname === '/' && document.querySelector(\"svg.spark[data-rule='trajets']\")",
+        wd.click("main a[href='/']")
+        wait(wd, "return location.pathname === '/' && document.querySelector(\"svg.spark[data-rule='trajets']\")",
                 "the overview again")
-        wd.s("POST", "/back", {})
-        wd.wait("return document.querySelector(\"svg.chart[data-rule='trajets']\")", "the rule again")
+        wd.back()
+        wait(wd, "return document.querySelector(\"svg.chart[data-rule='trajets']\")", "the rule again")
         self.assertEqual(self.severe(wd, missing), [])
 
         # On a phone's width: no sideways scrolling, text of 16 px.
-        wd.s("POST", "/window/rect", {"width": 390, "height": 844})
-        wd.go(base + "/rules/trajets")
-        wd.wait("return document.documentElement.dataset.ready === '1'", "the narrow page")
-        self.assertLessEqual(wd.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth"), 0)
-        self.assertGreaterEqual(wd.js("return parseFloat(getComputedStyle(document.body).fontSize)"), 16)
+        wd.window(390, 844)
+        wd.get(base + "/rules/trajets")
+        wait(wd, "return document.documentElement.dataset.ready === '1'", "the narrow page")
+        self.assertLessEqual(wd.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth"), 0)
+        self.assertGreaterEqual(wd.execute("return parseFloat(getComputedStyle(document.body).fontSize)"), 16)
         self.assertEqual(self.severe(wd, missing), [])
         # The log check sees what it must: an uncaught exception, and an
         # inline script, which the CSP refuses.
-        wd.js("setTimeout(function () { throw new Error('hark-probe'); }, 0);"
+        wd.execute("setTimeout(function () { throw new Error('hark-probe'); }, 0);"
               "const s = document.createElement('script'); s.textContent = 'document.title = 1';"
               "document.body.appendChild(s);")
         seen = []
@@ -454,15 +366,15 @@ class Dashboard(H.HarkTestCase):
             return (any("hark-probe" in m for m in seen) and
                     any("Content Security Policy" in m for m in seen) and seen)
         H.wait_until(probes, 10, 0.1, "the probe's exception and CSP refusal in the browser's log")
-        self.assertNotEqual(wd.js("return document.title"), "1")
+        self.assertNotEqual(wd.execute("return document.title"), "1")
         wd.close()
 
         # French, from the browser's language.
-        fr = WebDriver(self.tmp, lang="fr-FR")
+        fr = browser.Browser(self.tmp, lang="fr-FR")
         self.addCleanup(fr.close)
-        fr.go(base + "/")
-        fr.wait("return document.documentElement.dataset.ready === '1'", "the French overview")
-        self.assertEqual(fr.js("return [document.documentElement.lang, document.querySelector('h1').textContent,"
+        fr.get(base + "/")
+        wait(fr, "return document.documentElement.dataset.ready === '1'", "the French overview")
+        self.assertEqual(fr.execute("return [document.documentElement.lang, document.querySelector('h1').textContent,"
                                " document.querySelector('.skip').textContent]"),
                          ["fr", "Règles", "Aller au contenu"])
         self.assertEqual(self.severe(fr, missing), [])

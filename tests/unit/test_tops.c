@@ -93,8 +93,9 @@ int main(void)
 	CHECK_INT(tops_format(&out, &b), 0);
 	line = tops_find(out.data, out.len, b.start_ms);
 	s = route_json(&b, line);
-	CHECK_STR(s, "{\"terms\":[],\"hashtags\":[],\"authors\":[],\"langs\":[],"
-		     "\"emerging_terms\":[]}");
+	CHECK_STR(s,
+		  "{\"terms\":[],\"hashtags\":[],\"authors\":[],\"langs\":[],"
+		  "\"emerging_terms\":[]}");
 	free(s);
 	cJSON_Delete(line);
 	buf_fini(&out);
