@@ -19,8 +19,11 @@ import urllib.request
 
 import harness as H
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# HARK_CHROMIUM, HARK_CHROMEDRIVER: other binaries (or none, to see the
+# test skip).
+CHROMIUM = os.environ.get("HARK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = (os.environ.get("HARK_CHROMEDRIVER") or shutil.which("chromedriver") or
+                "/usr/bin/chromedriver")
 
 # WebDriver's key codes.
 TAB = "\ue004"
