@@ -28,6 +28,7 @@
 #include "daemon/fleet.h"
 #include "daemon/views.h"
 #include "hark.h"
+#include "io/webui.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -735,6 +736,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
 			reply(req, 503, "Service Unavailable", "text/plain",
 			      "store unreachable\n", 18);
 		}
+	} else if (webui_route(path)) {
+		webui_answer(req, path);
 	} else if (strcmp(path, "/metrics") == 0) {
 		views_metrics_text(a->h, &out);
 		reply(req, 200, "OK",
