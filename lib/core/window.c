@@ -430,7 +430,9 @@ static void names_compact(struct tally *t, size_t skip)
 					  (uint32_t)k;
 		}
 	}
-	qsort(t->scratch, m, sizeof(t->scratch[0]), u32_cmp);
+	if (m > 1) {
+		qsort(t->scratch, m, sizeof(t->scratch[0]), u32_cmp);
+	}
 	for (size_t j = 0; j < m; j++) {
 		struct tally_entry *e = &t->entries[t->scratch[j] & 0xFFFF];
 
@@ -594,7 +596,10 @@ static void tally_rank(const struct tally *t, struct window_top *out,
 		out[k].err = tally_err(t, k);
 		*str += len;
 	}
-	qsort(out, t->n, sizeof(out[0]), top_cmp);
+	/* an empty table has no array: qsort must not see its NULL */
+	if (t->n > 1) {
+		qsort(out, t->n, sizeof(out[0]), top_cmp);
+	}
 }
 
 struct window_terms *window_terms_new_text(const struct fold *f,

@@ -60,6 +60,23 @@ static size_t items_of(const struct closed_bucket *b, enum window_kind k,
 	return n;
 }
 
+/*
+ * Whether the bucket's terms table evicted words (space-saving): a term
+ * absent from it was then not counted rather than not said, which the
+ * model must not learn as a zero (emerge_learn_cut).
+ */
+static bool terms_cut(const struct closed_bucket *b)
+{
+	const struct window_top *t = b->ranked[WINDOW_KIND_TERMS];
+
+	for (size_t i = 0; i < b->n_ranked[WINDOW_KIND_TERMS]; i++) {
+		if (t[i].err > 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void tops_append(struct hark *h, struct rule_rt *r,
 			const struct tops_bucket *tb)
 {
@@ -159,7 +176,8 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 		tb.n_emerging = n_hits;
 		tops_append(h, r, &tb);
 	}
-	emerge_learn(r->emerge, terms, n_terms, b->count, gap);
+	emerge_learn_cut(r->emerge, terms, n_terms, b->count, gap,
+			 terms_cut(b));
 	free(terms);
 }
 
@@ -175,8 +193,8 @@ size_t about_render(const struct about_emerging *em,
 	return em->n;
 }
 
-char *about_state_save(const struct rule_rt *r, const char *det,
-		       size_t det_len, size_t *len)
+char *about_state_save(const struct rule_rt *r, const char *det, size_t det_len,
+		       size_t *len)
 {
 	size_t em_len;
 	char *em = emerge_encode(r->emerge, &em_len);
@@ -258,8 +276,8 @@ static void top_stored_cb(void *arg, int status, const char *val, size_t len)
 		t->cb(t->arg, -1, NULL, 0);
 	} else {
 		cJSON *o = cJSON_CreateObject();
-		cJSON *line = val != NULL ? tops_find(val, len, t->start_ms)
-					  : NULL;
+		cJSON *line =
+			val != NULL ? tops_find(val, len, t->start_ms) : NULL;
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(line, "n");
 
 		top_head(o, t->rule, t->bucket_ms, t->start_ms, false);
@@ -342,8 +360,8 @@ int about_top(struct hark *h, const char *rule, int64_t at_ms,
 				terms[n_terms].count = all[k].count;
 				n_terms++;
 			}
-			n_hits = emerge_rank(r->emerge, terms, n_terms,
-					     b.count, hits, TOPS_EMERGING);
+			n_hits = emerge_rank(r->emerge, terms, n_terms, b.count,
+					     hits, TOPS_EMERGING);
 		}
 		for (size_t k = 0; k < n_hits; k++) {
 			em[k].term = hits[k].name;

@@ -55,14 +55,13 @@ size_t about_render(const struct about_emerging *em,
  * into r's model and points *det, *det_len at the detector's part; a value
  * of an older version (the detector's image alone) leaves the model empty.
  */
-char *about_state_save(const struct rule_rt *r, const char *det,
-		       size_t det_len, size_t *len);
+char *about_state_save(const struct rule_rt *r, const char *det, size_t det_len,
+		       size_t *len);
 void about_state_load(struct rule_rt *r, const char *val, size_t len,
 		      const char **det, size_t *det_len);
 
 /* An answer made later: JSON text, or status -1 (the store failed). */
-typedef void about_text_fn(void *arg, int status, const char *text,
-			   size_t len);
+typedef void about_text_fn(void *arg, int status, const char *text, size_t len);
 /*
  * GET /v1/rules/{name}/top?at=: the bucket holding at_ms (INT64_MIN: the
  * current one), from memory while it is open (with its samples), else from
