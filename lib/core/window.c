@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/mention.h"
+#include "core/termcount.h"
 #include "core/terms.h"
 
 /* Sample texts are cut to this: an alert shows a glimpse, not the thread. */
@@ -139,6 +140,9 @@ struct open_bucket {
 	 * terms (tallied by fill_from; see struct window_terms) */
 	struct window_terms **tref;
 	size_t n_tref;
+	/* trefs already in the tallies (series_peek tallied them, keeping
+	 * them for the exact count at close) */
+	size_t n_tref_tallied;
 	size_t cap_tref;
 	const struct series *owner; /* whose exclusions apply to tref */
 	struct sample *ring; /* owned; max_samples slots, NULL until needed */
@@ -633,6 +637,7 @@ static void drop_trefs(struct open_bucket *b)
 		window_terms_release(b->tref[i]);
 	}
 	b->n_tref = 0;
+	b->n_tref_tallied = 0;
 }
 
 static void open_bucket_fini(struct open_bucket *b)
@@ -1001,6 +1006,47 @@ static void add_terms(const struct series *s, struct open_bucket *b,
 	}
 }
 
+/* Counts the tokens in c exactly, but the series' excluded ones. */
+static void count_toks(const struct series *s, struct termcount *c,
+		       const char *text, const struct terms_tok *toks, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const char *tok = text + toks[k].off;
+
+		if (!excluded(s, tok, toks[k].len, toks[k].hash)) {
+			termcount_add(c, tok, toks[k].len, toks[k].hash);
+		}
+	}
+}
+
+/* Writes c into out's exact terms, in one block of its own. */
+static void put_exact(const struct termcount *c, struct closed_bucket *out)
+{
+	size_t n = termcount_n(c);
+	char *str;
+
+	out->has_exact = true;
+	out->exact_cut = termcount_cut(c);
+	out->n_exact_terms = n;
+	if (n == 0) {
+		return;
+	}
+	out->exact_mem = xmalloc(n * sizeof(struct window_top) +
+				 termcount_name_bytes(c));
+	out->exact_terms = out->exact_mem;
+	str = (char *)(out->exact_terms + n);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = termcount_name(c, i);
+		size_t len = strlen(name) + 1;
+
+		memcpy(str, name, len);
+		out->exact_terms[i].name = str;
+		out->exact_terms[i].count = termcount_count(c, i);
+		out->exact_terms[i].err = 0;
+		str += len;
+	}
+}
+
 /* add_terms for tokens already split and hashed. */
 static void add_toks(const struct series *s, struct open_bucket *b,
 		     const char *text, const struct terms_tok *toks, size_t n)
@@ -1167,7 +1213,8 @@ static size_t top_n(const struct closed_bucket *b, enum window_kind kind)
  * samples, the values and all their strings in one block (out->mem), so a
  * bucket costs one malloc and one free when it is read.
  */
-static void fill_from(struct open_bucket *b, struct closed_bucket *out)
+static void fill_from(struct open_bucket *b, struct closed_bucket *out,
+		      bool closing)
 {
 	struct tally *tl[WINDOW_N_KINDS] = {&b->authors, &b->langs, &b->terms,
 					    &b->hashtags};
@@ -1180,21 +1227,41 @@ static void fill_from(struct open_bucket *b, struct closed_bucket *out)
 	 * as it was counted. */
 	if (b->n_tref > 0) {
 		struct terms_scratch ts;
+		/* closing: every term counted exactly too (termcount.h) */
+		struct termcount *tc = closing ? termcount_new() : NULL;
 
 		terms_scratch_init(&ts);
 		for (size_t i = 0; i < b->n_tref; i++) {
 			const struct window_terms *t = b->tref[i];
+			bool tally = i >= b->n_tref_tallied;
 			size_t n;
 
+			if (!tally && tc == NULL) {
+				continue;
+			}
 			n = terms_of(&ts, t->fold, t->text, t->text_len);
-			if (n > 0) {
+			if (n > 0 && tally) {
 				add_toks(b->owner, b, ts.out.data, ts.toks, n);
 			}
-			add_tags(b->owner, b, &ts);
+			if (n > 0 && tc != NULL) {
+				count_toks(b->owner, tc, ts.out.data, ts.toks,
+					   n);
+			}
+			if (tally) {
+				add_tags(b->owner, b, &ts);
+			}
 		}
 		terms_scratch_fini(&ts);
+		if (tc != NULL) {
+			put_exact(tc, out);
+			termcount_free(tc);
+		}
 	}
-	drop_trefs(b);
+	if (closing) {
+		drop_trefs(b);
+	} else {
+		b->n_tref_tallied = b->n_tref;
+	}
 	need = b->n_ring * sizeof(out->samples[0]);
 	for (int k = 0; k < WINDOW_N_KINDS; k++) {
 		need += tl[k]->n * sizeof(top[0]) + tally_name_bytes(tl[k]);
@@ -1252,7 +1319,7 @@ static void take_first(struct series *s, struct closed_bucket *out, bool lazy)
 	out->count = b->count;
 	b->owner = s;
 	if (!lazy) {
-		fill_from(b, out);
+		fill_from(b, out, true);
 		recycle_open(s, b);
 	} else if (has_memory(b)) {
 		raw = s->n_shell > 0 ? s->shell[--s->n_shell]
@@ -1325,7 +1392,7 @@ void closed_bucket_fill(struct closed_bucket *b)
 	if (b->raw == NULL || b->mem != NULL) {
 		return;
 	}
-	fill_from(b->raw, b);
+	fill_from(b->raw, b, true);
 }
 
 void series_reclaim(struct series *s, struct closed_bucket *b)
@@ -1383,6 +1450,12 @@ void closed_bucket_fini(struct closed_bucket *b)
 	}
 	free(b->mem);
 	b->mem = NULL;
+	free(b->exact_mem);
+	b->exact_mem = NULL;
+	b->exact_terms = NULL;
+	b->n_exact_terms = 0;
+	b->has_exact = false;
+	b->exact_cut = false;
 	b->samples = NULL;
 	b->n_samples = 0;
 	memset(b->ranked, 0, sizeof(b->ranked));
@@ -1439,6 +1512,6 @@ bool series_peek(struct series *s, int64_t at_ms, struct closed_bucket *out)
 	/* Tallying the texts counted so far now, in their order, is what
 	 * closing would do first: the bucket's tables end the same. */
 	b->owner = s;
-	fill_from(b, out);
+	fill_from(b, out, false);
 	return true;
 }

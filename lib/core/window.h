@@ -118,6 +118,15 @@ struct closed_bucket {
 	size_t n_top_terms;
 	struct window_top *top_hashtags;
 	size_t n_top_hashtags;
+	/* With shared texts (series_add_mention), once filled at close:
+	 * every term of the bucket counted exactly (core/termcount.h; err
+	 * 0, in the order first seen; exact_cut: past TERMCOUNT_MAX distinct
+	 * ones were left out), in a block of its own (exact_mem). */
+	bool has_exact;
+	bool exact_cut;
+	struct window_top *exact_terms;
+	size_t n_exact_terms;
+	void *exact_mem;
 	/* owned, opaque: the bucket's tallies and sample ring as counted,
 	 * from series_pop_closed_lazy until series_reclaim (or
 	 * closed_bucket_fini); the samples and values above are only set

@@ -122,6 +122,7 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 	struct tops_bucket tb;
 	size_t n_terms = 0, n_hits = 0;
 	int64_t gap = 0;
+	bool cut;
 	static const enum window_kind kinds[TOPS_N_KINDS] = {
 		[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
 		[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
@@ -147,12 +148,26 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 				   k == TOPS_KIND_TERMS ? WINDOW_TERMS_DISTINCT
 							: TOPS_OTHERS);
 	}
-	/* tops items and emerge terms have the same shape */
-	terms = xcalloc(tb.n[TOPS_KIND_TERMS] + 1, sizeof(*terms));
-	for (size_t i = 0; i < tb.n[TOPS_KIND_TERMS]; i++) {
-		terms[n_terms].name = items[TOPS_KIND_TERMS][i].name;
-		terms[n_terms].count = items[TOPS_KIND_TERMS][i].count;
-		n_terms++;
+	/* The model ranks and learns the exact counts of every term: the
+	 * shown table's counts of middling words are off by up to its least
+	 * count (termcount.h). Without them (no shared texts), the table's
+	 * guaranteed counts. */
+	if (b->has_exact) {
+		terms = xcalloc(b->n_exact_terms + 1, sizeof(*terms));
+		for (size_t i = 0; i < b->n_exact_terms; i++) {
+			terms[n_terms].name = b->exact_terms[i].name;
+			terms[n_terms].count = b->exact_terms[i].count;
+			n_terms++;
+		}
+		cut = b->exact_cut;
+	} else {
+		terms = xcalloc(tb.n[TOPS_KIND_TERMS] + 1, sizeof(*terms));
+		for (size_t i = 0; i < tb.n[TOPS_KIND_TERMS]; i++) {
+			terms[n_terms].name = items[TOPS_KIND_TERMS][i].name;
+			terms[n_terms].count = items[TOPS_KIND_TERMS][i].count;
+			n_terms++;
+		}
+		cut = terms_cut(b);
 	}
 	/* Ranked before it is learned: against what the rule usually says. */
 	n_hits = emerge_rank(r->emerge, terms, n_terms, b->count, hits,
@@ -176,8 +191,7 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 		tb.n_emerging = n_hits;
 		tops_append(h, r, &tb);
 	}
-	emerge_learn_cut(r->emerge, terms, n_terms, b->count, gap,
-			 terms_cut(b));
+	emerge_learn_cut(r->emerge, terms, n_terms, b->count, gap, cut);
 	free(terms);
 }
 
