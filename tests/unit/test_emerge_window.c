@@ -41,8 +41,8 @@ int main(void)
 	struct fold *f = fold_new();
 	struct series *s = series_new(BUCKET_MS, 5);
 	struct emerge *e = emerge_new(BUCKET_MS);
-	struct mention m = {.id = "", .text = "", .lang = "fr", .author = "a",
-			    .url = ""};
+	struct mention m = {
+		.id = "", .text = "", .lang = "fr", .author = "a", .url = ""};
 	int nb = DAYS * 288, story = nb - 10, ordinary = 0, false_hits = 0;
 	int story_hits = 0;
 	const char *story_first = "";
