@@ -79,7 +79,9 @@ void emerge_free(struct emerge *e);
  * mentions seen so far plus one, taken from above (EMERGE_MAX_TERMS) and
  * over the mentions the term was looked for in (emerge_learn_cut). It is listed when its count is at least
  * EMERGE_MIN_COUNT, twice the expected count, and a rise that an ordinary
- * bucket shows for none of up to 256 terms but 1 time in 100. Order: by
+ * bucket shows for none of 256 terms but 1 time in 100 (more terms are
+ * tested in a busy bucket, but most have tiny expected counts, under the
+ * 3 mentions needed: measured, see test_emerge_window). Order: by
  * count minus expected count (the words behind most of the extra mentions),
  * ties by name. A word that merely rose with the volume is not listed.
  *
@@ -93,9 +95,9 @@ size_t emerge_rank(const struct emerge *e, const struct emerge_term *t,
  * Learns a closed bucket: its terms (n entries, counts > 0) and its mention
  * count total; gap_buckets >= 0 empty buckets (no mentions) came before it,
  * which decay what was learned and lower the usual counts per bucket. A
- * tally of WINDOW_TERMS_DISTINCT entries is taken as cut (window.c tallies
- * the first 256 distinct words of a bucket, then counts only those): see
- * emerge_learn_cut.
+ * tally of WINDOW_TERMS_DISTINCT entries or more is taken as cut (a
+ * bounded table's): see emerge_learn_cut, which the daemon calls with a
+ * closed bucket's exact counts (core/termcount).
  */
 void emerge_learn(struct emerge *e, const struct emerge_term *t, size_t n,
 		  int64_t total, int64_t gap_buckets);
