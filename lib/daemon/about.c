@@ -323,8 +323,10 @@ static void samples_json(const struct closed_bucket *b, cJSON *o)
 		cJSON_AddStringToObject(s, "url", m->url != NULL ? m->url : "");
 		cJSON_AddStringToObject(s, "lang",
 					m->lang != NULL ? m->lang : "");
-		timeutil_format_rfc3339_ms(m->created_at_ms, ts);
-		cJSON_AddStringToObject(s, "created_at", ts);
+		if (m->has_created_at) {
+			timeutil_format_rfc3339_ms(m->created_at_ms, ts);
+			cJSON_AddStringToObject(s, "created_at", ts);
+		}
 		cJSON_AddItemToArray(arr, s);
 	}
 }

@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "core/detect.h"
+#include "core/emerge.h"
 #include "core/history.h"
 #include "core/prom.h"
 #include "core/silence.h"
@@ -340,6 +341,14 @@ void views_metrics_text(struct hark *h, struct buf *out)
 			    "samples, references; not the texts shared "
 			    "between rules).");
 		prom_sample(&pg, "hark_window_bytes", NULL, 0, "%zu", bytes);
+		bytes = 0;
+		for (size_t i = 0; i < cfg->n_rules; i++) {
+			bytes += emerge_bytes(h->rules[i].emerge);
+		}
+		prom_family(&pg, "hark_emerge_bytes", "gauge",
+			    "Bytes the rules' models of their usual terms "
+			    "hold (at most 12 KiB a rule).");
+		prom_sample(&pg, "hark_emerge_bytes", NULL, 0, "%zu", bytes);
 	}
 	fleet_metrics(h, &pg);
 }
