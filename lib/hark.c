@@ -194,6 +194,7 @@ struct hark *hark_new(struct event_base *base, struct config *cfg, char *err,
 	h->base = base;
 	h->cfg = cfg;
 	h->phase = PHASE_NEW;
+	h->started_ms = timeutil_now_ms();
 	watermark_init(&h->wm);
 	silences_init(&h->silences);
 	history_init(&h->history);

@@ -160,6 +160,7 @@ struct hark {
 	int64_t flush_at_ms;   /* next write of the open buckets */
 	uint64_t flush_seq;    /* flushes of the open buckets begun */
 	bool pw_inflight;
+	int64_t started_ms; /* wall time hark_new ran (process_start_time) */
 	uint64_t received;
 	uint64_t accepted;
 	uint64_t rejected;

@@ -31,7 +31,10 @@
 #include "daemon/notify.h"
 #include "io/api.h"
 #include "io/deliver.h"
+#include "hark-config.h"
+#include "hark-revision.h"
 #include "io/ingest.h"
+#include "io/procstat.h"
 #include "io/source.h"
 #include "io/source_http.h"
 #include "io/source_redis.h"
@@ -157,12 +160,58 @@ void views_rules_json(struct hark *h, struct buf *out)
 #define LABELS2(k1, v1, k2, v2) \
 	((const struct prom_label[]){{(k1), (v1)}, {(k2), (v2)}}), 2
 
+/* What every exporter has: its build, and the process's own figures
+ * (named as Prometheus's client libraries name them). */
+static void process_metrics(const struct hark *h, struct prom_page *pg)
+{
+	struct procstat ps;
+
+	prom_family(pg, "hark_build_info", "gauge",
+		    "Always 1: the version and source revision running.");
+	prom_sample(pg, "hark_build_info",
+		    LABELS2("version", HARK_VERSION, "revision", HARK_REVISION),
+		    "1");
+	procstat_read(&ps);
+	prom_family(pg, "process_start_time_seconds", "gauge",
+		    "Start time of the process since the epoch, seconds.");
+	prom_sample(pg, "process_start_time_seconds", NULL, 0, "%.3f",
+		    (double)h->started_ms / 1000.0);
+	if (ps.resident_bytes >= 0) {
+		prom_family(pg, "process_resident_memory_bytes", "gauge",
+			    "Resident memory size in bytes.");
+		prom_sample(pg, "process_resident_memory_bytes", NULL, 0,
+			    "%.0f", ps.resident_bytes);
+		prom_family(pg, "process_virtual_memory_bytes", "gauge",
+			    "Virtual memory size in bytes.");
+		prom_sample(pg, "process_virtual_memory_bytes", NULL, 0, "%.0f",
+			    ps.virtual_bytes);
+	}
+	if (ps.cpu_seconds >= 0) {
+		prom_family(pg, "process_cpu_seconds_total", "counter",
+			    "User and system CPU time spent, seconds.");
+		prom_sample(pg, "process_cpu_seconds_total", NULL, 0, "%.3f",
+			    ps.cpu_seconds);
+	}
+	if (ps.open_fds >= 0) {
+		prom_family(pg, "process_open_fds", "gauge",
+			    "Open file descriptors.");
+		prom_sample(pg, "process_open_fds", NULL, 0, "%.0f",
+			    ps.open_fds);
+	}
+	if (ps.max_fds >= 0) {
+		prom_family(pg, "process_max_fds", "gauge",
+			    "Maximum number of open file descriptors.");
+		prom_sample(pg, "process_max_fds", NULL, 0, "%.0f", ps.max_fds);
+	}
+}
+
 void views_metrics_text(struct hark *h, struct buf *out)
 {
 	const struct config *cfg = h->cfg;
 	struct prom_page pg;
 
 	prom_page_init(&pg, out);
+	process_metrics(h, &pg);
 	prom_family(&pg, "hark_mentions_received_total", "counter",
 		    "Mention lines received from every source.");
 	prom_sample(&pg, "hark_mentions_received_total", NULL, 0, "%llu",

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H  # noqa: E402
@@ -177,6 +178,27 @@ class Metrics(H.HarkTestCase):
 
         samples = strict_parse(text)
         lines = text.split("\n")
+
+        # What every exporter has: the build, and the process's figures
+        # (beside a real reading of /proc, not a constant).
+        build = [k for k in samples if k[0] == "hark_build_info"]
+        self.assertEqual(len(build), 1, build)
+        labels = dict(build[0][1])
+        self.assertEqual(samples[build[0]], 1.0)
+        v = subprocess.run([H.HARK_BIN, "--version"], stdout=subprocess.PIPE,
+                           text=True, timeout=30).stdout.split()[-1]
+        self.assertEqual(labels["version"], v)
+        self.assertRegex(labels["revision"], r"^([0-9a-f]{7,12}|unknown)$")
+        with open("/proc/%d/statm" % h.proc.pid) as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGESIZE")
+        got = samples[("process_resident_memory_bytes", ())]
+        self.assertTrue(0.5 * rss < got < 2 * rss, (got, rss))
+        fds = len(os.listdir("/proc/%d/fd" % h.proc.pid))
+        self.assertTrue(abs(samples[("process_open_fds", ())] - fds) <= 3,
+                        (samples[("process_open_fds", ())], fds))
+        self.assertGreater(samples[("process_max_fds", ())], fds)
+        self.assertGreater(samples[("process_cpu_seconds_total", ())], 0)
+        self.assertLess(abs(samples[("process_start_time_seconds", ())] - time.time()), 600)
 
         def exact(metric, labels, value):
             line = "%s{%s} %s" % (metric, ",".join('%s="%s"' % (k, escape(v))
