@@ -160,6 +160,17 @@ void views_rules_json(struct hark *h, struct buf *out)
 #define LABELS2(k1, v1, k2, v2) \
 	((const struct prom_label[]){{(k1), (v1)}, {(k2), (v2)}}), 2
 
+/* A family of one unlabelled sample; none when v < 0 (not readable). */
+static void one(struct prom_page *pg, const char *name, const char *type,
+		const char *help, double v)
+{
+	if (v < 0) {
+		return;
+	}
+	prom_family(pg, name, type, help);
+	prom_sample(pg, name, NULL, 0, "%.3f", v);
+}
+
 /* What every exporter has: its build, and the process's own figures
  * (named as Prometheus's client libraries name them). */
 static void process_metrics(const struct hark *h, struct prom_page *pg)
@@ -172,37 +183,19 @@ static void process_metrics(const struct hark *h, struct prom_page *pg)
 		    LABELS2("version", HARK_VERSION, "revision", HARK_REVISION),
 		    "1");
 	procstat_read(&ps);
-	prom_family(pg, "process_start_time_seconds", "gauge",
-		    "Start time of the process since the epoch, seconds.");
-	prom_sample(pg, "process_start_time_seconds", NULL, 0, "%.3f",
-		    (double)h->started_ms / 1000.0);
-	if (ps.resident_bytes >= 0) {
-		prom_family(pg, "process_resident_memory_bytes", "gauge",
-			    "Resident memory size in bytes.");
-		prom_sample(pg, "process_resident_memory_bytes", NULL, 0,
-			    "%.0f", ps.resident_bytes);
-		prom_family(pg, "process_virtual_memory_bytes", "gauge",
-			    "Virtual memory size in bytes.");
-		prom_sample(pg, "process_virtual_memory_bytes", NULL, 0, "%.0f",
-			    ps.virtual_bytes);
-	}
-	if (ps.cpu_seconds >= 0) {
-		prom_family(pg, "process_cpu_seconds_total", "counter",
-			    "User and system CPU time spent, seconds.");
-		prom_sample(pg, "process_cpu_seconds_total", NULL, 0, "%.3f",
-			    ps.cpu_seconds);
-	}
-	if (ps.open_fds >= 0) {
-		prom_family(pg, "process_open_fds", "gauge",
-			    "Open file descriptors.");
-		prom_sample(pg, "process_open_fds", NULL, 0, "%.0f",
-			    ps.open_fds);
-	}
-	if (ps.max_fds >= 0) {
-		prom_family(pg, "process_max_fds", "gauge",
-			    "Maximum number of open file descriptors.");
-		prom_sample(pg, "process_max_fds", NULL, 0, "%.0f", ps.max_fds);
-	}
+	one(pg, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the epoch, seconds.",
+	    (double)h->started_ms / 1000.0);
+	one(pg, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes.", ps.resident_bytes);
+	one(pg, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory size in bytes.", ps.virtual_bytes);
+	one(pg, "process_cpu_seconds_total", "counter",
+	    "User and system CPU time spent, seconds.", ps.cpu_seconds);
+	one(pg, "process_open_fds", "gauge", "Open file descriptors.",
+	    ps.open_fds);
+	one(pg, "process_max_fds", "gauge",
+	    "Maximum number of open file descriptors.", ps.max_fds);
 }
 
 void views_metrics_text(struct hark *h, struct buf *out)

@@ -45,7 +45,7 @@ void procstat_read(struct procstat *ps)
 		ps->open_fds = (double)(n >= 3 ? n - 3 : 0);
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		ps->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1
-							   : (double)rl.rlim_cur;
+		ps->max_fds =
+			rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur;
 	}
 }
