@@ -388,6 +388,15 @@ char *render_text(const struct alert *a)
 	    buf_append(&b, " escalation=true", 16) != 0) {
 		goto out;
 	}
+	/* what it is about, as the summaries say it: the first few */
+	for (size_t i = 0; !is_resolved(a) && i < a->n_emerging && i < 5; i++) {
+		if (buf_append(&b, i == 0 ? " about=" : ",", i == 0 ? 7 : 1) !=
+			    0 ||
+		    append_clipped(&b, or_empty(a->emerging[i].term), 40) !=
+			    0) {
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct mention *m = &a->samples[i];
 		const char *author = or_empty(m->author);

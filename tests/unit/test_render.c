@@ -361,6 +361,18 @@ static void test_webhook(void)
 	free(body);
 }
 
+/* Six emerging terms: the summary names 3, the bodies' "About" line 5. */
+static const struct render_emerging rising[] = {
+	{"panne", 30, 0.004, 60},
+	{"appli", 12, 1.234, 9.724},
+	{"r\xc3\xa9server", 5, 0, 10},
+	{"quatre", 4, 0, 8},
+	{"cinq", 3, 0, 6},
+	{"six", 3, 0, 6},
+};
+#define ABOUT3 "panne, appli, r\xc3\xa9server"
+#define ABOUT5 ABOUT3 ", quatre, cinq"
+
 static void test_text(void)
 {
 	struct mention ms[4];
@@ -412,6 +424,20 @@ static void test_text(void)
 	CHECK_STR(t, "ALERT firing rule=brand window=2026-11-21T14:00:00Z/5m "
 		     "count=240 baseline=31.2 ratio=7.7 score=12.3 span=1h "
 		     "span_count=700 span_baseline=200.0 escalation=true");
+	free(t);
+
+	/* the log line says what it is about: the first five */
+	fill(&a, "firing", NULL, 0);
+	a.emerging = rising;
+	a.n_emerging = 6;
+	t = render_text(&a);
+	CHECK(strstr(t, " score=12.3 about=panne,appli,r\xc3\xa9server,quatre,"
+			"cinq") != NULL);
+	CHECK(strstr(t, "six") == NULL);
+	free(t);
+	a.status = "resolved";
+	t = render_text(&a);
+	CHECK(strstr(t, "about=") == NULL);
 	free(t);
 }
 
@@ -1415,18 +1441,6 @@ static void test_group_email(void)
 	CHECK(strstr(s, "&lt;b&gt;bold") != NULL);
 	free(s);
 }
-
-/* Six emerging terms: the summary names 3, the bodies' "About" line 5. */
-static const struct render_emerging rising[] = {
-	{"panne", 30, 0.004, 60},
-	{"appli", 12, 1.234, 9.724},
-	{"r\xc3\xa9server", 5, 0, 10},
-	{"quatre", 4, 0, 8},
-	{"cinq", 3, 0, 6},
-	{"six", 3, 0, 6},
-};
-#define ABOUT3 "panne, appli, r\xc3\xa9server"
-#define ABOUT5 ABOUT3 ", quatre, cinq"
 
 /* Every format with emerging terms (on) and without (off). */
 static char *render_as(const struct alert *a, int format)
