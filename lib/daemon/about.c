@@ -41,6 +41,14 @@ void about_rule_fini(struct rule_rt *r)
 	chart_pending_fini(&r->tops);
 }
 
+/* The tops lists in the order a stored line holds them. */
+static const enum window_kind tops_kinds[TOPS_N_KINDS] = {
+	[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
+	[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
+	[TOPS_KIND_AUTHORS] = WINDOW_KIND_AUTHORS,
+	[TOPS_KIND_LANGS] = WINDOW_KIND_LANGS,
+};
+
 /* The tally entries of one kind as tops items, guaranteed counts (count -
  * err: what space-saving can vouch for), most first; returns how many. */
 static size_t items_of(const struct closed_bucket *b, enum window_kind k,
@@ -60,6 +68,20 @@ static size_t items_of(const struct closed_bucket *b, enum window_kind k,
 	return n;
 }
 
+/* b's lists as shown, TOPS_TERMS of each at most (items: the room). */
+static void lists_of(const struct closed_bucket *b,
+		     struct tops_item items[TOPS_N_KINDS][TOPS_TERMS],
+		     struct tops_bucket *tb)
+{
+	memset(tb, 0, sizeof(*tb));
+	tb->start_ms = b->start_ms;
+	tb->count = b->count;
+	for (int k = 0; k < TOPS_N_KINDS; k++) {
+		tb->list[k] = items[k];
+		tb->n[k] = items_of(b, tops_kinds[k], items[k], TOPS_TERMS);
+	}
+}
+
 /*
  * Whether the bucket's terms table evicted words (space-saving): a term
  * absent from it was then not counted rather than not said, which the
@@ -75,6 +97,66 @@ static bool terms_cut(const struct closed_bucket *b)
 		}
 	}
 	return false;
+}
+
+/*
+ * The terms the model ranks and learns (caller frees; *n of them, *cut
+ * as emerge_learn_cut means it): every term of the bucket counted exactly
+ * when it closed (the shown table's counts of middling words are off by
+ * up to its least count: termcount.h); else (an open bucket, or no shared
+ * texts) the table's first max terms, guaranteed counts.
+ */
+static struct emerge_term *terms_for_model(const struct closed_bucket *b,
+					   size_t max, size_t *n, bool *cut)
+{
+	struct emerge_term *terms;
+
+	*n = 0;
+	if (b->has_exact) {
+		terms = xcalloc(b->n_exact_terms + 1, sizeof(*terms));
+		for (size_t i = 0; i < b->n_exact_terms; i++) {
+			terms[i].name = b->exact_terms[i].name;
+			terms[i].count = b->exact_terms[i].count;
+		}
+		*n = b->n_exact_terms;
+		*cut = b->exact_cut;
+		return terms;
+	}
+	/* a tops item and an emerge term are both a name and a count */
+	{
+		struct tops_item *items = xcalloc(max + 1, sizeof(*items));
+
+		terms = xcalloc(max + 1, sizeof(*terms));
+		*n = items_of(b, WINDOW_KIND_TERMS, items, max);
+		for (size_t i = 0; i < *n; i++) {
+			terms[i].name = items[i].name;
+			terms[i].count = items[i].count;
+		}
+		free(items);
+	}
+	*cut = terms_cut(b);
+	return terms;
+}
+
+/* Ranks terms against r's usual into hits and tb's emerging list (em:
+ * its room); returns how many. */
+static size_t rank_into(const struct rule_rt *r,
+			const struct emerge_term *terms, size_t n,
+			int64_t total, struct emerge_hit *hits,
+			struct tops_emerging *em, struct tops_bucket *tb)
+{
+	size_t n_hits =
+		emerge_rank(r->emerge, terms, n, total, hits, TOPS_EMERGING);
+
+	for (size_t i = 0; i < n_hits; i++) {
+		em[i].term = hits[i].name;
+		em[i].count = hits[i].count;
+		em[i].usual = hits[i].usual;
+		em[i].ratio = hits[i].ratio;
+	}
+	tb->emerging = em;
+	tb->n_emerging = n_hits;
+	return n_hits;
 }
 
 static void tops_append(struct hark *h, struct rule_rt *r,
@@ -117,18 +199,12 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 	struct closed_bucket *b = &e->b;
 	struct emerge_term *terms;
 	struct emerge_hit hits[TOPS_EMERGING];
-	struct tops_item items[TOPS_N_KINDS][WINDOW_TERMS_DISTINCT];
+	struct tops_item items[TOPS_N_KINDS][TOPS_TERMS];
 	struct tops_emerging em[TOPS_EMERGING];
 	struct tops_bucket tb;
-	size_t n_terms = 0, n_hits = 0;
+	size_t n_terms, n_hits;
 	int64_t gap = 0;
 	bool cut;
-	static const enum window_kind kinds[TOPS_N_KINDS] = {
-		[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
-		[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
-		[TOPS_KIND_AUTHORS] = WINDOW_KIND_AUTHORS,
-		[TOPS_KIND_LANGS] = WINDOW_KIND_LANGS,
-	};
 
 	e->emerging.n = 0;
 	if (r->about_next != INT64_MIN && b->start_ms > r->about_next) {
@@ -141,54 +217,19 @@ void about_judged(struct hark *h, struct rule_rt *r, struct eval *e)
 		return;
 	}
 	closed_bucket_fill(b);
-	memset(&tb, 0, sizeof(tb));
-	for (int k = 0; k < TOPS_N_KINDS; k++) {
-		tb.list[k] = items[k];
-		tb.n[k] = items_of(b, kinds[k], items[k],
-				   k == TOPS_KIND_TERMS ? WINDOW_TERMS_DISTINCT
-							: TOPS_OTHERS);
-	}
-	/* The model ranks and learns the exact counts of every term: the
-	 * shown table's counts of middling words are off by up to its least
-	 * count (termcount.h). Without them (no shared texts), the table's
-	 * guaranteed counts. */
-	if (b->has_exact) {
-		terms = xcalloc(b->n_exact_terms + 1, sizeof(*terms));
-		for (size_t i = 0; i < b->n_exact_terms; i++) {
-			terms[n_terms].name = b->exact_terms[i].name;
-			terms[n_terms].count = b->exact_terms[i].count;
-			n_terms++;
-		}
-		cut = b->exact_cut;
-	} else {
-		terms = xcalloc(tb.n[TOPS_KIND_TERMS] + 1, sizeof(*terms));
-		for (size_t i = 0; i < tb.n[TOPS_KIND_TERMS]; i++) {
-			terms[n_terms].name = items[TOPS_KIND_TERMS][i].name;
-			terms[n_terms].count = items[TOPS_KIND_TERMS][i].count;
-			n_terms++;
-		}
-		cut = terms_cut(b);
-	}
+	lists_of(b, items, &tb);
+	terms = terms_for_model(b, WINDOW_TERMS_DISTINCT, &n_terms, &cut);
 	/* Ranked before it is learned: against what the rule usually says. */
-	n_hits = emerge_rank(r->emerge, terms, n_terms, b->count, hits,
-			     TOPS_EMERGING);
+	n_hits = rank_into(r, terms, n_terms, b->count, hits, em, &tb);
 	for (size_t i = 0; i < n_hits; i++) {
 		snprintf(e->emerging.v[i].term, sizeof(e->emerging.v[i].term),
 			 "%s", hits[i].name);
 		e->emerging.v[i].count = hits[i].count;
 		e->emerging.v[i].usual = hits[i].usual;
 		e->emerging.v[i].ratio = hits[i].ratio;
-		em[i].term = hits[i].name;
-		em[i].count = hits[i].count;
-		em[i].usual = hits[i].usual;
-		em[i].ratio = hits[i].ratio;
 	}
 	e->emerging.n = n_hits;
 	if (!h->replay) {
-		tb.start_ms = b->start_ms;
-		tb.count = b->count;
-		tb.emerging = em;
-		tb.n_emerging = n_hits;
 		tops_append(h, r, &tb);
 	}
 	emerge_learn_cut(r->emerge, terms, n_terms, b->count, gap, cut);
@@ -346,47 +387,20 @@ int about_top(struct hark *h, const char *rule, int64_t at_ms,
 	bucket = r->cfg->bucket_ms;
 	if (series_peek(r->series, at_ms, &b)) {
 		struct tops_item items[TOPS_N_KINDS][TOPS_TERMS];
-		struct emerge_term terms[TOPS_TERMS * 4];
 		struct emerge_hit hits[TOPS_EMERGING];
 		struct tops_emerging em[TOPS_EMERGING];
 		struct tops_bucket tb;
 		cJSON *o = cJSON_CreateObject();
-		size_t n_terms, n_hits;
-		static const enum window_kind kinds[TOPS_N_KINDS] = {
-			[TOPS_KIND_TERMS] = WINDOW_KIND_TERMS,
-			[TOPS_KIND_HASHTAGS] = WINDOW_KIND_HASHTAGS,
-			[TOPS_KIND_AUTHORS] = WINDOW_KIND_AUTHORS,
-			[TOPS_KIND_LANGS] = WINDOW_KIND_LANGS,
-		};
+		size_t n_terms;
+		bool cut;
+		/* the open bucket so far, on its table's first terms, against
+		 * the usual: emerging now */
+		struct emerge_term *terms =
+			terms_for_model(&b, TOPS_TERMS * 4, &n_terms, &cut);
 
-		memset(&tb, 0, sizeof(tb));
-		for (int k = 0; k < TOPS_N_KINDS; k++) {
-			tb.list[k] = items[k];
-			tb.n[k] = items_of(&b, kinds[k], items[k], TOPS_TERMS);
-		}
-		/* the open bucket against the usual so far: emerging now */
-		n_terms = 0;
-		{
-			struct tops_item all[TOPS_TERMS * 4];
-			size_t n = items_of(&b, WINDOW_KIND_TERMS, all,
-					    TOPS_TERMS * 4);
-
-			for (size_t k = 0; k < n; k++) {
-				terms[n_terms].name = all[k].name;
-				terms[n_terms].count = all[k].count;
-				n_terms++;
-			}
-			n_hits = emerge_rank(r->emerge, terms, n_terms, b.count,
-					     hits, TOPS_EMERGING);
-		}
-		for (size_t k = 0; k < n_hits; k++) {
-			em[k].term = hits[k].name;
-			em[k].count = hits[k].count;
-			em[k].usual = hits[k].usual;
-			em[k].ratio = hits[k].ratio;
-		}
-		tb.emerging = em;
-		tb.n_emerging = n_hits;
+		lists_of(&b, items, &tb);
+		rank_into(r, terms, n_terms, b.count, hits, em, &tb);
+		free(terms);
 		top_head(o, r->cfg->name, bucket, b.start_ms, true);
 		cJSON_AddNumberToObject(o, "count", (double)b.count);
 		tops_json(&tb, o);

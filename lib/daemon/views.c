@@ -538,7 +538,8 @@ static const int64_t spark_steps[] = {1,  2,  3,  4,   6,   12,  24,
 
 struct overview_rule {
 	size_t rule;
-	int group; /* 0 firing, 1 silenced, 2 warming, 3 ok */
+	const char *name; /* the rule's, for the order */
+	int group;        /* 0 firing, 1 silenced, 2 warming, 3 ok */
 	struct point *v;
 	size_t n;
 };
@@ -596,8 +597,6 @@ static bool name_has(const char *name, const char *q)
 	return false;
 }
 
-static struct hark *sort_h; /* qsort has no argument; the loop is one */
-
 static int cmp_overview(const void *a, const void *b)
 {
 	const struct overview_rule *x = a, *y = b;
@@ -605,8 +604,7 @@ static int cmp_overview(const void *a, const void *b)
 	if (x->group != y->group) {
 		return x->group - y->group;
 	}
-	return strcmp(sort_h->rules[x->rule].cfg->name,
-		      sort_h->rules[y->rule].cfg->name);
+	return strcmp(x->name, y->name);
 }
 
 /* The rule's notifications in the overview's range, oldest first:
@@ -756,13 +754,13 @@ void views_overview(struct hark *h, const struct views_page *q,
 			continue;
 		}
 		all[n].rule = i;
+		all[n].name = r->cfg->name;
 		all[n].group = group_of(h, r, now);
 		o->states[all[n].group]++;
 		n++;
 	}
 	o->total = n;
 	o->q.q = NULL; /* the caller's, used only above */
-	sort_h = h;
 	qsort(all, n, sizeof(*all), cmp_overview);
 	if (q->offset < n) {
 		o->n_page = n - q->offset < q->limit ? n - q->offset : q->limit;

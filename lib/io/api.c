@@ -693,12 +693,37 @@ out:
 	evhttp_clear_headers(&params);
 }
 
+/*
+ * Whether path is /v1/rules/{name}{tail} with a name: 1 with the name
+ * copied into name (size bytes), -1 when it is too long for it, 0 when
+ * path is another route.
+ */
+static int rule_path(const char *path, const char *tail, char *name,
+		     size_t size)
+{
+	size_t lp = strlen(path), lt = strlen(tail), n;
+
+	if (strncmp(path, "/v1/rules/", 10) != 0 || lp <= 10 + lt ||
+	    strcmp(path + lp - lt, tail) != 0) {
+		return 0;
+	}
+	n = lp - 10 - lt;
+	if (n >= size) {
+		return -1;
+	}
+	memcpy(name, path + 10, n);
+	name[n] = '\0';
+	return 1;
+}
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
 	const char *path =
 		evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	struct buf out;
+	char name[256]; /* a rule's, from /v1/rules/{name}/… */
+	int rn = 0, rs = 0;
 
 	if (path == NULL) {
 		path = "/";
@@ -759,28 +784,13 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		handle_alerts(a, req);
 	} else if (strcmp(path, "/v1/overview") == 0) {
 		handle_overview(a, req);
-	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 14 &&
-		   strcmp(path + strlen(path) - 4, "/top") == 0) {
-		char name[256];
-		size_t n = strlen(path) - 14;
-
-		if (n >= sizeof(name) || n == 0) {
+	} else if ((rn = rule_path(path, "/top", name, sizeof(name))) != 0 ||
+		   (rs = rule_path(path, "/series", name, sizeof(name))) != 0) {
+		if (rn < 0 || rs < 0) {
 			reply_error(req, 404, "Not Found", "no such rule");
-		} else {
-			memcpy(name, path + 10, n);
-			name[n] = '\0';
+		} else if (rn > 0) {
 			handle_top(a, req, name);
-		}
-	} else if (strncmp(path, "/v1/rules/", 10) == 0 && strlen(path) > 17 &&
-		   strcmp(path + strlen(path) - 7, "/series") == 0) {
-		char name[256];
-		size_t n = strlen(path) - 17;
-
-		if (n >= sizeof(name)) {
-			reply_error(req, 404, "Not Found", "no such rule");
 		} else {
-			memcpy(name, path + 10, n);
-			name[n] = '\0';
 			handle_series(a, req, name);
 		}
 	} else if (strcmp(path, "/v1/rules") == 0) {
